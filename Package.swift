@@ -1,0 +1,38 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "Testbed",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "testbed", targets: ["testbed"]),
+        .library(name: "Requirements", targets: ["Requirements"]),
+        .library(name: "Catalog", targets: ["Catalog"]),
+        .library(name: "Scheduler", targets: ["Scheduler"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // Small C helpers for system calls Swift cannot call directly (variadic ioctl).
+        .target(name: "CShim"),
+        // Requirement grammar, versions, facts, host probes, environments.
+        .target(name: "Requirements", dependencies: ["CShim", "Yams"]),
+        // Setups, teardowns and their exports.
+        .target(name: "Setup", dependencies: ["Requirements"]),
+        // The test catalog: suites, testbed.yaml files and drop-in executables.
+        .target(name: "Catalog", dependencies: ["Requirements", "Setup", "Yams"]),
+        // Resolver (catalog + facts -> plan), selection.
+        .target(name: "Scheduler", dependencies: ["Requirements", "Setup", "Catalog"]),
+        .executableTarget(name: "testbed", dependencies: [
+            "Requirements", "Setup", "Catalog", "Scheduler",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "RequirementsTests", dependencies: ["Requirements"]),
+        .testTarget(name: "SetupTests", dependencies: ["Setup"]),
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog"]),
+        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "Catalog"]),
+        .testTarget(name: "TestbedCLITests", dependencies: ["testbed"]),
+    ]
+)

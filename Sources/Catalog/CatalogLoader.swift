@@ -1,0 +1,412 @@
+import Foundation
+import Requirements
+import Setup
+import Yams
+
+/// Loads suites: `testbed.yaml` files anywhere in a directory tree, drop-in
+/// executables with `testbed-KEY:` headers, and executables named outright.
+///
+/// Every problem found is collected, so one run of `testbed check` lists all
+/// of them, each with file and line.
+public struct CatalogLoader: Sendable {
+    /// The name of declaration files.
+    public static let declarationFile = "testbed.yaml"
+    /// Directories never searched for tests.
+    public static let skippedDirectories: Set<String> = ["testbed-results", "node_modules"]
+
+    public init() {}
+
+    /// Loads every path: a directory is a suite, a file an executable test
+    /// (or a `testbed.yaml`, whose directory is then the suite root).
+    public func load(_ paths: [String]) throws(CatalogError) -> Catalog {
+        var state = LoadState()
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                state.errors.append(DeclarationError(file: path, line: nil,
+                    message: "no such file or directory; name a suite directory or an executable test"))
+                continue
+            }
+            if isDirectory.boolValue {
+                loadSuite(root: path, state: &state)
+            } else if URL(fileURLWithPath: path).lastPathComponent == Self.declarationFile {
+                let root = URL(fileURLWithPath: path).deletingLastPathComponent().path
+                loadDeclarationFile(path, shownAs: path, suiteRoot: root, relativeDirectory: "", state: &state)
+            } else {
+                loadExecutable(path, state: &state)
+            }
+        }
+        state.checkDuplicates()
+        state.checkSetupReferences()
+        if !state.errors.isEmpty { throw CatalogError(state.errors) }
+        return Catalog(tests: state.tests, setups: state.setups, roots: paths)
+    }
+
+    // MARK: - Walking a suite
+
+    func loadSuite(root: String, state: inout LoadState) {
+        let rootURL = URL(fileURLWithPath: root)
+        var declarationFiles: [(path: String, relative: String)] = []
+        var executables: [(path: String, relative: String)] = []
+        walk(directory: rootURL.path, relative: "", declarations: &declarationFiles, executables: &executables)
+        for file in declarationFiles {
+            let shown = Self.join(root, file.relative.isEmpty ? Self.declarationFile : file.relative + "/" + Self.declarationFile)
+            loadDeclarationFile(file.path, shownAs: shown, suiteRoot: root, relativeDirectory: file.relative, state: &state)
+        }
+        for executable in executables {
+            loadDropIn(executable.path, shownAs: Self.join(root, executable.relative), id: "/" + executable.relative, state: &state)
+        }
+    }
+
+    /// Sorted, depth-first walk; hidden entries and results directories are skipped.
+    func walk(directory: String, relative: String,
+              declarations: inout [(path: String, relative: String)],
+              executables: inout [(path: String, relative: String)]) {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        var subdirectories: [String] = []
+        for entry in entries.sorted() where !entry.hasPrefix(".") {
+            let path = directory + "/" + entry
+            var info = stat()
+            guard stat(path, &info) == 0 else { continue }
+            let mode = info.st_mode & S_IFMT
+            if mode == S_IFDIR {
+                if !Self.skippedDirectories.contains(entry) { subdirectories.append(entry) }
+            } else if mode == S_IFREG {
+                let rel = relative.isEmpty ? entry : relative + "/" + entry
+                if entry == Self.declarationFile {
+                    declarations.append((path, relative))
+                } else if info.st_mode & 0o111 != 0 {
+                    executables.append((path, rel))
+                }
+            }
+        }
+        for sub in subdirectories {
+            walk(directory: directory + "/" + sub, relative: relative.isEmpty ? sub : relative + "/" + sub,
+                 declarations: &declarations, executables: &executables)
+        }
+    }
+
+    static func join(_ root: String, _ relative: String) -> String {
+        if root == "." { return relative }
+        return root.hasSuffix("/") ? root + relative : root + "/" + relative
+    }
+
+    // MARK: - Executables
+
+    func loadDropIn(_ path: String, shownAs: String, id: String, state: inout LoadState) {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return }
+        let head = (try? handle.read(upToCount: DropInHeader.scanLimit)) ?? Data()
+        try? handle.close()
+        let header = DropInHeader(bytes: head)
+        guard !header.isEmpty else { return }
+        buildDropIn(path: path, shownAs: shownAs, id: id, header: header, state: &state)
+    }
+
+    func loadExecutable(_ path: String, state: inout LoadState) {
+        var id = path
+        while id.hasPrefix("./") { id = String(id.dropFirst(2)) }
+        if !id.hasPrefix("/") { id = "/" + id }
+        let head = FileHandle(forReadingAtPath: path).flatMap { handle in
+            defer { try? handle.close() }
+            return try? handle.read(upToCount: DropInHeader.scanLimit)
+        } ?? Data()
+        buildDropIn(path: path, shownAs: path, id: id, header: DropInHeader(bytes: head), state: &state)
+    }
+
+    func buildDropIn(path: String, shownAs: String, id: String, header: DropInHeader, state: inout LoadState) {
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        var fields = TestFields(location: DeclarationLocation(file: shownAs, line: header.lines.first?.line))
+        for line in header.lines {
+            let location = DeclarationLocation(file: shownAs, line: line.line)
+            guard DropInHeader.keys.contains(line.key) else {
+                var message = "unknown header key \"testbed-\(line.key)\""
+                if let guess = closest(to: line.key, in: DropInHeader.keys) { message += "; did you mean \"testbed-\(guess)\"?" }
+                else { message += "; known keys are " + DropInHeader.keys.map { "testbed-\($0)" }.joined(separator: ", ") }
+                state.errors.append(location.error(message))
+                continue
+            }
+            let values: [String]
+            switch line.key {
+            case "requires": values = line.value.split(separator: ",").map { $0.trimmingWhitespaceAndCR() }.filter { !$0.isEmpty }
+            case "setup", "tags": values = line.value.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" }).map(String.init)
+            default: values = [line.value]
+            }
+            fields.add(line.key, values, at: location)
+        }
+        if let test = fields.build(id: id, command: .executable(url.path), directory: url.deletingLastPathComponent().path,
+                                   errors: &state.errors) {
+            state.tests.append(test)
+        }
+    }
+
+    // MARK: - testbed.yaml
+
+    func loadDeclarationFile(_ path: String, shownAs: String, suiteRoot: String, relativeDirectory: String, state: inout LoadState) {
+        let reader = YAMLReader(file: shownAs)
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL.path
+        do {
+            let text = try readDeclarationFile(path, shownAs: shownAs)
+            guard let root = try reader.parse(text) else { return }
+            let entries = try reader.mapping(root, what: "a testbed.yaml file")
+            try reader.checkKeys(entries, allowed: ["setups", "tests"], what: "a testbed.yaml file (top level)")
+            for entry in entries {
+                if case .scalar(let s) = entry.value, s.string.isEmpty { continue }
+                let items = try reader.mapping(entry.value, what: entry.key)
+                for item in items {
+                    do {
+                        if entry.key == "tests" {
+                            let prefix = relativeDirectory.isEmpty ? "" : "/" + relativeDirectory
+                            if let test = try loadTest(item, idPrefix: prefix, directory: directory, reader: reader, errors: &state.errors) {
+                                state.tests.append(test)
+                            }
+                        } else {
+                            if let setup = try loadSetup(item, directory: directory, reader: reader, errors: &state.errors) {
+                                state.setups.append(setup)
+                            }
+                        }
+                    } catch {
+                        state.errors.append(error)
+                    }
+                }
+            }
+        } catch {
+            state.errors.append(error)
+        }
+    }
+
+    static let testKeys = ["run", "requires", "setup", "tags", "timeout", "exclusive", "dirties", "skip-code", "description"]
+    static let setupKeys = ["run", "teardown", "check", "provides", "requires", "after", "scope", "timeout", "description"]
+
+    func loadTest(_ item: (key: String, keyNode: Node, value: Node), idPrefix: String, directory: String,
+                  reader: YAMLReader, errors: inout [DeclarationError]) throws(DeclarationError) -> TestDefinition? {
+        let location = DeclarationLocation(file: reader.file, line: reader.line(item.keyNode))
+        let key = item.key
+        let components = key.split(separator: "/", omittingEmptySubsequences: false)
+        if key.isEmpty || components.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) || key.contains("\0") {
+            throw location.error("test key \"\(key)\" is not a valid id part; use names separated by single `/`, without `.`, `..` or empty parts")
+        }
+        var fields = TestFields(location: location)
+        if case .scalar(let scalar) = item.value {
+            fields.add("run", [scalar.string], at: location)
+        } else {
+            let entries = try reader.mapping(item.value, what: "test \"\(key)\"")
+            try reader.checkKeys(entries, allowed: Self.testKeys, what: "test \"\(key)\"")
+            for entry in entries {
+                let at = DeclarationLocation(file: reader.file, line: reader.line(entry.keyNode))
+                switch entry.key {
+                case "requires", "setup", "tags":
+                    var values = try reader.strings(entry.value, what: entry.key)
+                    if entry.key == "tags", case .scalar = entry.value {
+                        values = values.flatMap { $0.split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init) }
+                    }
+                    fields.add(entry.key, values, at: at)
+                default:
+                    fields.add(entry.key, [try reader.string(entry.value, what: "\(entry.key) of test \"\(key)\"")], at: at)
+                }
+            }
+        }
+        guard let run = fields.values["run"]?.values.first else {
+            throw location.error("test \"\(key)\" has no `run`; add `run: COMMAND` (a command line run in \(reader.file)'s directory)")
+        }
+        if let problem = Self.missingProgram(run, directory: directory) {
+            errors.append((fields.values["run"]?.location ?? location).error("test \"\(key)\": \(problem)"))
+            return nil
+        }
+        return fields.build(id: idPrefix + "/" + key, command: .shell(run), directory: directory, errors: &errors)
+    }
+
+    func loadSetup(_ item: (key: String, keyNode: Node, value: Node), directory: String,
+                   reader: YAMLReader, errors: inout [DeclarationError]) throws(DeclarationError) -> SetupDefinition? {
+        let location = DeclarationLocation(file: reader.file, line: reader.line(item.keyNode))
+        let name = item.key
+        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "_.-:@".contains($0) }) else {
+            throw location.error("setup name \"\(name)\" is not valid; use letters, digits and _ . - : @")
+        }
+        let entries = try reader.mapping(item.value, what: "setup \"\(name)\"")
+        try reader.checkKeys(entries, allowed: Self.setupKeys, what: "setup \"\(name)\"")
+        var run: String?
+        var teardown: String?
+        var check: String?
+        var provides: [ProvidedFact] = []
+        var requires: [Requirement] = []
+        var after: [String] = []
+        var scope = SetupDefinition.Scope.run
+        var timeout = SetupDefinition.defaultTimeout
+        var description: String?
+        for entry in entries {
+            let at = DeclarationLocation(file: reader.file, line: reader.line(entry.keyNode))
+            switch entry.key {
+            case "run", "teardown", "check":
+                let command = try reader.string(entry.value, what: "\(entry.key) of setup \"\(name)\"")
+                if let problem = Self.missingProgram(command, directory: directory) {
+                    throw at.error("\(entry.key) of setup \"\(name)\": \(problem)")
+                }
+                if entry.key == "run" { run = command } else if entry.key == "teardown" { teardown = command } else { check = command }
+            case "provides":
+                for (index, text) in try reader.strings(entry.value, what: "provides").enumerated() {
+                    guard let fact = ProvidedFact(parsing: text) else {
+                        let node = Self.item(entry.value, index)
+                        throw reader.error(node, "\"\(text)\" in provides of setup \"\(name)\" is not a fact; write NAME or \"NAME = VALUE\"")
+                    }
+                    provides.append(fact)
+                }
+            case "requires":
+                requires = try Self.requirements(try reader.strings(entry.value, what: "requires"), node: entry.value, reader: reader, owner: "setup \"\(name)\"")
+            case "after":
+                after = try reader.strings(entry.value, what: "after")
+            case "scope":
+                let text = try reader.string(entry.value, what: "scope")
+                guard let value = SetupDefinition.Scope(rawValue: text) else {
+                    throw at.error("scope of setup \"\(name)\" is \"\(text)\"; use `run` (once for all tests) or `test` (around each test)")
+                }
+                scope = value
+            case "timeout":
+                let text = try reader.string(entry.value, what: "timeout")
+                guard let value = parseTimeout(text) else {
+                    throw at.error("timeout of setup \"\(name)\" is \"\(text)\", not a duration; write e.g. 90s, 10m or 1h")
+                }
+                timeout = value
+            case "description":
+                description = try reader.string(entry.value, what: "description")
+            default: break
+            }
+        }
+        guard let run else {
+            throw location.error("setup \"\(name)\" has no `run`; add `run: COMMAND`")
+        }
+        return SetupDefinition(name: name, run: run, teardown: teardown, check: check, provides: provides,
+                               requires: requires, after: after, scope: scope, timeout: timeout,
+                               directory: directory, location: location, description: description)
+    }
+
+    static func item(_ node: Node, _ index: Int) -> Node {
+        if case .sequence(let sequence) = node, index < sequence.count { return sequence[index] }
+        return node
+    }
+
+    static func requirements(_ texts: [String], node: Node, reader: YAMLReader, owner: String) throws(DeclarationError) -> [Requirement] {
+        var result: [Requirement] = []
+        for (index, text) in texts.enumerated() {
+            do {
+                result.append(try Requirement(parsing: text))
+            } catch {
+                throw reader.error(item(node, index), "\(owner): \(error)")
+            }
+        }
+        return result
+    }
+
+    /// When a command starts with a relative path (`setup/fetch.sh`, `./x`) that
+    /// does not exist, says so.
+    static func missingProgram(_ command: String, directory: String) -> String? {
+        guard let first = command.split(whereSeparator: { $0 == " " || $0 == "\t" }).first else {
+            return "the command is empty; write the command line to run"
+        }
+        let program = String(first)
+        guard program.contains("/"), !program.hasPrefix("/"), !program.contains("$"), !program.contains("~") else { return nil }
+        let path = directory + "/" + program
+        if FileManager.default.fileExists(atPath: path) { return nil }
+        return "\(program) does not exist in \(directory); fix the path (it is relative to the declaring file)"
+    }
+}
+
+/// Collected while loading.
+struct LoadState {
+    var tests: [TestDefinition] = []
+    var setups: [SetupDefinition] = []
+    var errors: [DeclarationError] = []
+
+    mutating func checkDuplicates() {
+        var seen: [String: DeclarationLocation] = [:]
+        for test in tests {
+            if let first = seen[test.id] {
+                errors.append(test.location.error("duplicate test id \(test.id), first declared at \(first); rename one of them"))
+            } else {
+                seen[test.id] = test.location
+            }
+        }
+        var setupSeen: [String: DeclarationLocation] = [:]
+        for setup in setups {
+            if let first = setupSeen[setup.name] {
+                errors.append(setup.location.error("duplicate setup \"\(setup.name)\", first declared at \(first); rename one of them"))
+            } else {
+                setupSeen[setup.name] = setup.location
+            }
+        }
+    }
+
+    mutating func checkSetupReferences() {
+        let names = setups.map(\.name)
+        let known = Set(names)
+        func unknown(_ name: String, _ location: DeclarationLocation, _ owner: String) {
+            var message = "\(owner) needs setup \"\(name)\", which no testbed.yaml declares"
+            if let guess = closest(to: name, in: names) { message += "; did you mean \"\(guess)\"?" }
+            else { message += "; declare it under `setups:` or remove it" }
+            errors.append(location.error(message))
+        }
+        for test in tests {
+            for name in test.setups where !known.contains(name) { unknown(name, test.setupsLocation, "test \(test.id)") }
+        }
+        for setup in setups {
+            for name in setup.after where !known.contains(name) { unknown(name, setup.location, "setup \"\(setup.name)\" (after)") }
+        }
+    }
+}
+
+/// The fields of one test, from YAML or a drop-in header, before validation.
+struct TestFields {
+    let location: DeclarationLocation
+    var values: [String: (values: [String], location: DeclarationLocation)] = [:]
+
+    init(location: DeclarationLocation) {
+        self.location = location
+    }
+
+    mutating func add(_ key: String, _ new: [String], at location: DeclarationLocation) {
+        if let existing = values[key] {
+            values[key] = (existing.values + new, existing.location)
+        } else {
+            values[key] = (new, location)
+        }
+    }
+
+    func build(id: String, command: TestDefinition.Command, directory: String, errors: inout [DeclarationError]) -> TestDefinition? {
+        var failed = false
+        func fail(_ key: String, _ message: String) {
+            errors.append((values[key]?.location ?? location).error(message))
+            failed = true
+        }
+        var requires: [Requirement] = []
+        for text in values["requires"]?.values ?? [] {
+            do { requires.append(try Requirement(parsing: text)) } catch { fail("requires", "test \(id): \(error)") }
+        }
+        var timeout = TestDefinition.defaultTimeout
+        if let text = values["timeout"]?.values.last {
+            if let parsed = parseTimeout(text) { timeout = parsed }
+            else { fail("timeout", "timeout of test \(id) is \"\(text)\", not a duration; write e.g. 90s, 10m or 1h") }
+        }
+        func flag(_ key: String) -> Bool {
+            guard let text = values[key]?.values.last else { return false }
+            switch text.lowercased() {
+            case "true", "yes", "on": return true
+            case "false", "no", "off": return false
+            default:
+                fail(key, "\(key) of test \(id) is \"\(text)\"; write true or false")
+                return false
+            }
+        }
+        let exclusive = flag("exclusive")
+        let dirties = flag("dirties")
+        var skipCode: Int32 = 77
+        if let text = values["skip-code"]?.values.last {
+            if let code = Int32(text), (1...255).contains(code) { skipCode = code }
+            else { fail("skip-code", "skip-code of test \(id) is \"\(text)\"; write an exit status from 1 to 255") }
+        }
+        guard !failed else { return nil }
+        return TestDefinition(
+            id: id, command: command, requires: requires, setups: values["setup"]?.values ?? [],
+            tags: values["tags"]?.values ?? [], timeout: timeout, exclusive: exclusive, dirties: dirties,
+            skipCode: skipCode, directory: directory, location: location,
+            setupsLocation: values["setup"]?.location, description: values["description"]?.values.last)
+    }
+}

@@ -1,0 +1,88 @@
+import Requirements
+import Setup
+
+/// A test: something to run whose exit status is its verdict, with what it
+/// needs from the host and the setups it needs run first.
+public struct TestDefinition: Sendable, Hashable {
+    /// How the test is started.
+    public enum Command: Sendable, Hashable {
+        /// A command line from `testbed.yaml`, run by `/bin/sh -c`.
+        case shell(String)
+        /// An executable (drop-in or named on the command line), run as it stands.
+        case executable(String)
+    }
+
+    /// The test id: the declaring directory's path from the suite root joined
+    /// with the test's key, e.g. `/migration/precopy/tcp`.
+    public let id: String
+    public let command: Command
+    public let requires: [Requirement]
+    /// Setups it needs by name, besides those found through `provides`.
+    public let setups: [String]
+    public let tags: [String]
+    public let timeout: Duration
+    /// Nothing else runs beside it.
+    public let exclusive: Bool
+    /// The environment's `restore` runs after it.
+    public let dirties: Bool
+    /// The exit status that means "the test skipped itself".
+    public let skipCode: Int32
+    /// The working directory: the declaring file's directory.
+    public let directory: String
+    public let location: DeclarationLocation
+    /// Where the test's `setup:` list was written (for errors about it).
+    public let setupsLocation: DeclarationLocation
+    public let description: String?
+
+    public init(
+        id: String, command: Command, requires: [Requirement] = [], setups: [String] = [],
+        tags: [String] = [], timeout: Duration = TestDefinition.defaultTimeout,
+        exclusive: Bool = false, dirties: Bool = false, skipCode: Int32 = 77,
+        directory: String, location: DeclarationLocation, setupsLocation: DeclarationLocation? = nil,
+        description: String? = nil
+    ) {
+        self.id = id
+        self.command = command
+        self.requires = requires
+        self.setups = setups
+        self.tags = tags
+        self.timeout = timeout
+        self.exclusive = exclusive
+        self.dirties = dirties
+        self.skipCode = skipCode
+        self.directory = directory
+        self.location = location
+        self.setupsLocation = setupsLocation ?? location
+        self.description = description
+    }
+
+    /// Ten minutes, as DESIGN.md says.
+    public static let defaultTimeout: Duration = .seconds(600)
+}
+
+/// Everything a suite declares: its tests and setups, in declaration order.
+public struct Catalog: Sendable {
+    public let tests: [TestDefinition]
+    public let setups: [SetupDefinition]
+    /// The suite roots and executables it was loaded from.
+    public let roots: [String]
+
+    public init(tests: [TestDefinition], setups: [SetupDefinition], roots: [String]) {
+        self.tests = tests
+        self.setups = setups
+        self.roots = roots
+    }
+}
+
+/// Every invalid declaration found while loading, each naming file and line.
+public struct CatalogError: Error, Sendable, CustomStringConvertible {
+    public let errors: [DeclarationError]
+
+    public init(_ errors: [DeclarationError]) {
+        self.errors = errors
+    }
+
+    public var description: String {
+        errors.map(\.description).joined(separator: "\n")
+    }
+}

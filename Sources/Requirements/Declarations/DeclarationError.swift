@@ -1,0 +1,41 @@
+/// A declaration that is not valid: which file, which line, what is wrong and
+/// how to fix it. Rendered as `examples/testbed.yaml:12: unknown key "timout"
+/// in test "qmp"; did you mean "timeout"?`.
+public struct DeclarationError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The file as the user named it (relative paths stay relative).
+    public let file: String
+    /// 1-based line, or nil when the problem is the whole file.
+    public let line: Int?
+    /// What is wrong and how to fix it, lowercase, ending with the fix.
+    public let message: String
+
+    public init(file: String, line: Int?, message: String) {
+        self.file = file
+        self.line = line
+        self.message = message
+    }
+
+    public var description: String {
+        if let line { return "\(file):\(line): \(message)" }
+        return "\(file): \(message)"
+    }
+}
+
+/// Suggests the closest of `candidates` to a misspelt `word`.
+public func closest(to word: String, in candidates: [String]) -> String? {
+    func distance(_ a: [Character], _ b: [Character]) -> Int {
+        var previous = Array(0...b.count)
+        for (i, ca) in a.enumerated() {
+            var current = [i + 1] + Array(repeating: 0, count: b.count)
+            for (j, cb) in b.enumerated() {
+                current[j + 1] = min(previous[j + 1] + 1, current[j] + 1, previous[j] + (ca == cb ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+    let chars = Array(word)
+    let best = candidates.map { ($0, distance(chars, Array($0))) }.min { $0.1 < $1.1 }
+    guard let best, best.1 <= max(2, word.count / 3) else { return nil }
+    return best.0
+}

@@ -1,0 +1,55 @@
+/// What a host has: a named fact, with an optional value, and where it came from.
+///
+/// A fact without a value is a flag (`root`, `kvm`, `DELL_R420`); one with a
+/// value can be compared (`kernel = 6.1.0-13-amd64`, `memory = 25769803776`).
+public struct Fact: Sendable, Hashable, Codable, CustomStringConvertible {
+    public let name: String
+    public let value: String?
+    /// Where the fact came from: `uname`, `/proc/meminfo`, `environments/lab.yaml:7`…
+    public let source: String
+
+    public init(name: String, value: String?, source: String) {
+        self.name = name
+        self.value = value
+        self.source = source
+    }
+
+    public var description: String {
+        if let value { return "\(name) = \(value)" }
+        return name
+    }
+}
+
+/// The answer to "does this host have fact X?".
+public enum FactLookup: Sendable, Hashable {
+    /// The host has the fact.
+    case present(Fact)
+    /// The host does not have it; `reason` says why in words a user can act on,
+    /// e.g. "qemu is not installed on this host (no qemu-system-x86_64 on PATH)".
+    case absent(reason: String)
+
+    public var fact: Fact? {
+        if case let .present(fact) = self { return fact }
+        return nil
+    }
+}
+
+/// Something that answers fact lookups: the probed local host, or an environment.
+///
+/// Implementations probe lazily and cache: a fact is probed only when some
+/// requirement asks for it.
+public protocol FactSource: Sendable {
+    /// The environment's name (`local` for the probed host).
+    var environmentName: String { get }
+    /// Looks one fact up, probing it on first use.
+    func lookup(_ name: String) -> FactLookup
+    /// Every fact that can be listed (for `testbed probe`): all probes run.
+    func allFacts() -> [Fact]
+}
+
+extension FactSource {
+    /// The phrase used when a fact nobody provides is asked for.
+    public static func notPresent(_ name: String) -> FactLookup {
+        .absent(reason: "\(name) is not present on this host")
+    }
+}

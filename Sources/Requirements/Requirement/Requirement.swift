@@ -1,0 +1,216 @@
+/// What a test or setup needs from the host: one string of the requirement
+/// grammar (DESIGN.md), such as `root`, `!virtualized`, `qemu >= 8.2`,
+/// `kernel-5.10+` or `cpu-flag:vmx | cpu-flag:svm`.
+///
+/// A requirement is met when any one of its alternatives is met.
+public struct Requirement: Sendable, Hashable, CustomStringConvertible {
+    /// The text as written in the declaration.
+    public let text: String
+    /// The alternatives; any one suffices.
+    public let alternatives: [Alternative]
+
+    public var description: String { text }
+
+    /// Parses one requirement; throws a `RequirementError` that quotes the text
+    /// and points at the bad part.
+    public init(parsing text: String) throws(RequirementError) {
+        self.text = text.trimmingWhitespace()
+        var alternatives: [Alternative] = []
+        var offset = 0
+        let parts = text.split(separator: "|", omittingEmptySubsequences: false)
+        for part in parts {
+            alternatives.append(try Alternative(parsing: part, in: text, at: offset))
+            offset += part.count + 1
+        }
+        self.alternatives = alternatives
+    }
+
+    /// Every fact name the requirement mentions.
+    public var factNames: [String] { alternatives.map(\.name) }
+}
+
+/// One alternative of a requirement.
+public enum Alternative: Sendable, Hashable, CustomStringConvertible {
+    /// `NAME`: the fact must be present (and, if it is a flag, true).
+    case present(String)
+    /// `!NAME`: the fact must be absent.
+    case absent(String)
+    /// `NAME OP VALUE` or `NAME-VERSION+`: compare the fact's value.
+    case compare(String, ComparisonOperator, String)
+
+    /// The fact this alternative is about.
+    public var name: String {
+        switch self {
+        case let .present(name), let .absent(name), let .compare(name, _, _): name
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case let .present(name): name
+        case let .absent(name): "!\(name)"
+        case let .compare(name, op, value): "\(name) \(op.rawValue) \(value)"
+        }
+    }
+}
+
+/// The comparison operators of the grammar.
+public enum ComparisonOperator: String, Sendable, Hashable, CaseIterable {
+    case greaterOrEqual = ">="
+    case greater = ">"
+    case lessOrEqual = "<="
+    case less = "<"
+    case equal = "=="
+    case notEqual = "!="
+
+    /// Whether `order` (-1, 0, 1: fact against wanted value) satisfies the operator.
+    public func holds(order: Int) -> Bool {
+        switch self {
+        case .greaterOrEqual: order >= 0
+        case .greater: order > 0
+        case .lessOrEqual: order <= 0
+        case .less: order < 0
+        case .equal: order == 0
+        case .notEqual: order != 0
+        }
+    }
+}
+
+/// A requirement that does not parse: the text, the 1-based column of the bad
+/// part, what is wrong and how to fix it.
+public struct RequirementError: Error, Sendable, Hashable, CustomStringConvertible {
+    public let text: String
+    public let column: Int
+    public let problem: String
+    public let fix: String
+
+    public var description: String {
+        "invalid requirement \"\(text)\": \(problem) at column \(column); \(fix)"
+    }
+}
+
+extension Alternative {
+    /// Characters allowed in a fact name besides letters and digits.
+    static let nameSymbols: Set<Character> = ["_", ".", ":", "/", "@", "-"]
+
+    static func isNameCharacter(_ c: Character) -> Bool {
+        (c.isASCII && (c.isLetter || c.isNumber)) || nameSymbols.contains(c)
+    }
+
+    init(parsing raw: Substring, in text: String, at offset: Int) throws(RequirementError) {
+        func fail(_ column: Int, _ problem: String, _ fix: String) -> RequirementError {
+            RequirementError(text: text, column: column + 1, problem: problem, fix: fix)
+        }
+        let chars = Array(raw)
+        var start = 0
+        var end = chars.count
+        while start < end, chars[start].isWhitespace { start += 1 }
+        while end > start, chars[end - 1].isWhitespace { end -= 1 }
+        guard start < end else {
+            throw fail(offset + start, "empty alternative",
+                       "write a fact name on each side of `|`, e.g. `cpu-flag:vmx | cpu-flag:svm`")
+        }
+        let body = chars[start..<end]
+        let base = offset + start
+
+        // `!NAME`
+        if body.first == "!" {
+            let name = String(body.dropFirst()).trimmingWhitespace()
+            guard !name.isEmpty else {
+                throw fail(base, "`!` without a fact name", "write `!NAME`, e.g. `!virtualized`")
+            }
+            try Alternative.validate(name: name, text: text, at: base + 1 + (body.count - 1 - name.count), fail)
+            self = .absent(name)
+            return
+        }
+
+        // NAME OP VALUE
+        if let (opIndex, op) = Alternative.findOperator(in: body) {
+            let name = String(body[body.startIndex..<opIndex]).trimmingWhitespace()
+            let valueStart = opIndex + op.rawValue.count
+            let value = String(body[valueStart..<body.endIndex]).trimmingWhitespace()
+            guard !name.isEmpty else {
+                throw fail(base + (opIndex - body.startIndex), "missing fact name before `\(op.rawValue)`",
+                           "write `NAME \(op.rawValue) VALUE`, e.g. `qemu \(op.rawValue) 8.2`")
+            }
+            try Alternative.validate(name: name, text: text, at: base, fail)
+            guard !value.isEmpty else {
+                throw fail(base + (valueStart - body.startIndex), "missing value after `\(op.rawValue)`",
+                           "write `\(name) \(op.rawValue) VALUE`, e.g. `\(name) \(op.rawValue) 8.2`")
+            }
+            if let bad = value.firstIndex(where: { $0.isWhitespace || "<>=!|".contains($0) }) {
+                let column = base + (valueStart - body.startIndex) + value.distance(from: value.startIndex, to: bad)
+                throw fail(column, "unexpected `\(value[bad])` in value `\(value)`",
+                           "a value is one word such as `8.2` or `2013-10-24`; join alternatives with `|`")
+            }
+            self = .compare(name, op, value)
+            return
+        }
+
+        // A lone `=` is a common slip for `==`.
+        if let eq = body.firstIndex(of: "=") {
+            throw fail(base + (eq - body.startIndex), "`=` is not an operator",
+                       "compare with `==` (or >=, >, <=, <, !=)")
+        }
+
+        // NAME-VERSION+
+        let word = String(body)
+        if word.hasSuffix("+") {
+            let stem = Array(word.dropLast())
+            var split: Int?
+            for i in stem.indices where stem[i] == "-" && i + 1 < stem.count && stem[i + 1].isNumber {
+                split = i
+                break
+            }
+            guard let split, split > 0 else {
+                throw fail(base + word.count - 1, "`+` without `NAME-VERSION` before it",
+                           "write the shorthand as `NAME-VERSION+`, e.g. `kernel-5.10+`, or `NAME >= VERSION`")
+            }
+            let name = String(stem[0..<split])
+            let version = String(stem[(split + 1)...])
+            try Alternative.validate(name: name, text: text, at: base, fail)
+            if let bad = version.firstIndex(where: { !(Alternative.isNameCharacter($0) || $0 == "~" || $0 == "+") }) {
+                throw fail(base + split + 1 + version.distance(from: version.startIndex, to: bad),
+                           "unexpected `\(version[bad])` in version `\(version)`", "write e.g. `\(name)-8.2+`")
+            }
+            self = .compare(name, .greaterOrEqual, version)
+            return
+        }
+
+        try Alternative.validate(name: word, text: text, at: base, fail)
+        self = .present(word)
+    }
+
+    /// The first operator in the text, longest match first.
+    static func findOperator(in body: ArraySlice<Character>) -> (Int, ComparisonOperator)? {
+        var i = body.startIndex
+        while i < body.endIndex {
+            let c = body[i]
+            let next: Character? = i + 1 < body.endIndex ? body[i + 1] : nil
+            switch (c, next) {
+            case (">", "="): return (i, .greaterOrEqual)
+            case ("<", "="): return (i, .lessOrEqual)
+            case ("=", "="): return (i, .equal)
+            case ("!", "="): return (i, .notEqual)
+            case (">", _): return (i, .greater)
+            case ("<", _): return (i, .less)
+            default: i += 1
+            }
+        }
+        return nil
+    }
+
+    static func validate(
+        name: String, text: String, at column: Int,
+        _ fail: (Int, String, String) -> RequirementError
+    ) throws(RequirementError) {
+        for (i, c) in name.enumerated() where !isNameCharacter(c) {
+            if c.isWhitespace {
+                throw fail(column + i, "space inside fact name `\(name)`",
+                           "compare with an operator (`qemu >= 8.2`) or join alternatives with `|`")
+            }
+            throw fail(column + i, "unexpected `\(c)` in fact name `\(name)`",
+                       "names use letters, digits and _ . : / @ -")
+        }
+    }
+}

@@ -1,0 +1,253 @@
+import Catalog
+import Requirements
+import Setup
+
+/// Turns a catalog and an environment's facts into a `Plan`, without running
+/// anything.
+///
+/// For each selected test: every requirement is checked against the facts;
+/// one that is unmet is handed to the first setup whose `provides` promises
+/// it (and that can itself run here), closed over `after`; if none can, the
+/// test is unsupported with one reason per unmet requirement.
+public struct Resolver: Sendable {
+    public let catalog: Catalog
+    public let facts: any FactSource
+
+    public init(catalog: Catalog, facts: any FactSource) {
+        self.catalog = catalog
+        self.facts = facts
+    }
+
+    public func resolve(_ selection: TestSelection = TestSelection()) throws(PlanError) -> Plan {
+        var state = try ResolverState(catalog: catalog, facts: facts)
+        var planned: [PlannedTest] = []
+        for test in catalog.tests where selection.matches(test) {
+            planned.append(try state.plan(test))
+        }
+        var builder = GraphBuilder(state: state, tests: planned)
+        let steps = try builder.build()
+        var used: [String: SetupDefinition] = [:]
+        for test in planned {
+            for name in test.status.setups { used[name] = state.setups[state.index[name]!] }
+        }
+        return Plan(environment: facts.environmentName, tests: planned, steps: steps, setups: used)
+    }
+}
+
+/// Whether a setup can run here, and what it brings along.
+enum SetupResolution: Sendable {
+    /// `closure`: the setup and every setup it needs, each after those it needs.
+    case usable(closure: [Int], promised: [ProvidedFact])
+    case unusable([Unmet])
+}
+
+struct ResolverState {
+    let setups: [SetupDefinition]
+    let index: [String: Int]
+    let facts: any FactSource
+    /// Setups each setup waits for: its `after` and the providers chosen for it.
+    var edges: [[Int]]
+    var resolutions: [SetupResolution?]
+    var inProgress: Set<Int> = []
+    /// Host checks by requirement text: many tests share requirements.
+    var checks: [String: RequirementCheck] = [:]
+    /// Setups that promise each fact name, in declaration order.
+    let providers: [String: [Int]]
+
+    init(catalog: Catalog, facts: any FactSource) throws(PlanError) {
+        setups = catalog.setups
+        var index: [String: Int] = [:]
+        for (i, setup) in setups.enumerated() where index[setup.name] == nil { index[setup.name] = i }
+        self.index = index
+        self.facts = facts
+        var providers: [String: [Int]] = [:]
+        for (i, setup) in setups.enumerated() {
+            for fact in setup.provides where providers[fact.name]?.last != i { providers[fact.name, default: []].append(i) }
+        }
+        self.providers = providers
+        edges = Array(repeating: [], count: setups.count)
+        resolutions = Array(repeating: nil, count: setups.count)
+        for (i, setup) in setups.enumerated() {
+            for name in setup.after {
+                guard let dependency = index[name] else {
+                    throw .unknownSetup(name: name, neededBy: "setup \"\(setup.name)\" (after)", setup.location)
+                }
+                edges[i].append(dependency)
+            }
+        }
+        try checkCycles()
+    }
+
+    /// Every `after` cycle among all declared setups, used or not, is an error.
+    func checkCycles() throws(PlanError) {
+        var color = Array(repeating: 0, count: setups.count) // 0 new, 1 on stack, 2 done
+        var stack: [Int] = []
+        func visit(_ node: Int) throws(PlanError) {
+            color[node] = 1
+            stack.append(node)
+            for next in edges[node] {
+                if color[next] == 1 {
+                    let start = stack.lastIndex(of: next)!
+                    let path = (stack[start...] + [next]).map { setups[$0].name }
+                    throw .cycle(path, setups[next].location)
+                }
+                if color[next] == 0 { try visit(next) }
+            }
+            stack.removeLast()
+            color[node] = 2
+        }
+        for node in setups.indices where color[node] == 0 { try visit(node) }
+    }
+
+    mutating func hostCheck(_ requirement: Requirement) -> RequirementCheck {
+        if let cached = checks[requirement.text] { return cached }
+        let facts = self.facts
+        let result = requirement.check { facts.lookup($0) }
+        checks[requirement.text] = result
+        return result
+    }
+
+    /// Whether promised facts meet a requirement.
+    static func promisesMeet(_ requirement: Requirement, _ promised: [ProvidedFact]) -> Bool {
+        requirement.alternatives.contains { alternative in
+            promised.contains { $0.name == alternative.name && alternative.isMet(byPromise: $0.value) }
+        }
+    }
+
+    // MARK: - Setups
+
+    mutating func resolveSetup(_ i: Int) -> SetupResolution {
+        if let done = resolutions[i] { return done }
+        inProgress.insert(i)
+        defer { inProgress.remove(i) }
+        let setup = setups[i]
+        var closure: [Int] = []
+        var unmet: [Unmet] = []
+        for dependency in edges[i] {
+            switch resolveSetup(dependency) {
+            case let .usable(deps, _): append(deps, to: &closure)
+            case let .unusable(reasons):
+                unmet.append(Unmet(requirement: "setup:\(setups[dependency].name)",
+                                   reason: "comes after setup \(setups[dependency].name), which cannot run here: "
+                                       + reasons.map(\.reason).joined(separator: "; ")))
+            }
+        }
+        for requirement in setup.requires {
+            switch satisfy(requirement, closure: &closure, excluding: i) {
+            case .met(let provider):
+                if let provider, !edges[i].contains(provider) { edges[i].append(provider) }
+            case .unmet(let reason): unmet.append(reason)
+            }
+        }
+        let result: SetupResolution
+        if unmet.isEmpty {
+            append([i], to: &closure)
+            result = .usable(closure: closure, promised: promised(closure))
+        } else {
+            result = .unusable(unmet)
+        }
+        resolutions[i] = result
+        return result
+    }
+
+    func promised(_ closure: [Int]) -> [ProvidedFact] {
+        closure.flatMap { setups[$0].provides }
+    }
+
+    func append(_ items: [Int], to closure: inout [Int]) {
+        for item in items where !closure.contains(item) { closure.append(item) }
+    }
+
+    enum Satisfaction {
+        /// Met by the host (provider nil), or by a setup's promise.
+        case met(provider: Int?)
+        case unmet(Unmet)
+    }
+
+    /// Meets a requirement from the host, from setups already in `closure`, or
+    /// by adding the first usable provider's closure.
+    mutating func satisfy(_ requirement: Requirement, closure: inout [Int], excluding: Int? = nil) -> Satisfaction {
+        let check = hostCheck(requirement)
+        guard case .unmet(let reason) = check else { return .met(provider: nil) }
+        if let provider = closure.last(where: { Self.promisesMeet(requirement, setups[$0].provides) }) {
+            return .met(provider: provider)
+        }
+        var refused: [String] = []
+        var seen: Set<Int> = []
+        for alternative in requirement.alternatives {
+            for candidate in providers[alternative.name] ?? [] where candidate != excluding && !seen.contains(candidate) {
+                seen.insert(candidate)
+                guard !inProgress.contains(candidate),
+                      Self.promisesMeet(requirement, setups[candidate].provides) else { continue }
+                switch resolveSetup(candidate) {
+                case let .usable(deps, _):
+                    append(deps, to: &closure)
+                    return .met(provider: candidate)
+                case let .unusable(reasons):
+                    refused.append("setup \(setups[candidate].name) could provide it but cannot run here: "
+                                   + reasons.map { Self.stripNeeds($0.reason) }.joined(separator: "; "))
+                }
+            }
+        }
+        let full = refused.isEmpty ? reason : reason + "; " + refused.joined(separator: "; ")
+        return .unmet(Unmet(requirement: requirement.text, reason: full))
+    }
+
+    /// "needs root; testbed runs as uid 1000" reads as "it needs root: …" inside a longer reason.
+    static func stripNeeds(_ reason: String) -> String {
+        guard reason.hasPrefix("needs "), let semicolon = reason.firstIndex(of: ";") else { return reason }
+        let what = reason[reason.index(reason.startIndex, offsetBy: 6)..<semicolon]
+        return "it needs \(what) (\(reason[reason.index(after: semicolon)...].trimmingWhitespaceLeading()))"
+    }
+
+    // MARK: - Tests
+
+    mutating func plan(_ test: TestDefinition) throws(PlanError) -> PlannedTest {
+        var closure: [Int] = []
+        var unmet: [Unmet] = []
+        var promises: [Promise] = []
+        for name in test.setups {
+            guard let i = index[name] else {
+                throw .unknownSetup(name: name, neededBy: "test \(test.id)", test.setupsLocation)
+            }
+            switch resolveSetup(i) {
+            case let .usable(deps, _): append(deps, to: &closure)
+            case let .unusable(reasons):
+                unmet.append(Unmet(requirement: "setup:\(name)",
+                                   reason: "needs setup \(name), which cannot run here: "
+                                       + reasons.map { Self.stripNeeds($0.reason) }.joined(separator: "; ")))
+            }
+        }
+        for requirement in test.requires {
+            switch satisfy(requirement, closure: &closure) {
+            case .met(let provider):
+                if let provider { promises.append(Promise(requirement: requirement, setup: setups[provider].name)) }
+            case .unmet(let reason): unmet.append(reason)
+            }
+        }
+        if !unmet.isEmpty { return PlannedTest(test: test, status: .unsupported(unmet)) }
+        if closure.isEmpty { return PlannedTest(test: test, status: .runnable) }
+        return PlannedTest(test: test, status: .needsSetup(topologicalOrder(closure).map { setups[$0].name }), promises: promises)
+    }
+
+    /// The closure ordered so that each setup comes after those it waits for.
+    func topologicalOrder(_ closure: [Int]) -> [Int] {
+        var placed: Set<Int> = []
+        var order: [Int] = []
+        let members = Set(closure)
+        func place(_ node: Int) {
+            guard !placed.contains(node) else { return }
+            placed.insert(node)
+            for dependency in edges[node] where members.contains(dependency) { place(dependency) }
+            order.append(node)
+        }
+        for node in closure { place(node) }
+        return order
+    }
+}
+
+extension StringProtocol {
+    func trimmingWhitespaceLeading() -> String {
+        String(drop(while: \.isWhitespace))
+    }
+}

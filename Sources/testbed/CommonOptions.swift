@@ -1,0 +1,133 @@
+import ArgumentParser
+import Catalog
+import Foundation
+import Requirements
+import Scheduler
+
+/// Exit statuses shared by every command (DESIGN.md, "Exit codes").
+enum ExitStatus {
+    static let nothingSelected: Int32 = 4
+    static let usage: Int32 = 64
+    static let invalidDeclarations: Int32 = 65
+}
+
+/// `--environment FILE`.
+struct EnvironmentOptions: ParsableArguments {
+    @Option(name: [.customShort("e"), .long], help: ArgumentHelp(
+        "An environment file (environments/NAME.yaml) describing the host; default: probe this host.",
+        valueName: "file"))
+    var environment: String?
+
+    /// The environment, or exits 64 (missing file) / 65 (invalid file).
+    func load() throws -> Environment {
+        guard let path = environment else { return Environment(local: HostProbe()) }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+            throw ValidationError("environment file \(path) does not exist; name a file such as environments/lab-r420.yaml")
+        }
+        do {
+            return try Environment(contentsOf: path)
+        } catch {
+            fail(error.description, status: ExitStatus.invalidDeclarations)
+        }
+    }
+}
+
+/// Positional suites and the selection options of `check`, `plan` and `run`.
+struct SelectionOptions: ParsableArguments {
+    @Argument(help: ArgumentHelp(
+        "Suite directories, testbed.yaml files or executables to run as tests (default: the current directory).",
+        valueName: "suite"))
+    var suites: [String] = []
+
+    @Option(name: .customLong("tag"), help: ArgumentHelp(
+        "Select tests whose tags match EXPR: `migration`, `quick | smoke`, `migration & !slow`; repeat to select either.",
+        valueName: "expr"))
+    var tags: [String] = []
+
+    @Option(name: [.customShort("k"), .customLong("id")], help: ArgumentHelp(
+        "Select tests by id: a prefix (/migration) or a glob (/migration/*/tcp); repeat to select either.",
+        valueName: "pattern"))
+    var ids: [String] = []
+
+    var paths: [String] { suites.isEmpty ? ["."] : suites }
+
+    func validate() throws {
+        for path in paths where !FileManager.default.fileExists(atPath: path) {
+            throw ValidationError("\(path) does not exist; name a suite directory, a testbed.yaml or an executable test")
+        }
+        for tag in tags {
+            do { _ = try TagExpression(parsing: tag) } catch { throw ValidationError(error.description) }
+        }
+    }
+
+    func selection() throws -> TestSelection {
+        TestSelection(tags: try tags.map { try TagExpression(parsing: $0) }, ids: ids)
+    }
+
+    /// Loads the catalog, or exits 65 listing every invalid declaration.
+    func loadCatalog() -> Catalog {
+        do {
+            return try CatalogLoader().load(paths)
+        } catch {
+            fail(error.description, status: ExitStatus.invalidDeclarations)
+        }
+    }
+
+    /// Loads the catalog and resolves the plan, exiting 65 on invalid declarations.
+    func resolve(in environment: Environment) throws -> Plan {
+        let catalog = loadCatalog()
+        let selection = try selection()
+        do {
+            return try Resolver(catalog: catalog, facts: environment).resolve(selection)
+        } catch {
+            fail(error.description, status: ExitStatus.invalidDeclarations)
+        }
+    }
+}
+
+/// Prints `testbed: error: MESSAGE` (each line of it) to stderr and exits.
+func fail(_ message: String, status: Int32) -> Never {
+    var text = ""
+    for line in message.split(separator: "\n", omittingEmptySubsequences: false) {
+        text += "testbed: error: \(line)\n"
+    }
+    FileHandle.standardError.write(Data(text.utf8))
+    exit(status)
+}
+
+/// Writes text to stdout in one go.
+func emit(_ text: String) {
+    FileHandle.standardOutput.write(Data(text.utf8))
+}
+
+/// Encodes a value as JSON for programs: sorted keys, slashes as they are.
+func encodeJSON<T: Encodable>(_ value: T) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+    return String(decoding: data, as: UTF8.self) + "\n"
+}
+
+/// ANSI styling for a terminal, off when stdout is not a TTY or NO_COLOR is set.
+struct Style {
+    let enabled: Bool
+
+    static let standard = Style(
+        enabled: isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"].map(\.isEmpty) ?? true
+            && ProcessInfo.processInfo.environment["TERM"] != "dumb")
+
+    func paint(_ text: String, _ code: String) -> String { enabled ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
+    func bold(_ text: String) -> String { paint(text, "1") }
+    func green(_ text: String) -> String { paint(text, "32") }
+    func yellow(_ text: String) -> String { paint(text, "33") }
+    func red(_ text: String) -> String { paint(text, "31") }
+    func dim(_ text: String) -> String { paint(text, "2") }
+}
+
+extension String {
+    /// Pads with spaces to `width` characters.
+    func padded(_ width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}

@@ -1,0 +1,23 @@
+import ArgumentParser
+import Foundation
+
+@main
+struct Testbed: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "testbed",
+        abstract: "A test scheduler for Linux, KVM, QEMU and libvirt suites.",
+        discussion: """
+        Tests declare what they need from the host (root, kernel >= 5.10, qemu >= 8.2, \
+        kvm, cmd:gdb, DELL_R420); Testbed tells which tests suit this host and why the \
+        others do not, and plans the setups they need.
+
+          testbed probe                         the facts of this host
+          testbed check examples                which tests of a suite can run here, and why not
+          testbed plan examples --dot | dot -Tsvg > plan.svg
+          testbed check --environment environments/lab-r420.yaml examples
+
+        Exit codes: 0 fine, 4 nothing selected, 64 bad command line, 65 invalid declarations.
+        """,
+        subcommands: [ProbeCommand.self, CheckCommand.self, PlanCommand.self]
+    )
+}

@@ -29,10 +29,12 @@ let package = Package(
             "Requirements", "Setup", "Catalog", "Scheduler",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "RequirementsTests", dependencies: ["Requirements"]),
+        // Fixture trees for the tests.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "RequirementsTests", dependencies: ["Requirements", "TestSupport"]),
         .testTarget(name: "SetupTests", dependencies: ["Setup"]),
-        .testTarget(name: "CatalogTests", dependencies: ["Catalog"]),
-        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "Catalog"]),
-        .testTarget(name: "TestbedCLITests", dependencies: ["testbed"]),
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "TestSupport"]),
+        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "Catalog", "TestSupport"]),
+        .testTarget(name: "TestbedCLITests", dependencies: ["testbed", "TestSupport"]),
     ]
 )

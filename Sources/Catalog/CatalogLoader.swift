@@ -45,25 +45,32 @@ public struct CatalogLoader: Sendable {
     // MARK: - Walking a suite
 
     func loadSuite(root: String, state: inout LoadState) {
-        let rootURL = URL(fileURLWithPath: root)
-        var declarationFiles: [(path: String, relative: String)] = []
-        var executables: [(path: String, relative: String)] = []
-        walk(directory: rootURL.path, relative: "", declarations: &declarationFiles, executables: &executables)
-        for file in declarationFiles {
-            let shown = Self.join(root, file.relative.isEmpty ? Self.declarationFile : file.relative + "/" + Self.declarationFile)
-            loadDeclarationFile(file.path, shownAs: shown, suiteRoot: root, relativeDirectory: file.relative, state: &state)
-        }
-        for executable in executables {
-            loadDropIn(executable.path, shownAs: Self.join(root, executable.relative), id: "/" + executable.relative, state: &state)
+        var files: [SuiteFile] = []
+        walk(directory: URL(fileURLWithPath: root).path, relative: "", into: &files)
+        for file in files {
+            if file.isDeclaration {
+                let shown = Self.join(root, file.relative.isEmpty ? Self.declarationFile : file.relative + "/" + Self.declarationFile)
+                loadDeclarationFile(file.path, shownAs: shown, suiteRoot: root, relativeDirectory: file.relative, state: &state)
+            } else {
+                loadDropIn(file.path, shownAs: Self.join(root, file.relative), id: "/" + file.relative, state: &state)
+            }
         }
     }
 
-    /// Sorted, depth-first walk; hidden entries and results directories are skipped.
-    func walk(directory: String, relative: String,
-              declarations: inout [(path: String, relative: String)],
-              executables: inout [(path: String, relative: String)]) {
+    /// A file of a suite: a `testbed.yaml` (`relative` is its directory) or an executable.
+    struct SuiteFile {
+        let path: String
+        let relative: String
+        let isDeclaration: Bool
+    }
+
+    /// Sorted, depth-first walk: in each directory its `testbed.yaml`, then its
+    /// executables, then its subdirectories. Hidden entries and results
+    /// directories are skipped.
+    func walk(directory: String, relative: String, into files: inout [SuiteFile]) {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
         var subdirectories: [String] = []
+        var executables: [SuiteFile] = []
         for entry in entries.sorted() where !entry.hasPrefix(".") {
             let path = directory + "/" + entry
             var info = stat()
@@ -72,17 +79,16 @@ public struct CatalogLoader: Sendable {
             if mode == S_IFDIR {
                 if !Self.skippedDirectories.contains(entry) { subdirectories.append(entry) }
             } else if mode == S_IFREG {
-                let rel = relative.isEmpty ? entry : relative + "/" + entry
                 if entry == Self.declarationFile {
-                    declarations.append((path, relative))
+                    files.append(SuiteFile(path: path, relative: relative, isDeclaration: true))
                 } else if info.st_mode & 0o111 != 0 {
-                    executables.append((path, rel))
+                    executables.append(SuiteFile(path: path, relative: relative.isEmpty ? entry : relative + "/" + entry, isDeclaration: false))
                 }
             }
         }
+        files += executables
         for sub in subdirectories {
-            walk(directory: directory + "/" + sub, relative: relative.isEmpty ? sub : relative + "/" + sub,
-                 declarations: &declarations, executables: &executables)
+            walk(directory: directory + "/" + sub, relative: relative.isEmpty ? sub : relative + "/" + sub, into: &files)
         }
     }
 

@@ -135,11 +135,12 @@ extension Alternative {
             }
             try Alternative.validate(name: name, text: text, at: base, fail)
             guard !value.isEmpty else {
-                throw fail(base + (valueStart - body.startIndex), "missing value after `\(op.rawValue)`",
+                throw fail(base + (opIndex - body.startIndex), "missing value after `\(op.rawValue)`",
                            "write `\(name) \(op.rawValue) VALUE`, e.g. `\(name) \(op.rawValue) 8.2`")
             }
             if let bad = value.firstIndex(where: { $0.isWhitespace || "<>=!|".contains($0) }) {
-                let column = base + (valueStart - body.startIndex) + value.distance(from: value.startIndex, to: bad)
+                let leading = body[valueStart...].prefix(while: \.isWhitespace).count
+                let column = base + (valueStart - body.startIndex) + leading + value.distance(from: value.startIndex, to: bad)
                 throw fail(column, "unexpected `\(value[bad])` in value `\(value)`",
                            "a value is one word such as `8.2` or `2013-10-24`; join alternatives with `|`")
             }

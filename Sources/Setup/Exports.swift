@@ -42,9 +42,8 @@ public struct Exports: Sendable, Hashable {
     /// Reads an export file. Blank lines and `#` comments are skipped.
     public static func parse(_ text: String) throws(ParseError) -> Exports {
         var exports = Exports()
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
-            $0.hasSuffix("\r") ? $0.dropLast() : $0
-        }
+        // "\r\n" is one Character in Swift: split on both.
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
         var index = 0
         while index < lines.count {
             let line = lines[index]

@@ -15,11 +15,33 @@ public struct YAMLReader: Sendable {
     public func parse(_ text: String) throws(DeclarationError) -> Node? {
         do {
             return try Yams.compose(yaml: text)
+        } catch let YamlError.duplicatedKeysInMapping(duplicates, context) {
+            let line = Self.secondOccurrence(of: duplicates.first ?? "", in: text, after: context.mark.line) ?? context.mark.line
+            throw DeclarationError(file: file, line: line,
+                                   message: "duplicate key \(duplicates.map { "\"\($0)\"" }.joined(separator: ", ")); keep one of them")
         } catch let error as YamlError {
             throw convert(error)
         } catch {
             throw DeclarationError(file: file, line: nil, message: "cannot read YAML: \(error); fix the syntax")
         }
+    }
+
+    /// The line where `key:` is written a second time at the same indentation,
+    /// starting from the mapping's line (Yams reports only the mapping).
+    static func secondOccurrence(of key: String, in text: String, after line: Int) -> Int? {
+        var first: Int?
+        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where number + 1 >= line {
+            let indent = raw.prefix(while: { $0 == " " }).count
+            var rest = raw.dropFirst(indent)
+            if rest.hasPrefix("- ") { continue }
+            for quote in ["\"", "'"] where rest.hasPrefix(quote) { rest = rest.dropFirst() }
+            guard rest.hasPrefix(key) else { continue }
+            let after = rest.dropFirst(key.count).drop(while: { $0 == "\"" || $0 == "'" || $0 == " " })
+            guard after.hasPrefix(":") else { continue }
+            if let first, first == indent { return number + 1 }
+            if first == nil { first = indent }
+        }
+        return nil
     }
 
     func convert(_ error: YamlError) -> DeclarationError {

@@ -1,0 +1,214 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import Catalog
+@testable import Requirements
+
+func load(_ tree: TemporaryTree, _ paths: [String]? = nil) throws -> Catalog {
+    try CatalogLoader().load(paths ?? [tree.path])
+}
+
+/// The errors loading a tree gives, or an issue if it loads.
+func loadErrors(_ tree: TemporaryTree, sourceLocation: SourceLocation = #_sourceLocation) -> [DeclarationError] {
+    do {
+        _ = try CatalogLoader().load([tree.path])
+        Issue.record("the suite loaded", sourceLocation: sourceLocation)
+        return []
+    } catch {
+        return error.errors
+    }
+}
+
+@Suite("Catalog loading")
+struct CatalogLoaderTests {
+    @Test("test ids join the directory path with the key; settings are read")
+    func ids() throws {
+        let tree = try TemporaryTree([
+            "testbed.yaml": "tests:\n  top: 'true'\n",
+            "migration/testbed.yaml": """
+            setups:
+              guest-image:
+                run: fetch.sh
+                teardown: rm -f image
+                check: test -f image
+                provides: ["image:alpine", "qemu = 9.0"]
+                requires: ["cmd:curl"]
+                after: [bridge]
+                scope: test
+                timeout: 90s
+              bridge:
+                run: ip link add br0 type bridge
+            tests:
+              precopy/tcp:
+                run: ./precopy.sh tcp
+                requires: ["qemu >= 8.2", kvm, root]
+                setup: [guest-image]
+                tags: [migration, quick]
+                timeout: 2m
+                exclusive: true
+                dirties: yes
+                skip-code: 4
+            """,
+            "migration/precopy.sh": "#!/bin/sh\n",
+        ])
+        let catalog = try load(tree)
+        #expect(catalog.tests.map(\.id) == ["/top", "/migration/precopy/tcp"])
+        let test = catalog.tests[1]
+        #expect(test.command == .shell("./precopy.sh tcp"))
+        #expect(test.requires.map(\.text) == ["qemu >= 8.2", "kvm", "root"])
+        #expect(test.setups == ["guest-image"])
+        #expect(test.tags == ["migration", "quick"])
+        #expect(test.timeout == .seconds(120))
+        #expect(test.exclusive && test.dirties)
+        #expect(test.skipCode == 4)
+        #expect(test.directory == URL(fileURLWithPath: tree["migration"]).standardizedFileURL.path)
+        #expect(test.location.line == 14)
+        #expect(catalog.tests[0].timeout == .seconds(600), "tests get 10 minutes by default")
+        let setup = try #require(catalog.setups.first)
+        #expect(setup.name == "guest-image")
+        #expect(setup.provides.map(\.description) == ["image:alpine", "qemu = 9.0"])
+        #expect(setup.after == ["bridge"])
+        #expect(setup.scope == .test)
+        #expect(setup.timeout == .seconds(90))
+        #expect(setup.teardown == "rm -f image")
+        #expect(setup.check == "test -f image")
+    }
+
+    @Test("drop-in executables with headers are tests; others are not")
+    func dropIns() throws {
+        let tree = try TemporaryTree([
+            "kvm/boot.sh": "#!/bin/sh\n# testbed-requires: root, kernel >= 5.10, qemu >= 8.2\n# testbed-setup: guest-image\n# testbed-tags: migration slow\n# testbed-timeout: 5m\nexit 0\n",
+            "c/test.c.bin": "// testbed-requires: cmd:gcc\n// testbed-tags: c\n",
+            "lua/t.lua": "-- testbed-requires: cmd:lua\n",
+            "lisp/t.el": ";; testbed-tags: lisp\n",
+            "helper.sh": "#!/bin/sh\necho not a test\n",
+            "notexec.sh": "# testbed-tags: x\n",
+            "binary": "\u{0}\u{1}# testbed-tags: x\n",
+            ".hidden/t.sh": "# testbed-tags: x\n",
+            "testbed-results/t.sh": "# testbed-tags: x\n",
+            "testbed.yaml": "setups:\n  guest-image:\n    run: 'true'\n",
+        ], executables: ["kvm/boot.sh", "c/test.c.bin", "lua/t.lua", "lisp/t.el", "helper.sh", "binary", ".hidden/t.sh", "testbed-results/t.sh"])
+        let catalog = try load(tree)
+        #expect(catalog.tests.map(\.id) == ["/c/test.c.bin", "/kvm/boot.sh", "/lisp/t.el", "/lua/t.lua"])
+        let boot = catalog.tests[1]
+        #expect(boot.requires.map(\.text) == ["root", "kernel >= 5.10", "qemu >= 8.2"])
+        #expect(boot.setups == ["guest-image"])
+        #expect(boot.tags == ["migration", "slow"])
+        #expect(boot.timeout == .seconds(300))
+        #expect(boot.command == .executable(URL(fileURLWithPath: tree["kvm/boot.sh"]).standardizedFileURL.path))
+        #expect(catalog.tests[2].tags == ["lisp"])
+    }
+
+    @Test("an executable named outright is a test, headers or not")
+    func namedExecutable() throws {
+        let tree = try TemporaryTree(["t/plain.sh": "#!/bin/sh\nexit 0\n"], executables: ["t/plain.sh"])
+        let catalog = try load(tree, [tree["t/plain.sh"]])
+        #expect(catalog.tests.map(\.id) == [tree["t/plain.sh"]])
+        #expect(catalog.tests[0].requires.isEmpty)
+    }
+
+    @Test("a testbed.yaml named outright loads with its directory as the root")
+    func namedDeclarationFile() throws {
+        let tree = try TemporaryTree(["s/testbed.yaml": "tests:\n  a: 'true'\n"])
+        #expect(try load(tree, [tree["s/testbed.yaml"]]).tests.map(\.id) == ["/a"])
+    }
+
+    @Test("invalid declarations name file, line and fix", arguments: [
+        ("tests:\n  a:\n    run: x\n    timout: 1m\n", 4, "unknown key \"timout\" in test \"a\"; did you mean \"timeout\"?"),
+        ("tests:\n  a:\n    run: x\n    timeout: soon\n", 4, "timeout of test /a is \"soon\", not a duration"),
+        ("tests:\n  a:\n    run: x\n    requires: [\"qemu >=\"]\n", 4, "invalid requirement \"qemu >=\""),
+        ("tests:\n  a:\n    requires: [kvm]\n", 2, "test \"a\" has no `run`"),
+        ("tests:\n  a:\n    run: x\n    exclusive: maybe\n", 4, "write true or false"),
+        ("tests:\n  a:\n    run: x\n    skip-code: 300\n", 4, "skip-code"),
+        ("tests:\n  a:\n    run: ./missing.sh\n", 3, "./missing.sh does not exist"),
+        ("tests:\n  ../escape:\n    run: x\n", 2, "not a valid id part"),
+        ("tests:\n  a//b:\n    run: x\n", 2, "not a valid id part"),
+        ("tests:\n  a:\n    run: x\n  a:\n    run: y\n", 4, "duplicate key"),
+        ("tests: [a, b]\n", 1, "tests must be a mapping"),
+        ("test:\n  a: x\n", 1, "did you mean \"tests\""),
+        ("tests:\n  a:\n    run: x\n   bad indent: 1\n", 4, "YAML syntax error"),
+        ("tests:\n  a:\n    run: x\n    setup: [nope]\n", 4, "needs setup \"nope\", which no testbed.yaml declares"),
+        ("setups:\n  s:\n    run: x\n    after: [t]\n", 2, "needs setup \"t\""),
+        ("setups:\n  s:\n    run: x\n    scope: always\n", 4, "use `run` (once for all tests) or `test`"),
+        ("setups:\n  s:\n    run: x\n    provides: [\"a b\"]\n", 4, "is not a fact"),
+        ("setups:\n  s:\n    teardown: x\n", 2, "setup \"s\" has no `run`"),
+        ("setups:\n  \"bad name\":\n    run: x\n", 2, "setup name \"bad name\" is not valid"),
+        ("setups:\n  s:\n    run: x\n    timeout: 5 parsecs\n", 4, "not a duration"),
+    ])
+    func invalid(yaml: String, line: Int, message: String) throws {
+        let tree = try TemporaryTree(["testbed.yaml": yaml])
+        let errors = loadErrors(tree)
+        #expect(errors.count == 1, "\(errors)")
+        let error = try #require(errors.first)
+        #expect(error.file == tree["testbed.yaml"])
+        #expect(error.line == line, "\(error)")
+        #expect(error.message.contains(message), "\(error)")
+    }
+
+    @Test("duplicate ids across files and drop-ins are reported with both places")
+    func duplicates() throws {
+        let tree = try TemporaryTree([
+            "testbed.yaml": "tests:\n  a/t.sh: 'true'\nsetups:\n  s:\n    run: x\n",
+            "a/testbed.yaml": "setups:\n  s:\n    run: y\n",
+            "a/t.sh": "#!/bin/sh\n# testbed-tags: x\n",
+        ], executables: ["a/t.sh"])
+        let errors = loadErrors(tree)
+        #expect(errors.count == 2)
+        #expect(errors.contains { $0.message.contains("duplicate test id /a/t.sh, first declared at \(tree["testbed.yaml"]):2") })
+        #expect(errors.contains { $0.message.contains("duplicate setup \"s\"") && $0.file == tree["a/testbed.yaml"] })
+    }
+
+    @Test("every error in a suite is reported, not just the first")
+    func collects() throws {
+        let tree = try TemporaryTree([
+            "a/testbed.yaml": "tests:\n  x:\n    run: y\n    tags: [a\n",
+            "b/testbed.yaml": "tests:\n  x:\n    run: y\n    timeout: never\n",
+            "c/t.sh": "#!/bin/sh\n# testbed-requirez: root\n",
+        ], executables: ["c/t.sh"])
+        let errors = loadErrors(tree)
+        #expect(errors.map(\.file).sorted() == [tree["a/testbed.yaml"], tree["b/testbed.yaml"], tree["c/t.sh"]])
+        #expect(errors.contains { $0.message.contains("did you mean \"testbed-requires\"") && $0.line == 2 })
+    }
+
+    @Test("a missing path is an error; an empty suite is empty")
+    func paths() throws {
+        let tree = try TemporaryTree()
+        #expect(try load(tree).tests.isEmpty)
+        #expect(throws: CatalogError.self) { try CatalogLoader().load([tree["nope"]]) }
+        let empty = try TemporaryTree(["testbed.yaml": ""])
+        #expect(try load(empty).tests.isEmpty)
+    }
+}
+
+@Suite("Drop-in headers")
+struct DropInHeaderTests {
+    @Test("leaders and keys")
+    func parse() {
+        let header = DropInHeader(bytes: Array("""
+        #!/bin/sh
+        # testbed-requires: root, kernel >= 5.10
+        #testbed-tags: a b
+          // testbed-timeout: 5m
+        -- testbed-exclusive: true
+        ;; testbed-dirties: false
+        /* testbed-description: c style */
+        echo testbed-requires: not a comment
+        # a comment that mentions testbed- without a key
+        """.utf8))
+        #expect(header.lines.map(\.key) == ["requires", "tags", "timeout", "exclusive", "dirties"])
+        #expect(header.lines[0].value == "root, kernel >= 5.10")
+        #expect(header.lines[0].line == 2)
+        #expect(header.lines[2].line == 4)
+    }
+
+    @Test("a NUL byte in the head means binary: no header")
+    func binary() {
+        #expect(DropInHeader(bytes: Array("\u{7f}ELF\u{0}\n# testbed-tags: x\n".utf8)).isEmpty)
+    }
+
+    @Test("only the first 8 KiB are read")
+    func limit() {
+        let text = String(repeating: "# filler\n", count: 1000) + "# testbed-tags: late\n"
+        #expect(DropInHeader(bytes: Array(text.utf8)).isEmpty)
+    }
+}

@@ -1,0 +1,245 @@
+import Testing
+import TestSupport
+@testable import Catalog
+@testable import Requirements
+@testable import Scheduler
+@testable import Setup
+
+/// A host described by a dictionary: no probing.
+struct StaticFacts: FactSource {
+    var environmentName = "static"
+    let facts: [String: String?]
+
+    func lookup(_ name: String) -> FactLookup {
+        if let value = facts[name] { return .present(Fact(name: name, value: value, source: "static")) }
+        return .absent(reason: "\(name) is not present on this host")
+    }
+
+    func allFacts() -> [Fact] { facts.map { Fact(name: $0.key, value: $0.value, source: "static") } }
+}
+
+let here = DeclarationLocation(file: "testbed.yaml", line: 1)
+
+func test(_ id: String, requires: [String] = [], setups: [String] = [], tags: [String] = []) -> TestDefinition {
+    TestDefinition(id: id, command: .shell("true"), requires: requires.map { try! Requirement(parsing: $0) },
+                   setups: setups, tags: tags, directory: "/", location: here)
+}
+
+func setup(_ name: String, requires: [String] = [], provides: [String] = [], after: [String] = [],
+           scope: SetupDefinition.Scope = .run, teardown: Bool = false) -> SetupDefinition {
+    SetupDefinition(name: name, run: "make \(name)", teardown: teardown ? "undo \(name)" : nil,
+                    provides: provides.map { ProvidedFact(parsing: $0)! },
+                    requires: requires.map { try! Requirement(parsing: $0) }, after: after, scope: scope,
+                    directory: "/", location: DeclarationLocation(file: "testbed.yaml", line: 7))
+}
+
+let host = StaticFacts(facts: ["kernel": "6.1.0-13-amd64", "qemu": "7.2.9", "cpu-flag:svm": nil, "virtualized": "vm", "cmd:apt-get": nil])
+let rootHost = StaticFacts(facts: ["kernel": "6.1.0-13-amd64", "root": nil, "cmd:apt-get": nil])
+
+func plan(_ tests: [TestDefinition], _ setups: [SetupDefinition] = [], facts: any FactSource = host,
+          selection: TestSelection = TestSelection()) throws -> Plan {
+    try Resolver(catalog: Catalog(tests: tests, setups: setups, roots: []), facts: facts).resolve(selection)
+}
+
+func status(_ plan: Plan, _ id: String) -> PlannedTest.Status? {
+    plan.tests.first { $0.test.id == id }?.status
+}
+
+/// Steps as "kind label" strings, in plan order.
+func labels(_ plan: Plan) -> [String] {
+    plan.steps.map { "\($0.kindName) \($0.label)" }
+}
+
+/// Checks that every step comes after its dependencies.
+func isTopological(_ plan: Plan) -> Bool {
+    plan.steps.allSatisfy { step in step.dependencies.allSatisfy { $0 < step.id } }
+}
+
+@Suite("Resolver")
+struct ResolverTests {
+    @Test("met requirements: runnable, one step, no setup")
+    func runnable() throws {
+        let p = try plan([test("/a", requires: ["kernel >= 5.10", "qemu >= 7.0", "!root"])])
+        #expect(status(p, "/a") == .runnable)
+        #expect(labels(p) == ["test /a"])
+    }
+
+    @Test("a shared setup is one node; its teardown waits for every test that needs it")
+    func sharedSetup() throws {
+        let p = try plan([test("/a", setups: ["image"]), test("/b", setups: ["image"]), test("/c")],
+                         [setup("image", teardown: true)])
+        #expect(labels(p) == ["setup image", "test /a", "test /b", "test /c", "teardown image"])
+        #expect(p.steps[4].dependencies == [0, 1, 2])
+        #expect(status(p, "/a") == .needsSetup(["image"]))
+        #expect(isTopological(p))
+    }
+
+    @Test("after chains close over every setup, each after those it needs")
+    func afterChain() throws {
+        let p = try plan([test("/t", setups: ["c"])],
+                         [setup("c", after: ["b"], teardown: true), setup("b", after: ["a"], teardown: true), setup("a", teardown: true)])
+        #expect(status(p, "/t") == .needsSetup(["a", "b", "c"]))
+        #expect(labels(p) == ["setup a", "setup b", "setup c", "test /t", "teardown c", "teardown b", "teardown a"])
+        let teardownA = p.steps[6]
+        #expect(teardownA.dependencies.contains(5), "a's teardown waits for b's")
+        #expect(p.steps[5].dependencies.contains(4), "b's teardown waits for c's")
+        #expect(isTopological(p))
+    }
+
+    @Test("a setup that provides a missing fact is chosen, and the promise recorded")
+    func providesChosen() throws {
+        let p = try plan([test("/q", requires: ["qemu >= 8.2"])],
+                         [setup("other", provides: ["libvirt"]), setup("install-qemu", requires: ["root", "cmd:apt-get"], provides: ["qemu"])],
+                         facts: rootHost)
+        #expect(status(p, "/q") == .needsSetup(["install-qemu"]))
+        #expect(p.tests[0].promises.map(\.setup) == ["install-qemu"])
+        #expect(p.tests[0].promises.map(\.requirement.text) == ["qemu >= 8.2"])
+    }
+
+    @Test("a provider that cannot run here leaves the test unsupported, saying why")
+    func providerNeedsRoot() throws {
+        let p = try plan([test("/q", requires: ["qemu >= 8.2"])],
+                         [setup("install-qemu", requires: ["root", "cmd:apt-get"], provides: ["qemu"])])
+        let unmet = try #require(status(p, "/q")?.unmet)
+        #expect(unmet.count == 1)
+        #expect(unmet[0].requirement == "qemu >= 8.2")
+        #expect(unmet[0].reason == "needs qemu >= 8.2; this host has 7.2.9; setup install-qemu could provide it but cannot run here: it needs root (root is not present on this host)")
+        #expect(p.steps.isEmpty)
+    }
+
+    @Test("a promise with a value that does not meet the requirement is no provider")
+    func promisedValue() throws {
+        let p = try plan([test("/q", requires: ["qemu >= 8.2"]), test("/r", requires: ["qemu >= 7"])],
+                         [setup("old-qemu", provides: ["qemu = 8.0"])], facts: StaticFacts(facts: [:]))
+        #expect(status(p, "/q")?.unmet.first?.reason == "needs qemu >= 8.2; qemu is not present on this host")
+        #expect(status(p, "/r") == .needsSetup(["old-qemu"]))
+    }
+
+    @Test("setups that provide what another setup needs are chained")
+    func providerChain() throws {
+        let p = try plan([test("/img", requires: ["disk:scratch"])],
+                         [setup("scratch-disk", requires: ["cmd:qemu-img"], provides: ["disk:scratch"], teardown: true),
+                          setup("install-qemu", requires: ["root"], provides: ["cmd:qemu-img", "qemu"])],
+                         facts: rootHost)
+        #expect(status(p, "/img") == .needsSetup(["install-qemu", "scratch-disk"]))
+        #expect(labels(p) == ["setup install-qemu", "setup scratch-disk", "test /img", "teardown scratch-disk"])
+        #expect(p.steps[1].dependencies == [0])
+    }
+
+    @Test("a requirement met by a setup the test already needs adds nothing")
+    func promiseFromExplicitSetup() throws {
+        let p = try plan([test("/t", requires: ["image:alpine"], setups: ["fetch"])],
+                         [setup("fetch", provides: ["image:alpine"]), setup("other", provides: ["image:alpine"])])
+        #expect(status(p, "/t") == .needsSetup(["fetch"]))
+    }
+
+    @Test("alternatives: any one suffices", arguments: [
+        ("cpu-flag:vmx | cpu-flag:svm", true),
+        ("cpu-flag:vmx | kvm", false),
+        ("kvm | qemu >= 7", true),
+        ("kvm | qemu >= 8", false),
+    ])
+    func alternatives(requirement: String, runnable: Bool) throws {
+        let p = try plan([test("/t", requires: [requirement])])
+        #expect((status(p, "/t") == .runnable) == runnable)
+    }
+
+    @Test("negation", arguments: [("!virtualized", false), ("!root", true), ("!kvm", true)])
+    func negation(requirement: String, runnable: Bool) throws {
+        let p = try plan([test("/t", requires: [requirement])])
+        #expect((status(p, "/t") == .runnable) == runnable)
+        if !runnable { #expect(status(p, "/t")?.unmet.first?.reason == "needs !virtualized; this host has virtualized = vm") }
+    }
+
+    @Test("every unmet requirement is listed, each with the host's side")
+    func everyUnmet() throws {
+        let p = try plan([test("/t", requires: ["kernel >= 99", "kvm", "qemu >= 7", "DELL_R420"])])
+        #expect(status(p, "/t")?.unmet.map(\.requirement) == ["kernel >= 99", "kvm", "DELL_R420"])
+        #expect(status(p, "/t")?.unmet.first?.reason == "needs kernel >= 99; this host has 6.1.0-13-amd64")
+    }
+
+    @Test("a declared setup that cannot run makes its tests unsupported")
+    func unusableExplicitSetup() throws {
+        let p = try plan([test("/t", setups: ["needs-root"])], [setup("needs-root", requires: ["root"])])
+        #expect(status(p, "/t")?.unmet == [Unmet(requirement: "setup:needs-root",
+            reason: "needs setup needs-root, which cannot run here: it needs root (root is not present on this host)")])
+    }
+
+    @Test("cycles print the cycle", arguments: [
+        ([setup("alpha", after: ["beta"]), setup("beta", after: ["gamma"]), setup("gamma", after: ["alpha"])],
+         ["alpha", "beta", "gamma", "alpha"]),
+        ([setup("self", after: ["self"])], ["self", "self"]),
+        ([setup("ok"), setup("x", after: ["y", "ok"]), setup("y", after: ["x"])], ["x", "y", "x"]),
+    ])
+    func cycle(setups: [SetupDefinition], path: [String]) {
+        #expect(throws: PlanError.cycle(path, here.with(line: 7))) { try plan([test("/t")], setups) }
+        let message = PlanError.cycle(path, here.with(line: 7)).description
+        #expect(message.contains("dependency cycle: \(path.joined(separator: " -> ")); remove one `after`"))
+    }
+
+    @Test("a setup nobody declared is an error naming the test")
+    func missingSetup() {
+        #expect(throws: PlanError.unknownSetup(name: "nope", neededBy: "test /t", here)) {
+            try plan([test("/t", setups: ["nope"])])
+        }
+    }
+
+    @Test("a shared setup cannot wait for a per-test one")
+    func scopeMismatch() {
+        #expect(throws: PlanError.self) {
+            try plan([test("/t", setups: ["shared"])], [setup("shared", after: ["each"]), setup("each", scope: .test)])
+        }
+    }
+
+    @Test("per-test setups run around each test; shared ones once")
+    func perTest() throws {
+        let p = try plan([test("/a", setups: ["vm"]), test("/b", setups: ["vm"])],
+                         [setup("vm", after: ["image"], scope: .test, teardown: true), setup("image", teardown: true)])
+        #expect(labels(p) == [
+            "setup image", "setup vm [/a]", "test /a", "teardown vm [/a]",
+            "setup vm [/b]", "test /b", "teardown vm [/b]", "teardown image",
+        ])
+        #expect(p.steps[1].dependencies == [0])
+        #expect(p.steps[3].dependencies == [1, 2])
+        #expect(p.steps[7].dependencies == [0, 2, 3, 5, 6], "the shared teardown waits for the per-test ones")
+        #expect(isTopological(p))
+    }
+
+    @Test("selection narrows the plan")
+    func selection() throws {
+        let p = try plan([test("/a", tags: ["quick"]), test("/b", tags: ["slow"]), test("/c/d")],
+                         selection: TestSelection(tags: [try TagExpression(parsing: "quick | slow")], ids: ["/a", "/c"]))
+        #expect(p.tests.map(\.test.id) == ["/a"])
+    }
+
+    @Test("duplicate ids are refused before planning")
+    func duplicateIDs() throws {
+        let tree = try TemporaryTree(["testbed.yaml": "tests:\n  a/b: 'true'\n", "a/testbed.yaml": "tests:\n  b: 'true'\n"])
+        #expect(throws: CatalogError.self) { try CatalogLoader().load([tree.path]) }
+    }
+
+    @Test("the plan's dot output names every step and edge")
+    func dot() throws {
+        let p = try plan([test("/a", setups: ["s"]), test("/u", requires: ["kvm"])], [setup("s", teardown: true)])
+        let dot = p.dot()
+        #expect(dot.hasPrefix("digraph plan {"))
+        #expect(dot.contains("s0 [label=\"setup\\ns\""))
+        #expect(dot.contains("s0 -> s1;"))
+        #expect(dot.contains("s1 -> s2;"))
+        #expect(dot.contains("needs kvm; kvm is not present on this host"))
+    }
+
+    @Test("10,000 tests sharing setups resolve to one node per setup")
+    func scale() throws {
+        let setups = (0..<100).map { setup("s\($0)", provides: ["fact\($0)"], teardown: true) }
+        let tests = (0..<10_000).map { test("/t\($0)", requires: ["fact\($0 % 100)", "kernel >= 5"]) }
+        let p = try plan(tests, setups)
+        #expect(p.steps.count == 10_000 + 200)
+        #expect(p.counts.needsSetup == 10_000)
+        #expect(isTopological(p))
+    }
+}
+
+extension DeclarationLocation {
+    func with(line: Int) -> DeclarationLocation { DeclarationLocation(file: file, line: line) }
+}

@@ -17,12 +17,12 @@ let package = Package(
     targets: [
         // Small C helpers for system calls Swift cannot call directly (variadic ioctl).
         .target(name: "CShim"),
-        // Requirement grammar, versions, facts, host probes, environments.
+        // Requirement grammar, versions, facts, host probes, environments; YAML through libyaml (CYaml, from Yams).
         .target(name: "Requirements", dependencies: ["CShim", "Yams"]),
         // Setups, teardowns and their exports.
         .target(name: "Setup", dependencies: ["Requirements"]),
         // The test catalog: suites, testbed.yaml files and drop-in executables.
-        .target(name: "Catalog", dependencies: ["Requirements", "Setup", "Yams"]),
+        .target(name: "Catalog", dependencies: ["Requirements", "Setup"]),
         // Resolver (catalog + facts -> plan), selection.
         .target(name: "Scheduler", dependencies: ["Requirements", "Setup", "Catalog"]),
         .executableTarget(name: "testbed", dependencies: [

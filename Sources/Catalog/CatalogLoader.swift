@@ -1,7 +1,7 @@
 import Foundation
 import Requirements
 import Setup
-import Yams
+
 
 /// Loads suites: `testbed.yaml` files anywhere in a directory tree, drop-in
 /// executables with `testbed-KEY:` headers, and executables named outright.
@@ -140,7 +140,7 @@ public struct CatalogLoader: Sendable {
             fields.add(line.key, values, at: location)
         }
         if let test = fields.build(id: id, command: .executable(url.path), directory: url.deletingLastPathComponent().path,
-                                   errors: &state.errors) {
+                                   cache: state.requirements, errors: &state.errors) {
             state.tests.append(test)
         }
     }
@@ -156,13 +156,14 @@ public struct CatalogLoader: Sendable {
             let entries = try reader.mapping(root, what: "a testbed.yaml file")
             try reader.checkKeys(entries, allowed: ["setups", "tests"], what: "a testbed.yaml file (top level)")
             for entry in entries {
-                if case .scalar(let s) = entry.value, s.string.isEmpty { continue }
+                if case .scalar(let text, _, true) = entry.value, text.isEmpty { continue }
                 let items = try reader.mapping(entry.value, what: entry.key)
                 for item in items {
                     do {
                         if entry.key == "tests" {
                             let prefix = relativeDirectory.isEmpty ? "" : "/" + relativeDirectory
-                            if let test = try loadTest(item, idPrefix: prefix, directory: directory, reader: reader, errors: &state.errors) {
+                            if let test = try loadTest(item, idPrefix: prefix, directory: directory, reader: reader,
+                                                      cache: state.requirements, errors: &state.errors) {
                                 state.tests.append(test)
                             }
                         } else {
@@ -183,8 +184,8 @@ public struct CatalogLoader: Sendable {
     static let testKeys = ["run", "requires", "setup", "tags", "timeout", "exclusive", "dirties", "skip-code", "description"]
     static let setupKeys = ["run", "teardown", "check", "provides", "requires", "after", "scope", "timeout", "description"]
 
-    func loadTest(_ item: (key: String, keyNode: Node, value: Node), idPrefix: String, directory: String,
-                  reader: YAMLReader, errors: inout [DeclarationError]) throws(DeclarationError) -> TestDefinition? {
+    func loadTest(_ item: YAMLReader.Entry, idPrefix: String, directory: String,
+                  reader: YAMLReader, cache: RequirementCache, errors: inout [DeclarationError]) throws(DeclarationError) -> TestDefinition? {
         let location = DeclarationLocation(file: reader.file, line: reader.line(item.keyNode))
         let key = item.key
         let components = key.split(separator: "/", omittingEmptySubsequences: false)
@@ -192,8 +193,8 @@ public struct CatalogLoader: Sendable {
             throw location.error("test key \"\(key)\" is not a valid id part; use names separated by single `/`, without `.`, `..` or empty parts")
         }
         var fields = TestFields(location: location)
-        if case .scalar(let scalar) = item.value {
-            fields.add("run", [scalar.string], at: location)
+        if case .scalar(let command, _, _) = item.value {
+            fields.add("run", [command], at: location)
         } else {
             let entries = try reader.mapping(item.value, what: "test \"\(key)\"")
             try reader.checkKeys(entries, allowed: Self.testKeys, what: "test \"\(key)\"")
@@ -218,10 +219,10 @@ public struct CatalogLoader: Sendable {
             errors.append((fields.values["run"]?.location ?? location).error("test \"\(key)\": \(problem)"))
             return nil
         }
-        return fields.build(id: idPrefix + "/" + key, command: .shell(run), directory: directory, errors: &errors)
+        return fields.build(id: idPrefix + "/" + key, command: .shell(run), directory: directory, cache: cache, errors: &errors)
     }
 
-    func loadSetup(_ item: (key: String, keyNode: Node, value: Node), directory: String,
+    func loadSetup(_ item: YAMLReader.Entry, directory: String,
                    reader: YAMLReader, errors: inout [DeclarationError]) throws(DeclarationError) -> SetupDefinition? {
         let location = DeclarationLocation(file: reader.file, line: reader.line(item.keyNode))
         let name = item.key
@@ -285,12 +286,12 @@ public struct CatalogLoader: Sendable {
                                directory: directory, location: location, description: description)
     }
 
-    static func item(_ node: Node, _ index: Int) -> Node {
-        if case .sequence(let sequence) = node, index < sequence.count { return sequence[index] }
+    static func item(_ node: YAMLNode, _ index: Int) -> YAMLNode {
+        if case .sequence(let items, _) = node, index < items.count { return items[index] }
         return node
     }
 
-    static func requirements(_ texts: [String], node: Node, reader: YAMLReader, owner: String) throws(DeclarationError) -> [Requirement] {
+    static func requirements(_ texts: [String], node: YAMLNode, reader: YAMLReader, owner: String) throws(DeclarationError) -> [Requirement] {
         var result: [Requirement] = []
         for (index, text) in texts.enumerated() {
             do {
@@ -316,8 +317,22 @@ public struct CatalogLoader: Sendable {
     }
 }
 
+/// Parses requirements once per distinct text: suites repeat the same few
+/// requirements across thousands of tests.
+final class RequirementCache {
+    var parsed: [String: Result<Requirement, RequirementError>] = [:]
+
+    func parse(_ text: String) throws(RequirementError) -> Requirement {
+        if let hit = parsed[text] { return try hit.get() }
+        let result = Result { () throws(RequirementError) -> Requirement in try Requirement(parsing: text) }
+        parsed[text] = result
+        return try result.get()
+    }
+}
+
 /// Collected while loading.
 struct LoadState {
+    let requirements = RequirementCache()
     var tests: [TestDefinition] = []
     var setups: [SetupDefinition] = []
     var errors: [DeclarationError] = []
@@ -376,7 +391,8 @@ struct TestFields {
         }
     }
 
-    func build(id: String, command: TestDefinition.Command, directory: String, errors: inout [DeclarationError]) -> TestDefinition? {
+    func build(id: String, command: TestDefinition.Command, directory: String,
+               cache: RequirementCache, errors: inout [DeclarationError]) -> TestDefinition? {
         var failed = false
         func fail(_ key: String, _ message: String) {
             errors.append((values[key]?.location ?? location).error(message))
@@ -384,7 +400,7 @@ struct TestFields {
         }
         var requires: [Requirement] = []
         for text in values["requires"]?.values ?? [] {
-            do { requires.append(try Requirement(parsing: text)) } catch { fail("requires", "test \(id): \(error)") }
+            do { requires.append(try cache.parse(text)) } catch { fail("requires", "test \(id): \(error)") }
         }
         var timeout = TestDefinition.defaultTimeout
         if let text = values["timeout"]?.values.last {

@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 
 /// Reads a YAML declaration file with the line of every value at hand, so each
 /// error can name file and line.
@@ -12,79 +11,62 @@ public struct YAMLReader: Sendable {
     }
 
     /// Parses the text; nil for an empty document.
-    public func parse(_ text: String) throws(DeclarationError) -> Node? {
+    public func parse(_ text: String) throws(DeclarationError) -> YAMLNode? {
         do {
-            return try Yams.compose(yaml: text)
-        } catch let YamlError.duplicatedKeysInMapping(duplicates, context) {
-            let line = Self.secondOccurrence(of: duplicates.first ?? "", in: text, after: context.mark.line) ?? context.mark.line
-            throw DeclarationError(file: file, line: line,
-                                   message: "duplicate key \(duplicates.map { "\"\($0)\"" }.joined(separator: ", ")); keep one of them")
-        } catch let error as YamlError {
-            throw convert(error)
+            let root = try YAMLEventParser.parse(text)
+            if case .scalar(let text, _, true)? = root, text.isEmpty || text == "~" || text == "null" { return nil }
+            return root
         } catch {
-            throw DeclarationError(file: file, line: nil, message: "cannot read YAML: \(error); fix the syntax")
-        }
-    }
-
-    /// The line where `key:` is written a second time at the same indentation,
-    /// starting from the mapping's line (Yams reports only the mapping).
-    static func secondOccurrence(of key: String, in text: String, after line: Int) -> Int? {
-        var first: Int?
-        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where number + 1 >= line {
-            let indent = raw.prefix(while: { $0 == " " }).count
-            var rest = raw.dropFirst(indent)
-            if rest.hasPrefix("- ") { continue }
-            for quote in ["\"", "'"] where rest.hasPrefix(quote) { rest = rest.dropFirst() }
-            guard rest.hasPrefix(key) else { continue }
-            let after = rest.dropFirst(key.count).drop(while: { $0 == "\"" || $0 == "'" || $0 == " " })
-            guard after.hasPrefix(":") else { continue }
-            if let first, first == indent { return number + 1 }
-            if first == nil { first = indent }
-        }
-        return nil
-    }
-
-    func convert(_ error: YamlError) -> DeclarationError {
-        switch error {
-        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _),
-             let .composer(context, problem, mark, _):
-            let where_ = context.map { " \($0.text)" } ?? ""
-            return DeclarationError(file: file, line: mark.line,
-                                    message: "YAML syntax error: \(problem)\(where_) (column \(mark.column)); fix the YAML at that line")
-        case let .duplicatedKeysInMapping(duplicates, context):
-            return DeclarationError(file: file, line: context.mark.line,
-                                    message: "duplicate key \(duplicates.map { "\"\($0)\"" }.joined(separator: ", ")); keep one of them")
-        case let .reader(problem, _, _, _):
-            return DeclarationError(file: file, line: nil, message: "cannot read YAML: \(problem); save the file as UTF-8 text")
-        default:
-            return DeclarationError(file: file, line: nil, message: "cannot read YAML: \(error)")
+            throw DeclarationError(file: file, line: error.line, message: error.message.hasPrefix("YAML syntax error")
+                                   ? error.message + "; fix the YAML at that line" : error.message)
         }
     }
 
     /// The 1-based line of a node.
-    public func line(_ node: Node) -> Int? { node.mark?.line }
+    public func line(_ node: YAMLNode) -> Int? { node.line }
 
-    public func error(_ node: Node?, _ message: String) -> DeclarationError {
-        DeclarationError(file: file, line: node.flatMap(line), message: message)
+    public func error(_ node: YAMLNode?, _ message: String) -> DeclarationError {
+        DeclarationError(file: file, line: node?.line, message: message)
     }
 
-    /// The entries of a mapping in file order, with their key nodes.
-    public func mapping(_ node: Node, what: String) throws(DeclarationError) -> [(key: String, keyNode: Node, value: Node)] {
-        guard case let .mapping(mapping) = node else {
+    /// An entry of a mapping: the key's text, the key node (for its line) and the value.
+    public typealias Entry = (key: String, keyNode: YAMLNode, value: YAMLNode)
+
+    /// The entries of a mapping in file order. A merge key (`<<: *defaults`)
+    /// adds the merged mapping's entries that are not written here.
+    public func mapping(_ node: YAMLNode, what: String) throws(DeclarationError) -> [Entry] {
+        guard case let .mapping(pairs, _) = node else {
             throw error(node, "\(what) must be a mapping of `key: value` lines, not \(describe(node))")
         }
-        var entries: [(String, Node, Node)] = []
-        for (key, value) in mapping {
-            guard case let .scalar(scalar) = key else {
+        var entries: [Entry] = []
+        entries.reserveCapacity(pairs.count)
+        var merged: [Entry] = []
+        for (key, value) in pairs {
+            guard case let .scalar(text, _, plain) = key else {
                 throw error(key, "a key in \(what) must be plain text")
             }
-            entries.append((scalar.string, key, value))
+            if text == "<<" && plain {
+                let sources: [YAMLNode]
+                if case .sequence(let items, _) = value { sources = items } else { sources = [value] }
+                for source in sources {
+                    guard case .mapping = source else {
+                        throw error(value, "`<<` in \(what) must merge a mapping, e.g. `<<: *defaults`")
+                    }
+                    merged += try mapping(source, what: what)
+                }
+                continue
+            }
+            entries.append((text, key, value))
+        }
+        if !merged.isEmpty {
+            var seen = Set(entries.map(\.key))
+            for entry in merged where seen.insert(entry.key).inserted { entries.append(entry) }
         }
         return entries
     }
 
     /// Rejects keys not in `allowed`, suggesting the nearest one.
-    public func checkKeys(_ entries: [(key: String, keyNode: Node, value: Node)], allowed: [String], what: String) throws(DeclarationError) {
+    public func checkKeys(_ entries: [Entry], allowed: [String], what: String) throws(DeclarationError) {
         for entry in entries where !allowed.contains(entry.key) {
             var message = "unknown key \"\(entry.key)\" in \(what)"
             if let guess = closest(to: entry.key, in: allowed) {
@@ -97,31 +79,32 @@ public struct YAMLReader: Sendable {
     }
 
     /// A scalar as the text it was written with (`8.10` stays `8.10`).
-    public func string(_ node: Node, what: String) throws(DeclarationError) -> String {
-        guard case let .scalar(scalar) = node else {
+    public func string(_ node: YAMLNode, what: String) throws(DeclarationError) -> String {
+        guard case let .scalar(text, _, _) = node else {
             throw error(node, "\(what) must be a single value, not \(describe(node))")
         }
-        return scalar.string
+        return text
     }
 
-    /// A list of strings; a single scalar counts as a list of one.
-    public func strings(_ node: Node, what: String) throws(DeclarationError) -> [String] {
+    /// A list of strings; a single scalar counts as a list of one, an empty plain one as none.
+    public func strings(_ node: YAMLNode, what: String) throws(DeclarationError) -> [String] {
         switch node {
-        case let .scalar(scalar):
-            return scalar.string.isEmpty && scalar.style == .plain ? [] : [scalar.string]
-        case let .sequence(sequence):
+        case let .scalar(text, _, plain):
+            return text.isEmpty && plain ? [] : [text]
+        case let .sequence(items, _):
             var result: [String] = []
-            for item in sequence {
+            result.reserveCapacity(items.count)
+            for item in items {
                 result.append(try string(item, what: "each item of \(what)"))
             }
             return result
-        default:
+        case .mapping:
             throw error(node, "\(what) must be a list such as [a, b], not \(describe(node))")
         }
     }
 
     /// A boolean: true/false, yes/no, on/off.
-    public func bool(_ node: Node, what: String) throws(DeclarationError) -> Bool {
+    public func bool(_ node: YAMLNode, what: String) throws(DeclarationError) -> Bool {
         let text = try string(node, what: what).lowercased()
         switch text {
         case "true", "yes", "on": return true
@@ -130,12 +113,11 @@ public struct YAMLReader: Sendable {
         }
     }
 
-    func describe(_ node: Node) -> String {
+    func describe(_ node: YAMLNode) -> String {
         switch node {
-        case .scalar(let s): "the value \"\(s.string)\""
+        case .scalar(let text, _, _): "the value \"\(text)\""
         case .mapping: "a mapping"
         case .sequence: "a list"
-        case .alias: "an alias"
         }
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 import Synchronization
-import Yams
+
 
 /// A named description of a host (`environments/NAME.yaml`): the facts an admin
 /// vouches for, overrides of probed facts, extra probes and named binaries,
@@ -88,7 +88,7 @@ public final class Environment: FactSource, Sendable {
                 case "description": description = try reader.string(entry.value, what: "description")
                 case "probe": probe = try reader.bool(entry.value, what: "probe")
                 case "provides":
-                    guard case .sequence(let items) = entry.value else {
+                    guard case .sequence(let items, _) = entry.value else {
                         throw reader.error(entry.value, "provides must be a list of tags such as [DELL_R420, \"virtiowin = 2013-10-24\"]")
                     }
                     for item in items {
@@ -131,7 +131,7 @@ public final class Environment: FactSource, Sendable {
     }
 
     /// `DELL_R420` or `virtiowin = 2013-10-24`.
-    static func parseTag(_ tag: String, reader: YAMLReader, node: Node) throws(DeclarationError) -> (name: String, value: String?) {
+    static func parseTag(_ tag: String, reader: YAMLReader, node: YAMLNode) throws(DeclarationError) -> (name: String, value: String?) {
         let parts = tag.split(separator: "=", maxSplits: 1)
         let name = parts[0].trimmingWhitespace()
         try checkName(name, reader: reader, node: node)
@@ -145,7 +145,7 @@ public final class Environment: FactSource, Sendable {
         return (name, nil)
     }
 
-    static func checkName(_ name: String, reader: YAMLReader, node: Node) throws(DeclarationError) {
+    static func checkName(_ name: String, reader: YAMLReader, node: YAMLNode) throws(DeclarationError) {
         guard !name.isEmpty, name.allSatisfy(Alternative.isNameCharacter) else {
             throw reader.error(node, "\"\(name)\" is not a fact name; names use letters, digits and _ . : / @ - (write values as \"NAME = VALUE\")")
         }

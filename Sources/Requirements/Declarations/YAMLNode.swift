@@ -1,0 +1,160 @@
+import CYaml
+
+/// A YAML value with the line it starts on: what declaration files are read
+/// into. Scalars keep the text they were written with (`8.10` stays `8.10`);
+/// nothing is typed implicitly.
+public indirect enum YAMLNode: Sendable {
+    /// `plain` is false for quoted and block scalars.
+    case scalar(String, line: Int, plain: Bool)
+    case mapping([(key: YAMLNode, value: YAMLNode)], line: Int)
+    case sequence([YAMLNode], line: Int)
+
+    /// The 1-based line the node starts on.
+    public var line: Int {
+        switch self {
+        case .scalar(_, let line, _), .mapping(_, let line), .sequence(_, let line): line
+        }
+    }
+
+    /// The text of a scalar; nil for a mapping or a list.
+    public var text: String? {
+        if case .scalar(let text, _, _) = self { return text }
+        return nil
+    }
+}
+
+/// Reads YAML text into `YAMLNode`s straight from libyaml's events.
+///
+/// Aliases are expanded (with a budget, so an alias bomb is an error, not an
+/// exhausted machine), duplicate keys are errors at the second key's line, and
+/// a file holds one document.
+struct YAMLEventParser {
+    struct Failure: Error {
+        let line: Int?
+        let message: String
+    }
+
+    /// How many nodes a document may expand to, aliases included.
+    static let nodeBudget = 2_000_000
+
+    var parser = yaml_parser_t()
+    var anchors: [String: (node: YAMLNode, size: Int)] = [:]
+    var expanded = 0
+
+    static func parse(_ text: String) throws(Failure) -> YAMLNode? {
+        var bytes = Array(text.utf8)
+        if bytes.isEmpty { return nil }
+        var state = YAMLEventParser()
+        guard yaml_parser_initialize(&state.parser) == 1 else { throw Failure(line: nil, message: "out of memory") }
+        defer { yaml_parser_delete(&state.parser) }
+        return try bytes.withUnsafeMutableBufferPointer { (buffer) throws(Failure) -> YAMLNode? in
+            yaml_parser_set_input_string(&state.parser, buffer.baseAddress, buffer.count)
+            return try state.document()
+        }
+    }
+
+    /// The next event; the caller deletes it.
+    mutating func next() throws(Failure) -> yaml_event_t {
+        var event = yaml_event_t()
+        guard yaml_parser_parse(&parser, &event) == 1 else {
+            let problem = parser.problem.map { String(cString: $0) } ?? "unreadable YAML"
+            let context = parser.context.map { " " + String(cString: $0) } ?? ""
+            let line = Int(parser.problem_mark.line) + 1
+            let column = Int(parser.problem_mark.column) + 1
+            throw Failure(line: line, message: "YAML syntax error: \(problem)\(context) (column \(column))")
+        }
+        return event
+    }
+
+    mutating func document() throws(Failure) -> YAMLNode? {
+        var event = try next() // stream start
+        yaml_event_delete(&event)
+        event = try next()
+        defer { yaml_event_delete(&event) }
+        if event.type == YAML_STREAM_END_EVENT { return nil }
+        var first = try next()
+        let root = try node(&first)
+        var end = try next() // document end
+        yaml_event_delete(&end)
+        var after = try next()
+        defer { yaml_event_delete(&after) }
+        if after.type == YAML_DOCUMENT_START_EVENT {
+            throw Failure(line: Int(after.start_mark.line) + 1,
+                          message: "a second YAML document; keep one document per file (remove the `---`)")
+        }
+        return root
+    }
+
+    static func string(_ pointer: UnsafeMutablePointer<yaml_char_t>?) -> String? {
+        pointer.map { String(cString: $0) }
+    }
+
+    /// Builds the node that starts with `event` (which it deletes), and its size.
+    mutating func node(_ event: inout yaml_event_t) throws(Failure) -> YAMLNode {
+        defer { yaml_event_delete(&event) }
+        let line = Int(event.start_mark.line) + 1
+        switch event.type {
+        case YAML_SCALAR_EVENT:
+            let scalar = event.data.scalar
+            let text = String(decoding: UnsafeBufferPointer(start: scalar.value, count: scalar.length), as: UTF8.self)
+            let node = YAMLNode.scalar(text, line: line, plain: scalar.style == YAML_PLAIN_SCALAR_STYLE)
+            try count(1, line: line)
+            if let anchor = Self.string(scalar.anchor) { anchors[anchor] = (node, 1) }
+            return node
+        case YAML_ALIAS_EVENT:
+            let name = Self.string(event.data.alias.anchor) ?? ""
+            guard let target = anchors[name] else {
+                throw Failure(line: line, message: "alias *\(name) names no anchor; define `&\(name)` before using it")
+            }
+            try count(target.size, line: line)
+            return target.node
+        case YAML_SEQUENCE_START_EVENT:
+            let anchor = Self.string(event.data.sequence_start.anchor)
+            let before = expanded
+            try count(1, line: line)
+            var items: [YAMLNode] = []
+            while true {
+                var item = try next()
+                if item.type == YAML_SEQUENCE_END_EVENT {
+                    yaml_event_delete(&item)
+                    break
+                }
+                items.append(try node(&item))
+            }
+            let node = YAMLNode.sequence(items, line: line)
+            if let anchor { anchors[anchor] = (node, expanded - before) }
+            return node
+        case YAML_MAPPING_START_EVENT:
+            let anchor = Self.string(event.data.mapping_start.anchor)
+            let before = expanded
+            try count(1, line: line)
+            var entries: [(key: YAMLNode, value: YAMLNode)] = []
+            var keys: Set<String> = []
+            while true {
+                var keyEvent = try next()
+                if keyEvent.type == YAML_MAPPING_END_EVENT {
+                    yaml_event_delete(&keyEvent)
+                    break
+                }
+                let key = try node(&keyEvent)
+                if let text = key.text, !keys.insert(text).inserted {
+                    throw Failure(line: key.line, message: "duplicate key \"\(text)\"; keep one of them")
+                }
+                var valueEvent = try next()
+                entries.append((key, try node(&valueEvent)))
+            }
+            let node = YAMLNode.mapping(entries, line: line)
+            if let anchor { anchors[anchor] = (node, expanded - before) }
+            return node
+        default:
+            throw Failure(line: line, message: "unexpected YAML event \(event.type.rawValue)")
+        }
+    }
+
+    mutating func count(_ nodes: Int, line: Int) throws(Failure) {
+        expanded += nodes
+        if expanded > Self.nodeBudget {
+            throw Failure(line: line, message: "the document expands to more than \(Self.nodeBudget) values through aliases (a YAML alias bomb?); remove the nested aliases")
+        }
+    }
+}

@@ -18,23 +18,49 @@ public struct CatalogLoader: Sendable {
 
     /// Loads every path: a directory is a suite, a file an executable test
     /// (or a `testbed.yaml`, whose directory is then the suite root).
-    public func load(_ paths: [String]) throws(CatalogError) -> Catalog {
-        var state = LoadState()
+    ///
+    /// Files are read concurrently, in chunks, one task per chunk; results are
+    /// merged back in tree order, so ids and errors come out in the same order
+    /// every time.
+    public func load(_ paths: [String]) async throws(CatalogError) -> Catalog {
+        var units: [Unit] = []
         for path in paths {
             var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-                state.errors.append(DeclarationError(file: path, line: nil,
-                    message: "no such file or directory; name a suite directory or an executable test"))
-                continue
-            }
-            if isDirectory.boolValue {
-                loadSuite(root: path, state: &state)
+            if !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+                units.append(.missing(path))
+            } else if isDirectory.boolValue {
+                var files: [SuiteFile] = []
+                walk(directory: URL(fileURLWithPath: path).path, relative: "", into: &files)
+                units += files.map { .suiteFile($0, root: path) }
             } else if URL(fileURLWithPath: path).lastPathComponent == Self.declarationFile {
                 let root = URL(fileURLWithPath: path).deletingLastPathComponent().path
-                loadDeclarationFile(path, shownAs: path, suiteRoot: root, relativeDirectory: "", state: &state)
+                units.append(.suiteFile(SuiteFile(path: path, relative: "", isDeclaration: true, shownAs: path), root: root))
             } else {
-                loadExecutable(path, state: &state)
+                units.append(.executable(path))
             }
+        }
+        let chunkCount = max(1, min(units.count, ProcessInfo.processInfo.activeProcessorCount * 4))
+        let chunkSize = (units.count + chunkCount - 1) / max(chunkCount, 1)
+        let chunks = stride(from: 0, to: units.count, by: max(chunkSize, 1)).map { Array(units[$0..<min($0 + chunkSize, units.count)]) }
+        typealias Loaded = (tests: [TestDefinition], setups: [SetupDefinition], errors: [DeclarationError])
+        let results = await withTaskGroup(of: (Int, Loaded).self) { group in
+            for (index, chunk) in chunks.enumerated() {
+                group.addTask {
+                    var state = LoadState()
+                    for unit in chunk { self.load(unit, state: &state) }
+                    return (index, (state.tests, state.setups, state.errors))
+                }
+            }
+            var results = [Loaded?](repeating: nil, count: chunks.count)
+            for await (index, loaded) in group { results[index] = loaded }
+            return results
+        }
+        var state = LoadState()
+        for result in results {
+            guard let result else { continue }
+            state.tests += result.tests
+            state.setups += result.setups
+            state.errors += result.errors
         }
         state.checkDuplicates()
         state.checkSetupReferences()
@@ -42,14 +68,23 @@ public struct CatalogLoader: Sendable {
         return Catalog(tests: state.tests, setups: state.setups, roots: paths)
     }
 
-    // MARK: - Walking a suite
+    /// One thing to read.
+    enum Unit: Sendable {
+        case missing(String)
+        case executable(String)
+        case suiteFile(SuiteFile, root: String)
+    }
 
-    func loadSuite(root: String, state: inout LoadState) {
-        var files: [SuiteFile] = []
-        walk(directory: URL(fileURLWithPath: root).path, relative: "", into: &files)
-        for file in files {
+    func load(_ unit: Unit, state: inout LoadState) {
+        switch unit {
+        case .missing(let path):
+            state.errors.append(DeclarationError(file: path, line: nil,
+                message: "no such file or directory; name a suite directory or an executable test"))
+        case .executable(let path):
+            loadExecutable(path, state: &state)
+        case let .suiteFile(file, root):
             if file.isDeclaration {
-                let shown = Self.join(root, file.relative.isEmpty ? Self.declarationFile : file.relative + "/" + Self.declarationFile)
+                let shown = file.shownAs ?? Self.join(root, file.relative.isEmpty ? Self.declarationFile : file.relative + "/" + Self.declarationFile)
                 loadDeclarationFile(file.path, shownAs: shown, suiteRoot: root, relativeDirectory: file.relative, state: &state)
             } else {
                 loadDropIn(file.path, shownAs: Self.join(root, file.relative), id: "/" + file.relative, state: &state)
@@ -58,10 +93,11 @@ public struct CatalogLoader: Sendable {
     }
 
     /// A file of a suite: a `testbed.yaml` (`relative` is its directory) or an executable.
-    struct SuiteFile {
+    struct SuiteFile: Sendable {
         let path: String
         let relative: String
         let isDeclaration: Bool
+        var shownAs: String? = nil
     }
 
     /// Sorted, depth-first walk: in each directory its `testbed.yaml`, then its
@@ -189,7 +225,7 @@ public struct CatalogLoader: Sendable {
         let location = DeclarationLocation(file: reader.file, line: reader.line(item.keyNode))
         let key = item.key
         let components = key.split(separator: "/", omittingEmptySubsequences: false)
-        if key.isEmpty || components.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) || key.contains("\0") {
+        if key.isEmpty || components.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) || key.contains(where: { $0 == "\0" }) {
             throw location.error("test key \"\(key)\" is not a valid id part; use names separated by single `/`, without `.`, `..` or empty parts")
         }
         var fields = TestFields(location: location)
@@ -309,8 +345,10 @@ public struct CatalogLoader: Sendable {
         guard let first = command.split(whereSeparator: { $0 == " " || $0 == "\t" }).first else {
             return "the command is empty; write the command line to run"
         }
+        // Only a relative path is checked: `./x.sh`, `setup/fetch.sh`.
+        guard first.contains(where: { $0 == "/" }), first.first != "/",
+              !first.contains(where: { $0 == "$" || $0 == "~" }) else { return nil }
         let program = String(first)
-        guard program.contains("/"), !program.hasPrefix("/"), !program.contains("$"), !program.contains("~") else { return nil }
         let path = directory + "/" + program
         if FileManager.default.fileExists(atPath: path) { return nil }
         return "\(program) does not exist in \(directory); fix the path (it is relative to the declaring file)"
@@ -338,12 +376,13 @@ struct LoadState {
     var errors: [DeclarationError] = []
 
     mutating func checkDuplicates() {
-        var seen: [String: DeclarationLocation] = [:]
-        for test in tests {
+        var seen: [String: Int] = [:]
+        seen.reserveCapacity(tests.count)
+        for (index, test) in tests.enumerated() {
             if let first = seen[test.id] {
-                errors.append(test.location.error("duplicate test id \(test.id), first declared at \(first); rename one of them"))
+                errors.append(test.location.error("duplicate test id \(test.id), first declared at \(tests[first].location); rename one of them"))
             } else {
-                seen[test.id] = test.location
+                seen[test.id] = index
             }
         }
         var setupSeen: [String: DeclarationLocation] = [:]

@@ -3,7 +3,9 @@ import Setup
 
 /// A test: something to run whose exit status is its verdict, with what it
 /// needs from the host and the setups it needs run first.
-public struct TestDefinition: Sendable, Hashable {
+///
+/// Immutable; a class so that plans of 100,000 tests pass it around by reference.
+public final class TestDefinition: Sendable, Hashable {
     /// How the test is started.
     public enum Command: Sendable, Hashable {
         /// A command line from `testbed.yaml`, run by `/bin/sh -c`.
@@ -54,6 +56,18 @@ public struct TestDefinition: Sendable, Hashable {
         self.location = location
         self.setupsLocation = setupsLocation ?? location
         self.description = description
+    }
+
+    public static func == (lhs: TestDefinition, rhs: TestDefinition) -> Bool {
+        lhs === rhs || (lhs.id == rhs.id && lhs.command == rhs.command && lhs.requires == rhs.requires
+            && lhs.setups == rhs.setups && lhs.tags == rhs.tags && lhs.timeout == rhs.timeout
+            && lhs.exclusive == rhs.exclusive && lhs.dirties == rhs.dirties && lhs.skipCode == rhs.skipCode
+            && lhs.directory == rhs.directory && lhs.location == rhs.location)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(id)
+        hasher.combine(location)
     }
 
     /// Ten minutes, as DESIGN.md says.

@@ -3,7 +3,7 @@ import Foundation
 import Requirements
 import Scheduler
 
-struct CheckCommand: ParsableCommand {
+struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Tell which tests suit this host, without running anything.",
@@ -37,9 +37,9 @@ struct CheckCommand: ParsableCommand {
         let tests: [Test]
     }
 
-    func run() throws {
+    func run() async throws {
         let environment = try environmentOptions.load()
-        let plan = try selection.resolve(in: environment)
+        let plan = try await selection.resolve(in: environment)
         if json {
             emit(encodeJSON(Output(environment: plan.environment, tests: plan.tests.map {
                 .init(id: $0.test.id, status: $0.status.name, setups: $0.status.setups, unmet: $0.status.unmet)

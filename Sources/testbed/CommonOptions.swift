@@ -66,17 +66,17 @@ struct SelectionOptions: ParsableArguments {
     }
 
     /// Loads the catalog, or exits 65 listing every invalid declaration.
-    func loadCatalog() -> Catalog {
+    func loadCatalog() async -> Catalog {
         do {
-            return try CatalogLoader().load(paths)
+            return try await CatalogLoader().load(paths)
         } catch {
             fail(error.description, status: ExitStatus.invalidDeclarations)
         }
     }
 
     /// Loads the catalog and resolves the plan, exiting 65 on invalid declarations.
-    func resolve(in environment: Environment) throws -> Plan {
-        let catalog = loadCatalog()
+    func resolve(in environment: Environment) async throws -> Plan {
+        let catalog = await loadCatalog()
         let selection = try selection()
         do {
             return try Resolver(catalog: catalog, facts: environment).resolve(selection)

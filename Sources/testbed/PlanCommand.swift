@@ -3,7 +3,7 @@ import Foundation
 import Requirements
 import Scheduler
 
-struct PlanCommand: ParsableCommand {
+struct PlanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan",
         abstract: "Show the graph of setups, tests and teardowns in execution order.",
@@ -46,9 +46,9 @@ struct PlanCommand: ParsableCommand {
         if dot && json { throw ValidationError("--dot and --json cannot be used together; choose one") }
     }
 
-    func run() throws {
+    func run() async throws {
         let environment = try environmentOptions.load()
-        let plan = try selection.resolve(in: environment)
+        let plan = try await selection.resolve(in: environment)
         if dot {
             emit(plan.dot())
         } else if json {

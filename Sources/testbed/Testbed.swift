@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 
 @main
-struct Testbed: ParsableCommand {
+struct Testbed: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "testbed",
         abstract: "A test scheduler for Linux, KVM, QEMU and libvirt suites.",

@@ -4,14 +4,14 @@ import TestSupport
 @testable import Catalog
 @testable import Requirements
 
-func load(_ tree: TemporaryTree, _ paths: [String]? = nil) throws -> Catalog {
-    try CatalogLoader().load(paths ?? [tree.path])
+func load(_ tree: TemporaryTree, _ paths: [String]? = nil) async throws -> Catalog {
+    try await CatalogLoader().load(paths ?? [tree.path])
 }
 
 /// The errors loading a tree gives, or an issue if it loads.
-func loadErrors(_ tree: TemporaryTree, sourceLocation: SourceLocation = #_sourceLocation) -> [DeclarationError] {
+func loadErrors(_ tree: TemporaryTree, sourceLocation: SourceLocation = #_sourceLocation) async -> [DeclarationError] {
     do {
-        _ = try CatalogLoader().load([tree.path])
+        _ = try await CatalogLoader().load([tree.path])
         Issue.record("the suite loaded", sourceLocation: sourceLocation)
         return []
     } catch {
@@ -22,7 +22,7 @@ func loadErrors(_ tree: TemporaryTree, sourceLocation: SourceLocation = #_source
 @Suite("Catalog loading")
 struct CatalogLoaderTests {
     @Test("test ids join the directory path with the key; settings are read")
-    func ids() throws {
+    func ids() async throws {
         let tree = try TemporaryTree([
             "testbed.yaml": "tests:\n  top: 'true'\n",
             "migration/testbed.yaml": """
@@ -51,7 +51,7 @@ struct CatalogLoaderTests {
             """,
             "migration/precopy.sh": "#!/bin/sh\n",
         ])
-        let catalog = try load(tree)
+        let catalog = try await load(tree)
         #expect(catalog.tests.map(\.id) == ["/top", "/migration/precopy/tcp"])
         let test = catalog.tests[1]
         #expect(test.command == .shell("./precopy.sh tcp"))
@@ -75,7 +75,7 @@ struct CatalogLoaderTests {
     }
 
     @Test("drop-in executables with headers are tests; others are not")
-    func dropIns() throws {
+    func dropIns() async throws {
         let tree = try TemporaryTree([
             "kvm/boot.sh": "#!/bin/sh\n# testbed-requires: root, kernel >= 5.10, qemu >= 8.2\n# testbed-setup: guest-image\n# testbed-tags: migration slow\n# testbed-timeout: 5m\nexit 0\n",
             "c/test.c.bin": "// testbed-requires: cmd:gcc\n// testbed-tags: c\n",
@@ -88,7 +88,7 @@ struct CatalogLoaderTests {
             "testbed-results/t.sh": "# testbed-tags: x\n",
             "testbed.yaml": "setups:\n  guest-image:\n    run: 'true'\n",
         ], executables: ["kvm/boot.sh", "c/test.c.bin", "lua/t.lua", "lisp/t.el", "helper.sh", "binary", ".hidden/t.sh", "testbed-results/t.sh"])
-        let catalog = try load(tree)
+        let catalog = try await load(tree)
         #expect(catalog.tests.map(\.id) == ["/c/test.c.bin", "/kvm/boot.sh", "/lisp/t.el", "/lua/t.lua"])
         let boot = catalog.tests[1]
         #expect(boot.requires.map(\.text) == ["root", "kernel >= 5.10", "qemu >= 8.2"])
@@ -100,17 +100,17 @@ struct CatalogLoaderTests {
     }
 
     @Test("an executable named outright is a test, headers or not")
-    func namedExecutable() throws {
+    func namedExecutable() async throws {
         let tree = try TemporaryTree(["t/plain.sh": "#!/bin/sh\nexit 0\n"], executables: ["t/plain.sh"])
-        let catalog = try load(tree, [tree["t/plain.sh"]])
+        let catalog = try await load(tree, [tree["t/plain.sh"]])
         #expect(catalog.tests.map(\.id) == [tree["t/plain.sh"]])
         #expect(catalog.tests[0].requires.isEmpty)
     }
 
     @Test("a testbed.yaml named outright loads with its directory as the root")
-    func namedDeclarationFile() throws {
+    func namedDeclarationFile() async throws {
         let tree = try TemporaryTree(["s/testbed.yaml": "tests:\n  a: 'true'\n"])
-        #expect(try load(tree, [tree["s/testbed.yaml"]]).tests.map(\.id) == ["/a"])
+        #expect(try await load(tree, [tree["s/testbed.yaml"]]).tests.map(\.id) == ["/a"])
     }
 
     @Test("invalid declarations name file, line and fix", arguments: [
@@ -135,9 +135,9 @@ struct CatalogLoaderTests {
         ("setups:\n  \"bad name\":\n    run: x\n", 2, "setup name \"bad name\" is not valid"),
         ("setups:\n  s:\n    run: x\n    timeout: 5 parsecs\n", 4, "not a duration"),
     ])
-    func invalid(yaml: String, line: Int, message: String) throws {
+    func invalid(yaml: String, line: Int, message: String) async throws {
         let tree = try TemporaryTree(["testbed.yaml": yaml])
-        let errors = loadErrors(tree)
+        let errors = await loadErrors(tree)
         #expect(errors.count == 1, "\(errors)")
         let error = try #require(errors.first)
         #expect(error.file == tree["testbed.yaml"])
@@ -146,37 +146,37 @@ struct CatalogLoaderTests {
     }
 
     @Test("duplicate ids across files and drop-ins are reported with both places")
-    func duplicates() throws {
+    func duplicates() async throws {
         let tree = try TemporaryTree([
             "testbed.yaml": "tests:\n  a/t.sh: 'true'\nsetups:\n  s:\n    run: x\n",
             "a/testbed.yaml": "setups:\n  s:\n    run: y\n",
             "a/t.sh": "#!/bin/sh\n# testbed-tags: x\n",
         ], executables: ["a/t.sh"])
-        let errors = loadErrors(tree)
+        let errors = await loadErrors(tree)
         #expect(errors.count == 2)
         #expect(errors.contains { $0.message.contains("duplicate test id /a/t.sh, first declared at \(tree["testbed.yaml"]):2") })
         #expect(errors.contains { $0.message.contains("duplicate setup \"s\"") && $0.file == tree["a/testbed.yaml"] })
     }
 
     @Test("every error in a suite is reported, not just the first")
-    func collects() throws {
+    func collects() async throws {
         let tree = try TemporaryTree([
             "a/testbed.yaml": "tests:\n  x:\n    run: y\n    tags: [a\n",
             "b/testbed.yaml": "tests:\n  x:\n    run: y\n    timeout: never\n",
             "c/t.sh": "#!/bin/sh\n# testbed-requirez: root\n",
         ], executables: ["c/t.sh"])
-        let errors = loadErrors(tree)
+        let errors = await loadErrors(tree)
         #expect(errors.map(\.file).sorted() == [tree["a/testbed.yaml"], tree["b/testbed.yaml"], tree["c/t.sh"]])
         #expect(errors.contains { $0.message.contains("did you mean \"testbed-requires\"") && $0.line == 2 })
     }
 
     @Test("a missing path is an error; an empty suite is empty")
-    func paths() throws {
+    func paths() async throws {
         let tree = try TemporaryTree()
-        #expect(try load(tree).tests.isEmpty)
-        #expect(throws: CatalogError.self) { try CatalogLoader().load([tree["nope"]]) }
+        #expect(try await load(tree).tests.isEmpty)
+        await #expect(throws: CatalogError.self) { try await CatalogLoader().load([tree["nope"]]) }
         let empty = try TemporaryTree(["testbed.yaml": ""])
-        #expect(try load(empty).tests.isEmpty)
+        #expect(try await load(empty).tests.isEmpty)
     }
 }
 

@@ -213,9 +213,9 @@ struct ResolverTests {
     }
 
     @Test("duplicate ids are refused before planning")
-    func duplicateIDs() throws {
+    func duplicateIDs() async throws {
         let tree = try TemporaryTree(["testbed.yaml": "tests:\n  a/b: 'true'\n", "a/testbed.yaml": "tests:\n  b: 'true'\n"])
-        #expect(throws: CatalogError.self) { try CatalogLoader().load([tree.path]) }
+        await #expect(throws: CatalogError.self) { try await CatalogLoader().load([tree.path]) }
     }
 
     @Test("the plan's dot output names every step and edge")

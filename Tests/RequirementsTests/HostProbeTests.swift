@@ -90,7 +90,7 @@ struct HostProbeTests {
         ("pci:8086:0000", "no PCI device 8086:0000 on this host"),
         ("file:/etc/missing", "/etc/missing is not readable on this host"),
         ("qemu-system-aarch64", "`/usr/bin/qemu-system-aarch64 --version` printed no version (exit 1)"),
-        ("qemu-system-ppc64", "no qemu-system-ppc64 on PATH"),
+        ("qemu-system-ppc64", "qemu-system-ppc64 is not on PATH"),
         ("DELL_R420", "DELL_R420 is not present on this host"),
     ])
     func absent(name: String, reason: String) {
@@ -125,7 +125,7 @@ struct HostProbeTests {
         ], executables: ["usr/bin/qemu-system-aarch64"])
         #expect(value(probe(arm).lookup("qemu")) == .some("8.2.1"))
         let none = try TemporaryTree(["proc/sys/kernel/arch": "x86_64\n"])
-        #expect(probe(none).lookup("qemu") == .absent(reason: "qemu is not installed on this host (no qemu-system-x86_64 on PATH)"))
+        #expect(probe(none).lookup("qemu") == .absent(reason: "qemu is not installed on this host (qemu-system-x86_64 is not on PATH)"))
     }
 
     @Test("containers: dockerenv, containerenv, cgroup, container= in pid 1's environment", arguments: [

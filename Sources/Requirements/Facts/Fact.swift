@@ -25,7 +25,7 @@ public enum FactLookup: Sendable, Hashable {
     /// The host has the fact.
     case present(Fact)
     /// The host does not have it; `reason` says why in words a user can act on,
-    /// e.g. "qemu is not installed on this host (no qemu-system-x86_64 on PATH)".
+    /// e.g. "qemu is not installed on this host (qemu-system-x86_64 is not on PATH)".
     case absent(reason: String)
 
     public var fact: Fact? {

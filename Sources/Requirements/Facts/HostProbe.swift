@@ -316,7 +316,7 @@ public final class HostProbe: FactSource, Sendable {
     /// `qemu-img`, `qemu-system-aarch64`…: the version the binary on PATH prints.
     func probeBinaryVersion(_ binary: String, fact: String) -> FactLookup {
         guard let found = executable(named: binary) else {
-            return .absent(reason: "no \(binary) on PATH")
+            return .absent(reason: "\(binary) is not on PATH")
         }
         return Self.versionFact(name: fact, executable: resolve(found), shownAs: found, runner: runner)
     }

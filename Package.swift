@@ -9,10 +9,12 @@ let package = Package(
         .library(name: "Requirements", targets: ["Requirements"]),
         .library(name: "Catalog", targets: ["Catalog"]),
         .library(name: "Scheduler", targets: ["Scheduler"]),
+        .library(name: "Results", targets: ["Results"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Small C helpers for system calls Swift cannot call directly (variadic ioctl).
@@ -25,8 +27,10 @@ let package = Package(
         .target(name: "Catalog", dependencies: ["Requirements", "Setup"]),
         // Resolver (catalog + facts -> plan), selection.
         .target(name: "Scheduler", dependencies: ["Requirements", "Setup", "Catalog"]),
+        // The results database (SQLite through GRDB) and the reports read from it.
+        .target(name: "Results", dependencies: ["Scheduler", .product(name: "GRDB", package: "GRDB.swift")]),
         .executableTarget(name: "testbed", dependencies: [
-            "Requirements", "Setup", "Catalog", "Scheduler",
+            "Requirements", "Setup", "Catalog", "Scheduler", "Results",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Fixture trees for the tests.
@@ -35,6 +39,7 @@ let package = Package(
         .testTarget(name: "SetupTests", dependencies: ["Setup"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "TestSupport"]),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "Catalog", "TestSupport"]),
+        .testTarget(name: "ResultsTests", dependencies: ["Results", "Scheduler", "TestSupport"]),
         .testTarget(name: "TestbedCLITests", dependencies: ["testbed", "TestSupport"]),
     ]
 )

@@ -1,7 +1,13 @@
+#define _GNU_SOURCE
 #include "CShim.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define TESTBED_KVM_GET_API_VERSION 0xAE00
@@ -15,3 +21,55 @@ int testbed_kvm_api_version(const char *path) {
     if (version < 0) return -saved;
     return version;
 }
+
+int testbed_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
+                  int stdin_fd, int stdout_fd, int stderr_fd, pid_t *pid) {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    int rc = posix_spawn_file_actions_init(&actions);
+    if (rc != 0) return rc;
+    rc = posix_spawnattr_init(&attr);
+    if (rc != 0) { posix_spawn_file_actions_destroy(&actions); return rc; }
+
+    if (stdin_fd >= 0) posix_spawn_file_actions_adddup2(&actions, stdin_fd, 0);
+    if (stdout_fd >= 0) posix_spawn_file_actions_adddup2(&actions, stdout_fd, 1);
+    if (stderr_fd >= 0) posix_spawn_file_actions_adddup2(&actions, stderr_fd, 2);
+    if (cwd != NULL) posix_spawn_file_actions_addchdir_np(&actions, cwd);
+
+    sigset_t empty, all;
+    sigemptyset(&empty);
+    sigfillset(&all);
+    sigdelset(&all, SIGKILL);
+    sigdelset(&all, SIGSTOP);
+    posix_spawnattr_setsigmask(&attr, &empty);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
+    rc = posix_spawn(pid, path, &actions, &attr, argv, envp);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    return rc;
+}
+
+int testbed_pidfd_open(pid_t pid) {
+    long fd = syscall(SYS_pidfd_open, pid, 0);
+    if (fd < 0) return -errno;
+    return (int)fd;
+}
+
+int testbed_set_child_subreaper(void) {
+    return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0 ? 0 : -errno;
+}
+
+int testbed_try_wait(pid_t pid, int *status) {
+    pid_t rc;
+    do { rc = waitpid(pid, status, WNOHANG); } while (rc < 0 && errno == EINTR);
+    if (rc < 0) return -errno;
+    return rc == 0 ? 0 : 1;
+}
+
+int testbed_exited(int status) { return WIFEXITED(status); }
+int testbed_exit_status(int status) { return WEXITSTATUS(status); }
+int testbed_signaled(int status) { return WIFSIGNALED(status); }
+int testbed_term_signal(int status) { return WTERMSIG(status); }

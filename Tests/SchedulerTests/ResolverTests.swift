@@ -16,6 +16,8 @@ struct StaticFacts: FactSource {
     }
 
     func allFacts() -> [Fact] { facts.map { Fact(name: $0.key, value: $0.value, source: "static") } }
+    func invalidate(_ names: [String]) {}
+    func canProbe(_ name: String) -> Bool { false }
 }
 
 let here = DeclarationLocation(file: "testbed.yaml", line: 1)

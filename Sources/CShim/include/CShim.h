@@ -1,9 +1,36 @@
 #ifndef TESTBED_CSHIM_H
 #define TESTBED_CSHIM_H
 
+#include <sys/types.h>
+
 /// Opens `path` read-write and asks it for the KVM API version
 /// (ioctl KVM_GET_API_VERSION). Returns the version (12 on every modern
 /// kernel), or -errno when the device cannot be opened or does not answer.
 int testbed_kvm_api_version(const char *path);
+
+/// Starts `path` with `argv` and `envp` in directory `cwd` (NULL: ours), with
+/// stdin/stdout/stderr on the given descriptors, in a new process group whose
+/// id is the child's pid, with default signal dispositions and an empty signal
+/// mask. Returns 0 and sets `*pid`, or an errno value when the program cannot
+/// be started (ENOENT, EACCES, ENOEXEC, a bad interpreter, a bad `cwd`).
+int testbed_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
+                  int stdin_fd, int stdout_fd, int stderr_fd, pid_t *pid);
+
+/// pidfd_open(2): a descriptor that becomes readable when `pid` exits; -errno on failure.
+int testbed_pidfd_open(pid_t pid);
+
+/// Makes this process the reaper of its orphaned descendants
+/// (PR_SET_CHILD_SUBREAPER), so daemons a test forks stay within reach.
+int testbed_set_child_subreaper(void);
+
+/// waitpid(2) for one child without blocking: 1 and `*status` when it has
+/// exited, 0 when it still runs, -errno on failure.
+int testbed_try_wait(pid_t pid, int *status);
+
+/// Decoders for a wait status.
+int testbed_exited(int status);
+int testbed_exit_status(int status);
+int testbed_signaled(int status);
+int testbed_term_signal(int status);
 
 #endif

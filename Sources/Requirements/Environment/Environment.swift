@@ -218,6 +218,15 @@ public final class Environment: FactSource, Sendable {
         return .absent(reason: "\(name) is not declared in \(source) (probe: false)")
     }
 
+    public func canProbe(_ name: String) -> Bool {
+        binaries[name] != nil || commandProbes[name] != nil || (declared[name] == nil && host?.canProbe(name) == true)
+    }
+
+    public func invalidate(_ names: [String]) {
+        cache.withLock { cache in for name in names { cache[name] = nil } }
+        host?.invalidate(names)
+    }
+
     public func allFacts() -> [Fact] {
         let names = Set(declared.keys).union(binaries.keys).union(commandProbes.keys)
         var facts: [Fact] = []

@@ -45,6 +45,12 @@ public protocol FactSource: Sendable {
     func lookup(_ name: String) -> FactLookup
     /// Every fact that can be listed (for `testbed probe`): all probes run.
     func allFacts() -> [Fact]
+    /// Forgets what was probed for these facts, so the next lookup probes
+    /// again (after a setup that promised them has run).
+    func invalidate(_ names: [String])
+    /// Whether a probe can tell this fact (`qemu`, `cmd:gdb`, an environment's
+    /// `probes:`), as opposed to a tag only a declaration or a setup's promise gives.
+    func canProbe(_ name: String) -> Bool
 }
 
 extension FactSource {

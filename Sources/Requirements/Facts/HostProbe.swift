@@ -41,6 +41,23 @@ public final class HostProbe: FactSource, Sendable {
         return result
     }
 
+    static let fixedNames: Set<String> = ["root", "kernel", "arch", "os", "os-version", "cpus", "memory", "kvm", "virtualized", "qemu"]
+    static let families = ["cpu-flag:", "cmd:", "kconfig:", "module:", "pci:", "file:", "qemu-"]
+
+    public func canProbe(_ name: String) -> Bool {
+        Self.fixedNames.contains(name) || Self.families.contains { name.hasPrefix($0) }
+    }
+
+    public func invalidate(_ names: [String]) {
+        cache.withLock { cache in
+            for name in names { cache[name] = nil }
+            // qemu-* and cmd:* follow PATH; drop those too when any binary may have appeared.
+            if names.contains(where: { $0 == "qemu" || $0.hasPrefix("qemu-") || $0.hasPrefix("cmd:") }) {
+                cache = cache.filter { !($0.key == "qemu" || $0.key.hasPrefix("qemu-") || $0.key.hasPrefix("cmd:")) }
+            }
+        }
+    }
+
     /// The fixed facts, every CPU flag, QEMU binary and PCI device, and the
     /// kernel config and module counts.
     public func allFacts() -> [Fact] {

@@ -1,0 +1,206 @@
+import Foundation
+import Scheduler
+
+/// Machine-readable renderings of a run: JSON (DESIGN.md's shape), JUnit XML
+/// and TAP 13.
+public enum ReportWriter {
+    static func iso8601(_ date: Date?) -> String? {
+        guard let date else { return nil }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+
+    static func round(_ seconds: Double) -> Double { (seconds * 1000).rounded() / 1000 }
+
+    // MARK: - JSON
+
+    struct JSONReport: Encodable {
+        struct Run: Encodable {
+            let id: String
+            let environment: String
+            let started: String?
+            let finished: String?
+            let exit_code: Int32?
+            let complete: Bool
+            let interrupted: Bool
+            let halted_by: String?
+            let directory: String
+        }
+        struct Test: Encodable {
+            let id: String
+            let outcome: String
+            let duration: Double
+            let reason: String?
+            let blocked_by: String?
+            let exit_status: Int32?
+            let signal: Int32?
+            let log: String?
+        }
+        struct SetupEntry: Encodable {
+            let name: String
+            let test: String?
+            let phase: String
+            let outcome: String
+            let duration: Double
+            let reason: String?
+            let exit_status: Int32?
+            let log: String?
+        }
+        let run: Run
+        let tests: [Test]
+        let setups: [SetupEntry]
+    }
+
+    /// `{"run": {...}, "tests": [...], "setups": [...]}` as DESIGN.md gives it,
+    /// with more fields (exit status, log paths) besides.
+    public static func json(_ report: RunReport) -> String {
+        let value = JSONReport(
+            run: .init(id: report.run.id, environment: report.run.environment, started: iso8601(report.run.started),
+                       finished: iso8601(report.run.finished), exit_code: report.run.exitCode, complete: report.run.complete,
+                       interrupted: report.run.interrupted, halted_by: report.run.haltedBy, directory: report.run.directory),
+            tests: report.tests.map {
+                .init(id: $0.id, outcome: $0.outcome.rawValue, duration: round($0.duration), reason: $0.reason,
+                      blocked_by: $0.blockedBy, exit_status: $0.exitStatus, signal: $0.signal,
+                      log: $0.logDirectory.map { report.run.directory + "/" + $0 + "/output.log" })
+            },
+            setups: report.setups.map {
+                .init(name: $0.name, test: $0.test, phase: $0.phase.rawValue, outcome: $0.outcome.rawValue,
+                      duration: round($0.duration), reason: $0.reason, exit_status: $0.exitStatus,
+                      log: $0.logPath.map { report.run.directory + "/" + $0 })
+            })
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(value) else { return "{}\n" }
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+
+    // MARK: - JUnit
+
+    /// Text for an XML attribute or element: escaped, and without the control
+    /// characters XML 1.0 forbids.
+    static func xml(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&apos;"
+            case "\n": out += "&#10;"
+            case "\t", "\r": out.unicodeScalars.append(scalar)
+            default:
+                if scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF { out += "?" }
+                else { out.unicodeScalars.append(scalar) }
+            }
+        }
+        return out
+    }
+
+    /// One `testcase` per test: failures as `failure`, blocked tests and tests
+    /// that could not start as `error` (the message names the setup), skipped,
+    /// unsupported and interrupted ones as `skipped`. Infrastructure failures
+    /// also appear as errors of a second suite, `testbed.setups`.
+    public static func junit(_ report: RunReport) -> String {
+        let counts = report.counts
+        let failures = (counts[.fail] ?? 0) + (counts[.timeout] ?? 0)
+        let errors = (counts[.error] ?? 0) + (counts[.blocked] ?? 0)
+        let skipped = (counts[.skip] ?? 0) + (counts[.unsupported] ?? 0) + (counts[.interrupted] ?? 0)
+        let time = report.tests.reduce(0) { $0 + $1.duration }
+        let setupFailures = report.infrastructureFailures
+        var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        out += "<testsuites name=\"testbed\" tests=\"\(report.tests.count + report.setups.count)\" failures=\"\(failures)\" "
+            + "errors=\"\(errors + setupFailures.count)\" skipped=\"\(skipped)\" time=\"\(round(time))\">\n"
+        out += "  <testsuite name=\"testbed.\(xml(report.run.environment))\" tests=\"\(report.tests.count)\" failures=\"\(failures)\" "
+            + "errors=\"\(errors)\" skipped=\"\(skipped)\" time=\"\(round(time))\" timestamp=\"\(xml(iso8601(report.run.started) ?? ""))\">\n"
+        out += "    <properties>\n"
+        out += "      <property name=\"run\" value=\"\(xml(report.run.id))\"/>\n"
+        out += "      <property name=\"environment\" value=\"\(xml(report.run.environment))\"/>\n"
+        out += "      <property name=\"complete\" value=\"\(report.run.complete)\"/>\n"
+        out += "    </properties>\n"
+        for test in report.tests {
+            out += "    <testcase name=\"\(xml(test.id))\" classname=\"\(xml(classname(test.id)))\" time=\"\(round(test.duration))\""
+            let reason = xml(test.reason ?? test.outcome.rawValue)
+            switch test.outcome {
+            case .pass:
+                out += "/>\n"
+            case .fail, .timeout:
+                out += ">\n      <failure type=\"\(test.outcome.rawValue)\" message=\"\(reason)\"/>\n    </testcase>\n"
+            case .error:
+                out += ">\n      <error type=\"error\" message=\"\(reason)\"/>\n    </testcase>\n"
+            case .blocked:
+                let message = "blocked by setup \(test.blockedBy ?? "?"): \(test.reason ?? "")"
+                out += ">\n      <error type=\"blocked\" message=\"\(xml(message))\"/>\n    </testcase>\n"
+            case .skip, .unsupported, .interrupted:
+                out += ">\n      <skipped message=\"\(xml(test.outcome.rawValue + ": " + (test.reason ?? "")))\"/>\n    </testcase>\n"
+            }
+        }
+        out += "  </testsuite>\n"
+        out += "  <testsuite name=\"testbed.setups\" tests=\"\(report.setups.count)\" failures=\"0\" errors=\"\(setupFailures.count)\" skipped=\"0\" time=\"\(round(report.setups.reduce(0) { $0 + $1.duration }))\">\n"
+        for setup in report.setups {
+            out += "    <testcase name=\"\(xml(setup.label))\" classname=\"testbed.setups\" time=\"\(round(setup.duration))\""
+            if setup.outcome.isInfrastructureFailure {
+                let blocked = report.blocked(by: setup.name).count
+                let message = "infrastructure failure: \(setup.label) \(setup.outcome.rawValue)"
+                    + (setup.reason.map { " (\($0))" } ?? "") + (blocked > 0 ? "; blocked \(blocked) test\(blocked == 1 ? "" : "s")" : "")
+                out += ">\n      <error type=\"infrastructure\" message=\"\(xml(message))\"/>\n    </testcase>\n"
+            } else {
+                out += "/>\n"
+            }
+        }
+        out += "  </testsuite>\n</testsuites>\n"
+        return out
+    }
+
+    /// `/migration/precopy/tcp` → `migration.precopy`.
+    static func classname(_ id: String) -> String {
+        let parts = id.split(separator: "/").dropLast()
+        return parts.isEmpty ? "testbed" : "testbed." + parts.joined(separator: ".")
+    }
+
+    // MARK: - TAP
+
+    /// TAP version 13: `ok` for passes and skips (`# SKIP` for skipped,
+    /// unsupported and interrupted tests), `not ok` for test failures and for
+    /// blocked tests, each with a YAML block saying why.
+    public static func tap(_ report: RunReport) -> String {
+        var out = "TAP version 13\n1..\(report.tests.count)\n"
+        for (index, test) in report.tests.enumerated() {
+            let number = index + 1
+            let name = test.id.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "#", with: "\\#")
+                .replacingOccurrences(of: "\n", with: " ")
+            let reason = (test.reason ?? "").replacingOccurrences(of: "\n", with: "; ").replacingOccurrences(of: "#", with: "\\#")
+            switch test.outcome {
+            case .pass:
+                out += "ok \(number) - \(name)\n"
+            case .skip, .unsupported, .interrupted:
+                out += "ok \(number) - \(name) # SKIP \(test.outcome.rawValue)\(reason.isEmpty ? "" : ": " + reason)\n"
+            case .fail, .timeout, .error, .blocked:
+                out += "not ok \(number) - \(name)\n"
+                out += "  ---\n"
+                out += "  outcome: \(test.outcome.rawValue)\n"
+                if let blocked = test.blockedBy { out += "  blocked_by: \(yaml(blocked))\n" }
+                if let reason = test.reason { out += "  message: \(yaml(reason))\n" }
+                out += "  duration_ms: \(Int((test.duration * 1000).rounded()))\n"
+                out += "  ...\n"
+            }
+        }
+        return out
+    }
+
+    /// A YAML scalar in double quotes.
+    static func yaml(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            default:
+                if scalar.value < 0x20 { out += String(format: "\\x%02X", scalar.value) } else { out.unicodeScalars.append(scalar) }
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,174 @@
+import CShim
+import Dispatch
+import Foundation
+import Synchronization
+
+/// What to start: a program, its argument vector, environment and directory,
+/// and the file its output (stdout and stderr together) is appended to.
+public struct ProcessSpec: Sendable {
+    public var executable: String
+    /// The argument vector, `argv[0]` included.
+    public var arguments: [String]
+    public var environment: [String: String]
+    public var directory: String
+    /// stdout and stderr go to this file (appended), so memory stays flat
+    /// however much a process prints.
+    public var outputPath: String
+
+    public init(executable: String, arguments: [String], environment: [String: String], directory: String, outputPath: String) {
+        self.executable = executable
+        self.arguments = arguments
+        self.environment = environment
+        self.directory = directory
+        self.outputPath = outputPath
+    }
+
+    /// A command line run by `/bin/sh -c`.
+    public static func shell(_ command: String, environment: [String: String], directory: String, outputPath: String) -> ProcessSpec {
+        ProcessSpec(executable: "/bin/sh", arguments: ["sh", "-c", command], environment: environment,
+                    directory: directory, outputPath: outputPath)
+    }
+}
+
+/// How a process ended.
+public enum Termination: Sendable, Hashable, CustomStringConvertible {
+    case exited(Int32)
+    case signaled(Int32)
+
+    init(waitStatus status: Int32) {
+        if testbed_signaled(status) != 0 {
+            self = .signaled(testbed_term_signal(status))
+        } else {
+            self = .exited(testbed_exit_status(status))
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .exited(let code): "exit \(code)"
+        case .signaled(let signal): "killed by signal \(signal) (\(signalName(signal)))"
+        }
+    }
+}
+
+/// SIGKILL, SIGTERM… for a signal number.
+public func signalName(_ signal: Int32) -> String {
+    let names: [Int32: String] = [
+        SIGHUP: "SIGHUP", SIGINT: "SIGINT", SIGQUIT: "SIGQUIT", SIGILL: "SIGILL", SIGABRT: "SIGABRT",
+        SIGBUS: "SIGBUS", SIGFPE: "SIGFPE", SIGKILL: "SIGKILL", SIGSEGV: "SIGSEGV", SIGPIPE: "SIGPIPE",
+        SIGALRM: "SIGALRM", SIGTERM: "SIGTERM", SIGUSR1: "SIGUSR1", SIGUSR2: "SIGUSR2",
+    ]
+    return names[signal] ?? "signal \(signal)"
+}
+
+/// How a supervised process run ended.
+public struct ProcessOutcome: Sendable {
+    /// nil when the program could not be started.
+    public var termination: Termination?
+    /// The errno of a failed start (ENOENT, EACCES, ENOEXEC…).
+    public var spawnError: Int32?
+    /// It ran past its timeout and was killed.
+    public var timedOut: Bool
+    /// It was stopped because the run was interrupted.
+    public var interrupted: Bool
+    public var started: Date
+    public var duration: Double
+}
+
+/// A process started in its own process group.
+final class ChildProcess: Sendable {
+    let pid: pid_t
+    /// The tag in its environment that marks every descendant, even one that
+    /// left the process group.
+    let tag: String
+
+    init(pid: pid_t, tag: String) {
+        self.pid = pid
+        self.tag = tag
+    }
+
+    /// The name of the variable that carries the tag.
+    static let tagVariable = "TESTBED_PROCESS_TAG"
+
+    /// Starts the spec; returns the process or the errno of a failed start.
+    static func spawn(_ spec: ProcessSpec, tag: String) -> Result<ChildProcess, SpawnFailure> {
+        let output = open(spec.outputPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard output >= 0 else { return .failure(SpawnFailure(errno: errno, what: "cannot open \(spec.outputPath)")) }
+        defer { close(output) }
+        let input = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        defer { if input >= 0 { close(input) } }
+
+        var environment = spec.environment
+        environment[tagVariable] = tag
+        let argv = spec.arguments.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
+        }
+        var pid: pid_t = 0
+        let rc = argv.withUnsafeBufferPointer { argvBuffer in
+            envp.withUnsafeBufferPointer { envpBuffer in
+                testbed_spawn(spec.executable, argvBuffer.baseAddress, envpBuffer.baseAddress, spec.directory,
+                              input, output, output, &pid)
+            }
+        }
+        guard rc == 0 else { return .failure(SpawnFailure(errno: rc, what: spec.executable)) }
+        return .success(ChildProcess(pid: pid, tag: tag))
+    }
+
+    /// Waits for the exit without blocking a thread: a pidfd becomes readable
+    /// when the process exits.
+    func waitForExit() async -> Termination {
+        let pid = self.pid
+        let pidfd = testbed_pidfd_open(pid)
+        return await withCheckedContinuation { continuation in
+            var status: Int32 = 0
+            if pidfd < 0 {
+                // No pidfd (an old kernel): poll.
+                Task.detached {
+                    var status: Int32 = 0
+                    while testbed_try_wait(pid, &status) == 0 { try? await Task.sleep(for: .milliseconds(5)) }
+                    continuation.resume(returning: Termination(waitStatus: status))
+                }
+                return
+            }
+            let source = DispatchSource.makeReadSource(fileDescriptor: pidfd, queue: ChildProcess.queue)
+            let resumed = OnceFlag()
+            source.setEventHandler {
+                guard testbed_try_wait(pid, &status) == 1, resumed.set() else { return }
+                source.cancel()
+                continuation.resume(returning: Termination(waitStatus: status))
+            }
+            source.setCancelHandler { close(pidfd) }
+            source.resume()
+        }
+    }
+
+    static let queue = DispatchQueue(label: "testbed.child-exits")
+
+    /// Sends a signal to the whole process group.
+    func signalGroup(_ signal: Int32) {
+        _ = kill(-pid, signal)
+    }
+}
+
+/// A start that failed: the errno and what was started.
+struct SpawnFailure: Error, Sendable {
+    let errno: Int32
+    let what: String
+}
+
+/// A flag that can be set once, from any thread.
+final class OnceFlag: Sendable {
+    private let value = Mutex(false)
+
+    /// Sets the flag; true if this call set it.
+    func set() -> Bool {
+        value.withLock { value in
+            if value { return false }
+            value = true
+            return true
+        }
+    }
+}

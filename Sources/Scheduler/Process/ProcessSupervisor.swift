@@ -1,0 +1,168 @@
+import CShim
+import Foundation
+import Synchronization
+
+/// Runs processes to completion with timeouts, and keeps a table of what is
+/// running so that an interrupt can stop all of it.
+///
+/// Every process gets its own process group and a tag in its environment.
+/// When it ends, whatever is left of its group is killed, and so is every
+/// orphan that carries its tag (a daemon that left the group with `setsid`):
+/// Testbed is the subreaper of its descendants, so those orphans become its
+/// children and are found in `/proc/self/task/*/children`.
+public final class ProcessSupervisor: Sendable {
+    /// How long a process has between SIGTERM and SIGKILL.
+    public let grace: Duration
+    /// Running processes, and whether an interrupt stops them (teardowns and
+    /// restores run to the end unless a second interrupt kills everything).
+    let running = Mutex<[pid_t: (process: ChildProcess, interruptible: Bool)]>([:])
+    let interrupted = Mutex(false)
+
+    public init(grace: Duration = .seconds(5)) {
+        self.grace = grace
+    }
+
+    /// Makes this process the reaper of orphaned descendants. Call once, early.
+    public static func becomeSubreaper() {
+        _ = testbed_set_child_subreaper()
+    }
+
+    /// Whether `interruptAll` was called.
+    public var isInterrupted: Bool { interrupted.withLock { $0 } }
+
+    /// Runs the spec until it exits, times out or the run is interrupted.
+    public func run(_ spec: ProcessSpec, tag: String, timeout: Duration, interruptible: Bool = true) async -> ProcessOutcome {
+        let started = Date()
+        let clock = ContinuousClock()
+        let start = clock.now
+        func outcome(_ termination: Termination?, spawnError: Int32? = nil, timedOut: Bool = false, interrupted: Bool = false) -> ProcessOutcome {
+            let elapsed = clock.now - start
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            return ProcessOutcome(termination: termination, spawnError: spawnError, timedOut: timedOut,
+                                  interrupted: interrupted, started: started, duration: seconds)
+        }
+        let child: ChildProcess
+        switch ChildProcess.spawn(spec, tag: tag) {
+        case .failure(let failure): return outcome(nil, spawnError: failure.errno)
+        case .success(let process): child = process
+        }
+        running.withLock { $0[child.pid] = (child, interruptible) }
+        if interruptible && isInterrupted { child.signalGroup(SIGTERM) }
+
+        enum Event: Sendable { case exited(Termination), timedOut, graceOver }
+        let grace = self.grace
+        let (termination, timedOut) = await withTaskGroup(of: Event?.self) { group -> (Termination, Bool) in
+            group.addTask { .exited(await child.waitForExit()) }
+            group.addTask {
+                do { try await Task.sleep(for: timeout) } catch { return nil }
+                return .timedOut
+            }
+            var timedOut = false
+            while let event = await group.next() {
+                switch event {
+                case .exited(let termination)?:
+                    group.cancelAll()
+                    return (termination, timedOut)
+                case .timedOut?:
+                    timedOut = true
+                    child.signalGroup(SIGTERM)
+                    group.addTask {
+                        do { try await Task.sleep(for: grace) } catch { return nil }
+                        return .graceOver
+                    }
+                case .graceOver?:
+                    child.signalGroup(SIGKILL)
+                case nil:
+                    continue
+                }
+            }
+            return (.signaled(SIGKILL), timedOut)
+        }
+        running.withLock { $0[child.pid] = nil }
+        cleanUp(after: child)
+        let wasInterrupted = isInterrupted && !timedOut && (interruptible || hardStopped)
+        return outcome(termination, timedOut: timedOut, interrupted: wasInterrupted)
+    }
+
+    /// Kills what is left of a process: its group, and tagged orphans.
+    func cleanUp(after child: ChildProcess) {
+        child.signalGroup(SIGKILL)
+        let ourSession = getsid(0)
+        let ourGroup = getpgrp()
+        for _ in 0..<16 {
+            let tracked = running.withLock { Set($0.keys) }
+            var killed = false
+            for pid in Self.children() where !tracked.contains(pid) {
+                if Self.environment(of: pid).contains("\(ChildProcess.tagVariable)=\(child.tag)") {
+                    _ = kill(pid, SIGKILL)
+                    _ = kill(-pid, SIGKILL)
+                    var status: Int32 = 0
+                    _ = waitpid(pid, &status, 0)
+                    killed = true
+                } else if let (state, group, session) = Self.stat(of: pid), state == "Z",
+                          session != ourSession || group != ourGroup {
+                    // An orphan of a test that already exited (it cannot be read any
+                    // more): reap it. Our own helpers share our session and group.
+                    var status: Int32 = 0
+                    _ = testbed_try_wait(pid, &status)
+                }
+            }
+            if !killed { break }
+        }
+    }
+
+    /// Stops everything that runs: SIGTERM to every group, SIGKILL after the grace period.
+    public func interruptAll() {
+        interrupted.withLock { $0 = true }
+        let children = running.withLock { $0.values.filter(\.interruptible).map(\.process) }
+        for child in children { child.signalGroup(SIGTERM) }
+        let grace = self.grace
+        Task.detached { [self] in
+            try? await Task.sleep(for: grace)
+            let children = self.running.withLock { $0.values.filter(\.interruptible).map(\.process) }
+            for child in children { child.signalGroup(SIGKILL) }
+        }
+    }
+
+    /// SIGKILL to every running group at once (a second interrupt).
+    public func killAll() {
+        interrupted.withLock { $0 = true }
+        hardStop.withLock { $0 = true }
+        let children = running.withLock { $0.values.map(\.process) }
+        for child in children { child.signalGroup(SIGKILL) }
+    }
+
+    let hardStop = Mutex(false)
+
+    /// Whether `killAll` was called.
+    public var hardStopped: Bool { hardStop.withLock { $0 } }
+
+    // MARK: - /proc
+
+    /// The pids of this process's children (all threads).
+    static func children() -> [pid_t] {
+        guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task") else { return [] }
+        var pids: [pid_t] = []
+        for task in tasks {
+            guard let text = try? String(contentsOfFile: "/proc/self/task/\(task)/children", encoding: .utf8) else { continue }
+            pids += text.split(separator: " ").compactMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
+        return pids
+    }
+
+    static func environment(of pid: pid_t) -> String {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return "" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// State, process group and session from `/proc/PID/stat`.
+    static func stat(of pid: pid_t) -> (Character, pid_t, pid_t)? {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/stat") else { return nil }
+        let text = String(decoding: data, as: UTF8.self)
+        // The command name may contain spaces and parentheses: fields start after the last ')'.
+        guard let close = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 4, let state = fields[0].first, let group = pid_t(fields[2]), let session = pid_t(fields[3]) else { return nil }
+        return (state, group, session)
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+
+/// What the executor knows as a run goes; owned by the task that drives the
+/// run, never shared.
+struct ExecutionState {
+    let plan: Plan
+    let baseEnvironment: [String: String]
+    let planned: [String: PlannedTest]
+    let dependents: [[Int]]
+    var remaining: [Int]
+    var ready = MinHeap()
+    var done: Set<Int> = []
+    /// Setup steps that started their `run` (their teardown is due).
+    var started: Set<Int> = []
+    /// Setup steps that failed or were blocked, with the setup at the root.
+    var blame: [Int: String] = [:]
+    /// Each finished setup step's exports, its dependencies' included.
+    var exports: [Int: [String: String]] = [:]
+    var testResults: [String: TestResult] = [:]
+    var setupResults: [SetupResult] = []
+    /// An exclusive test waiting for the others to finish.
+    var heldExclusive: Int?
+    var exclusiveRunning = false
+    var restorePending = false
+    var restoreCount = 0
+    var restoreFailed = false
+    var haltedBy: String?
+    /// Setup step index by setup name and test (nil for shared setups).
+    let setupSteps: [SetupKey: Int]
+
+    struct SetupKey: Hashable {
+        let name: String
+        let test: String?
+    }
+
+    init(plan: Plan, baseEnvironment: [String: String]) {
+        self.plan = plan
+        self.baseEnvironment = baseEnvironment
+        var planned: [String: PlannedTest] = [:]
+        for test in plan.tests { planned[test.test.id] = test }
+        self.planned = planned
+        var dependents = Array(repeating: [Int](), count: plan.steps.count)
+        var remaining = Array(repeating: 0, count: plan.steps.count)
+        var setupSteps: [SetupKey: Int] = [:]
+        for step in plan.steps {
+            remaining[step.id] = step.dependencies.count
+            for dependency in step.dependencies { dependents[dependency].append(step.id) }
+            switch step.kind {
+            case .setup(let name): setupSteps[SetupKey(name: name, test: nil)] = step.id
+            case let .testSetup(name, test): setupSteps[SetupKey(name: name, test: test)] = step.id
+            default: break
+            }
+        }
+        self.dependents = dependents
+        self.remaining = remaining
+        self.setupSteps = setupSteps
+        for step in plan.steps where step.dependencies.isEmpty { ready.push(step.id) }
+    }
+
+    /// The setup step a teardown step undoes.
+    func setupStep(of teardown: Int) -> Int? {
+        switch plan.steps[teardown].kind {
+        case .teardown(let name): setupSteps[SetupKey(name: name, test: nil)]
+        case let .testTeardown(name, test): setupSteps[SetupKey(name: name, test: test)]
+        default: nil
+        }
+    }
+
+    func setupName(of step: Int) -> String {
+        switch plan.steps[step].kind {
+        case .setup(let name), .testSetup(let name, _), .teardown(let name), .testTeardown(let name, _): name
+        case .test(let id): id
+        }
+    }
+
+    /// The first dependency that failed or was blocked, and the setup at the root.
+    func firstFailure(among dependencies: [Int]) -> (Int, String)? {
+        for dependency in dependencies {
+            if let root = blame[dependency] { return (dependency, root) }
+        }
+        return nil
+    }
+
+    /// The exports a step gets: those of every setup it depends on.
+    func inputExports(for step: Int) -> [String: String] {
+        var merged: [String: String] = [:]
+        for dependency in plan.steps[step].dependencies {
+            if let values = exports[dependency] { merged.merge(values) { $1 } }
+        }
+        return merged
+    }
+
+    /// The environment a step's process gets: the base, then its setups' exports.
+    func inputEnvironment(for step: Int) -> [String: String] {
+        baseEnvironment.merging(inputExports(for: step)) { $1 }
+    }
+}
+
+/// A binary min-heap of step ids: ready steps run in plan order.
+struct MinHeap {
+    private var items: [Int] = []
+
+    var isEmpty: Bool { items.isEmpty }
+
+    mutating func push(_ value: Int) {
+        items.append(value)
+        var child = items.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard items[child] < items[parent] else { break }
+            items.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func popMin() -> Int? {
+        guard !items.isEmpty else { return nil }
+        items.swapAt(0, items.count - 1)
+        let min = items.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1
+            let right = left + 1
+            var smallest = parent
+            if left < items.count && items[left] < items[smallest] { smallest = left }
+            if right < items.count && items[right] < items[smallest] { smallest = right }
+            if smallest == parent { break }
+            items.swapAt(parent, smallest)
+            parent = smallest
+        }
+        return min
+    }
+}
+
+/// The end of a log file, read without loading the whole file.
+public enum LogTail {
+    /// The last `lines` lines of a file (at most the last 64 KiB are read).
+    public static func lines(_ path: String, count: Int) -> [String] {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return [] }
+        defer { try? handle.close() }
+        let size = (try? handle.seekToEnd()) ?? 0
+        let start = size > 65536 ? size - 65536 : 0
+        try? handle.seek(toOffset: start)
+        let data = (try? handle.readToEnd()) ?? Data()
+        let text = String(decoding: data, as: UTF8.self)
+        var all = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map(String.init)
+        if start > 0, !all.isEmpty { all.removeFirst() }
+        while let last = all.last, last.trimmingCharacters(in: .whitespaces).isEmpty { all.removeLast() }
+        return Array(all.suffix(count)).map { line in
+            // Keep tails printable: control characters and very long lines would garble a terminal.
+            let printable = String(line.unicodeScalars.map { $0.value < 0x20 && $0 != "\t" ? "?" : Character($0) })
+            return printable.count > 300 ? String(printable.prefix(300)) + "…" : printable
+        }
+    }
+
+    /// The last non-empty line, for a short reason.
+    public static func lastLine(_ path: String) -> String? {
+        lines(path, count: 1).first.flatMap { $0.isEmpty ? nil : $0 }
+    }
+}

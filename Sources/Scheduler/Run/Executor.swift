@@ -1,0 +1,462 @@
+import Catalog
+import Foundation
+import Requirements
+import Setup
+import Synchronization
+
+/// How the executor runs a plan.
+public struct ExecutorOptions: Sendable {
+    /// How many steps run at once.
+    public var jobs: Int
+    /// Stop launching new steps after the first infrastructure failure.
+    public var haltOnInfrastructureFailure: Bool
+    public var runID: String
+    public var layout: RunLayout
+    /// The environment every process starts from (the caller's, plus the
+    /// environment's binaries).
+    public var baseEnvironment: [String: String]
+    /// The environment's `restore` command and its directory.
+    public var restore: (command: String, directory: String)?
+
+    public init(jobs: Int, haltOnInfrastructureFailure: Bool = false, runID: String, layout: RunLayout,
+                baseEnvironment: [String: String], restore: (command: String, directory: String)? = nil) {
+        self.jobs = max(1, jobs)
+        self.haltOnInfrastructureFailure = haltOnInfrastructureFailure
+        self.runID = runID
+        self.layout = layout
+        self.baseEnvironment = baseEnvironment
+        self.restore = restore
+    }
+}
+
+/// Runs a plan as it stands: each step once its dependencies are done, at most
+/// `jobs` at a time, in plan order among those ready.
+///
+/// A setup that fails blocks every step that depends on it (each blocked test
+/// names the setup at the root of the failure); steps that do not depend on it
+/// still run, unless `haltOnInfrastructureFailure`. Teardowns run after every
+/// setup that started, even a failed one, and also after an interrupt.
+public final class Executor: Sendable {
+    public let plan: Plan
+    public let facts: any FactSource
+    public let options: ExecutorOptions
+    public let supervisor: ProcessSupervisor
+    let recorders: [any Recorder]
+    let interrupts = Mutex(0)
+
+    public init(plan: Plan, facts: any FactSource, options: ExecutorOptions,
+                supervisor: ProcessSupervisor = ProcessSupervisor(), recorders: [any Recorder]) {
+        self.plan = plan
+        self.facts = facts
+        self.options = options
+        self.supervisor = supervisor
+        self.recorders = recorders
+    }
+
+    /// Stops the run: the first call stops launching and terminates running
+    /// tests and setups (teardowns still run); a second kills everything at once.
+    public func interrupt() {
+        let count = interrupts.withLock { value -> Int in
+            value += 1
+            return value
+        }
+        if count == 1 { supervisor.interruptAll() } else { supervisor.killAll() }
+    }
+
+    var interrupted: Bool { interrupts.withLock { $0 > 0 } }
+    var hardStopped: Bool { interrupts.withLock { $0 > 1 } }
+
+    func emit(_ event: RunEvent) async {
+        for recorder in recorders { await recorder.record(event) }
+    }
+
+    /// Runs the plan; returns when every step has finished or been skipped.
+    public func run(facts recordedFacts: [Fact], started: Date = Date()) async -> RunSummary {
+        var state = ExecutionState(plan: plan, baseEnvironment: options.baseEnvironment)
+        let decided = plan.tests.compactMap { planned -> TestResult? in
+            guard case .unsupported(let unmet) = planned.status else { return nil }
+            return TestResult(id: planned.test.id, outcome: .unsupported,
+                              reason: unmet.map(\.reason).joined(separator: "\n"))
+        }
+        for result in decided { state.testResults[result.id] = result }
+        await emit(.started(RunInfo(
+            id: options.runID, environment: plan.environment, started: started, directory: options.layout.directory,
+            tests: plan.tests.map(\.test.id), decided: decided, facts: recordedFacts, jobs: options.jobs)))
+
+        await withTaskGroup(of: Completion.self) { group in
+            var running = 0
+            while true {
+                // Launch what can run now.
+                launching: while running < options.jobs && !state.exclusiveRunning {
+                    if state.restorePending {
+                        guard running == 0 else { break launching }
+                        state.restorePending = false
+                        state.exclusiveRunning = true
+                        running += 1
+                        let index = state.restoreCount
+                        state.restoreCount += 1
+                        group.addTask { await self.runRestore(index: index) }
+                        break launching
+                    }
+                    if let held = state.heldExclusive {
+                        guard running == 0 else { break launching }
+                        state.heldExclusive = nil
+                        state.exclusiveRunning = true
+                        running += 1
+                        await emit(.stepStarted(kind: "test", label: plan.steps[held].label, logPath: nil))
+                        let environment = state.inputEnvironment(for: held)
+                        group.addTask { await self.runTest(held, environment: environment) }
+                        break launching
+                    }
+                    guard let next = state.ready.popMin() else { break launching }
+                    switch decide(next, &state) {
+                    case .skip(let completion):
+                        await finish(completion, &state)
+                    case .launch(let exclusive):
+                        if exclusive && running > 0 {
+                            state.heldExclusive = next
+                            break launching
+                        }
+                        if exclusive { state.exclusiveRunning = true }
+                        running += 1
+                        let step = plan.steps[next]
+                        await emit(.stepStarted(kind: step.kindName, label: step.label, logPath: nil))
+                        let environment = state.inputEnvironment(for: next)
+                        group.addTask { await self.runStep(next, environment: environment) }
+                    }
+                }
+                if running == 0 && state.ready.isEmpty && state.heldExclusive == nil && !state.restorePending { break }
+                guard let completion = await group.next() else { break }
+                running -= 1
+                state.exclusiveRunning = false
+                await finish(completion, &state)
+            }
+        }
+
+        let tests = plan.tests.map { state.testResults[$0.test.id] ?? TestResult(id: $0.test.id, outcome: .interrupted, reason: "not run") }
+        let summary = RunSummary(id: options.runID, started: started, finished: Date(), tests: tests,
+                                 setups: state.setupResults, interrupted: interrupted, haltedBy: state.haltedBy)
+        await emit(.finished(summary))
+        return summary
+    }
+
+    // MARK: - Deciding
+
+    enum Decision {
+        case skip(Completion)
+        case launch(exclusive: Bool)
+    }
+
+    func decide(_ index: Int, _ state: inout ExecutionState) -> Decision {
+        let step = plan.steps[index]
+        switch step.kind {
+        case .teardown(let name), .testTeardown(let name, _):
+            let setupIndex = state.setupStep(of: index)
+            let started = setupIndex.map { state.started.contains($0) } ?? false
+            guard started, !hardStopped, plan.setups[name]?.teardown != nil else {
+                return .skip(.teardownSkipped(index))
+            }
+            return .launch(exclusive: false)
+        case .setup(let name), .testSetup(let name, _):
+            let test: String? = if case .testSetup(_, let t) = step.kind { t } else { nil }
+            if interrupted || state.haltedBy != nil {
+                let reason = interrupted ? "the run was interrupted before it started" : "the run halted after \(state.haltedBy!) failed"
+                return .skip(.setup(index, SetupResult(name: name, test: test, phase: .setup, outcome: .interrupted, reason: reason),
+                                    exports: [:], started: false))
+            }
+            if let (_, root) = state.firstFailure(among: step.dependencies) {
+                return .skip(.setup(index, SetupResult(name: name, test: test, phase: .setup, outcome: .blocked,
+                                                       reason: "comes after setup \(root), which failed"),
+                                    exports: [:], started: false, blockedBy: root))
+            }
+            return .launch(exclusive: false)
+        case .test(let id):
+            let planned = state.planned[id]!
+            if interrupted || state.haltedBy != nil {
+                let reason = interrupted ? "the run was interrupted before it started"
+                                         : "not run: the run halted after setup \(state.haltedBy!) failed (--halt-on-infra)"
+                return .skip(.test(index, TestResult(id: id, outcome: .interrupted, reason: reason)))
+            }
+            if state.restoreFailed {
+                return .skip(.test(index, TestResult(id: id, outcome: .blocked,
+                    reason: "the environment's restore failed, so this host is not pristine", blockedBy: "restore")))
+            }
+            if let (dependency, root) = state.firstFailure(among: step.dependencies) {
+                let direct = state.setupName(of: dependency)
+                let chain = direct == root ? "setup \(root) failed" : "setup \(direct) did not run because setup \(root) failed"
+                return .skip(.test(index, TestResult(id: id, outcome: .blocked, reason: chain, blockedBy: root)))
+            }
+            // A setup ran on a promise: check it was kept. Facts a probe can tell are
+            // probed again; tags no probe knows are taken on the setup's word.
+            for promise in planned.promises {
+                let promised = plan.setups[promise.setup]?.provides ?? []
+                let check = promise.requirement.check { name in
+                    if !facts.canProbe(name), let fact = promised.first(where: { $0.name == name }) {
+                        return .present(Fact(name: name, value: fact.value, source: "setup \(promise.setup)"))
+                    }
+                    return facts.lookup(name)
+                }
+                if case .unmet(let reason) = check {
+                    let host = reason.split(separator: ";", maxSplits: 1).dropFirst().first.map { $0.trimmingCharacters(in: .whitespaces) } ?? reason
+                    return .skip(.test(index, TestResult(id: id, outcome: .blocked,
+                        reason: "setup \(promise.setup) ran, but \(promise.requirement.text) is still unmet: \(host)",
+                        blockedBy: promise.setup)))
+                }
+            }
+            return .launch(exclusive: planned.test.exclusive)
+        }
+    }
+
+    // MARK: - Finishing
+
+    enum Completion: Sendable {
+        case test(Int, TestResult)
+        case setup(Int, SetupResult, exports: [String: String], started: Bool, blockedBy: String? = nil)
+        case teardown(Int, SetupResult)
+        case teardownSkipped(Int)
+        case restore(SetupResult)
+    }
+
+    func finish(_ completion: Completion, _ state: inout ExecutionState) async {
+        var finished: Int?
+        switch completion {
+        case let .test(index, result):
+            state.testResults[result.id] = result
+            finished = index
+            await emit(.testFinished(result))
+            if plan.tests.first(where: { $0.test.id == result.id })?.test.dirties == true,
+               result.outcome != .blocked, result.outcome != .interrupted || result.started != nil,
+               options.restore != nil {
+                state.restorePending = true
+            }
+        case let .setup(index, result, exports, started, blockedBy):
+            finished = index
+            state.exports[index] = state.inputExports(for: index).merging(exports) { $1 }
+            if started { state.started.insert(index) }
+            if result.outcome.isInfrastructureFailure {
+                state.blame[index] = result.name
+                if options.haltOnInfrastructureFailure && state.haltedBy == nil { state.haltedBy = result.name }
+            } else if let blockedBy {
+                state.blame[index] = blockedBy
+            } else if result.outcome == .interrupted {
+                state.blame[index] = result.name
+            }
+            if result.outcome == .ok || result.outcome == .satisfied, let definition = plan.setups[result.name] {
+                facts.invalidate(definition.provides.map(\.name))
+            }
+            state.setupResults.append(result)
+            await emit(.setupFinished(result))
+        case let .teardown(index, result):
+            finished = index
+            state.setupResults.append(result)
+            if result.outcome.isInfrastructureFailure && options.haltOnInfrastructureFailure && state.haltedBy == nil {
+                state.haltedBy = result.label
+            }
+            await emit(.setupFinished(result))
+        case .teardownSkipped(let index):
+            finished = index
+        case .restore(let result):
+            state.setupResults.append(result)
+            if result.outcome != .ok { state.restoreFailed = true }
+            await emit(.setupFinished(result))
+        }
+        if let finished {
+            state.done.insert(finished)
+            for dependent in state.dependents[finished] {
+                state.remaining[dependent] -= 1
+                if state.remaining[dependent] == 0 { state.ready.push(dependent) }
+            }
+        }
+    }
+
+    // MARK: - Running steps
+
+    func runStep(_ index: Int, environment: [String: String]) async -> Completion {
+        let step = plan.steps[index]
+        switch step.kind {
+        case .test: return await runTest(index, environment: environment)
+        case .setup(let name): return await runSetup(index, name: name, test: nil, environment: environment)
+        case let .testSetup(name, test): return await runSetup(index, name: name, test: test, environment: environment)
+        case .teardown(let name): return await runTeardown(index, name: name, test: nil, environment: environment)
+        case let .testTeardown(name, test): return await runTeardown(index, name: name, test: test, environment: environment)
+        }
+    }
+
+    func tag(_ index: Int) -> String { "\(options.runID)/\(index)" }
+
+    func runTest(_ index: Int, environment: [String: String]) async -> Completion {
+        guard case .test(let id) = plan.steps[index].kind, let planned = plan.tests.first(where: { $0.test.id == id }) else {
+            fatalError("step \(index) is not a test")
+        }
+        let test = planned.test
+        let directory = options.layout.testDirectory(id)
+        options.layout.make(directory + "/files")
+        var variables = environment
+        variables["TESTBED_TEST_ID"] = id
+        variables["TESTBED_OUTPUT_DIR"] = options.layout.absolute(directory + "/files")
+        let output = options.layout.absolute(directory + "/output.log")
+        let spec: ProcessSpec
+        switch test.command {
+        case .shell(let command):
+            spec = .shell(command, environment: variables, directory: test.directory, outputPath: output)
+        case .executable(let path):
+            spec = ProcessSpec(executable: path, arguments: [path], environment: variables, directory: test.directory, outputPath: output)
+        }
+        let outcome = await supervisor.run(spec, tag: tag(index), timeout: test.timeout)
+        var result = TestResult(id: id, outcome: .pass, started: outcome.started, duration: outcome.duration, logDirectory: directory)
+        if let error = outcome.spawnError {
+            result.outcome = .error
+            result.reason = Self.spawnReason(error, program: spec.executable)
+        } else if outcome.timedOut {
+            result.outcome = .timeout
+            result.reason = "ran past its timeout of \(formatTimeout(test.timeout)) and was killed"
+            result.signal = outcome.termination.flatMap { if case .signaled(let s) = $0 { s } else { nil } }
+        } else if outcome.interrupted {
+            result.outcome = .interrupted
+            result.reason = "stopped by an interrupt"
+        } else {
+            switch outcome.termination {
+            case .exited(0)?:
+                result.outcome = .pass
+                result.exitStatus = 0
+            case .exited(let code)? where code == test.skipCode:
+                result.outcome = .skip
+                result.exitStatus = code
+                result.reason = LogTail.lastLine(output).map { "skipped itself (exit \(code)): \($0)" } ?? "skipped itself (exit \(code))"
+            case .exited(let code)? where (code == 126 || code == 127) && spec.executable == "/bin/sh":
+                result.outcome = .error
+                result.exitStatus = code
+                result.reason = (code == 127 ? "command not found" : "command not executable")
+                    + " (exit \(code) from /bin/sh)" + (LogTail.lastLine(output).map { ": \($0)" } ?? "")
+            case .exited(let code)?:
+                result.outcome = .fail
+                result.exitStatus = code
+                result.reason = "exit \(code)" + (LogTail.lastLine(output).map { ": \($0)" } ?? "")
+            case .signaled(let signal)?:
+                result.outcome = .fail
+                result.signal = signal
+                result.reason = "killed by signal \(signal) (\(signalName(signal)))"
+            case nil:
+                result.outcome = .error
+            }
+        }
+        return .test(index, result)
+    }
+
+    static func spawnReason(_ error: Int32, program: String) -> String {
+        switch error {
+        case ENOENT: "cannot start \(program): no such file, or its #! interpreter is missing"
+        case EACCES: "cannot start \(program): permission denied (is it executable?)"
+        case ENOEXEC: "cannot start \(program): not a binary and no #! line; add one such as #!/bin/sh"
+        default: "cannot start \(program): \(String(cString: strerror(error)))"
+        }
+    }
+
+    func runSetup(_ index: Int, name: String, test: String?, environment: [String: String]) async -> Completion {
+        guard let setup = plan.setups[name] else { fatalError("unknown setup \(name)") }
+        let directory = options.layout.setupDirectory(name, test: test)
+        options.layout.make(directory)
+        var variables = environment
+        variables["TESTBED_SETUP"] = name
+        if let test { variables["TESTBED_TEST_ID"] = test }
+        let exportPath = options.layout.absolute(directory + "/export")
+        variables["TESTBED_EXPORT"] = exportPath
+        FileManager.default.createFile(atPath: exportPath, contents: nil)
+
+        if let check = setup.check {
+            let log = directory + "/check.log"
+            let outcome = await supervisor.run(.shell(check, environment: variables, directory: setup.directory,
+                                                      outputPath: options.layout.absolute(log)),
+                                               tag: tag(index), timeout: setup.timeout)
+            if outcome.termination == .exited(0) && !outcome.timedOut && !outcome.interrupted {
+                let exports = (try? Exports.parse(String(contentsOfFile: exportPath, encoding: .utf8)).dictionary) ?? [:]
+                return .setup(index, SetupResult(name: name, test: test, phase: .setup, outcome: .satisfied,
+                                                 started: outcome.started, duration: outcome.duration, exitStatus: 0,
+                                                 reason: "its check says it is already satisfied", logPath: log),
+                              exports: exports, started: false)
+            }
+            if outcome.interrupted {
+                return .setup(index, SetupResult(name: name, test: test, phase: .setup, outcome: .interrupted,
+                                                 reason: "stopped by an interrupt", logPath: log), exports: [:], started: false)
+            }
+        }
+        let log = directory + "/run.log"
+        let outcome = await supervisor.run(.shell(setup.run, environment: variables, directory: setup.directory,
+                                                  outputPath: options.layout.absolute(log)),
+                                           tag: tag(index), timeout: setup.timeout)
+        var result = Self.setupResult(outcome, name: name, test: test, phase: .setup, log: log, timeout: setup.timeout,
+                                      program: "/bin/sh")
+        var exports: [String: String] = [:]
+        if result.outcome == .ok {
+            do {
+                exports = try Exports.parse(String(contentsOfFile: exportPath, encoding: .utf8)).dictionary
+            } catch let error as Exports.ParseError {
+                result.outcome = .failed
+                result.reason = "its export file \(directory)/export, \(error); write KEY=VALUE lines to $TESTBED_EXPORT"
+            } catch {
+                result.outcome = .failed
+                result.reason = "its export file cannot be read: \(error)"
+            }
+        }
+        return .setup(index, result, exports: exports, started: outcome.spawnError == nil)
+    }
+
+    func runTeardown(_ index: Int, name: String, test: String?, environment: [String: String]) async -> Completion {
+        guard let setup = plan.setups[name], let teardown = setup.teardown else { return .teardownSkipped(index) }
+        let directory = options.layout.setupDirectory(name, test: test)
+        options.layout.make(directory)
+        var variables = environment
+        variables["TESTBED_SETUP"] = name
+        if let test { variables["TESTBED_TEST_ID"] = test }
+        let log = directory + "/teardown.log"
+        let outcome = await supervisor.run(.shell(teardown, environment: variables, directory: setup.directory,
+                                                  outputPath: options.layout.absolute(log)),
+                                           tag: tag(index), timeout: setup.timeout, interruptible: false)
+        return .teardown(index, Self.setupResult(outcome, name: name, test: test, phase: .teardown, log: log,
+                                                 timeout: setup.timeout, program: "/bin/sh"))
+    }
+
+    func runRestore(index: Int) async -> Completion {
+        guard let restore = options.restore else {
+            return .restore(SetupResult(name: "restore", phase: .restore, outcome: .ok))
+        }
+        let log = "restore/\(index).log"
+        options.layout.make("restore")
+        let outcome = await supervisor.run(.shell(restore.command, environment: options.baseEnvironment, directory: restore.directory,
+                                                  outputPath: options.layout.absolute(log)),
+                                           tag: "\(options.runID)/restore\(index)", timeout: .seconds(600), interruptible: false)
+        return .restore(Self.setupResult(outcome, name: "restore", test: nil, phase: .restore, log: log,
+                                         timeout: .seconds(600), program: "/bin/sh"))
+    }
+
+    static func setupResult(_ outcome: ProcessOutcome, name: String, test: String?, phase: SetupPhase, log: String,
+                            timeout: Duration, program: String) -> SetupResult {
+        var result = SetupResult(name: name, test: test, phase: phase, outcome: .ok, started: outcome.started,
+                                 duration: outcome.duration, logPath: log)
+        if let error = outcome.spawnError {
+            result.outcome = .failed
+            result.reason = spawnReason(error, program: program)
+        } else if outcome.timedOut {
+            result.outcome = .timeout
+            result.reason = "ran past its timeout of \(formatTimeout(timeout)) and was killed"
+        } else if outcome.interrupted {
+            result.outcome = .interrupted
+            result.reason = "stopped by an interrupt"
+        } else {
+            switch outcome.termination {
+            case .exited(0)?: result.exitStatus = 0
+            case .exited(let code)?:
+                result.outcome = .failed
+                result.exitStatus = code
+                result.reason = "exit \(code)"
+            case .signaled(let signal)?:
+                result.outcome = .failed
+                result.signal = signal
+                result.reason = "killed by signal \(signal) (\(signalName(signal)))"
+            case nil:
+                result.outcome = .failed
+            }
+        }
+        return result
+    }
+}

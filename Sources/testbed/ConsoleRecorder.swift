@@ -1,0 +1,124 @@
+import Foundation
+import Scheduler
+
+/// Shows a run as it goes. On a terminal: one progress line, rewritten in
+/// place (done/total, what runs now, failures so far), with failures printed
+/// above it as they happen. Elsewhere (CI logs, pipes): one plain line per
+/// finished test or setup.
+actor ConsoleRecorder: Recorder {
+    let style: Style
+    let live: Bool
+    let quiet: Bool
+    var total = 0
+    var done = 0
+    var failures = 0
+    var infrastructure = 0
+    var running: [String] = []
+    var lastDraw = ContinuousClock.now - .seconds(1)
+    var drawn = false
+
+    init(style: Style, live: Bool, quiet: Bool) {
+        self.style = style
+        self.live = live
+        self.quiet = quiet
+    }
+
+    func record(_ event: RunEvent) async {
+        switch event {
+        case .started(let info):
+            total = info.tests.count
+            done = info.decided.count
+            let unsupported = info.decided.count
+            write("testbed: run \(info.id) on \(info.environment): \(info.tests.count) test\(info.tests.count == 1 ? "" : "s")"
+                  + (unsupported > 0 ? " (\(unsupported) unsupported here)" : "") + ", -j \(info.jobs)\n")
+        case let .stepStarted(kind, label, _):
+            running.append(kind == "test" ? label : "\(kind) \(label)")
+            draw()
+        case .testFinished(let result):
+            done += 1
+            remove(result.id)
+            if result.outcome.isTestFailure { failures += 1 }
+            var line = "\(Self.mark(result.outcome, style)) \(result.id)"
+            if result.duration > 0 { line += style.dim(String(format: " (%.2f s)", result.duration)) }
+            if result.outcome != .pass, let reason = result.reason?.split(separator: "\n").first {
+                line += "  " + String(reason)
+            }
+            if !live || result.outcome != .pass {
+                if !quiet || result.outcome != .pass { print(line) }
+            }
+            draw()
+        case .setupFinished(let result):
+            let phase = result.phase == .teardown ? "teardown" : "setup"
+            if let test = result.test {
+                remove("\(phase) \(result.name) [\(test)]")
+            } else {
+                remove("\(phase) \(result.name)")
+            }
+            if result.outcome.isInfrastructureFailure { infrastructure += 1 }
+            let interesting = result.outcome.isInfrastructureFailure || result.outcome == .blocked
+            if !live || interesting {
+                if !quiet || interesting {
+                    let phase = result.phase == .setup ? "setup" : result.phase.rawValue
+                    let mark = result.outcome.isInfrastructureFailure ? style.red("INFRA") : style.dim(result.outcome.rawValue.uppercased())
+                    print("\(mark) \(phase) \(result.name)" + (result.test.map { " [\($0)]" } ?? "")
+                          + (result.reason.map { "  \($0)" } ?? ""))
+                }
+            }
+            draw()
+        case .finished:
+            clear()
+        }
+    }
+
+    static func mark(_ outcome: TestOutcome, _ style: Style) -> String {
+        switch outcome {
+        case .pass: style.green("PASS")
+        case .fail: style.red("FAIL")
+        case .timeout: style.red("TIMEOUT")
+        case .error: style.red("ERROR")
+        case .skip: style.dim("SKIP")
+        case .unsupported: style.dim("UNSUPPORTED")
+        case .blocked: style.yellow("BLOCKED")
+        case .interrupted: style.yellow("INTERRUPTED")
+        }
+    }
+
+    func remove(_ label: String) {
+        if let index = running.firstIndex(of: label) { running.remove(at: index) }
+    }
+
+    func write(_ text: String) {
+        clear()
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    func print(_ line: String) {
+        clear()
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+
+    func clear() {
+        guard live, drawn else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
+        drawn = false
+    }
+
+    /// Redraws the progress line, at most ten times a second.
+    func draw() {
+        guard live else { return }
+        let now = ContinuousClock.now
+        guard now - lastDraw > .milliseconds(100) else { return }
+        lastDraw = now
+        var line = "[\(done)/\(total)]"
+        if failures > 0 { line += " " + style.red("\(failures) failed") }
+        if infrastructure > 0 { line += " " + style.red("\(infrastructure) infra") }
+        if !running.isEmpty {
+            let names = running.prefix(3).joined(separator: ", ") + (running.count > 3 ? " +\(running.count - 3)" : "")
+            line += " running: " + names
+        }
+        let width = Int(ProcessInfo.processInfo.environment["COLUMNS"] ?? "") ?? 120
+        if line.count > width { line = String(line.prefix(width - 1)) + "…" }
+        FileHandle.standardError.write(Data("\r\u{1B}[2K\(line)".utf8))
+        drawn = true
+    }
+}

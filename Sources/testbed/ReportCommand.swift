@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import Results
+import Scheduler
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Show a past run (default: the latest) as text, JSON, JUnit XML or TAP.",
+        discussion: """
+        RUN is a run id from `testbed report --list` (or a unique prefix of one). \
+        A run that testbed did not finish (killed, or the machine went down) shows \
+        every result that was recorded and says it is incomplete.
+
+          testbed report
+          testbed report --junit > junit.xml
+          testbed report 20261121 --tap | prove --verbose -
+
+        Exit codes: 0 shown, 64 bad command line, 66 no such run or no runs yet.
+        """)
+
+    @Argument(help: ArgumentHelp("The run to show (default: the latest).", valueName: "run"))
+    var runID: String?
+
+    @Option(help: ArgumentHelp("The results directory.", valueName: "dir"))
+    var results = "testbed-results"
+
+    @Flag(help: "JSON: {\"run\": {...}, \"tests\": [...], \"setups\": [...]}.")
+    var json = false
+
+    @Flag(help: "JUnit XML: one testcase per test; blocked tests are errors naming the setup.")
+    var junit = false
+
+    @Flag(help: "TAP version 13.")
+    var tap = false
+
+    @Flag(help: "List the runs, newest first.")
+    var list = false
+
+    func validate() throws {
+        if [json, junit, tap, list].filter({ $0 }).count > 1 {
+            throw ValidationError("choose one of --json, --junit, --tap and --list")
+        }
+    }
+
+    func run() throws {
+        let store: ResultStore
+        do {
+            store = try ResultStore(directory: results, create: false)
+        } catch {
+            fail(error.description, status: 66)
+        }
+        if list {
+            let runs: [RunReport.Run]
+            do { runs = try store.runs() } catch { fail(error.description, status: 66) }
+            if runs.isEmpty { fail(ResultStore.StoreError.noRuns(results).description, status: 66) }
+            var out = ""
+            for run in runs {
+                let state = run.complete ? "exit \(run.exitCode.map(String.init) ?? "?")" : (run.interrupted ? "interrupted" : "incomplete")
+                out += "\(run.id)  \(run.environment)  \(state)\n"
+            }
+            emit(out)
+            return
+        }
+        let report: RunReport
+        do { report = try store.report(runID) } catch { fail(error.description, status: 66) }
+        if json {
+            emit(ReportWriter.json(report))
+        } else if junit {
+            emit(ReportWriter.junit(report))
+        } else if tap {
+            emit(ReportWriter.tap(report))
+        } else {
+            emit(TextReport(report, color: Style.standard.enabled).render())
+        }
+    }
+}

@@ -1,0 +1,154 @@
+import ArgumentParser
+@preconcurrency import Dispatch
+import Foundation
+import Requirements
+import Results
+import Scheduler
+
+extension ExitCodes: ExpressibleByArgument {}
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the tests that suit this host, with the setups and teardowns they need.",
+        discussion: """
+        Builds one graph of setups, tests and teardowns and runs it in parallel (-j), \
+        each shared setup once, teardowns always. A failing setup is an infrastructure \
+        failure: the tests behind it are blocked, not failed, and the summary puts it \
+        apart. Results go to --results DIR (testbed.sqlite and one directory per run; \
+        `latest` points at the newest), written as they happen.
+
+          testbed run examples
+          testbed run examples --tag quick -j 4
+          testbed run ./my-test.sh
+          git bisect run testbed run tests --exit-codes bisect
+
+        Exit codes: 0 every selected test passed, skipped or was unsupported; 1 a test \
+        failed (fail, timeout, error); 2 an infrastructure failure (setup, teardown, \
+        restore); 3 both; 4 nothing selected; 64 bad command line; 65 invalid \
+        declarations; 130 interrupted. With --exit-codes bisect: 0 good, 1 bad, 125 \
+        only infrastructure failed (this commit cannot be tested).
+
+        Ctrl-C stops launching, terminates what runs, runs the teardowns and keeps the \
+        results; a second Ctrl-C kills everything at once.
+        """)
+
+    @OptionGroup var selection: SelectionOptions
+    @OptionGroup var environmentOptions: EnvironmentOptions
+
+    @Option(name: .customShort("j"), help: ArgumentHelp("How many steps run at once (default: CPUs).", valueName: "n"))
+    var jobs: Int?
+
+    @Option(help: ArgumentHelp("The results directory.", valueName: "dir"))
+    var results = "testbed-results"
+
+    @Flag(name: .customLong("halt-on-infra"), help: "After an infrastructure failure, launch nothing new (teardowns still run).")
+    var haltOnInfra = false
+
+    @Option(name: .customLong("exit-codes"), help: ArgumentHelp("standard, or bisect for `git bisect run`.", valueName: "scheme"))
+    var exitCodes: ExitCodes = .standard
+
+    @Option(name: .customLong("kill-grace"), help: ArgumentHelp("Time between SIGTERM and SIGKILL for a test that times out or is interrupted.", valueName: "duration"))
+    var killGrace = "5s"
+
+    @Flag(help: "Print the report as JSON at the end (the shape of `testbed report --json`).")
+    var json = false
+
+    @Flag(name: .shortAndLong, help: "Print only failures and the summary.")
+    var quiet = false
+
+    func validate() throws {
+        if let jobs, jobs < 1 { throw ValidationError("-j must be at least 1, not \(jobs)") }
+        if parseTimeout(killGrace) == nil { throw ValidationError("--kill-grace \(killGrace) is not a duration; write e.g. 5s") }
+    }
+
+    func run() async throws {
+        let environment = try environmentOptions.load()
+        let plan = try await selection.resolve(in: environment)
+        guard !plan.tests.isEmpty else {
+            FileHandle.standardError.write(Data("testbed: no tests selected; check the suite path, --tag and --id\n".utf8))
+            throw ExitCode(exitCodes == .bisect ? 125 : ExitStatus.nothingSelected)
+        }
+        let store: ResultStore
+        let run: (id: String, directory: String)
+        do {
+            store = try ResultStore(directory: results)
+            run = try store.newRun()
+        } catch {
+            fail(error.description, status: exitCodes == .bisect ? 125 : 2)
+        }
+        store.pointLatest(at: run.id)
+
+        let facts = environment.allFacts()
+        if let data = try? JSONEncoder().encode(facts) {
+            FileManager.default.createFile(atPath: run.directory + "/facts.json", contents: data)
+        }
+        var base = ProcessInfo.processInfo.environment.merging(environment.binaryVariables) { $1 }
+        base["TESTBED_RUN_ID"] = run.id
+        base["TESTBED_RUN_DIR"] = run.directory
+        let restore = environment.restore.map { ($0.text, environment.directory) }
+        let options = ExecutorOptions(
+            jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount, haltOnInfrastructureFailure: haltOnInfra,
+            runID: run.id, layout: RunLayout(directory: run.directory), baseEnvironment: base, restore: restore)
+
+        ProcessSupervisor.becomeSubreaper()
+        let console = ConsoleRecorder(style: Style.forStandardError, live: isatty(STDERR_FILENO) == 1 && !json, quiet: quiet || json)
+        let collector = InfoCollector()
+        let executor = Executor(plan: plan, facts: environment, options: options,
+                                supervisor: ProcessSupervisor(grace: parseTimeout(killGrace)!),
+                                recorders: [store.recorder(runID: run.id), console, collector])
+        let signals = SignalForwarder(signals: [SIGINT, SIGTERM, SIGHUP]) { executor.interrupt() }
+        let summary = await executor.run(facts: facts)
+        signals.stop()
+
+        guard let info = await collector.info else { throw ExitCode(2) }
+        let report = RunReport(info: info, summary: summary)
+        FileManager.default.createFile(atPath: run.directory + "/report.json", contents: Data(ReportWriter.json(report).utf8))
+        FileManager.default.createFile(atPath: run.directory + "/junit.xml", contents: Data(ReportWriter.junit(report).utf8))
+        if json {
+            emit(ReportWriter.json(report))
+        } else {
+            emit("\n" + TextReport(report, color: Style.standard.enabled).render())
+        }
+        let code = summary.exitCode(exitCodes)
+        if code != 0 { throw ExitCode(code) }
+    }
+}
+
+/// Keeps the run's start information for the final report.
+actor InfoCollector: Recorder {
+    var info: RunInfo?
+
+    func record(_ event: RunEvent) async {
+        if case .started(let started) = event { info = started }
+    }
+}
+
+/// Turns SIGINT/SIGTERM/SIGHUP into calls of `handler`, instead of dying.
+/// (Dispatch sources are thread-safe; they are only created and cancelled here.)
+final class SignalForwarder: @unchecked Sendable {
+    let sources: [any DispatchSourceSignal]
+
+    init(signals: [Int32], handler: @escaping @Sendable () -> Void) {
+        var sources: [any DispatchSourceSignal] = []
+        for number in signals {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler(handler: handler)
+            source.resume()
+            sources.append(source)
+        }
+        self.sources = sources
+    }
+
+    func stop() {
+        for source in sources { source.cancel() }
+    }
+}
+
+extension Style {
+    /// Colours for stderr (the progress line), under the same rules as stdout.
+    static let forStandardError = Style(
+        enabled: isatty(STDERR_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"].map(\.isEmpty) ?? true
+            && ProcessInfo.processInfo.environment["TERM"] != "dumb")
+}

@@ -35,6 +35,11 @@ int testbed_spawn(const char *path, char *const argv[], char *const envp[], cons
     if (stdout_fd >= 0) posix_spawn_file_actions_adddup2(&actions, stdout_fd, 1);
     if (stderr_fd >= 0) posix_spawn_file_actions_adddup2(&actions, stderr_fd, 2);
     if (cwd != NULL) posix_spawn_file_actions_addchdir_np(&actions, cwd);
+    /* The child gets stdin, stdout and stderr only: no descriptor of ours
+       (a caller's pipe, the database) may outlive us in a leftover process. */
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+#endif
 
     sigset_t empty, all;
     sigemptyset(&empty);

@@ -11,7 +11,7 @@ int testbed_kvm_api_version(const char *path);
 /// Starts `path` with `argv` and `envp` in directory `cwd` (NULL: ours), with
 /// stdin/stdout/stderr on the given descriptors, in a new process group whose
 /// id is the child's pid, with default signal dispositions and an empty signal
-/// mask. Returns 0 and sets `*pid`, or an errno value when the program cannot
+/// mask, and no other open descriptor. Returns 0 and sets `*pid`, or an errno value when the program cannot
 /// be started (ENOENT, EACCES, ENOEXEC, a bad interpreter, a bad `cwd`).
 int testbed_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
                   int stdin_fd, int stdout_fd, int stderr_fd, pid_t *pid);

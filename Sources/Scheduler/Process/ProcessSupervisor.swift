@@ -41,12 +41,18 @@ public final class ProcessSupervisor: Sendable {
             return ProcessOutcome(termination: termination, spawnError: spawnError, timedOut: timedOut,
                                   interrupted: interrupted, started: started, duration: seconds)
         }
+        // Spawn and register under the table's lock: a cleanup elsewhere must
+        // never see this child as an untracked zombie and reap it.
+        let spawned = running.withLock { table -> Result<ChildProcess, SpawnFailure> in
+            let result = ChildProcess.spawn(spec, tag: tag)
+            if case .success(let child) = result { table[child.pid] = (child, interruptible) }
+            return result
+        }
         let child: ChildProcess
-        switch ChildProcess.spawn(spec, tag: tag) {
+        switch spawned {
         case .failure(let failure): return outcome(nil, spawnError: failure.errno)
         case .success(let process): child = process
         }
-        running.withLock { $0[child.pid] = (child, interruptible) }
         if interruptible && isInterrupted { child.signalGroup(SIGTERM) }
 
         enum Event: Sendable { case exited(Termination), timedOut, graceOver }
@@ -102,9 +108,13 @@ public final class ProcessSupervisor: Sendable {
                 } else if let (state, group, session) = Self.stat(of: pid), state == "Z",
                           session != ourSession || group != ourGroup {
                     // An orphan of a test that already exited (it cannot be read any
-                    // more): reap it. Our own helpers share our session and group.
-                    var status: Int32 = 0
-                    _ = testbed_try_wait(pid, &status)
+                    // more): reap it, unless it is one of ours that was just started.
+                    // Our own helpers (probes) share our session and group.
+                    running.withLock { table in
+                        guard table[pid] == nil else { return }
+                        var status: Int32 = 0
+                        _ = testbed_try_wait(pid, &status)
+                    }
                 }
             }
             if !killed { break }

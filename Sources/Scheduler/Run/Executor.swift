@@ -159,19 +159,24 @@ public final class Executor: Sendable {
             return .launch(exclusive: false)
         case .setup(let name), .testSetup(let name, _):
             let test: String? = if case .testSetup(_, let t) = step.kind { t } else { nil }
+            if let (_, root) = state.firstFailure(among: step.dependencies), !interrupted {
+                return .skip(.setup(index, SetupResult(name: name, test: test, phase: .setup, outcome: .blocked,
+                                                       reason: "comes after setup \(root), which failed"),
+                                    exports: [:], started: false, blockedBy: root))
+            }
             if interrupted || state.haltedBy != nil {
                 let reason = interrupted ? "the run was interrupted before it started" : "the run halted after \(state.haltedBy!) failed"
                 return .skip(.setup(index, SetupResult(name: name, test: test, phase: .setup, outcome: .interrupted, reason: reason),
                                     exports: [:], started: false))
             }
-            if let (_, root) = state.firstFailure(among: step.dependencies) {
-                return .skip(.setup(index, SetupResult(name: name, test: test, phase: .setup, outcome: .blocked,
-                                                       reason: "comes after setup \(root), which failed"),
-                                    exports: [:], started: false, blockedBy: root))
-            }
             return .launch(exclusive: false)
         case .test(let id):
             let planned = state.planned[id]!
+            if let (dependency, root) = state.firstFailure(among: step.dependencies), !interrupted {
+                let direct = state.setupName(of: dependency)
+                let chain = direct == root ? "setup \(root) failed" : "setup \(direct) did not run because setup \(root) failed"
+                return .skip(.test(index, TestResult(id: id, outcome: .blocked, reason: chain, blockedBy: root)))
+            }
             if interrupted || state.haltedBy != nil {
                 let reason = interrupted ? "the run was interrupted before it started"
                                          : "not run: the run halted after setup \(state.haltedBy!) failed (--halt-on-infra)"
@@ -180,11 +185,6 @@ public final class Executor: Sendable {
             if state.restoreFailed {
                 return .skip(.test(index, TestResult(id: id, outcome: .blocked,
                     reason: "the environment's restore failed, so this host is not pristine", blockedBy: "restore")))
-            }
-            if let (dependency, root) = state.firstFailure(among: step.dependencies) {
-                let direct = state.setupName(of: dependency)
-                let chain = direct == root ? "setup \(root) failed" : "setup \(direct) did not run because setup \(root) failed"
-                return .skip(.test(index, TestResult(id: id, outcome: .blocked, reason: chain, blockedBy: root)))
             }
             // A setup ran on a promise: check it was kept. Facts a probe can tell are
             // probed again; tags no probe knows are taken on the setup's word.

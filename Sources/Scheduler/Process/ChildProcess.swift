@@ -129,6 +129,7 @@ final class ChildProcess: Sendable {
                 Task.detached {
                     var status: Int32 = 0
                     while testbed_try_wait(pid, &status) == 0 { try? await Task.sleep(for: .milliseconds(5)) }
+                    // A negative answer (already reaped) ends the wait as well.
                     continuation.resume(returning: Termination(waitStatus: status))
                 }
                 return
@@ -136,9 +137,11 @@ final class ChildProcess: Sendable {
             let source = DispatchSource.makeReadSource(fileDescriptor: pidfd, queue: ChildProcess.queue)
             let resumed = OnceFlag()
             source.setEventHandler {
-                guard testbed_try_wait(pid, &status) == 1, resumed.set() else { return }
+                let waited = testbed_try_wait(pid, &status)
+                guard waited != 0, resumed.set() else { return }
                 source.cancel()
-                continuation.resume(returning: Termination(waitStatus: status))
+                // Reaped elsewhere (it must not be, but never wait forever): report it as lost.
+                continuation.resume(returning: waited == 1 ? Termination(waitStatus: status) : .exited(255))
             }
             source.setCancelHandler { close(pidfd) }
             source.resume()

@@ -13,9 +13,12 @@ import Synchronization
 public final class ProcessSupervisor: Sendable {
     /// How long a process has between SIGTERM and SIGKILL.
     public let grace: Duration
-    /// Running processes, and whether an interrupt stops them (teardowns and
-    /// restores run to the end unless a second interrupt kills everything).
-    let running = Mutex<[pid_t: (process: ChildProcess, interruptible: Bool)]>([:])
+    /// Every process any supervisor started and has not yet waited for, and
+    /// whether an interrupt stops it (teardowns and restores run to the end
+    /// unless a second interrupt kills everything). Children belong to the
+    /// whole process, so the table does too: a cleanup must never reap a
+    /// child that another supervisor is about to wait for.
+    static let children = Mutex<[pid_t: (process: ChildProcess, interruptible: Bool, owner: ObjectIdentifier)]>([:])
     let interrupted = Mutex(false)
 
     public init(grace: Duration = .seconds(5)) {
@@ -43,9 +46,10 @@ public final class ProcessSupervisor: Sendable {
         }
         // Spawn and register under the table's lock: a cleanup elsewhere must
         // never see this child as an untracked zombie and reap it.
-        let spawned = running.withLock { table -> Result<ChildProcess, SpawnFailure> in
+        let owner = ObjectIdentifier(self)
+        let spawned = Self.children.withLock { table -> Result<ChildProcess, SpawnFailure> in
             let result = ChildProcess.spawn(spec, tag: tag)
-            if case .success(let child) = result { table[child.pid] = (child, interruptible) }
+            if case .success(let child) = result { table[child.pid] = (child, interruptible, owner) }
             return result
         }
         let child: ChildProcess
@@ -84,7 +88,7 @@ public final class ProcessSupervisor: Sendable {
             }
             return (.signaled(SIGKILL), timedOut)
         }
-        running.withLock { $0[child.pid] = nil }
+        Self.children.withLock { $0[child.pid] = nil }
         cleanUp(after: child)
         let wasInterrupted = isInterrupted && !timedOut && (interruptible || hardStopped)
         return outcome(termination, timedOut: timedOut, interrupted: wasInterrupted)
@@ -96,9 +100,9 @@ public final class ProcessSupervisor: Sendable {
         let ourSession = getsid(0)
         let ourGroup = getpgrp()
         for _ in 0..<16 {
-            let tracked = running.withLock { Set($0.keys) }
+            let tracked = Self.children.withLock { Set($0.keys) }
             var killed = false
-            for pid in Self.children() where !tracked.contains(pid) {
+            for pid in Self.childPIDs() where !tracked.contains(pid) {
                 if Self.environment(of: pid).contains("\(ChildProcess.tagVariable)=\(child.tag)") {
                     _ = kill(pid, SIGKILL)
                     _ = kill(-pid, SIGKILL)
@@ -110,7 +114,7 @@ public final class ProcessSupervisor: Sendable {
                     // An orphan of a test that already exited (it cannot be read any
                     // more): reap it, unless it is one of ours that was just started.
                     // Our own helpers (probes) share our session and group.
-                    running.withLock { table in
+                    Self.children.withLock { table in
                         guard table[pid] == nil else { return }
                         var status: Int32 = 0
                         _ = testbed_try_wait(pid, &status)
@@ -124,12 +128,13 @@ public final class ProcessSupervisor: Sendable {
     /// Stops everything that runs: SIGTERM to every group, SIGKILL after the grace period.
     public func interruptAll() {
         interrupted.withLock { $0 = true }
-        let children = running.withLock { $0.values.filter(\.interruptible).map(\.process) }
+        let owner = ObjectIdentifier(self)
+        let children = Self.children.withLock { $0.values.filter { $0.interruptible && $0.owner == owner }.map(\.process) }
         for child in children { child.signalGroup(SIGTERM) }
         let grace = self.grace
         Task.detached { [self] in
             try? await Task.sleep(for: grace)
-            let children = self.running.withLock { $0.values.filter(\.interruptible).map(\.process) }
+            let children = Self.children.withLock { $0.values.filter { $0.interruptible && $0.owner == owner }.map(\.process) }
             for child in children { child.signalGroup(SIGKILL) }
         }
     }
@@ -138,7 +143,8 @@ public final class ProcessSupervisor: Sendable {
     public func killAll() {
         interrupted.withLock { $0 = true }
         hardStop.withLock { $0 = true }
-        let children = running.withLock { $0.values.map(\.process) }
+        let owner = ObjectIdentifier(self)
+        let children = Self.children.withLock { $0.values.filter { $0.owner == owner }.map(\.process) }
         for child in children { child.signalGroup(SIGKILL) }
     }
 
@@ -150,7 +156,7 @@ public final class ProcessSupervisor: Sendable {
     // MARK: - /proc
 
     /// The pids of this process's children (all threads).
-    static func children() -> [pid_t] {
+    static func childPIDs() -> [pid_t] {
         guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task") else { return [] }
         var pids: [pid_t] = []
         for task in tasks {

@@ -322,6 +322,37 @@ struct RunTests {
         #expect(r.setup("env", phase: "teardown").first?["outcome"] as? String == "ok")
     }
 
+    @Test("a second SIGINT kills at once, slow teardowns included")
+    func secondInterrupt() throws {
+        let tree = try TemporaryTree([
+            "testbed.yaml": """
+            setups:
+              env:
+                run: 'true'
+                teardown: 'echo $$ > "$TESTBED_RUN_DIR/teardown.pid"; exec sleep 300'
+            tests:
+              slow:
+                run: 'touch "$TESTBED_RUN_DIR/slow.started"; exec sleep 300'
+                setup: [env]
+            """,
+        ])
+        let (process, _) = try startTestbed(["run", ".", "--kill-grace", "300ms"], in: tree.path)
+        #expect(eventually { FileManager.default.fileExists(atPath: tree["testbed-results/latest/slow.started"]) })
+        kill(process.processIdentifier, SIGINT)
+        #expect(eventually { FileManager.default.fileExists(atPath: tree["testbed-results/latest/teardown.pid"]) },
+                "the first interrupt lets the teardown start")
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        for pid in pids(in: tree["testbed-results/latest/teardown.pid"]) {
+            #expect(eventually(within: 5) { isGone(pid) }, "the teardown was killed")
+            if !isGone(pid) { kill(pid, SIGKILL) }
+        }
+        let r = try report(tree.path)
+        #expect(r.outcome("/slow") == "interrupted")
+        #expect(r.setup("env", phase: "teardown").first?["outcome"] as? String == "interrupted")
+    }
+
     @Test("two runs on the same results directory at once both succeed")
     func concurrentRuns() throws {
         let tree = try TemporaryTree([
@@ -410,7 +441,10 @@ struct RunTests {
         _ = try testbed(["run", "."], in: tree.path)
         let junit = try testbed(["report", "--junit"], in: tree.path)
         try junit.stdout.write(toFile: tree["junit.xml"], atomically: true, encoding: .utf8)
-        let parsed = try run("/usr/bin/env", ["python3", "-c", """
+        // Debian's python3-junitparser (what .ci/run installs), else a python3 on PATH that has it.
+        let python = FileManager.default.fileExists(atPath: "/usr/bin/python3")
+            && (try run("/usr/bin/python3", ["-c", "import junitparser"])).status == 0 ? "/usr/bin/python3" : "python3"
+        let parsed = try run("/usr/bin/env", [python, "-c", """
             import sys
             from junitparser import JUnitXml, Error, Failure, Skipped
             xml = JUnitXml.fromfile(sys.argv[1])

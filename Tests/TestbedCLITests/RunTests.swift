@@ -12,7 +12,7 @@ func startTestbed(_ arguments: [String], in directory: String) throws -> (Proces
     environment["NO_COLOR"] = "1"
     process.environment = environment
     let scratch = try TemporaryTree()
-    FileManager.default.createFile(atPath: scratch["out"], contents: nil)
+    _ = FileManager.default.createFile(atPath: scratch["out"], contents: nil)
     process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch["out"]))
     process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch["out"]))
     process.standardInput = FileHandle.nullDevice
@@ -268,7 +268,7 @@ struct RunTests {
             """,
         ])
         let (process, output) = try startTestbed(["run", ".", "-j", "3"], in: tree.path)
-        let started = try eventually {
+        let started = eventually {
             guard FileManager.default.fileExists(atPath: tree["testbed-results/latest/slow.pid"]) else { return false }
             let r = try? testbed(["report", "--json"], in: tree.path).json()
             let tests = r?["tests"] as? [[String: Any]] ?? []
@@ -442,8 +442,11 @@ struct RunTests {
         let junit = try testbed(["report", "--junit"], in: tree.path)
         try junit.stdout.write(toFile: tree["junit.xml"], atomically: true, encoding: .utf8)
         // Debian's python3-junitparser (what .ci/run installs), else a python3 on PATH that has it.
-        let python = FileManager.default.fileExists(atPath: "/usr/bin/python3")
-            && (try run("/usr/bin/python3", ["-c", "import junitparser"])).status == 0 ? "/usr/bin/python3" : "python3"
+        var python = "python3"
+        if FileManager.default.fileExists(atPath: "/usr/bin/python3"),
+           try run("/usr/bin/python3", ["-c", "import junitparser"]).status == 0 {
+            python = "/usr/bin/python3"
+        }
         let parsed = try run("/usr/bin/env", [python, "-c", """
             import sys
             from junitparser import JUnitXml, Error, Failure, Skipped
@@ -477,7 +480,7 @@ func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, 
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     let scratch = try TemporaryTree()
-    FileManager.default.createFile(atPath: scratch["out"], contents: nil)
+    _ = FileManager.default.createFile(atPath: scratch["out"], contents: nil)
     let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch["out"]))
     process.standardOutput = handle
     process.standardError = handle

@@ -294,6 +294,12 @@ public final class Executor: Sendable {
         var variables = environment
         variables["TESTBED_TEST_ID"] = id
         variables["TESTBED_OUTPUT_DIR"] = options.layout.absolute(directory + "/files")
+        // The facts its requirements named, as the host has them: TESTBED_FACT_QEMU=7.2.22.
+        for name in test.requires.flatMap(\.factNames) {
+            if case .present(let fact) = facts.lookup(name) {
+                variables["TESTBED_FACT_" + Environment.variableName(for: name)] = fact.value ?? "1"
+            }
+        }
         let output = options.layout.absolute(directory + "/output.log")
         let spec: ProcessSpec
         switch test.command {

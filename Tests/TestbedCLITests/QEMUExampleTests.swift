@@ -5,13 +5,15 @@ import TestSupport
 /// QEMU is installed, or testbed runs as root and its install-qemu setup can install it.
 let qemuAvailable = FileManager.default.isExecutableFile(atPath: "/usr/bin/qemu-system-x86_64") || getuid() == 0
 
-/// Command lines of running QEMU processes.
+/// Command lines of running QEMU virtual machines (started with a QMP socket;
+/// concurrent tests' `--version` probes do not count).
 func runningQEMU() -> [String] {
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
     return entries.compactMap { entry -> String? in
         guard Int32(entry) != nil, let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
         let command = String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\0", with: " ")
-        return command.hasPrefix("qemu-system") || command.contains("/qemu-system") ? command : nil
+        let isQEMU = command.hasPrefix("qemu-system") || command.contains("/qemu-system")
+        return isQEMU && command.contains(" -qmp ") ? command : nil
     }
 }
 

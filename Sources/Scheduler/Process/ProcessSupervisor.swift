@@ -132,7 +132,7 @@ public final class ProcessSupervisor: Sendable {
         let children = Self.children.withLock { $0.values.filter { $0.interruptible && $0.owner == owner }.map(\.process) }
         for child in children { child.signalGroup(SIGTERM) }
         let grace = self.grace
-        Task.detached { [self] in
+        Task.detached {
             try? await Task.sleep(for: grace)
             let children = Self.children.withLock { $0.values.filter { $0.interruptible && $0.owner == owner }.map(\.process) }
             for child in children { child.signalGroup(SIGKILL) }

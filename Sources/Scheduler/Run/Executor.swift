@@ -367,7 +367,7 @@ public final class Executor: Sendable {
         if let test { variables["TESTBED_TEST_ID"] = test }
         let exportPath = options.layout.absolute(directory + "/export")
         variables["TESTBED_EXPORT"] = exportPath
-        FileManager.default.createFile(atPath: exportPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: exportPath, contents: nil)
 
         if let check = setup.check {
             let log = directory + "/check.log"

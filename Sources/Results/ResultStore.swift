@@ -159,6 +159,26 @@ public final class ResultStore: Sendable {
         if rename(temporary, directory + "/latest") != 0 { unlink(temporary) }
     }
 
+    /// The latest verdict of each test that ran to one (pass, fail, timeout,
+    /// error, skip), across every run: what the executor orders by.
+    public func history() -> [String: TestHistory] {
+        (try? pool.read { db -> [String: TestHistory] in
+            var history: [String: TestHistory] = [:]
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT t.id, t.duration, t.outcome FROM test_result t JOIN run r ON r.id = t.run_id
+                WHERE t.outcome IN ('pass', 'fail', 'timeout', 'error', 'skip')
+                ORDER BY r.started DESC
+                """)
+            while let row = try rows.next() {
+                let id: String = row["id"]
+                guard history[id] == nil else { continue }
+                let outcome: String = row["outcome"]
+                history[id] = TestHistory(duration: row["duration"], failed: outcome == "fail" || outcome == "timeout" || outcome == "error")
+            }
+            return history
+        }) ?? [:]
+    }
+
     // MARK: - Writing
 
     func write(_ body: (Database) throws -> Void) {
@@ -169,8 +189,7 @@ public final class ResultStore: Sendable {
         }
     }
 
-    func recordStart(_ info: RunInfo) {
-        write { db in
+    func insertStart(_ db: Database, _ info: RunInfo) throws {
             try db.execute(sql: "INSERT INTO run (id, environment, started, directory, jobs) VALUES (?, ?, ?, ?, ?)",
                            arguments: [info.id, info.environment, info.started.timeIntervalSince1970, info.directory, info.jobs])
             let fact = try db.makeStatement(sql: "INSERT OR REPLACE INTO fact (run_id, name, value, source) VALUES (?, ?, ?, ?)")
@@ -183,40 +202,34 @@ public final class ResultStore: Sendable {
                 let result = decided[id]
                 try test.execute(arguments: [info.id, position, id, result?.outcome.rawValue ?? "pending", result?.reason])
             }
-        }
     }
 
-    func recordTest(_ runID: String, _ result: TestResult) {
-        write { db in
-            try db.execute(sql: """
+    func updateTest(_ db: Database, _ runID: String, _ result: TestResult) throws {
+            // Cached: this runs once per test, and compiling it each time costs more than running it.
+            try db.cachedStatement(sql: """
                 UPDATE test_result SET outcome = ?, started = ?, duration = ?, exit_status = ?, signal = ?,
                     reason = ?, blocked_by = ?, log = ? WHERE run_id = ? AND id = ?
-                """, arguments: [result.outcome.rawValue, result.started?.timeIntervalSince1970, result.duration,
+                """).execute(arguments: [result.outcome.rawValue, result.started?.timeIntervalSince1970, result.duration,
                                  result.exitStatus, result.signal, result.reason, result.blockedBy, result.logDirectory,
                                  runID, result.id])
-        }
     }
 
-    func recordSetup(_ runID: String, _ result: SetupResult) {
-        write { db in
-            let seq = try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) + 1 FROM setup_result WHERE run_id = ?",
+    func insertSetup(_ db: Database, _ runID: String, _ result: SetupResult) throws {
+            let seq = try Int.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(seq), 0) + 1 FROM setup_result WHERE run_id = ?"),
                                        arguments: [runID]) ?? 1
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO setup_result (run_id, seq, name, test_id, phase, outcome, started, duration, exit_status,
                     signal, reason, log) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [runID, seq, result.name, result.test, result.phase.rawValue, result.outcome.rawValue,
+                """).execute(arguments: [runID, seq, result.name, result.test, result.phase.rawValue, result.outcome.rawValue,
                                  result.started?.timeIntervalSince1970, result.duration, result.exitStatus, result.signal,
                                  result.reason, result.logPath])
-        }
     }
 
-    func recordFinish(_ summary: RunSummary) {
-        write { db in
+    func updateFinish(_ db: Database, _ summary: RunSummary) throws {
             try db.execute(sql: """
                 UPDATE run SET finished = ?, exit_code = ?, complete = ?, interrupted = ?, halted_by = ? WHERE id = ?
                 """, arguments: [summary.finished.timeIntervalSince1970, summary.exitCode(),
                                  summary.interrupted ? 0 : 1, summary.interrupted ? 1 : 0, summary.haltedBy, summary.id])
-        }
     }
 
     /// The recorder that writes a run's events as they happen.
@@ -225,18 +238,27 @@ public final class ResultStore: Sendable {
     }
 }
 
-/// Writes a run's events to the results database as they happen.
+/// Writes a run's events to the results database as they happen: a batch of
+/// events (what piled up while the last write ran) in one transaction.
 public struct StoreRecorder: Recorder {
     let store: ResultStore
     let runID: String
 
     public func record(_ event: RunEvent) async {
-        switch event {
-        case .started(let info): store.recordStart(info)
-        case .stepStarted: break
-        case .testFinished(let result): store.recordTest(runID, result)
-        case .setupFinished(let result): store.recordSetup(runID, result)
-        case .finished(let summary): store.recordFinish(summary)
+        await record([event])
+    }
+
+    public func record(_ events: [RunEvent]) async {
+        store.write { db in
+            for event in events {
+                switch event {
+                case .started(let info): try store.insertStart(db, info)
+                case .stepStarted: break
+                case .testFinished(let result): try store.updateTest(db, runID, result)
+                case .setupFinished(let result): try store.insertSetup(db, runID, result)
+                case .finished(let summary): try store.updateFinish(db, summary)
+                }
+            }
         }
     }
 }

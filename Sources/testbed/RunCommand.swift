@@ -57,6 +57,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .shortAndLong, help: "Print only failures and the summary.")
     var quiet = false
 
+    @Flag(name: .customLong("plan-order"), help: "Start ready tests in plan order, ignoring earlier runs (default: tests that failed last time first, then the longest).")
+    var planOrder = false
+
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("-j must be at least 1, not \(jobs)") }
         if parseTimeout(killGrace) == nil { throw ValidationError("--kill-grace \(killGrace) is not a duration; write e.g. 5s") }
@@ -89,7 +92,8 @@ struct RunCommand: AsyncParsableCommand {
         let restore = environment.restore.map { ($0.text, environment.directory) }
         let options = ExecutorOptions(
             jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount, haltOnInfrastructureFailure: haltOnInfra,
-            runID: run.id, layout: RunLayout(directory: run.directory), baseEnvironment: base, restore: restore)
+            runID: run.id, layout: RunLayout(directory: run.directory), baseEnvironment: base, restore: restore,
+            history: planOrder ? [:] : store.history())
 
         ProcessSupervisor.becomeSubreaper()
         let console = ConsoleRecorder(style: Style.forStandardError, live: isatty(STDERR_FILENO) == 1 && !json, quiet: quiet || json)

@@ -164,6 +164,32 @@ struct LayoutTests {
         #expect(codes.code(testFailures: tests, infrastructureFailures: infra, interrupted: interrupted, nothingSelected: nothing) == expected)
     }
 
+    @Test("history: the test that failed last time starts first, then the longest; no history keeps plan order")
+    func historyOrder() throws {
+        let p = try plan([test("/short"), test("/long"), test("/failed"), test("/new"), test("/medium")])
+        let history: [String: TestHistory] = [
+            "/short": TestHistory(duration: 0.1, failed: false),
+            "/long": TestHistory(duration: 9, failed: false),
+            "/failed": TestHistory(duration: 0.5, failed: true),
+            "/medium": TestHistory(duration: 2, failed: false),
+        ]
+        var state = ExecutionState(plan: p, baseEnvironment: [:], history: history)
+        var order: [String] = []
+        while let next = state.ready.popMin() { order.append(p.steps[next].label) }
+        #expect(order == ["/failed", "/new", "/long", "/medium", "/short"])
+        var plain = ExecutionState(plan: p, baseEnvironment: [:])
+        var planOrder: [String] = []
+        while let next = plain.ready.popMin() { planOrder.append(p.steps[next].label) }
+        #expect(planOrder == ["/short", "/long", "/failed", "/new", "/medium"])
+    }
+
+    @Test("setups go before any test, whatever the history")
+    func setupsFirst() throws {
+        let p = try plan([test("/a"), test("/b", setups: ["s"])], [setup("s")])
+        var state = ExecutionState(plan: p, baseEnvironment: [:], history: ["/a": TestHistory(duration: 100, failed: true)])
+        #expect(state.ready.popMin().map { p.steps[$0].label } == "s")
+    }
+
     @Test("the ready heap pops in plan order")
     func heap() {
         var heap = MinHeap()

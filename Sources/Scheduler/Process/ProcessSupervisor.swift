@@ -155,15 +155,14 @@ public final class ProcessSupervisor: Sendable {
 
     // MARK: - /proc
 
-    /// The pids of this process's children (all threads).
+    /// Orphans this process reaps: they are reparented to its main thread
+    /// (Linux gives a subreaper's orphans to its thread group leader), so one
+    /// file lists them. Our own children, spawned from other threads, are
+    /// tracked in `children` and need no scan.
     static func childPIDs() -> [pid_t] {
-        guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task") else { return [] }
-        var pids: [pid_t] = []
-        for task in tasks {
-            guard let text = try? String(contentsOfFile: "/proc/self/task/\(task)/children", encoding: .utf8) else { continue }
-            pids += text.split(separator: " ").compactMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-        }
-        return pids
+        let pid = getpid()
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/task/\(pid)/children") else { return [] }
+        return data.split(separator: UInt8(ascii: " ")).compactMap { pid_t(String(decoding: $0, as: UTF8.self)) }
     }
 
     static func environment(of pid: pid_t) -> String {

@@ -17,9 +17,13 @@ public struct ExecutorOptions: Sendable {
     public var baseEnvironment: [String: String]
     /// The environment's `restore` command and its directory.
     public var restore: (command: String, directory: String)?
+    /// Earlier results by test id: failed-last and longest tests start first.
+    public var history: [String: TestHistory]
 
     public init(jobs: Int, haltOnInfrastructureFailure: Bool = false, runID: String, layout: RunLayout,
-                baseEnvironment: [String: String], restore: (command: String, directory: String)? = nil) {
+                baseEnvironment: [String: String], restore: (command: String, directory: String)? = nil,
+                history: [String: TestHistory] = [:]) {
+        self.history = history
         self.jobs = max(1, jobs)
         self.haltOnInfrastructureFailure = haltOnInfrastructureFailure
         self.runID = runID
@@ -41,7 +45,7 @@ public final class Executor: Sendable {
     public let facts: any FactSource
     public let options: ExecutorOptions
     public let supervisor: ProcessSupervisor
-    let recorders: [any Recorder]
+    let dispatcher: EventDispatcher
     let interrupts = Mutex(0)
 
     public init(plan: Plan, facts: any FactSource, options: ExecutorOptions,
@@ -50,7 +54,7 @@ public final class Executor: Sendable {
         self.facts = facts
         self.options = options
         self.supervisor = supervisor
-        self.recorders = recorders
+        self.dispatcher = EventDispatcher(recorders: recorders)
     }
 
     /// Stops the run: the first call stops launching and terminates running
@@ -67,12 +71,14 @@ public final class Executor: Sendable {
     var hardStopped: Bool { interrupts.withLock { $0 > 1 } }
 
     func emit(_ event: RunEvent) async {
-        for recorder in recorders { await recorder.record(event) }
+        dispatcher.send(event)
     }
 
     /// Runs the plan; returns when every step has finished or been skipped.
     public func run(facts recordedFacts: [Fact], started: Date = Date()) async -> RunSummary {
-        var state = ExecutionState(plan: plan, baseEnvironment: options.baseEnvironment)
+        let dispatcher = self.dispatcher
+        let delivery = Task { await dispatcher.deliver() }
+        var state = ExecutionState(plan: plan, baseEnvironment: options.baseEnvironment, history: options.history)
         let decided = plan.tests.compactMap { planned -> TestResult? in
             guard case .unsupported(let unmet) = planned.status else { return nil }
             return TestResult(id: planned.test.id, outcome: .unsupported,
@@ -137,6 +143,8 @@ public final class Executor: Sendable {
         let summary = RunSummary(id: options.runID, started: started, finished: Date(), tests: tests,
                                  setups: state.setupResults, interrupted: interrupted, haltedBy: state.haltedBy)
         await emit(.finished(summary))
+        dispatcher.finish()
+        await delivery.value
         return summary
     }
 
@@ -290,7 +298,7 @@ public final class Executor: Sendable {
         }
         let test = planned.test
         let directory = options.layout.testDirectory(id)
-        options.layout.make(directory + "/files")
+        options.layout.makeTestDirectory(directory)
         var variables = environment
         variables["TESTBED_TEST_ID"] = id
         variables["TESTBED_OUTPUT_DIR"] = options.layout.absolute(directory + "/files")

@@ -55,4 +55,6 @@ public struct RunSummary: Sendable {
 /// Listens to a run's events. Called in order, one event at a time.
 public protocol Recorder: Sendable {
     func record(_ event: RunEvent) async
+    /// Several events at once, in order (the default records them one by one).
+    func record(_ events: [RunEvent]) async
 }

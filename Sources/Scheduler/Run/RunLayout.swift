@@ -58,6 +58,14 @@ public struct RunLayout: Sendable {
 
     public func absolute(_ relative: String) -> String { directory + "/" + relative }
 
+    /// Makes `tests/ID` and `tests/ID/files` with two mkdir calls (this runs
+    /// once per test: no FileManager round trips).
+    public func makeTestDirectory(_ relative: String) {
+        let path = absolute(relative)
+        if mkdir(path, 0o755) != 0 && errno == ENOENT { make(relative) }
+        _ = mkdir(path + "/files", 0o755)
+    }
+
     /// Makes a directory below the run directory.
     public func make(_ relative: String) {
         try? FileManager.default.createDirectory(atPath: absolute(relative), withIntermediateDirectories: true)

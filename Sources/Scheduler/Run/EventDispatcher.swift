@@ -1,0 +1,55 @@
+import Synchronization
+
+/// Hands the executor's events to the recorders from a task of its own, so
+/// that recording (a database write, a console line) never holds up the next
+/// step. Events keep their order; whatever piled up while the recorders were
+/// busy is delivered as one batch (the store writes a batch in one transaction).
+final class EventDispatcher: Sendable {
+    let recorders: [any Recorder]
+    let pending = Mutex<[RunEvent]>([])
+    let doorbell: AsyncStream<Void>
+    let ring: AsyncStream<Void>.Continuation
+
+    init(recorders: [any Recorder]) {
+        self.recorders = recorders
+        (doorbell, ring) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Queues an event; returns at once.
+    func send(_ event: RunEvent) {
+        pending.withLock { $0.append(event) }
+        ring.yield()
+    }
+
+    /// Delivers events until `finish` is called and everything queued is delivered.
+    func deliver() async {
+        for await _ in doorbell {
+            await drain()
+        }
+        await drain()
+    }
+
+    func drain() async {
+        while true {
+            let batch = pending.withLock { events -> [RunEvent] in
+                defer { events.removeAll(keepingCapacity: true) }
+                return events
+            }
+            guard !batch.isEmpty else { return }
+            for recorder in recorders { await recorder.record(batch) }
+        }
+    }
+
+    /// No more events: `deliver` returns once the queue is empty.
+    func finish() {
+        ring.finish()
+    }
+}
+
+extension Recorder {
+    /// Records events in order; recorders that can do better with a batch
+    /// (one database transaction) implement it.
+    public func record(_ events: [RunEvent]) async {
+        for event in events { await record(event) }
+    }
+}

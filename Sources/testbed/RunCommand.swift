@@ -82,7 +82,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         store.pointLatest(at: run.id)
 
-        let facts = environment.allFacts()
+        let facts = environment.recordedFacts()
         if let data = try? JSONEncoder().encode(facts) {
             FileManager.default.createFile(atPath: run.directory + "/facts.json", contents: data)
         }

@@ -18,6 +18,7 @@ struct StaticFacts: FactSource {
     func allFacts() -> [Fact] { facts.map { Fact(name: $0.key, value: $0.value, source: "static") } }
     func invalidate(_ names: [String]) {}
     func canProbe(_ name: String) -> Bool { false }
+    func recordedFacts() -> [Fact] { allFacts() }
 }
 
 let here = DeclarationLocation(file: "testbed.yaml", line: 1)

@@ -218,6 +218,14 @@ public final class Environment: FactSource, Sendable {
         return .absent(reason: "\(name) is not declared in \(source) (probe: false)")
     }
 
+    public func recordedFacts() -> [Fact] {
+        var facts: [String: Fact] = [:]
+        for fact in host?.recordedFacts() ?? [] { facts[fact.name] = fact }
+        for name in declared.keys { if let fact = lookup(name).fact { facts[name] = fact } }
+        for fact in cache.withLock({ $0.values.compactMap(\.fact) }) { facts[fact.name] = fact }
+        return facts.values.sorted { $0.name < $1.name }
+    }
+
     public func canProbe(_ name: String) -> Bool {
         binaries[name] != nil || commandProbes[name] != nil || (declared[name] == nil && host?.canProbe(name) == true)
     }

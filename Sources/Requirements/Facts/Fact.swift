@@ -45,6 +45,10 @@ public protocol FactSource: Sendable {
     func lookup(_ name: String) -> FactLookup
     /// Every fact that can be listed (for `testbed probe`): all probes run.
     func allFacts() -> [Fact]
+    /// The facts recorded with a run: the host's basics (kernel, arch, os,
+    /// CPUs, memory, root, kvm, virtualized) and every fact probed so far;
+    /// no probe runs that nothing asked for.
+    func recordedFacts() -> [Fact]
     /// Forgets what was probed for these facts, so the next lookup probes
     /// again (after a setup that promised them has run).
     func invalidate(_ names: [String])

@@ -41,6 +41,11 @@ public final class HostProbe: FactSource, Sendable {
         return result
     }
 
+    public func recordedFacts() -> [Fact] {
+        for name in ["root", "kernel", "arch", "os", "os-version", "cpus", "memory", "kvm", "virtualized"] { _ = lookup(name) }
+        return cache.withLock { $0.values.compactMap(\.fact) }.sorted { $0.name < $1.name }
+    }
+
     static let fixedNames: Set<String> = ["root", "kernel", "arch", "os", "os-version", "cpus", "memory", "kvm", "virtualized", "qemu"]
     static let families = ["cpu-flag:", "cmd:", "kconfig:", "module:", "pci:", "file:", "qemu-"]
 

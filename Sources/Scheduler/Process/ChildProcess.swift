@@ -3,29 +3,53 @@ import Dispatch
 import Foundation
 import Synchronization
 
+/// An environment built once as C strings and shared by every process of a
+/// run: per process only the few variables that differ are allocated.
+public final class EnvironmentBlock: @unchecked Sendable {
+    // Immutable after init; the C strings live as long as the block.
+    let keys: [String]
+    let entries: [UnsafeMutablePointer<CChar>?]
+
+    public init(_ variables: [String: String]) {
+        let sorted = variables.sorted { $0.key < $1.key }
+        keys = sorted.map(\.key)
+        entries = sorted.map { strdup("\($0.key)=\($0.value)") }
+    }
+
+    deinit {
+        for entry in entries { free(entry) }
+    }
+}
+
 /// What to start: a program, its argument vector, environment and directory,
 /// and the file its output (stdout and stderr together) is appended to.
 public struct ProcessSpec: Sendable {
     public var executable: String
     /// The argument vector, `argv[0]` included.
     public var arguments: [String]
+    /// Variables of this process; they win over `base`.
     public var environment: [String: String]
+    /// The run's shared environment, if any.
+    public var base: EnvironmentBlock?
     public var directory: String
     /// stdout and stderr go to this file (appended), so memory stays flat
     /// however much a process prints.
     public var outputPath: String
 
-    public init(executable: String, arguments: [String], environment: [String: String], directory: String, outputPath: String) {
+    public init(executable: String, arguments: [String], environment: [String: String], base: EnvironmentBlock? = nil,
+                directory: String, outputPath: String) {
         self.executable = executable
         self.arguments = arguments
         self.environment = environment
+        self.base = base
         self.directory = directory
         self.outputPath = outputPath
     }
 
     /// A command line run by `/bin/sh -c`.
-    public static func shell(_ command: String, environment: [String: String], directory: String, outputPath: String) -> ProcessSpec {
-        ProcessSpec(executable: "/bin/sh", arguments: ["sh", "-c", command], environment: environment,
+    public static func shell(_ command: String, environment: [String: String], base: EnvironmentBlock? = nil,
+                             directory: String, outputPath: String) -> ProcessSpec {
+        ProcessSpec(executable: "/bin/sh", arguments: ["sh", "-c", command], environment: environment, base: base,
                     directory: directory, outputPath: outputPath)
     }
 }
@@ -101,10 +125,16 @@ final class ChildProcess: Sendable {
         var environment = spec.environment
         environment[tagVariable] = tag
         let argv = spec.arguments.map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        let own = environment.map { strdup("\($0.key)=\($0.value)") }
+        var envp = own
+        if let base = spec.base {
+            envp.reserveCapacity(own.count + base.entries.count + 1)
+            for (key, entry) in zip(base.keys, base.entries) where environment[key] == nil { envp.append(entry) }
+        }
+        envp.append(nil)
         defer {
             for pointer in argv { free(pointer) }
-            for pointer in envp { free(pointer) }
+            for pointer in own { free(pointer) }
         }
         var pid: pid_t = 0
         let rc = argv.withUnsafeBufferPointer { argvBuffer in

@@ -13,13 +13,30 @@ import Synchronization
 public final class ProcessSupervisor: Sendable {
     /// How long a process has between SIGTERM and SIGKILL.
     public let grace: Duration
-    /// Every process any supervisor started and has not yet waited for, and
-    /// whether an interrupt stops it (teardowns and restores run to the end
-    /// unless a second interrupt kills everything). Children belong to the
-    /// whole process, so the table does too: a cleanup must never reap a
-    /// child that another supervisor is about to wait for.
-    static let children = Mutex<[pid_t: (process: ChildProcess, interruptible: Bool, owner: ObjectIdentifier)]>([:])
     let interrupted = Mutex(false)
+    let hardStop = Mutex(false)
+
+    /// A process some supervisor started and has not yet waited for.
+    struct Entry {
+        let process: ChildProcess
+        /// Whether an interrupt stops it (teardowns and restores run to the
+        /// end unless a second interrupt kills everything).
+        let interruptible: Bool
+        let owner: ObjectIdentifier
+        /// SIGTERM goes to its group at this time.
+        var deadline: ContinuousClock.Instant
+        /// SIGKILL goes to its group at this time, once terminated.
+        var killAt: ContinuousClock.Instant?
+        var timedOut = false
+    }
+
+    /// Children belong to the whole process, so the table does too: a cleanup
+    /// must never reap a child another supervisor is about to wait for. It also
+    /// holds which supervisors have a watchdog running.
+    static let table = Mutex<(children: [pid_t: Entry], watching: Set<ObjectIdentifier>)>(([:], []))
+
+    /// How often the watchdog looks at deadlines: timeouts are this precise.
+    static let tick: Duration = .milliseconds(20)
 
     public init(grace: Duration = .seconds(5)) {
         self.grace = grace
@@ -33,7 +50,13 @@ public final class ProcessSupervisor: Sendable {
     /// Whether `interruptAll` was called.
     public var isInterrupted: Bool { interrupted.withLock { $0 } }
 
+    /// Whether `killAll` was called.
+    public var hardStopped: Bool { hardStop.withLock { $0 } }
+
     /// Runs the spec until it exits, times out or the run is interrupted.
+    ///
+    /// No timer is armed per process: one watchdog task per supervisor checks
+    /// the deadlines of everything it runs.
     public func run(_ spec: ProcessSpec, tag: String, timeout: Duration, interruptible: Bool = true) async -> ProcessOutcome {
         let started = Date()
         let clock = ContinuousClock()
@@ -47,51 +70,62 @@ public final class ProcessSupervisor: Sendable {
         // Spawn and register under the table's lock: a cleanup elsewhere must
         // never see this child as an untracked zombie and reap it.
         let owner = ObjectIdentifier(self)
-        let spawned = Self.children.withLock { table -> Result<ChildProcess, SpawnFailure> in
+        let terminateAtOnce = interruptible && isInterrupted
+        let (spawned, startWatchdog) = Self.table.withLock { table -> (Result<ChildProcess, SpawnFailure>, Bool) in
             let result = ChildProcess.spawn(spec, tag: tag)
-            if case .success(let child) = result { table[child.pid] = (child, interruptible, owner) }
-            return result
+            guard case .success(let child) = result else { return (result, false) }
+            table.children[child.pid] = Entry(process: child, interruptible: interruptible, owner: owner,
+                                              deadline: start + timeout,
+                                              killAt: terminateAtOnce ? start + grace : nil)
+            return (result, table.watching.insert(owner).inserted)
         }
         let child: ChildProcess
         switch spawned {
         case .failure(let failure): return outcome(nil, spawnError: failure.errno)
         case .success(let process): child = process
         }
-        if interruptible && isInterrupted { child.signalGroup(SIGTERM) }
+        if terminateAtOnce { child.signalGroup(SIGTERM) }
+        if startWatchdog { Task.detached { await self.watch() } }
 
-        enum Event: Sendable { case exited(Termination), timedOut, graceOver }
-        let grace = self.grace
-        let (termination, timedOut) = await withTaskGroup(of: Event?.self) { group -> (Termination, Bool) in
-            group.addTask { .exited(await child.waitForExit()) }
-            group.addTask {
-                do { try await Task.sleep(for: timeout) } catch { return nil }
-                return .timedOut
-            }
-            var timedOut = false
-            while let event = await group.next() {
-                switch event {
-                case .exited(let termination)?:
-                    group.cancelAll()
-                    return (termination, timedOut)
-                case .timedOut?:
-                    timedOut = true
-                    child.signalGroup(SIGTERM)
-                    group.addTask {
-                        do { try await Task.sleep(for: grace) } catch { return nil }
-                        return .graceOver
-                    }
-                case .graceOver?:
-                    child.signalGroup(SIGKILL)
-                case nil:
-                    continue
-                }
-            }
-            return (.signaled(SIGKILL), timedOut)
-        }
-        Self.children.withLock { $0[child.pid] = nil }
+        let termination = await child.waitForExit()
+        let entry = Self.table.withLock { $0.children.removeValue(forKey: child.pid) }
         cleanUp(after: child)
+        let timedOut = entry?.timedOut ?? false
         let wasInterrupted = isInterrupted && !timedOut && (interruptible || hardStopped)
         return outcome(termination, timedOut: timedOut, interrupted: wasInterrupted)
+    }
+
+    /// Sends SIGTERM at each deadline and SIGKILL after the grace period, for
+    /// the processes of this supervisor; ends when none is left.
+    func watch() async {
+        let owner = ObjectIdentifier(self)
+        let grace = self.grace
+        while true {
+            try? await Task.sleep(for: Self.tick)
+            let now = ContinuousClock.now
+            var terminate: [ChildProcess] = []
+            var kill: [ChildProcess] = []
+            let done = Self.table.withLock { table -> Bool in
+                var mine = false
+                for (pid, var entry) in table.children where entry.owner == owner {
+                    mine = true
+                    if !entry.timedOut && now >= entry.deadline {
+                        entry.timedOut = true
+                        entry.killAt = min(entry.killAt ?? now + grace, now + grace)
+                        terminate.append(entry.process)
+                    } else if let killAt = entry.killAt, now >= killAt {
+                        entry.killAt = nil
+                        kill.append(entry.process)
+                    }
+                    table.children[pid] = entry
+                }
+                if !mine { table.watching.remove(owner) }
+                return !mine
+            }
+            for process in terminate { process.signalGroup(SIGTERM) }
+            for process in kill { process.signalGroup(SIGKILL) }
+            if done { return }
+        }
     }
 
     /// Kills what is left of a process: its group, and tagged orphans.
@@ -100,7 +134,7 @@ public final class ProcessSupervisor: Sendable {
         let ourSession = getsid(0)
         let ourGroup = getpgrp()
         for _ in 0..<16 {
-            let tracked = Self.children.withLock { Set($0.keys) }
+            let tracked = Self.table.withLock { Set($0.children.keys) }
             var killed = false
             for pid in Self.childPIDs() where !tracked.contains(pid) {
                 if Self.environment(of: pid).contains("\(ChildProcess.tagVariable)=\(child.tag)") {
@@ -114,8 +148,8 @@ public final class ProcessSupervisor: Sendable {
                     // An orphan of a test that already exited (it cannot be read any
                     // more): reap it, unless it is one of ours that was just started.
                     // Our own helpers (probes) share our session and group.
-                    Self.children.withLock { table in
-                        guard table[pid] == nil else { return }
+                    Self.table.withLock { table in
+                        guard table.children[pid] == nil else { return }
                         var status: Int32 = 0
                         _ = testbed_try_wait(pid, &status)
                     }
@@ -125,18 +159,22 @@ public final class ProcessSupervisor: Sendable {
         }
     }
 
-    /// Stops everything that runs: SIGTERM to every group, SIGKILL after the grace period.
+    /// Stops everything that runs: SIGTERM to every group, SIGKILL after the
+    /// grace period (the watchdog sends it).
     public func interruptAll() {
         interrupted.withLock { $0 = true }
         let owner = ObjectIdentifier(self)
-        let children = Self.children.withLock { $0.values.filter { $0.interruptible && $0.owner == owner }.map(\.process) }
-        for child in children { child.signalGroup(SIGTERM) }
-        let grace = self.grace
-        Task.detached {
-            try? await Task.sleep(for: grace)
-            let children = Self.children.withLock { $0.values.filter { $0.interruptible && $0.owner == owner }.map(\.process) }
-            for child in children { child.signalGroup(SIGKILL) }
+        let killAt = ContinuousClock.now + grace
+        let children = Self.table.withLock { table -> [ChildProcess] in
+            var stopped: [ChildProcess] = []
+            for (pid, var entry) in table.children where entry.owner == owner && entry.interruptible {
+                entry.killAt = min(entry.killAt ?? killAt, killAt)
+                table.children[pid] = entry
+                stopped.append(entry.process)
+            }
+            return stopped
         }
+        for child in children { child.signalGroup(SIGTERM) }
     }
 
     /// SIGKILL to every running group at once (a second interrupt).
@@ -144,14 +182,9 @@ public final class ProcessSupervisor: Sendable {
         interrupted.withLock { $0 = true }
         hardStop.withLock { $0 = true }
         let owner = ObjectIdentifier(self)
-        let children = Self.children.withLock { $0.values.filter { $0.owner == owner }.map(\.process) }
+        let children = Self.table.withLock { $0.children.values.filter { $0.owner == owner }.map(\.process) }
         for child in children { child.signalGroup(SIGKILL) }
     }
-
-    let hardStop = Mutex(false)
-
-    /// Whether `killAll` was called.
-    public var hardStopped: Bool { hardStop.withLock { $0 } }
 
     // MARK: - /proc
 

@@ -94,9 +94,10 @@ struct ExecutionState {
         return merged
     }
 
-    /// The environment a step's process gets: the base, then its setups' exports.
+    /// The variables a step's process gets on top of the run's base
+    /// environment: its setups' exports.
     func inputEnvironment(for step: Int) -> [String: String] {
-        baseEnvironment.merging(inputExports(for: step)) { $1 }
+        inputExports(for: step)
     }
 }
 

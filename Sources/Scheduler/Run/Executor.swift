@@ -47,6 +47,8 @@ public final class Executor: Sendable {
     public let supervisor: ProcessSupervisor
     let dispatcher: EventDispatcher
     let interrupts = Mutex(0)
+    /// `options.baseEnvironment` as C strings, built once for the run.
+    let base: EnvironmentBlock
 
     public init(plan: Plan, facts: any FactSource, options: ExecutorOptions,
                 supervisor: ProcessSupervisor = ProcessSupervisor(), recorders: [any Recorder]) {
@@ -55,6 +57,7 @@ public final class Executor: Sendable {
         self.options = options
         self.supervisor = supervisor
         self.dispatcher = EventDispatcher(recorders: recorders)
+        self.base = EnvironmentBlock(options.baseEnvironment)
     }
 
     /// Stops the run: the first call stops launching and terminates running
@@ -312,9 +315,10 @@ public final class Executor: Sendable {
         let spec: ProcessSpec
         switch test.command {
         case .shell(let command):
-            spec = .shell(command, environment: variables, directory: test.directory, outputPath: output)
+            spec = .shell(command, environment: variables, base: base, directory: test.directory, outputPath: output)
         case .executable(let path):
-            spec = ProcessSpec(executable: path, arguments: [path], environment: variables, directory: test.directory, outputPath: output)
+            spec = ProcessSpec(executable: path, arguments: [path], environment: variables, base: base,
+                               directory: test.directory, outputPath: output)
         }
         let outcome = await supervisor.run(spec, tag: tag(index), timeout: test.timeout)
         var result = TestResult(id: id, outcome: .pass, started: outcome.started, duration: outcome.duration, logDirectory: directory)
@@ -379,7 +383,7 @@ public final class Executor: Sendable {
 
         if let check = setup.check {
             let log = directory + "/check.log"
-            let outcome = await supervisor.run(.shell(check, environment: variables, directory: setup.directory,
+            let outcome = await supervisor.run(.shell(check, environment: variables, base: base, directory: setup.directory,
                                                       outputPath: options.layout.absolute(log)),
                                                tag: tag(index), timeout: setup.timeout)
             if outcome.termination == .exited(0) && !outcome.timedOut && !outcome.interrupted {
@@ -395,7 +399,7 @@ public final class Executor: Sendable {
             }
         }
         let log = directory + "/run.log"
-        let outcome = await supervisor.run(.shell(setup.run, environment: variables, directory: setup.directory,
+        let outcome = await supervisor.run(.shell(setup.run, environment: variables, base: base, directory: setup.directory,
                                                   outputPath: options.layout.absolute(log)),
                                            tag: tag(index), timeout: setup.timeout)
         var result = Self.setupResult(outcome, name: name, test: test, phase: .setup, log: log, timeout: setup.timeout,
@@ -423,7 +427,7 @@ public final class Executor: Sendable {
         variables["TESTBED_SETUP"] = name
         if let test { variables["TESTBED_TEST_ID"] = test }
         let log = directory + "/teardown.log"
-        let outcome = await supervisor.run(.shell(teardown, environment: variables, directory: setup.directory,
+        let outcome = await supervisor.run(.shell(teardown, environment: variables, base: base, directory: setup.directory,
                                                   outputPath: options.layout.absolute(log)),
                                            tag: tag(index), timeout: setup.timeout, interruptible: false)
         return .teardown(index, Self.setupResult(outcome, name: name, test: test, phase: .teardown, log: log,
@@ -436,7 +440,7 @@ public final class Executor: Sendable {
         }
         let log = "restore/\(index).log"
         options.layout.make("restore")
-        let outcome = await supervisor.run(.shell(restore.command, environment: options.baseEnvironment, directory: restore.directory,
+        let outcome = await supervisor.run(.shell(restore.command, environment: [:], base: base, directory: restore.directory,
                                                   outputPath: options.layout.absolute(log)),
                                            tag: "\(options.runID)/restore\(index)", timeout: .seconds(600), interruptible: false)
         return .restore(Self.setupResult(outcome, name: "restore", test: nil, phase: .restore, log: log,

@@ -49,6 +49,8 @@ public final class Executor: Sendable {
     let interrupts = Mutex(0)
     /// `options.baseEnvironment` as C strings, built once for the run.
     let base: EnvironmentBlock
+    /// The plan's tests by id (a step names its test by id).
+    let plannedByID: [String: PlannedTest]
 
     public init(plan: Plan, facts: any FactSource, options: ExecutorOptions,
                 supervisor: ProcessSupervisor = ProcessSupervisor(), recorders: [any Recorder]) {
@@ -58,6 +60,7 @@ public final class Executor: Sendable {
         self.supervisor = supervisor
         self.dispatcher = EventDispatcher(recorders: recorders)
         self.base = EnvironmentBlock(options.baseEnvironment)
+        self.plannedByID = Dictionary(plan.tests.map { ($0.test.id, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// Stops the run: the first call stops launching and terminates running
@@ -235,7 +238,7 @@ public final class Executor: Sendable {
             state.testResults[result.id] = result
             finished = index
             await emit(.testFinished(result))
-            if plan.tests.first(where: { $0.test.id == result.id })?.test.dirties == true,
+            if state.planned[result.id]?.test.dirties == true,
                result.outcome != .blocked, result.outcome != .interrupted || result.started != nil,
                options.restore != nil {
                 state.restorePending = true
@@ -296,7 +299,7 @@ public final class Executor: Sendable {
     func tag(_ index: Int) -> String { "\(options.runID)/\(index)" }
 
     func runTest(_ index: Int, environment: [String: String]) async -> Completion {
-        guard case .test(let id) = plan.steps[index].kind, let planned = plan.tests.first(where: { $0.test.id == id }) else {
+        guard case .test(let id) = plan.steps[index].kind, let planned = plannedByID[id] else {
             fatalError("step \(index) is not a test")
         }
         let test = planned.test

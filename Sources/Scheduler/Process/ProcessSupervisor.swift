@@ -194,18 +194,35 @@ public final class ProcessSupervisor: Sendable {
     /// tracked in `children` and need no scan.
     static func childPIDs() -> [pid_t] {
         let pid = getpid()
-        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/task/\(pid)/children") else { return [] }
+        let data = readProcFile("/proc/\(pid)/task/\(pid)/children")
         return data.split(separator: UInt8(ascii: " ")).compactMap { pid_t(String(decoding: $0, as: UTF8.self)) }
     }
 
+    /// Reads a small /proc file with open/read. (This runs after every test;
+    /// FileManager's reader retained memory on each call: ~4 KB a test.)
+    static func readProcFile(_ path: String, limit: Int = 1 << 20) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        var result: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while result.count < limit {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }
+            result.append(contentsOf: buffer[0..<count])
+        }
+        return result
+    }
+
     static func environment(of pid: pid_t) -> String {
-        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return "" }
-        return String(decoding: data, as: UTF8.self)
+        String(decoding: readProcFile("/proc/\(pid)/environ"), as: UTF8.self)
     }
 
     /// State, process group and session from `/proc/PID/stat`.
     static func stat(of pid: pid_t) -> (Character, pid_t, pid_t)? {
-        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/stat") else { return nil }
+        let data = readProcFile("/proc/\(pid)/stat")
+        guard !data.isEmpty else { return nil }
         let text = String(decoding: data, as: UTF8.self)
         // The command name may contain spaces and parentheses: fields start after the last ')'.
         guard let close = text.lastIndex(of: ")") else { return nil }

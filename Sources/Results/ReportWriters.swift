@@ -15,64 +15,89 @@ public enum ReportWriter {
 
     // MARK: - JSON
 
-    struct JSONReport: Encodable {
-        struct Run: Encodable {
-            let id: String
-            let environment: String
-            let started: String?
-            let finished: String?
-            let exit_code: Int32?
-            let complete: Bool
-            let interrupted: Bool
-            let halted_by: String?
-            let directory: String
-        }
-        struct Test: Encodable {
-            let id: String
-            let outcome: String
-            let duration: Double
-            let reason: String?
-            let blocked_by: String?
-            let exit_status: Int32?
-            let signal: Int32?
-            let log: String?
-        }
-        struct SetupEntry: Encodable {
-            let name: String
-            let test: String?
-            let phase: String
-            let outcome: String
-            let duration: Double
-            let reason: String?
-            let exit_status: Int32?
-            let log: String?
-        }
-        let run: Run
-        let tests: [Test]
-        let setups: [SetupEntry]
+    /// `{"run": {...}, "tests": [...], "setups": [...]}` as DESIGN.md gives it,
+    /// with more fields (exit status, log paths) besides; keys sorted, nil
+    /// fields left out, as JSONEncoder would write it.
+    public static func json(_ report: RunReport) -> String {
+        var text = ""
+        json(report) { text += $0 }
+        return text
     }
 
-    /// `{"run": {...}, "tests": [...], "setups": [...]}` as DESIGN.md gives it,
-    /// with more fields (exit status, log paths) besides.
-    public static func json(_ report: RunReport) -> String {
-        let value = JSONReport(
-            run: .init(id: report.run.id, environment: report.run.environment, started: iso8601(report.run.started),
-                       finished: iso8601(report.run.finished), exit_code: report.run.exitCode, complete: report.run.complete,
-                       interrupted: report.run.interrupted, halted_by: report.run.haltedBy, directory: report.run.directory),
-            tests: report.tests.map {
-                .init(id: $0.id, outcome: $0.outcome.rawValue, duration: round($0.duration), reason: $0.reason,
-                      blocked_by: $0.blockedBy, exit_status: $0.exitStatus, signal: $0.signal,
-                      log: $0.logDirectory.map { report.run.directory + "/" + $0 + "/output.log" })
-            },
-            setups: report.setups.map {
-                .init(name: $0.name, test: $0.test, phase: $0.phase.rawValue, outcome: $0.outcome.rawValue,
-                      duration: round($0.duration), reason: $0.reason, exit_status: $0.exitStatus,
-                      log: $0.logPath.map { report.run.directory + "/" + $0 })
-            })
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(value) else { return "{}\n" }
-        return String(decoding: data, as: UTF8.self) + "\n"
+    /// The same, written in chunks: a report of 100,000 tests is never one string.
+    public static func json(_ report: RunReport, to write: (String) -> Void) {
+        withoutActuallyEscaping(write) { writeJSON(report, to: $0) }
+    }
+
+    static func writeJSON(_ report: RunReport, to write: @escaping (String) -> Void) {
+        var out = ChunkedOutput(write)
+        let run = report.run
+        out.append("{\n  \"run\" : ")
+        object(&out, indent: "  ", [
+            ("complete", bool(run.complete)), ("directory", string(run.directory)), ("environment", string(run.environment)),
+            ("exit_code", run.exitCode.map { String($0) }), ("finished", iso8601(run.finished).map(string)),
+            ("halted_by", run.haltedBy.map(string)), ("id", string(run.id)), ("interrupted", bool(run.interrupted)),
+            ("started", iso8601(run.started).map(string)),
+        ])
+        out.append(",\n  \"setups\" : [")
+        for (index, setup) in report.setups.enumerated() {
+            out.append(index == 0 ? "\n    " : ",\n    ")
+            object(&out, indent: "    ", [
+                ("duration", number(round(setup.duration))), ("exit_status", setup.exitStatus.map { String($0) }),
+                ("log", setup.logPath.map { string(run.directory + "/" + $0) }), ("name", string(setup.name)),
+                ("outcome", string(setup.outcome.rawValue)), ("phase", string(setup.phase.rawValue)),
+                ("reason", setup.reason.map(string)), ("test", setup.test.map(string)),
+            ])
+        }
+        out.append(report.setups.isEmpty ? "\n\n  ]" : "\n  ]")
+        out.append(",\n  \"tests\" : [")
+        for (index, test) in report.tests.enumerated() {
+            out.append(index == 0 ? "\n    " : ",\n    ")
+            object(&out, indent: "    ", [
+                ("blocked_by", test.blockedBy.map(string)), ("duration", number(round(test.duration))),
+                ("exit_status", test.exitStatus.map { String($0) }),
+                ("id", string(test.id)), ("log", test.logDirectory.map { string(run.directory + "/" + $0 + "/output.log") }),
+                ("outcome", string(test.outcome.rawValue)), ("reason", test.reason.map(string)),
+                ("signal", test.signal.map { String($0) }),
+            ])
+        }
+        out.append(report.tests.isEmpty ? "\n\n  ]\n}\n" : "\n  ]\n}\n")
+        out.flush()
+    }
+
+    static func object(_ out: inout ChunkedOutput, indent: String, _ fields: [(String, String?)]) {
+        out.append("{")
+        var first = true
+        for (key, value) in fields {
+            guard let value else { continue }
+            out.append(first ? "\n" : ",\n")
+            out.append(indent + "  \"" + key + "\" : " + value)
+            first = false
+        }
+        out.append("\n" + indent + "}")
+    }
+
+    static func bool(_ value: Bool) -> String { value ? "true" : "false" }
+
+    static func number(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+
+    /// A JSON string literal; `/` stays as it is.
+    static func string(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+            }
+        }
+        return out + "\""
     }
 
     // MARK: - JUnit
@@ -103,13 +128,25 @@ public enum ReportWriter {
     /// unsupported and interrupted ones as `skipped`. Infrastructure failures
     /// also appear as errors of a second suite, `testbed.setups`.
     public static func junit(_ report: RunReport) -> String {
+        var text = ""
+        junit(report) { text += $0 }
+        return text
+    }
+
+    /// The same, written in chunks.
+    public static func junit(_ report: RunReport, to write: (String) -> Void) {
+        withoutActuallyEscaping(write) { writeJUnit(report, to: $0) }
+    }
+
+    static func writeJUnit(_ report: RunReport, to write: @escaping (String) -> Void) {
+        var out = ChunkedOutput(write)
         let counts = report.counts
         let failures = (counts[.fail] ?? 0) + (counts[.timeout] ?? 0)
         let errors = (counts[.error] ?? 0) + (counts[.blocked] ?? 0)
         let skipped = (counts[.skip] ?? 0) + (counts[.unsupported] ?? 0) + (counts[.interrupted] ?? 0)
         let time = report.tests.reduce(0) { $0 + $1.duration }
         let setupFailures = report.infrastructureFailures
-        var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        out += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         out += "<testsuites name=\"testbed\" tests=\"\(report.tests.count + report.setups.count)\" failures=\"\(failures)\" "
             + "errors=\"\(errors + setupFailures.count)\" skipped=\"\(skipped)\" time=\"\(round(time))\">\n"
         out += "  <testsuite name=\"testbed.\(xml(report.run.environment))\" tests=\"\(report.tests.count)\" failures=\"\(failures)\" "
@@ -150,7 +187,7 @@ public enum ReportWriter {
             }
         }
         out += "  </testsuite>\n</testsuites>\n"
-        return out
+        out.flush()
     }
 
     /// `/migration/precopy/tcp` → `migration.precopy`.
@@ -202,5 +239,30 @@ public enum ReportWriter {
             }
         }
         return out + "\""
+    }
+}
+
+/// Text written in chunks of about 64 KiB.
+struct ChunkedOutput {
+    let write: (String) -> Void
+    var buffer = ""
+
+    init(_ write: @escaping (String) -> Void) {
+        self.write = write
+    }
+
+    mutating func append(_ text: String) {
+        buffer += text
+        if buffer.utf8.count >= 65536 { flush() }
+    }
+
+    static func += (output: inout ChunkedOutput, text: String) {
+        output.append(text)
+    }
+
+    mutating func flush() {
+        guard !buffer.isEmpty else { return }
+        write(buffer)
+        buffer = ""
     }
 }

@@ -107,8 +107,9 @@ struct RunCommand: AsyncParsableCommand {
 
         guard let info = await collector.info else { throw ExitCode(2) }
         let report = RunReport(info: info, summary: summary)
-        FileManager.default.createFile(atPath: run.directory + "/report.json", contents: Data(ReportWriter.json(report).utf8))
-        FileManager.default.createFile(atPath: run.directory + "/junit.xml", contents: Data(ReportWriter.junit(report).utf8))
+        // Written in chunks: the report of a 100,000-test run is never one string in memory.
+        writeFile(run.directory + "/report.json") { write in ReportWriter.json(report, to: write) }
+        writeFile(run.directory + "/junit.xml") { write in ReportWriter.junit(report, to: write) }
         if json {
             emit(ReportWriter.json(report))
         } else {
@@ -117,6 +118,14 @@ struct RunCommand: AsyncParsableCommand {
         let code = summary.exitCode(exitCodes)
         if code != 0 { throw ExitCode(code) }
     }
+}
+
+/// Creates `path` and lets `body` write it in pieces.
+func writeFile(_ path: String, _ body: ((String) -> Void) -> Void) {
+    guard FileManager.default.createFile(atPath: path, contents: nil),
+          let handle = FileHandle(forWritingAtPath: path) else { return }
+    defer { try? handle.close() }
+    body { handle.write(Data($0.utf8)) }
 }
 
 /// Keeps the run's start information for the final report.

@@ -19,8 +19,13 @@ public enum ReportWriter {
     /// with more fields (exit status, log paths) besides; keys sorted, nil
     /// fields left out, as JSONEncoder would write it.
     public static func json(_ report: RunReport) -> String {
+        collected { json(report, to: $0) }
+    }
+
+    /// All that a chunked writer writes, as one string (for small reports and tests).
+    static func collected(_ writer: ((String) -> Void) -> Void) -> String {
         var text = ""
-        json(report) { text += $0 }
+        writer { text += $0 }
         return text
     }
 
@@ -128,9 +133,7 @@ public enum ReportWriter {
     /// unsupported and interrupted ones as `skipped`. Infrastructure failures
     /// also appear as errors of a second suite, `testbed.setups`.
     public static func junit(_ report: RunReport) -> String {
-        var text = ""
-        junit(report) { text += $0 }
-        return text
+        collected { junit(report, to: $0) }
     }
 
     /// The same, written in chunks.

@@ -236,7 +236,7 @@ struct RunTests {
                 run: 'sh -c "trap \\"\\" TERM; echo \\$\\$ >> \\"$TESTBED_OUTPUT_DIR/pids\\"; sleep 300" & echo $$ >> "$TESTBED_OUTPUT_DIR/pids"; sleep 300'
                 timeout: 500ms
               escaper:
-                run: 'setsid sh -c "echo \\$\\$ >> \\"$TESTBED_OUTPUT_DIR/pids\\"; exec sleep 300" & sleep 0.2; exit 0'
+                run: 'setsid sh -c "echo \\$\\$ >> \\"$TESTBED_OUTPUT_DIR/pids\\"; exec sleep 300" & until [ -s "$TESTBED_OUTPUT_DIR/pids" ]; do sleep 0.01; done; exit 0'
               after: 'true'
             """,
         ])

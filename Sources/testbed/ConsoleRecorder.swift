@@ -38,13 +38,13 @@ actor ConsoleRecorder: Recorder {
             done += 1
             remove(result.id)
             if result.outcome.isTestFailure { failures += 1 }
-            var line = "\(Self.mark(result.outcome, style)) \(result.id)"
-            if result.duration > 0 { line += style.dim(String(format: " (%.2f s)", result.duration)) }
-            if result.outcome != .pass, let reason = result.reason?.split(separator: "\n").first {
-                line += "  " + String(reason)
-            }
-            if !live || result.outcome != .pass {
-                if !quiet || result.outcome != .pass { print(line) }
+            if (!live && !quiet) || result.outcome != .pass {
+                var line = "\(Self.mark(result.outcome, style)) \(result.id)"
+                if result.duration > 0 { line += style.dim(String(format: " (%.2f s)", result.duration)) }
+                if result.outcome != .pass, let reason = result.reason?.split(separator: "\n").first {
+                    line += "  " + String(reason)
+                }
+                print(line)
             }
             draw()
         case .setupFinished(let result):

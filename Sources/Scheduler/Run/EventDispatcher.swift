@@ -4,14 +4,21 @@ import Synchronization
 /// that recording (a database write, a console line) never holds up the next
 /// step. Events keep their order; whatever piled up while the recorders were
 /// busy is delivered as one batch (the store writes a batch in one transaction).
+///
+/// After each delivery the dispatcher waits `interval` before the next, so a
+/// run of many short tests costs a few dozen transactions a second rather than
+/// one per test, and results still reach the database within that interval.
 final class EventDispatcher: Sendable {
     let recorders: [any Recorder]
     let pending = Mutex<[RunEvent]>([])
+    let finished = Mutex(false)
     let doorbell: AsyncStream<Void>
     let ring: AsyncStream<Void>.Continuation
+    let interval: Duration
 
-    init(recorders: [any Recorder]) {
+    init(recorders: [any Recorder], interval: Duration = .milliseconds(25)) {
         self.recorders = recorders
+        self.interval = interval
         (doorbell, ring) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -25,6 +32,7 @@ final class EventDispatcher: Sendable {
     func deliver() async {
         for await _ in doorbell {
             await drain()
+            if !finished.withLock({ $0 }) { try? await Task.sleep(for: interval) }
         }
         await drain()
     }
@@ -42,6 +50,7 @@ final class EventDispatcher: Sendable {
 
     /// No more events: `deliver` returns once the queue is empty.
     func finish() {
+        finished.withLock { $0 = true }
         ring.finish()
     }
 }

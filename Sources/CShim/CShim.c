@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -78,3 +79,27 @@ int testbed_exited(int status) { return WIFEXITED(status); }
 int testbed_exit_status(int status) { return WEXITSTATUS(status); }
 int testbed_signaled(int status) { return WIFSIGNALED(status); }
 int testbed_term_signal(int status) { return WTERMSIG(status); }
+
+int testbed_epoll_create(void) {
+    int fd = epoll_create1(EPOLL_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+int testbed_epoll_add(int epfd, int fd) {
+    struct epoll_event event = { .events = EPOLLIN, .data = { .fd = fd } };
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event) == 0 ? 0 : -errno;
+}
+
+int testbed_epoll_remove(int epfd, int fd) {
+    return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL) == 0 ? 0 : -errno;
+}
+
+int testbed_epoll_ready(int epfd, int *fds, int max) {
+    struct epoll_event events[64];
+    if (max > 64) max = 64;
+    int count;
+    do { count = epoll_wait(epfd, events, max, 0); } while (count < 0 && errno == EINTR);
+    if (count < 0) return -errno;
+    for (int i = 0; i < count; i++) fds[i] = events[i].data.fd;
+    return count;
+}

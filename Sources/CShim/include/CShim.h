@@ -19,6 +19,19 @@ int testbed_spawn(const char *path, char *const argv[], char *const envp[], cons
 /// pidfd_open(2): a descriptor that becomes readable when `pid` exits; -errno on failure.
 int testbed_pidfd_open(pid_t pid);
 
+/// An epoll set (close-on-exec); -errno on failure.
+int testbed_epoll_create(void);
+
+/// Adds `fd` to the set, level-triggered for reading; 0 or -errno.
+int testbed_epoll_add(int epfd, int fd);
+
+/// Removes `fd` from the set; 0 or -errno.
+int testbed_epoll_remove(int epfd, int fd);
+
+/// The descriptors of the set that are ready, without waiting: up to `max`
+/// of them in `fds`; returns how many, or -errno.
+int testbed_epoll_ready(int epfd, int *fds, int max);
+
 /// Makes this process the reaper of its orphaned descendants
 /// (PR_SET_CHILD_SUBREAPER), so daemons a test forks stay within reach.
 int testbed_set_child_subreaper(void);

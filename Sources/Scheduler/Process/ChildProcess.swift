@@ -147,39 +147,6 @@ final class ChildProcess: Sendable {
         return .success(ChildProcess(pid: pid, tag: tag))
     }
 
-    /// Waits for the exit without blocking a thread: a pidfd becomes readable
-    /// when the process exits.
-    func waitForExit() async -> Termination {
-        let pid = self.pid
-        let pidfd = testbed_pidfd_open(pid)
-        return await withCheckedContinuation { continuation in
-            var status: Int32 = 0
-            if pidfd < 0 {
-                // No pidfd (an old kernel): poll.
-                Task.detached {
-                    var status: Int32 = 0
-                    while testbed_try_wait(pid, &status) == 0 { try? await Task.sleep(for: .milliseconds(5)) }
-                    // A negative answer (already reaped) ends the wait as well.
-                    continuation.resume(returning: Termination(waitStatus: status))
-                }
-                return
-            }
-            let source = DispatchSource.makeReadSource(fileDescriptor: pidfd, queue: ChildProcess.queue)
-            let resumed = OnceFlag()
-            source.setEventHandler {
-                let waited = testbed_try_wait(pid, &status)
-                guard waited != 0, resumed.set() else { return }
-                source.cancel()
-                // Reaped elsewhere (it must not be, but never wait forever): report it as lost.
-                continuation.resume(returning: waited == 1 ? Termination(waitStatus: status) : .exited(255))
-            }
-            source.setCancelHandler { close(pidfd) }
-            source.resume()
-        }
-    }
-
-    static let queue = DispatchQueue(label: "testbed.child-exits")
-
     /// Sends a signal to the whole process group.
     func signalGroup(_ signal: Int32) {
         _ = kill(-pid, signal)

@@ -54,15 +54,26 @@ public final class ProcessSupervisor: Sendable {
     public var hardStopped: Bool { hardStop.withLock { $0 } }
 
     /// Runs the spec until it exits, times out or the run is interrupted.
+    public func run(_ spec: ProcessSpec, tag: String, timeout: Duration, interruptible: Bool = true) async -> ProcessOutcome {
+        await withCheckedContinuation { continuation in
+            start(spec, tag: tag, timeout: timeout, interruptible: interruptible) { continuation.resume(returning: $0) }
+        }
+    }
+
+    /// Starts the spec and returns at once; `onExit` is called when it has
+    /// exited, timed out or been stopped by an interrupt, and what it left
+    /// behind has been killed (at once, on this thread, when it cannot start).
     ///
     /// No timer is armed per process: one watchdog task per supervisor checks
-    /// the deadlines of everything it runs.
-    public func run(_ spec: ProcessSpec, tag: String, timeout: Duration, interruptible: Bool = true) async -> ProcessOutcome {
+    /// the deadlines of everything it runs, and one epoll set (`ExitWatcher`)
+    /// waits for every exit.
+    public func start(_ spec: ProcessSpec, tag: String, timeout: Duration, interruptible: Bool = true,
+                      onExit: @escaping @Sendable (ProcessOutcome) -> Void) {
         let started = Date()
-        let clock = ContinuousClock()
-        let start = clock.now
-        func outcome(_ termination: Termination?, spawnError: Int32? = nil, timedOut: Bool = false, interrupted: Bool = false) -> ProcessOutcome {
-            let elapsed = clock.now - start
+        let start = ContinuousClock.now
+        @Sendable func outcome(_ termination: Termination?, spawnError: Int32? = nil, timedOut: Bool = false,
+                               interrupted: Bool = false) -> ProcessOutcome {
+            let elapsed = ContinuousClock.now - start
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             return ProcessOutcome(termination: termination, spawnError: spawnError, timedOut: timedOut,
                                   interrupted: interrupted, started: started, duration: seconds)
@@ -81,18 +92,21 @@ public final class ProcessSupervisor: Sendable {
         }
         let child: ChildProcess
         switch spawned {
-        case .failure(let failure): return outcome(nil, spawnError: failure.errno)
+        case .failure(let failure):
+            onExit(outcome(nil, spawnError: failure.errno))
+            return
         case .success(let process): child = process
         }
         if terminateAtOnce { child.signalGroup(SIGTERM) }
         if startWatchdog { Task.detached { await self.watch() } }
 
-        let termination = await child.waitForExit()
-        let entry = Self.table.withLock { $0.children.removeValue(forKey: child.pid) }
-        cleanUp(after: child)
-        let timedOut = entry?.timedOut ?? false
-        let wasInterrupted = isInterrupted && !timedOut && (interruptible || hardStopped)
-        return outcome(termination, timedOut: timedOut, interrupted: wasInterrupted)
+        ExitWatcher.shared.watch(child.pid) { termination in
+            let entry = Self.table.withLock { $0.children.removeValue(forKey: child.pid) }
+            self.cleanUp(after: child)
+            let timedOut = entry?.timedOut ?? false
+            let wasInterrupted = self.isInterrupted && !timedOut && (interruptible || self.hardStopped)
+            onExit(outcome(termination, timedOut: timedOut, interrupted: wasInterrupted))
+        }
     }
 
     /// Sends SIGTERM at each deadline and SIGKILL after the grace period, for
@@ -134,9 +148,12 @@ public final class ProcessSupervisor: Sendable {
         let ourSession = getsid(0)
         let ourGroup = getpgrp()
         for _ in 0..<16 {
+            // Orphans are rare: most tests leave none, and then this is one read.
+            let orphans = Self.childPIDs()
+            if orphans.isEmpty { break }
             let tracked = Self.table.withLock { Set($0.children.keys) }
             var killed = false
-            for pid in Self.childPIDs() where !tracked.contains(pid) {
+            for pid in orphans where !tracked.contains(pid) {
                 if Self.environment(of: pid).contains("\(ChildProcess.tagVariable)=\(child.tag)") {
                     _ = kill(pid, SIGKILL)
                     _ = kill(-pid, SIGKILL)

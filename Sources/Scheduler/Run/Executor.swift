@@ -95,7 +95,12 @@ public final class Executor: Sendable {
             id: options.runID, environment: plan.environment, started: started, directory: options.layout.directory,
             tests: plan.tests.map(\.test.id), decided: decided, facts: recordedFacts, jobs: options.jobs)))
 
-        await withTaskGroup(of: Completion.self) { group in
+        // Every step reports its completion here. Tests are started right from
+        // this loop and their completions come from the exit watcher; setups,
+        // teardowns and restores (several processes each) run as child tasks.
+        let (completions, sink) = AsyncStream.makeStream(of: Completion.self)
+        await withDiscardingTaskGroup { group in
+            var finished = completions.makeAsyncIterator()
             var running = 0
             while true {
                 // Launch what can run now.
@@ -107,7 +112,7 @@ public final class Executor: Sendable {
                         running += 1
                         let index = state.restoreCount
                         state.restoreCount += 1
-                        group.addTask { await self.runRestore(index: index) }
+                        group.addTask { sink.yield(await self.runRestore(index: index)) }
                         break launching
                     }
                     if let held = state.heldExclusive {
@@ -116,8 +121,7 @@ public final class Executor: Sendable {
                         state.exclusiveRunning = true
                         running += 1
                         await emit(.stepStarted(kind: "test", label: plan.steps[held].label, logPath: nil))
-                        let environment = state.inputEnvironment(for: held)
-                        group.addTask { await self.runTest(held, environment: environment) }
+                        startTest(held, environment: state.inputEnvironment(for: held)) { sink.yield($0) }
                         break launching
                     }
                     guard let next = state.ready.popMin() else { break launching }
@@ -134,15 +138,20 @@ public final class Executor: Sendable {
                         let step = plan.steps[next]
                         await emit(.stepStarted(kind: step.kindName, label: step.label, logPath: nil))
                         let environment = state.inputEnvironment(for: next)
-                        group.addTask { await self.runStep(next, environment: environment) }
+                        if case .test = step.kind {
+                            startTest(next, environment: environment) { sink.yield($0) }
+                        } else {
+                            group.addTask { sink.yield(await self.runStep(next, environment: environment)) }
+                        }
                     }
                 }
                 if running == 0 && state.ready.isEmpty && state.heldExclusive == nil && !state.restorePending { break }
-                guard let completion = await group.next() else { break }
+                guard let completion = await finished.next() else { break }
                 running -= 1
                 state.exclusiveRunning = false
                 await finish(completion, &state)
             }
+            sink.finish()
         }
 
         let tests = plan.tests.map { state.testResults[$0.test.id] ?? TestResult(id: $0.test.id, outcome: .interrupted, reason: "not run") }
@@ -299,6 +308,14 @@ public final class Executor: Sendable {
     func tag(_ index: Int) -> String { "\(options.runID)/\(index)" }
 
     func runTest(_ index: Int, environment: [String: String]) async -> Completion {
+        await withCheckedContinuation { continuation in
+            startTest(index, environment: environment) { continuation.resume(returning: $0) }
+        }
+    }
+
+    /// Starts a test and returns at once; `completion` gets its result when it
+    /// has ended (on the exit watcher's queue).
+    func startTest(_ index: Int, environment: [String: String], completion: @escaping @Sendable (Completion) -> Void) {
         guard case .test(let id) = plan.steps[index].kind, let planned = plannedByID[id] else {
             fatalError("step \(index) is not a test")
         }
@@ -307,7 +324,7 @@ public final class Executor: Sendable {
         options.layout.makeTestDirectory(directory)
         var variables = environment
         variables["TESTBED_TEST_ID"] = id
-        variables["TESTBED_OUTPUT_DIR"] = options.layout.absolute(directory + "/files")
+        variables["TESTBED_OUTPUT_DIR"] = options.layout.absolute(directory)
         // The facts its requirements named, as the host has them: TESTBED_FACT_QEMU=7.2.22.
         for name in test.requires.flatMap(\.factNames) {
             if case .present(let fact) = facts.lookup(name) {
@@ -323,7 +340,14 @@ public final class Executor: Sendable {
             spec = ProcessSpec(executable: path, arguments: [path], environment: variables, base: base,
                                directory: test.directory, outputPath: output)
         }
-        let outcome = await supervisor.run(spec, tag: tag(index), timeout: test.timeout)
+        supervisor.start(spec, tag: tag(index), timeout: test.timeout) { outcome in
+            completion(.test(index, Self.testResult(id: id, test: test, spec: spec, outcome: outcome,
+                                                    directory: directory, output: output)))
+        }
+    }
+
+    static func testResult(id: String, test: TestDefinition, spec: ProcessSpec, outcome: ProcessOutcome,
+                           directory: String, output: String) -> TestResult {
         var result = TestResult(id: id, outcome: .pass, started: outcome.started, duration: outcome.duration, logDirectory: directory)
         if let error = outcome.spawnError {
             result.outcome = .error
@@ -361,7 +385,7 @@ public final class Executor: Sendable {
                 result.outcome = .error
             }
         }
-        return .test(index, result)
+        return result
     }
 
     static func spawnReason(_ error: Int32, program: String) -> String {

@@ -63,7 +63,7 @@ public struct TestResult: Sendable, Hashable, Codable {
     public var reason: String?
     /// The setup at the root of the infrastructure failure that blocked it.
     public var blockedBy: String?
-    /// The test's directory in the run directory (output.log, files/).
+    /// The test's directory in the run directory (`TESTBED_OUTPUT_DIR`, with Testbed's output.log).
     public var logDirectory: String?
 
     public init(id: String, outcome: TestOutcome, started: Date? = nil, duration: Double = 0, exitStatus: Int32? = nil,

@@ -2,7 +2,8 @@ import Foundation
 
 /// Where a run keeps its files, below its run directory:
 ///
-/// - `tests/ID/output.log` and `tests/ID/files/` (`TESTBED_OUTPUT_DIR`)
+/// - `tests/ID/` (`TESTBED_OUTPUT_DIR`: the test's own files) and Testbed's
+///   `tests/ID/output.log` in it
 /// - `setups/NAME/{check,run,teardown}.log`, `setups/NAME/export`
 /// - `setups/NAME/for/ID/…` for `scope: test` setups
 /// - `restore/N.log`
@@ -58,12 +59,10 @@ public struct RunLayout: Sendable {
 
     public func absolute(_ relative: String) -> String { directory + "/" + relative }
 
-    /// Makes `tests/ID` and `tests/ID/files` with two mkdir calls (this runs
-    /// once per test: no FileManager round trips).
+    /// Makes `tests/ID` with one mkdir call (this runs once per test: no
+    /// FileManager round trips, and no second directory to allocate).
     public func makeTestDirectory(_ relative: String) {
-        let path = absolute(relative)
-        if mkdir(path, 0o755) != 0 && errno == ENOENT { make(relative) }
-        _ = mkdir(path + "/files", 0o755)
+        if mkdir(absolute(relative), 0o755) != 0 && errno == ENOENT { make(relative) }
     }
 
     /// Makes a directory below the run directory.

@@ -103,3 +103,11 @@ int testbed_epoll_ready(int epfd, int *fds, int max) {
     for (int i = 0; i < count; i++) fds[i] = events[i].data.fd;
     return count;
 }
+
+int testbed_epoll_block(int epfd, int *count) {
+    struct epoll_event event;
+    int n;
+    do { n = epoll_wait(epfd, &event, 1, -1); } while (n < 0 && errno == EINTR);
+    *count = n;
+    return n < 0 ? -errno : n;
+}

@@ -32,6 +32,9 @@ int testbed_epoll_remove(int epfd, int fd);
 /// of them in `fds`; returns how many, or -errno.
 int testbed_epoll_ready(int epfd, int *fds, int max);
 
+/// Blocks until the set has a ready descriptor (it is not consumed).
+int testbed_epoll_block(int epfd, int *count);
+
 /// Makes this process the reaper of its orphaned descendants
 /// (PR_SET_CHILD_SUBREAPER), so daemons a test forks stay within reach.
 int testbed_set_child_subreaper(void);

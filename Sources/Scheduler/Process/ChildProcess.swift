@@ -111,6 +111,9 @@ final class ChildProcess: Sendable {
         self.tag = tag
     }
 
+    /// stdin of every child, opened once.
+    static let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
+
     /// The name of the variable that carries the tag.
     static let tagVariable = "TESTBED_PROCESS_TAG"
 
@@ -119,8 +122,7 @@ final class ChildProcess: Sendable {
         let output = open(spec.outputPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard output >= 0 else { return .failure(SpawnFailure(errno: errno, what: "cannot open \(spec.outputPath)")) }
         defer { close(output) }
-        let input = open("/dev/null", O_RDONLY | O_CLOEXEC)
-        defer { if input >= 0 { close(input) } }
+        let input = devNull
 
         var environment = spec.environment
         environment[tagVariable] = tag

@@ -102,10 +102,20 @@ public final class ProcessSupervisor: Sendable {
 
         ExitWatcher.shared.watch(child.pid) { termination in
             let entry = Self.table.withLock { $0.children.removeValue(forKey: child.pid) }
-            self.cleanUp(after: child)
+            // What is left of its group dies before anyone hears that it ended;
+            // tagged orphans right after, on this same queue (`settle` waits for that).
+            child.signalGroup(SIGKILL)
             let timedOut = entry?.timedOut ?? false
             let wasInterrupted = self.isInterrupted && !timedOut && (interruptible || self.hardStopped)
             onExit(outcome(termination, timedOut: timedOut, interrupted: wasInterrupted))
+            self.cleanUp(after: child)
+        }
+    }
+
+    /// Returns once every exit seen so far has been handled, orphans included.
+    public func settle() async {
+        await withCheckedContinuation { continuation in
+            ExitWatcher.shared.queue.async { continuation.resume() }
         }
     }
 
@@ -142,15 +152,14 @@ public final class ProcessSupervisor: Sendable {
         }
     }
 
-    /// Kills what is left of a process: its group, and tagged orphans.
+    /// Kills the orphans that carry a process' tag (its group is killed already).
     func cleanUp(after child: ChildProcess) {
-        child.signalGroup(SIGKILL)
-        let ourSession = getsid(0)
-        let ourGroup = getpgrp()
         for _ in 0..<16 {
             // Orphans are rare: most tests leave none, and then this is one read.
             let orphans = Self.childPIDs()
             if orphans.isEmpty { break }
+            let ourSession = getsid(0)
+            let ourGroup = getpgrp()
             let tracked = Self.table.withLock { Set($0.children.keys) }
             var killed = false
             for pid in orphans where !tracked.contains(pid) {

@@ -153,6 +153,7 @@ public final class Executor: Sendable {
             }
             sink.finish()
         }
+        await supervisor.settle()
 
         let tests = plan.tests.map { state.testResults[$0.test.id] ?? TestResult(id: $0.test.id, outcome: .interrupted, reason: "not run") }
         let summary = RunSummary(id: options.runID, started: started, finished: Date(), tests: tests,

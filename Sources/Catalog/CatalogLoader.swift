@@ -342,7 +342,8 @@ public struct CatalogLoader: Sendable {
     /// When a command starts with a relative path (`setup/fetch.sh`, `./x`) that
     /// does not exist, says so.
     static func missingProgram(_ command: String, directory: String) -> String? {
-        guard let first = command.split(whereSeparator: { $0 == " " || $0 == "\t" }).first else {
+        let first = command.drop(while: { $0 == " " || $0 == "\t" }).prefix(while: { $0 != " " && $0 != "\t" })
+        guard !first.isEmpty else {
             return "the command is empty; write the command line to run"
         }
         // Only a relative path is checked: `./x.sh`, `setup/fetch.sh`.

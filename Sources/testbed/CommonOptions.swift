@@ -79,11 +79,22 @@ struct SelectionOptions: ParsableArguments {
         let catalog = await loadCatalog()
         let selection = try selection()
         do {
-            return try Resolver(catalog: catalog, facts: environment).resolve(selection)
+            let plan = try Resolver(catalog: catalog, facts: environment).resolve(selection)
+            keepUntilExit(catalog, plan)
+            return plan
         } catch {
             fail(error.description, status: ExitStatus.invalidDeclarations)
         }
     }
+}
+
+/// Values the process keeps until it exits: freeing a catalog of 100,000
+/// tests object by object takes longer than the exit that unmaps it (as
+/// compilers skip freeing their ASTs).
+nonisolated(unsafe) private var keptUntilExit: [Any] = []
+
+func keepUntilExit(_ values: Any...) {
+    keptUntilExit.append(contentsOf: values)
 }
 
 /// Prints `testbed: error: MESSAGE` (each line of it) to stderr and exits.

@@ -15,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // Property-based tests that fuzz the parsers (Tests/*/…FuzzTests.swift).
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // Small C helpers for system calls Swift cannot call directly (variadic ioctl).
@@ -28,17 +30,21 @@ let package = Package(
         // Resolver (catalog + facts -> plan), selection.
         .target(name: "Scheduler", dependencies: ["Requirements", "Setup", "Catalog"]),
         // The results database (SQLite through GRDB) and the reports read from it.
-        .target(name: "Results", dependencies: ["Scheduler", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Results", dependencies: ["CShim", "Scheduler", .product(name: "GRDB", package: "GRDB.swift")]),
         .executableTarget(name: "testbed", dependencies: [
-            "Requirements", "Setup", "Catalog", "Scheduler", "Results",
+            "CShim", "Requirements", "Setup", "Catalog", "Scheduler", "Results",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Fixture trees for the tests.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "RequirementsTests", dependencies: ["Requirements", "TestSupport"]),
+        .testTarget(name: "RequirementsTests", dependencies: [
+            "Requirements", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
+        ]),
         .testTarget(name: "SetupTests", dependencies: ["Setup"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "TestSupport"]),
-        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "Catalog", "TestSupport"]),
+        .testTarget(name: "SchedulerTests", dependencies: [
+            "Scheduler", "Catalog", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
+        ]),
         .testTarget(name: "ResultsTests", dependencies: ["Results", "Scheduler", "TestSupport"]),
         .testTarget(name: "TestbedCLITests", dependencies: ["testbed", "TestSupport"]),
     ]

@@ -111,3 +111,17 @@ int testbed_epoll_block(int epfd, int *count) {
     *count = n;
     return n < 0 ? -errno : n;
 }
+
+int testbed_write_all(int fd, const void *bytes, size_t count) {
+    const char *p = bytes;
+    while (count > 0) {
+        ssize_t n = write(fd, p, count);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return -errno;
+        }
+        p += n;
+        count -= (size_t)n;
+    }
+    return 0;
+}

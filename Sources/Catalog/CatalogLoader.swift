@@ -83,7 +83,10 @@ public struct CatalogLoader: Sendable {
         case .executable(let path):
             loadExecutable(path, state: &state)
         case let .suiteFile(file, root):
-            if file.isDeclaration {
+            if file.misnamed {
+                state.errors.append(DeclarationError(file: Self.join(root, file.relative), line: nil, message:
+                    "the name is not valid UTF-8, so it cannot become a test id; rename it"))
+            } else if file.isDeclaration {
                 let shown = file.shownAs ?? Self.join(root, file.relative.isEmpty ? Self.declarationFile : file.relative + "/" + Self.declarationFile)
                 loadDeclarationFile(file.path, shownAs: shown, suiteRoot: root, relativeDirectory: file.relative, state: &state)
             } else {
@@ -98,15 +101,31 @@ public struct CatalogLoader: Sendable {
         let relative: String
         let isDeclaration: Bool
         var shownAs: String? = nil
+        /// Its name is not UTF-8: reported, not loaded.
+        var misnamed = false
     }
 
     /// Sorted, depth-first walk: in each directory its `testbed.yaml`, then its
     /// executables, then its subdirectories. Hidden entries and results
     /// directories are skipped.
     func walk(directory: String, relative: String, into files: inout [SuiteFile]) {
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        var visited: Set<[UInt64]> = []
+        walk(directory: directory, relative: relative, into: &files, visited: &visited)
+    }
+
+    /// `visited` holds (device, inode) of every directory walked: a symlink
+    /// loop (`loop -> ..`) or a directory linked twice is walked once.
+    func walk(directory: String, relative: String, into files: inout [SuiteFile], visited: inout Set<[UInt64]>) {
+        var own = stat()
+        guard stat(directory, &own) == 0, visited.insert([UInt64(own.st_dev), UInt64(own.st_ino)]).inserted else { return }
         var subdirectories: [String] = []
         var executables: [SuiteFile] = []
+        let (entries, misnamed) = Self.entries(of: directory)
+        for name in misnamed {
+            // A test or directory whose name is not UTF-8 cannot get an id: say so rather than skip it.
+            let shown = relative.isEmpty ? name : relative + "/" + name
+            executables.append(SuiteFile(path: directory + "/" + name, relative: shown, isDeclaration: false, shownAs: nil, misnamed: true))
+        }
         for entry in entries.sorted() where !entry.hasPrefix(".") {
             let path = directory + "/" + entry
             var info = stat()
@@ -124,8 +143,39 @@ public struct CatalogLoader: Sendable {
         }
         files += executables
         for sub in subdirectories {
-            walk(directory: directory + "/" + sub, relative: relative.isEmpty ? sub : relative + "/" + sub, into: &files)
+            walk(directory: directory + "/" + sub, relative: relative.isEmpty ? sub : relative + "/" + sub, into: &files,
+                 visited: &visited)
         }
+    }
+
+    /// The names in a directory (readdir: FileManager drops names that are not
+    /// UTF-8), and, shown lossily, the executables and directories whose names
+    /// are not UTF-8.
+    static func entries(of directory: String) -> (names: [String], misnamed: [String]) {
+        guard let handle = opendir(directory) else { return ([], []) }
+        defer { closedir(handle) }
+        var names: [String] = []
+        var misnamed: [String] = []
+        while let entry = readdir(handle) {
+            let bytes = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
+            if let name = String(validating: bytes, as: UTF8.self) {
+                if name != "." && name != ".." { names.append(name) }
+                continue
+            }
+            guard bytes.first != UInt8(ascii: ".") else { continue }
+            var info = stat()
+            let found = bytes.withUnsafeBufferPointer { buffer -> Bool in
+                var name = Array(buffer) + [0]
+                return name.withUnsafeMutableBufferPointer {
+                    fstatat(dirfd(handle), UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), &info, 0) == 0
+                }
+            }
+            let mode = info.st_mode & S_IFMT
+            if found && (mode == S_IFDIR || (mode == S_IFREG && info.st_mode & 0o111 != 0)) {
+                misnamed.append(String(decoding: bytes, as: UTF8.self))
+            }
+        }
+        return (names, misnamed)
     }
 
     static func join(_ root: String, _ relative: String) -> String {
@@ -145,6 +195,11 @@ public struct CatalogLoader: Sendable {
     }
 
     func loadExecutable(_ path: String, state: inout LoadState) {
+        guard access(path, X_OK) == 0 else {
+            state.errors.append(DeclarationError(file: path, line: nil, message:
+                "is not executable, so it cannot run as a test; chmod +x it, or name a suite directory or a testbed.yaml"))
+            return
+        }
         var id = path
         while id.hasPrefix("./") { id = String(id.dropFirst(2)) }
         if !id.hasPrefix("/") { id = "/" + id }

@@ -1,3 +1,4 @@
+import CShim
 import Foundation
 import GRDB
 import Requirements
@@ -18,6 +19,8 @@ public final class ResultStore: Sendable {
     public enum StoreError: Error, CustomStringConvertible {
         case cannotCreate(String, String)
         case cannotOpen(String, String)
+        case notWritable(String, String)
+        case full(String)
         case noRuns(String)
         case noSuchRun(String, String)
 
@@ -25,6 +28,8 @@ public final class ResultStore: Sendable {
             switch self {
             case let .cannotCreate(path, why): "cannot create results directory \(path): \(why); choose another with --results DIR"
             case let .cannotOpen(path, why): "cannot open results database \(path): \(why); move it aside or choose another --results DIR"
+            case let .notWritable(path, why): "results directory \(path) is not writable (\(why)); choose another with --results DIR"
+            case let .full(path): "the filesystem of results directory \(path) is full; free some space or choose another --results DIR"
             case let .noRuns(path): "no runs recorded in \(path) yet; run `testbed run` first"
             case let .noSuchRun(run, path): "no run \(run) in \(path); `testbed report --list` shows the runs"
             }
@@ -41,11 +46,22 @@ public final class ResultStore: Sendable {
             do {
                 try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
             } catch {
+                // Say why in the user's terms: the nearest existing parent is read-only, or full.
+                var parent = url.deletingLastPathComponent()
+                while parent.path != "/" && !FileManager.default.fileExists(atPath: parent.path) { parent = parent.deletingLastPathComponent() }
+                if access(parent.path, W_OK) != 0 {
+                    throw .notWritable(directory, String(cString: strerror(errno)).lowercased())
+                }
+                var space = statvfs()
+                if statvfs(parent.path, &space) == 0 && space.f_bavail == 0 { throw .full(directory) }
                 throw .cannotCreate(directory, Self.why(error))
             }
         }
         let path = url.appendingPathComponent(Self.databaseName).path
         if !create && !FileManager.default.fileExists(atPath: path) { throw .noRuns(directory) }
+        if create && access(url.path, W_OK) != 0 {
+            throw .notWritable(directory, String(cString: strerror(errno)).lowercased())
+        }
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
         configuration.prepareDatabase { db in
@@ -65,6 +81,7 @@ public final class ResultStore: Sendable {
             pool = try DatabasePool(path: path, configuration: configuration)
             try Self.migrator.migrate(pool)
         } catch {
+            if let error = error as? DatabaseError, error.resultCode == .SQLITE_FULL { throw .full(directory) }
             throw .cannotOpen(path, Self.why(error))
         }
     }
@@ -185,7 +202,8 @@ public final class ResultStore: Sendable {
         do {
             try pool.write(body)
         } catch {
-            FileHandle.standardError.write(Data("testbed: warning: cannot record a result in \(directory): \(Self.why(error))\n".utf8))
+            var warning = "testbed: warning: cannot record a result in \(directory): \(Self.why(error))\n"
+            _ = warning.withUTF8 { testbed_write_all(STDERR_FILENO, $0.baseAddress, $0.count) }
         }
     }
 
@@ -249,6 +267,10 @@ public struct StoreRecorder: Recorder {
     }
 
     public func record(_ events: [RunEvent]) async {
+        defer {
+            // `latest` points at a run once its rows exist.
+            if events.contains(where: { if case .started = $0 { true } else { false } }) { store.pointLatest(at: runID) }
+        }
         store.write { db in
             for event in events {
                 switch event {

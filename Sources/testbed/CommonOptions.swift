@@ -1,3 +1,4 @@
+import CShim
 import ArgumentParser
 import Catalog
 import Foundation
@@ -9,6 +10,7 @@ enum ExitStatus {
     static let nothingSelected: Int32 = 4
     static let usage: Int32 = 64
     static let invalidDeclarations: Int32 = 65
+    static let interrupted: Int32 = 130
 }
 
 /// `--environment FILE`.
@@ -103,13 +105,21 @@ func fail(_ message: String, status: Int32) -> Never {
     for line in message.split(separator: "\n", omittingEmptySubsequences: false) {
         text += "testbed: error: \(line)\n"
     }
-    FileHandle.standardError.write(Data(text.utf8))
+    writeText(text, to: STDERR_FILENO)
     exit(status)
+}
+
+/// Writes text to a descriptor; a closed pipe or a full disk loses the text
+/// but never stops Testbed (FileHandle.write traps on errors).
+@discardableResult
+func writeText(_ text: String, to fd: Int32) -> Bool {
+    var text = text
+    return text.withUTF8 { testbed_write_all(fd, $0.baseAddress, $0.count) == 0 }
 }
 
 /// Writes text to stdout in one go.
 func emit(_ text: String) {
-    FileHandle.standardOutput.write(Data(text.utf8))
+    writeText(text, to: STDOUT_FILENO)
 }
 
 /// Encodes a value as JSON for programs: sorted keys, slashes as they are.

@@ -89,17 +89,17 @@ actor ConsoleRecorder: Recorder {
 
     func write(_ text: String) {
         clear()
-        FileHandle.standardError.write(Data(text.utf8))
+        writeText(text, to: STDERR_FILENO)
     }
 
     func print(_ line: String) {
         clear()
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        writeText((line + "\n"), to: STDERR_FILENO)
     }
 
     func clear() {
         guard live, drawn else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
+        writeText("\r\u{1B}[2K", to: STDERR_FILENO)
         drawn = false
     }
 
@@ -118,7 +118,7 @@ actor ConsoleRecorder: Recorder {
         }
         let width = Int(ProcessInfo.processInfo.environment["COLUMNS"] ?? "") ?? 120
         if line.count > width { line = String(line.prefix(width - 1)) + "…" }
-        FileHandle.standardError.write(Data("\r\u{1B}[2K\(line)".utf8))
+        writeText("\r\u{1B}[2K\(line)", to: STDERR_FILENO)
         drawn = true
     }
 }

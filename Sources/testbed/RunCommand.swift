@@ -1,9 +1,11 @@
+import CShim
 import ArgumentParser
 @preconcurrency import Dispatch
 import Foundation
 import Requirements
 import Results
 import Scheduler
+import Synchronization
 
 extension ExitCodes: ExpressibleByArgument {}
 
@@ -66,10 +68,19 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Signals are caught from the start: one that comes before the run
+        // exists stops it cleanly (130), one during the run stops the run.
+        let latch = InterruptLatch()
+        let signals = SignalForwarder(signals: [SIGINT, SIGTERM, SIGHUP]) { latch.fire() }
+        defer { signals.stop() }
         let environment = try environmentOptions.load()
         let plan = try await selection.resolve(in: environment)
+        if latch.fired {
+            writeText("testbed: interrupted before the run started; nothing ran\n", to: STDERR_FILENO)
+            throw ExitCode(ExitStatus.interrupted)
+        }
         guard !plan.tests.isEmpty else {
-            FileHandle.standardError.write(Data("testbed: no tests selected; check the suite path, --tag and --id\n".utf8))
+            writeText("testbed: no tests selected; check the suite path, --tag and --id\n", to: STDERR_FILENO)
             throw ExitCode(exitCodes == .bisect ? 125 : ExitStatus.nothingSelected)
         }
         let store: ResultStore
@@ -80,7 +91,6 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             fail(error.description, status: exitCodes == .bisect ? 125 : 2)
         }
-        store.pointLatest(at: run.id)
 
         let facts = environment.recordedFacts()
         if let data = try? JSONEncoder().encode(facts) {
@@ -96,14 +106,15 @@ struct RunCommand: AsyncParsableCommand {
             history: planOrder ? [:] : store.history())
 
         ProcessSupervisor.becomeSubreaper()
+        // If this process is killed outright, the guard kills what it started.
+        _ = RunGuard.start(executable: "/proc/self/exe", prefix: run.id + "/")
         let console = ConsoleRecorder(style: Style.forStandardError, live: isatty(STDERR_FILENO) == 1 && !json, quiet: quiet || json)
         let collector = InfoCollector()
         let executor = Executor(plan: plan, facts: environment, options: options,
                                 supervisor: ProcessSupervisor(grace: parseTimeout(killGrace)!),
                                 recorders: [store.recorder(runID: run.id), console, collector])
-        let signals = SignalForwarder(signals: [SIGINT, SIGTERM, SIGHUP]) { executor.interrupt() }
+        latch.attach { executor.interrupt() }
         let summary = await executor.run(facts: facts)
-        signals.stop()
 
         guard let info = await collector.info else { throw ExitCode(2) }
         let report = RunReport(info: info, summary: summary)
@@ -120,12 +131,24 @@ struct RunCommand: AsyncParsableCommand {
     }
 }
 
-/// Creates `path` and lets `body` write it in pieces.
+/// Creates `path` and lets `body` write it in pieces; on a write error (a
+/// full disk) the rest is dropped and a warning says so.
 func writeFile(_ path: String, _ body: ((String) -> Void) -> Void) {
-    guard FileManager.default.createFile(atPath: path, contents: nil),
-          let handle = FileHandle(forWritingAtPath: path) else { return }
-    defer { try? handle.close() }
-    body { handle.write(Data($0.utf8)) }
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard fd >= 0 else {
+        writeText("testbed: warning: cannot write \(path): \(String(cString: strerror(errno)))\n", to: STDERR_FILENO)
+        return
+    }
+    defer { close(fd) }
+    var failure: Int32 = 0
+    body { text in
+        guard failure == 0 else { return }
+        var text = text
+        failure = text.withUTF8 { testbed_write_all(fd, $0.baseAddress, $0.count) }
+    }
+    if failure != 0 {
+        writeText("testbed: warning: \(path) is incomplete: \(String(cString: strerror(-failure)))\n", to: STDERR_FILENO)
+    }
 }
 
 /// Keeps the run's start information for the final report.
@@ -139,6 +162,30 @@ actor InfoCollector: Recorder {
 
 /// Turns SIGINT/SIGTERM/SIGHUP into calls of `handler`, instead of dying.
 /// (Dispatch sources are thread-safe; they are only created and cancelled here.)
+/// Counts interrupts, and passes each to the executor once there is one
+/// (those that came before it, at once).
+final class InterruptLatch: Sendable {
+    let state = Mutex<(count: Int, target: (@Sendable () -> Void)?)>((0, nil))
+
+    var fired: Bool { state.withLock { $0.count > 0 } }
+
+    func fire() {
+        let target = state.withLock { state -> (@Sendable () -> Void)? in
+            state.count += 1
+            return state.target
+        }
+        target?()
+    }
+
+    func attach(_ target: @escaping @Sendable () -> Void) {
+        let earlier = state.withLock { state -> Int in
+            state.target = target
+            return state.count
+        }
+        for _ in 0..<min(earlier, 2) { target() }
+    }
+}
+
 final class SignalForwarder: @unchecked Sendable {
     let sources: [any DispatchSourceSignal]
 

@@ -18,6 +18,6 @@ struct Testbed: AsyncParsableCommand {
 
         Exit codes: 0 fine, 4 nothing selected, 64 bad command line, 65 invalid declarations.
         """,
-        subcommands: [ProbeCommand.self, CheckCommand.self, PlanCommand.self, RunCommand.self, ReportCommand.self]
+        subcommands: [ProbeCommand.self, CheckCommand.self, PlanCommand.self, RunCommand.self, ReportCommand.self, GuardCommand.self]
     )
 }

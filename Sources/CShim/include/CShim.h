@@ -1,6 +1,7 @@
 #ifndef TESTBED_CSHIM_H
 #define TESTBED_CSHIM_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 /// Opens `path` read-write and asks it for the KVM API version
@@ -34,6 +35,10 @@ int testbed_epoll_ready(int epfd, int *fds, int max);
 
 /// Blocks until the set has a ready descriptor (it is not consumed).
 int testbed_epoll_block(int epfd, int *count);
+
+/// Writes all of `count` bytes to `fd` (retrying on EINTR and short writes);
+/// 0, or -errno (EPIPE, ENOSPC…) without raising any signal or trap.
+int testbed_write_all(int fd, const void *bytes, size_t count);
 
 /// Makes this process the reaper of its orphaned descendants
 /// (PR_SET_CHILD_SUBREAPER), so daemons a test forks stay within reach.

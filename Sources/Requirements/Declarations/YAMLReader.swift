@@ -123,7 +123,18 @@ public struct YAMLReader: Sendable {
 }
 
 /// Reads a file as UTF-8 text, or throws a declaration error naming it.
+/// The largest declaration file read (32 MiB, some 300,000 tests): a bigger
+/// one is refused before it is read, so a stray file cannot exhaust memory.
+public let declarationFileLimit = 32 << 20
+
+/// Reads a declaration file as UTF-8 text, refusing directories and files over the limit.
 public func readDeclarationFile(_ path: String, shownAs: String) throws(DeclarationError) -> String {
+    var info = stat()
+    if stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, Int(info.st_size) > declarationFileLimit {
+        let size = String(format: "%.1f MB", Double(info.st_size) / 1_000_000)
+        throw DeclarationError(file: shownAs, line: nil, message: "is \(size); a declaration file may hold at most "
+            + "\(declarationFileLimit / 1_048_576) MiB; split it into testbed.yaml files in subdirectories")
+    }
     guard let data = FileManager.default.contents(atPath: path) else {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {

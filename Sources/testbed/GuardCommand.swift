@@ -1,0 +1,22 @@
+import ArgumentParser
+import Scheduler
+
+/// `testbed guard PREFIX`: started by `testbed run`, not by users. Waits for
+/// its stdin (a pipe from the run) to close, then kills every process tagged
+/// with the run's id: what a run that was killed outright left behind.
+struct GuardCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "guard",
+        abstract: "Kill what a run left behind once the run is gone (started by `testbed run`).",
+        shouldDisplay: false)
+
+    @Argument(help: "The tag prefix of the run's processes (RUN-ID/).")
+    var prefix: String
+
+    func run() throws {
+        guard prefix.hasSuffix("/"), prefix.count > 1 else {
+            throw ValidationError("the prefix must be a run id followed by /")
+        }
+        _ = RunGuard.watch(prefix: prefix)
+    }
+}

@@ -186,10 +186,19 @@ public struct CatalogLoader: Sendable {
     // MARK: - Executables
 
     func loadDropIn(_ path: String, shownAs: String, id: String, state: inout LoadState) {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return }
-        let head = (try? handle.read(upToCount: DropInHeader.scanLimit)) ?? Data()
-        try? handle.close()
-        let header = DropInHeader(bytes: head)
+        // open/read: this runs for every executable of a suite.
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        var head = [UInt8](repeating: 0, count: DropInHeader.scanLimit)
+        var count = 0
+        while count < head.count {
+            let got = head.withUnsafeMutableBytes { read(fd, $0.baseAddress! + count, $0.count - count) }
+            if got < 0 && errno == EINTR { continue }
+            guard got > 0 else { break }
+            count += got
+        }
+        let header = DropInHeader(bytes: head[0..<count])
         guard !header.isEmpty else { return }
         buildDropIn(path: path, shownAs: shownAs, id: id, header: header, state: &state)
     }
@@ -211,7 +220,11 @@ public struct CatalogLoader: Sendable {
     }
 
     func buildDropIn(path: String, shownAs: String, id: String, header: DropInHeader, state: inout LoadState) {
-        let url = URL(fileURLWithPath: path).standardizedFileURL
+        // The directory is standardized once per directory, not per file.
+        let slash = path.lastIndex(of: "/")
+        let directory = state.standardized(slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? ".")
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let executable = directory == "/" ? "/" + name : directory + "/" + name
         var fields = TestFields(location: DeclarationLocation(file: shownAs, line: header.lines.first?.line))
         for line in header.lines {
             let location = DeclarationLocation(file: shownAs, line: line.line)
@@ -230,7 +243,7 @@ public struct CatalogLoader: Sendable {
             }
             fields.add(line.key, values, at: location)
         }
-        if let test = fields.build(id: id, command: .executable(url.path), directory: url.deletingLastPathComponent().path,
+        if let test = fields.build(id: id, command: .executable(executable), directory: directory,
                                    cache: state.requirements, errors: &state.errors) {
             state.tests.append(test)
         }
@@ -427,6 +440,16 @@ final class RequirementCache {
 /// Collected while loading.
 struct LoadState {
     let requirements = RequirementCache()
+    /// Standardized absolute directories, by the path as walked.
+    var directories: [String: String] = [:]
+
+    mutating func standardized(_ directory: String) -> String {
+        if let known = directories[directory] { return known }
+        let path = URL(fileURLWithPath: directory).standardizedFileURL.path
+        directories[directory] = path
+        return path
+    }
+
     var tests: [TestDefinition] = []
     var setups: [SetupDefinition] = []
     var errors: [DeclarationError] = []

@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import Requirements
 import Scheduler
+import Synchronization
 
 /// The results directory: `testbed.sqlite` (the history of every run), one
 /// directory per run, and `latest` pointing at the newest.
@@ -14,6 +15,13 @@ import Scheduler
 public final class ResultStore: Sendable {
     public let directory: String
     let pool: DatabasePool
+    /// Writes that failed (a full disk): the first error, and how many.
+    let failures = Mutex<(first: String?, count: Int)>((nil, 0))
+
+    /// Why recording failed, and how many batches were lost; nil when every write succeeded.
+    public var writeFailure: (reason: String, batches: Int)? {
+        failures.withLock { state in state.first.map { ($0, state.count) } }
+    }
 
     /// Problems with the results directory or database, each with its fix.
     public enum StoreError: Error, CustomStringConvertible {
@@ -202,7 +210,13 @@ public final class ResultStore: Sendable {
         do {
             try pool.write(body)
         } catch {
-            var warning = "testbed: warning: cannot record a result in \(directory): \(Self.why(error))\n"
+            let first = failures.withLock { state -> Bool in
+                state.count += 1
+                if state.first == nil { state.first = Self.why(error) }
+                return state.count == 1
+            }
+            guard first else { return }
+            var warning = "testbed: warning: cannot record results in \(directory): \(Self.why(error))\n"
             _ = warning.withUTF8 { testbed_write_all(STDERR_FILENO, $0.baseAddress, $0.count) }
         }
     }

@@ -126,7 +126,14 @@ struct RunCommand: AsyncParsableCommand {
         } else {
             emit("\n" + TextReport(report, color: Style.standard.enabled).render())
         }
-        let code = summary.exitCode(exitCodes)
+        var code = summary.exitCode(exitCodes)
+        if let failure = store.writeFailure {
+            // The lab, not the code: the results directory could not take them.
+            writeText("testbed: error: \(failure.batches) batch\(failure.batches == 1 ? "" : "es") of results could not be written to "
+                      + "\(results) (\(failure.reason)); the summary above is complete, the database is not. Free some space "
+                      + "or choose another --results DIR\n", to: STDERR_FILENO)
+            if exitCodes == .standard && code != 130 { code |= 2 }
+        }
         if code != 0 { throw ExitCode(code) }
     }
 }

@@ -187,9 +187,11 @@ struct RunTests {
         #expect((r.test("/broken-promise")["reason"] as? String)?.contains("setup fake-tool ran, but cmd:testbed-no-such-tool is still unmet: testbed-no-such-tool is not on PATH") == true)
         #expect((r.test("/no-shebang.sh")["reason"] as? String)?.contains("no #! line") == true)
         #expect((r.test("/bad-interpreter.sh")["reason"] as? String)?.contains("interpreter is missing") == true)
+        // Named outright, a file that is not executable is refused before anything runs.
         let named = try testbed(["run", tree["noexec.sh"], "--results", tree["named-results"]], in: tree.path)
-        #expect(named.status == 1)
-        #expect(try report(tree.path, ["--results", tree["named-results"]]).tests.first?["outcome"] as? String == "error")
+        #expect(named.status == 65)
+        #expect(named.stderr.contains("noexec.sh: is not executable, so it cannot run as a test; chmod +x it"))
+        #expect(!FileManager.default.fileExists(atPath: tree["named-results"]))
     }
 
     @Test("a shared setup runs once and its teardown once, after the last test; per-test setups wrap each test")

@@ -96,6 +96,10 @@ struct DeclarationFuzzTests {
         "tests:\n  a/b:\n    run: ''",
         "\t",
         "tests:\n  a: 'true'\n  a/b: 'true'\n  \"x y\": 'true'",
+        // Found by the mutation fuzzer: a lone CR made libyaml's line numbers run ahead of the file's.
+        "tests:\n  a:\n    run: 'true'\r    tags: [x]\n  b: 'true'\n",
+        "\rtests:\n  a: 'true'",
+        "tests:\r\n  a: 'true'\r\n",
     ])
     func found(_ text: String) async throws {
         let tree = try TemporaryTree()

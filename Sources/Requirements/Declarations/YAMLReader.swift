@@ -127,6 +127,22 @@ public struct YAMLReader: Sendable {
 /// one is refused before it is read, so a stray file cannot exhaust memory.
 public let declarationFileLimit = 32 << 20
 
+/// The line (counting LF) of the first CR that is not followed by LF, if any.
+func loneCarriageReturnLine(_ data: Data) -> Int? {
+    data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> Int? in
+        guard bytes.contains(13) else { return nil }
+        var line = 1
+        for index in bytes.indices {
+            switch bytes[index] {
+            case 10: line += 1
+            case 13 where index + 1 == bytes.count || bytes[index + 1] != 10: return line
+            default: break
+            }
+        }
+        return nil
+    }
+}
+
 /// Reads a declaration file as UTF-8 text, refusing directories and files over the limit.
 public func readDeclarationFile(_ path: String, shownAs: String) throws(DeclarationError) -> String {
     var info = stat()
@@ -147,6 +163,12 @@ public func readDeclarationFile(_ path: String, shownAs: String) throws(Declarat
     }
     guard let text = String(data: data, encoding: .utf8) else {
         throw DeclarationError(file: shownAs, line: nil, message: "is not UTF-8 text; save it as UTF-8")
+    }
+    // YAML counts a lone CR as a line break, editors and grep do not: line
+    // numbers would disagree. (Found by fuzzing the loader.)
+    if let line = loneCarriageReturnLine(data) {
+        throw DeclarationError(file: shownAs, line: line, message:
+            "has a carriage return that does not end a line (not CRLF); remove it, or save the file with LF or CRLF line endings")
     }
     return text
 }

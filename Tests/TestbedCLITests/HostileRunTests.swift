@@ -23,31 +23,6 @@ func testbedMeasured(_ arguments: [String], in directory: String) throws -> (sta
     return ((status >> 8) & 0xFF, usage.ru_maxrss)
 }
 
-/// Whether a process is alive (and not a zombie waiting for its parent).
-func alive(_ pid: pid_t) -> Bool {
-    guard kill(pid, 0) == 0 else { return false }
-    let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
-    return !(stat.split(separator: ")").last?.trimmingCharacters(in: .whitespaces).hasPrefix("Z") ?? true)
-}
-
-func pidsIn(_ path: String) -> [pid_t] {
-    ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(whereSeparator: \.isWhitespace).compactMap { pid_t($0) }
-}
-
-func reportJSON(_ tree: TemporaryTree, results: String = "testbed-results") throws -> [String: Any] {
-    let report = try testbed(["report", "--json", "--results", results], in: tree.path)
-    #expect(report.status == 0, "\(report.stderr)")
-    return try report.json()
-}
-
-func outcomes(_ json: [String: Any]) -> [String: String] {
-    var result: [String: String] = [:]
-    for test in json["tests"] as? [[String: Any]] ?? [] {
-        result[test["id"] as? String ?? ""] = test["outcome"] as? String
-    }
-    return result
-}
-
 @Suite("hostile tests and hosts: exact outcomes, nothing lost", .serialized)
 struct HostileRunTests {
     @Test("a test that prints binary garbage: its failure reason and every report stay valid")
@@ -105,9 +80,9 @@ struct HostileRunTests {
         let run = try testbed(["run", "."], in: tree.path)
         #expect(run.status == 0, "\(run.stderr)")
         for id in ["forks", "detaches"] {
-            let pids = pidsIn(tree["testbed-results/latest/tests/\(id)/daemon"])
+            let pids = pids(in: tree["testbed-results/latest/tests/\(id)/daemon"])
             #expect(pids.count == 1)
-            for pid in pids { #expect(!alive(pid), "the daemon of \(id) (pid \(pid)) outlived its test") }
+            for pid in pids { #expect(isGone(pid), "the daemon of \(id) (pid \(pid)) outlived its test") }
         }
     }
 
@@ -124,9 +99,9 @@ struct HostileRunTests {
         let run = try testbed(["run", "--json", "--kill-grace", "0.5s", "-j", "1", "--plan-order", "."], in: tree.path)
         #expect(run.status == 1)
         #expect(Date().timeIntervalSince(start) < 20)
-        let result = outcomes(try run.json())
+        let result = Reported(json: try run.json()).outcomes
         #expect(result == ["/stubborn": "timeout", "/after": "pass"])
-        for pid in pidsIn(tree["testbed-results/latest/tests/stubborn/pid"]) { #expect(!alive(pid)) }
+        for pid in pids(in: tree["testbed-results/latest/tests/stubborn/pid"]) { #expect(isGone(pid)) }
     }
 
     @Test("a test that execs into another program is followed to its end")
@@ -184,9 +159,9 @@ struct HostileRunTests {
             """])
         let run = try testbed(["run", "--results", "results", "suite"], in: tree.path)
         #expect(run.status == 0, "\(run.stderr)")
-        let json = try reportJSON(tree, results: "results")
-        #expect(outcomes(json).count == 3)
-        #expect(outcomes(json).values.allSatisfy { $0 == "pass" }, "\(outcomes(json))")
+        let outcomes = try report(tree.path, ["--results", "results"]).outcomes
+        #expect(outcomes.count == 3)
+        #expect(outcomes.values.allSatisfy { $0 == "pass" }, "\(outcomes)")
         // Nothing but the results and the suite at the top of the tree; every output file below tests/.
         #expect(Set(try FileManager.default.contentsOfDirectory(atPath: tree.path)) == ["suite", "results"])
         let files = FileManager.default.enumerator(atPath: tree["results"])?.compactMap { $0 as? String }.filter { $0.hasSuffix("/f") } ?? []
@@ -293,7 +268,7 @@ struct HostileRunTests {
         let run = try testbed(["run", "--json", "--kill-grace", "0.2s", "."], in: tree.path)
         #expect(run.status == 2)
         let json = try run.json()
-        #expect(outcomes(json) == ["/behind": "blocked", "/free": "pass"])
+        #expect(Reported(json: json).outcomes == ["/behind": "blocked", "/free": "pass"])
         let setup = try #require((json["setups"] as? [[String: Any]])?.first)
         #expect(setup["outcome"] as? String == "timeout")
     }
@@ -321,7 +296,7 @@ struct HostileRunTests {
         let run = try testbed(["run", "--json", "-j", "1", "."], in: tree.path)
         #expect(run.status == 1)
         let json = try run.json()
-        #expect(outcomes(json) == ["/suicide": "fail", "/next": "pass"])
+        #expect(Reported(json: json).outcomes == ["/suicide": "fail", "/next": "pass"])
         let test = (json["tests"] as? [[String: Any]])?.first { $0["id"] as? String == "/suicide" }
         #expect((test?["reason"] as? String)?.contains("SIGKILL") == true)
     }

@@ -48,6 +48,10 @@ struct Reported {
     var run: [String: Any] { json["run"] as? [String: Any] ?? [:] }
     var tests: [[String: Any]] { json["tests"] as? [[String: Any]] ?? [] }
     var setups: [[String: Any]] { json["setups"] as? [[String: Any]] ?? [] }
+    /// Each test's outcome by id.
+    var outcomes: [String: String] {
+        Dictionary(tests.map { ($0["id"] as? String ?? "", $0["outcome"] as? String ?? "") }, uniquingKeysWith: { a, _ in a })
+    }
 
     func test(_ id: String) -> [String: Any] { tests.first { $0["id"] as? String == id } ?? [:] }
     func outcome(_ id: String) -> String? { test(id)["outcome"] as? String }

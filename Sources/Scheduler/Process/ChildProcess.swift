@@ -126,25 +126,15 @@ final class ChildProcess: Sendable {
 
         var environment = spec.environment
         environment[tagVariable] = tag
-        let argv = spec.arguments.map { strdup($0) } + [nil]
         let own = environment.map { strdup("\($0.key)=\($0.value)") }
+        defer { for pointer in own { free(pointer) } }
         var envp = own
         if let base = spec.base {
             envp.reserveCapacity(own.count + base.entries.count + 1)
             for (key, entry) in zip(base.keys, base.entries) where environment[key] == nil { envp.append(entry) }
         }
-        envp.append(nil)
-        defer {
-            for pointer in argv { free(pointer) }
-            for pointer in own { free(pointer) }
-        }
-        var pid: pid_t = 0
-        let rc = argv.withUnsafeBufferPointer { argvBuffer in
-            envp.withUnsafeBufferPointer { envpBuffer in
-                testbed_spawn(spec.executable, argvBuffer.baseAddress, envpBuffer.baseAddress, spec.directory,
-                              input, output, output, &pid)
-            }
-        }
+        let (rc, pid) = spawnProgram(spec.executable, arguments: spec.arguments, environment: envp, directory: spec.directory,
+                                     stdin: input, stdout: output, stderr: output)
         guard rc == 0 else { return .failure(SpawnFailure(errno: rc, what: spec.executable)) }
         return .success(ChildProcess(pid: pid, tag: tag))
     }
@@ -155,22 +145,25 @@ final class ChildProcess: Sendable {
     }
 }
 
+/// Starts `executable` with `arguments` (`argv[0]` included) and the
+/// `environment` entries (`KEY=VALUE` C strings, which the caller owns) in a
+/// new process group: `testbed_spawn`'s return code (0 or an errno) and the pid.
+func spawnProgram(_ executable: String, arguments: [String], environment: [UnsafeMutablePointer<CChar>?], directory: String?,
+                  stdin: Int32, stdout: Int32, stderr: Int32) -> (Int32, pid_t) {
+    let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+    defer { for pointer in argv { free(pointer) } }
+    let envp = environment + [nil]
+    var pid: pid_t = 0
+    let rc = argv.withUnsafeBufferPointer { argvBuffer in
+        envp.withUnsafeBufferPointer { envpBuffer in
+            testbed_spawn(executable, argvBuffer.baseAddress, envpBuffer.baseAddress, directory, stdin, stdout, stderr, &pid)
+        }
+    }
+    return (rc, pid)
+}
+
 /// A start that failed: the errno and what was started.
 struct SpawnFailure: Error, Sendable {
     let errno: Int32
     let what: String
-}
-
-/// A flag that can be set once, from any thread.
-final class OnceFlag: Sendable {
-    private let value = Mutex(false)
-
-    /// Sets the flag; true if this call set it.
-    func set() -> Bool {
-        value.withLock { value in
-            if value { return false }
-            value = true
-            return true
-        }
-    }
 }

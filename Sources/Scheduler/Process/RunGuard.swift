@@ -28,20 +28,10 @@ public struct RunGuard: Sendable {
         // The guard's environment is ours without any tag: it must not find itself.
         var environment = ProcessInfo.processInfo.environment
         environment[ChildProcess.tagVariable] = nil
-        let words: [String] = [executable, "guard", prefix]
-        let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            for pointer in argv { free(pointer) }
-            for pointer in envp { free(pointer) }
-        }
-        var pid: pid_t = 0
-        let rc = argv.withUnsafeBufferPointer { argvBuffer in
-            envp.withUnsafeBufferPointer { envpBuffer in
-                testbed_spawn(executable, argvBuffer.baseAddress, envpBuffer.baseAddress, "/",
-                              fds[0], devNull, devNull, &pid)
-            }
-        }
+        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") }
+        defer { for pointer in envp { free(pointer) } }
+        let (rc, pid) = spawnProgram(executable, arguments: [executable, "guard", prefix], environment: envp, directory: "/",
+                                     stdin: fds[0], stdout: devNull, stderr: devNull)
         close(fds[0])
         guard rc == 0 else {
             close(fds[1])

@@ -199,3 +199,19 @@ struct LayoutTests {
         #expect(popped == [0, 1, 3, 3, 5, 7, 9])
     }
 }
+
+@Suite("which processes carry a tag")
+struct TagMatchTests {
+    static let environ = Array("HOME=/root\0TESTBED_PROCESS_TAG=run1/50\0PATH=/bin\0".utf8)
+
+    @Test("a step's own tag matches its whole entry only: step 5 is not step 50", arguments: [
+        ("TESTBED_PROCESS_TAG=run1/50", false, true),
+        ("TESTBED_PROCESS_TAG=run1/5", false, false),
+        ("TESTBED_PROCESS_TAG=run1/", true, true),
+        ("TESTBED_PROCESS_TAG=run2/", true, false),
+        ("TESTBED_PROCESS_TAG=run1/500", false, false),
+    ])
+    func match(entry: String, prefix: Bool, expected: Bool) {
+        #expect(ProcessSupervisor.hasEntry(Self.environ, Array(entry.utf8), prefix: prefix) == expected)
+    }
+}

@@ -154,6 +154,8 @@ public final class ProcessSupervisor: Sendable {
 
     /// Kills the orphans that carry a process' tag (its group is killed already).
     func cleanUp(after child: ChildProcess) {
+        // The whole entry: the tag of step 5 must not match the orphans of step 50.
+        let entry = Array("\(ChildProcess.tagVariable)=\(child.tag)".utf8)
         for _ in 0..<16 {
             // Orphans are rare: most tests leave none, and then this is one read.
             let orphans = Self.childPIDs()
@@ -163,7 +165,7 @@ public final class ProcessSupervisor: Sendable {
             let tracked = Self.table.withLock { Set($0.children.keys) }
             var killed = false
             for pid in orphans where !tracked.contains(pid) {
-                if Self.environment(of: pid).contains("\(ChildProcess.tagVariable)=\(child.tag)") {
+                if Self.hasEntry(Self.readProcFile("/proc/\(pid)/environ"), entry, prefix: false) {
                     _ = kill(pid, SIGKILL)
                     _ = kill(-pid, SIGKILL)
                     var status: Int32 = 0

@@ -68,7 +68,7 @@ extension ProcessSupervisor {
             for entry in entries {
                 guard let pid = pid_t(entry), pid != me else { continue }
                 let environment = readProcFile("/proc/\(pid)/environ")
-                guard contains(environment, needle) else { continue }
+                guard hasEntry(environment, needle, prefix: true) else { continue }
                 let group = getpgid(pid)
                 _ = kill(pid, SIGKILL)
                 if group > 1 && group != getpgrp() { _ = kill(-group, SIGKILL) }
@@ -81,12 +81,15 @@ extension ProcessSupervisor {
         return killed
     }
 
-    /// Whether `needle` starts one of the NUL-separated entries of `environment`.
-    static func contains(_ environment: [UInt8], _ needle: [UInt8]) -> Bool {
+    /// Whether one of the NUL-separated entries of `environment` (a
+    /// /proc/PID/environ) is `entry`, or starts with it when `prefix`.
+    static func hasEntry(_ environment: [UInt8], _ entry: [UInt8], prefix: Bool) -> Bool {
         var start = 0
         while start < environment.count {
             let end = environment[start...].firstIndex(of: 0) ?? environment.count
-            if end - start >= needle.count && environment[start..<(start + needle.count)].elementsEqual(needle) { return true }
+            let length = end - start
+            if (prefix ? length >= entry.count : length == entry.count)
+                && environment[start..<(start + entry.count)].elementsEqual(entry) { return true }
             start = end + 1
         }
         return false

@@ -292,8 +292,7 @@ public struct CatalogLoader: Sendable {
                   reader: YAMLReader, cache: RequirementCache, errors: inout [DeclarationError]) throws(DeclarationError) -> TestDefinition? {
         let location = DeclarationLocation(file: reader.file, line: reader.line(item.keyNode))
         let key = item.key
-        let components = key.split(separator: "/", omittingEmptySubsequences: false)
-        if key.isEmpty || components.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) || key.contains(where: { $0 == "\0" }) {
+        if !Self.isValidIDPart(key) {
             throw location.error("test key \"\(key)\" is not a valid id part; use names separated by single `/`, without `.`, `..` or empty parts")
         }
         var fields = TestFields(location: location)
@@ -304,8 +303,8 @@ public struct CatalogLoader: Sendable {
             try reader.checkKeys(entries, allowed: Self.testKeys, what: "test \"\(key)\"")
             for entry in entries {
                 let at = DeclarationLocation(file: reader.file, line: reader.line(entry.keyNode))
-                switch entry.key {
-                case "requires", "setup", "tags":
+                switch FieldTable.slot(entry.key) {
+                case 1, 2, 3: // requires, setup, tags
                     var values = try reader.strings(entry.value, what: entry.key)
                     if entry.key == "tags", case .scalar = entry.value {
                         values = values.flatMap { $0.split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init) }
@@ -324,6 +323,22 @@ public struct CatalogLoader: Sendable {
             return nil
         }
         return fields.build(id: idPrefix + "/" + key, command: .shell(run), directory: directory, cache: cache, errors: &errors)
+    }
+
+    /// Names separated by single `/`, without `.`, `..`, empty parts or NUL.
+    static func isValidIDPart(_ key: String) -> Bool {
+        var part = 0 // bytes in the current part; -1 and -2 for "." and ".."
+        for byte in key.utf8 {
+            switch byte {
+            case 0: return false
+            case UInt8(ascii: "/"):
+                if part <= 0 { return false }
+                part = 0
+            case UInt8(ascii: "."): part = part == 0 ? -1 : part == -1 ? -2 : part < 0 ? 3 : part + 1
+            default: part = part < 0 ? 3 : part + 1
+            }
+        }
+        return part > 0
     }
 
     func loadSetup(_ item: YAMLReader.Entry, directory: String,
@@ -410,14 +425,16 @@ public struct CatalogLoader: Sendable {
     /// When a command starts with a relative path (`setup/fetch.sh`, `./x`) that
     /// does not exist, says so.
     static func missingProgram(_ command: String, directory: String) -> String? {
-        let first = command.drop(while: { $0 == " " || $0 == "\t" }).prefix(while: { $0 != " " && $0 != "\t" })
-        guard !first.isEmpty else {
+        let utf8 = command.utf8
+        let isBlank = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        guard let start = utf8.firstIndex(where: { !isBlank($0) }) else {
             return "the command is empty; write the command line to run"
         }
+        let first = utf8[start...].prefix(while: { !isBlank($0) })
         // Only a relative path is checked: `./x.sh`, `setup/fetch.sh`.
-        guard first.contains(where: { $0 == "/" }), first.first != "/",
-              !first.contains(where: { $0 == "$" || $0 == "~" }) else { return nil }
-        let program = String(first)
+        guard first.contains(UInt8(ascii: "/")), first.first != UInt8(ascii: "/"),
+              !first.contains(where: { $0 == UInt8(ascii: "$") || $0 == UInt8(ascii: "~") }) else { return nil }
+        let program = String(Substring(first))
         let path = directory + "/" + program
         if FileManager.default.fileExists(atPath: path) { return nil }
         return "\(program) does not exist in \(directory); fix the path (it is relative to the declaring file)"
@@ -492,10 +509,63 @@ struct LoadState {
     }
 }
 
+/// A test's fields by key: the known keys in stored properties (no hashing
+/// for each of 100,000 tests), any other in a dictionary.
+struct FieldTable {
+    typealias Field = (values: [String], location: DeclarationLocation)
+    var run, requires, setup, tags, timeout, exclusive, dirties, skipCode, description: Field?
+    var other: [String: Field] = [:]
+
+    /// The known key's slot; by length first, so that a key is compared with one or two names, not nine.
+    static func slot(_ key: String) -> Int? {
+        switch key.utf8.count {
+        case 3: key == "run" ? 0 : nil
+        case 8: key == "requires" ? 1 : nil
+        case 5: key == "setup" ? 2 : nil
+        case 4: key == "tags" ? 3 : nil
+        case 7: key == "timeout" ? 4 : key == "dirties" ? 6 : nil
+        case 9: key == "exclusive" ? 5 : key == "skip-code" ? 7 : nil
+        case 11: key == "description" ? 8 : nil
+        default: nil
+        }
+    }
+
+    subscript(key: String) -> Field? {
+        get {
+            switch Self.slot(key) {
+            case 0: run
+            case 1: requires
+            case 2: setup
+            case 3: tags
+            case 4: timeout
+            case 5: exclusive
+            case 6: dirties
+            case 7: skipCode
+            case 8: description
+            default: other[key]
+            }
+        }
+        set {
+            switch Self.slot(key) {
+            case 0: run = newValue
+            case 1: requires = newValue
+            case 2: setup = newValue
+            case 3: tags = newValue
+            case 4: timeout = newValue
+            case 5: exclusive = newValue
+            case 6: dirties = newValue
+            case 7: skipCode = newValue
+            case 8: description = newValue
+            default: other[key] = newValue
+            }
+        }
+    }
+}
+
 /// The fields of one test, from YAML or a drop-in header, before validation.
 struct TestFields {
     let location: DeclarationLocation
-    var values: [String: (values: [String], location: DeclarationLocation)] = [:]
+    var values = FieldTable()
 
     init(location: DeclarationLocation) {
         self.location = location

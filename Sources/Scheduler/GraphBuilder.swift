@@ -11,6 +11,8 @@ import Setup
 struct GraphBuilder {
     let state: ResolverState
     let tests: [PlannedTest]
+    /// The setups each test needs, as indices in `state.setups`.
+    let closures: [[Int]]
     var steps: [Step] = []
     var runNode: [Int: Int] = [:]
     var runOrder: [Int] = []
@@ -18,9 +20,10 @@ struct GraphBuilder {
     var teardownWaits: [Int: [Int]] = [:]
     var closureSets: [Int: Set<Int>] = [:]
 
-    init(state: ResolverState, tests: [PlannedTest]) {
+    init(state: ResolverState, tests: [PlannedTest], closures: [[Int]]) {
         self.state = state
         self.tests = tests
+        self.closures = closures
     }
 
     mutating func add(_ kind: Step.Kind, _ dependencies: [Int]) -> Int {
@@ -55,12 +58,11 @@ struct GraphBuilder {
     }
 
     mutating func build() throws(PlanError) -> [Step] {
-        for planned in tests {
-            guard case .needsSetup(let names) = planned.status else {
+        for (planned, closure) in zip(tests, closures) {
+            guard case .needsSetup = planned.status else {
                 if case .runnable = planned.status { _ = add(.test(planned.test.id), []) }
                 continue
             }
-            let closure = names.map { state.index[$0]! }
             let id = planned.test.id
             var instance: [Int: Int] = [:]
             var testDependencies: [Int] = []

@@ -21,15 +21,20 @@ public struct Resolver: Sendable {
     public func resolve(_ selection: TestSelection = TestSelection()) throws(PlanError) -> Plan {
         var state = try ResolverState(catalog: catalog, facts: facts)
         var planned: [PlannedTest] = []
+        var closures: [[Int]] = []
         for test in catalog.tests where selection.matches(test) {
-            planned.append(try state.plan(test))
+            let (test, closure) = try state.plan(test)
+            planned.append(test)
+            closures.append(closure)
         }
-        var builder = GraphBuilder(state: state, tests: planned)
+        var builder = GraphBuilder(state: state, tests: planned, closures: closures)
         let steps = try builder.build()
-        var used: [String: SetupDefinition] = [:]
-        for test in planned {
-            for name in test.status.setups { used[name] = state.setups[state.index[name]!] }
+        var isUsed = [Bool](repeating: false, count: state.setups.count)
+        for closure in closures {
+            for i in closure { isUsed[i] = true }
         }
+        var used: [String: SetupDefinition] = [:]
+        for (i, setup) in state.setups.enumerated() where isUsed[i] { used[setup.name] = setup }
         return Plan(environment: facts.environmentName, tests: planned, steps: steps, setups: used)
     }
 }
@@ -173,10 +178,10 @@ struct ResolverState {
             return .met(provider: provider)
         }
         var refused: [String] = []
-        var seen: Set<Int> = []
+        var seen: [Int] = [] // a few providers at most: a scan beats hashing
         for alternative in requirement.alternatives {
             for candidate in providers[alternative.name] ?? [] where candidate != excluding && !seen.contains(candidate) {
-                seen.insert(candidate)
+                seen.append(candidate)
                 guard !inProgress.contains(candidate),
                       Self.promisesMeet(requirement, setups[candidate].provides) else { continue }
                 switch resolveSetup(candidate) {
@@ -202,7 +207,8 @@ struct ResolverState {
 
     // MARK: - Tests
 
-    mutating func plan(_ test: TestDefinition) throws(PlanError) -> PlannedTest {
+    /// The test's verdict, and the setups it needs (indices, each after those it waits for).
+    mutating func plan(_ test: TestDefinition) throws(PlanError) -> (PlannedTest, [Int]) {
         var closure: [Int] = []
         var unmet: [Unmet] = []
         var promises: [Promise] = []
@@ -225,13 +231,15 @@ struct ResolverState {
             case .unmet(let reason): unmet.append(reason)
             }
         }
-        if !unmet.isEmpty { return PlannedTest(test: test, status: .unsupported(unmet)) }
-        if closure.isEmpty { return PlannedTest(test: test, status: .runnable) }
-        return PlannedTest(test: test, status: .needsSetup(topologicalOrder(closure).map { setups[$0].name }), promises: promises)
+        if !unmet.isEmpty { return (PlannedTest(test: test, status: .unsupported(unmet)), []) }
+        if closure.isEmpty { return (PlannedTest(test: test, status: .runnable), []) }
+        let order = topologicalOrder(closure)
+        return (PlannedTest(test: test, status: .needsSetup(order.map { setups[$0].name }), promises: promises), order)
     }
 
     /// The closure ordered so that each setup comes after those it waits for.
     func topologicalOrder(_ closure: [Int]) -> [Int] {
+        if closure.count == 1 { return closure }
         var placed: Set<Int> = []
         var order: [Int] = []
         let members = Set(closure)

@@ -55,21 +55,45 @@ struct CheckCommand: AsyncParsableCommand {
         guard !plan.tests.isEmpty else {
             return out + "no tests selected; check the suite path, --tag and --id\n"
         }
-        let runnable = plan.tests.filter { $0.status == .runnable }
-        let needsSetup = plan.tests.filter { if case .needsSetup = $0.status { true } else { false } }
-        let unsupported = plan.tests.filter { if case .unsupported = $0.status { true } else { false } }
-        let width = min(48, (plan.tests.map(\.test.id.count).max() ?? 10) + 2)
+        var runnable: [PlannedTest] = [], needsSetup: [PlannedTest] = [], unsupported: [PlannedTest] = []
+        var longest = 0
+        for test in plan.tests {
+            switch test.status {
+            case .runnable: runnable.append(test)
+            case .needsSetup: needsSetup.append(test)
+            case .unsupported: unsupported.append(test)
+            }
+            longest = max(longest, test.test.id.displayWidth)
+        }
+        let width = min(48, longest + 2)
+        out.reserveCapacity(plan.tests.count * (width + 24))
         if !runnable.isEmpty {
             out += "\n" + style.green("runnable (\(runnable.count))") + "\n"
-            for test in runnable { out += "  \(test.test.id)\n" }
+            for test in runnable {
+                out += "  "
+                out += test.test.id
+                out += "\n"
+            }
         }
         if !needsSetup.isEmpty {
             out += "\n" + style.yellow("needs setup (\(needsSetup.count))") + "\n"
+            let blank = String(repeating: " ", count: width + 2)
             for test in needsSetup {
-                let id = "  " + test.test.id
-                let setups = "after " + test.status.setups.joined(separator: ", ")
-                out += id.count + 2 > width + 2 ? id + "\n" + String(repeating: " ", count: width + 2) + setups + "\n"
-                                                : id.padded(width + 2) + setups + "\n"
+                out += "  "
+                out += test.test.id
+                let used = test.test.id.displayWidth + 2
+                if used + 2 > width + 2 {
+                    out += "\n"
+                    out += blank
+                } else {
+                    out += blank.prefix(width + 2 - used)
+                }
+                out += "after "
+                for (index, setup) in test.status.setups.enumerated() {
+                    if index > 0 { out += ", " }
+                    out += setup
+                }
+                out += "\n"
             }
         }
         if !unsupported.isEmpty {

@@ -148,6 +148,11 @@ struct Style {
 
 extension String {
     /// Pads with spaces to `width` characters.
+    /// Columns the text takes in a terminal, counting characters; ASCII text without counting grapheme clusters.
+    var displayWidth: Int {
+        utf8.contains(where: { $0 >= 0x80 }) ? count : utf8.count
+    }
+
     func padded(_ width: Int) -> String {
         count >= width ? self : self + String(repeating: " ", count: width - count)
     }

@@ -212,3 +212,43 @@ struct DropInHeaderTests {
         #expect(DropInHeader(bytes: Array(text.utf8)).isEmpty)
     }
 }
+
+@Suite("Test id parts")
+struct IDPartTests {
+    /// The rule as first written (split on `/`, no empty, `.` or `..` part,
+    /// no NUL): the byte scan that replaced it must agree on every key.
+    static func reference(_ key: String) -> Bool {
+        let parts = key.split(separator: "/", omittingEmptySubsequences: false)
+        return !key.isEmpty && !parts.contains { $0.isEmpty || $0 == "." || $0 == ".." } && !key.contains("\0")
+    }
+
+    @Test(arguments: [
+        "a", "a/b", "precopy/tcp", "...", ".a", "a.", "a..b", "..a", "a/.../b", "v8.2/x", "ü/ß",
+        "", "/", "a/", "/a", "a//b", ".", "..", "./a", "a/.", "a/..", "a/../b", "a\0b", "../escape",
+    ])
+    func scanAgreesWithTheRule(key: String) {
+        #expect(CatalogLoader.isValidIDPart(key) == Self.reference(key), "\(key.debugDescription)")
+    }
+
+    @Test func validAndInvalidExamples() {
+        #expect(CatalogLoader.isValidIDPart("migration/precopy/tcp"))
+        #expect(CatalogLoader.isValidIDPart("..."))
+        #expect(!CatalogLoader.isValidIDPart("a/../b"))
+        #expect(!CatalogLoader.isValidIDPart("a//b"))
+    }
+}
+
+@Suite("Test fields")
+struct FieldTableTests {
+    @Test(arguments: ["run", "requires", "setup", "tags", "timeout", "exclusive", "dirties", "skip-code", "description", "other", "x"])
+    func keepsEachKeyApart(key: String) {
+        var table = FieldTable()
+        let location = DeclarationLocation(file: "testbed.yaml", line: 3)
+        table[key] = ([key], location)
+        #expect(table[key]?.values == [key])
+        for other in ["run", "requires", "setup", "tags", "timeout", "exclusive", "dirties", "skip-code", "description", "other", "x"]
+        where other != key {
+            #expect(table[other] == nil, "setting \(key) set \(other)")
+        }
+    }
+}

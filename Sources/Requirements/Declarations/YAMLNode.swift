@@ -3,7 +3,7 @@ import CYaml
 /// A YAML value with the line it starts on: what declaration files are read
 /// into. Scalars keep the text they were written with (`8.10` stays `8.10`);
 /// nothing is typed implicitly.
-public indirect enum YAMLNode: Sendable {
+public enum YAMLNode: Sendable {
     /// `plain` is false for quoted and block scalars.
     case scalar(String, line: Int, plain: Bool)
     case mapping([(key: YAMLNode, value: YAMLNode)], line: Int)
@@ -129,7 +129,8 @@ struct YAMLEventParser {
             let before = expanded
             try count(1, line: line)
             var entries: [(key: YAMLNode, value: YAMLNode)] = []
-            var keys: Set<String> = []
+            // Small mappings (most of them) look for a duplicate key by a scan: cheaper than hashing.
+            var keys: Set<String>?
             while true {
                 var keyEvent = try next()
                 if keyEvent.type == YAML_MAPPING_END_EVENT {
@@ -137,8 +138,15 @@ struct YAMLEventParser {
                     break
                 }
                 let key = try node(&keyEvent)
-                if let text = key.text, !keys.insert(text).inserted {
-                    throw Failure(line: key.line, message: "duplicate key \"\(text)\"; keep one of them")
+                if let text = key.text {
+                    if keys == nil, entries.count >= 16 {
+                        keys = Set(entries.compactMap { $0.key.text })
+                    }
+                    let duplicate = keys != nil ? !keys!.insert(text).inserted
+                                                : entries.contains { $0.key.text == text }
+                    if duplicate {
+                        throw Failure(line: key.line, message: "duplicate key \"\(text)\"; keep one of them")
+                    }
                 }
                 var valueEvent = try next()
                 entries.append((key, try node(&valueEvent)))

@@ -34,25 +34,25 @@ public struct YAMLReader: Sendable {
 
     /// The entries of a mapping in file order. A merge key (`<<: *defaults`)
     /// adds the merged mapping's entries that are not written here.
-    public func mapping(_ node: YAMLNode, what: String) throws(DeclarationError) -> [Entry] {
+    public func mapping(_ node: YAMLNode, what: @autoclosure () -> String) throws(DeclarationError) -> [Entry] {
         guard case let .mapping(pairs, _) = node else {
-            throw error(node, "\(what) must be a mapping of `key: value` lines, not \(describe(node))")
+            throw error(node, "\(what()) must be a mapping of `key: value` lines, not \(describe(node))")
         }
         var entries: [Entry] = []
         entries.reserveCapacity(pairs.count)
         var merged: [Entry] = []
         for (key, value) in pairs {
             guard case let .scalar(text, _, plain) = key else {
-                throw error(key, "a key in \(what) must be plain text")
+                throw error(key, "a key in \(what()) must be plain text")
             }
             if text == "<<" && plain {
                 let sources: [YAMLNode]
                 if case .sequence(let items, _) = value { sources = items } else { sources = [value] }
                 for source in sources {
                     guard case .mapping = source else {
-                        throw error(value, "`<<` in \(what) must merge a mapping, e.g. `<<: *defaults`")
+                        throw error(value, "`<<` in \(what()) must merge a mapping, e.g. `<<: *defaults`")
                     }
-                    merged += try mapping(source, what: what)
+                    merged += try mapping(source, what: what())
                 }
                 continue
             }
@@ -66,9 +66,9 @@ public struct YAMLReader: Sendable {
     }
 
     /// Rejects keys not in `allowed`, suggesting the nearest one.
-    public func checkKeys(_ entries: [Entry], allowed: [String], what: String) throws(DeclarationError) {
-        for entry in entries where !allowed.contains(entry.key) {
-            var message = "unknown key \"\(entry.key)\" in \(what)"
+    public func checkKeys(_ entries: [Entry], allowed: [String], what: @autoclosure () -> String) throws(DeclarationError) {
+        for entry in entries where !allowed.contains(where: { $0.utf8.count == entry.key.utf8.count && $0 == entry.key }) {
+            var message = "unknown key \"\(entry.key)\" in \(what())"
             if let guess = closest(to: entry.key, in: allowed) {
                 message += "; did you mean \"\(guess)\"?"
             } else {
@@ -79,15 +79,15 @@ public struct YAMLReader: Sendable {
     }
 
     /// A scalar as the text it was written with (`8.10` stays `8.10`).
-    public func string(_ node: YAMLNode, what: String) throws(DeclarationError) -> String {
+    public func string(_ node: YAMLNode, what: @autoclosure () -> String) throws(DeclarationError) -> String {
         guard case let .scalar(text, _, _) = node else {
-            throw error(node, "\(what) must be a single value, not \(describe(node))")
+            throw error(node, "\(what()) must be a single value, not \(describe(node))")
         }
         return text
     }
 
     /// A list of strings; a single scalar counts as a list of one, an empty plain one as none.
-    public func strings(_ node: YAMLNode, what: String) throws(DeclarationError) -> [String] {
+    public func strings(_ node: YAMLNode, what: @autoclosure () -> String) throws(DeclarationError) -> [String] {
         switch node {
         case let .scalar(text, _, plain):
             return text.isEmpty && plain ? [] : [text]
@@ -95,21 +95,21 @@ public struct YAMLReader: Sendable {
             var result: [String] = []
             result.reserveCapacity(items.count)
             for item in items {
-                result.append(try string(item, what: "each item of \(what)"))
+                result.append(try string(item, what: "each item of \(what())"))
             }
             return result
         case .mapping:
-            throw error(node, "\(what) must be a list such as [a, b], not \(describe(node))")
+            throw error(node, "\(what()) must be a list such as [a, b], not \(describe(node))")
         }
     }
 
     /// A boolean: true/false, yes/no, on/off.
-    public func bool(_ node: YAMLNode, what: String) throws(DeclarationError) -> Bool {
-        let text = try string(node, what: what).lowercased()
+    public func bool(_ node: YAMLNode, what: @autoclosure () -> String) throws(DeclarationError) -> Bool {
+        let text = try string(node, what: what()).lowercased()
         switch text {
         case "true", "yes", "on": return true
         case "false", "no", "off": return false
-        default: throw error(node, "\(what) must be true or false, not \"\(text)\"")
+        default: throw error(node, "\(what()) must be true or false, not \"\(text)\"")
         }
     }
 

@@ -215,3 +215,39 @@ struct TagMatchTests {
         #expect(ProcessSupervisor.hasEntry(Self.environ, Array(entry.utf8), prefix: prefix) == expected)
     }
 }
+
+@Suite("Event dispatcher")
+struct EventDispatcherTests {
+    actor Collected: Recorder {
+        var labels: [String] = []
+        var waiting: CheckedContinuation<Void, Never>?
+
+        func record(_ event: RunEvent) async {
+            if case .stepStarted(_, let label, _) = event { labels.append(label) }
+            waiting?.resume()
+            waiting = nil
+        }
+
+        func firstEvent() async {
+            if !labels.isEmpty { return }
+            await withCheckedContinuation { waiting = $0 }
+        }
+    }
+
+    /// The pause between batches is an hour here: `finish` must end it, and
+    /// what was sent during it still arrives, in order. (Before, the end of
+    /// every run waited out the pause.)
+    @Test(.timeLimit(.minutes(1)))
+    func finishEndsThePauseAndDeliversTheRest() async {
+        let collected = Collected()
+        let dispatcher = EventDispatcher(recorders: [collected], interval: .seconds(3600))
+        let delivery = Task { await dispatcher.deliver() }
+        dispatcher.send(.stepStarted(kind: "test", label: "first", logPath: nil))
+        await collected.firstEvent()
+        dispatcher.send(.stepStarted(kind: "test", label: "second", logPath: nil))
+        dispatcher.send(.stepStarted(kind: "test", label: "third", logPath: nil))
+        dispatcher.finish()
+        await delivery.value
+        #expect(await collected.labels == ["first", "second", "third"])
+    }
+}

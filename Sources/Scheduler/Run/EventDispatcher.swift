@@ -11,7 +11,8 @@ import Synchronization
 final class EventDispatcher: Sendable {
     let recorders: [any Recorder]
     let pending = Mutex<[RunEvent]>([])
-    let finished = Mutex(false)
+    /// Whether `finish` was called, and the delivery loop's pause if it is in one.
+    let state = Mutex<(finished: Bool, pause: CheckedContinuation<Void, Never>?)>((false, nil))
     let doorbell: AsyncStream<Void>
     let ring: AsyncStream<Void>.Continuation
     let interval: Duration
@@ -32,9 +33,37 @@ final class EventDispatcher: Sendable {
     func deliver() async {
         for await _ in doorbell {
             await drain()
-            if !finished.withLock({ $0 }) { try? await Task.sleep(for: interval) }
+            await pause()
         }
         await drain()
+    }
+
+    /// Waits `interval`, or less if `finish` comes first: the end of a run
+    /// is not held up by the pause between batches.
+    func pause() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let finished = state.withLock { state -> Bool in
+                if state.finished { return true }
+                state.pause = continuation
+                return false
+            }
+            if finished {
+                continuation.resume()
+                return
+            }
+            let interval = self.interval
+            Task {
+                try? await Task.sleep(for: interval)
+                self.wake()
+            }
+        }
+    }
+
+    func wake() {
+        state.withLock { state -> CheckedContinuation<Void, Never>? in
+            defer { state.pause = nil }
+            return state.pause
+        }?.resume()
     }
 
     func drain() async {
@@ -50,7 +79,8 @@ final class EventDispatcher: Sendable {
 
     /// No more events: `deliver` returns once the queue is empty.
     func finish() {
-        finished.withLock { $0 = true }
+        state.withLock { $0.finished = true }
+        wake()
         ring.finish()
     }
 }

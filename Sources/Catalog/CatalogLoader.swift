@@ -285,7 +285,7 @@ public struct CatalogLoader: Sendable {
         }
     }
 
-    static let testKeys = ["run", "requires", "setup", "tags", "timeout", "exclusive", "dirties", "skip-code", "description"]
+    static let testKeys = FieldTable.keys
     static let setupKeys = ["run", "teardown", "check", "provides", "requires", "after", "scope", "timeout", "description"]
 
     func loadTest(_ item: YAMLReader.Entry, idPrefix: String, directory: String,
@@ -516,18 +516,14 @@ struct FieldTable {
     var run, requires, setup, tags, timeout, exclusive, dirties, skipCode, description: Field?
     var other: [String: Field] = [:]
 
-    /// The known key's slot; by length first, so that a key is compared with one or two names, not nine.
+    /// The keys a test may have, in slot order.
+    static let keys = ["run", "requires", "setup", "tags", "timeout", "exclusive", "dirties", "skip-code", "description"]
+
+    /// The known key's slot. Lengths are compared first: a failed `==` of two
+    /// small strings is a runtime call, and this runs for every key of every test.
     static func slot(_ key: String) -> Int? {
-        switch key.utf8.count {
-        case 3: key == "run" ? 0 : nil
-        case 8: key == "requires" ? 1 : nil
-        case 5: key == "setup" ? 2 : nil
-        case 4: key == "tags" ? 3 : nil
-        case 7: key == "timeout" ? 4 : key == "dirties" ? 6 : nil
-        case 9: key == "exclusive" ? 5 : key == "skip-code" ? 7 : nil
-        case 11: key == "description" ? 8 : nil
-        default: nil
-        }
+        let length = key.utf8.count
+        return keys.firstIndex { $0.utf8.count == length && $0 == key }
     }
 
     subscript(key: String) -> Field? {

@@ -39,7 +39,7 @@ struct CheckCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = try environmentOptions.load()
-        let plan = try await selection.resolve(in: environment)
+        let plan = try await selection.resolve(in: environment, steps: false)
         if json {
             emit(encodeJSON(Output(environment: plan.environment, tests: plan.tests.map {
                 .init(id: $0.test.id, status: $0.status.name, setups: $0.status.setups, unmet: $0.status.unmet)

@@ -77,11 +77,12 @@ struct SelectionOptions: ParsableArguments {
     }
 
     /// Loads the catalog and resolves the plan, exiting 65 on invalid declarations.
-    func resolve(in environment: Environment) async throws -> Plan {
+    /// `steps: false` for a plan with verdicts only (`check`).
+    func resolve(in environment: Environment, steps: Bool = true) async throws -> Plan {
         let catalog = await loadCatalog()
         let selection = try selection()
         do {
-            let plan = try Resolver(catalog: catalog, facts: environment).resolve(selection)
+            let plan = try Resolver(catalog: catalog, facts: environment).resolve(selection, steps: steps)
             keepUntilExit(catalog, plan)
             return plan
         } catch {

@@ -187,11 +187,26 @@ struct ResolverTests {
         }
     }
 
-    @Test("a shared setup cannot wait for a per-test one")
-    func scopeMismatch() {
-        #expect(throws: PlanError.self) {
-            try plan([test("/t", setups: ["shared"])], [setup("shared", after: ["each"]), setup("each", scope: .test)])
+    @Test("a shared setup cannot wait for a per-test one, with or without steps", arguments: [true, false])
+    func scopeMismatch(steps: Bool) {
+        let catalog = Catalog(tests: [test("/t", setups: ["shared"])],
+                              setups: [setup("shared", after: ["each"]), setup("each", scope: .test)], roots: [])
+        #expect(throws: PlanError.scopeMismatch(setup: "shared", dependsOn: "each", DeclarationLocation(file: "testbed.yaml", line: 7))) {
+            try Resolver(catalog: catalog, facts: host).resolve(steps: steps)
         }
+    }
+
+    @Test("a plan without steps has the same verdicts and no steps")
+    func verdictsOnly() throws {
+        let catalog = Catalog(tests: [test("/a", setups: ["vm"]), test("/b"), test("/c", requires: ["root"])],
+                              setups: [setup("vm", after: ["image"], scope: .test, teardown: true), setup("image")], roots: [])
+        let full = try Resolver(catalog: catalog, facts: host).resolve()
+        let verdicts = try Resolver(catalog: catalog, facts: host).resolve(steps: false)
+        #expect(verdicts.steps.isEmpty)
+        #expect(!full.steps.isEmpty)
+        #expect(verdicts.tests.map(\.status) == full.tests.map(\.status))
+        #expect(verdicts.tests.map(\.status.name) == ["needs-setup", "runnable", "unsupported"])
+        #expect(verdicts.setups.keys.sorted() == ["image", "vm"])
     }
 
     @Test("per-test setups run around each test; shared ones once")

@@ -297,29 +297,34 @@ public struct CatalogLoader: Sendable {
         }
         var fields = TestFields(location: location)
         if case .scalar(let command, _, _) = item.value {
-            fields.add("run", [command], at: location)
+            fields.values.run = ([command], location)
         } else {
             let entries = try reader.mapping(item.value, what: "test \"\(key)\"")
-            try reader.checkKeys(entries, allowed: Self.testKeys, what: "test \"\(key)\"")
+            // Unknown keys first: a misspelt key is the error to show, before any value's.
+            for entry in entries where FieldTable.slot(entry.key) == nil {
+                try reader.checkKeys([entry], allowed: Self.testKeys, what: "test \"\(key)\"")
+            }
             for entry in entries {
-                let at = DeclarationLocation(file: reader.file, line: reader.line(entry.keyNode))
-                switch FieldTable.slot(entry.key) {
-                case 1, 2, 3: // requires, setup, tags
+                guard let slot = FieldTable.slot(entry.key) else { continue }
+                let at = DeclarationLocation(file: reader.file, line: entry.keyNode.line)
+                // A mapping has each key once (duplicates are YAML errors): set, not add.
+                switch slot {
+                case FieldTable.requiresSlot, FieldTable.setupSlot, FieldTable.tagsSlot:
                     var values = try reader.strings(entry.value, what: entry.key)
-                    if entry.key == "tags", case .scalar = entry.value {
+                    if slot == FieldTable.tagsSlot, case .scalar = entry.value {
                         values = values.flatMap { $0.split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init) }
                     }
-                    fields.add(entry.key, values, at: at)
+                    fields.values[slot: slot] = (values, at)
                 default:
-                    fields.add(entry.key, [try reader.string(entry.value, what: "\(entry.key) of test \"\(key)\"")], at: at)
+                    fields.values[slot: slot] = ([try reader.string(entry.value, what: "\(entry.key) of test \"\(key)\"")], at)
                 }
             }
         }
-        guard let run = fields.values["run"]?.values.first else {
+        guard let run = fields.values.run?.values.first else {
             throw location.error("test \"\(key)\" has no `run`; add `run: COMMAND` (a command line run in \(reader.file)'s directory)")
         }
         if let problem = Self.missingProgram(run, directory: directory) {
-            errors.append((fields.values["run"]?.location ?? location).error("test \"\(key)\": \(problem)"))
+            errors.append((fields.values.run?.location ?? location).error("test \"\(key)\": \(problem)"))
             return nil
         }
         return fields.build(id: idPrefix + "/" + key, command: .shell(run), directory: directory, cache: cache, errors: &errors)
@@ -445,12 +450,34 @@ public struct CatalogLoader: Sendable {
 /// requirements across thousands of tests.
 final class RequirementCache {
     var parsed: [String: Result<Requirement, RequirementError>] = [:]
+    /// Whole `requires` lists: tests share a few lists, parsed (and stored) once each.
+    var lists: [[String]: [Requirement]] = [:]
+    /// Tag and setup lists, so that tests with equal lists share one array.
+    var stringLists: [[String]: [String]] = [:]
 
     func parse(_ text: String) throws(RequirementError) -> Requirement {
         if let hit = parsed[text] { return try hit.get() }
         let result = Result { () throws(RequirementError) -> Requirement in try Requirement(parsing: text) }
         parsed[text] = result
         return try result.get()
+    }
+
+    /// The requirements of a list, in order; the first invalid one throws.
+    func parse(_ texts: [String]) throws(RequirementError) -> [Requirement] {
+        if let hit = lists[texts] { return hit }
+        var result: [Requirement] = []
+        result.reserveCapacity(texts.count)
+        for text in texts { result.append(try parse(text)) }
+        lists[texts] = result
+        return result
+    }
+
+    /// An equal list seen before, or this one.
+    func shared(_ list: [String]) -> [String] {
+        if list.isEmpty { return list }
+        if let hit = stringLists[list] { return hit }
+        stringLists[list] = list
+        return list
     }
 }
 
@@ -526,9 +553,23 @@ struct FieldTable {
         return keys.firstIndex { $0.utf8.count == length && $0 == key }
     }
 
+    static let requiresSlot = 1, setupSlot = 2, tagsSlot = 3
+
     subscript(key: String) -> Field? {
         get {
-            switch Self.slot(key) {
+            guard let slot = Self.slot(key) else { return other[key] }
+            return self[slot: slot]
+        }
+        set {
+            guard let slot = Self.slot(key) else { other[key] = newValue; return }
+            self[slot: slot] = newValue
+        }
+    }
+
+    /// A known key's field by its index in `keys`.
+    subscript(slot slot: Int) -> Field? {
+        get {
+            switch slot {
             case 0: run
             case 1: requires
             case 2: setup
@@ -537,12 +578,11 @@ struct FieldTable {
             case 5: exclusive
             case 6: dirties
             case 7: skipCode
-            case 8: description
-            default: other[key]
+            default: description
             }
         }
         set {
-            switch Self.slot(key) {
+            switch slot {
             case 0: run = newValue
             case 1: requires = newValue
             case 2: setup = newValue
@@ -551,8 +591,7 @@ struct FieldTable {
             case 5: exclusive = newValue
             case 6: dirties = newValue
             case 7: skipCode = newValue
-            case 8: description = newValue
-            default: other[key] = newValue
+            default: description = newValue
             }
         }
     }
@@ -578,41 +617,48 @@ struct TestFields {
     func build(id: String, command: TestDefinition.Command, directory: String,
                cache: RequirementCache, errors: inout [DeclarationError]) -> TestDefinition? {
         var failed = false
-        func fail(_ key: String, _ message: String) {
-            errors.append((values[key]?.location ?? location).error(message))
+        func fail(_ field: FieldTable.Field?, _ message: String) {
+            errors.append((field?.location ?? location).error(message))
             failed = true
         }
         var requires: [Requirement] = []
-        for text in values["requires"]?.values ?? [] {
-            do { requires.append(try cache.parse(text)) } catch { fail("requires", "test \(id): \(error)") }
+        if let texts = values.requires?.values, !texts.isEmpty {
+            if let list = try? cache.parse(texts) {
+                requires = list
+            } else {
+                // One error for each invalid requirement, not just the first.
+                for text in texts {
+                    do { _ = try cache.parse(text) } catch { fail(values.requires, "test \(id): \(error)") }
+                }
+            }
         }
         var timeout = TestDefinition.defaultTimeout
-        if let text = values["timeout"]?.values.last {
+        if let text = values.timeout?.values.last {
             if let parsed = parseTimeout(text) { timeout = parsed }
-            else { fail("timeout", "timeout of test \(id) is \"\(text)\", not a duration; write e.g. 90s, 10m or 1h") }
+            else { fail(values.timeout, "timeout of test \(id) is \"\(text)\", not a duration; write e.g. 90s, 10m or 1h") }
         }
-        func flag(_ key: String) -> Bool {
-            guard let text = values[key]?.values.last else { return false }
+        func flag(_ key: String, _ field: FieldTable.Field?) -> Bool {
+            guard let text = field?.values.last else { return false }
             switch text.lowercased() {
             case "true", "yes", "on": return true
             case "false", "no", "off": return false
             default:
-                fail(key, "\(key) of test \(id) is \"\(text)\"; write true or false")
+                fail(field, "\(key) of test \(id) is \"\(text)\"; write true or false")
                 return false
             }
         }
-        let exclusive = flag("exclusive")
-        let dirties = flag("dirties")
+        let exclusive = flag("exclusive", values.exclusive)
+        let dirties = flag("dirties", values.dirties)
         var skipCode: Int32 = 77
-        if let text = values["skip-code"]?.values.last {
+        if let text = values.skipCode?.values.last {
             if let code = Int32(text), (1...255).contains(code) { skipCode = code }
-            else { fail("skip-code", "skip-code of test \(id) is \"\(text)\"; write an exit status from 1 to 255") }
+            else { fail(values.skipCode, "skip-code of test \(id) is \"\(text)\"; write an exit status from 1 to 255") }
         }
         guard !failed else { return nil }
         return TestDefinition(
-            id: id, command: command, requires: requires, setups: values["setup"]?.values ?? [],
-            tags: values["tags"]?.values ?? [], timeout: timeout, exclusive: exclusive, dirties: dirties,
+            id: id, command: command, requires: requires, setups: cache.shared(values.setup?.values ?? []),
+            tags: cache.shared(values.tags?.values ?? []), timeout: timeout, exclusive: exclusive, dirties: dirties,
             skipCode: skipCode, directory: directory, location: location,
-            setupsLocation: values["setup"]?.location, description: values["description"]?.values.last)
+            setupsLocation: values.setup?.location, description: values.description?.values.last)
     }
 }

@@ -25,9 +25,21 @@ public struct Resolver: Sendable {
         var state = try ResolverState(catalog: catalog, facts: facts)
         var planned: [PlannedTest] = []
         var closures: [[Int]] = []
+        // Tests with the same `requires` and `setup` lists get the same verdict.
+        // The loader gives equal lists one storage, so the storage's address
+        // stands for the list: no hashing of its text for each of 100,000
+        // tests. (The catalog keeps every list alive, so no address is reused.)
+        var verdicts: [ListIdentity: (status: PlannedTest.Status, promises: [Promise], closure: [Int])] = [:]
         for test in catalog.tests where selection.matches(test) {
-            let (test, closure) = try state.plan(test)
-            planned.append(test)
+            let key = ListIdentity(requires: test.requires, setups: test.setups)
+            if let known = verdicts[key] {
+                planned.append(PlannedTest(test: test, status: known.status, promises: known.promises))
+                closures.append(known.closure)
+                continue
+            }
+            let (plannedTest, closure) = try state.plan(test)
+            verdicts[key] = (plannedTest.status, plannedTest.promises, closure)
+            planned.append(plannedTest)
             closures.append(closure)
         }
         try state.checkScopes(closures)
@@ -43,6 +55,17 @@ public struct Resolver: Sendable {
         var used: [String: SetupDefinition] = [:]
         for (i, setup) in state.setups.enumerated() where isUsed[i] { used[setup.name] = setup }
         return Plan(environment: facts.environmentName, tests: planned, steps: steps, setups: used)
+    }
+}
+
+/// The storage of a test's `requires` and `setup` lists.
+struct ListIdentity: Hashable {
+    let requires: UnsafeRawPointer?
+    let setups: UnsafeRawPointer?
+
+    init(requires: [Requirement], setups: [String]) {
+        self.requires = requires.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+        self.setups = setups.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
     }
 }
 

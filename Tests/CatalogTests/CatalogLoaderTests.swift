@@ -170,6 +170,41 @@ struct CatalogLoaderTests {
         #expect(errors.contains { $0.message.contains("did you mean \"testbed-requires\"") && $0.line == 2 })
     }
 
+    @Test("each invalid requirement of each test is reported, however many tests share the list")
+    func invalidRequirementLists() async throws {
+        let tree = try TemporaryTree([
+            "testbed.yaml": """
+            tests:
+              a:
+                run: 'true'
+                requires: ["qemu >=", root, "kernel <> 1"]
+              b:
+                run: 'true'
+                requires: ["qemu >=", root, "kernel <> 1"]
+              c:
+                run: 'true'
+                requires: [root, "qemu >= 8.2"]
+            """,
+        ])
+        let errors = await loadErrors(tree)
+        #expect(errors.count == 4, "\(errors)")
+        #expect(errors.map(\.line) == [4, 4, 7, 7])
+        #expect(errors.filter { $0.message.contains("test /a: invalid requirement \"qemu >=\"") }.count == 1)
+        #expect(errors.filter { $0.message.contains("test /b: invalid requirement \"kernel <> 1\"") }.count == 1)
+    }
+
+    @Test("tests with equal requirement lists get equal requirements")
+    func sharedRequirementLists() async throws {
+        let tree = try TemporaryTree([
+            "testbed.yaml": "tests:\n  a:\n    run: 'true'\n    requires: [root, kvm]\n    tags: [x, y]\n"
+                + "  b:\n    run: 'true'\n    requires: [root, kvm]\n    tags: [x, y]\n"
+                + "  c:\n    run: 'true'\n    requires: [kvm, root]\n    tags: [y]\n",
+        ])
+        let tests = try await load(tree).tests
+        #expect(tests.map { $0.requires.map(\.text) } == [["root", "kvm"], ["root", "kvm"], ["kvm", "root"]])
+        #expect(tests.map(\.tags) == [["x", "y"], ["x", "y"], ["y"]])
+    }
+
     @Test("a missing path is an error; an empty suite is empty")
     func paths() async throws {
         let tree = try TemporaryTree()

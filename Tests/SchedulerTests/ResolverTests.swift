@@ -196,6 +196,29 @@ struct ResolverTests {
         }
     }
 
+    @Test("tests that share requirement and setup lists share a verdict, and differ where their lists differ")
+    func sharedLists() throws {
+        let requires = ["image:alpine"].map { try! Requirement(parsing: $0) }
+        let unmet = ["kernel >= 99"].map { try! Requirement(parsing: $0) }
+        func make(_ id: String, _ requires: [Requirement], _ setups: [String]) -> TestDefinition {
+            TestDefinition(id: id, command: .shell("true"), requires: requires, setups: setups, directory: "/", location: here)
+        }
+        let disk = ["disk"]
+        let p = try plan([make("/a", requires, []), make("/b", requires, disk), make("/c", requires, []),
+                          make("/d", requires, disk), make("/e", unmet, []), make("/f", unmet, disk), make("/g", unmet, [])],
+                         [setup("image", provides: ["image:alpine"]), setup("disk")])
+        #expect(p.tests.map(\.status) == [
+            .needsSetup(["image"]), .needsSetup(["disk", "image"]), .needsSetup(["image"]), .needsSetup(["disk", "image"]),
+            .unsupported([Unmet(requirement: "kernel >= 99", reason: "needs kernel >= 99; this host has 6.1.0-13-amd64")]),
+            .unsupported([Unmet(requirement: "kernel >= 99", reason: "needs kernel >= 99; this host has 6.1.0-13-amd64")]),
+            .unsupported([Unmet(requirement: "kernel >= 99", reason: "needs kernel >= 99; this host has 6.1.0-13-amd64")]),
+        ])
+        #expect(p.tests.map { $0.promises.map(\.setup) } == [["image"], ["image"], ["image"], ["image"], [], [], []])
+        #expect(p.tests.map(\.test.id) == ["/a", "/b", "/c", "/d", "/e", "/f", "/g"])
+        #expect(labels(p).filter { $0.hasPrefix("test") } == ["test /a", "test /b", "test /c", "test /d"])
+        #expect(isTopological(p))
+    }
+
     @Test("a plan without steps has the same verdicts and no steps")
     func verdictsOnly() throws {
         let catalog = Catalog(tests: [test("/a", setups: ["vm"]), test("/b"), test("/c", requires: ["root"])],

@@ -116,6 +116,44 @@ struct CLITests {
         #expect(!result.stdout.contains("\u{1B}["), "NO_COLOR turns colour off")
     }
 
+    @Test("check lines up the setups column and wraps ids too long for it")
+    func checkColumns() throws {
+        let long = String(repeating: "very-long-name/", count: 4) + "x"
+        let tree = try TemporaryTree(["testbed.yaml": """
+            setups:
+              image:
+                run: 'true'
+                provides: [img]
+              disk:
+                run: 'true'
+                after: [image]
+            tests:
+              a:
+                run: 'true'
+                requires: [img]
+                setup: [disk]
+              \(long):
+                run: 'true'
+                requires: [img]
+              b:
+                run: 'true'
+                requires: [img]
+                setup: [disk]
+            """])
+        let result = try testbed(["check", tree.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let width = 48 + 2 // the column is capped at 48; two spaces of margin
+        let indent = String(repeating: " ", count: width)
+        #expect(result.stdout.contains("""
+            needs setup (3)
+              /a\(String(repeating: " ", count: width - 4))after image, disk
+              /\(long)
+            \(indent)after image
+              /b\(String(repeating: " ", count: width - 4))after image, disk
+
+            """))
+    }
+
     @Test("selection by tag and id; nothing selected exits 4")
     func selection() throws {
         let tree = try TemporaryTree(smallSuite)

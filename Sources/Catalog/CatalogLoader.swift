@@ -1,7 +1,7 @@
 import Foundation
 import Requirements
 import Setup
-
+import Synchronization
 
 /// Loads suites: `testbed.yaml` files anywhere in a directory tree, drop-in
 /// executables with `testbed-KEY:` headers, and executables named outright.
@@ -19,7 +19,7 @@ public struct CatalogLoader: Sendable {
     /// Loads every path: a directory is a suite, a file an executable test
     /// (or a `testbed.yaml`, whose directory is then the suite root).
     ///
-    /// Files are read concurrently, in chunks, one task per chunk; results are
+    /// Files are read concurrently, one worker per core; results are
     /// merged back in tree order, so ids and errors come out in the same order
     /// every time.
     public func load(_ paths: [String]) async throws(CatalogError) -> Catalog {
@@ -39,20 +39,34 @@ public struct CatalogLoader: Sendable {
                 units.append(.executable(path))
             }
         }
-        let chunkCount = max(1, min(units.count, ProcessInfo.processInfo.activeProcessorCount * 4))
-        let chunkSize = (units.count + chunkCount - 1) / max(chunkCount, 1)
-        let chunks = stride(from: 0, to: units.count, by: max(chunkSize, 1)).map { Array(units[$0..<min($0 + chunkSize, units.count)]) }
+        // One worker per core takes the next file as it finishes one, so
+        // no core idles while another still has a queue of files. Each
+        // worker keeps its own caches (equal requirement lists parsed once).
         typealias Loaded = (tests: [TestDefinition], setups: [SetupDefinition], errors: [DeclarationError])
-        let results = await withTaskGroup(of: (Int, Loaded).self) { group in
-            for (index, chunk) in chunks.enumerated() {
+        let next = UnitCounter()
+        let allUnits = units
+        let workers = max(1, min(units.count, ProcessInfo.processInfo.activeProcessorCount))
+        let results = await withTaskGroup(of: [(Int, Loaded)].self) { group in
+            for _ in 0..<workers {
                 group.addTask {
                     var state = LoadState()
-                    for unit in chunk { self.load(unit, state: &state) }
-                    return (index, (state.tests, state.setups, state.errors))
+                    var loaded: [(Int, Loaded)] = []
+                    while true {
+                        let index = next.value.add(1, ordering: .relaxed).oldValue
+                        guard index < allUnits.count else { break }
+                        self.load(allUnits[index], state: &state)
+                        loaded.append((index, (state.tests, state.setups, state.errors)))
+                        state.tests = []
+                        state.setups = []
+                        state.errors = []
+                    }
+                    return loaded
                 }
             }
-            var results = [Loaded?](repeating: nil, count: chunks.count)
-            for await (index, loaded) in group { results[index] = loaded }
+            var results = [Loaded?](repeating: nil, count: units.count)
+            for await loaded in group {
+                for (index, unit) in loaded { results[index] = unit }
+            }
             return results
         }
         var state = LoadState()
@@ -66,6 +80,11 @@ public struct CatalogLoader: Sendable {
         state.checkSetupReferences()
         if !state.errors.isEmpty { throw CatalogError(state.errors) }
         return Catalog(tests: state.tests, setups: state.setups, roots: paths)
+    }
+
+    /// The next unit to load, shared by the workers.
+    final class UnitCounter: Sendable {
+        let value = Atomic<Int>(0)
     }
 
     /// One thing to read.

@@ -193,6 +193,25 @@ struct CatalogLoaderTests {
         #expect(errors.filter { $0.message.contains("test /b: invalid requirement \"kernel <> 1\"") }.count == 1)
     }
 
+    @Test("files load in parallel, yet tests and errors come out in tree order")
+    func treeOrder() async throws {
+        var files: [String: String] = [:]
+        var expected: [String] = []
+        for d in 0..<40 {
+            let dir = String(format: "d%02d", d)
+            files["\(dir)/testbed.yaml"] = "tests:\n" + (0..<(d % 7 + 1)).map { "  t\($0): 'true'\n" }.joined()
+            expected += (0..<(d % 7 + 1)).map { "/\(dir)/t\($0)" }
+        }
+        let tree = try TemporaryTree(files)
+        for _ in 0..<3 {
+            #expect(try await load(tree).tests.map(\.id) == expected)
+        }
+        var broken = files
+        for d in [3, 17, 31] { broken[String(format: "d%02d/testbed.yaml", d)] = "tests:\n  x:\n    timeout: never\n    run: 'true'\n" }
+        let errors = await loadErrors(try TemporaryTree(broken))
+        #expect(errors.map { URL(fileURLWithPath: $0.file).deletingLastPathComponent().lastPathComponent } == ["d03", "d17", "d31"])
+    }
+
     @Test("tests with equal requirement lists get equal requirements")
     func sharedRequirementLists() async throws {
         let tree = try TemporaryTree([

@@ -42,7 +42,8 @@ public struct CatalogLoader: Sendable {
         // One worker per core takes the next file as it finishes one, so
         // no core idles while another still has a queue of files. Each
         // worker keeps its own caches (equal requirement lists parsed once).
-        typealias Loaded = (tests: [TestDefinition], setups: [SetupDefinition], errors: [DeclarationError])
+        // Workers also hash the ids, so the duplicate check after them is cheap.
+        typealias Loaded = (tests: [TestDefinition], idHashes: [Int], setups: [SetupDefinition], errors: [DeclarationError])
         let next = UnitCounter()
         let allUnits = units
         let workers = max(1, min(units.count, ProcessInfo.processInfo.activeProcessorCount))
@@ -55,7 +56,7 @@ public struct CatalogLoader: Sendable {
                         let index = next.value.add(1, ordering: .relaxed).oldValue
                         guard index < allUnits.count else { break }
                         self.load(allUnits[index], state: &state)
-                        loaded.append((index, (state.tests, state.setups, state.errors)))
+                        loaded.append((index, (state.tests, state.tests.map(\.id.hashValue), state.setups, state.errors)))
                         state.tests = []
                         state.setups = []
                         state.errors = []
@@ -70,13 +71,15 @@ public struct CatalogLoader: Sendable {
             return results
         }
         var state = LoadState()
+        var idHashes: [Int] = []
         for result in results {
             guard let result else { continue }
             state.tests += result.tests
+            idHashes += result.idHashes
             state.setups += result.setups
             state.errors += result.errors
         }
-        state.checkDuplicates()
+        state.checkDuplicates(idHashes: idHashes)
         state.checkSetupReferences()
         if !state.errors.isEmpty { throw CatalogError(state.errors) }
         return Catalog(tests: state.tests, setups: state.setups, roots: paths)
@@ -517,16 +520,32 @@ struct LoadState {
     var setups: [SetupDefinition] = []
     var errors: [DeclarationError] = []
 
-    mutating func checkDuplicates() {
-        var seen: [String: Int] = [:]
-        seen.reserveCapacity(tests.count)
-        for (index, test) in tests.enumerated() {
-            if let first = seen[test.id] {
-                errors.append(test.location.error("duplicate test id \(test.id), first declared at \(tests[first].location); rename one of them"))
+    /// Duplicate test ids and setup names. `idHashes` are the ids' hash
+    /// values (computed by the workers): a table of integers finds the
+    /// duplicates; only a (most unlikely) collision of two different ids
+    /// falls back to a table of the ids themselves.
+    mutating func checkDuplicates(idHashes: [Int]? = nil) {
+        let idHashes = idHashes ?? tests.map(\.id.hashValue)
+        var firstByHash: [Int: Int] = [:]
+        firstByHash.reserveCapacity(tests.count)
+        var duplicates: [DeclarationError] = []
+        var collided = false
+        for (index, hash) in idHashes.enumerated() {
+            if let first = firstByHash[hash] {
+                guard tests[first].id == tests[index].id else { collided = true; break }
+                duplicates.append(duplicate(index, of: first))
             } else {
-                seen[test.id] = index
+                firstByHash[hash] = index
             }
         }
+        if collided {
+            duplicates = []
+            var seen: [String: Int] = [:]
+            for (index, test) in tests.enumerated() {
+                if let first = seen[test.id] { duplicates.append(duplicate(index, of: first)) } else { seen[test.id] = index }
+            }
+        }
+        errors += duplicates
         var setupSeen: [String: DeclarationLocation] = [:]
         for setup in setups {
             if let first = setupSeen[setup.name] {
@@ -535,6 +554,11 @@ struct LoadState {
                 setupSeen[setup.name] = setup.location
             }
         }
+    }
+
+    func duplicate(_ index: Int, of first: Int) -> DeclarationError {
+        let test = tests[index]
+        return test.location.error("duplicate test id \(test.id), first declared at \(tests[first].location); rename one of them")
     }
 
     mutating func checkSetupReferences() {

@@ -292,6 +292,31 @@ struct IDPartTests {
     }
 }
 
+@Suite("Duplicate ids")
+struct DuplicateTests {
+    func state(_ ids: [String]) -> LoadState {
+        var state = LoadState()
+        state.tests = ids.enumerated().map { index, id in
+            TestDefinition(id: id, command: .shell("true"), directory: "/",
+                           location: DeclarationLocation(file: "testbed.yaml", line: index + 1))
+        }
+        return state
+    }
+
+    @Test("hash collisions between different ids are not duplicates", arguments: [
+        nil, [7, 7, 7, 7, 7], [1, 2, 1, 3, 2], [9, 9, 8, 9, 8],
+    ] as [[Int]?])
+    func collisions(hashes: [Int]?) {
+        var state = state(["/a", "/b", "/a", "/c", "/b"])
+        state.checkDuplicates(idHashes: hashes)
+        #expect(state.errors.map(\.line) == [3, 5])
+        #expect(state.errors.map(\.message) == [
+            "duplicate test id /a, first declared at testbed.yaml:1; rename one of them",
+            "duplicate test id /b, first declared at testbed.yaml:2; rename one of them",
+        ])
+    }
+}
+
 @Suite("Test fields")
 struct FieldTableTests {
     @Test(arguments: ["run", "requires", "setup", "tags", "timeout", "exclusive", "dirties", "skip-code", "description", "other", "x"])

@@ -113,6 +113,7 @@ struct YAMLEventParser {
             let before = expanded
             try count(1, line: line)
             var items: [YAMLNode] = []
+            items.reserveCapacity(4) // lists are mostly short: one allocation, not two or three
             while true {
                 var item = try next()
                 if item.type == YAML_SEQUENCE_END_EVENT {
@@ -129,6 +130,7 @@ struct YAMLEventParser {
             let before = expanded
             try count(1, line: line)
             var entries: [(key: YAMLNode, value: YAMLNode)] = []
+            entries.reserveCapacity(4)
             // Small mappings (most of them) look for a duplicate key by a scan: cheaper than hashing.
             var keys: Set<String>?
             while true {

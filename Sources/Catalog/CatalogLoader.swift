@@ -524,8 +524,7 @@ struct LoadState {
     /// values (computed by the workers): a table of integers finds the
     /// duplicates; only a (most unlikely) collision of two different ids
     /// falls back to a table of the ids themselves.
-    mutating func checkDuplicates(idHashes: [Int]? = nil) {
-        let idHashes = idHashes ?? tests.map(\.id.hashValue)
+    mutating func checkDuplicates(idHashes: [Int]) {
         var firstByHash: [Int: Int] = [:]
         firstByHash.reserveCapacity(tests.count)
         var duplicates: [DeclarationError] = []

@@ -42,22 +42,19 @@ struct GraphBuilder {
         return result
     }
 
-    mutating func ensureRunNode(_ i: Int) throws(PlanError) -> Int {
+    /// A shared setup's node. Its dependencies are shared too: the resolver
+    /// refused a plan where one is per-test (`checkScopes`).
+    mutating func ensureRunNode(_ i: Int) -> Int {
         if let id = runNode[i] { return id }
         var dependencies: [Int] = []
-        for d in state.edges[i] {
-            guard setup(d).scope == .run else {
-                throw .scopeMismatch(setup: setup(i).name, dependsOn: setup(d).name, setup(i).location)
-            }
-            dependencies.append(try ensureRunNode(d))
-        }
+        for d in state.edges[i] { dependencies.append(ensureRunNode(d)) }
         let id = add(.setup(setup(i).name), dependencies)
         runNode[i] = id
         runOrder.append(i)
         return id
     }
 
-    mutating func build() throws(PlanError) -> [Step] {
+    mutating func build() -> [Step] {
         for (planned, closure) in zip(tests, closures) {
             guard case .needsSetup = planned.status else {
                 if case .runnable = planned.status { _ = add(.test(planned.test.id), []) }
@@ -68,7 +65,7 @@ struct GraphBuilder {
             var testDependencies: [Int] = []
             for i in closure {
                 if setup(i).scope == .run {
-                    testDependencies.append(try ensureRunNode(i))
+                    testDependencies.append(ensureRunNode(i))
                 } else {
                     let dependencies = state.edges[i].map { d in setup(d).scope == .run ? runNode[d]! : instance[d]! }
                     let node = add(.testSetup(setup: setup(i).name, test: id), dependencies)

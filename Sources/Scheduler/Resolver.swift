@@ -46,7 +46,7 @@ public struct Resolver: Sendable {
         var steps: [Step] = []
         if withSteps {
             var builder = GraphBuilder(state: state, tests: planned, closures: closures)
-            steps = try builder.build()
+            steps = builder.build()
         }
         var isUsed = [Bool](repeating: false, count: state.setups.count)
         for closure in closures {

@@ -63,48 +63,40 @@ struct CheckCommand: AsyncParsableCommand {
         var out: [UInt8] = []
         out.reserveCapacity(head.utf8.count + plan.tests.count * (width + 24))
         out.append(contentsOf: head.utf8)
+        func heading(_ title: String) { out.append(contentsOf: ("\n" + title + "\n").utf8) }
+        func line(_ indent: String, _ text: String, end: Bool = true) {
+            out.append(contentsOf: indent.utf8)
+            out.append(contentsOf: text.utf8)
+            if end { out.append(UInt8(ascii: "\n")) }
+        }
         if counts.runnable > 0 {
-            out.append(contentsOf: ("\n" + style.green("runnable (\(counts.runnable))") + "\n").utf8)
+            heading(style.green("runnable (\(counts.runnable))"))
             for test in plan.tests {
-                guard case .runnable = test.status else { continue }
-                out.append(contentsOf: "  ".utf8)
-                out.append(contentsOf: test.test.id.utf8)
-                out.append(UInt8(ascii: "\n"))
+                if case .runnable = test.status { line("  ", test.test.id) }
             }
         }
         if counts.needsSetup > 0 {
-            out.append(contentsOf: ("\n" + style.yellow("needs setup (\(counts.needsSetup))") + "\n").utf8)
+            heading(style.yellow("needs setup (\(counts.needsSetup))"))
             for test in plan.tests {
                 guard case .needsSetup(let setups) = test.status else { continue }
-                out.append(contentsOf: "  ".utf8)
-                out.append(contentsOf: test.test.id.utf8)
+                line("  ", test.test.id, end: false)
+                // The setups in a column; an id too long for it gets a line of its own.
                 let used = test.test.id.displayWidth + 2
-                if used + 2 > width + 2 {
+                if used > width {
                     out.append(UInt8(ascii: "\n"))
                     out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: width + 2))
                 } else {
                     out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: width + 2 - used))
                 }
-                out.append(contentsOf: "after ".utf8)
-                for (index, setup) in setups.enumerated() {
-                    if index > 0 { out.append(contentsOf: ", ".utf8) }
-                    out.append(contentsOf: setup.utf8)
-                }
-                out.append(UInt8(ascii: "\n"))
+                line("after ", setups.joined(separator: ", "))
             }
         }
         if counts.unsupported > 0 {
-            out.append(contentsOf: ("\n" + style.red("unsupported (\(counts.unsupported))") + "\n").utf8)
+            heading(style.red("unsupported (\(counts.unsupported))"))
             for test in plan.tests {
                 guard case .unsupported(let unmet) = test.status else { continue }
-                out.append(contentsOf: "  ".utf8)
-                out.append(contentsOf: test.test.id.utf8)
-                out.append(UInt8(ascii: "\n"))
-                for reason in unmet {
-                    out.append(contentsOf: "      ".utf8)
-                    out.append(contentsOf: reason.reason.utf8)
-                    out.append(UInt8(ascii: "\n"))
-                }
+                line("  ", test.test.id)
+                for reason in unmet { line("      ", reason.reason) }
             }
         }
         out.append(contentsOf: "\n\(counts.runnable) runnable, \(counts.needsSetup) need setup, \(counts.unsupported) unsupported".utf8)

@@ -308,7 +308,7 @@ struct DuplicateTests {
     ] as [[Int]?])
     func collisions(hashes: [Int]?) {
         var state = state(["/a", "/b", "/a", "/c", "/b"])
-        state.checkDuplicates(idHashes: hashes)
+        state.checkDuplicates(idHashes: hashes ?? state.tests.map(\.id.hashValue))
         #expect(state.errors.map(\.line) == [3, 5])
         #expect(state.errors.map(\.message) == [
             "duplicate test id /a, first declared at testbed.yaml:1; rename one of them",

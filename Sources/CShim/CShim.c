@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -125,3 +127,25 @@ int testbed_write_all(int fd, const void *bytes, size_t count) {
     }
     return 0;
 }
+
+int testbed_eventfd(void) {
+    int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+void testbed_eventfd_signal(int fd) {
+    uint64_t one = 1;
+    while (write(fd, &one, sizeof one) < 0 && errno == EINTR) {}
+}
+
+void testbed_eventfd_clear(int fd) {
+    uint64_t value;
+    while (read(fd, &value, sizeof value) < 0 && errno == EINTR) {}
+}
+
+void testbed_wait_readable(int fd) {
+    struct pollfd entry = { .fd = fd, .events = POLLIN };
+    while (poll(&entry, 1, -1) < 0 && errno == EINTR) {}
+}
+
+int testbed_gettid(void) { return (int)gettid(); }

@@ -36,6 +36,21 @@ int testbed_epoll_ready(int epfd, int *fds, int max);
 /// Blocks until the set has a ready descriptor (it is not consumed).
 int testbed_epoll_block(int epfd, int *count);
 
+/// A non-blocking, close-on-exec eventfd; -errno on failure.
+int testbed_eventfd(void);
+
+/// Adds 1 to an eventfd's counter.
+void testbed_eventfd_signal(int fd);
+
+/// Resets an eventfd's counter (non-blocking).
+void testbed_eventfd_clear(int fd);
+
+/// Blocks until `fd` is readable.
+void testbed_wait_readable(int fd);
+
+/// The calling thread's id.
+int testbed_gettid(void);
+
 /// Writes all of `count` bytes to `fd` (retrying on EINTR and short writes);
 /// 0, or -errno (EPIPE, ENOSPC…) without raising any signal or trap.
 int testbed_write_all(int fd, const void *bytes, size_t count);

@@ -35,6 +35,9 @@ public final class ProcessSupervisor: Sendable {
     /// holds which supervisors have a watchdog running.
     static let table = Mutex<(children: [pid_t: Entry], watching: Set<ObjectIdentifier>)>(([:], []))
 
+    /// Spawns started and not yet in `table`.
+    static let spawning = Atomic<Int>(0)
+
     /// How often the watchdog looks at deadlines: timeouts are this precise.
     static let tick: Duration = .milliseconds(20)
 
@@ -78,25 +81,29 @@ public final class ProcessSupervisor: Sendable {
             return ProcessOutcome(termination: termination, spawnError: spawnError, timedOut: timedOut,
                                   interrupted: interrupted, started: started, duration: seconds)
         }
-        // Spawn and register under the table's lock: a cleanup elsewhere must
-        // never see this child as an untracked zombie and reap it.
         let owner = ObjectIdentifier(self)
         let terminateAtOnce = interruptible && isInterrupted
-        let (spawned, startWatchdog) = Self.table.withLock { table -> (Result<ChildProcess, SpawnFailure>, Bool) in
-            let result = ChildProcess.spawn(spec, tag: tag)
-            guard case .success(let child) = result else { return (result, false) }
-            table.children[child.pid] = Entry(process: child, interruptible: interruptible, owner: owner,
-                                              deadline: start + timeout,
-                                              killAt: terminateAtOnce ? start + grace : nil)
-            return (result, table.watching.insert(owner).inserted)
-        }
+        // Spawn outside the table's lock (a spawn lasts until the child has
+        // exec'd; the exit of another child must not wait for it), but counted:
+        // while a spawn is in flight, a cleanup elsewhere does not reap untracked
+        // zombies, which could be this child before it is registered.
+        Self.spawning.add(1, ordering: .sequentiallyConsistent)
+        let spawned = ChildProcess.spawn(spec, tag: tag)
         let child: ChildProcess
         switch spawned {
         case .failure(let failure):
+            Self.spawning.subtract(1, ordering: .sequentiallyConsistent)
             onExit(outcome(nil, spawnError: failure.errno))
             return
         case .success(let process): child = process
         }
+        let startWatchdog = Self.table.withLock { table -> Bool in
+            table.children[child.pid] = Entry(process: child, interruptible: interruptible, owner: owner,
+                                              deadline: start + timeout,
+                                              killAt: terminateAtOnce ? start + grace : nil)
+            return table.watching.insert(owner).inserted
+        }
+        Self.spawning.subtract(1, ordering: .sequentiallyConsistent)
         if terminateAtOnce { child.signalGroup(SIGTERM) }
         if startWatchdog { Task.detached { await self.watch() } }
 
@@ -177,7 +184,7 @@ public final class ProcessSupervisor: Sendable {
                     // more): reap it, unless it is one of ours that was just started.
                     // Our own helpers (probes) share our session and group.
                     Self.table.withLock { table in
-                        guard table.children[pid] == nil else { return }
+                        guard table.children[pid] == nil, Self.spawning.load(ordering: .sequentiallyConsistent) == 0 else { return }
                         var status: Int32 = 0
                         _ = testbed_try_wait(pid, &status)
                     }

@@ -38,7 +38,7 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var environmentOptions: EnvironmentOptions
 
-    @Option(name: .customShort("j"), help: ArgumentHelp("How many steps run at once (default: CPUs).", valueName: "n"))
+    @Option(name: [.customShort("j", allowingJoined: true), .customLong("jobs")], help: ArgumentHelp("How many steps run at once (default: CPUs).", valueName: "n"))
     var jobs: Int?
 
     @Option(help: ArgumentHelp("The results directory.", valueName: "dir"))
@@ -94,7 +94,7 @@ struct RunCommand: AsyncParsableCommand {
 
         let facts = environment.recordedFacts()
         if let data = try? JSONEncoder().encode(facts) {
-            FileManager.default.createFile(atPath: run.directory + "/facts.json", contents: data)
+            writeFile(run.directory + "/facts.json") { $0(String(decoding: data, as: UTF8.self)) }
         }
         var base = ProcessInfo.processInfo.environment.merging(environment.binaryVariables) { $1 }
         base["TESTBED_RUN_ID"] = run.id
@@ -119,8 +119,12 @@ struct RunCommand: AsyncParsableCommand {
         guard let info = await collector.info else { throw ExitCode(2) }
         let report = RunReport(info: info, summary: summary)
         // Written in chunks: the report of a 100,000-test run is never one string in memory.
-        writeFile(run.directory + "/report.json") { write in ReportWriter.json(report, to: write) }
-        writeFile(run.directory + "/junit.xml") { write in ReportWriter.junit(report, to: write) }
+        // Both at once: on a large run they are the tail every user waits for.
+        let directory = run.directory
+        await withDiscardingTaskGroup { group in
+            group.addTask { writeFile(directory + "/report.json") { write in ReportWriter.json(report, to: write) } }
+            group.addTask { writeFile(directory + "/junit.xml") { write in ReportWriter.junit(report, to: write) } }
+        }
         if json {
             emit(ReportWriter.json(report))
         } else {

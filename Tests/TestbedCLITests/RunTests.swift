@@ -198,6 +198,27 @@ struct RunTests {
         #expect(!FileManager.default.fileExists(atPath: tree["named-results"]))
     }
 
+    @Test("-j 1, -j1 and --jobs 1 run one test at a time", arguments: [["-j", "1"], ["-j1"], ["--jobs", "1"]])
+    func oneAtATime(jobs: [String]) throws {
+        let tree = try TemporaryTree(["testbed.yaml": "tests:\n" + (1...3).map {
+            "  t\($0): echo start >> \"$TESTBED_RUN_DIR/order\"; sleep 0.1; echo end >> \"$TESTBED_RUN_DIR/order\"\n"
+        }.joined()])
+        let result = try testbed(["run", "."] + jobs, in: tree.path)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        let order = try String(contentsOfFile: tree["testbed-results/latest/order"], encoding: .utf8)
+        #expect(order == String(repeating: "start\nend\n", count: 3))
+    }
+
+    @Test("-j3 runs three tests at once: each waits until all three have started")
+    func threeAtOnce() throws {
+        // A barrier, not a timing guess: with fewer than 3 at once, the first waits 30 s and fails.
+        let wait = "echo x >> \"$TESTBED_RUN_DIR/started\"; i=0; "
+            + "while [ \"$(wc -l < \"$TESTBED_RUN_DIR/started\")\" -lt 3 ]; do i=$((i+1)); [ $i -lt 3000 ] || exit 1; sleep 0.01; done"
+        let tree = try TemporaryTree(["testbed.yaml": "tests:\n" + (1...3).map { "  t\($0): '\(wait)'\n" }.joined()])
+        let result = try testbed(["run", ".", "-j3"], in: tree.path)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+    }
+
     @Test("a shared setup runs once and its teardown once, after the last test; per-test setups wrap each test")
     func setupCounts() throws {
         let tree = try TemporaryTree([

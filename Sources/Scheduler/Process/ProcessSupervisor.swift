@@ -82,7 +82,6 @@ public final class ProcessSupervisor: Sendable {
                                   interrupted: interrupted, started: started, duration: seconds)
         }
         let owner = ObjectIdentifier(self)
-        let terminateAtOnce = interruptible && isInterrupted
         // Spawn outside the table's lock (a spawn lasts until the child has
         // exec'd; the exit of another child must not wait for it), but counted:
         // while a spawn is in flight, a cleanup elsewhere does not reap untracked
@@ -97,11 +96,13 @@ public final class ProcessSupervisor: Sendable {
             return
         case .success(let process): child = process
         }
-        let startWatchdog = Self.table.withLock { table -> Bool in
+        // An interrupt before this point finds the flag set; one after finds the entry.
+        let (startWatchdog, terminateAtOnce) = Self.table.withLock { table -> (Bool, Bool) in
+            let terminate = interruptible && isInterrupted
             table.children[child.pid] = Entry(process: child, interruptible: interruptible, owner: owner,
                                               deadline: start + timeout,
-                                              killAt: terminateAtOnce ? start + grace : nil)
-            return table.watching.insert(owner).inserted
+                                              killAt: terminate ? ContinuousClock.now + grace : nil)
+            return (table.watching.insert(owner).inserted, terminate)
         }
         Self.spawning.subtract(1, ordering: .sequentiallyConsistent)
         if terminateAtOnce { child.signalGroup(SIGTERM) }

@@ -95,68 +95,11 @@ public final class Executor: Sendable {
             id: options.runID, environment: plan.environment, started: started, directory: options.layout.directory,
             tests: plan.tests.map(\.test.id), decided: decided, facts: recordedFacts, jobs: options.jobs)))
 
-        // Every step reports its completion here. Tests are started right from
-        // this loop and their completions come from the exit watcher; setups,
-        // teardowns and restores (several processes each) run as child tasks.
         // The loop runs on the exit watcher's thread (when it has one): a test's
         // exit and the start of the next test happen there, with no other thread
         // to wake in between.
-        let (completions, sink) = AsyncStream.makeStream(of: Completion.self)
         await withTaskExecutorPreference(ExitWatcher.shared.taskExecutor) {
-            await withDiscardingTaskGroup { group in
-                var finished = completions.makeAsyncIterator()
-                var running = 0
-                while true {
-                    // Launch what can run now.
-                    launching: while running < options.jobs && !state.exclusiveRunning {
-                        if state.restorePending {
-                            guard running == 0 else { break launching }
-                            state.restorePending = false
-                            state.exclusiveRunning = true
-                            running += 1
-                            let index = state.restoreCount
-                            state.restoreCount += 1
-                            group.addTask { sink.yield(await self.runRestore(index: index)) }
-                            break launching
-                        }
-                        if let held = state.heldExclusive {
-                            guard running == 0 else { break launching }
-                            state.heldExclusive = nil
-                            state.exclusiveRunning = true
-                            running += 1
-                            await emit(.stepStarted(kind: "test", label: plan.steps[held].label, logPath: nil))
-                            startTest(held, environment: state.inputEnvironment(for: held)) { sink.yield($0) }
-                            break launching
-                        }
-                        guard let next = state.ready.popMin() else { break launching }
-                        switch decide(next, &state) {
-                        case .skip(let completion):
-                            await finish(completion, &state)
-                        case .launch(let exclusive):
-                            if exclusive && running > 0 {
-                                state.heldExclusive = next
-                                break launching
-                            }
-                            if exclusive { state.exclusiveRunning = true }
-                            running += 1
-                            let step = plan.steps[next]
-                            await emit(.stepStarted(kind: step.kindName, label: step.label, logPath: nil))
-                            let environment = state.inputEnvironment(for: next)
-                            if case .test = step.kind {
-                                startTest(next, environment: environment) { sink.yield($0) }
-                            } else {
-                                group.addTask { sink.yield(await self.runStep(next, environment: environment)) }
-                            }
-                        }
-                    }
-                    if running == 0 && state.ready.isEmpty && state.heldExclusive == nil && !state.restorePending { break }
-                    guard let completion = await finished.next() else { break }
-                    running -= 1
-                    state.exclusiveRunning = false
-                    await finish(completion, &state)
-                }
-                sink.finish()
-            }
+            await runSteps(&state)
         }
         await supervisor.settle()
 
@@ -167,6 +110,69 @@ public final class Executor: Sendable {
         dispatcher.finish()
         await delivery.value
         return summary
+    }
+
+    /// Launches every step as soon as it may start and handles each completion,
+    /// until none is left to run.
+    func runSteps(_ state: inout ExecutionState) async {
+        // Every step reports its completion here. Tests are started right from
+        // this loop and their completions come from the exit watcher; setups,
+        // teardowns and restores (several processes each) run as child tasks.
+        let (completions, sink) = AsyncStream.makeStream(of: Completion.self)
+        await withDiscardingTaskGroup { group in
+            var finished = completions.makeAsyncIterator()
+            var running = 0
+            while true {
+                // Launch what can run now.
+                launching: while running < options.jobs && !state.exclusiveRunning {
+                    if state.restorePending {
+                        guard running == 0 else { break launching }
+                        state.restorePending = false
+                        state.exclusiveRunning = true
+                        running += 1
+                        let index = state.restoreCount
+                        state.restoreCount += 1
+                        group.addTask { sink.yield(await self.runRestore(index: index)) }
+                        break launching
+                    }
+                    if let held = state.heldExclusive {
+                        guard running == 0 else { break launching }
+                        state.heldExclusive = nil
+                        state.exclusiveRunning = true
+                        running += 1
+                        await emit(.stepStarted(kind: "test", label: plan.steps[held].label, logPath: nil))
+                        startTest(held, environment: state.inputEnvironment(for: held)) { sink.yield($0) }
+                        break launching
+                    }
+                    guard let next = state.ready.popMin() else { break launching }
+                    switch decide(next, &state) {
+                    case .skip(let completion):
+                        await finish(completion, &state)
+                    case .launch(let exclusive):
+                        if exclusive && running > 0 {
+                            state.heldExclusive = next
+                            break launching
+                        }
+                        if exclusive { state.exclusiveRunning = true }
+                        running += 1
+                        let step = plan.steps[next]
+                        await emit(.stepStarted(kind: step.kindName, label: step.label, logPath: nil))
+                        let environment = state.inputEnvironment(for: next)
+                        if case .test = step.kind {
+                            startTest(next, environment: environment) { sink.yield($0) }
+                        } else {
+                            group.addTask { sink.yield(await self.runStep(next, environment: environment)) }
+                        }
+                    }
+                }
+                if running == 0 && state.ready.isEmpty && state.heldExclusive == nil && !state.restorePending { break }
+                guard let completion = await finished.next() else { break }
+                running -= 1
+                state.exclusiveRunning = false
+                await finish(completion, &state)
+            }
+            sink.finish()
+        }
     }
 
     // MARK: - Deciding

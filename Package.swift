@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(name: "SetupTests", dependencies: ["Setup"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "TestSupport"]),
         .testTarget(name: "SchedulerTests", dependencies: [
-            "Scheduler", "Catalog", "CShim", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
+            "Scheduler", "Catalog", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "ResultsTests", dependencies: ["Results", "Scheduler", "TestSupport"]),
         .testTarget(name: "TestbedCLITests", dependencies: ["testbed", "TestSupport"]),

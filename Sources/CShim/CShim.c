@@ -147,5 +147,3 @@ void testbed_wait_readable(int fd) {
     struct pollfd entry = { .fd = fd, .events = POLLIN };
     while (poll(&entry, 1, -1) < 0 && errno == EINTR) {}
 }
-
-int testbed_gettid(void) { return (int)gettid(); }

@@ -1,4 +1,3 @@
-import CShim
 import Foundation
 import Testing
 @testable import Scheduler
@@ -15,18 +14,18 @@ struct ExitWatcherTests {
         let watcher = ExitWatcher.shared
         let executor = try #require(watcher.taskExecutor)
         let supervisor = ProcessSupervisor(grace: .milliseconds(200))
-        let threads = await withTaskExecutorPreference(executor) { () async -> [Int32] in
-            var seen = [testbed_gettid()]
+        let threads = await withTaskExecutorPreference(executor) { () async -> [UInt] in
+            var seen = [UInt(pthread_self())]
             // Resumed by a timer on another thread: the doorbell wakes the watcher.
             try? await Task.sleep(for: .milliseconds(20))
-            seen.append(testbed_gettid())
+            seen.append(UInt(pthread_self()))
             // Resumed by the exit handler, on the watcher's own thread.
             let outcome = await supervisor.run(spec("exit 3"), tag: "exit-watcher-test/1", timeout: .seconds(30))
             #expect(outcome.termination == .exited(3))
-            seen.append(testbed_gettid())
+            seen.append(UInt(pthread_self()))
             return seen
         }
-        let own = watcher.threadID.load(ordering: .sequentiallyConsistent)
+        let own = watcher.thread.load(ordering: .sequentiallyConsistent)
         #expect(own != 0)
         #expect(threads == [own, own, own])
     }

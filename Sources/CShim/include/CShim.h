@@ -48,9 +48,6 @@ void testbed_eventfd_clear(int fd);
 /// Blocks until `fd` is readable.
 void testbed_wait_readable(int fd);
 
-/// The calling thread's id.
-int testbed_gettid(void);
-
 /// Writes all of `count` bytes to `fd` (retrying on EINTR and short writes);
 /// 0, or -errno (EPIPE, ENOSPC…) without raising any signal or trap.
 int testbed_write_all(int fd, const void *bytes, size_t count);

@@ -40,8 +40,8 @@ final class ExitWatcher: TaskExecutor, Sendable {
     /// epoll set) that wakes the thread for them.
     let jobs = Mutex<[UnownedJob]>([])
     let doorbell: Int32
-    /// The thread's id, once it runs.
-    let threadID = Atomic<Int32>(0)
+    /// The thread (`pthread_self`), once it runs: reading it costs no system call.
+    let thread = Atomic<UInt>(0)
 
     init() {
         epoll = testbed_epoll_create()
@@ -59,7 +59,7 @@ final class ExitWatcher: TaskExecutor, Sendable {
     }
 
     func waitLoop() {
-        threadID.store(testbed_gettid(), ordering: .sequentiallyConsistent)
+        thread.store(UInt(pthread_self()), ordering: .sequentiallyConsistent)
         while true {
             var ready: Int32 = 0
             // Only a broken set fails here; then `watch` polls instead.
@@ -70,6 +70,7 @@ final class ExitWatcher: TaskExecutor, Sendable {
                 // Jobs still come: run them as they do.
                 while true {
                     testbed_wait_readable(doorbell)
+                    testbed_eventfd_clear(doorbell)
                     runJobs()
                 }
             }
@@ -85,14 +86,13 @@ final class ExitWatcher: TaskExecutor, Sendable {
             return jobs.count == 1
         }
         // On this thread, the loop runs it after the current exit or job.
-        if first && testbed_gettid() != threadID.load(ordering: .sequentiallyConsistent) {
+        if first && UInt(pthread_self()) != thread.load(ordering: .sequentiallyConsistent) {
             testbed_eventfd_signal(doorbell)
         }
     }
 
     /// Runs queued jobs, and those they queue, until none is left.
     func runJobs() {
-        testbed_eventfd_clear(doorbell)
         while true {
             let batch = jobs.withLock { jobs -> [UnownedJob] in
                 defer { jobs.removeAll(keepingCapacity: true) }
@@ -135,7 +135,9 @@ final class ExitWatcher: TaskExecutor, Sendable {
         while true {
             let count = fds.withUnsafeMutableBufferPointer { testbed_epoll_ready(epoll, $0.baseAddress, 64) }
             guard count > 0 else { return }
-            for fd in fds.prefix(Int(count)) where fd != doorbell {
+            for fd in fds.prefix(Int(count)) {
+                // Rung for jobs: reset it (only then: no read per exit); `runJobs` follows.
+                if fd == doorbell { testbed_eventfd_clear(doorbell); continue }
                 guard let waiter = waiters.withLock({ $0[fd] }) else { continue }
                 var status: Int32 = 0
                 let waited = testbed_try_wait(waiter.pid, &status)

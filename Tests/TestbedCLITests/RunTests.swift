@@ -155,6 +155,12 @@ struct RunTests {
                 run: sleep 30
                 timeout: 300ms
               not-found: no-such-command-anywhere --flag
+              not-found-in-shell-line: FOO=1 no-such-command-anywhere 2>&1 | cat
+              exits-127: 'echo "guest aborted (abort())"; exit 127'
+              exits-126: 'echo not executable, on purpose; exit 126'
+              inner-missing: 'echo start; no-such-inner-command'
+              sh-script: ./plain-script --flag
+              env-missing: ./env-script
               skip: 'echo no hugepages here; exit 77'
               custom-skip:
                 run: exit 4
@@ -169,13 +175,17 @@ struct RunTests {
             "noexec.sh": "#!/bin/sh\n# testbed-tags: x\nexit 0\n",
             "no-shebang.sh": "echo hi\n# testbed-tags: x\n",
             "bad-interpreter.sh": "#!/nonexistent/interpreter\n# testbed-tags: x\n",
-        ], executables: ["no-shebang.sh", "bad-interpreter.sh"])
+            "plain-script": "test \"$1\" = --flag\n",
+            "env-script": "#!/usr/bin/env testbed-no-such-interpreter\n",
+        ], executables: ["no-shebang.sh", "bad-interpreter.sh", "plain-script", "env-script"])
         // noexec.sh has a header but no x bit: it is not discovered; named outright it is an error.
         let result = try testbed(["run", ".", "--kill-grace", "1s"], in: tree.path)
         #expect(result.status == 3, "\(result.stdout)\(result.stderr)")
         let r = try report(tree.path)
         let expected: [String: String] = [
             "/pass": "pass", "/fail": "fail", "/signal": "fail", "/timeout": "timeout", "/not-found": "error",
+            "/not-found-in-shell-line": "error", "/exits-127": "fail", "/exits-126": "fail",
+            "/inner-missing": "fail", "/sh-script": "pass", "/env-missing": "error",
             "/skip": "skip", "/custom-skip": "skip", "/unsupported": "unsupported", "/broken-promise": "blocked",
             "/no-shebang.sh": "error", "/bad-interpreter.sh": "error",
         ]
@@ -184,7 +194,15 @@ struct RunTests {
         #expect(r.test("/fail")["exit_status"] as? Int == 1)
         #expect(r.test("/signal")["signal"] as? Int == Int(SIGSEGV))
         #expect((r.test("/timeout")["reason"] as? String)?.contains("timeout of 300ms") == true)
-        #expect((r.test("/not-found")["reason"] as? String)?.hasPrefix("command not found (exit 127 from /bin/sh)") == true)
+        // `error` only when the program never started; a started one's 126/127 is its own verdict.
+        #expect((r.test("/not-found")["reason"] as? String)?.hasPrefix("cannot start no-such-command-anywhere: it is not on PATH") == true)
+        #expect((r.test("/not-found-in-shell-line")["reason"] as? String)?.hasPrefix("cannot start no-such-command-anywhere") == true)
+        #expect(r.test("/exits-127")["reason"] as? String == "exit 127: guest aborted (abort())")
+        #expect(r.test("/exits-127")["exit_status"] as? Int == 127)
+        #expect(r.test("/exits-126")["exit_status"] as? Int == 126)
+        #expect(r.test("/inner-missing")["exit_status"] as? Int == 127)
+        #expect((r.test("/inner-missing")["reason"] as? String)?.contains("no-such-inner-command") == true)
+        #expect((r.test("/env-missing")["reason"] as? String)?.contains("its #! interpreter is missing: testbed-no-such-interpreter (through /usr/bin/env) does not exist") == true)
         #expect((r.test("/skip")["reason"] as? String) == "skipped itself (exit 77): no hugepages here")
         #expect((r.test("/unsupported")["reason"] as? String)?.hasPrefix("needs kernel >= 999; this host has") == true)
         #expect(r.test("/broken-promise")["blocked_by"] as? String == "fake-tool")

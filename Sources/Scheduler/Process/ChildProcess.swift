@@ -9,12 +9,17 @@ public final class EnvironmentBlock: @unchecked Sendable {
     // Immutable after init; the C strings live as long as the block.
     let keys: [String]
     let entries: [UnsafeMutablePointer<CChar>?]
+    let variables: [String: String]
 
     public init(_ variables: [String: String]) {
         let sorted = variables.sorted { $0.key < $1.key }
         keys = sorted.map(\.key)
         entries = sorted.map { strdup("\($0.key)=\($0.value)") }
+        self.variables = variables
     }
+
+    /// The value of one variable (`PATH`, to look a command up as the process would).
+    public func value(of name: String) -> String? { variables[name] }
 
     deinit {
         for entry in entries { free(entry) }
@@ -24,9 +29,19 @@ public final class EnvironmentBlock: @unchecked Sendable {
 /// What to start: a program, its argument vector, environment and directory,
 /// and the file its output (stdout and stderr together) is appended to.
 public struct ProcessSpec: Sendable {
-    public var executable: String
-    /// The argument vector, `argv[0]` included.
-    public var arguments: [String]
+    /// What is started.
+    public enum Program: Sendable, Hashable {
+        /// A file started as it stands with this argument vector (`argv[0]` included).
+        case file(String, arguments: [String])
+        /// A command line from a declaration (`run:`, `check:`, `teardown:`,
+        /// `restore:`). Its program is looked for when it starts, not before
+        /// (a setup may build it): a simple command (words only, no shell
+        /// syntax) is started directly; any other line by `/bin/sh -c`, once
+        /// its first command is known to exist. See `CommandLaunch`.
+        case commandLine(String)
+    }
+
+    public var program: Program
     /// Variables of this process; they win over `base`.
     public var environment: [String: String]
     /// The run's shared environment, if any.
@@ -36,21 +51,32 @@ public struct ProcessSpec: Sendable {
     /// however much a process prints.
     public var outputPath: String
 
-    public init(executable: String, arguments: [String], environment: [String: String], base: EnvironmentBlock? = nil,
+    public init(program: Program, environment: [String: String], base: EnvironmentBlock? = nil,
                 directory: String, outputPath: String) {
-        self.executable = executable
-        self.arguments = arguments
+        self.program = program
         self.environment = environment
         self.base = base
         self.directory = directory
         self.outputPath = outputPath
     }
 
-    /// A command line run by `/bin/sh -c`.
+    /// A file started as it stands.
+    public init(executable: String, arguments: [String], environment: [String: String], base: EnvironmentBlock? = nil,
+                directory: String, outputPath: String) {
+        self.init(program: .file(executable, arguments: arguments), environment: environment, base: base,
+                  directory: directory, outputPath: outputPath)
+    }
+
+    /// A command line from a declaration (see `Program.commandLine`).
     public static func shell(_ command: String, environment: [String: String], base: EnvironmentBlock? = nil,
                              directory: String, outputPath: String) -> ProcessSpec {
-        ProcessSpec(executable: "/bin/sh", arguments: ["sh", "-c", command], environment: environment, base: base,
+        ProcessSpec(program: .commandLine(command), environment: environment, base: base,
                     directory: directory, outputPath: outputPath)
+    }
+
+    /// The value of a variable in the process' environment.
+    func variable(_ name: String) -> String? {
+        environment[name] ?? base?.value(of: name)
     }
 }
 
@@ -89,14 +115,29 @@ public func signalName(_ signal: Int32) -> String {
 public struct ProcessOutcome: Sendable {
     /// nil when the program could not be started.
     public var termination: Termination?
-    /// The errno of a failed start (ENOENT, EACCES, ENOEXEC…).
-    public var spawnError: Int32?
+    /// Why the program could not be started: known from the failed `exec`
+    /// (or the lookup before it), never guessed from an exit status.
+    public var launchFailure: LaunchFailure?
     /// It ran past its timeout and was killed.
     public var timedOut: Bool
     /// It was stopped because the run was interrupted.
     public var interrupted: Bool
     public var started: Date
     public var duration: Double
+    /// What the process left running when it exited on its own, for a
+    /// process started with `keepsLeftovers` (a setup's services); nil
+    /// otherwise, and when nothing of it may outlive it (a timeout, an interrupt).
+    public var leftRunning: LeftRunning?
+}
+
+/// What a process left running when it ended: its process group and every
+/// process carrying its tag (a daemon that left the group with `setsid`,
+/// `qemu -daemonize`). `ProcessSupervisor.release` stops them.
+public struct LeftRunning: Sendable, Hashable {
+    /// The process group (the pid of the process that ended).
+    public let group: pid_t
+    /// The tag in their environment (`TESTBED_PROCESS_TAG`).
+    public let tag: String
 }
 
 /// A process started in its own process group.
@@ -117,10 +158,19 @@ final class ChildProcess: Sendable {
     /// The name of the variable that carries the tag.
     static let tagVariable = "TESTBED_PROCESS_TAG"
 
-    /// Starts the spec; returns the process or the errno of a failed start.
-    static func spawn(_ spec: ProcessSpec, tag: String) -> Result<ChildProcess, SpawnFailure> {
+    /// Starts the spec; returns the process, or why it could not start.
+    static func spawn(_ spec: ProcessSpec, tag: String) -> Result<ChildProcess, LaunchFailure> {
+        let launch = CommandLaunch.prepare(spec)
+        let (executable, arguments): (String, [String])
+        switch launch {
+        case .failed(let failure): return .failure(failure)
+        case let .direct(path, argv, _): (executable, arguments) = (path, argv)
+        case .shell(let line): (executable, arguments) = ("/bin/sh", ["sh", "-c", line])
+        }
         let output = open(spec.outputPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard output >= 0 else { return .failure(SpawnFailure(errno: errno, what: "cannot open \(spec.outputPath)")) }
+        guard output >= 0 else {
+            return .failure(LaunchFailure(program: spec.outputPath, errno: errno, cause: .output))
+        }
         defer { close(output) }
         let input = devNull
 
@@ -133,9 +183,15 @@ final class ChildProcess: Sendable {
             envp.reserveCapacity(own.count + base.entries.count + 1)
             for (key, entry) in zip(base.keys, base.entries) where environment[key] == nil { envp.append(entry) }
         }
-        let (rc, pid) = spawnProgram(spec.executable, arguments: spec.arguments, environment: envp, directory: spec.directory,
+        var (rc, pid) = spawnProgram(executable, arguments: arguments, environment: envp, directory: spec.directory,
                                      stdin: input, stdout: output, stderr: output)
-        guard rc == 0 else { return .failure(SpawnFailure(errno: rc, what: spec.executable)) }
+        if rc == ENOEXEC, case let .direct(path, argv, fromCommandLine: true) = launch {
+            // A file without `#!` named in a command line: POSIX shells run it
+            // as a shell script, and so did `/bin/sh -c` before us.
+            (rc, pid) = spawnProgram("/bin/sh", arguments: ["sh", path] + argv.dropFirst(), environment: envp,
+                                     directory: spec.directory, stdin: input, stdout: output, stderr: output)
+        }
+        guard rc == 0 else { return .failure(CommandLaunch.diagnose(rc, executable: executable, spec: spec)) }
         return .success(ChildProcess(pid: pid, tag: tag))
     }
 
@@ -160,10 +216,4 @@ func spawnProgram(_ executable: String, arguments: [String], environment: [Unsaf
         }
     }
     return (rc, pid)
-}
-
-/// A start that failed: the errno and what was started.
-struct SpawnFailure: Error, Sendable {
-    let errno: Int32
-    let what: String
 }

@@ -23,8 +23,8 @@ public final class ProcessSupervisor: Sendable {
         /// end unless a second interrupt kills everything).
         let interruptible: Bool
         let owner: ObjectIdentifier
-        /// SIGTERM goes to its group at this time.
-        var deadline: ContinuousClock.Instant
+        /// SIGTERM goes to its group at this time (nil: no time limit).
+        var deadline: ContinuousClock.Instant?
         /// SIGKILL goes to its group at this time, once terminated.
         var killAt: ContinuousClock.Instant?
         var timedOut = false
@@ -57,9 +57,12 @@ public final class ProcessSupervisor: Sendable {
     public var hardStopped: Bool { hardStop.withLock { $0 } }
 
     /// Runs the spec until it exits, times out or the run is interrupted.
-    public func run(_ spec: ProcessSpec, tag: String, timeout: Duration, interruptible: Bool = true) async -> ProcessOutcome {
+    public func run(_ spec: ProcessSpec, tag: String, timeout: Duration, interruptible: Bool = true,
+                    keepsLeftovers: Bool = false) async -> ProcessOutcome {
         await withCheckedContinuation { continuation in
-            start(spec, tag: tag, timeout: timeout, interruptible: interruptible) { continuation.resume(returning: $0) }
+            start(spec, tag: tag, timeout: timeout, interruptible: interruptible, keepsLeftovers: keepsLeftovers) {
+                continuation.resume(returning: $0)
+            }
         }
     }
 
@@ -67,19 +70,25 @@ public final class ProcessSupervisor: Sendable {
     /// exited, timed out or been stopped by an interrupt, and what it left
     /// behind has been killed (at once, on this thread, when it cannot start).
     ///
+    /// `timeout`: zero or less means no limit. `keepsLeftovers`: what the
+    /// process leaves running when it exits on its own (its group, and every
+    /// process with its tag) is not killed but handed over in the outcome's
+    /// `leftRunning`, for `release` to stop later — a setup's services live
+    /// until its teardown. After a timeout or an interrupt nothing is kept.
+    ///
     /// No timer is armed per process: one watchdog task per supervisor checks
     /// the deadlines of everything it runs, and one epoll set (`ExitWatcher`)
     /// waits for every exit.
     public func start(_ spec: ProcessSpec, tag: String, timeout: Duration, interruptible: Bool = true,
-                      onExit: @escaping @Sendable (ProcessOutcome) -> Void) {
+                      keepsLeftovers: Bool = false, onExit: @escaping @Sendable (ProcessOutcome) -> Void) {
         let started = Date()
         let start = ContinuousClock.now
-        @Sendable func outcome(_ termination: Termination?, spawnError: Int32? = nil, timedOut: Bool = false,
-                               interrupted: Bool = false) -> ProcessOutcome {
+        @Sendable func outcome(_ termination: Termination?, failure: LaunchFailure? = nil, timedOut: Bool = false,
+                               interrupted: Bool = false, leftRunning: LeftRunning? = nil) -> ProcessOutcome {
             let elapsed = ContinuousClock.now - start
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            return ProcessOutcome(termination: termination, spawnError: spawnError, timedOut: timedOut,
-                                  interrupted: interrupted, started: started, duration: seconds)
+            return ProcessOutcome(termination: termination, launchFailure: failure, timedOut: timedOut,
+                                  interrupted: interrupted, started: started, duration: seconds, leftRunning: leftRunning)
         }
         let owner = ObjectIdentifier(self)
         // Spawn outside the table's lock (a spawn lasts until the child has
@@ -92,7 +101,7 @@ public final class ProcessSupervisor: Sendable {
         switch spawned {
         case .failure(let failure):
             Self.spawning.subtract(1, ordering: .sequentiallyConsistent)
-            onExit(outcome(nil, spawnError: failure.errno))
+            onExit(outcome(nil, failure: failure))
             return
         case .success(let process): child = process
         }
@@ -100,7 +109,7 @@ public final class ProcessSupervisor: Sendable {
         let (startWatchdog, terminateAtOnce) = Self.table.withLock { table -> (Bool, Bool) in
             let terminate = interruptible && isInterrupted
             table.children[child.pid] = Entry(process: child, interruptible: interruptible, owner: owner,
-                                              deadline: start + timeout,
+                                              deadline: timeout > .zero ? start + timeout : nil,
                                               killAt: terminate ? ContinuousClock.now + grace : nil)
             return (table.watching.insert(owner).inserted, terminate)
         }
@@ -110,11 +119,16 @@ public final class ProcessSupervisor: Sendable {
 
         ExitWatcher.shared.watch(child.pid) { termination in
             let entry = Self.table.withLock { $0.children.removeValue(forKey: child.pid) }
+            let timedOut = entry?.timedOut ?? false
+            let wasInterrupted = self.isInterrupted && !timedOut && (interruptible || self.hardStopped)
+            if keepsLeftovers && !timedOut && !wasInterrupted && !self.hardStopped {
+                // A setup's services: they live on until its teardown.
+                onExit(outcome(termination, leftRunning: LeftRunning(group: child.pid, tag: child.tag)))
+                return
+            }
             // What is left of its group dies before anyone hears that it ended;
             // tagged orphans right after, on this same queue (`settle` waits for that).
             child.signalGroup(SIGKILL)
-            let timedOut = entry?.timedOut ?? false
-            let wasInterrupted = self.isInterrupted && !timedOut && (interruptible || self.hardStopped)
             onExit(outcome(termination, timedOut: timedOut, interrupted: wasInterrupted))
             self.cleanUp(after: child)
         }
@@ -141,7 +155,7 @@ public final class ProcessSupervisor: Sendable {
                 var mine = false
                 for (pid, var entry) in table.children where entry.owner == owner {
                     mine = true
-                    if !entry.timedOut && now >= entry.deadline {
+                    if !entry.timedOut, let deadline = entry.deadline, now >= deadline {
                         entry.timedOut = true
                         entry.killAt = min(entry.killAt ?? now + grace, now + grace)
                         terminate.append(entry.process)

@@ -14,6 +14,8 @@ struct ExecutionState {
     var started: Set<Int> = []
     /// Setup steps that failed or were blocked, with the setup at the root.
     var blame: [Int: String] = [:]
+    /// What each setup step left running (its services), until its teardown.
+    var services: [Int: LeftRunning] = [:]
     /// Each finished setup step's exports, its dependencies' included.
     var exports: [Int: [String: String]] = [:]
     var testResults: [String: TestResult] = [:]

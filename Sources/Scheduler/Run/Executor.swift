@@ -19,11 +19,15 @@ public struct ExecutorOptions: Sendable {
     public var restore: (command: String, directory: String)?
     /// Earlier results by test id: failed-last and longest tests start first.
     public var history: [String: TestHistory]
+    /// Every test's and setup's timeout is multiplied by this (meson's
+    /// `--timeout-multiplier`, for slow hosts such as TCG); zero or less: no limits.
+    public var timeoutMultiplier: Double
 
     public init(jobs: Int, haltOnInfrastructureFailure: Bool = false, runID: String, layout: RunLayout,
                 baseEnvironment: [String: String], restore: (command: String, directory: String)? = nil,
-                history: [String: TestHistory] = [:]) {
+                history: [String: TestHistory] = [:], timeoutMultiplier: Double = 1) {
         self.history = history
+        self.timeoutMultiplier = timeoutMultiplier
         self.jobs = max(1, jobs)
         self.haltOnInfrastructureFailure = haltOnInfrastructureFailure
         self.runID = runID
@@ -63,6 +67,13 @@ public final class Executor: Sendable {
         self.plannedByID = Dictionary(plan.tests.map { ($0.test.id, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
+    /// A declared timeout as this run enforces it: multiplied by
+    /// `timeoutMultiplier`; zero means no limit.
+    func effective(_ timeout: Duration) -> Duration {
+        guard options.timeoutMultiplier > 0, timeout > .zero else { return .zero }
+        return options.timeoutMultiplier == 1 ? timeout : timeout * options.timeoutMultiplier
+    }
+
     /// Stops the run: the first call stops launching and terminates running
     /// tests and setups (teardowns still run); a second kills everything at once.
     public func interrupt() {
@@ -100,6 +111,12 @@ public final class Executor: Sendable {
         // to wake in between.
         await withTaskExecutorPreference(ExitWatcher.shared.taskExecutor) {
             await runSteps(&state)
+        }
+        // What setups without a teardown (or whose teardown did not run) left
+        // running lives until now.
+        let services = state.services.values
+        await withDiscardingTaskGroup { group in
+            for left in services { group.addTask { await self.supervisor.release(left, immediately: self.hardStopped) } }
         }
         await supervisor.settle()
 
@@ -161,7 +178,9 @@ public final class Executor: Sendable {
                         if case .test = step.kind {
                             startTest(next, environment: environment) { sink.yield($0) }
                         } else {
-                            group.addTask { sink.yield(await self.runStep(next, environment: environment)) }
+                            // A teardown stops what its setup left running, once it has run.
+                            let services = state.setupStep(of: next).flatMap { state.services.removeValue(forKey: $0) }
+                            group.addTask { sink.yield(await self.runStep(next, environment: environment, services: services)) }
                         }
                     }
                 }
@@ -246,7 +265,8 @@ public final class Executor: Sendable {
 
     enum Completion: Sendable {
         case test(Int, TestResult)
-        case setup(Int, SetupResult, exports: [String: String], started: Bool, blockedBy: String? = nil)
+        case setup(Int, SetupResult, exports: [String: String], started: Bool, blockedBy: String? = nil,
+                   services: LeftRunning? = nil)
         case teardown(Int, SetupResult)
         case teardownSkipped(Int)
         case restore(SetupResult)
@@ -264,8 +284,9 @@ public final class Executor: Sendable {
                options.restore != nil {
                 state.restorePending = true
             }
-        case let .setup(index, result, exports, started, blockedBy):
+        case let .setup(index, result, exports, started, blockedBy, services):
             finished = index
+            if let services { state.services[index] = services }
             state.exports[index] = state.inputExports(for: index).merging(exports) { $1 }
             if started { state.started.insert(index) }
             if result.outcome.isInfrastructureFailure {
@@ -306,24 +327,22 @@ public final class Executor: Sendable {
 
     // MARK: - Running steps
 
-    func runStep(_ index: Int, environment: [String: String]) async -> Completion {
+    /// Runs a setup or teardown step; `services`: what the teardown's setup
+    /// left running, stopped once the teardown has run.
+    func runStep(_ index: Int, environment: [String: String], services: LeftRunning? = nil) async -> Completion {
         let step = plan.steps[index]
         switch step.kind {
-        case .test: return await runTest(index, environment: environment)
+        case .test: fatalError("tests start through startTest")
         case .setup(let name): return await runSetup(index, name: name, test: nil, environment: environment)
         case let .testSetup(name, test): return await runSetup(index, name: name, test: test, environment: environment)
-        case .teardown(let name): return await runTeardown(index, name: name, test: nil, environment: environment)
-        case let .testTeardown(name, test): return await runTeardown(index, name: name, test: test, environment: environment)
+        case .teardown(let name):
+            return await runTeardown(index, name: name, test: nil, environment: environment, services: services)
+        case let .testTeardown(name, test):
+            return await runTeardown(index, name: name, test: test, environment: environment, services: services)
         }
     }
 
     func tag(_ index: Int) -> String { "\(options.runID)/\(index)" }
-
-    func runTest(_ index: Int, environment: [String: String]) async -> Completion {
-        await withCheckedContinuation { continuation in
-            startTest(index, environment: environment) { continuation.resume(returning: $0) }
-        }
-    }
 
     /// Starts a test and returns at once; `completion` gets its result when it
     /// has ended (on the exit watcher's queue).
@@ -332,6 +351,7 @@ public final class Executor: Sendable {
             fatalError("step \(index) is not a test")
         }
         let test = planned.test
+        let timeout = effective(test.timeout)
         let directory = options.layout.testDirectory(id)
         options.layout.makeTestDirectory(directory)
         var variables = environment
@@ -352,21 +372,25 @@ public final class Executor: Sendable {
             spec = ProcessSpec(executable: path, arguments: [path], environment: variables, base: base,
                                directory: test.directory, outputPath: output)
         }
-        supervisor.start(spec, tag: tag(index), timeout: test.timeout) { outcome in
-            completion(.test(index, Self.testResult(id: id, test: test, spec: spec, outcome: outcome,
+        supervisor.start(spec, tag: tag(index), timeout: timeout) { outcome in
+            completion(.test(index, Self.testResult(id: id, test: test, timeout: timeout, outcome: outcome,
                                                     directory: directory, output: output)))
         }
     }
 
-    static func testResult(id: String, test: TestDefinition, spec: ProcessSpec, outcome: ProcessOutcome,
+    /// A test's verdict from how its process ended. `error` only when it
+    /// never started; any exit status of a started test (126 and 127
+    /// included: kvm-unit-tests exits 127 after the guest's `abort()`) is
+    /// its own verdict.
+    static func testResult(id: String, test: TestDefinition, timeout: Duration, outcome: ProcessOutcome,
                            directory: String, output: String) -> TestResult {
         var result = TestResult(id: id, outcome: .pass, started: outcome.started, duration: outcome.duration, logDirectory: directory)
-        if let error = outcome.spawnError {
+        if let failure = outcome.launchFailure {
             result.outcome = .error
-            result.reason = Self.spawnReason(error, program: spec.executable)
+            result.reason = failure.description
         } else if outcome.timedOut {
             result.outcome = .timeout
-            result.reason = "ran past its timeout of \(formatTimeout(test.timeout)) and was killed"
+            result.reason = "ran past its timeout of \(formatTimeout(timeout)) and was killed"
             result.signal = outcome.termination.flatMap { if case .signaled(let s) = $0 { s } else { nil } }
         } else if outcome.interrupted {
             result.outcome = .interrupted
@@ -380,11 +404,6 @@ public final class Executor: Sendable {
                 result.outcome = .skip
                 result.exitStatus = code
                 result.reason = LogTail.lastLine(output).map { "skipped itself (exit \(code)): \($0)" } ?? "skipped itself (exit \(code))"
-            case .exited(let code)? where (code == 126 || code == 127) && spec.executable == "/bin/sh":
-                result.outcome = .error
-                result.exitStatus = code
-                result.reason = (code == 127 ? "command not found" : "command not executable")
-                    + " (exit \(code) from /bin/sh)" + (LogTail.lastLine(output).map { ": \($0)" } ?? "")
             case .exited(let code)?:
                 result.outcome = .fail
                 result.exitStatus = code
@@ -400,15 +419,6 @@ public final class Executor: Sendable {
         return result
     }
 
-    static func spawnReason(_ error: Int32, program: String) -> String {
-        switch error {
-        case ENOENT: "cannot start \(program): no such file, or its #! interpreter is missing"
-        case EACCES: "cannot start \(program): permission denied (is it executable?)"
-        case ENOEXEC: "cannot start \(program): not a binary and no #! line; add one such as #!/bin/sh"
-        default: "cannot start \(program): \(String(cString: strerror(error)))"
-        }
-    }
-
     func runSetup(_ index: Int, name: String, test: String?, environment: [String: String]) async -> Completion {
         guard let setup = plan.setups[name] else { fatalError("unknown setup \(name)") }
         let directory = options.layout.setupDirectory(name, test: test)
@@ -420,11 +430,12 @@ public final class Executor: Sendable {
         variables["TESTBED_EXPORT"] = exportPath
         _ = FileManager.default.createFile(atPath: exportPath, contents: nil)
 
+        let timeout = effective(setup.timeout)
         if let check = setup.check {
             let log = directory + "/check.log"
             let outcome = await supervisor.run(.shell(check, environment: variables, base: base, directory: setup.directory,
                                                       outputPath: options.layout.absolute(log)),
-                                               tag: tag(index), timeout: setup.timeout)
+                                               tag: tag(index), timeout: timeout)
             if outcome.termination == .exited(0) && !outcome.timedOut && !outcome.interrupted {
                 let exports = (try? Exports.parse(String(contentsOfFile: exportPath, encoding: .utf8)).dictionary) ?? [:]
                 return .setup(index, SetupResult(name: name, test: test, phase: .setup, outcome: .satisfied,
@@ -438,11 +449,12 @@ public final class Executor: Sendable {
             }
         }
         let log = directory + "/run.log"
+        // What the setup starts and leaves running (a guest, a server) lives
+        // until its teardown has run.
         let outcome = await supervisor.run(.shell(setup.run, environment: variables, base: base, directory: setup.directory,
                                                   outputPath: options.layout.absolute(log)),
-                                           tag: tag(index), timeout: setup.timeout)
-        var result = Self.setupResult(outcome, name: name, test: test, phase: .setup, log: log, timeout: setup.timeout,
-                                      program: "/bin/sh")
+                                           tag: tag(index), timeout: timeout, keepsLeftovers: true)
+        var result = Self.setupResult(outcome, name: name, test: test, phase: .setup, log: log, timeout: timeout)
         var exports: [String: String] = [:]
         if result.outcome == .ok {
             do {
@@ -455,11 +467,15 @@ public final class Executor: Sendable {
                 result.reason = "its export file cannot be read: \(error)"
             }
         }
-        return .setup(index, result, exports: exports, started: outcome.spawnError == nil)
+        return .setup(index, result, exports: exports, started: outcome.launchFailure == nil, services: outcome.leftRunning)
     }
 
-    func runTeardown(_ index: Int, name: String, test: String?, environment: [String: String]) async -> Completion {
-        guard let setup = plan.setups[name], let teardown = setup.teardown else { return .teardownSkipped(index) }
+    func runTeardown(_ index: Int, name: String, test: String?, environment: [String: String],
+                     services: LeftRunning?) async -> Completion {
+        guard let setup = plan.setups[name], let teardown = setup.teardown else {
+            if let services { await supervisor.release(services, immediately: hardStopped) }
+            return .teardownSkipped(index)
+        }
         let directory = options.layout.setupDirectory(name, test: test)
         options.layout.make(directory)
         var variables = environment
@@ -468,9 +484,10 @@ public final class Executor: Sendable {
         let log = directory + "/teardown.log"
         let outcome = await supervisor.run(.shell(teardown, environment: variables, base: base, directory: setup.directory,
                                                   outputPath: options.layout.absolute(log)),
-                                           tag: tag(index), timeout: setup.timeout, interruptible: false)
+                                           tag: tag(index), timeout: effective(setup.timeout), interruptible: false)
+        if let services { await supervisor.release(services, immediately: hardStopped) }
         return .teardown(index, Self.setupResult(outcome, name: name, test: test, phase: .teardown, log: log,
-                                                 timeout: setup.timeout, program: "/bin/sh"))
+                                                 timeout: effective(setup.timeout)))
     }
 
     func runRestore(index: Int) async -> Completion {
@@ -483,16 +500,16 @@ public final class Executor: Sendable {
                                                   outputPath: options.layout.absolute(log)),
                                            tag: "\(options.runID)/restore\(index)", timeout: .seconds(600), interruptible: false)
         return .restore(Self.setupResult(outcome, name: "restore", test: nil, phase: .restore, log: log,
-                                         timeout: .seconds(600), program: "/bin/sh"))
+                                         timeout: .seconds(600)))
     }
 
     static func setupResult(_ outcome: ProcessOutcome, name: String, test: String?, phase: SetupPhase, log: String,
-                            timeout: Duration, program: String) -> SetupResult {
+                            timeout: Duration) -> SetupResult {
         var result = SetupResult(name: name, test: test, phase: phase, outcome: .ok, started: outcome.started,
                                  duration: outcome.duration, logPath: log)
-        if let error = outcome.spawnError {
+        if let failure = outcome.launchFailure {
             result.outcome = .failed
-            result.reason = spawnReason(error, program: program)
+            result.reason = failure.description
         } else if outcome.timedOut {
             result.outcome = .timeout
             result.reason = "ran past its timeout of \(formatTimeout(timeout)) and was killed"

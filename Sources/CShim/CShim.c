@@ -7,6 +7,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -23,6 +24,13 @@ int testbed_kvm_api_version(const char *path) {
     close(fd);
     if (version < 0) return -saved;
     return version;
+}
+
+int testbed_affinity_count(void) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return -errno;
+    return CPU_COUNT(&set);
 }
 
 int testbed_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,

@@ -50,7 +50,8 @@ public struct RunReport: Sendable {
     public func exitCode(_ codes: ExitCodes) -> Int32 {
         codes.code(testFailures: testFailures.count,
                    infrastructureFailures: infrastructureFailures.count + tests.filter { $0.outcome == .blocked }.count,
-                   interrupted: run.interrupted, nothingSelected: tests.isEmpty)
+                   interrupted: run.interrupted, nothingSelected: tests.isEmpty,
+                   nothingTested: !tests.contains { $0.outcome.isVerdict })
     }
 
     /// How many tests have each outcome.

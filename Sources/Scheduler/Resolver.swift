@@ -12,11 +12,21 @@ import Setup
 public struct Resolver: Sendable {
     public let catalog: Catalog
     public let facts: any FactSource
+    /// Tests that `dirties` the host are unsupported: the environment declares
+    /// no `restore` to return it to a pristine state (autopkgtest's
+    /// `breaks-testbed`), and `--allow-dirty` was not given.
+    public let refusesDirtyingTests: Bool
 
-    public init(catalog: Catalog, facts: any FactSource) {
+    public init(catalog: Catalog, facts: any FactSource, refusesDirtyingTests: Bool = false) {
         self.catalog = catalog
         self.facts = facts
+        self.refusesDirtyingTests = refusesDirtyingTests
     }
+
+    /// Why a `dirties: true` test does not run where nothing restores the host.
+    public static let dirtyingRefused = Unmet(requirement: "dirties",
+        reason: "it would leave this host dirty and the environment declares no restore; "
+            + "declare `restore:` in the environment file, or pass --allow-dirty to run it anyway")
 
     /// The plan for the selected tests. With `steps: false` the plan has
     /// every verdict and no steps (what `check` needs: building the graph
@@ -31,13 +41,17 @@ public struct Resolver: Sendable {
         // tests. (The catalog keeps every list alive, so no address is reused.)
         var verdicts: [ListIdentity: (status: PlannedTest.Status, promises: [Promise], closure: [Int])] = [:]
         for test in catalog.tests where selection.matches(test) {
-            let key = ListIdentity(requires: test.requires, setups: test.setups)
+            let key = ListIdentity(requires: test.requires, setups: test.setups, refused: refusesDirtyingTests && test.dirties)
             if let known = verdicts[key] {
                 planned.append(PlannedTest(test: test, status: known.status, promises: known.promises))
                 closures.append(known.closure)
                 continue
             }
-            let (plannedTest, closure) = try state.plan(test)
+            var (plannedTest, closure) = try state.plan(test)
+            if key.refused {
+                plannedTest = PlannedTest(test: test, status: .unsupported(plannedTest.status.unmet + [Self.dirtyingRefused]))
+                closure = []
+            }
             verdicts[key] = (plannedTest.status, plannedTest.promises, closure)
             planned.append(plannedTest)
             closures.append(closure)
@@ -62,10 +76,13 @@ public struct Resolver: Sendable {
 struct ListIdentity: Hashable {
     let requires: UnsafeRawPointer?
     let setups: UnsafeRawPointer?
+    /// The test is refused for `dirties` (part of the verdict).
+    let refused: Bool
 
-    init(requires: [Requirement], setups: [String]) {
+    init(requires: [Requirement], setups: [String], refused: Bool = false) {
         self.requires = requires.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
         self.setups = setups.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+        self.refused = refused
     }
 }
 

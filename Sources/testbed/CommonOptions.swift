@@ -20,8 +20,8 @@ struct EnvironmentOptions: ParsableArguments {
         valueName: "file"))
     var environment: String?
 
-    /// The environment, or exits 64 (missing file) / 65 (invalid file).
-    func load() throws -> Environment {
+    /// The environment, or exits 64 (missing file) / `invalid` (65; 125 for bisect) for an invalid file.
+    func load(invalid: Int32 = ExitStatus.invalidDeclarations) throws -> Environment {
         guard let path = environment else { return Environment(local: HostProbe()) }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
@@ -30,7 +30,7 @@ struct EnvironmentOptions: ParsableArguments {
         do {
             return try Environment(contentsOf: path)
         } catch {
-            fail(error.description, status: ExitStatus.invalidDeclarations)
+            fail(error.description, status: invalid)
         }
     }
 }
@@ -52,6 +52,10 @@ struct SelectionOptions: ParsableArguments {
         valueName: "pattern"))
     var ids: [String] = []
 
+    @Flag(name: .customLong("allow-dirty"), help: ArgumentHelp(
+        "Run tests that declare `dirties: true` even where the environment declares no `restore` (default: unsupported)."))
+    var allowDirty = false
+
     var paths: [String] { suites.isEmpty ? ["."] : suites }
 
     func validate() throws {
@@ -67,26 +71,30 @@ struct SelectionOptions: ParsableArguments {
         TestSelection(tags: try tags.map { try TagExpression(parsing: $0) }, ids: ids)
     }
 
-    /// Loads the catalog, or exits 65 listing every invalid declaration.
-    func loadCatalog() async -> Catalog {
+    /// Loads the catalog, or exits `invalid` (65; 125 for bisect) listing every invalid declaration.
+    func loadCatalog(invalid: Int32 = ExitStatus.invalidDeclarations) async -> Catalog {
         do {
             return try await CatalogLoader().load(paths)
         } catch {
-            fail(error.description, status: ExitStatus.invalidDeclarations)
+            fail(error.description, status: invalid)
         }
     }
 
-    /// Loads the catalog and resolves the plan, exiting 65 on invalid declarations.
-    /// `steps: false` for a plan with verdicts only (`check`).
-    func resolve(in environment: Environment, steps: Bool = true) async throws -> Plan {
-        let catalog = await loadCatalog()
+    /// Loads the catalog and resolves the plan, exiting `invalid` (65; 125
+    /// for bisect) on invalid declarations. `steps: false` for a plan with
+    /// verdicts only (`check`).
+    func resolve(in environment: Environment, steps: Bool = true,
+                 invalid: Int32 = ExitStatus.invalidDeclarations) async throws -> Plan {
+        let catalog = await loadCatalog(invalid: invalid)
         let selection = try selection()
         do {
-            let plan = try Resolver(catalog: catalog, facts: environment).resolve(selection, steps: steps)
+            let resolver = Resolver(catalog: catalog, facts: environment,
+                                    refusesDirtyingTests: environment.restore == nil && !allowDirty)
+            let plan = try resolver.resolve(selection, steps: steps)
             keepUntilExit(catalog, plan)
             return plan
         } catch {
-            fail(error.description, status: ExitStatus.invalidDeclarations)
+            fail(error.description, status: invalid)
         }
     }
 }

@@ -38,7 +38,9 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var environmentOptions: EnvironmentOptions
 
-    @Option(name: [.customShort("j", allowingJoined: true), .customLong("jobs")], help: ArgumentHelp("How many steps run at once (default: CPUs).", valueName: "n"))
+    @Option(name: [.customShort("j", allowingJoined: true), .customLong("jobs")], help: ArgumentHelp(
+        "How many steps run at once (default: the CPUs this process may use: its affinity mask and cgroup CPU quota).",
+        valueName: "n"))
     var jobs: Int?
 
     @Option(help: ArgumentHelp("The results directory.", valueName: "dir"))
@@ -49,6 +51,11 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("exit-codes"), help: ArgumentHelp("standard, or bisect for `git bisect run`.", valueName: "scheme"))
     var exitCodes: ExitCodes = .standard
+
+    @Option(name: [.customShort("t"), .customLong("timeout-multiplier")], help: ArgumentHelp(
+        "Multiply every test's and setup's timeout by F, for slow hosts such as TCG (meson's -t); 0 or less: no timeouts.",
+        valueName: "F"))
+    var timeoutMultiplier: Double = 1
 
     @Option(name: .customLong("kill-grace"), help: ArgumentHelp("Time between SIGTERM and SIGKILL for a test that times out or is interrupted.", valueName: "duration"))
     var killGrace = "5s"
@@ -64,6 +71,9 @@ struct RunCommand: AsyncParsableCommand {
 
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("-j must be at least 1, not \(jobs)") }
+        if !timeoutMultiplier.isFinite {
+            throw ValidationError("--timeout-multiplier \(timeoutMultiplier) is not a number; write e.g. 2 or 0.5")
+        }
         if parseTimeout(killGrace) == nil { throw ValidationError("--kill-grace \(killGrace) is not a duration; write e.g. 5s") }
     }
 
@@ -73,15 +83,15 @@ struct RunCommand: AsyncParsableCommand {
         let latch = InterruptLatch()
         let signals = SignalForwarder(signals: [SIGINT, SIGTERM, SIGHUP]) { latch.fire() }
         defer { signals.stop() }
-        let environment = try environmentOptions.load()
-        let plan = try await selection.resolve(in: environment)
+        let environment = try environmentOptions.load(invalid: exitCodes.invalidDeclarations)
+        let plan = try await selection.resolve(in: environment, invalid: exitCodes.invalidDeclarations)
         if latch.fired {
             writeText("testbed: interrupted before the run started; nothing ran\n", to: STDERR_FILENO)
             throw ExitCode(ExitStatus.interrupted)
         }
         guard !plan.tests.isEmpty else {
             writeText("testbed: no tests selected; check the suite path, --tag and --id\n", to: STDERR_FILENO)
-            throw ExitCode(exitCodes == .bisect ? 125 : ExitStatus.nothingSelected)
+            throw ExitCode(exitCodes.nothingSelected)
         }
         let store: ResultStore
         let run: (id: String, directory: String)
@@ -101,9 +111,9 @@ struct RunCommand: AsyncParsableCommand {
         base["TESTBED_RUN_DIR"] = run.directory
         let restore = environment.restore.map { ($0.text, environment.directory) }
         let options = ExecutorOptions(
-            jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount, haltOnInfrastructureFailure: haltOnInfra,
+            jobs: jobs ?? CPUBudget().count, haltOnInfrastructureFailure: haltOnInfra,
             runID: run.id, layout: RunLayout(directory: run.directory), baseEnvironment: base, restore: restore,
-            history: planOrder ? [:] : store.history())
+            history: planOrder ? [:] : store.history(), timeoutMultiplier: timeoutMultiplier)
 
         ProcessSupervisor.becomeSubreaper()
         // If this process is killed outright, the guard kills what it started.

@@ -22,7 +22,7 @@ func execute(_ tests: [TestDefinition], _ setups: [SetupDefinition] = [], facts:
     let tree = try TemporaryTree()
     let log = EventLog()
     let executor = Executor(plan: plan, facts: facts,
-                            options: ExecutorOptions(jobs: jobs, haltOnInfrastructureFailure: halt, runID: "test",
+                            options: ExecutorOptions(jobs: jobs, haltOnInfrastructureFailure: halt, runID: "test-\(UUID().uuidString)",
                                                      layout: RunLayout(directory: tree.path),
                                                      baseEnvironment: ["PATH": "/usr/bin:/bin", "RUN_DIR": tree.path]),
                             supervisor: ProcessSupervisor(grace: .milliseconds(200)), recorders: [log])
@@ -159,9 +159,18 @@ struct LayoutTests {
         (1, 0, false, false, .bisect, 1),
         (1, 1, false, false, .bisect, 1),
         (0, 1, false, false, .bisect, 125),
+        (0, 0, false, true, .bisect, 125),
     ])
     func exitCodes(tests: Int, infra: Int, interrupted: Bool, nothing: Bool, codes: ExitCodes, expected: Int32) {
         #expect(codes.code(testFailures: tests, infrastructureFailures: infra, interrupted: interrupted, nothingSelected: nothing) == expected)
+    }
+
+    @Test("nothing tested (every test unsupported or skipped): bisect's 125, standard's 0", arguments: [
+        (ExitCodes.standard, Int32(0)), (.bisect, 125),
+    ])
+    func nothingTested(codes: ExitCodes, expected: Int32) {
+        #expect(codes.code(testFailures: 0, infrastructureFailures: 0, interrupted: false, nothingSelected: false,
+                           nothingTested: true) == expected)
     }
 
     @Test("history: the test that failed last time starts first, then the longest; no history keeps plan order")

@@ -284,3 +284,21 @@ struct ResolverTests {
 extension DeclarationLocation {
     func with(line: Int) -> DeclarationLocation { DeclarationLocation(file: file, line: line) }
 }
+
+@Suite("Resolver: tests that dirty the host")
+struct DirtyingResolverTests {
+    func dirtying(_ id: String) -> TestDefinition {
+        TestDefinition(id: id, command: .shell("true"), dirties: true, directory: "/", location: here)
+    }
+
+    @Test("without a restore they are unsupported, each with the reason; other tests with the same lists are not")
+    func refused() throws {
+        let catalog = Catalog(tests: [dirtying("/dirty"), test("/clean")], setups: [], roots: [])
+        let plan = try Resolver(catalog: catalog, facts: host, refusesDirtyingTests: true).resolve()
+        #expect(plan.tests[0].status == .unsupported([Resolver.dirtyingRefused]))
+        #expect(plan.tests[1].status == .runnable)
+        #expect(plan.steps.count == 1)
+        let allowed = try Resolver(catalog: catalog, facts: host).resolve()
+        #expect(allowed.tests.map(\.status) == [.runnable, .runnable])
+    }
+}

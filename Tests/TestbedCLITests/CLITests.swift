@@ -24,10 +24,11 @@ struct Result {
     }
 }
 
-/// Runs the built binary with the arguments, in `directory`.
-func testbed(_ arguments: [String], in directory: String? = nil) throws -> Result {
+/// Runs the built binary with the arguments, in `directory` (or `executable`,
+/// such as `taskset`, that runs it).
+func testbed(_ arguments: [String], in directory: String? = nil, executable: String = testbedBinary) throws -> Result {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: testbedBinary)
+    process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     process.currentDirectoryURL = URL(fileURLWithPath: directory ?? packageRoot.path)
     var environment = ProcessInfo.processInfo.environment

@@ -9,6 +9,10 @@
 /// kernel), or -errno when the device cannot be opened or does not answer.
 int testbed_kvm_api_version(const char *path);
 
+/// How many CPUs this process may run on (sched_getaffinity(2), as
+/// `taskset` sets them); -errno on failure.
+int testbed_affinity_count(void);
+
 /// Starts `path` with `argv` and `envp` in directory `cwd` (NULL: ours), with
 /// stdin/stdout/stderr on the given descriptors, in a new process group whose
 /// id is the child's pid, with default signal dispositions and an empty signal

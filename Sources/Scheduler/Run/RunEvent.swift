@@ -48,7 +48,8 @@ public struct RunSummary: Sendable {
     public func exitCode(_ codes: ExitCodes = .standard) -> Int32 {
         codes.code(testFailures: testFailures,
                    infrastructureFailures: infrastructureFailures + tests.filter { $0.outcome == .blocked }.count,
-                   interrupted: interrupted, nothingSelected: tests.isEmpty)
+                   interrupted: interrupted, nothingSelected: tests.isEmpty,
+                   nothingTested: !tests.contains { $0.outcome.isVerdict })
     }
 }
 

@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The `-j` of a run, from its first stderr line (`…, -j 2`).
+func jobs(of run: Result) -> Int? {
+    guard let line = run.stderr.split(separator: "\n").first(where: { $0.hasPrefix("testbed: run ") }),
+          let range = line.range(of: "-j ", options: .backwards) else { return nil }
+    return Int(line[range.upperBound...].prefix { $0.isNumber })
+}
+
+@Suite("exit codes, -j, timeouts and dirty hosts as tools and habits expect", .serialized)
+struct RunPolicyTests {
+    // MARK: - git bisect run
+
+    @Test("--exit-codes bisect: 125 whenever this commit cannot be tested", arguments: [
+        // (testbed.yaml, standard exit, bisect exit)
+        ("tests:\n  a:\n    run: 'true'\n    timeout: soon\n", Int32(65), Int32(125)),           // invalid declarations
+        ("tests:\n  a:\n    run: 'true'\n    requires: [\"kernel >= 999\"]\n", 0, 125),         // every test unsupported
+        ("tests:\n  a: 'exit 77'\n  b:\n    run: 'true'\n    requires: [\"kernel >= 999\"]\n", 0, 125), // skipped or unsupported
+        ("setups:\n  s:\n    run: 'exit 1'\ntests:\n  a:\n    run: 'true'\n    setup: [s]\n", 2, 125),      // the lab failed
+        ("tests:\n  a: 'exit 1'\n  b:\n    run: 'true'\n    requires: [\"kernel >= 999\"]\n", 1, 1), // bad
+        ("tests:\n  a: 'true'\n  b:\n    run: 'true'\n    requires: [\"kernel >= 999\"]\n", 0, 0),   // good
+    ])
+    func bisect(suite: String, standard: Int32, bisect: Int32) throws {
+        let tree = try TemporaryTree(["testbed.yaml": suite])
+        let plain = try testbed(["run", "."], in: tree.path)
+        #expect(plain.status == standard, "\(plain.stdout)\(plain.stderr)")
+        let forBisect = try testbed(["run", ".", "--exit-codes", "bisect"], in: tree.path)
+        #expect(forBisect.status == bisect, "\(forBisect.stdout)\(forBisect.stderr)")
+    }
+
+    @Test("--exit-codes bisect: an invalid environment file and an empty selection are 125 too")
+    func bisectOtherCases() throws {
+        let tree = try TemporaryTree(["testbed.yaml": "tests:\n  a: 'true'\n", "bad.yaml": "probe: maybe\n"])
+        #expect(try testbed(["run", ".", "-e", "bad.yaml"], in: tree.path).status == 65)
+        #expect(try testbed(["run", ".", "-e", "bad.yaml", "--exit-codes", "bisect"], in: tree.path).status == 125)
+        #expect(try testbed(["run", ".", "--tag", "none", "--exit-codes", "bisect"], in: tree.path).status == 125)
+    }
+
+    // MARK: - -j
+
+    @Test("the default -j is the CPUs this process may run on (its affinity mask), not the machine's",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/taskset")))
+    func defaultJobsFollowAffinity() throws {
+        let tree = try TemporaryTree(["testbed.yaml": "tests:\n  a: 'true'\n"])
+        let one = try testbed(["-c", "0", testbedBinary, "run", "."], in: tree.path, executable: "/usr/bin/taskset")
+        #expect(one.status == 0, "\(one.stderr)")
+        #expect(jobs(of: one) == 1, "\(one.stderr)")
+        if ProcessInfo.processInfo.activeProcessorCount >= 2 {
+            let two = try testbed(["-c", "0,1", testbedBinary, "run", "."], in: tree.path, executable: "/usr/bin/taskset")
+            #expect(jobs(of: two) == 2, "\(two.stderr)")
+        }
+        // -j given wins.
+        let given = try testbed(["-c", "0", testbedBinary, "run", ".", "-j", "3"], in: tree.path, executable: "/usr/bin/taskset")
+        #expect(jobs(of: given) == 3, "\(given.stderr)")
+    }
+
+    // MARK: - Timeouts
+
+    @Test("timeout: 0 means no limit; a negative timeout is refused naming its line")
+    func zeroTimeout() throws {
+        let tree = try TemporaryTree(["testbed.yaml": "tests:\n  unlimited:\n    run: sleep 0.3\n    timeout: 0\n"])
+        let run = try testbed(["run", "."], in: tree.path)
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(try report(tree.path).outcome("/unlimited") == "pass")
+
+        let negative = try TemporaryTree(["testbed.yaml": "tests:\n  a:\n    run: 'true'\n    timeout: -5s\n"])
+        let refused = try testbed(["run", "."], in: negative.path)
+        #expect(refused.status == 65)
+        #expect(refused.stderr.contains("testbed.yaml:4:"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("\"-5s\", not a duration"), "\(refused.stderr)")
+    }
+
+    @Test("--timeout-multiplier F (-t) stretches every timeout for slow hosts; 0 lifts them", arguments: [
+        ([String](), "timeout"), (["--timeout-multiplier", "10"], "pass"), (["-t", "10"], "pass"), (["-t", "0"], "pass"),
+        (["-t", "0.5"], "timeout"),
+    ])
+    func timeoutMultiplier(extra: [String], outcome: String) throws {
+        let tree = try TemporaryTree(["testbed.yaml": "tests:\n  slow:\n    run: sleep 0.4\n    timeout: 200ms\n"])
+        let run = try testbed(["run", ".", "--kill-grace", "1s"] + extra, in: tree.path)
+        #expect(run.status == (outcome == "pass" ? 0 : 1), "\(run.stdout)\(run.stderr)")
+        let r = try report(tree.path)
+        #expect(r.outcome("/slow") == outcome)
+        if extra == ["-t", "0.5"] {
+            #expect((r.test("/slow")["reason"] as? String)?.contains("timeout of 100ms") == true, "\(r.test("/slow"))")
+        }
+    }
+
+    // MARK: - Tests that dirty the host
+
+    @Test("a dirties test is unsupported where no restore can clean up after it; --allow-dirty runs it")
+    func dirtiesNeedsRestore() throws {
+        let tree = try TemporaryTree([
+            "testbed.yaml": "tests:\n  breaks-host:\n    run: 'true'\n    dirties: true\n  clean: 'true'\n",
+            "with-restore.yaml": "restore: 'true'\n",
+            "without-restore.yaml": "description: a lab host nobody restores\n",
+        ])
+        let reason = "it would leave this host dirty and the environment declares no restore"
+        for environment in [[], ["-e", "without-restore.yaml"]] {
+            let check = try testbed(["check", ".", "--json"] + environment, in: tree.path)
+            let tests = try #require(try check.json()["tests"] as? [[String: Any]])
+            let dirty = try #require(tests.first { $0["id"] as? String == "/breaks-host" })
+            #expect(dirty["status"] as? String == "unsupported")
+            let unmet = dirty["unmet"] as? [[String: Any]] ?? []
+            #expect(unmet.contains { ($0["reason"] as? String)?.hasPrefix(reason) == true }, "\(unmet)")
+            let run = try testbed(["run", "."] + environment, in: tree.path)
+            #expect(run.status == 0)
+            #expect(try report(tree.path).outcome("/breaks-host") == "unsupported")
+        }
+        let allowed = try testbed(["run", ".", "--allow-dirty"], in: tree.path)
+        #expect(allowed.status == 0)
+        #expect(try report(tree.path).outcome("/breaks-host") == "pass")
+        let restored = try testbed(["run", ".", "-e", "with-restore.yaml"], in: tree.path)
+        #expect(restored.status == 0)
+        #expect(try report(tree.path).outcome("/breaks-host") == "pass")
+    }
+}

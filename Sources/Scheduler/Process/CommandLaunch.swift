@@ -190,7 +190,7 @@ public struct LaunchFailure: Error, Sendable, Hashable, CustomStringConvertible 
         case .notFound(let directory?):
             "cannot start \(program): it does not exist in \(directory); build it first (a setup the test needs may make it) or fix the path"
         case .notFound(nil): "cannot start \(program): no such file; fix the path"
-        case .notOnPath(let path): "cannot start \(program): it is not on PATH (\(path)); install it or fix the command"
+        case .notOnPath: "cannot start \(program): it is not on PATH; install it or fix the command"
         case .notExecutable: "cannot start \(program): permission denied (is it executable?); chmod +x it"
         case .isDirectory: "cannot start \(program): it is a directory; name the program to run"
         case .interpreterMissing(let interpreter):

@@ -435,7 +435,9 @@ public final class Executor: Sendable {
             let log = directory + "/check.log"
             let outcome = await supervisor.run(.shell(check, environment: variables, base: base, directory: setup.directory,
                                                       outputPath: options.layout.absolute(log)),
-                                               tag: tag(index), timeout: timeout)
+                                               // A tag of its own: cleaning up after the check must
+                                               // never touch what the setup's run starts right after.
+                                               tag: tag(index) + "/check", timeout: timeout)
             if outcome.termination == .exited(0) && !outcome.timedOut && !outcome.interrupted {
                 let exports = (try? Exports.parse(String(contentsOfFile: exportPath, encoding: .utf8)).dictionary) ?? [:]
                 return .setup(index, SetupResult(name: name, test: test, phase: .setup, outcome: .satisfied,

@@ -206,7 +206,10 @@ public final class Environment: FactSource, Sendable {
             guard let output = runner.shell(probe.text, in: directory) else {
                 return .absent(reason: "probe `\(probe.text)` (\(origin)) cannot be started")
             }
-            guard output.status == 0, !output.timedOut else {
+            if output.timedOut {
+                return .absent(reason: "\(name) is unknown: probe `\(probe.text)` (\(origin)) did not answer in \(runner.timeoutText); its process group was killed")
+            }
+            guard output.status == 0 else {
                 return .absent(reason: "\(name) is unknown: probe `\(probe.text)` (\(origin)) exited \(output.status)")
             }
             guard let version = VersionOutput.extract(from: output.text) else {

@@ -344,11 +344,16 @@ public final class HostProbe: FactSource, Sendable {
     }
 
     /// Runs `executable --version` and makes a fact of the version it prints.
+    /// Absent, with the reason, when it cannot start, does not answer within
+    /// the runner's timeout (its process group is killed), fails or prints no
+    /// version.
     public static func versionFact(name: String, executable: String, shownAs: String, runner: CommandRunner) -> FactLookup {
         guard let output = runner.run(executable, ["--version"]) else {
             return .absent(reason: "\(shownAs) cannot be started")
         }
-        if output.timedOut { return .absent(reason: "`\(shownAs) --version` did not answer in time") }
+        if output.timedOut {
+            return .absent(reason: "`\(shownAs) --version` did not answer in \(runner.timeoutText); its process group was killed")
+        }
         guard output.status == 0, let version = VersionOutput.extract(from: output.text) else {
             let first = output.text.firstLine ?? ""
             return .absent(reason: "`\(shownAs) --version` printed no version (exit \(output.status)\(first.isEmpty ? "" : ": \(first)"))")
@@ -370,6 +375,9 @@ public final class HostProbe: FactSource, Sendable {
 
     func kernelRelease() -> String? { lookup("kernel").fact?.value }
 
+    /// How much of `/proc/config.gz` is read: 16 MiB (a kernel config is ~300 KB).
+    static let kernelConfigLimit = 16 << 20
+
     /// The running kernel's config: option -> value, and where it came from.
     func kernelConfig() -> ([String: String], String)? {
         var text: String?
@@ -378,8 +386,9 @@ public final class HostProbe: FactSource, Sendable {
             text = config
             source = "/boot/config-\(release)"
         } else if exists("/proc/config.gz"),
-                  let output = runner.run("/bin/sh", ["-c", "gzip -dc < \"$0\"", resolve("/proc/config.gz")]),
-                  output.status == 0 {
+                  let output = runner.run("/bin/sh", ["-c", "gzip -dc < \"$0\"", resolve("/proc/config.gz")],
+                                          limit: Self.kernelConfigLimit),
+                  output.status == 0, !output.timedOut {
             text = output.text
             source = "/proc/config.gz"
         }

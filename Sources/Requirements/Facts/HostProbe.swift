@@ -343,10 +343,11 @@ public final class HostProbe: FactSource, Sendable {
         return Self.versionFact(name: fact, executable: resolve(found), shownAs: found, runner: runner)
     }
 
-    /// Runs `executable --version` and makes a fact of the version it prints.
-    /// Absent, with the reason, when it cannot start, does not answer within
-    /// the runner's timeout (its process group is killed), fails or prints no
-    /// version.
+    /// Runs `executable --version` and makes a fact of the version it prints
+    /// (`VersionOutput.extract`, bound to the fact's name or the program's
+    /// basename). Absent, with the reason, when it cannot start, does not
+    /// answer within the runner's timeout (its process group is killed), fails
+    /// or prints no version.
     public static func versionFact(name: String, executable: String, shownAs: String, runner: CommandRunner) -> FactLookup {
         guard let output = runner.run(executable, ["--version"]) else {
             return .absent(reason: "\(shownAs) cannot be started")
@@ -354,7 +355,8 @@ public final class HostProbe: FactSource, Sendable {
         if output.timedOut {
             return .absent(reason: "`\(shownAs) --version` did not answer in \(runner.timeoutText); its process group was killed")
         }
-        guard output.status == 0, let version = VersionOutput.extract(from: output.text) else {
+        let program = executable.split(separator: "/").last.map(String.init) ?? executable
+        guard output.status == 0, let version = VersionOutput.extract(from: output.text, names: [name, program]) else {
             let first = output.text.firstLine ?? ""
             return .absent(reason: "`\(shownAs) --version` printed no version (exit \(output.status)\(first.isEmpty ? "" : ": \(first)"))")
         }

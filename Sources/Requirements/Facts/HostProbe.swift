@@ -219,24 +219,45 @@ public final class HostProbe: FactSource, Sendable {
         return .absent(reason: "/proc/meminfo has no MemTotal")
     }
 
-    func cpuInfoFlags() -> [String]? {
-        guard let cpuinfo = read("/proc/cpuinfo") else { return nil }
+    /// What `/proc/cpuinfo` says about the CPU's flags.
+    enum CPUInfoFlags: Equatable {
+        /// No readable `/proc/cpuinfo`.
+        case unreadable
+        /// A `/proc/cpuinfo` without a flags line (ppc64le, riscv64).
+        case noFlagsLine
+        /// The flags of the first flags line.
+        case flags(Set<String>)
+    }
+
+    /// The CPU flags from the first line whose key is `flags` (x86), `Features`
+    /// (arm64) or `features` (s390x), compared without case.
+    func cpuInfoFlags() -> CPUInfoFlags {
+        guard let cpuinfo = read("/proc/cpuinfo") else { return .unreadable }
         for line in cpuinfo.split(whereSeparator: \.isNewline) {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            let key = line[..<colon].trimmingWhitespace()
-            if key == "flags" || key == "Features" {
-                return line[line.index(after: colon)...].split(separator: " ").map(String.init)
+            let key = line[..<colon].trimmingWhitespace().lowercased()
+            if key == "flags" || key == "features" {
+                return .flags(Set(line[line.index(after: colon)...].split(whereSeparator: \.isWhitespace).map(String.init)))
             }
         }
+        return .noFlagsLine
+    }
+
+    func cpuFlags() -> Set<String> {
+        if case .flags(let flags) = cpuInfoFlags() { return flags }
         return []
     }
 
-    func cpuFlags() -> Set<String> { Set(cpuInfoFlags() ?? []) }
-
     func probeCPUFlag(_ flag: String) -> FactLookup {
-        guard let flags = cpuInfoFlags() else { return .absent(reason: "the CPU flags are unknown (no /proc/cpuinfo)") }
-        if flags.contains(flag) { return .present(Fact(name: "cpu-flag:\(flag)", value: nil, source: "/proc/cpuinfo")) }
-        return .absent(reason: "this host's CPU has no \(flag) flag")
+        switch cpuInfoFlags() {
+        case .unreadable:
+            return .absent(reason: "the CPU flags are unknown (no /proc/cpuinfo)")
+        case .noFlagsLine:
+            return .absent(reason: "/proc/cpuinfo on this host lists no CPU flags (no flags/Features line)")
+        case .flags(let flags):
+            if flags.contains(flag) { return .present(Fact(name: "cpu-flag:\(flag)", value: nil, source: "/proc/cpuinfo")) }
+            return .absent(reason: "this host's CPU has no \(flag) flag")
+        }
     }
 
     // MARK: - Virtualization

@@ -68,15 +68,24 @@ public struct CommandRunner: Sendable {
             for pointer in argv { free(pointer) }
             for pointer in envp { free(pointer) }
         }
-        let spawned = HelperProcesses.spawning { () -> pid_t? in
-            var pid: pid_t = 0
-            let rc = argv.withUnsafeBufferPointer { argvBuffer in
-                envp.withUnsafeBufferPointer { envpBuffer in
-                    testbed_spawn(executable, argvBuffer.baseAddress, envpBuffer.baseAddress, directory,
-                                  input, outputFile, outputFile, &pid)
+        var spawned: pid_t?
+        // ETXTBSY: the program was just written, and a process another thread
+        // was starting at that moment still holds it open for writing until
+        // its exec; that passes within milliseconds.
+        for attempt in 0..<20 {
+            var rc: Int32 = 0
+            spawned = HelperProcesses.spawning { () -> pid_t? in
+                var pid: pid_t = 0
+                rc = argv.withUnsafeBufferPointer { argvBuffer in
+                    envp.withUnsafeBufferPointer { envpBuffer in
+                        testbed_spawn(executable, argvBuffer.baseAddress, envpBuffer.baseAddress, directory,
+                                      input, outputFile, outputFile, &pid)
+                    }
                 }
+                return rc == 0 ? pid : nil
             }
-            return rc == 0 ? pid : nil
+            if rc != ETXTBSY { break }
+            usleep(useconds_t(2_000 * (attempt + 1)))
         }
         guard let pid = spawned else { return nil }
         let (status, timedOut) = wait(for: pid)

@@ -72,6 +72,10 @@ int testbed_set_child_subreaper(void) {
     return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0 ? 0 : -errno;
 }
 
+int testbed_clear_child_subreaper(void) {
+    return prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0) == 0 ? 0 : -errno;
+}
+
 int testbed_try_wait(pid_t pid, int *status) {
     pid_t rc;
     do { rc = waitpid(pid, status, WNOHANG); } while (rc < 0 && errno == EINTR);

@@ -56,6 +56,9 @@ int testbed_write_all(int fd, const void *bytes, size_t count);
 /// (PR_SET_CHILD_SUBREAPER), so daemons a test forks stay within reach.
 int testbed_set_child_subreaper(void);
 
+/// Stops being the reaper of orphaned descendants (tests that were one for a while).
+int testbed_clear_child_subreaper(void);
+
 /// waitpid(2) for one child without blocking: 1 and `*status` when it has
 /// exited, 0 when it still runs, -errno on failure.
 int testbed_try_wait(pid_t pid, int *status);

@@ -12,6 +12,8 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #define TESTBED_KVM_GET_API_VERSION 0xAE00
@@ -78,11 +80,46 @@ int testbed_set_child_subreaper(void) {
     return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0 ? 0 : -errno;
 }
 
+int testbed_clear_child_subreaper(void) {
+    return prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0) == 0 ? 0 : -errno;
+}
+
 int testbed_try_wait(pid_t pid, int *status) {
     pid_t rc;
     do { rc = waitpid(pid, status, WNOHANG); } while (rc < 0 && errno == EINTR);
     if (rc < 0) return -errno;
     return rc == 0 ? 0 : 1;
+}
+
+int testbed_wait(pid_t pid, int *status) {
+    pid_t rc;
+    do { rc = waitpid(pid, status, 0); } while (rc < 0 && errno == EINTR);
+    return rc < 0 ? -errno : 0;
+}
+
+int testbed_has_exited(pid_t pid) {
+    siginfo_t info = { 0 };
+    int rc;
+    do { rc = waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT); } while (rc < 0 && errno == EINTR);
+    if (rc < 0) return -errno;
+    return info.si_pid != 0 ? 1 : 0;
+}
+
+int testbed_poll_readable(int fd, int timeout_ms) {
+    struct pollfd entry = { .fd = fd, .events = POLLIN };
+    int n = poll(&entry, 1, timeout_ms);
+    if (n < 0) return -errno;
+    return n > 0 ? 1 : 0;
+}
+
+int testbed_unlinked_temp_file(const char *directory) {
+    char path[4096];
+    int n = snprintf(path, sizeof path, "%s/testbed-probe-XXXXXX", directory);
+    if (n < 0 || (size_t)n >= sizeof path) return -ENAMETOOLONG;
+    int fd = mkostemp(path, O_CLOEXEC);
+    if (fd < 0) return -errno;
+    unlink(path);
+    return fd;
 }
 
 int testbed_exited(int status) { return WIFEXITED(status); }

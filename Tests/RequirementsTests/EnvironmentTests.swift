@@ -49,6 +49,41 @@ struct EnvironmentTests {
         try #expect(Requirement(parsing: "libvirt >= 9.0").check(env.lookup) == .unmet(reason: "needs libvirt >= 9.0; this host has 8.10"))
     }
 
+    @Test("probes and binaries bind the version to the fact's name or the program's name")
+    func boundVersions() throws {
+        let tree = try TemporaryTree([
+            "lab.yaml": """
+            probes:
+              iproute2: ./bin/ip -V
+              iproute: LANG=C ./bin/ip -V
+              libbpf: ./bin/ip -V
+              libvirt: ./bin/rpm -q libvirt-daemon
+              slow: ./bin/hang
+            binaries:
+              ip-tool: bin/ip
+            """,
+            "bin/ip": "#!/bin/sh\necho 'ip utility, iproute2-6.1.0, libbpf 1.1.2'\n",
+            "bin/rpm": "#!/bin/sh\necho \"$2-9.0.0-5.el9.x86_64\"\n",
+            "bin/hang": "#!/bin/sh\nsleep 30\n",
+        ], executables: ["bin/ip", "bin/rpm", "bin/hang"])
+        let env = try Environment(contentsOf: tree["lab.yaml"], host: HostProbe(root: tree.path, path: []),
+                                  runner: CommandRunner(timeout: .seconds(1)))
+        #expect(env.lookup("iproute2").fact?.value == "6.1.0")
+        #expect(env.lookup("iproute").fact?.value == "6.1.0")
+        #expect(env.lookup("libbpf").fact?.value == "1.1.2")
+        #expect(env.lookup("libvirt").fact?.value == "9.0.0-5.el9")
+        #expect(env.lookup("ip-tool").fact?.value == "6.1.0")
+        #expect(env.lookup("slow") == .absent(
+            reason: "slow is unknown: probe `./bin/hang` (\(tree["lab.yaml"]):6) did not answer in 1s; its process group was killed"))
+    }
+
+    @Test("the program a probe command runs", arguments: [
+        ("virsh --version", "virsh"), ("LANG=C /usr/sbin/ip -V | head -1", "ip"), ("rpm -q libvirt-daemon", "rpm"), ("A=1", nil),
+    ])
+    func programName(command: String, program: String?) {
+        #expect(Environment.programName(of: command) == program)
+    }
+
     @Test("probe: false leaves only what is declared")
     func noProbe() throws {
         let tree = try TemporaryTree(["e.yaml": "probe: false\nprovides: [fresh_reboot]\n"])

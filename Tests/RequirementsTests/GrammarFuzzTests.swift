@@ -17,7 +17,11 @@ let versionPieces = ["0", "1", "2", "10", "01", "007", ".", "-", "_", "+", "~", 
                      "RC", "a", "b", "sp", "amd64", "é", "99999999999999999999"]
 
 let requirementText = Gen.element(of: requirementPieces).array(of: 0...12).map { $0.compactMap { $0 }.joined() }
-let versionText = Gen.element(of: versionPieces).array(of: 0...7).map { $0.compactMap { $0 }.joined() }
+/// Debian epochs (and texts that only look like one) that start a version half the time.
+let epochPieces = ["", "", "", "", "0:", "1:", "2:", "10:", "01:", "1::", ":", "1", "99999999999999999999:"]
+
+let versionText = zip(Gen.element(of: epochPieces), Gen.element(of: versionPieces).array(of: 0...7))
+    .map { epoch, pieces in (epoch ?? "") + pieces.compactMap { $0 }.joined() }
 
 /// A host where even-length names are present with a version value, odd ones absent.
 func fuzzHost(_ name: String) -> FactLookup {
@@ -88,6 +92,8 @@ struct GrammarFuzzTests {
         ("1.0~rc1", "1.0", "1.0.0-13"), ("7", "7sp1", "7sp2"), ("1.0", "1.0.0", "1"), ("", "~", "0"),
         ("01", "1", "1.0"), ("1rc", "1", "1a"), ("1-", "1.", "1_"), ("99999999999999999999", "100000000000000000000", "9"),
         ("~~", "~", "~1"), ("1~", "1", "1~~"), ("é", "a", "1"),
+        ("7.2", "1:7.2", "1:7.2+dfsg-7"), ("0:9", "9", "1:0"), ("1:", "1", "1:1"), ("2:1", "10:0", "010:0"),
+        ("1::", "1:0", "1:~"), ("9:", "10", "1:1"),
     ])
     func foundVersions(_ a: String, _ b: String, _ c: String) {
         Self.checkOrder(Version(a), Version(b), Version(c))

@@ -171,6 +171,24 @@ struct HostProbeTests {
         #expect(value(probe(tree).lookup("kconfig:CONFIG_KVM")) == .some("y"))
     }
 
+    @Test("a kernel config larger than 64 KiB is read whole from /proc/config.gz")
+    func bigConfigGz() throws {
+        let tree = try TemporaryTree(["proc/sys/kernel/osrelease": "6.6.0-custom\n"])
+        // ~300 KB, as a distribution kernel's config: the option asked for comes last.
+        let filler = (0..<10_000).map { "CONFIG_FILLER_OPTION_NUMBER_\($0)=y\n" }.joined()
+        let plain = tree["config"]
+        try Data((filler + "CONFIG_LAST_OPTION=m\n").utf8).write(to: URL(fileURLWithPath: plain))
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        gzip.arguments = ["-f", plain]
+        try gzip.run()
+        gzip.waitUntilExit()
+        try FileManager.default.createDirectory(atPath: tree["proc"], withIntermediateDirectories: true)
+        try FileManager.default.moveItem(atPath: plain + ".gz", toPath: tree["proc/config.gz"])
+        #expect(value(probe(tree).lookup("kconfig:CONFIG_LAST_OPTION")) == .some("m"))
+        #expect(probe(tree).allFacts().first { $0.name == "kconfig:*" }?.value == "10001 options set")
+    }
+
     @Test("CPU lists", arguments: [("0-3", 4), ("0", 1), ("0-3,8,10-11", 7), ("0,2,4", 3)])
     func cpuList(list: String, count: Int) {
         #expect(HostProbe.countCPUList(list) == count)

@@ -57,6 +57,19 @@ let ascendingPairs: [(String, String)] = [
     ("1:7.2+dfsg-7", "1:8.2+dfsg-1"),
     ("9.0.0", "9.1.0-rc0"),
     ("9.1.0-rc0", "9.1.0"),
+    // Debian epochs: compared first, as numbers; none is epoch 0
+    ("7.2", "1:7.2+dfsg-7+deb12u18"),
+    ("8.2", "1:7.2+dfsg-7"),
+    ("99.0", "1:0.1"),
+    ("1:7.2+dfsg-7+deb12u18", "1:7.2+dfsg-7+deb12u19"),
+    ("1:9.9", "2:0.1"),
+    ("9:1.0", "10:0.1"),
+    ("1:1.0", "1:1.0-1"),
+    ("1:2", "1:10"),
+    ("1:1.0~rc1", "1:1.0"),
+    ("a:5", "1:0"),
+    ("1:", "2"),
+    ("12", "1:0"),
     // dates and odd tags
     ("2013-10-24", "2014-01-01"),
     ("windows-7", "windows-7sp1"),
@@ -73,6 +86,11 @@ let equalPairs: [(String, String)] = [
     ("Y", "Y"),
     ("2013-10-24", "2013.10.24"),
     ("7sp1", "7.sp1"),
+    ("0:7.2", "7.2"),
+    ("01:7.2", "1:7.2.0"),
+    ("1:", "1"),
+    ("5:", "5.0"),
+    (":5", "5"),
 ]
 
 @Suite("Version ordering")
@@ -97,6 +115,27 @@ struct VersionTests {
         #expect(ascendingPairs.count + equalPairs.count >= 40)
     }
 
+    @Test("a Debian version with an epoch meets what its upstream version meets, as dpkg compares", arguments: [
+        ("qemu-deb >= 7.2", true), ("qemu-deb > 7.2", true), ("qemu-deb >= 1:7.2", true), ("qemu-deb < 1:7.3", true),
+        ("qemu-deb >= 1:7.3", false), ("qemu-deb >= 2:0", false), ("qemu-deb == 7.2", false), ("qemu-deb-7.2+", true),
+    ])
+    func epochRequirement(requirement: String, met: Bool) throws {
+        let lookup: (String) -> FactLookup = { name in
+            .present(Fact(name: name, value: "1:7.2+dfsg-7+deb12u18", source: "dpkg-query"))
+        }
+        #expect(try Requirement(parsing: requirement).check(lookup).isMet == met)
+    }
+
+    @Test("the epoch is a leading run of digits before `:` with text after it", arguments: [
+        ("1:7.2+dfsg-7", "1", "7.2+dfsg-7"), ("0010:1", "10", "1"), ("0:0", "0", "0"), ("1:", "0", "1:"),
+        ("1::", "1", ":"), (":1", "0", ":1"), ("a1:2", "0", "a1:2"), ("12:30:00", "12", "30:00"), ("", "0", ""),
+    ])
+    func epochSplit(text: String, epoch: String, rest: String) {
+        let split = Version.splitEpoch(text)
+        #expect(split.epoch == epoch)
+        #expect(split.rest == rest)
+    }
+
     @Test("sorting a shuffled list gives the documented order")
     func sortOrder() {
         let expected = ["9.0.0~rc1", "9.0.0-alpha", "9.0.0-rc1", "9.0.0", "9.0.0a", "9.0.0-13-amd64", "9.0.1", "9.1", "10"]
@@ -110,7 +149,7 @@ struct VersionTests {
     @Test("the order is total: antisymmetric and transitive on a mixed set")
     func totalOrder() {
         let samples = (ascendingPairs.flatMap { [$0.0, $0.1] } + equalPairs.flatMap { [$0.0, $0.1] }
-            + ["", "~", "0", "a", "1.a", "1.0.1", "0.0", "rc", "~rc", "1..2", "x86_64"]).map(Version.init)
+            + ["", "~", "0", "a", "1.a", "1.0.1", "0.0", "rc", "~rc", "1..2", "x86_64", "1:", "0:", "2:1", "1:~", "10:0"]).map(Version.init)
         for a in samples {
             for b in samples {
                 #expect(Version.compare(a, b) == -Version.compare(b, a))

@@ -60,9 +60,32 @@ int testbed_write_all(int fd, const void *bytes, size_t count);
 /// (PR_SET_CHILD_SUBREAPER), so daemons a test forks stay within reach.
 int testbed_set_child_subreaper(void);
 
+/// Stops being the reaper of orphaned descendants (tests that were one for a while).
+int testbed_clear_child_subreaper(void);
+
 /// waitpid(2) for one child without blocking: 1 and `*status` when it has
 /// exited, 0 when it still runs, -errno on failure.
 int testbed_try_wait(pid_t pid, int *status);
+
+/// waitpid(2) for one child, blocking (retrying on EINTR): 0 and `*status`
+/// once it has exited, -errno on failure (ECHILD: not our child, or reaped already).
+int testbed_wait(pid_t pid, int *status);
+
+/// Whether a child has exited, without reaping it (waitid with WNOWAIT): 1
+/// when it has (it stays a zombie, so its pid still names its process group),
+/// 0 when it still runs, -errno on failure. For kernels without pidfds.
+int testbed_has_exited(pid_t pid);
+
+/// poll(2) for `fd` to become readable for at most `timeout_ms` milliseconds
+/// (-1: no limit): 1 when readable (a pidfd: the process has exited), 0 when
+/// the time ran out, -errno on failure (-EINTR: a signal came; poll again for
+/// the time that is left).
+int testbed_poll_readable(int fd, int timeout_ms);
+
+/// A new file `testbed-probe-XXXXXX` in `directory`, opened read-write and
+/// close-on-exec, and unlinked at once (it lives as long as a descriptor does):
+/// the descriptor, or -errno when none can be made.
+int testbed_unlinked_temp_file(const char *directory);
 
 /// Decoders for a wait status.
 int testbed_exited(int status);

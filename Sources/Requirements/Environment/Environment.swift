@@ -206,16 +206,30 @@ public final class Environment: FactSource, Sendable {
             guard let output = runner.shell(probe.text, in: directory) else {
                 return .absent(reason: "probe `\(probe.text)` (\(origin)) cannot be started")
             }
-            guard output.status == 0, !output.timedOut else {
+            if output.timedOut {
+                return .absent(reason: "\(name) is unknown: probe `\(probe.text)` (\(origin)) did not answer in \(runner.timeoutText); its process group was killed")
+            }
+            guard output.status == 0 else {
                 return .absent(reason: "\(name) is unknown: probe `\(probe.text)` (\(origin)) exited \(output.status)")
             }
-            guard let version = VersionOutput.extract(from: output.text) else {
+            let names = [name] + (Environment.programName(of: probe.text).map { [$0] } ?? [])
+            guard let version = VersionOutput.extract(from: output.text, names: names) else {
                 return .absent(reason: "\(name) is unknown: probe `\(probe.text)` (\(origin)) printed no version")
             }
             return .present(Fact(name: name, value: version, source: probe.text))
         }
         if let host { return host.lookup(name) }
         return .absent(reason: "\(name) is not declared in \(source) (probe: false)")
+    }
+
+    /// The basename of the program a `probes:` command line runs: `virsh` for
+    /// `virsh --version`, `ip` for `LANG=C /sbin/ip -V | head -1`; nil when
+    /// the line names none.
+    static func programName(of command: String) -> String? {
+        let words = command.split(whereSeparator: \.isWhitespace)
+        guard let program = words.first(where: { !$0.contains("=") }) else { return nil }
+        let base = program.split(separator: "/").last.map(String.init) ?? String(program)
+        return base.isEmpty ? nil : base
     }
 
     public func recordedFacts() -> [Fact] {

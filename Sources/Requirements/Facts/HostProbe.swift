@@ -219,24 +219,45 @@ public final class HostProbe: FactSource, Sendable {
         return .absent(reason: "/proc/meminfo has no MemTotal")
     }
 
-    func cpuInfoFlags() -> [String]? {
-        guard let cpuinfo = read("/proc/cpuinfo") else { return nil }
+    /// What `/proc/cpuinfo` says about the CPU's flags.
+    enum CPUInfoFlags: Equatable {
+        /// No readable `/proc/cpuinfo`.
+        case unreadable
+        /// A `/proc/cpuinfo` without a flags line (ppc64le, riscv64).
+        case noFlagsLine
+        /// The flags of the first flags line.
+        case flags(Set<String>)
+    }
+
+    /// The CPU flags from the first line whose key is `flags` (x86), `Features`
+    /// (arm64) or `features` (s390x), compared without case.
+    func cpuInfoFlags() -> CPUInfoFlags {
+        guard let cpuinfo = read("/proc/cpuinfo") else { return .unreadable }
         for line in cpuinfo.split(whereSeparator: \.isNewline) {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            let key = line[..<colon].trimmingWhitespace()
-            if key == "flags" || key == "Features" {
-                return line[line.index(after: colon)...].split(separator: " ").map(String.init)
+            let key = line[..<colon].trimmingWhitespace().lowercased()
+            if key == "flags" || key == "features" {
+                return .flags(Set(line[line.index(after: colon)...].split(whereSeparator: \.isWhitespace).map(String.init)))
             }
         }
+        return .noFlagsLine
+    }
+
+    func cpuFlags() -> Set<String> {
+        if case .flags(let flags) = cpuInfoFlags() { return flags }
         return []
     }
 
-    func cpuFlags() -> Set<String> { Set(cpuInfoFlags() ?? []) }
-
     func probeCPUFlag(_ flag: String) -> FactLookup {
-        guard let flags = cpuInfoFlags() else { return .absent(reason: "the CPU flags are unknown (no /proc/cpuinfo)") }
-        if flags.contains(flag) { return .present(Fact(name: "cpu-flag:\(flag)", value: nil, source: "/proc/cpuinfo")) }
-        return .absent(reason: "this host's CPU has no \(flag) flag")
+        switch cpuInfoFlags() {
+        case .unreadable:
+            return .absent(reason: "the CPU flags are unknown (no /proc/cpuinfo)")
+        case .noFlagsLine:
+            return .absent(reason: "/proc/cpuinfo on this host lists no CPU flags (no flags/Features line)")
+        case .flags(let flags):
+            if flags.contains(flag) { return .present(Fact(name: "cpu-flag:\(flag)", value: nil, source: "/proc/cpuinfo")) }
+            return .absent(reason: "this host's CPU has no \(flag) flag")
+        }
     }
 
     // MARK: - Virtualization
@@ -343,13 +364,20 @@ public final class HostProbe: FactSource, Sendable {
         return Self.versionFact(name: fact, executable: resolve(found), shownAs: found, runner: runner)
     }
 
-    /// Runs `executable --version` and makes a fact of the version it prints.
+    /// Runs `executable --version` and makes a fact of the version it prints
+    /// (`VersionOutput.extract`, bound to the fact's name or the program's
+    /// basename). Absent, with the reason, when it cannot start, does not
+    /// answer within the runner's timeout (its process group is killed), fails
+    /// or prints no version.
     public static func versionFact(name: String, executable: String, shownAs: String, runner: CommandRunner) -> FactLookup {
         guard let output = runner.run(executable, ["--version"]) else {
             return .absent(reason: "\(shownAs) cannot be started")
         }
-        if output.timedOut { return .absent(reason: "`\(shownAs) --version` did not answer in time") }
-        guard output.status == 0, let version = VersionOutput.extract(from: output.text) else {
+        if output.timedOut {
+            return .absent(reason: "`\(shownAs) --version` did not answer in \(runner.timeoutText); its process group was killed")
+        }
+        let program = executable.split(separator: "/").last.map(String.init) ?? executable
+        guard output.status == 0, let version = VersionOutput.extract(from: output.text, names: [name, program]) else {
             let first = output.text.firstLine ?? ""
             return .absent(reason: "`\(shownAs) --version` printed no version (exit \(output.status)\(first.isEmpty ? "" : ": \(first)"))")
         }
@@ -370,6 +398,9 @@ public final class HostProbe: FactSource, Sendable {
 
     func kernelRelease() -> String? { lookup("kernel").fact?.value }
 
+    /// How much of `/proc/config.gz` is read: 16 MiB (a kernel config is ~300 KB).
+    static let kernelConfigLimit = 16 << 20
+
     /// The running kernel's config: option -> value, and where it came from.
     func kernelConfig() -> ([String: String], String)? {
         var text: String?
@@ -378,8 +409,9 @@ public final class HostProbe: FactSource, Sendable {
             text = config
             source = "/boot/config-\(release)"
         } else if exists("/proc/config.gz"),
-                  let output = runner.run("/bin/sh", ["-c", "gzip -dc < \"$0\"", resolve("/proc/config.gz")]),
-                  output.status == 0 {
+                  let output = runner.run("/bin/sh", ["-c", "gzip -dc < \"$0\"", resolve("/proc/config.gz")],
+                                          limit: Self.kernelConfigLimit),
+                  output.status == 0, !output.timedOut {
             text = output.text
             source = "/proc/config.gz"
         }

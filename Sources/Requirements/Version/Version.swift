@@ -8,26 +8,38 @@
 /// `alpha`, `beta`, `pre`, in any case, or anything after `~`) and above it otherwise,
 /// so `9.0.0-rc1 < 9.0.0 < 9.0.0-13-amd64` and `7 < 7sp1`.
 ///
+/// A Debian epoch comes first, as dpkg compares it: a leading run of digits
+/// followed by `:` and more text (`1:7.2+dfsg-7+deb12u18`) is the epoch, compared
+/// as a number before everything else; a version without one has epoch 0. So
+/// `1:7.2+dfsg-7 > 8.2` and `>= 7.2` holds for `1:7.2+dfsg-7+deb12u18`, while
+/// `0:7.2 == 7.2`. Any other `:` only separates.
+///
 /// The order is total: every text is a version, and two versions compare by
-/// their canonical token lists, so the ordering is antisymmetric and transitive.
+/// their epochs and then their canonical token lists, so the ordering is
+/// antisymmetric and transitive.
 public struct Version: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// The text as it was written.
     public let text: String
-    /// The canonical tokens that comparisons use.
+    /// The epoch's digits without leading zeros; "0" when the text has none.
+    let epoch: String
+    /// The canonical tokens of the text after the epoch, which comparisons use.
     let tokens: [Token]
 
     public init(_ text: String) {
         self.text = text
-        self.tokens = Version.canonicalTokens(of: text)
+        let (epoch, rest) = Version.splitEpoch(text)
+        self.epoch = epoch
+        self.tokens = Version.canonicalTokens(of: rest)
     }
 
     public var description: String { text }
 
     public static func == (lhs: Version, rhs: Version) -> Bool {
-        lhs.tokens == rhs.tokens
+        lhs.epoch == rhs.epoch && lhs.tokens == rhs.tokens
     }
 
     public func hash(into hasher: inout Hasher) {
+        hasher.combine(epoch)
         hasher.combine(tokens)
     }
 
@@ -37,6 +49,8 @@ public struct Version: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// -1, 0 or 1 as `lhs` sorts below, equal to or above `rhs`.
     public static func compare(_ lhs: Version, _ rhs: Version) -> Int {
+        let epochs = Token.compare(.number(lhs.epoch), .number(rhs.epoch))
+        if epochs != 0 { return epochs }
         let count = max(lhs.tokens.count, rhs.tokens.count)
         var index = 0
         while index < count {
@@ -90,9 +104,24 @@ extension Version {
 
     static let preReleaseWords: Set<String> = ["rc", "alpha", "beta", "pre"]
 
+    /// The epoch of `1:7.2+dfsg-7` ("1", leading zeros dropped) and the text
+    /// after its `:`; "0" and the whole text when there is no leading run of
+    /// digits followed by `:` and more text.
+    static func splitEpoch(_ text: String) -> (epoch: String, rest: Substring) {
+        let digits = text.utf8.prefix { $0 >= 0x30 && $0 <= 0x39 }
+        guard !digits.isEmpty else { return ("0", text[...]) }
+        let colon = digits.endIndex
+        guard colon < text.utf8.endIndex, text.utf8[colon] == UInt8(ascii: ":") else { return ("0", text[...]) }
+        let rest = text.utf8.index(after: colon)
+        guard rest < text.utf8.endIndex else { return ("0", text[...]) }
+        var epoch = Substring(text[..<colon])
+        while epoch.count > 1, epoch.first == "0" { epoch = epoch.dropFirst() }
+        return (String(epoch), text[rest...])
+    }
+
     /// Splits the text into tokens and drops zero numbers that end a run of
     /// numbers (those equal the end: `8.2.0` is `8.2`, `9.0.0-rc1` is `9-rc1`).
-    static func canonicalTokens(of text: String) -> [Token] {
+    static func canonicalTokens(of text: Substring) -> [Token] {
         var raw: [Token] = []
         var afterTilde = false
         var current: [UInt8] = []

@@ -1,5 +1,6 @@
 import CShim
 import Foundation
+import Requirements
 import Synchronization
 
 /// Runs processes to completion with timeouts, and keeps a table of what is
@@ -197,9 +198,10 @@ public final class ProcessSupervisor: Sendable {
                           session != ourSession || group != ourGroup {
                     // An orphan of a test that already exited (it cannot be read any
                     // more): reap it, unless it is one of ours that was just started.
-                    // Our own helpers (probes) share our session and group.
+                    // Nor a helper (a probe) that CommandRunner waits for, in a group of its own.
                     Self.table.withLock { table in
                         guard table.children[pid] == nil, Self.spawning.load(ordering: .sequentiallyConsistent) == 0 else { return }
+                        guard HelperProcesses.spawnsInFlight == 0, !HelperProcesses.isHelper(pid) else { return }
                         var status: Int32 = 0
                         _ = testbed_try_wait(pid, &status)
                     }

@@ -44,16 +44,11 @@ extension ProcessSupervisor {
         return (tagged, groupIsOurs)
     }
 
-    /// Reaps the zombies among the orphans reparented to us that no
-    /// supervisor waits for.
+    /// Reaps the zombies among the orphans reparented to us that nobody waits for.
     static func reapOrphans() {
         for pid in childPIDs() {
             guard let (state, _, _) = stat(of: pid), state == "Z" else { continue }
-            table.withLock { table in
-                guard table.children[pid] == nil, spawning.load(ordering: .sequentiallyConsistent) == 0 else { return }
-                var status: Int32 = 0
-                _ = testbed_try_wait(pid, &status)
-            }
+            reapUnlessAwaited(pid)
         }
     }
 }

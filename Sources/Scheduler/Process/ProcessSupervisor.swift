@@ -196,18 +196,23 @@ public final class ProcessSupervisor: Sendable {
                     killed = true
                 } else if let (state, group, session) = Self.stat(of: pid), state == "Z",
                           session != ourSession || group != ourGroup {
-                    // An orphan of a test that already exited (it cannot be read any
-                    // more): reap it, unless it is one of ours that was just started.
-                    // Nor a helper (a probe) that CommandRunner waits for, in a group of its own.
-                    Self.table.withLock { table in
-                        guard table.children[pid] == nil, Self.spawning.load(ordering: .sequentiallyConsistent) == 0 else { return }
-                        guard HelperProcesses.spawnsInFlight == 0, !HelperProcesses.isHelper(pid) else { return }
-                        var status: Int32 = 0
-                        _ = testbed_try_wait(pid, &status)
-                    }
+                    // An orphan of a test that already exited (it cannot be read any more).
+                    Self.reapUnlessAwaited(pid)
                 }
             }
             if !killed { break }
+        }
+    }
+
+    /// Reaps a zombie child, unless someone waits for it: one of ours that
+    /// was just started (not yet in the table), or a helper (a probe) that
+    /// `CommandRunner` waits for, in a group of its own.
+    static func reapUnlessAwaited(_ pid: pid_t) {
+        table.withLock { table in
+            guard table.children[pid] == nil, spawning.load(ordering: .sequentiallyConsistent) == 0 else { return }
+            guard HelperProcesses.spawnsInFlight == 0, !HelperProcesses.isHelper(pid) else { return }
+            var status: Int32 = 0
+            _ = testbed_try_wait(pid, &status)
         }
     }
 

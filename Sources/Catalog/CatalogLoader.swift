@@ -16,29 +16,27 @@ public struct CatalogLoader: Sendable {
 
     public init() {}
 
-    /// Loads every path: a directory is a suite, a file an executable test
-    /// (or a `testbed.yaml`, whose directory is then the suite root).
+    /// Loads every path: each is looked up to its suite root (`SuitePaths`),
+    /// every suite is loaded whole, and the tests the paths name are kept.
+    public func load(_ paths: [String]) async throws(CatalogError) -> Catalog {
+        try await load(SuitePaths(paths))
+    }
+
+    /// Loads each suite whole (its setups are all there), keeping the tests
+    /// its named parts select, and the standalone executables.
     ///
     /// Files are read concurrently, one worker per core; results are
     /// merged back in tree order, so ids and errors come out in the same order
     /// every time.
-    public func load(_ paths: [String]) async throws(CatalogError) -> Catalog {
-        var units: [Unit] = []
-        for path in paths {
-            var isDirectory: ObjCBool = false
-            if !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
-                units.append(.missing(path))
-            } else if isDirectory.boolValue {
-                var files: [SuiteFile] = []
-                walk(directory: URL(fileURLWithPath: path).path, relative: "", into: &files)
-                units += files.map { .suiteFile($0, root: path) }
-            } else if URL(fileURLWithPath: path).lastPathComponent == Self.declarationFile {
-                let root = URL(fileURLWithPath: path).deletingLastPathComponent().path
-                units.append(.suiteFile(SuiteFile(path: path, relative: "", isDeclaration: true, shownAs: path), root: root))
-            } else {
-                units.append(.executable(path))
-            }
+    public func load(_ paths: SuitePaths) async throws(CatalogError) -> Catalog {
+        var units: [Unit] = paths.missing.map { .missing($0) }
+        for (index, suite) in paths.suites.enumerated() {
+            var files: [SuiteFile] = []
+            walk(directory: suite.path, relative: "", into: &files)
+            markNamedExecutables(of: suite, in: &files)
+            units += files.map { .suiteFile($0, root: suite.shown, suite: index) }
         }
+        units += paths.executables.map { .executable($0) }
         // One worker per core takes the next file as it finishes one, so
         // no core idles while another still has a queue of files. Each
         // worker keeps its own caches (equal requirement lists parsed once).
@@ -72,17 +70,54 @@ public struct CatalogLoader: Sendable {
         }
         var state = LoadState()
         var idHashes: [Int] = []
-        for result in results {
+        // Which tests the paths named: ranges of `state.tests`, by unit.
+        var selected: [Bool] = []
+        for (index, result) in results.enumerated() {
             guard let result else { continue }
             state.tests += result.tests
             idHashes += result.idHashes
             state.setups += result.setups
             state.errors += result.errors
+            if case let .suiteFile(file, _, suite) = allUnits[index], !paths.suites[suite].isWhole {
+                selected += result.tests.map { Self.isNamed($0, from: file, by: paths.suites[suite]) }
+            } else {
+                selected += repeatElement(true, count: result.tests.count)
+            }
         }
+        // Duplicates and setup references are checked over the whole suite, named or not.
         state.checkDuplicates(idHashes: idHashes)
         state.checkSetupReferences()
         if !state.errors.isEmpty { throw CatalogError(state.errors) }
-        return Catalog(tests: state.tests, setups: state.setups, roots: paths)
+        let tests = selected.allSatisfy { $0 } ? state.tests : zip(state.tests, selected).compactMap { $1 ? $0 : nil }
+        return Catalog(tests: tests, setups: state.setups, roots: paths.suites.map(\.path) + paths.executables)
+    }
+
+    /// Whether a part of the suite the command line named selects a test
+    /// loaded from `file`.
+    static func isNamed(_ test: TestDefinition, from file: SuiteFile, by suite: SuiteRoot) -> Bool {
+        suite.parts.contains { part in
+            switch part {
+            case .whole: true
+            case .directory(let prefix): test.id == prefix || test.id.hasPrefix(prefix + "/")
+            case .declarations(let directory): file.isDeclaration && file.relative == directory
+            case .executable(let relative): !file.isDeclaration && file.relative == relative
+            }
+        }
+    }
+
+    /// Executables the command line names inside a suite are tests with or
+    /// without a header: marked where the walk found them, added where it
+    /// did not (a hidden directory, a file that is not executable: loading
+    /// then says why it cannot be a test).
+    func markNamedExecutables(of suite: SuiteRoot, in files: inout [SuiteFile]) {
+        for part in suite.parts {
+            guard case .executable(let relative) = part else { continue }
+            if let index = files.firstIndex(where: { !$0.isDeclaration && $0.relative == relative }) {
+                files[index].named = true
+            } else {
+                files.append(SuiteFile(path: Self.join(suite.path, relative), relative: relative, isDeclaration: false, named: true))
+            }
+        }
     }
 
     /// The next unit to load, shared by the workers.
@@ -93,8 +128,10 @@ public struct CatalogLoader: Sendable {
     /// One thing to read.
     enum Unit: Sendable {
         case missing(String)
+        /// A standalone executable, as named.
         case executable(String)
-        case suiteFile(SuiteFile, root: String)
+        /// A file of suite number `suite`; `root` is the suite's root as shown.
+        case suiteFile(SuiteFile, root: String, suite: Int)
     }
 
     func load(_ unit: Unit, state: inout LoadState) {
@@ -103,11 +140,16 @@ public struct CatalogLoader: Sendable {
             state.errors.append(DeclarationError(file: path, line: nil,
                 message: "no such file or directory; name a suite directory or an executable test"))
         case .executable(let path):
-            loadExecutable(path, state: &state)
-        case let .suiteFile(file, root):
+            var id = path
+            while id.hasPrefix("./") { id = String(id.dropFirst(2)) }
+            if !id.hasPrefix("/") { id = "/" + id }
+            loadExecutable(path, shownAs: path, id: id, state: &state)
+        case let .suiteFile(file, root, _):
             if file.misnamed {
                 state.errors.append(DeclarationError(file: Self.join(root, file.relative), line: nil, message:
                     "the name is not valid UTF-8, so it cannot become a test id; rename it"))
+            } else if file.named {
+                loadExecutable(file.path, shownAs: Self.join(root, file.relative), id: "/" + file.relative, state: &state)
             } else if file.isDeclaration {
                 let shown = file.shownAs ?? Self.join(root, file.relative.isEmpty ? Self.declarationFile : file.relative + "/" + Self.declarationFile)
                 loadDeclarationFile(file.path, shownAs: shown, suiteRoot: root, relativeDirectory: file.relative, state: &state)
@@ -125,6 +167,8 @@ public struct CatalogLoader: Sendable {
         var shownAs: String? = nil
         /// Its name is not UTF-8: reported, not loaded.
         var misnamed = false
+        /// Named on the command line: a test with or without a header.
+        var named = false
     }
 
     /// Sorted, depth-first walk: in each directory its `testbed.yaml`, then its
@@ -225,20 +269,19 @@ public struct CatalogLoader: Sendable {
         buildDropIn(path: path, shownAs: shownAs, id: id, header: header, state: &state)
     }
 
-    func loadExecutable(_ path: String, state: inout LoadState) {
+    /// An executable named on the command line: a test as it stands.
+    func loadExecutable(_ path: String, shownAs: String, id: String, state: inout LoadState) {
         guard access(path, X_OK) == 0 else {
-            state.errors.append(DeclarationError(file: path, line: nil, message:
-                "is not executable, so it cannot run as a test; chmod +x it, or name a suite directory or a testbed.yaml"))
+            state.errors.append(DeclarationError(file: shownAs, line: nil, message: access(path, F_OK) == 0
+                ? "is not executable, so it cannot run as a test; chmod +x it, or name a suite directory or a testbed.yaml"
+                : "no such file or directory; name a suite directory or an executable test"))
             return
         }
-        var id = path
-        while id.hasPrefix("./") { id = String(id.dropFirst(2)) }
-        if !id.hasPrefix("/") { id = "/" + id }
         let head = FileHandle(forReadingAtPath: path).flatMap { handle in
             defer { try? handle.close() }
             return try? handle.read(upToCount: DropInHeader.scanLimit)
         } ?? Data()
-        buildDropIn(path: path, shownAs: path, id: id, header: DropInHeader(bytes: head), state: &state)
+        buildDropIn(path: path, shownAs: shownAs, id: id, header: DropInHeader(bytes: head), state: &state)
     }
 
     func buildDropIn(path: String, shownAs: String, id: String, header: DropInHeader, state: inout LoadState) {
@@ -280,8 +323,13 @@ public struct CatalogLoader: Sendable {
             let text = try readDeclarationFile(path, shownAs: shownAs)
             guard let root = try reader.parse(text) else { return }
             let entries = try reader.mapping(root, what: "a testbed.yaml file")
-            try reader.checkKeys(entries, allowed: ["setups", "tests"], what: "a testbed.yaml file (top level)")
+            try reader.checkKeys(entries, allowed: ["setups", "tests", SuiteRoot.rootKey], what: "a testbed.yaml file (top level)")
             for entry in entries {
+                if entry.key == SuiteRoot.rootKey {
+                    // `root: true` stops the walk up to the suite root here (SuiteRoot.find).
+                    _ = try reader.bool(entry.value, what: "root")
+                    continue
+                }
                 if case .scalar(let text, _, true) = entry.value, text.isEmpty { continue }
                 let items = try reader.mapping(entry.value, what: entry.key)
                 for item in items {

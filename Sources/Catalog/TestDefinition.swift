@@ -76,7 +76,9 @@ public final class TestDefinition: Sendable, Hashable {
 
 /// Everything a suite declares: its tests and setups, in declaration order.
 public struct Catalog: Sendable {
+    /// The tests the command line named (every test of a suite named whole).
     public let tests: [TestDefinition]
+    /// Every setup of the suites, named or not: any of them may be needed.
     public let setups: [SetupDefinition]
     /// The suite roots and executables it was loaded from.
     public let roots: [String]

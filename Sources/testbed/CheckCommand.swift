@@ -50,7 +50,8 @@ struct CheckCommand: AsyncParsableCommand {
                       notes: notes[index].map { [$0] } ?? [])
             })))
         } else {
-            emit(Self.render(plan, description: environment.description, notes: notes, style: .standard))
+            emit(Self.render(plan, description: environment.description, suite: selection.suitePaths.firstLineLabel(),
+                             notes: notes, style: .standard))
         }
         if plan.tests.isEmpty { throw ExitCode(ExitStatus.nothingSelected) }
     }
@@ -66,8 +67,10 @@ struct CheckCommand: AsyncParsableCommand {
         return notes
     }
 
-    static func render(_ plan: Plan, description: String?, notes: [Int: String] = [:], style: Style) -> String {
-        let head = style.bold("environment: \(plan.environment)") + (description.map { " (\($0))" } ?? "") + "\n"
+    static func render(_ plan: Plan, description: String?, suite: String? = nil, notes: [Int: String] = [:],
+                       style: Style) -> String {
+        let head = style.bold("environment: \(plan.environment)") + (description.map { " (\($0))" } ?? "")
+            + (suite.map { ", \($0)" } ?? "") + "\n"
         guard !plan.tests.isEmpty else {
             return head + "no tests selected; check the suite path, --tag and --id\n"
         }

@@ -54,6 +54,9 @@ struct SelectionOptions: ParsableArguments {
 
     var paths: [String] { suites.isEmpty ? ["."] : suites }
 
+    /// The suite roots the paths lie in, and standalone executables.
+    var suitePaths: SuitePaths { SuitePaths(paths) }
+
     func validate() throws {
         for path in paths where !FileManager.default.fileExists(atPath: path) {
             throw ValidationError("\(path) does not exist; name a suite directory, a testbed.yaml or an executable test")
@@ -70,7 +73,7 @@ struct SelectionOptions: ParsableArguments {
     /// Loads the catalog, or exits 65 listing every invalid declaration.
     func loadCatalog() async -> Catalog {
         do {
-            return try await CatalogLoader().load(paths)
+            return try await CatalogLoader().load(suitePaths)
         } catch {
             fail(error.description, status: ExitStatus.invalidDeclarations)
         }
@@ -88,6 +91,15 @@ struct SelectionOptions: ParsableArguments {
         } catch {
             fail(error.description, status: ExitStatus.invalidDeclarations)
         }
+    }
+}
+
+extension SuitePaths {
+    /// The suite root for a command's first line: `suite: examples (root of
+    /// examples/image)`, or without the colon inside a sentence (`plan for
+    /// environment local, suite examples: …`); nil for standalone executables.
+    func firstLineLabel(colon: Bool = true) -> String? {
+        label.map { "\($0.noun)\(colon ? ":" : "") \($0.text)" }
     }
 }
 

@@ -122,6 +122,7 @@ struct CatalogLoaderTests {
         ("tests:\n  a:\n    run: x\n    skip-code: 300\n", 4, "skip-code"),
         ("tests:\n  a:\n    run: ' '\n", 3, "test \"a\": the command is empty; write the command line to run"),
         ("setups:\n  s:\n    run: x\n    teardown: ''\n", 4, "teardown of setup \"s\": the command is empty"),
+        ("root: maybe\ntests:\n  a: x\n", 1, "root must be true or false, not \"maybe\""),
         ("tests:\n  ../escape:\n    run: x\n", 2, "not a valid id part"),
         ("tests:\n  a//b:\n    run: x\n", 2, "not a valid id part"),
         ("tests:\n  a:\n    run: x\n  a:\n    run: y\n", 4, "duplicate key"),

@@ -432,6 +432,7 @@ public struct CatalogLoader: Sendable {
         var provides: [ProvidedFact] = []
         var requires: [Requirement] = []
         var after: [String] = []
+        var requiresLocation: DeclarationLocation?
         var scope = SetupDefinition.Scope.run
         var timeout = SetupDefinition.defaultTimeout
         var description: String?
@@ -454,6 +455,7 @@ public struct CatalogLoader: Sendable {
                 }
             case "requires":
                 requires = try Self.requirements(try reader.strings(entry.value, what: "requires"), node: entry.value, reader: reader, owner: "setup \"\(name)\"")
+                requiresLocation = at
             case "after":
                 after = try reader.strings(entry.value, what: "after")
             case "scope":
@@ -478,7 +480,8 @@ public struct CatalogLoader: Sendable {
         }
         return SetupDefinition(name: name, run: run, teardown: teardown, check: check, provides: provides,
                                requires: requires, after: after, scope: scope, timeout: timeout,
-                               directory: directory, location: location, description: description)
+                               directory: directory, location: location, description: description,
+                               requiresLocation: requiresLocation)
     }
 
     static func item(_ node: YAMLNode, _ index: Int) -> YAMLNode {
@@ -738,6 +741,7 @@ struct TestFields {
             id: id, command: command, requires: requires, setups: cache.shared(values.setup?.values ?? []),
             tags: cache.shared(values.tags?.values ?? []), timeout: timeout, exclusive: exclusive, dirties: dirties,
             skipCode: skipCode, directory: directory, location: location,
-            setupsLocation: values.setup?.location, description: values.description?.values.last)
+            setupsLocation: values.setup?.location, description: values.description?.values.last,
+            requiresLocation: values.requires?.location)
     }
 }

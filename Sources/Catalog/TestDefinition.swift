@@ -34,6 +34,8 @@ public final class TestDefinition: Sendable, Hashable {
     public let location: DeclarationLocation
     /// Where the test's `setup:` list was written (for errors about it).
     public let setupsLocation: DeclarationLocation
+    /// Where the test's `requires:` list was written (for warnings about it).
+    public let requiresLocation: DeclarationLocation
     public let description: String?
 
     public init(
@@ -41,7 +43,7 @@ public final class TestDefinition: Sendable, Hashable {
         tags: [String] = [], timeout: Duration = TestDefinition.defaultTimeout,
         exclusive: Bool = false, dirties: Bool = false, skipCode: Int32 = 77,
         directory: String, location: DeclarationLocation, setupsLocation: DeclarationLocation? = nil,
-        description: String? = nil
+        description: String? = nil, requiresLocation: DeclarationLocation? = nil
     ) {
         self.id = id
         self.command = command
@@ -55,6 +57,7 @@ public final class TestDefinition: Sendable, Hashable {
         self.directory = directory
         self.location = location
         self.setupsLocation = setupsLocation ?? location
+        self.requiresLocation = requiresLocation ?? location
         self.description = description
     }
 

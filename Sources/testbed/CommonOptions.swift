@@ -52,6 +52,9 @@ struct SelectionOptions: ParsableArguments {
         valueName: "pattern"))
     var ids: [String] = []
 
+    @Flag(help: "Refuse (exit 65) a requirement on a fact name nothing knows: no probe, not declared by the environment, provided by no setup (a warning otherwise).")
+    var strict = false
+
     var paths: [String] { suites.isEmpty ? ["."] : suites }
 
     /// The suite roots the paths lie in, and standalone executables.
@@ -87,10 +90,20 @@ struct SelectionOptions: ParsableArguments {
         do {
             let plan = try Resolver(catalog: catalog, facts: environment).resolve(selection, steps: steps)
             keepUntilExit(catalog, plan)
+            reportUnknownFacts(plan, catalog: catalog, environment: environment)
             return plan
         } catch {
             fail(error.description, status: ExitStatus.invalidDeclarations)
         }
+    }
+
+    /// Warns about every fact name nothing knows (a typo turns a test off
+    /// without a word); with --strict, exits 65 instead.
+    func reportUnknownFacts(_ plan: Plan, catalog: Catalog, environment: Environment) {
+        let unknown = UnknownFact.find(tests: plan.tests.map(\.test), setups: catalog.setups, facts: environment)
+        guard !unknown.isEmpty else { return }
+        if strict { fail(unknown.map(\.description).joined(separator: "\n"), status: ExitStatus.invalidDeclarations) }
+        writeText(unknown.map { "testbed: warning: \($0)\n" }.joined(), to: STDERR_FILENO)
     }
 }
 

@@ -81,4 +81,25 @@ struct UnknownFactWarningTests {
         #expect(tagged.stderr.contains("(1 test;"), "\(tagged.stderr)")
         #expect(!tagged.stderr.contains("cpuflag"), "\(tagged.stderr)")
     }
+
+    @Test("the report of a run lists each unsupported test with the reasons recorded then")
+    func reportReasons() throws {
+        let tree = try TemporaryTree(typoSuite)
+        let run = try testbed(["run", "suite"], in: tree.path)
+        #expect(run.status == 0, "\(run.stderr)")
+        let expected = """
+
+            unsupported (2)
+              /typo
+                  needs kernal >= 5.10; kernal is not present on this host
+              /lab
+                  needs DELL_R420; DELL_R420 is not present on this host
+
+            """
+        #expect(run.stdout.contains(expected), "\(run.stdout)")
+        let report = try testbed(["report"], in: tree["suite"])
+        #expect(report.status == 0, "\(report.stderr)")
+        #expect(report.stdout.contains(expected), "\(report.stdout)")
+        #expect(!report.stdout.contains("testbed check"), "a past run's reasons, not today's host: \(report.stdout)")
+    }
 }

@@ -45,7 +45,10 @@ public struct CatalogLoader: Sendable {
         let next = UnitCounter()
         let allUnits = units
         let workers = max(1, min(units.count, ProcessInfo.processInfo.activeProcessorCount))
-        let results = await withTaskGroup(of: [(Int, Loaded)].self) { group in
+        typealias Worker = (loaded: [(Int, Loaded)], factNames: Set<String>, relativePrograms: Int)
+        var factNames: Set<String> = []
+        var relativePrograms = 0
+        let results = await withTaskGroup(of: Worker.self) { group in
             for _ in 0..<workers {
                 group.addTask {
                     var state = LoadState()
@@ -59,12 +62,14 @@ public struct CatalogLoader: Sendable {
                         state.setups = []
                         state.errors = []
                     }
-                    return loaded
+                    return (loaded, state.requirements.factNames, state.relativePrograms)
                 }
             }
             var results = [Loaded?](repeating: nil, count: units.count)
-            for await loaded in group {
-                for (index, unit) in loaded { results[index] = unit }
+            for await worker in group {
+                for (index, unit) in worker.loaded { results[index] = unit }
+                factNames.formUnion(worker.factNames)
+                relativePrograms += worker.relativePrograms
             }
             return results
         }
@@ -89,7 +94,8 @@ public struct CatalogLoader: Sendable {
         state.checkSetupReferences()
         if !state.errors.isEmpty { throw CatalogError(state.errors) }
         let tests = selected.allSatisfy { $0 } ? state.tests : zip(state.tests, selected).compactMap { $1 ? $0 : nil }
-        return Catalog(tests: tests, setups: state.setups, roots: paths.suites.map(\.path) + paths.executables)
+        return Catalog(tests: tests, setups: state.setups, roots: paths.suites.map(\.path) + paths.executables,
+                       factNames: factNames, relativePrograms: relativePrograms)
     }
 
     /// Whether a part of the suite the command line named selects a test
@@ -339,10 +345,14 @@ public struct CatalogLoader: Sendable {
                             if let test = try loadTest(item, idPrefix: prefix, directory: directory, reader: reader,
                                                       cache: state.requirements, errors: &state.errors) {
                                 state.tests.append(test)
+                                if case .shell(let run) = test.command, ProgramLookup.relativeProgram(of: run) != nil {
+                                    state.relativePrograms += 1
+                                }
                             }
                         } else {
                             if let setup = try loadSetup(item, directory: directory, reader: reader, errors: &state.errors) {
                                 state.setups.append(setup)
+                                for requirement in setup.requires { state.requirements.note(requirement) }
                             }
                         }
                     } catch {

@@ -10,11 +10,14 @@ final class RequirementCache {
     var lists: [[String]: [Requirement]] = [:]
     /// Tag and setup lists, so that tests with equal lists share one array.
     var stringLists: [[String]: [String]] = [:]
+    /// Every fact name a parsed requirement mentions.
+    var factNames: Set<String> = []
 
     func parse(_ text: String) throws(RequirementError) -> Requirement {
         if let hit = parsed[text] { return try hit.get() }
         let result = Result { () throws(RequirementError) -> Requirement in try Requirement(parsing: text) }
         parsed[text] = result
+        if case .success(let requirement) = result { note(requirement) }
         return try result.get()
     }
 
@@ -26,6 +29,11 @@ final class RequirementCache {
         for text in texts { result.append(try parse(text)) }
         lists[texts] = result
         return result
+    }
+
+    /// Keeps the fact names a requirement mentions.
+    func note(_ requirement: Requirement) {
+        for alternative in requirement.alternatives { factNames.insert(alternative.name) }
     }
 
     /// An equal list seen before, or this one.
@@ -53,6 +61,8 @@ struct LoadState {
     var tests: [TestDefinition] = []
     var setups: [SetupDefinition] = []
     var errors: [DeclarationError] = []
+    /// How many tests' commands start with a relative path (`./x86/run`).
+    var relativePrograms = 0
 
     /// Duplicate test ids and setup names. `idHashes` are the ids' hash
     /// values (computed by the workers): a table of integers finds the

@@ -85,11 +85,22 @@ public struct Catalog: Sendable {
     public let setups: [SetupDefinition]
     /// The suite roots and executables it was loaded from.
     public let roots: [String]
+    /// Every fact name the requirements of the loaded tests and setups
+    /// mention (named or not), when the loader kept them: a superset that
+    /// lets `UnknownFact.find` skip the tests when it knows every name.
+    public let factNames: Set<String>?
+    /// How many loaded tests' commands start with a relative path
+    /// (`./x86/run`), when the loader counted them: none, and `check` has
+    /// no program to look for.
+    public let relativePrograms: Int?
 
-    public init(tests: [TestDefinition], setups: [SetupDefinition], roots: [String]) {
+    public init(tests: [TestDefinition], setups: [SetupDefinition], roots: [String],
+                factNames: Set<String>? = nil, relativePrograms: Int? = nil) {
         self.tests = tests
         self.setups = setups
         self.roots = roots
+        self.factNames = factNames
+        self.relativePrograms = relativePrograms
     }
 }
 

@@ -31,9 +31,12 @@ public struct UnknownFact: Sendable, Hashable, CustomStringConvertible {
     /// (named in `setup:`, providing a fact they require, and what those come
     /// `after` or need in turn), each once, in the order of first use.
     ///
-    /// Tests that share a `requires` list (one storage, as the loader gives
-    /// them) are looked at once: this runs before every `check` of 100,000 tests.
-    public static func find(tests: [TestDefinition], setups: [SetupDefinition], facts: any FactSource) -> [UnknownFact] {
+    /// This runs before every `check` of 100,000 tests. `names`, every
+    /// name the tests and setups may require (`Catalog.factNames`), lets it
+    /// skip them when it knows each one; otherwise tests that share a
+    /// `requires` list (one storage, as the loader gives them) are looked at once.
+    public static func find(tests: @autoclosure () -> [TestDefinition], setups: [SetupDefinition], facts: any FactSource,
+                            names: Set<String>? = nil) -> [UnknownFact] {
         var providers: [String: [Int]] = [:]
         var setupIndex: [String: Int] = [:]
         for (i, setup) in setups.enumerated() {
@@ -47,6 +50,8 @@ public struct UnknownFact: Sendable, Hashable, CustomStringConvertible {
             known[name] = result
             return result
         }
+        if let names, names.allSatisfy(isKnown) { return [] }
+        let tests = tests()
         var order: [String] = []
         var first: [String: DeclarationLocation] = [:]
         var testCounts: [String: Int] = [:]
@@ -71,20 +76,29 @@ public struct UnknownFact: Sendable, Hashable, CustomStringConvertible {
                 for alternative in requirement.alternatives { for i in providers[alternative.name] ?? [] { reach(i) } }
             }
         }
+        // Lists by the address of their storage (the loader shares equal
+        // lists), and the last one seen: neighbours usually share theirs.
         var lists: [UnsafeRawPointer?: Int] = [:]
         var listNames: [[String]] = []
         var listUses: [Int] = []
-        var setupLists: Set<[String]> = []
+        var last: (key: UnsafeRawPointer?, index: Int) = (nil, -1)
+        var setupLists: Set<UnsafeRawPointer?> = []
         for test in tests {
-            if !test.setups.isEmpty, setupLists.insert(test.setups).inserted {
+            if !test.setups.isEmpty, setupLists.insert(test.setups.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }).inserted {
                 for name in test.setups { if let i = setupIndex[name] { reach(i) } }
             }
             guard !test.requires.isEmpty else { continue }
             let key = test.requires.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
-            if let index = lists[key] {
-                listUses[index] += 1
+            if key == last.key {
+                listUses[last.index] += 1
                 continue
             }
+            if let index = lists[key] {
+                listUses[index] += 1
+                last = (key, index)
+                continue
+            }
+            last = (key, listNames.count)
             lists[key] = listNames.count
             let names = unknownNames(test.requires)
             listNames.append(names)

@@ -42,8 +42,8 @@ struct CheckCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = try environmentOptions.load()
-        let plan = try await selection.resolve(in: environment, steps: false)
-        let notes = Self.notes(plan)
+        let (catalog, plan) = try await selection.resolveCatalog(in: environment, steps: false)
+        let notes = catalog.relativePrograms == 0 ? [:] : Self.notes(plan)
         if json {
             emit(encodeJSON(Output(environment: plan.environment, tests: plan.tests.enumerated().map { index, test in
                 .init(id: test.test.id, status: test.status.name, setups: test.status.setups, unmet: test.status.unmet,
@@ -61,8 +61,8 @@ struct CheckCommand: AsyncParsableCommand {
     static func notes(_ plan: Plan) -> [Int: String] {
         let lookup = ProgramLookup()
         var notes: [Int: String] = [:]
-        for (index, test) in plan.tests.enumerated() {
-            if let note = lookup.note(for: test.test) { notes[index] = note }
+        for index in plan.tests.indices {
+            if let note = lookup.note(for: plan.tests[index].test) { notes[index] = note }
         }
         return notes
     }

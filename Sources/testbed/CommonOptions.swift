@@ -85,13 +85,18 @@ struct SelectionOptions: ParsableArguments {
     /// Loads the catalog and resolves the plan, exiting 65 on invalid declarations.
     /// `steps: false` for a plan with verdicts only (`check`).
     func resolve(in environment: Environment, steps: Bool = true) async throws -> Plan {
+        try await resolveCatalog(in: environment, steps: steps).plan
+    }
+
+    /// The catalog as well as the plan.
+    func resolveCatalog(in environment: Environment, steps: Bool = true) async throws -> (catalog: Catalog, plan: Plan) {
         let catalog = await loadCatalog()
         let selection = try selection()
         do {
             let plan = try Resolver(catalog: catalog, facts: environment).resolve(selection, steps: steps)
             keepUntilExit(catalog, plan)
-            reportUnknownFacts(plan, catalog: catalog, environment: environment)
-            return plan
+            reportUnknownFacts(plan, catalog: catalog, selection: selection, environment: environment)
+            return (catalog, plan)
         } catch {
             fail(error.description, status: ExitStatus.invalidDeclarations)
         }
@@ -99,8 +104,11 @@ struct SelectionOptions: ParsableArguments {
 
     /// Warns about every fact name nothing knows (a typo turns a test off
     /// without a word); with --strict, exits 65 instead.
-    func reportUnknownFacts(_ plan: Plan, catalog: Catalog, environment: Environment) {
-        let unknown = UnknownFact.find(tests: plan.tests.map(\.test), setups: catalog.setups, facts: environment)
+    func reportUnknownFacts(_ plan: Plan, catalog: Catalog, selection: TestSelection, environment: Environment) {
+        // Without --tag and --id the plan has every test of the catalog: no copy of the list.
+        let unknown = UnknownFact.find(
+            tests: selection.tags.isEmpty && selection.ids.isEmpty ? catalog.tests : plan.tests.map(\.test),
+            setups: catalog.setups, facts: environment, names: catalog.factNames)
         guard !unknown.isEmpty else { return }
         if strict { fail(unknown.map(\.description).joined(separator: "\n"), status: ExitStatus.invalidDeclarations) }
         writeText(unknown.map { "testbed: warning: \($0)\n" }.joined(), to: STDERR_FILENO)

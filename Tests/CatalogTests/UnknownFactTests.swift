@@ -75,6 +75,32 @@ struct UnknownFactTests {
         #expect(found[1].description.contains("provides (2 tests; declare it"))
     }
 
+    @Test("the loader keeps every required name; when all are known, no test is looked at")
+    func namesFirst() async throws {
+        let tree = try TemporaryTree(["testbed.yaml": """
+            setups:
+              s:
+                run: 'true'
+                requires: [\"cmd:make\", lab_switch]
+            tests:
+              a:
+                run: ./built/a
+                requires: [\"kernal >= 5 | root\"]
+              b: ./b.sh
+              c: 'true'
+            """])
+        let catalog = try await CatalogLoader().load([tree.path])
+        #expect(catalog.factNames == ["kernal", "root", "cmd:make", "lab_switch"])
+        #expect(catalog.relativePrograms == 2)
+        let typo = [declared("/t", requires: ["kernal"])]
+        var looked = false
+        func tests() -> [TestDefinition] { looked = true; return typo }
+        #expect(UnknownFact.find(tests: tests(), setups: [], facts: HostProbe(), names: ["kernel", "cpu-flag:vmx"]).isEmpty)
+        #expect(!looked, "every name known: the tests are not looked at")
+        #expect(UnknownFact.find(tests: tests(), setups: [], facts: HostProbe(), names: ["kernel", "kernal"]).map(\.name) == ["kernal"])
+        #expect(looked)
+    }
+
     @Test("setups the tests could use are checked (named, providers, what they come after); others are not")
     func setups() {
         let setups = [

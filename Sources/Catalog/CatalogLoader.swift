@@ -75,7 +75,7 @@ public struct CatalogLoader: Sendable {
         }
         var state = LoadState()
         var idHashes: [Int] = []
-        // Which tests the paths named: ranges of `state.tests`, by unit.
+        // Whether the paths named each test of `state.tests`.
         var selected: [Bool] = []
         for (index, result) in results.enumerated() {
             guard let result else { continue }

@@ -16,29 +16,27 @@ public struct CatalogLoader: Sendable {
 
     public init() {}
 
-    /// Loads every path: a directory is a suite, a file an executable test
-    /// (or a `testbed.yaml`, whose directory is then the suite root).
+    /// Loads every path: each is looked up to its suite root (`SuitePaths`),
+    /// every suite is loaded whole, and the tests the paths name are kept.
+    public func load(_ paths: [String]) async throws(CatalogError) -> Catalog {
+        try await load(SuitePaths(paths))
+    }
+
+    /// Loads each suite whole (its setups are all there), keeping the tests
+    /// its named parts select, and the standalone executables.
     ///
     /// Files are read concurrently, one worker per core; results are
     /// merged back in tree order, so ids and errors come out in the same order
     /// every time.
-    public func load(_ paths: [String]) async throws(CatalogError) -> Catalog {
-        var units: [Unit] = []
-        for path in paths {
-            var isDirectory: ObjCBool = false
-            if !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
-                units.append(.missing(path))
-            } else if isDirectory.boolValue {
-                var files: [SuiteFile] = []
-                walk(directory: URL(fileURLWithPath: path).path, relative: "", into: &files)
-                units += files.map { .suiteFile($0, root: path) }
-            } else if URL(fileURLWithPath: path).lastPathComponent == Self.declarationFile {
-                let root = URL(fileURLWithPath: path).deletingLastPathComponent().path
-                units.append(.suiteFile(SuiteFile(path: path, relative: "", isDeclaration: true, shownAs: path), root: root))
-            } else {
-                units.append(.executable(path))
-            }
+    public func load(_ paths: SuitePaths) async throws(CatalogError) -> Catalog {
+        var units: [Unit] = paths.missing.map { .missing($0) }
+        for (index, suite) in paths.suites.enumerated() {
+            var files: [SuiteFile] = []
+            walk(directory: suite.path, relative: "", into: &files)
+            markNamedExecutables(of: suite, in: &files)
+            units += files.map { .suiteFile($0, root: suite.shown, suite: index) }
         }
+        units += paths.executables.map { .executable($0) }
         // One worker per core takes the next file as it finishes one, so
         // no core idles while another still has a queue of files. Each
         // worker keeps its own caches (equal requirement lists parsed once).
@@ -47,7 +45,10 @@ public struct CatalogLoader: Sendable {
         let next = UnitCounter()
         let allUnits = units
         let workers = max(1, min(units.count, ProcessInfo.processInfo.activeProcessorCount))
-        let results = await withTaskGroup(of: [(Int, Loaded)].self) { group in
+        typealias Worker = (loaded: [(Int, Loaded)], factNames: Set<String>, relativePrograms: Int)
+        var factNames: Set<String> = []
+        var relativePrograms = 0
+        let results = await withTaskGroup(of: Worker.self) { group in
             for _ in 0..<workers {
                 group.addTask {
                     var state = LoadState()
@@ -61,28 +62,68 @@ public struct CatalogLoader: Sendable {
                         state.setups = []
                         state.errors = []
                     }
-                    return loaded
+                    return (loaded, state.requirements.factNames, state.relativePrograms)
                 }
             }
             var results = [Loaded?](repeating: nil, count: units.count)
-            for await loaded in group {
-                for (index, unit) in loaded { results[index] = unit }
+            for await worker in group {
+                for (index, unit) in worker.loaded { results[index] = unit }
+                factNames.formUnion(worker.factNames)
+                relativePrograms += worker.relativePrograms
             }
             return results
         }
         var state = LoadState()
         var idHashes: [Int] = []
-        for result in results {
+        // Whether the paths named each test of `state.tests`.
+        var selected: [Bool] = []
+        for (index, result) in results.enumerated() {
             guard let result else { continue }
             state.tests += result.tests
             idHashes += result.idHashes
             state.setups += result.setups
             state.errors += result.errors
+            if case let .suiteFile(file, _, suite) = allUnits[index], !paths.suites[suite].isWhole {
+                selected += result.tests.map { Self.isNamed($0, from: file, by: paths.suites[suite]) }
+            } else {
+                selected += repeatElement(true, count: result.tests.count)
+            }
         }
+        // Duplicates and setup references are checked over the whole suite, named or not.
         state.checkDuplicates(idHashes: idHashes)
         state.checkSetupReferences()
         if !state.errors.isEmpty { throw CatalogError(state.errors) }
-        return Catalog(tests: state.tests, setups: state.setups, roots: paths)
+        let tests = selected.allSatisfy { $0 } ? state.tests : zip(state.tests, selected).compactMap { $1 ? $0 : nil }
+        return Catalog(tests: tests, setups: state.setups, roots: paths.suites.map(\.path) + paths.executables,
+                       factNames: factNames, relativePrograms: relativePrograms)
+    }
+
+    /// Whether a part of the suite the command line named selects a test
+    /// loaded from `file`.
+    static func isNamed(_ test: TestDefinition, from file: SuiteFile, by suite: SuiteRoot) -> Bool {
+        suite.parts.contains { part in
+            switch part {
+            case .whole: true
+            case .directory(let prefix): test.id == prefix || test.id.hasPrefix(prefix + "/")
+            case .declarations(let directory): file.isDeclaration && file.relative == directory
+            case .executable(let relative): !file.isDeclaration && file.relative == relative
+            }
+        }
+    }
+
+    /// Executables the command line names inside a suite are tests with or
+    /// without a header: marked where the walk found them, added where it
+    /// did not (a hidden directory, a file that is not executable: loading
+    /// then says why it cannot be a test).
+    func markNamedExecutables(of suite: SuiteRoot, in files: inout [SuiteFile]) {
+        for part in suite.parts {
+            guard case .executable(let relative) = part else { continue }
+            if let index = files.firstIndex(where: { !$0.isDeclaration && $0.relative == relative }) {
+                files[index].named = true
+            } else {
+                files.append(SuiteFile(path: Self.join(suite.path, relative), relative: relative, isDeclaration: false, named: true))
+            }
+        }
     }
 
     /// The next unit to load, shared by the workers.
@@ -93,8 +134,10 @@ public struct CatalogLoader: Sendable {
     /// One thing to read.
     enum Unit: Sendable {
         case missing(String)
+        /// A standalone executable, as named.
         case executable(String)
-        case suiteFile(SuiteFile, root: String)
+        /// A file of suite number `suite`; `root` is the suite's root as shown.
+        case suiteFile(SuiteFile, root: String, suite: Int)
     }
 
     func load(_ unit: Unit, state: inout LoadState) {
@@ -103,11 +146,16 @@ public struct CatalogLoader: Sendable {
             state.errors.append(DeclarationError(file: path, line: nil,
                 message: "no such file or directory; name a suite directory or an executable test"))
         case .executable(let path):
-            loadExecutable(path, state: &state)
-        case let .suiteFile(file, root):
+            var id = path
+            while id.hasPrefix("./") { id = String(id.dropFirst(2)) }
+            if !id.hasPrefix("/") { id = "/" + id }
+            loadExecutable(path, shownAs: path, id: id, state: &state)
+        case let .suiteFile(file, root, _):
             if file.misnamed {
                 state.errors.append(DeclarationError(file: Self.join(root, file.relative), line: nil, message:
                     "the name is not valid UTF-8, so it cannot become a test id; rename it"))
+            } else if file.named {
+                loadExecutable(file.path, shownAs: Self.join(root, file.relative), id: "/" + file.relative, state: &state)
             } else if file.isDeclaration {
                 let shown = file.shownAs ?? Self.join(root, file.relative.isEmpty ? Self.declarationFile : file.relative + "/" + Self.declarationFile)
                 loadDeclarationFile(file.path, shownAs: shown, suiteRoot: root, relativeDirectory: file.relative, state: &state)
@@ -125,6 +173,8 @@ public struct CatalogLoader: Sendable {
         var shownAs: String? = nil
         /// Its name is not UTF-8: reported, not loaded.
         var misnamed = false
+        /// Named on the command line: a test with or without a header.
+        var named = false
     }
 
     /// Sorted, depth-first walk: in each directory its `testbed.yaml`, then its
@@ -225,20 +275,19 @@ public struct CatalogLoader: Sendable {
         buildDropIn(path: path, shownAs: shownAs, id: id, header: header, state: &state)
     }
 
-    func loadExecutable(_ path: String, state: inout LoadState) {
+    /// An executable named on the command line: a test as it stands.
+    func loadExecutable(_ path: String, shownAs: String, id: String, state: inout LoadState) {
         guard access(path, X_OK) == 0 else {
-            state.errors.append(DeclarationError(file: path, line: nil, message:
-                "is not executable, so it cannot run as a test; chmod +x it, or name a suite directory or a testbed.yaml"))
+            state.errors.append(DeclarationError(file: shownAs, line: nil, message: access(path, F_OK) == 0
+                ? "is not executable, so it cannot run as a test; chmod +x it, or name a suite directory or a testbed.yaml"
+                : "no such file or directory; name a suite directory or an executable test"))
             return
         }
-        var id = path
-        while id.hasPrefix("./") { id = String(id.dropFirst(2)) }
-        if !id.hasPrefix("/") { id = "/" + id }
         let head = FileHandle(forReadingAtPath: path).flatMap { handle in
             defer { try? handle.close() }
             return try? handle.read(upToCount: DropInHeader.scanLimit)
         } ?? Data()
-        buildDropIn(path: path, shownAs: path, id: id, header: DropInHeader(bytes: head), state: &state)
+        buildDropIn(path: path, shownAs: shownAs, id: id, header: DropInHeader(bytes: head), state: &state)
     }
 
     func buildDropIn(path: String, shownAs: String, id: String, header: DropInHeader, state: inout LoadState) {
@@ -280,8 +329,13 @@ public struct CatalogLoader: Sendable {
             let text = try readDeclarationFile(path, shownAs: shownAs)
             guard let root = try reader.parse(text) else { return }
             let entries = try reader.mapping(root, what: "a testbed.yaml file")
-            try reader.checkKeys(entries, allowed: ["setups", "tests"], what: "a testbed.yaml file (top level)")
+            try reader.checkKeys(entries, allowed: ["setups", "tests", SuiteRoot.rootKey], what: "a testbed.yaml file (top level)")
             for entry in entries {
+                if entry.key == SuiteRoot.rootKey {
+                    // `root: true` stops the walk up to the suite root here (SuiteRoot.find).
+                    _ = try reader.bool(entry.value, what: "root")
+                    continue
+                }
                 if case .scalar(let text, _, true) = entry.value, text.isEmpty { continue }
                 let items = try reader.mapping(entry.value, what: entry.key)
                 for item in items {
@@ -291,10 +345,14 @@ public struct CatalogLoader: Sendable {
                             if let test = try loadTest(item, idPrefix: prefix, directory: directory, reader: reader,
                                                       cache: state.requirements, errors: &state.errors) {
                                 state.tests.append(test)
+                                if case .shell(let run) = test.command, ProgramLookup.relativeProgram(of: run) != nil {
+                                    state.relativePrograms += 1
+                                }
                             }
                         } else {
                             if let setup = try loadSetup(item, directory: directory, reader: reader, errors: &state.errors) {
                                 state.setups.append(setup)
+                                for requirement in setup.requires { state.requirements.note(requirement) }
                             }
                         }
                     } catch {
@@ -345,8 +403,9 @@ public struct CatalogLoader: Sendable {
         guard let run = fields.values.run?.values.first else {
             throw location.error("test \"\(key)\" has no `run`; add `run: COMMAND` (a command line run in \(reader.file)'s directory)")
         }
-        if let problem = Self.missingProgram(run, directory: directory) {
-            errors.append((fields.values.run?.location ?? location).error("test \"\(key)\": \(problem)"))
+        // The program is looked for when the test runs (a setup may build it), not here.
+        if Self.isBlank(run) {
+            errors.append((fields.values.run?.location ?? location).error("test \"\(key)\": the command is empty; write the command line to run"))
             return nil
         }
         return fields.build(id: idPrefix + "/" + key, command: .shell(run), directory: directory, cache: cache, errors: &errors)
@@ -383,6 +442,7 @@ public struct CatalogLoader: Sendable {
         var provides: [ProvidedFact] = []
         var requires: [Requirement] = []
         var after: [String] = []
+        var requiresLocation: DeclarationLocation?
         var scope = SetupDefinition.Scope.run
         var timeout = SetupDefinition.defaultTimeout
         var description: String?
@@ -391,8 +451,8 @@ public struct CatalogLoader: Sendable {
             switch entry.key {
             case "run", "teardown", "check":
                 let command = try reader.string(entry.value, what: "\(entry.key) of setup \"\(name)\"")
-                if let problem = Self.missingProgram(command, directory: directory) {
-                    throw at.error("\(entry.key) of setup \"\(name)\": \(problem)")
+                if Self.isBlank(command) {
+                    throw at.error("\(entry.key) of setup \"\(name)\": the command is empty; write the command line to run")
                 }
                 if entry.key == "run" { run = command } else if entry.key == "teardown" { teardown = command } else { check = command }
             case "provides":
@@ -405,6 +465,7 @@ public struct CatalogLoader: Sendable {
                 }
             case "requires":
                 requires = try Self.requirements(try reader.strings(entry.value, what: "requires"), node: entry.value, reader: reader, owner: "setup \"\(name)\"")
+                requiresLocation = at
             case "after":
                 after = try reader.strings(entry.value, what: "after")
             case "scope":
@@ -429,7 +490,8 @@ public struct CatalogLoader: Sendable {
         }
         return SetupDefinition(name: name, run: run, teardown: teardown, check: check, provides: provides,
                                requires: requires, after: after, scope: scope, timeout: timeout,
-                               directory: directory, location: location, description: description)
+                               directory: directory, location: location, description: description,
+                               requiresLocation: requiresLocation)
     }
 
     static func item(_ node: YAMLNode, _ index: Int) -> YAMLNode {
@@ -449,258 +511,9 @@ public struct CatalogLoader: Sendable {
         return result
     }
 
-    /// When a command starts with a relative path (`setup/fetch.sh`, `./x`) that
-    /// does not exist, says so.
-    static func missingProgram(_ command: String, directory: String) -> String? {
-        let utf8 = command.utf8
-        let isBlank = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
-        guard let start = utf8.firstIndex(where: { !isBlank($0) }) else {
-            return "the command is empty; write the command line to run"
-        }
-        let first = utf8[start...].prefix(while: { !isBlank($0) })
-        // Only a relative path is checked: `./x.sh`, `setup/fetch.sh`.
-        guard first.contains(UInt8(ascii: "/")), first.first != UInt8(ascii: "/"),
-              !first.contains(where: { $0 == UInt8(ascii: "$") || $0 == UInt8(ascii: "~") }) else { return nil }
-        let program = String(Substring(first))
-        let path = directory + "/" + program
-        if FileManager.default.fileExists(atPath: path) { return nil }
-        return "\(program) does not exist in \(directory); fix the path (it is relative to the declaring file)"
-    }
-}
-
-/// Parses requirements once per distinct text: suites repeat the same few
-/// requirements across thousands of tests.
-final class RequirementCache {
-    var parsed: [String: Result<Requirement, RequirementError>] = [:]
-    /// Whole `requires` lists: tests share a few lists, parsed (and stored) once each.
-    var lists: [[String]: [Requirement]] = [:]
-    /// Tag and setup lists, so that tests with equal lists share one array.
-    var stringLists: [[String]: [String]] = [:]
-
-    func parse(_ text: String) throws(RequirementError) -> Requirement {
-        if let hit = parsed[text] { return try hit.get() }
-        let result = Result { () throws(RequirementError) -> Requirement in try Requirement(parsing: text) }
-        parsed[text] = result
-        return try result.get()
-    }
-
-    /// The requirements of a list, in order; the first invalid one throws.
-    func parse(_ texts: [String]) throws(RequirementError) -> [Requirement] {
-        if let hit = lists[texts] { return hit }
-        var result: [Requirement] = []
-        result.reserveCapacity(texts.count)
-        for text in texts { result.append(try parse(text)) }
-        lists[texts] = result
-        return result
-    }
-
-    /// An equal list seen before, or this one.
-    func shared(_ list: [String]) -> [String] {
-        if list.isEmpty { return list }
-        if let hit = stringLists[list] { return hit }
-        stringLists[list] = list
-        return list
-    }
-}
-
-/// Collected while loading.
-struct LoadState {
-    let requirements = RequirementCache()
-    /// Standardized absolute directories, by the path as walked.
-    var directories: [String: String] = [:]
-
-    mutating func standardized(_ directory: String) -> String {
-        if let known = directories[directory] { return known }
-        let path = URL(fileURLWithPath: directory).standardizedFileURL.path
-        directories[directory] = path
-        return path
-    }
-
-    var tests: [TestDefinition] = []
-    var setups: [SetupDefinition] = []
-    var errors: [DeclarationError] = []
-
-    /// Duplicate test ids and setup names. `idHashes` are the ids' hash
-    /// values (computed by the workers): a table of integers finds the
-    /// duplicates; only a (most unlikely) collision of two different ids
-    /// falls back to a table of the ids themselves.
-    mutating func checkDuplicates(idHashes: [Int]) {
-        var firstByHash: [Int: Int] = [:]
-        firstByHash.reserveCapacity(tests.count)
-        var duplicates: [DeclarationError] = []
-        var collided = false
-        for (index, hash) in idHashes.enumerated() {
-            if let first = firstByHash[hash] {
-                guard tests[first].id == tests[index].id else { collided = true; break }
-                duplicates.append(duplicate(index, of: first))
-            } else {
-                firstByHash[hash] = index
-            }
-        }
-        if collided {
-            duplicates = []
-            var seen: [String: Int] = [:]
-            for (index, test) in tests.enumerated() {
-                if let first = seen[test.id] { duplicates.append(duplicate(index, of: first)) } else { seen[test.id] = index }
-            }
-        }
-        errors += duplicates
-        var setupSeen: [String: DeclarationLocation] = [:]
-        for setup in setups {
-            if let first = setupSeen[setup.name] {
-                errors.append(setup.location.error("duplicate setup \"\(setup.name)\", first declared at \(first); rename one of them"))
-            } else {
-                setupSeen[setup.name] = setup.location
-            }
-        }
-    }
-
-    func duplicate(_ index: Int, of first: Int) -> DeclarationError {
-        let test = tests[index]
-        return test.location.error("duplicate test id \(test.id), first declared at \(tests[first].location); rename one of them")
-    }
-
-    mutating func checkSetupReferences() {
-        let names = setups.map(\.name)
-        let known = Set(names)
-        func unknown(_ name: String, _ location: DeclarationLocation, _ owner: String) {
-            var message = "\(owner) needs setup \"\(name)\", which no testbed.yaml declares"
-            if let guess = closest(to: name, in: names) { message += "; did you mean \"\(guess)\"?" }
-            else { message += "; declare it under `setups:` or remove it" }
-            errors.append(location.error(message))
-        }
-        for test in tests {
-            for name in test.setups where !known.contains(name) { unknown(name, test.setupsLocation, "test \(test.id)") }
-        }
-        for setup in setups {
-            for name in setup.after where !known.contains(name) { unknown(name, setup.location, "setup \"\(setup.name)\" (after)") }
-        }
-    }
-}
-
-/// A test's fields by key: the known keys in stored properties (no hashing
-/// for each of 100,000 tests), any other in a dictionary.
-struct FieldTable {
-    typealias Field = (values: [String], location: DeclarationLocation)
-    var run, requires, setup, tags, timeout, exclusive, dirties, skipCode, description: Field?
-    var other: [String: Field] = [:]
-
-    /// The keys a test may have, in slot order.
-    static let keys = ["run", "requires", "setup", "tags", "timeout", "exclusive", "dirties", "skip-code", "description"]
-
-    /// The known key's slot. Lengths are compared first: a failed `==` of two
-    /// small strings is a runtime call, and this runs for every key of every test.
-    static func slot(_ key: String) -> Int? {
-        let length = key.utf8.count
-        return keys.firstIndex { $0.utf8.count == length && $0 == key }
-    }
-
-    static let requiresSlot = 1, setupSlot = 2, tagsSlot = 3
-
-    subscript(key: String) -> Field? {
-        get {
-            guard let slot = Self.slot(key) else { return other[key] }
-            return self[slot: slot]
-        }
-        set {
-            guard let slot = Self.slot(key) else { other[key] = newValue; return }
-            self[slot: slot] = newValue
-        }
-    }
-
-    /// A known key's field by its index in `keys`.
-    subscript(slot slot: Int) -> Field? {
-        get {
-            switch slot {
-            case 0: run
-            case 1: requires
-            case 2: setup
-            case 3: tags
-            case 4: timeout
-            case 5: exclusive
-            case 6: dirties
-            case 7: skipCode
-            default: description
-            }
-        }
-        set {
-            switch slot {
-            case 0: run = newValue
-            case 1: requires = newValue
-            case 2: setup = newValue
-            case 3: tags = newValue
-            case 4: timeout = newValue
-            case 5: exclusive = newValue
-            case 6: dirties = newValue
-            case 7: skipCode = newValue
-            default: description = newValue
-            }
-        }
-    }
-}
-
-/// The fields of one test, from YAML or a drop-in header, before validation.
-struct TestFields {
-    let location: DeclarationLocation
-    var values = FieldTable()
-
-    init(location: DeclarationLocation) {
-        self.location = location
-    }
-
-    mutating func add(_ key: String, _ new: [String], at location: DeclarationLocation) {
-        if let existing = values[key] {
-            values[key] = (existing.values + new, existing.location)
-        } else {
-            values[key] = (new, location)
-        }
-    }
-
-    func build(id: String, command: TestDefinition.Command, directory: String,
-               cache: RequirementCache, errors: inout [DeclarationError]) -> TestDefinition? {
-        var failed = false
-        func fail(_ field: FieldTable.Field?, _ message: String) {
-            errors.append((field?.location ?? location).error(message))
-            failed = true
-        }
-        var requires: [Requirement] = []
-        if let texts = values.requires?.values, !texts.isEmpty {
-            if let list = try? cache.parse(texts) {
-                requires = list
-            } else {
-                // One error for each invalid requirement, not just the first.
-                for text in texts {
-                    do { _ = try cache.parse(text) } catch { fail(values.requires, "test \(id): \(error)") }
-                }
-            }
-        }
-        var timeout = TestDefinition.defaultTimeout
-        if let text = values.timeout?.values.last {
-            if let parsed = parseTimeout(text) { timeout = parsed }
-            else { fail(values.timeout, "timeout of test \(id) is \"\(text)\", not a duration; write e.g. 90s, 10m or 1h") }
-        }
-        func flag(_ key: String, _ field: FieldTable.Field?) -> Bool {
-            guard let text = field?.values.last else { return false }
-            switch text.lowercased() {
-            case "true", "yes", "on": return true
-            case "false", "no", "off": return false
-            default:
-                fail(field, "\(key) of test \(id) is \"\(text)\"; write true or false")
-                return false
-            }
-        }
-        let exclusive = flag("exclusive", values.exclusive)
-        let dirties = flag("dirties", values.dirties)
-        var skipCode: Int32 = 77
-        if let text = values.skipCode?.values.last {
-            if let code = Int32(text), (1...255).contains(code) { skipCode = code }
-            else { fail(values.skipCode, "skip-code of test \(id) is \"\(text)\"; write an exit status from 1 to 255") }
-        }
-        guard !failed else { return nil }
-        return TestDefinition(
-            id: id, command: command, requires: requires, setups: cache.shared(values.setup?.values ?? []),
-            tags: cache.shared(values.tags?.values ?? []), timeout: timeout, exclusive: exclusive, dirties: dirties,
-            skipCode: skipCode, directory: directory, location: location,
-            setupsLocation: values.setup?.location, description: values.description?.values.last)
+    /// Whether a command has nothing but spaces and tabs. (Whether its
+    /// program exists is asked when it runs: a setup may build it.)
+    static func isBlank(_ command: String) -> Bool {
+        command.utf8.allSatisfy { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
     }
 }

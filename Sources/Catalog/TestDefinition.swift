@@ -34,6 +34,8 @@ public final class TestDefinition: Sendable, Hashable {
     public let location: DeclarationLocation
     /// Where the test's `setup:` list was written (for errors about it).
     public let setupsLocation: DeclarationLocation
+    /// Where the test's `requires:` list was written (for warnings about it).
+    public let requiresLocation: DeclarationLocation
     public let description: String?
 
     public init(
@@ -41,7 +43,7 @@ public final class TestDefinition: Sendable, Hashable {
         tags: [String] = [], timeout: Duration = TestDefinition.defaultTimeout,
         exclusive: Bool = false, dirties: Bool = false, skipCode: Int32 = 77,
         directory: String, location: DeclarationLocation, setupsLocation: DeclarationLocation? = nil,
-        description: String? = nil
+        description: String? = nil, requiresLocation: DeclarationLocation? = nil
     ) {
         self.id = id
         self.command = command
@@ -55,6 +57,7 @@ public final class TestDefinition: Sendable, Hashable {
         self.directory = directory
         self.location = location
         self.setupsLocation = setupsLocation ?? location
+        self.requiresLocation = requiresLocation ?? location
         self.description = description
     }
 
@@ -76,15 +79,28 @@ public final class TestDefinition: Sendable, Hashable {
 
 /// Everything a suite declares: its tests and setups, in declaration order.
 public struct Catalog: Sendable {
+    /// The tests the command line named (every test of a suite named whole).
     public let tests: [TestDefinition]
+    /// Every setup of the suites, named or not: any of them may be needed.
     public let setups: [SetupDefinition]
     /// The suite roots and executables it was loaded from.
     public let roots: [String]
+    /// Every fact name the requirements of the loaded tests and setups
+    /// mention (named or not), when the loader kept them: a superset that
+    /// lets `UnknownFact.find` skip the tests when it knows every name.
+    public let factNames: Set<String>?
+    /// How many loaded tests' commands start with a relative path
+    /// (`./x86/run`), when the loader counted them: none, and `check` has
+    /// no program to look for.
+    public let relativePrograms: Int?
 
-    public init(tests: [TestDefinition], setups: [SetupDefinition], roots: [String]) {
+    public init(tests: [TestDefinition], setups: [SetupDefinition], roots: [String],
+                factNames: Set<String>? = nil, relativePrograms: Int? = nil) {
         self.tests = tests
         self.setups = setups
         self.roots = roots
+        self.factNames = factNames
+        self.relativePrograms = relativePrograms
     }
 }
 

@@ -82,9 +82,15 @@ public struct TextReport {
             for test in blockedElsewhere { out += "  \(test.id)  \(test.reason ?? "")\n" }
         }
 
-        let unsupported = counts[.unsupported] ?? 0
-        if unsupported > 0 {
-            out += "\n" + dim("unsupported (\(unsupported)): requirements this host does not meet; `testbed check` lists them") + "\n"
+        // The reasons recorded with the run (one unmet requirement a line),
+        // not today's host: as `check` lays them out.
+        let unsupported = report.tests.filter { $0.outcome == .unsupported }
+        if !unsupported.isEmpty {
+            out += "\n" + dim("unsupported (\(unsupported.count))") + "\n"
+            for test in unsupported {
+                out += "  \(test.id)\n"
+                for reason in (test.reason ?? "").split(separator: "\n") { out += "      \(reason)\n" }
+            }
         }
         let notRun = report.tests.filter { $0.outcome == .interrupted }
         if !notRun.isEmpty {

@@ -31,13 +31,16 @@ public struct SetupDefinition: Sendable, Hashable {
     public let directory: String
     /// Where the setup was declared.
     public let location: DeclarationLocation
+    /// Where its `requires:` list was written (for warnings about it).
+    public let requiresLocation: DeclarationLocation
     public let description: String?
 
     public init(
         name: String, run: String, teardown: String? = nil, check: String? = nil,
         provides: [ProvidedFact] = [], requires: [Requirement] = [], after: [String] = [],
         scope: Scope = .run, timeout: Duration = SetupDefinition.defaultTimeout,
-        directory: String, location: DeclarationLocation, description: String? = nil
+        directory: String, location: DeclarationLocation, description: String? = nil,
+        requiresLocation: DeclarationLocation? = nil
     ) {
         self.name = name
         self.run = run
@@ -50,6 +53,7 @@ public struct SetupDefinition: Sendable, Hashable {
         self.timeout = timeout
         self.directory = directory
         self.location = location
+        self.requiresLocation = requiresLocation ?? location
         self.description = description
     }
 

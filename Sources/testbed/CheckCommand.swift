@@ -1,4 +1,5 @@
 import ArgumentParser
+import Catalog
 import Foundation
 import Requirements
 import Scheduler
@@ -23,7 +24,7 @@ struct CheckCommand: AsyncParsableCommand {
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var environmentOptions: EnvironmentOptions
 
-    @Flag(help: "Print JSON: {\"environment\", \"tests\": [{\"id\", \"status\", \"setups\", \"unmet\": [{\"requirement\", \"reason\"}]}]}.")
+    @Flag(help: "Print JSON: {\"environment\", \"tests\": [{\"id\", \"status\", \"setups\", \"unmet\": [{\"requirement\", \"reason\"}], \"notes\"}]}.")
     var json = false
 
     struct Output: Encodable {
@@ -32,6 +33,8 @@ struct CheckCommand: AsyncParsableCommand {
             let status: String
             let setups: [String]
             let unmet: [Unmet]
+            /// Things worth knowing that do not change the status (a program that does not exist yet).
+            let notes: [String]
         }
         let environment: String
         let tests: [Test]
@@ -39,19 +42,35 @@ struct CheckCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = try environmentOptions.load()
-        let plan = try await selection.resolve(in: environment, steps: false)
+        let (catalog, plan) = try await selection.resolveCatalog(in: environment, steps: false)
+        let notes = catalog.relativePrograms == 0 ? [:] : Self.notes(plan)
         if json {
-            emit(encodeJSON(Output(environment: plan.environment, tests: plan.tests.map {
-                .init(id: $0.test.id, status: $0.status.name, setups: $0.status.setups, unmet: $0.status.unmet)
+            emit(encodeJSON(Output(environment: plan.environment, tests: plan.tests.enumerated().map { index, test in
+                .init(id: test.test.id, status: test.status.name, setups: test.status.setups, unmet: test.status.unmet,
+                      notes: notes[index].map { [$0] } ?? [])
             })))
         } else {
-            emit(Self.render(plan, description: environment.description, style: .standard))
+            emit(Self.render(plan, description: environment.description, suite: selection.suitePaths.firstLineLabel(),
+                             notes: notes, style: .standard))
         }
         if plan.tests.isEmpty { throw ExitCode(ExitStatus.nothingSelected) }
     }
 
-    static func render(_ plan: Plan, description: String?, style: Style) -> String {
-        let head = style.bold("environment: \(plan.environment)") + (description.map { " (\($0))" } ?? "") + "\n"
+    /// A note for each test (by index) whose command starts with a relative
+    /// path that does not exist yet: a setup may build it.
+    static func notes(_ plan: Plan) -> [Int: String] {
+        let lookup = ProgramLookup()
+        var notes: [Int: String] = [:]
+        for index in plan.tests.indices {
+            if let note = lookup.note(for: plan.tests[index].test) { notes[index] = note }
+        }
+        return notes
+    }
+
+    static func render(_ plan: Plan, description: String?, suite: String? = nil, notes: [Int: String] = [:],
+                       style: Style) -> String {
+        let head = style.bold("environment: \(plan.environment)") + (description.map { " (\($0))" } ?? "")
+            + (suite.map { ", \($0)" } ?? "") + "\n"
         guard !plan.tests.isEmpty else {
             return head + "no tests selected; check the suite path, --tag and --id\n"
         }
@@ -69,15 +88,21 @@ struct CheckCommand: AsyncParsableCommand {
             out.append(contentsOf: text.utf8)
             if end { out.append(UInt8(ascii: "\n")) }
         }
+        func note(_ index: Int) {
+            if !notes.isEmpty, let note = notes[index] { line("      ", style.dim("note: " + note)) }
+        }
         if counts.runnable > 0 {
             heading(style.green("runnable (\(counts.runnable))"))
-            for test in plan.tests {
-                if case .runnable = test.status { line("  ", test.test.id) }
+            for (index, test) in plan.tests.enumerated() {
+                if case .runnable = test.status {
+                    line("  ", test.test.id)
+                    note(index)
+                }
             }
         }
         if counts.needsSetup > 0 {
             heading(style.yellow("needs setup (\(counts.needsSetup))"))
-            for test in plan.tests {
+            for (index, test) in plan.tests.enumerated() {
                 guard case .needsSetup(let setups) = test.status else { continue }
                 line("  ", test.test.id, end: false)
                 // The setups in a column; an id too long for it gets a line of its own.
@@ -89,14 +114,16 @@ struct CheckCommand: AsyncParsableCommand {
                     out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: width + 2 - used))
                 }
                 line("after ", setups.joined(separator: ", "))
+                note(index)
             }
         }
         if counts.unsupported > 0 {
             heading(style.red("unsupported (\(counts.unsupported))"))
-            for test in plan.tests {
+            for (index, test) in plan.tests.enumerated() {
                 guard case .unsupported(let unmet) = test.status else { continue }
                 line("  ", test.test.id)
                 for reason in unmet { line("      ", reason.reason) }
+                note(index)
             }
         }
         out.append(contentsOf: "\n\(counts.runnable) runnable, \(counts.needsSetup) need setup, \(counts.unsupported) unsupported".utf8)

@@ -56,7 +56,13 @@ struct SelectionOptions: ParsableArguments {
         "Run tests that declare `dirties: true` even where the environment declares no `restore` (default: unsupported)."))
     var allowDirty = false
 
+    @Flag(help: "Refuse (exit 65) a requirement on a fact name nothing knows: no probe, not declared by the environment, provided by no setup (a warning otherwise).")
+    var strict = false
+
     var paths: [String] { suites.isEmpty ? ["."] : suites }
+
+    /// The suite roots the paths lie in, and standalone executables.
+    var suitePaths: SuitePaths { SuitePaths(paths) }
 
     func validate() throws {
         for path in paths where !FileManager.default.fileExists(atPath: path) {
@@ -74,7 +80,7 @@ struct SelectionOptions: ParsableArguments {
     /// Loads the catalog, or exits `invalid` (65; 125 for bisect) listing every invalid declaration.
     func loadCatalog(invalid: Int32 = ExitStatus.invalidDeclarations) async -> Catalog {
         do {
-            return try await CatalogLoader().load(paths)
+            return try await CatalogLoader().load(suitePaths)
         } catch {
             fail(error.description, status: invalid)
         }
@@ -85,6 +91,12 @@ struct SelectionOptions: ParsableArguments {
     /// verdicts only (`check`).
     func resolve(in environment: Environment, steps: Bool = true,
                  invalid: Int32 = ExitStatus.invalidDeclarations) async throws -> Plan {
+        try await resolveCatalog(in: environment, steps: steps, invalid: invalid).plan
+    }
+
+    /// The catalog as well as the plan.
+    func resolveCatalog(in environment: Environment, steps: Bool = true,
+                        invalid: Int32 = ExitStatus.invalidDeclarations) async throws -> (catalog: Catalog, plan: Plan) {
         let catalog = await loadCatalog(invalid: invalid)
         let selection = try selection()
         do {
@@ -92,10 +104,33 @@ struct SelectionOptions: ParsableArguments {
                                     refusesDirtyingTests: environment.restore == nil && !allowDirty)
             let plan = try resolver.resolve(selection, steps: steps)
             keepUntilExit(catalog, plan)
-            return plan
+            reportUnknownFacts(plan, catalog: catalog, selection: selection, environment: environment, invalid: invalid)
+            return (catalog, plan)
         } catch {
             fail(error.description, status: invalid)
         }
+    }
+
+    /// Warns about every fact name nothing knows (a typo turns a test off
+    /// without a word); with --strict, exits 65 instead.
+    func reportUnknownFacts(_ plan: Plan, catalog: Catalog, selection: TestSelection, environment: Environment,
+                            invalid: Int32) {
+        // Without --tag and --id the plan has every test of the catalog: no copy of the list.
+        let unknown = UnknownFact.find(
+            tests: selection.tags.isEmpty && selection.ids.isEmpty ? catalog.tests : plan.tests.map(\.test),
+            setups: catalog.setups, facts: environment, names: catalog.factNames)
+        guard !unknown.isEmpty else { return }
+        if strict { fail(unknown.map(\.description).joined(separator: "\n"), status: invalid) }
+        writeText(unknown.map { "testbed: warning: \($0)\n" }.joined(), to: STDERR_FILENO)
+    }
+}
+
+extension SuitePaths {
+    /// The suite root for a command's first line: `suite: examples (root of
+    /// examples/image)`, or without the colon inside a sentence (`plan for
+    /// environment local, suite examples: …`); nil for standalone executables.
+    func firstLineLabel(colon: Bool = true) -> String? {
+        label.map { "\($0.noun)\(colon ? ":" : "") \($0.text)" }
     }
 }
 

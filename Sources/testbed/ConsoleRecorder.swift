@@ -9,6 +9,8 @@ actor ConsoleRecorder: Recorder {
     let style: Style
     let live: Bool
     let quiet: Bool
+    /// The suite root, for the first line: `suite examples (root of examples/image)`.
+    let suite: String?
     var total = 0
     var done = 0
     var failures = 0
@@ -17,10 +19,11 @@ actor ConsoleRecorder: Recorder {
     var lastDraw = ContinuousClock.now - .seconds(1)
     var drawn = false
 
-    init(style: Style, live: Bool, quiet: Bool) {
+    init(style: Style, live: Bool, quiet: Bool, suite: String? = nil) {
         self.style = style
         self.live = live
         self.quiet = quiet
+        self.suite = suite
     }
 
     func record(_ event: RunEvent) async {
@@ -29,7 +32,7 @@ actor ConsoleRecorder: Recorder {
             total = info.tests.count
             done = info.decided.count
             let unsupported = info.decided.count
-            write("testbed: run \(info.id) on \(info.environment): \(info.tests.count) test\(info.tests.count == 1 ? "" : "s")"
+            write("testbed: run \(info.id) on \(info.environment)\(suite.map { ", \($0)" } ?? ""): \(info.tests.count) test\(info.tests.count == 1 ? "" : "s")"
                   + (unsupported > 0 ? " (\(unsupported) unsupported here)" : "") + ", -j \(info.jobs)\n")
         case let .stepStarted(kind, label, _):
             running.append(kind == "test" ? label : "\(kind) \(label)")

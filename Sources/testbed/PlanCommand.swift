@@ -67,16 +67,16 @@ struct PlanCommand: AsyncParsableCommand {
                     test.status.unmet.isEmpty ? nil : .init(id: test.test.id, unmet: test.status.unmet)
                 })))
         } else {
-            emit(Self.render(plan, style: .standard))
+            emit(Self.render(plan, suite: selection.suitePaths.firstLineLabel(colon: false), style: .standard))
         }
         if plan.tests.isEmpty { throw ExitCode(ExitStatus.nothingSelected) }
     }
 
-    static func render(_ plan: Plan, style: Style) -> String {
+    static func render(_ plan: Plan, suite: String? = nil, style: Style) -> String {
         let setups = plan.steps.filter { $0.kindName == "setup" }.count
         let teardowns = plan.steps.filter { $0.kindName == "teardown" }.count
         let tests = plan.steps.count - setups - teardowns
-        var out = style.bold("plan for environment \(plan.environment)")
+        var out = style.bold("plan for environment \(plan.environment)") + (suite.map { ", \($0)" } ?? "")
             + ": \(plan.steps.count) steps (\(setups) setup\(setups == 1 ? "" : "s"), \(tests) test\(tests == 1 ? "" : "s"), "
             + "\(teardowns) teardown\(teardowns == 1 ? "" : "s"))\n\n"
         let numberWidth = String(plan.steps.count).count

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Catalog
 import Foundation
 import Results
 import Scheduler
@@ -22,8 +23,8 @@ struct ReportCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The run to show (default: the latest).", valueName: "run"))
     var runID: String?
 
-    @Option(help: ArgumentHelp("The results directory.", valueName: "dir"))
-    var results = "testbed-results"
+    @Option(help: ArgumentHelp("The results directory (default: ./testbed-results if it exists, else testbed-results at the root of the suite around the current directory).", valueName: "dir"))
+    var results: String?
 
     @Flag(help: "JSON: {\"run\": {...}, \"tests\": [...], \"setups\": [...]}.")
     var json = false
@@ -44,11 +45,15 @@ struct ReportCommand: ParsableCommand {
     }
 
     func run() throws {
+        let results = self.results ?? Self.defaultResults()
         let store: ResultStore
         do {
             store = try ResultStore(directory: results, create: false)
         } catch {
-            fail(error.description, status: 66)
+            // `testbed run` keeps results at the suite root; say so when we looked elsewhere.
+            let hint = self.results == nil && results == SuitePaths.resultsDirectory
+                ? ", or pass --results SUITE/testbed-results for a suite elsewhere (testbed run keeps results at the suite root)" : ""
+            fail(error.description + hint, status: 66)
         }
         if list {
             let runs: [RunReport.Run]
@@ -73,5 +78,17 @@ struct ReportCommand: ParsableCommand {
         } else {
             emit(TextReport(report, color: Style.standard.enabled).render())
         }
+    }
+
+    /// `./testbed-results` if it exists; else the one at the root of the
+    /// suite the current directory lies in (where `testbed run` puts them);
+    /// else `./testbed-results`.
+    static func defaultResults() -> String {
+        let here = FileManager.default.currentDirectoryPath
+        var info = stat()
+        if stat(SuitePaths.resultsDirectory, &info) == 0 { return SuitePaths.resultsDirectory }
+        guard let root = SuiteRoot.find(from: SuiteRoot.absolute(here)) else { return SuitePaths.resultsDirectory }
+        let shown = SuiteRoot.shown(root, from: here)
+        return shown == "." ? SuitePaths.resultsDirectory : shown + "/" + SuitePaths.resultsDirectory
     }
 }

@@ -43,8 +43,8 @@ struct RunCommand: AsyncParsableCommand {
         valueName: "n"))
     var jobs: Int?
 
-    @Option(help: ArgumentHelp("The results directory.", valueName: "dir"))
-    var results = "testbed-results"
+    @Option(help: ArgumentHelp("The results directory (default: testbed-results at the suite root when every path lies in one suite, else ./testbed-results).", valueName: "dir"))
+    var results: String?
 
     @Flag(name: .customLong("halt-on-infra"), help: "After an infrastructure failure, launch nothing new (teardowns still run).")
     var haltOnInfra = false
@@ -85,6 +85,8 @@ struct RunCommand: AsyncParsableCommand {
         defer { signals.stop() }
         let environment = try environmentOptions.load(invalid: exitCodes.invalidDeclarations)
         let plan = try await selection.resolve(in: environment, invalid: exitCodes.invalidDeclarations)
+        let suites = selection.suitePaths
+        let results = self.results ?? suites.defaultResults
         if latch.fired {
             writeText("testbed: interrupted before the run started; nothing ran\n", to: STDERR_FILENO)
             throw ExitCode(ExitStatus.interrupted)
@@ -118,7 +120,8 @@ struct RunCommand: AsyncParsableCommand {
         ProcessSupervisor.becomeSubreaper()
         // If this process is killed outright, the guard kills what it started.
         _ = RunGuard.start(executable: "/proc/self/exe", prefix: run.id + "/")
-        let console = ConsoleRecorder(style: Style.forStandardError, live: isatty(STDERR_FILENO) == 1 && !json, quiet: quiet || json)
+        let console = ConsoleRecorder(style: Style.forStandardError, live: isatty(STDERR_FILENO) == 1 && !json, quiet: quiet || json,
+                                      suite: suites.firstLineLabel(colon: false))
         let collector = InfoCollector()
         let executor = Executor(plan: plan, facts: environment, options: options,
                                 supervisor: ProcessSupervisor(grace: parseTimeout(killGrace)!),

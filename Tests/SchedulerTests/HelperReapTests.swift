@@ -55,11 +55,18 @@ struct HelperReapTests {
             }
         }
 
+        // Other tests run supervisors in this process too, and reap untracked
+        // zombies: each zombie is made while a (pretend) helper spawn is in
+        // flight, which holds every reaper back until it is registered.
+        HelperProcesses.state.withLock { $0.inFlight += 1 }
         let stray = try orphanedZombie()
+        HelperProcesses.state.withLock { $0.inFlight -= 1 }
         #expect(reaped(stray), "an untracked zombie in another group is reaped")
 
+        HelperProcesses.state.withLock { $0.inFlight += 1 }
         let helper = try orphanedZombie()
         #expect(HelperProcesses.spawning { helper } == helper)
+        HelperProcesses.state.withLock { $0.inFlight -= 1 }
         for _ in 0..<5 { supervisor.cleanUp(after: after) }
         #expect(processState(helper) == "Z", "a registered helper's zombie is left for CommandRunner")
         var status: Int32 = 0
@@ -67,8 +74,8 @@ struct HelperReapTests {
         #expect(testbed_signaled(status) != 0 && testbed_term_signal(status) == SIGKILL)
         HelperProcesses.reaped(helper)
 
-        let early = try orphanedZombie()
         HelperProcesses.state.withLock { $0.inFlight += 1 }
+        let early = try orphanedZombie()
         for _ in 0..<5 { supervisor.cleanUp(after: after) }
         #expect(processState(early) == "Z", "nothing is reaped while a helper spawn is in flight (its pid is not known yet)")
         HelperProcesses.state.withLock { $0.inFlight -= 1 }

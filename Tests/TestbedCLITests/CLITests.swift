@@ -213,7 +213,7 @@ struct CLITests {
         let text = try testbed(["plan", tree.path])
         #expect(text.status == 0)
         let lines = text.stdout.split(separator: "\n").map(String.init)
-        #expect(lines.first == "plan for environment local: 4 steps (1 setup, 2 tests, 1 teardown)")
+        #expect(lines.first == "plan for environment local, suite \(tree.path): 4 steps (1 setup, 2 tests, 1 teardown)")
         #expect(lines.contains { $0.hasPrefix("1  test      /plain") })
         #expect(lines.contains { $0.hasPrefix("2  setup     image") })
         #expect(lines.contains { $0.hasPrefix("3  test      /needs-image") && $0.hasSuffix("after 2") })

@@ -155,6 +155,7 @@ struct RunTests {
                 run: sleep 30
                 timeout: 300ms
               not-found: no-such-command-anywhere --flag
+              not-built: ./build/not-built-yet --flag
               not-found-in-shell-line: FOO=1 no-such-command-anywhere 2>&1 | cat
               exits-127: 'echo "guest aborted (abort())"; exit 127'
               exits-126: 'echo not executable, on purpose; exit 126'
@@ -184,7 +185,7 @@ struct RunTests {
         let r = try report(tree.path)
         let expected: [String: String] = [
             "/pass": "pass", "/fail": "fail", "/signal": "fail", "/timeout": "timeout", "/not-found": "error",
-            "/not-found-in-shell-line": "error", "/exits-127": "fail", "/exits-126": "fail",
+            "/not-built": "error", "/not-found-in-shell-line": "error", "/exits-127": "fail", "/exits-126": "fail",
             "/inner-missing": "fail", "/sh-script": "pass", "/env-missing": "error",
             "/skip": "skip", "/custom-skip": "skip", "/unsupported": "unsupported", "/broken-promise": "blocked",
             "/no-shebang.sh": "error", "/bad-interpreter.sh": "error",
@@ -196,6 +197,7 @@ struct RunTests {
         #expect((r.test("/timeout")["reason"] as? String)?.contains("timeout of 300ms") == true)
         // `error` only when the program never started; a started one's 126/127 is its own verdict.
         #expect((r.test("/not-found")["reason"] as? String)?.hasPrefix("cannot start no-such-command-anywhere: it is not on PATH") == true)
+        #expect((r.test("/not-built")["reason"] as? String)?.hasPrefix("cannot start ./build/not-built-yet: it does not exist in ") == true)
         #expect((r.test("/not-found-in-shell-line")["reason"] as? String)?.hasPrefix("cannot start no-such-command-anywhere") == true)
         #expect(r.test("/exits-127")["reason"] as? String == "exit 127: guest aborted (abort())")
         #expect(r.test("/exits-127")["exit_status"] as? Int == 127)

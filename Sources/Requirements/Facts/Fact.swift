@@ -55,9 +55,23 @@ public protocol FactSource: Sendable {
     /// Whether a probe can tell this fact (`qemu`, `cmd:gdb`, an environment's
     /// `probes:`), as opposed to a tag only a declaration or a setup's promise gives.
     func canProbe(_ name: String) -> Bool
+    /// Whether anything knows this fact name: a built-in probe (`kernel`,
+    /// `qemu`…) or probe family (`cpu-flag:`, `cmd:`…), or a fact the
+    /// environment declares (`provides`, `facts`, `probes`, `binaries`).
+    /// Whether the host has the fact does not matter: a name nobody knows
+    /// is most likely a typo (`kernal`), or a lab tag no environment declares.
+    func knows(_ name: String) -> Bool
+    /// The names it knows, for suggesting one in place of a typo; probe
+    /// families as their prefix (`cpu-flag:`).
+    var knownNames: [String] { get }
 }
 
 extension FactSource {
+    /// The built-in probes and probe families.
+    public func knows(_ name: String) -> Bool { HostProbe.isBuiltIn(name) }
+
+    public var knownNames: [String] { HostProbe.builtInNames }
+
     /// The phrase used when a fact nobody provides is asked for.
     public static func notPresent(_ name: String) -> FactLookup {
         .absent(reason: "\(name) is not present on this host")

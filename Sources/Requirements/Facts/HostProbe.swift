@@ -50,8 +50,17 @@ public final class HostProbe: FactSource, Sendable {
     static let families = ["cpu-flag:", "cmd:", "kconfig:", "module:", "pci:", "file:", "qemu-"]
 
     public func canProbe(_ name: String) -> Bool {
-        Self.fixedNames.contains(name) || Self.families.contains { name.hasPrefix($0) }
+        Self.isBuiltIn(name)
     }
+
+    /// Whether a fact name is one of the built-in probes or probe families,
+    /// whatever this host has.
+    public static func isBuiltIn(_ name: String) -> Bool {
+        fixedNames.contains(name) || families.contains { name.hasPrefix($0) }
+    }
+
+    /// The built-in probes, then the probe families as their prefix (`cpu-flag:`).
+    public static let builtInNames: [String] = fixedNames.sorted() + families
 
     public func invalidate(_ names: [String]) {
         cache.withLock { cache in

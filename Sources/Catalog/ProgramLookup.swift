@@ -1,0 +1,44 @@
+import Foundation
+
+/// Looks, at `check` time, for the program a test's command line starts with
+/// when that is a relative path (`./x86/run`, `build/tests/qtest/migration-test`).
+///
+/// Loading never requires it to exist: a setup may build it, and the command
+/// is looked for when it runs (a test whose program is still missing then is
+/// `error`). `check` only notes it. One `stat` per directory and program,
+/// however many tests share them; commands that start with a word without a
+/// `/` (`true`, `make check`) or with an absolute path, `$` or `~` cost none.
+public final class ProgramLookup {
+    /// Whether each program exists, by directory and program.
+    var exists: [String: Bool] = [:]
+
+    public init() {}
+
+    /// The relative path a shell command starts with, if it starts with one.
+    public static func relativeProgram(of command: String) -> Substring? {
+        // Bytes, not Characters: this runs for each of 100,000 tests.
+        let utf8 = command.utf8
+        let isBlank = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        guard let start = utf8.firstIndex(where: { !isBlank($0) }) else { return nil }
+        let first = utf8[start...].prefix(while: { !isBlank($0) })
+        guard first.contains(UInt8(ascii: "/")), first.first != UInt8(ascii: "/"),
+              !first.contains(where: { $0 == UInt8(ascii: "$") || $0 == UInt8(ascii: "~") }) else { return nil }
+        return Substring(first)
+    }
+
+    /// "./bin/hello does not exist yet (a setup may build it)" when the test's
+    /// command starts with a relative path that is missing from its directory.
+    public func note(for test: TestDefinition) -> String? {
+        guard case .shell(let command) = test.command, let program = Self.relativeProgram(of: command) else { return nil }
+        let key = test.directory + "\u{0}" + program
+        let found: Bool
+        if let known = exists[key] {
+            found = known
+        } else {
+            var info = stat()
+            found = stat(test.directory + "/" + program, &info) == 0
+            exists[key] = found
+        }
+        return found ? nil : "\(program) does not exist yet (a setup may build it)"
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import Requirements
+
+/// The top directory of a suite, and the parts of it a command line named.
+///
+/// A suite is one whole however a user points at it: from a path (a
+/// directory, or the directory of a file) Testbed walks up while the parent
+/// directory holds a `testbed.yaml`, as pytest finds its rootdir and git its
+/// top level. A `testbed.yaml` that says `root: true` stops the walk where it
+/// is. Test ids are always from the root; the path selects the tests it names.
+public struct SuiteRoot: Sendable, Hashable {
+    /// The root directory: absolute and standardized.
+    public let path: String
+    /// The root as shown to the user: relative to the working directory when
+    /// below it (`.` for the working directory itself), absolute otherwise.
+    public let shown: String
+    /// The command-line paths that led here, as the user wrote them.
+    public internal(set) var named: [String] = []
+    /// What those paths select; several parts are OR'ed.
+    public internal(set) var parts: [Part] = []
+
+    /// What one command-line path selects in its suite.
+    public enum Part: Sendable, Hashable {
+        /// The root itself: every test.
+        case whole
+        /// A directory below the root: the tests whose id is this prefix or
+        /// lies under it (`/image` selects `/image/boot`, not `/images`).
+        case directory(idPrefix: String)
+        /// A `testbed.yaml`: the tests declared in it. The directory is
+        /// relative to the root (`""` for the root's own file).
+        case declarations(directory: String)
+        /// An executable: that one test, with or without a `testbed-` header.
+        /// The path is relative to the root; the test's id is `/` + it.
+        case executable(String)
+    }
+
+    public init(path: String, workingDirectory: String = FileManager.default.currentDirectoryPath) {
+        self.path = path
+        shown = Self.shown(path, from: workingDirectory)
+    }
+
+    /// Whether every test of the suite is selected.
+    public var isWhole: Bool { parts.contains(.whole) }
+
+    /// The directory that stands for `/` in test ids: the top of the chain of
+    /// directories holding a `testbed.yaml` that starts at `directory` (or at
+    /// its parent, when `directory` holds none). Nil when neither `directory`
+    /// nor its parent holds one: then no suite lies around it.
+    ///
+    /// `directory` must be absolute and standardized.
+    public static func find(from directory: String) -> String? {
+        var current = directory
+        if !holdsDeclarations(current) {
+            let parent = parentDirectory(of: current)
+            guard parent != current, holdsDeclarations(parent) else { return nil }
+            current = parent
+        }
+        while !declaresRoot(declarationFile(in: current)) {
+            let parent = parentDirectory(of: current)
+            guard parent != current, holdsDeclarations(parent) else { break }
+            current = parent
+        }
+        return current
+    }
+
+    /// A path as absolute and standardized (`.` and `..` resolved as text),
+    /// relative paths taken from `workingDirectory`.
+    public static func absolute(_ path: String, from workingDirectory: String = FileManager.default.currentDirectoryPath) -> String {
+        let full = path.hasPrefix("/") ? path : (workingDirectory.hasSuffix("/") ? workingDirectory + path : workingDirectory + "/" + path)
+        var parts: [Substring] = []
+        for part in full.split(separator: "/") {
+            switch part {
+            case ".": continue
+            case "..": if !parts.isEmpty { parts.removeLast() }
+            default: parts.append(part)
+            }
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+
+    /// A path as short as it can be shown: relative to the working directory
+    /// when below it, `.` for the working directory, absolute otherwise.
+    public static func shown(_ path: String, from workingDirectory: String) -> String {
+        if path == workingDirectory { return "." }
+        let prefix = workingDirectory.hasSuffix("/") ? workingDirectory : workingDirectory + "/"
+        if path.hasPrefix(prefix) { return String(path.dropFirst(prefix.count)) }
+        return path
+    }
+
+    /// `path` relative to the root (`""` for the root), or nil when it is not below it.
+    func relative(_ path: String) -> String? {
+        if path == self.path { return "" }
+        let prefix = self.path == "/" ? "/" : self.path + "/"
+        guard path.hasPrefix(prefix) else { return nil }
+        return String(path.dropFirst(prefix.count))
+    }
+
+    static func parentDirectory(of directory: String) -> String {
+        guard let slash = directory.lastIndex(of: "/"), directory != "/" else { return "/" }
+        return slash == directory.startIndex ? "/" : String(directory[..<slash])
+    }
+
+    static func declarationFile(in directory: String) -> String {
+        (directory == "/" ? "" : directory) + "/" + CatalogLoader.declarationFile
+    }
+
+    /// Whether the directory holds a `testbed.yaml` file (a directory of that name does not count).
+    static func holdsDeclarations(_ directory: String) -> Bool {
+        var info = stat()
+        return stat(declarationFile(in: directory), &info) == 0 && info.st_mode & S_IFMT == S_IFREG
+    }
+
+    /// Whether a `testbed.yaml` says `root: true` at its top level. The file
+    /// is parsed only when some line could be that key; a file that does not
+    /// parse is not a root here (loading it reports why).
+    static func declaresRoot(_ file: String) -> Bool {
+        guard let data = FileManager.default.contents(atPath: file), data.count <= declarationFileLimit,
+              mayDeclareRoot(data) else { return false }
+        let reader = YAMLReader(file: file)
+        guard let text = String(data: data, encoding: .utf8), let document = try? reader.parse(text),
+              let entries = try? reader.mapping(document, what: "a testbed.yaml file"),
+              let entry = entries.first(where: { $0.key == rootKey }) else { return false }
+        return (try? reader.bool(entry.value, what: rootKey)) == true
+    }
+
+    /// The top-level key that stops the walk.
+    static let rootKey = "root"
+
+    /// Whether a line starts (after spaces, `{`, `,` and a quote) with `root`
+    /// and a colon: the cheap test before parsing.
+    static func mayDeclareRoot(_ data: Data) -> Bool {
+        let root = Array(rootKey.utf8)
+        return data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> Bool in
+            var index = 0
+            while index < bytes.count {
+                // At the start of a line.
+                var i = index
+                while i < bytes.count, [UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "{"), UInt8(ascii: ","),
+                                        UInt8(ascii: "\""), UInt8(ascii: "'")].contains(bytes[i]) { i += 1 }
+                if i + root.count <= bytes.count, bytes[i..<(i + root.count)].elementsEqual(root) {
+                    var j = i + root.count
+                    while j < bytes.count, [UInt8(ascii: " "), UInt8(ascii: "\""), UInt8(ascii: "'")].contains(bytes[j]) { j += 1 }
+                    if j < bytes.count, bytes[j] == UInt8(ascii: ":") { return true }
+                }
+                while i < bytes.count, bytes[i] != 10 { i += 1 }
+                index = i + 1
+            }
+            return false
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// A suite whose `build` setup makes the program its test runs, as
+/// kvm-unit-tests' build makes `./x86/run`.
+let builtProgramSuite: [String: String] = [
+    "testbed.yaml": """
+        setups:
+          build:
+            run: ./build.sh
+        tests:
+          hello:
+            run: ./bin/hello --loud
+            setup: [build]
+        """,
+    "build.sh": "#!/bin/sh\nmkdir -p bin\nprintf '#!/bin/sh\\necho hello from a built program \"$1\"\\n' > bin/hello\nchmod +x bin/hello\n",
+]
+
+@Suite("a command is looked for when it runs, not when the suite loads", .serialized)
+struct BuiltProgramTests {
+    @Test("a test running what its setup builds: check notes it and exits 0; run builds it and passes")
+    func builtBySetup() throws {
+        let tree = try TemporaryTree(builtProgramSuite, executables: ["build.sh"])
+        let check = try testbed(["check", "."], in: tree.path)
+        #expect(check.status == 0, "\(check.stderr)")
+        #expect(check.stdout.contains("""
+            needs setup (1)
+              /hello  after build
+                  note: ./bin/hello does not exist yet (a setup may build it)
+
+            """), "\(check.stdout)")
+        let json = try testbed(["check", "--json", "."], in: tree.path)
+        let tests = try #require(try json.json()["tests"] as? [[String: Any]])
+        #expect(tests.first?["notes"] as? [String] == ["./bin/hello does not exist yet (a setup may build it)"])
+        #expect(Set(tests.first?.keys.map { $0 } ?? []) == ["id", "status", "setups", "unmet", "notes"])
+        #expect(!FileManager.default.fileExists(atPath: tree["bin/hello"]), "check runs nothing")
+
+        let run = try testbed(["run", "."], in: tree.path)
+        #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+        #expect(try report(tree.path).outcomes == ["/hello": "pass"])
+        let log = try String(contentsOfFile: tree["testbed-results/latest/tests/hello/output.log"], encoding: .utf8)
+        #expect(log.contains("hello from a built program --loud"), "\(log)")
+
+        // Built now: no note.
+        let after = try testbed(["check", "--json", "."], in: tree.path)
+        #expect((try after.json()["tests"] as? [[String: Any]])?.first?["notes"] as? [String] == [])
+        #expect(!(try testbed(["check", "."], in: tree.path).stdout.contains("note:")))
+    }
+
+    @Test("a program still missing when the test starts is an error of that test, not of the suite")
+    func stillMissing() throws {
+        let tree = try TemporaryTree(["testbed.yaml": "tests:\n  never:\n    run: ./never-built\n  fine: 'true'\n"])
+        let check = try testbed(["check", "."], in: tree.path)
+        #expect(check.status == 0, "\(check.stderr)")
+        #expect(check.stdout.contains("  /never\n      note: ./never-built does not exist yet (a setup may build it)\n  /fine\n"), "\(check.stdout)")
+        let run = try testbed(["run", "."], in: tree.path)
+        #expect(run.status == 1, "\(run.stdout)\n\(run.stderr)")
+        #expect(try report(tree.path).outcomes == ["/never": "error", "/fine": "pass"])
+    }
+
+    @Test("a setup whose program is missing loads too; when it runs, that is the setup's infrastructure failure")
+    func setupProgramMissing() throws {
+        let tree = try TemporaryTree(["testbed.yaml": """
+            setups:
+              fetch:
+                run: ./fetch.sh
+                check: ./is-fetched.sh
+                teardown: tools/clean.sh
+            tests:
+              uses:
+                run: 'true'
+                setup: [fetch]
+            """])
+        let check = try testbed(["check", "."], in: tree.path)
+        #expect(check.status == 0, "\(check.stderr)")
+        let run = try testbed(["run", "."], in: tree.path)
+        #expect(run.status == 2, "\(run.stdout)\n\(run.stderr)")
+        let reported = try report(tree.path)
+        #expect(reported.outcome("/uses") == "blocked")
+        #expect(reported.setup("fetch").first?["outcome"] as? String == "failed")
+    }
+}

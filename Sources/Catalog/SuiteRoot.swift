@@ -4,10 +4,10 @@ import Requirements
 /// The top directory of a suite, and the parts of it a command line named.
 ///
 /// A suite is one whole however a user points at it: from a path (a
-/// directory, or the directory of a file) Testbed walks up while the parent
-/// directory holds a `testbed.yaml`, as pytest finds its rootdir and git its
-/// top level. A `testbed.yaml` that says `root: true` stops the walk where it
-/// is. Test ids are always from the root; the path selects the tests it names.
+/// directory, or the directory of a file) Testbed finds the nearest
+/// `testbed.yaml` at or above it, then walks up while the parent directory
+/// holds one too, as pytest finds its rootdir and git its top level. A
+/// `testbed.yaml` that says `root: true` stops the walk where it is. Test ids are always from the root; the path selects the tests it names.
 public struct SuiteRoot: Sendable, Hashable {
     /// The root directory: absolute and standardized.
     public let path: String
@@ -42,17 +42,18 @@ public struct SuiteRoot: Sendable, Hashable {
     /// Whether every test of the suite is selected.
     public var isWhole: Bool { parts.contains(.whole) }
 
-    /// The directory that stands for `/` in test ids: the top of the chain of
-    /// directories holding a `testbed.yaml` that starts at `directory` (or at
-    /// its parent, when `directory` holds none). Nil when neither `directory`
-    /// nor its parent holds one: then no suite lies around it.
+    /// The directory that stands for `/` in test ids. From `directory`, the
+    /// nearest directory at or above it that holds a `testbed.yaml` (not
+    /// looking above the top of a git work tree: a directory holding `.git`),
+    /// then up while the parent holds one too, until a file says `root: true`.
+    /// Nil when no directory on the way holds one: then no suite lies around it.
     ///
     /// `directory` must be absolute and standardized.
     public static func find(from directory: String) -> String? {
         var current = directory
-        if !holdsDeclarations(current) {
+        while !holdsDeclarations(current) {
             let parent = parentDirectory(of: current)
-            guard parent != current, holdsDeclarations(parent) else { return nil }
+            guard parent != current, !isWorkTreeTop(current) else { return nil }
             current = parent
         }
         while !declaresRoot(declarationFile(in: current)) {
@@ -61,6 +62,13 @@ public struct SuiteRoot: Sendable, Hashable {
             current = parent
         }
         return current
+    }
+
+    /// Whether the directory is the top of a git work tree (holds `.git`, a
+    /// directory or, in a worktree or submodule, a file).
+    static func isWorkTreeTop(_ directory: String) -> Bool {
+        var info = stat()
+        return stat((directory == "/" ? "" : directory) + "/.git", &info) == 0
     }
 
     /// A path as absolute and standardized (`.` and `..` resolved as text),

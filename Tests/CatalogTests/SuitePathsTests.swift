@@ -19,19 +19,27 @@ func suiteTree() throws -> TemporaryTree {
         "suite/lab/testbed.yaml": "root: true\ntests:\n  own: 'true'\n",
         "suite/lab/sub/testbed.yaml": "tests:\n  x: 'true'\n",
         "lone/t.sh": "#!/bin/sh\nexit 0\n",
+        "outer/testbed.yaml": "tests:\n  o: 'true'\n",
+        "outer/repo/.git/HEAD": "ref: refs/heads/main\n",
+        "outer/repo/tests/t.sh": "#!/bin/sh\nexit 0\n",
+        "outer/plain/sub/t.sh": "#!/bin/sh\nexit 0\n",
     ], executables: ["suite/image/boot.sh", "suite/image/helper.sh", "suite/kvm/api.sh", "suite/kvm/deep/er/t.sh", "lone/t.sh"])
 }
 
 @Suite("Suite roots: found from any path inside a suite")
 struct SuitePathsTests {
-    @Test("the root is the top of the chain of directories holding a testbed.yaml", arguments: [
+    @Test("the root: the nearest testbed.yaml at or above, then up the chain of directories holding one", arguments: [
         ("suite", "suite"),
         ("suite/image", "suite"),
         ("suite/kvm", "suite"),             // no testbed.yaml of its own; its parent has one
-        ("suite/kvm/deep", nil),            // neither it nor its parent holds one: no suite around it
+        ("suite/kvm/deep", "suite"),        // the nearest testbed.yaml above, however far
+        ("suite/kvm/deep/er", "suite"),
         ("suite/lab", "suite/lab"),         // root: true stops the walk
         ("suite/lab/sub", "suite/lab"),
         ("lone", nil),
+        ("outer/plain/sub", "outer"),
+        ("outer/repo/tests", nil),          // not above the top of a git work tree
+        ("outer/repo", nil),
     ] as [(String, String?)])
     func find(start: String, root: String?) throws {
         let tree = try suiteTree()

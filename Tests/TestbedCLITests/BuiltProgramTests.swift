@@ -80,4 +80,58 @@ struct BuiltProgramTests {
         #expect(reported.outcome("/uses") == "blocked")
         #expect(reported.setup("fetch").first?["outcome"] as? String == "failed")
     }
+
+    /// kvm-unit-tests' `x86/run` exits 127 when the guest calls `abort()`
+    /// (x2apic, xapic, vmexit_vmcall and emulator do under TCG): a built
+    /// runner that does the same, and one test whose runner is really missing.
+    @Test("a kvm-unit-tests-shaped suite: the runner its build makes exits 127 after the guest's abort(): fail, not error")
+    func runnerExits127() throws {
+        let tree = try TemporaryTree([
+            "build.sh": """
+                #!/bin/sh
+                mkdir -p x86
+                cat > x86/run <<'EOF'
+                #!/bin/sh
+                # Like kvm-unit-tests' runner under TCG: the guest asserts and calls abort().
+                echo "timeout -k 1s --foreground 90s qemu-system-x86_64 -nodefaults -accel $ACCEL $*"
+                echo "x86/apic.c:942: assert failed: is_apic_hw_enabled() && is_apic_sw_enabled()"
+                echo "        STACK: 401fb1 4001ad"
+                exit 127
+                EOF
+                chmod +x x86/run
+                """,
+            "testbed.yaml": """
+                setups:
+                  build:
+                    run: ./build.sh
+                tests:
+                  x2apic:
+                    run: ACCEL=tcg ./x86/run x86/apic.flat -smp 2 -cpu qemu64,+x2apic,+tsc-deadline
+                    setup: [build]
+                  xapic:
+                    run: ACCEL=tcg ./x86/run x86/apic.flat -smp 2 -cpu qemu64,-x2apic,+tsc-deadline
+                    setup: [build]
+                  vmexit_vmcall:
+                    run: ./x86/run x86/vmexit.flat -append vmcall
+                    setup: [build]
+                  emulator:
+                    run: ./x86/run x86/emulator.flat
+                    setup: [build]
+                  no-runner:
+                    run: ./x86/no-such-runner x86/emulator.flat
+                    setup: [build]
+                """,
+        ], executables: ["build.sh"])
+        let run = try testbed(["run", "."], in: tree.path)
+        #expect(run.status == 1, "\(run.stdout)\n\(run.stderr)")
+        let r = try report(tree.path)
+        for id in ["/x2apic", "/xapic", "/vmexit_vmcall", "/emulator"] {
+            #expect(r.outcome(id) == "fail", "\(id): \(r.test(id))")
+            #expect(r.test(id)["exit_status"] as? Int == 127)
+            #expect(r.test(id)["reason"] as? String == "exit 127: STACK: 401fb1 4001ad", "\(r.test(id))")
+        }
+        #expect(r.outcome("/no-runner") == "error")
+        #expect((r.test("/no-runner")["reason"] as? String)?.hasPrefix("cannot start ./x86/no-such-runner: it does not exist in ") == true,
+                "\(r.test("/no-runner"))")
+    }
 }

@@ -212,8 +212,11 @@ public enum LogTail {
         }
     }
 
-    /// The last non-empty line, for a short reason.
+    /// The last non-empty line without its indentation, for a short reason.
     public static func lastLine(_ path: String) -> String? {
-        lines(path, count: 1).first.flatMap { $0.isEmpty ? nil : $0 }
+        lines(path, count: 1).first.flatMap { line in
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            return trimmed.isEmpty ? nil : trimmed
+        }
     }
 }

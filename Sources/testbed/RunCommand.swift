@@ -17,8 +17,16 @@ struct RunCommand: AsyncParsableCommand {
         Builds one graph of setups, tests and teardowns and runs it in parallel (-j), \
         each shared setup once, teardowns always. A failing setup is an infrastructure \
         failure: the tests behind it are blocked, not failed, and the summary puts it \
-        apart. Results go to --results DIR (testbed.sqlite and one directory per run; \
-        `latest` points at the newest), written as they happen.
+        apart. Whatever path you give, the whole suite around it is loaded (its root: \
+        the nearest testbed.yaml at or above the path, then up while parents hold one) \
+        and the path selects tests; ids are from the root. Results go to --results DIR \
+        (default: testbed-results at the suite root; testbed.sqlite and one directory \
+        per run, `latest` points at the newest), written as they happen.
+
+        What a setup starts (a daemonized QEMU, a backgrounded server) lives until its \
+        teardown has run, or the end of the run. A command is looked for when it runs: \
+        a test whose program never started is `error`; one that started and exited \
+        126 or 127 is `fail`.
 
           testbed run examples
           testbed run examples --tag quick -j 4
@@ -29,7 +37,8 @@ struct RunCommand: AsyncParsableCommand {
         failed (fail, timeout, error); 2 an infrastructure failure (setup, teardown, \
         restore); 3 both; 4 nothing selected; 64 bad command line; 65 invalid \
         declarations; 130 interrupted. With --exit-codes bisect: 0 good, 1 bad, 125 \
-        only infrastructure failed (this commit cannot be tested).
+        this commit cannot be tested (only infrastructure failed, invalid declarations, \
+        nothing selected, or no test passed or failed).
 
         Ctrl-C stops launching, terminates what runs, runs the teardowns and keeps the \
         results; a second Ctrl-C kills everything at once.

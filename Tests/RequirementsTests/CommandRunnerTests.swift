@@ -3,24 +3,6 @@ import Testing
 import TestSupport
 @testable import Requirements
 
-/// Whether a process runs no more: gone, or a zombie its reaper has not reaped yet.
-func hasStopped(_ pid: pid_t) -> Bool {
-    if kill(pid, 0) != 0 { return errno == ESRCH }
-    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-          let close = stat.lastIndex(of: ")") else { return true }
-    return stat[stat.index(close, offsetBy: 2)] == "Z"
-}
-
-/// Polls `condition` until it holds or `seconds` pass (a deadline, not a sleep used as synchronization).
-func within(seconds: Double, _ condition: () -> Bool) -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if condition() { return true }
-        usleep(20_000)
-    }
-    return condition()
-}
-
 /// The pid a script wrote into a file of its tree.
 func writtenPID(_ path: String) throws -> pid_t {
     let text = try String(contentsOfFile: path, encoding: .utf8)
@@ -61,7 +43,7 @@ struct CommandRunnerTests {
         #expect(output.status == 0)
         #expect(output.text == "tool 1.2.3\n")
         let child = try writtenPID(tree["child.pid"])
-        #expect(within(seconds: 5) { hasStopped(child) }, "the sleep left in the program's group is killed")
+        #expect(eventually(within: 5) { isGone(child) }, "the sleep left in the program's group is killed")
     }
 
     @Test("the version fact of such a program is its version, not \"not installed\"")
@@ -70,7 +52,7 @@ struct CommandRunnerTests {
         let fact = HostProbe.versionFact(name: "tool", executable: tree["tool"], shownAs: "tool",
                                          runner: CommandRunner(timeout: .seconds(10)))
         #expect(fact.fact?.value == "1.2.3")
-        #expect(within(seconds: 5) { (try? hasStopped(writtenPID(tree["child.pid"]))) == true })
+        #expect(eventually(within: 5) { (try? isGone(writtenPID(tree["child.pid"]))) == true })
     }
 
     @Test("a program that hangs: timed out, and its whole group is killed and reaped")
@@ -83,7 +65,7 @@ struct CommandRunnerTests {
         let child = try writtenPID(tree["child.pid"])
         // The program itself is reaped by the runner: no zombie of ours is left.
         #expect(kill(leader, 0) != 0 && errno == ESRCH, "the program is killed and reaped")
-        #expect(within(seconds: 5) { hasStopped(child) }, "its background child is killed")
+        #expect(eventually(within: 5) { isGone(child) }, "its background child is killed")
     }
 
     @Test("a program that hangs is reported as not answering, with the fact's binary named")
@@ -172,7 +154,7 @@ struct CommandRunnerTests {
             box.output = CommandRunner().run(path, [])
             done.signal()
         }.start()
-        #expect(within(seconds: 10) { FileManager.default.fileExists(atPath: tree["tool.pid"]) })
+        #expect(eventually(within: 10) { FileManager.default.fileExists(atPath: tree["tool.pid"]) })
         let pid = try writtenPID(tree["tool.pid"])
         #expect(HelperProcesses.isHelper(pid))
         done.wait()

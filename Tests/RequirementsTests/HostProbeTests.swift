@@ -155,11 +155,10 @@ struct HostProbeTests {
         #expect(value(probe(tree).lookup("cpus")) == .some("1"))
     }
 
-    @Test("kernel config from /proc/config.gz when /boot has none")
-    func configGz() throws {
-        let tree = try TemporaryTree(["proc/sys/kernel/osrelease": "6.6.0-custom\n"])
+    /// Writes `config` gzipped as the tree's /proc/config.gz.
+    func writeConfigGz(_ config: String, in tree: TemporaryTree) throws {
         let plain = tree["config"]
-        try Data("CONFIG_KVM=y\nCONFIG_VHOST_NET=m\n".utf8).write(to: URL(fileURLWithPath: plain))
+        try Data(config.utf8).write(to: URL(fileURLWithPath: plain))
         let gzip = Process()
         gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
         gzip.arguments = ["-f", plain]
@@ -167,6 +166,12 @@ struct HostProbeTests {
         gzip.waitUntilExit()
         try FileManager.default.createDirectory(atPath: tree["proc"], withIntermediateDirectories: true)
         try FileManager.default.moveItem(atPath: plain + ".gz", toPath: tree["proc/config.gz"])
+    }
+
+    @Test("kernel config from /proc/config.gz when /boot has none")
+    func configGz() throws {
+        let tree = try TemporaryTree(["proc/sys/kernel/osrelease": "6.6.0-custom\n"])
+        try writeConfigGz("CONFIG_KVM=y\nCONFIG_VHOST_NET=m\n", in: tree)
         #expect(value(probe(tree).lookup("kconfig:CONFIG_VHOST_NET")) == .some("m"))
         #expect(value(probe(tree).lookup("kconfig:CONFIG_KVM")) == .some("y"))
     }
@@ -176,15 +181,7 @@ struct HostProbeTests {
         let tree = try TemporaryTree(["proc/sys/kernel/osrelease": "6.6.0-custom\n"])
         // ~300 KB, as a distribution kernel's config: the option asked for comes last.
         let filler = (0..<10_000).map { "CONFIG_FILLER_OPTION_NUMBER_\($0)=y\n" }.joined()
-        let plain = tree["config"]
-        try Data((filler + "CONFIG_LAST_OPTION=m\n").utf8).write(to: URL(fileURLWithPath: plain))
-        let gzip = Process()
-        gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
-        gzip.arguments = ["-f", plain]
-        try gzip.run()
-        gzip.waitUntilExit()
-        try FileManager.default.createDirectory(atPath: tree["proc"], withIntermediateDirectories: true)
-        try FileManager.default.moveItem(atPath: plain + ".gz", toPath: tree["proc/config.gz"])
+        try writeConfigGz(filler + "CONFIG_LAST_OPTION=m\n", in: tree)
         #expect(value(probe(tree).lookup("kconfig:CONFIG_LAST_OPTION")) == .some("m"))
         #expect(probe(tree).allFacts().first { $0.name == "kconfig:*" }?.value == "10001 options set")
     }

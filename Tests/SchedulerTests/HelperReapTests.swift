@@ -1,25 +1,9 @@
 import CShim
 import Foundation
 import Testing
+import TestSupport
 @testable import Requirements
 @testable import Scheduler
-
-/// The state letter of `/proc/PID/stat` (`Z` for a zombie), nil when the process is gone.
-func processState(_ pid: pid_t) -> Character? {
-    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-          let close = stat.lastIndex(of: ")") else { return nil }
-    return stat[stat.index(close, offsetBy: 2)]
-}
-
-/// Polls until `condition` holds or `seconds` pass.
-func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if condition() { return true }
-        usleep(10_000)
-    }
-    return condition()
-}
 
 /// `cleanUp` reaps the untracked zombies among the children of the main thread
 /// whose process group is not ours; during `testbed run` a probe's process, in
@@ -37,7 +21,7 @@ struct HelperReapTests {
         // parent is gone: it becomes a zombie child of the subreaper.
         let output = try #require(CommandRunner().shell("sleep 30 & echo $!"))
         let pid = try #require(pid_t(output.text.trimmingCharacters(in: .whitespacesAndNewlines)))
-        try #require(waitUntil(seconds: 10) { processState(pid) == "Z" && ProcessSupervisor.childPIDs().contains(pid) })
+        try #require(eventually(within: 10) { processState(pid) == "Z" && ProcessSupervisor.childPIDs().contains(pid) })
         return pid
     }
 
@@ -49,7 +33,7 @@ struct HelperReapTests {
         let after = ChildProcess(pid: getpid(), tag: "helper-reap-test")
         // Other tests' probes and spawns in flight hold reaping back for a moment: retry.
         func reaped(_ pid: pid_t) -> Bool {
-            waitUntil(seconds: 10) {
+            eventually(within: 10) {
                 supervisor.cleanUp(after: after)
                 return processState(pid) == nil
             }

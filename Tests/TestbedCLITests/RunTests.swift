@@ -20,24 +20,6 @@ func startTestbed(_ arguments: [String], in directory: String) throws -> (Proces
     return (process, scratch)
 }
 
-/// Polls until `condition` holds or `seconds` pass; a deadline, not a sleep used as sync.
-func eventually(within seconds: Double = 60, _ condition: () throws -> Bool) rethrows -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if try condition() { return true }
-        usleep(20_000)
-    }
-    return try condition()
-}
-
-/// Whether a process is gone (or a zombie nobody reaped yet: it runs no more).
-func isGone(_ pid: Int32) -> Bool {
-    if kill(pid, 0) != 0 { return errno == ESRCH }
-    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-          let close = stat.lastIndex(of: ")") else { return true }
-    return stat[stat.index(close, offsetBy: 2)] == "Z"
-}
-
 func pids(in file: String) -> [Int32] {
     ((try? String(contentsOfFile: file, encoding: .utf8)) ?? "").split(whereSeparator: \.isNewline).compactMap { Int32($0) }
 }

@@ -54,6 +54,27 @@ func listenerSetup(_ name: String, teardown: Bool = true, scope: String = "run",
 
 @Suite("what a setup starts lives until its teardown", .serialized)
 struct SetupServiceTests {
+    /// A suite whose one test connects to a setup's listener, then runs for ten minutes.
+    func serviceInUse() throws -> TemporaryTree {
+        try TemporaryTree([
+            "listener.py": listener, "client.py": client,
+            "testbed.yaml": """
+            setups:
+            \(listenerSetup("server"))
+            tests:
+              long:
+                run: python3 client.py && touch "$TESTBED_RUN_DIR/connected" && sleep 600
+                setup: [server]
+            """,
+        ])
+    }
+
+    /// Whether the test of `serviceInUse` has connected to the listener.
+    func connected(_ tree: TemporaryTree) -> Bool {
+        ((try? FileManager.default.contentsOfDirectory(atPath: tree["testbed-results"])) ?? [])
+            .contains { FileManager.default.fileExists(atPath: tree["testbed-results/\($0)/connected"]) }
+    }
+
     @Test("a listener a setup backgrounds serves the tests; the teardown stops it and passes; nothing of the run is left")
     func listenerLivesUntilTeardown() throws {
         let tree = try TemporaryTree([
@@ -176,20 +197,9 @@ struct SetupServiceTests {
 
     @Test("Ctrl-C while a test uses a service: the teardown runs, the service is gone, exit 130", arguments: [SIGINT, SIGTERM])
     func interruptStopsServices(signal: Int32) throws {
-        let tree = try TemporaryTree([
-            "listener.py": listener, "client.py": client,
-            "testbed.yaml": """
-            setups:
-            \(listenerSetup("server"))
-            tests:
-              long:
-                run: python3 client.py && touch "$TESTBED_RUN_DIR/connected" && sleep 600
-                setup: [server]
-            """,
-        ])
+        let tree = try serviceInUse()
         let (process, _) = try startTestbed(["run", ".", "--kill-grace", "1s"], in: tree.path)
-        #expect(eventually { ((try? FileManager.default.contentsOfDirectory(atPath: tree["testbed-results"])) ?? [])
-            .contains { FileManager.default.fileExists(atPath: tree["testbed-results/\($0)/connected"]) } })
+        #expect(eventually { connected(tree) })
         kill(process.processIdentifier, signal)
         process.waitUntilExit()
         #expect(process.terminationStatus == 130)
@@ -201,20 +211,9 @@ struct SetupServiceTests {
 
     @Test("kill -9 of testbed: the guard stops what setups left running")
     func guardStopsServices() throws {
-        let tree = try TemporaryTree([
-            "listener.py": listener, "client.py": client,
-            "testbed.yaml": """
-            setups:
-            \(listenerSetup("server"))
-            tests:
-              long:
-                run: python3 client.py && touch "$TESTBED_RUN_DIR/connected" && sleep 600
-                setup: [server]
-            """,
-        ])
+        let tree = try serviceInUse()
         let (process, _) = try startTestbed(["run", "."], in: tree.path)
-        #expect(eventually { ((try? FileManager.default.contentsOfDirectory(atPath: tree["testbed-results"])) ?? [])
-            .contains { FileManager.default.fileExists(atPath: tree["testbed-results/\($0)/connected"]) } })
+        #expect(eventually { connected(tree) })
         #expect(!processes(ofRunsUnder: tree.path).isEmpty)
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()

@@ -1,0 +1,25 @@
+import Foundation
+
+/// Polls `condition` every 20 ms until it holds or `seconds` pass: a
+/// deadline, not a sleep used as synchronization. Returns whether it held.
+public func eventually(within seconds: Double = 60, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try condition() { return true }
+        usleep(20_000)
+    }
+    return try condition()
+}
+
+/// The state letter of `/proc/PID/stat` (`Z` for a zombie); nil when the process is gone.
+public func processState(_ pid: pid_t) -> Character? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return nil }
+    return stat[stat.index(close, offsetBy: 2)]
+}
+
+/// Whether a process runs no more: gone, or a zombie nobody has reaped yet.
+public func isGone(_ pid: pid_t) -> Bool {
+    if kill(pid, 0) != 0 { return errno == ESRCH }
+    return processState(pid).map { $0 == "Z" } ?? true
+}

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Looks, at `check` time, for the program a test's command line starts with
+/// Looks, at `check` time, for the program a test's command line starts
 /// when that is a relative path (`./x86/run`, `build/tests/qtest/migration-test`).
 ///
 /// Loading never requires it to exist: a setup may build it, and the command
@@ -14,16 +14,13 @@ public final class ProgramLookup {
 
     public init() {}
 
-    /// The relative path a shell command starts with, if it starts with one.
+    /// The relative path a shell command starts (`./x86/run`, also after
+    /// `ACCEL=tcg`), if it starts one: what `ShellLine.firstCommand` finds,
+    /// when it has a `/` and is not absolute.
     public static func relativeProgram(of command: String) -> Substring? {
-        // Bytes, not Characters: this runs for each of 100,000 tests.
-        let utf8 = command.utf8
-        let isBlank = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
-        guard let start = utf8.firstIndex(where: { !isBlank($0) }) else { return nil }
-        let first = utf8[start...].prefix(while: { !isBlank($0) })
-        guard first.contains(UInt8(ascii: "/")), first.first != UInt8(ascii: "/"),
-              !first.contains(where: { $0 == UInt8(ascii: "$") || $0 == UInt8(ascii: "~") }) else { return nil }
-        return Substring(first)
+        guard let word = ShellLine.firstCommand(command)?.word, word.utf8.first != UInt8(ascii: "/"),
+              word.utf8.contains(UInt8(ascii: "/")) else { return nil }
+        return word
     }
 
     /// "./bin/hello does not exist yet (a setup may build it)" when the test's

@@ -6,33 +6,6 @@ import TestSupport
 
 @Suite("how a command line starts")
 struct CommandLaunchTests {
-    @Test("simple commands are words; shell syntax, assignments and builtins need the shell", arguments: [
-        ("./x86/run x86/msr.flat -smp 1", ["./x86/run", "x86/msr.flat", "-smp", "1"]),
-        ("  qemu-img   info disk.qcow2 ", ["qemu-img", "info", "disk.qcow2"]),
-        ("qemu-system-x86_64 -machine accel=tcg", ["qemu-system-x86_64", "-machine", "accel=tcg"]),
-        ("ACCEL=tcg ./x86/run x.flat", nil),
-        ("./run | tee log", nil), ("./run > log", nil), ("echo $HOME", nil), ("'quoted'", nil), ("a && b", nil),
-        ("exit 3", nil), ("true", nil), ("cd build", nil), ("./t.sh # comment", nil), ("ls *.flat", nil),
-        ("sleep 1\nsleep 2", nil),
-    ] as [(String, [String]?)])
-    func simple(line: String, words: [String]?) {
-        #expect(ShellLine.simpleWords(line) == words)
-    }
-
-    @Test("the first command of a shell line, when it can be known", arguments: [
-        ("ACCEL=tcg ./x86/run x.flat", "./x86/run", false),
-        ("FOO=1 BAR=2 qemu-img info x | tee log", "qemu-img", false),
-        ("PATH=/opt/qemu/bin:/usr/bin qemu-img info x", "qemu-img", true),
-        ("./configure && make", "./configure", false),
-        ("cd build && ./run", nil, false), ("$QEMU -version", nil, false), ("\"./quoted\" x", nil, false),
-        ("(cd x; ./run)", nil, false), ("exec ./run", nil, false), ("X=$(pwd) ./run", nil, false),
-    ] as [(String, String?, Bool)])
-    func firstCommand(line: String, word: String?, pathReassigned: Bool) {
-        let found = ShellLine.firstCommand(line)
-        #expect(found?.word == word)
-        if word != nil { #expect(found?.pathReassigned == pathReassigned) }
-    }
-
     func spec(_ line: String, in directory: String, path: String = "/usr/bin:/bin") -> ProcessSpec {
         .shell(line, environment: ["PATH": path], directory: directory, outputPath: "/dev/null")
     }

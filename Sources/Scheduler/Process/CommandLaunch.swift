@@ -1,3 +1,4 @@
+import Catalog
 import Foundation
 
 /// How a process of a run is started, decided when it starts (a setup may
@@ -45,10 +46,11 @@ enum CommandLaunch: Sendable {
                 }
             }
             if let first = ShellLine.firstCommand(line) {
-                switch resolve(first.word, spec: spec, pathReassigned: first.pathReassigned) {
+                let word = String(first.word)
+                switch resolve(word, spec: spec, pathReassigned: first.pathReassigned) {
                 case .failure(let failure): return .failed(failure)
                 case .success(let path?):
-                    if let failure = checkInterpreter(of: path, shownAs: first.word, spec: spec) { return .failed(failure) }
+                    if let failure = checkInterpreter(of: path, shownAs: word, spec: spec) { return .failed(failure) }
                 case .success(nil): break
                 }
             }
@@ -202,75 +204,5 @@ public struct LaunchFailure: Error, Sendable, Hashable, CustomStringConvertible 
         case .output: "cannot open the output file \(program): \(String(cString: strerror(errno))); check the results directory"
         case .system: "cannot start \(program): \(String(cString: strerror(errno)))"
         }
-    }
-}
-
-/// Reads as much of a `/bin/sh` command line as a launch needs.
-enum ShellLine {
-    /// Shell keywords, and builtins that exist only inside a shell or differ
-    /// from the program of the same name: a line starting with one runs
-    /// under the shell.
-    static let builtins: Set<String> = [
-        "!", "{", "}", "[[", "]]", "case", "do", "done", "elif", "else", "esac", "fi", "for", "function", "if", "in",
-        "select", "then", "time", "until", "while",
-        ".", ":", "[", "alias", "bg", "break", "builtin", "cd", "command", "continue", "declare", "echo", "eval", "exec",
-        "exit", "export", "false", "fc", "fg", "getopts", "hash", "jobs", "kill", "let", "local", "printf", "pwd", "read",
-        "readonly", "return", "set", "shift", "source", "test", "times", "trap", "true", "type", "typeset", "ulimit",
-        "umask", "unalias", "unset", "wait",
-    ]
-
-    /// Bytes that make a line shell syntax (quoting, expansion, globbing,
-    /// redirection, operators, comments).
-    static func isSyntax(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "|"), UInt8(ascii: "&"), UInt8(ascii: ";"), UInt8(ascii: "<"), UInt8(ascii: ">"),
-             UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "$"), UInt8(ascii: "`"), UInt8(ascii: "\\"),
-             UInt8(ascii: "\""), UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "?"), UInt8(ascii: "["),
-             UInt8(ascii: "]"), UInt8(ascii: "#"), UInt8(ascii: "~"), UInt8(ascii: "{"), UInt8(ascii: "}"),
-             UInt8(ascii: "!"), UInt8(ascii: "\n"), UInt8(ascii: "\r"):
-            true
-        default: false
-        }
-    }
-
-    static func isBlank(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
-
-    /// The words of a simple command (`./x86/run x86/msr.flat -smp 1`), or nil
-    /// when the line needs the shell: shell syntax, a leading `NAME=value`,
-    /// or a first word that is a builtin or keyword.
-    static func simpleWords(_ line: String) -> [String]? {
-        let bytes = line.utf8
-        guard !bytes.contains(where: isSyntax) else { return nil }
-        let words = bytes.split(whereSeparator: isBlank).map { String(Substring($0)) }
-        guard let first = words.first, !first.contains("="), !builtins.contains(first) else { return nil }
-        return words
-    }
-
-    /// The first command of a line that needs the shell, when it is a plain
-    /// word that is no builtin: `FOO=1 ./run x | tee log` → `./run`.
-    /// `pathReassigned`: an assignment before it sets `PATH`.
-    static func firstCommand(_ line: String) -> (word: String, pathReassigned: Bool)? {
-        var rest = Substring(line)
-        var pathReassigned = false
-        while true {
-            rest = rest.drop(while: { $0 == " " || $0 == "\t" })
-            let word = rest.prefix { byte in
-                !(byte == " " || byte == "\t" || byte == ";" || byte == "&" || byte == "|" || byte == "<" || byte == ">"
-                  || byte == "(" || byte == ")" || byte == "\n")
-            }
-            guard !word.isEmpty, !word.utf8.contains(where: isSyntax) else { return nil }
-            rest = rest.dropFirst(word.count)
-            if let equals = word.firstIndex(of: "="), isName(word[..<equals]) {
-                if word[..<equals] == "PATH" { pathReassigned = true }
-                continue
-            }
-            if builtins.contains(String(word)) || word.contains("=") { return nil }
-            return (String(word), pathReassigned)
-        }
-    }
-
-    static func isName(_ text: Substring) -> Bool {
-        guard let first = text.first, first == "_" || (first.isASCII && first.isLetter) else { return false }
-        return text.allSatisfy { $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }
     }
 }

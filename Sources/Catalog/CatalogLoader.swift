@@ -178,8 +178,8 @@ public struct CatalogLoader: Sendable {
     }
 
     /// Sorted, depth-first walk: in each directory its `testbed.yaml`, then its
-    /// executables, then its subdirectories. Hidden entries and results
-    /// directories are skipped.
+    /// executables, then its subdirectories. Hidden entries, results
+    /// directories and sub-folders that are suites of their own are skipped.
     func walk(directory: String, relative: String, into files: inout [SuiteFile]) {
         var visited: Set<[UInt64]> = []
         walk(directory: directory, relative: relative, into: &files, visited: &visited)
@@ -204,7 +204,8 @@ public struct CatalogLoader: Sendable {
             guard stat(path, &info) == 0 else { continue }
             let mode = info.st_mode & S_IFMT
             if mode == S_IFDIR {
-                if !Self.skippedDirectories.contains(entry) { subdirectories.append(entry) }
+                // A sub-folder that is a suite of its own (`root: true`, another git work tree) is not walked.
+                if !Self.skippedDirectories.contains(entry) && !SuiteRoot.startsSuiteOfItsOwn(path) { subdirectories.append(entry) }
             } else if mode == S_IFREG {
                 if entry == Self.declarationFile {
                     files.append(SuiteFile(path: path, relative: relative, isDeclaration: true))
@@ -477,7 +478,7 @@ public struct CatalogLoader: Sendable {
             case "timeout":
                 let text = try reader.string(entry.value, what: "timeout")
                 guard let value = parseTimeout(text) else {
-                    throw at.error("timeout of setup \"\(name)\" is \"\(text)\", not a duration; write e.g. 90s, 10m or 1h")
+                    throw at.error("timeout of setup \"\(name)\" is \"\(text)\", not a duration up to ten years; write e.g. 90s, 10m or 1h (0 for no limit)")
                 }
                 timeout = value
             case "description":

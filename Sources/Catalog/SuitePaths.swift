@@ -76,12 +76,13 @@ public struct SuitePaths: Sendable {
     }
 
     /// A root that lies inside another named root's tree is walked as part
-    /// of the outer one: its files are loaded once, with ids from the outer root.
+    /// of the outer one: its files are loaded once, with ids from the outer
+    /// root. (Not one that starts a suite of its own: the outer walk leaves it out.)
     mutating func foldNestedSuites() {
         var index = 0
         while index < suites.count {
             let inner = suites[index]
-            guard let outer = suites.indices.first(where: { $0 != index && (suites[$0].relative(inner.path).map { !$0.isEmpty } ?? false) }),
+            guard !SuiteRoot.startsSuiteOfItsOwn(inner.path), let outer = suites.indices.first(where: { $0 != index && (suites[$0].relative(inner.path).map { !$0.isEmpty } ?? false) }),
                   let prefix = suites[outer].relative(inner.path) else {
                 index += 1
                 continue

@@ -5,9 +5,9 @@ import Requirements
 ///
 /// A suite is one whole however a user points at it: from a path (a
 /// directory, or the directory of a file) Testbed finds the nearest
-/// `testbed.yaml` at or above it, then walks up while the parent directory
-/// holds one too, as pytest finds its rootdir and git its top level. A
-/// `testbed.yaml` that says `root: true` stops the walk where it is. Test ids are always from the root; the path selects the tests it names.
+/// `testbed.yaml` at or above it, then the top of the suite (see `find`), as
+/// pytest finds its rootdir and git its top level. A `testbed.yaml` that says
+/// `root: true` makes its directory a suite of its own. Test ids are always from the root; the path selects the tests it names.
 public struct SuiteRoot: Sendable, Hashable {
     /// The root directory: absolute and standardized.
     public let path: String
@@ -43,10 +43,12 @@ public struct SuiteRoot: Sendable, Hashable {
     public var isWhole: Bool { parts.contains(.whole) }
 
     /// The directory that stands for `/` in test ids. From `directory`, the
-    /// nearest directory at or above it that holds a `testbed.yaml` (not
-    /// looking above the top of a git work tree: a directory holding `.git`),
-    /// then up while the parent holds one too, until a file says `root: true`.
-    /// Nil when no directory on the way holds one: then no suite lies around it.
+    /// nearest directory at or above it that holds a `testbed.yaml`; then,
+    /// inside a git work tree, the highest directory holding one up to the
+    /// work tree's top (directories without one in between belong to the
+    /// suite), and outside one, up while the parent holds one. A file that
+    /// says `root: true` stops the walk; so does a work tree's top. Nil when
+    /// no directory on the way holds one: then no suite lies around it.
     ///
     /// `directory` must be absolute and standardized.
     public static func find(from directory: String) -> String? {
@@ -56,12 +58,39 @@ public struct SuiteRoot: Sendable, Hashable {
             guard parent != current, !isWorkTreeTop(current) else { return nil }
             current = parent
         }
-        while !declaresRoot(declarationFile(in: current)) {
+        var root = current
+        var stops = declaresRoot(declarationFile(in: root))
+        let inWorkTree = isInWorkTree(current)
+        while !stops, !isWorkTreeTop(current) {
             let parent = parentDirectory(of: current)
-            guard parent != current, holdsDeclarations(parent) else { break }
+            guard parent != current else { break }
+            if holdsDeclarations(parent) {
+                root = parent
+                stops = declaresRoot(declarationFile(in: root))
+            } else if !inWorkTree {
+                break
+            }
             current = parent
         }
-        return current
+        return root
+    }
+
+    /// Whether the directory lies in a git work tree (it or a parent holds `.git`).
+    static func isInWorkTree(_ directory: String) -> Bool {
+        var current = directory
+        while true {
+            if isWorkTreeTop(current) { return true }
+            let parent = parentDirectory(of: current)
+            if parent == current { return false }
+            current = parent
+        }
+    }
+
+    /// Whether a directory below a suite's root starts a suite of its own,
+    /// which the parent suite's walk leaves out: its `testbed.yaml` says
+    /// `root: true`, or it is the top of another git work tree.
+    public static func startsSuiteOfItsOwn(_ directory: String) -> Bool {
+        isWorkTreeTop(directory) || (holdsDeclarations(directory) && declaresRoot(declarationFile(in: directory)))
     }
 
     /// Whether the directory is the top of a git work tree (holds `.git`, a

@@ -24,6 +24,10 @@ struct CheckCommand: AsyncParsableCommand {
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var environmentOptions: EnvironmentOptions
 
+    func validate() throws {
+        try selection.requireExistingPaths()
+    }
+
     @Flag(help: "Print JSON: {\"environment\", \"tests\": [{\"id\", \"status\", \"setups\", \"unmet\": [{\"requirement\", \"reason\"}], \"notes\"}]}.")
     var json = false
 

@@ -20,12 +20,15 @@ struct EnvironmentOptions: ParsableArguments {
         valueName: "file"))
     var environment: String?
 
-    /// The environment, or exits 64 (missing file) / `invalid` (65; 125 for bisect) for an invalid file.
-    func load(invalid: Int32 = ExitStatus.invalidDeclarations) throws -> Environment {
+    /// The environment, or exits 64 (missing file; `missing` when given) /
+    /// `invalid` (65; 125 for bisect) for an invalid file.
+    func load(invalid: Int32 = ExitStatus.invalidDeclarations, missing: Int32? = nil) throws -> Environment {
         guard let path = environment else { return Environment(local: HostProbe()) }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
-            throw ValidationError("environment file \(path) does not exist; name a file such as environments/lab-r420.yaml")
+            let message = "environment file \(path) does not exist; name a file such as environments/lab-r420.yaml"
+            if let missing { fail(message, status: missing) }
+            throw ValidationError(message)
         }
         do {
             return try Environment(contentsOf: path)
@@ -64,10 +67,17 @@ struct SelectionOptions: ParsableArguments {
     /// The suite roots the paths lie in, and standalone executables.
     var suitePaths: SuitePaths { SuitePaths(paths) }
 
-    func validate() throws {
+    /// Refuses a suite path that does not exist: a usage error (64), or exit
+    /// `missing` when given (`run --exit-codes bisect`: 125).
+    func requireExistingPaths(missing: Int32? = nil) throws {
         for path in paths where !FileManager.default.fileExists(atPath: path) {
-            throw ValidationError("\(path) does not exist; name a suite directory, a testbed.yaml or an executable test")
+            let message = "\(path) does not exist; name a suite directory, a testbed.yaml or an executable test"
+            if let missing { fail(message, status: missing) }
+            throw ValidationError(message)
         }
+    }
+
+    func validate() throws {
         for tag in tags {
             do { _ = try TagExpression(parsing: tag) } catch { throw ValidationError(error.description) }
         }

@@ -43,6 +43,7 @@ struct PlanCommand: AsyncParsableCommand {
     }
 
     func validate() throws {
+        try selection.requireExistingPaths()
         if dot && json { throw ValidationError("--dot and --json cannot be used together; choose one") }
     }
 

@@ -62,7 +62,7 @@ struct RunCommand: AsyncParsableCommand {
     var exitCodes: ExitCodes = .standard
 
     @Option(name: [.customShort("t"), .customLong("timeout-multiplier")], help: ArgumentHelp(
-        "Multiply every test's and setup's timeout by F, for slow hosts such as TCG (meson's -t); 0 or less: no timeouts.",
+        "Multiply every test's and setup's timeout by F, for slow hosts such as TCG (meson's -t); 0: no timeouts.",
         valueName: "F"))
     var timeoutMultiplier: Double = 1
 
@@ -79,6 +79,7 @@ struct RunCommand: AsyncParsableCommand {
     var planOrder = false
 
     func validate() throws {
+        try selection.requireExistingPaths(missing: exitCodes.missingInput)
         if let jobs, jobs < 1 { throw ValidationError("-j must be at least 1, not \(jobs)") }
         if !timeoutMultiplier.isFinite {
             throw ValidationError("--timeout-multiplier \(timeoutMultiplier) is not a number; write e.g. 2 or 0.5")
@@ -89,10 +90,13 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         // Signals are caught from the start: one that comes before the run
         // exists stops it cleanly (130), one during the run stops the run.
+        // A closed stdout or stderr (`testbed run … | head`) loses text, never
+        // the run: writes fail with EPIPE instead (children get the default back).
+        signal(SIGPIPE, SIG_IGN)
         let latch = InterruptLatch()
         let signals = SignalForwarder(signals: [SIGINT, SIGTERM, SIGHUP]) { latch.fire() }
         defer { signals.stop() }
-        let environment = try environmentOptions.load(invalid: exitCodes.invalidDeclarations)
+        let environment = try environmentOptions.load(invalid: exitCodes.invalidDeclarations, missing: exitCodes.missingInput)
         let plan = try await selection.resolve(in: environment, invalid: exitCodes.invalidDeclarations)
         let suites = selection.suitePaths
         let results = self.results ?? suites.defaultResults

@@ -23,6 +23,7 @@ func suiteTree() throws -> TemporaryTree {
         "outer/repo/.git/HEAD": "ref: refs/heads/main\n",
         "outer/repo/tests/t.sh": "#!/bin/sh\nexit 0\n",
         "outer/plain/sub/t.sh": "#!/bin/sh\nexit 0\n",
+        "outer/gap/inner/testbed.yaml": "tests:\n  i: 'true'\n",
     ], executables: ["suite/image/boot.sh", "suite/image/helper.sh", "suite/kvm/api.sh", "suite/kvm/deep/er/t.sh", "lone/t.sh"])
 }
 
@@ -103,7 +104,8 @@ struct SuitePathsTests {
         (["suite"], "suite/testbed-results", "suite suite"),
         (["."], "testbed-results", "suite ."),
         (["suite", "lone"], "testbed-results", "suites suite, lone"),
-        (["suite/lab", "suite"], "suite/testbed-results", "suite suite"),  // lab lies in suite's tree: one suite
+        (["suite/lab", "suite"], "testbed-results", "suites suite/lab, suite"),  // root: true, a suite of its own
+        (["outer/gap/inner", "outer"], "outer/testbed-results", "suite outer"),   // inner lies in outer's walk: one suite
         (["lone/t.sh"], "testbed-results", nil),
         (["suite", "lone/t.sh"], "testbed-results", "suite suite"),
         (["suite/image", "nowhere"], "testbed-results", "suite suite (root of suite/image)"),
@@ -141,13 +143,35 @@ struct SuitePathsTests {
         #expect(paths.suites[0].parts == [.directory(idPrefix: "/image"), .directory(idPrefix: "/kvm")])
     }
 
-    @Test("a named root inside another named root's tree is walked as part of the outer one")
+    @Test("a named root inside another named root's walk is walked as part of the outer one; a root: true one is not")
     func nestedRoots() throws {
         let tree = try suiteTree()
-        let paths = SuitePaths(["suite/lab/sub", "suite/image"], workingDirectory: tree.path)
-        #expect(paths.suites.map(\.path) == [tree["suite"]])
-        #expect(paths.suites[0].parts == [.directory(idPrefix: "/image"), .directory(idPrefix: "/lab/sub")])
-        #expect(paths.suites[0].named == ["suite/image", "suite/lab/sub"])
+        // Outside a git work tree the walk up stops at a directory without a testbed.yaml.
+        #expect(SuiteRoot.find(from: tree["outer/gap/inner"]) == tree["outer/gap/inner"])
+        let paths = SuitePaths(["outer/gap/inner", "outer/plain"], workingDirectory: tree.path)
+        #expect(paths.suites.map(\.path) == [tree["outer"]])
+        #expect(paths.suites[0].parts == [.directory(idPrefix: "/plain"), .directory(idPrefix: "/gap/inner")])
+        #expect(paths.suites[0].named == ["outer/plain", "outer/gap/inner"])
+        let own = SuitePaths(["suite/lab/sub", "suite/image"], workingDirectory: tree.path)
+        #expect(own.suites.map(\.path) == [tree["suite/lab"], tree["suite"]])
+    }
+
+    @Test("inside a git work tree the walk crosses folders without a testbed.yaml, up to the work tree's top and no further")
+    func gitWorkTree() throws {
+        let tree = try TemporaryTree([
+            "home/testbed.yaml": "tests: [\n",
+            "home/proj/.git/HEAD": "ref: refs/heads/main\n",
+            "home/proj/testbed.yaml": "tests:\n  p: 'true'\n",
+            "home/proj/deep/a/b/testbed.yaml": "tests:\n  d: 'true'\n",
+            "home/proj/deep/a/b/c/t.sh": "#!/bin/sh\n",
+            "home/other/tests/testbed.yaml": "tests:\n  o: 'true'\n",
+            "home/other/.git": "gitdir: ../.git/worktrees/other\n",
+        ])
+        #expect(SuiteRoot.find(from: tree["home/proj/deep/a/b"]) == tree["home/proj"])
+        #expect(SuiteRoot.find(from: tree["home/proj/deep/a/b/c"]) == tree["home/proj"])
+        #expect(SuiteRoot.find(from: tree["home/proj"]) == tree["home/proj"], "never above the work tree's top")
+        #expect(SuiteRoot.find(from: tree["home/other/tests"]) == tree["home/other/tests"], "a .git file (worktree) is a top too")
+        #expect(SuiteRoot.startsSuiteOfItsOwn(tree["home/proj"]))
     }
 
     @Test("paths are made absolute as text", arguments: [
@@ -174,8 +198,9 @@ struct SuiteLoadingTests {
         (["suite/image", "suite/kvm/api.sh"], ["/image/qcow", "/image/boot.sh", "/kvm/api.sh"]),
         (["suite/testbed.yaml"], ["/top"]),
         (["suite/lab"], ["/own", "/sub/x"]),                 // root: true
-        (["suite"], ["/top", "/image/qcow", "/image/boot.sh", "/images/other", "/kvm/api.sh", "/kvm/deep/er/t.sh",
-                     "/lab/own", "/lab/sub/x"]),
+        (["suite"], ["/top", "/image/qcow", "/image/boot.sh", "/images/other", "/kvm/api.sh", "/kvm/deep/er/t.sh"]),
+        (["suite", "suite/lab"], ["/top", "/image/qcow", "/image/boot.sh", "/images/other", "/kvm/api.sh",
+                                  "/kvm/deep/er/t.sh", "/own", "/sub/x"]),   // root: true is a suite of its own
     ])
     func selects(paths: [String], expected: [String]) async throws {
         let tree = try suiteTree()

@@ -22,6 +22,14 @@ func declaredSetup(_ name: String, requires: [String] = [], provides: [String] =
 
 @Suite("Fact names nothing knows")
 struct UnknownFactTests {
+    @Test("QEMU's programs are known by name, a typo of one is not", arguments: [
+        ("qemu-img", true), ("qemu-system-x86_64", true), ("qemu-system-aarch64", true), ("qemu-aarch64-static", true),
+        ("qemu-nbd", true), ("qemu-sytem-x86_64", false), ("qemu-system-x86-64", false), ("qemu-im", false),
+    ])
+    func qemuNames(name: String, known: Bool) {
+        #expect(HostProbe.isBuiltIn(name) == known)
+    }
+
     @Test("a name no probe, environment or setup knows is named, with the closest known one", arguments: [
         ("kernal >= 5.10", "kernal", "kernel"),
         ("kernel-5.10+ | kernal-5.10+", "kernal", "kernel"),
@@ -30,6 +38,9 @@ struct UnknownFactTests {
         ("kconifg:CONFIG_KVM", "kconifg:CONFIG_KVM", "kconfig:CONFIG_KVM"),
         ("imgae:alpine", "imgae:alpine", "image:alpine"),   // what a setup provides is a candidate too
         ("DELL_R420", "DELL_R420", nil),
+        ("KVM", "KVM", "kvm"),
+        ("qemu-sytem-x86_64 >= 7.0", "qemu-sytem-x86_64", "qemu-system-x86_64"),
+        ("qemu-im >= 7.0", "qemu-im", "qemu-img"),
     ] as [(String, String, String?)])
     func unknown(requirement: String, name: String, suggestion: String?) {
         let found = UnknownFact.find(tests: [declared("/t", requires: [requirement])],

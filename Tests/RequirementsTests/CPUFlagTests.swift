@@ -219,6 +219,14 @@ struct CPUFlagTests {
             == .unmet(reason: "needs cpu-flag:vmx | cpu-flag:svm; \(noFlagsLine); \(noFlagsLine)"))
     }
 
+    @Test("a flag written in upper case is absent, with the spelling the host lists")
+    func upperCase() throws {
+        let tree = try cpuHost(arch: "x86_64", cpuinfo: CPUInfo.x86_64Intel)
+        defer { withExtendedLifetime(tree) {} }
+        #expect(probe(tree).lookup("cpu-flag:VMX") == .absent(
+            reason: "this host's CPU has no VMX flag; it has vmx: write cpu-flag:vmx (flags are lower case)"))
+    }
+
     @Test("no /proc/cpuinfo at all")
     func unreadable() throws {
         let tree = try TemporaryTree(["proc/sys/kernel/arch": "x86_64\n"])

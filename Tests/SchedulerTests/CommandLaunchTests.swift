@@ -50,4 +50,36 @@ struct CommandLaunchTests {
             == "cannot start ./x86/run: it does not exist in /src/kvm-unit-tests; build it first (a setup the test needs may make it) or fix the path")
         #expect(LaunchFailure(program: "t.sh", errno: ENOEXEC, cause: .noInterpreterLine).description.hasSuffix("add one such as #!/bin/sh"))
     }
+
+    @Test("a #! line with a carriage return (DOS line endings) says so, not that /bin/sh is missing")
+    func carriageReturn() throws {
+        let tree = try TemporaryTree(["dos.sh": "#!/bin/sh\r\necho hi\r\n"], executables: ["dos.sh"])
+        guard case .failed(let failure) = CommandLaunch.prepare(spec("./dos.sh", in: tree.path)) else {
+            Issue.record("a DOS script starts")
+            return
+        }
+        #expect(failure.cause == .carriageReturn)
+        #expect(failure.description.hasSuffix("convert the file with dos2unix"))
+    }
+
+    static let loader = "/lib64/ld-linux-x86-64.so.2"
+
+    @Test("a binary whose dynamic loader is missing says so",
+          .enabled(if: (FileManager.default.contents(atPath: "/usr/bin/true") ?? Data()).range(of: Data(loader.utf8)) != nil))
+    func loaderMissing() async throws {
+        let tree = try TemporaryTree()
+        var binary = try #require(FileManager.default.contents(atPath: "/usr/bin/true"))
+        let range = try #require(binary.range(of: Data(Self.loader.utf8)))
+        binary.replaceSubrange(range, with: Data(Self.loader.replacingOccurrences(of: "ld-linux", with: "ld-nolin").utf8))
+        try binary.write(to: URL(fileURLWithPath: tree["foreign"]))
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: tree["foreign"])
+        let outcome = await ProcessSupervisor().run(
+            ProcessSpec(executable: tree["foreign"], arguments: ["foreign"], environment: [:], directory: tree.path,
+                        outputPath: tree["output.log"]),
+            tag: "loader-test-\(UUID().uuidString)", timeout: .seconds(30))
+        #expect(outcome.launchFailure?.cause == .loaderMissing)
+        // The log says why nothing ran.
+        let log = try String(contentsOfFile: tree["output.log"], encoding: .utf8)
+        #expect(log.hasPrefix("testbed: cannot start \(tree["foreign"]): its dynamic loader does not exist on this host"), "\(log)")
+    }
 }

@@ -115,4 +115,94 @@ struct RunPolicyTests {
         #expect(restored.status == 0)
         #expect(try report(tree.path).outcome("/breaks-host") == "pass")
     }
+
+    @Test("huge timeouts are refused naming the line, never a crash; a huge -t lifts the limits")
+    func hugeTimeouts() throws {
+        for timeout in ["99999999999999999999", "2562047788015215h", "11y"] {
+            let tree = try TemporaryTree(["testbed.yaml": "tests:\n  a:\n    run: 'true'\n    timeout: \(timeout)\n"])
+            let check = try testbed(["check", "."], in: tree.path)
+            #expect(check.status == 65, "\(timeout): \(check.stderr)")
+            #expect(check.stderr.contains("testbed.yaml:4: timeout of test /a is \"\(timeout)\", not a duration up to ten years"),
+                    "\(check.stderr)")
+        }
+        let tree = try TemporaryTree(["testbed.yaml": "tests:\n  a:\n    run: sleep 0.3\n    timeout: 100ms\n"])
+        let run = try testbed(["run", ".", "-t", "1e30"], in: tree.path)
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(try report(tree.path).outcome("/a") == "pass")
+    }
+
+    @Test("--exit-codes bisect: a suite path or environment file that does not exist (at this commit) is 125, not 64")
+    func bisectMissingInputs() throws {
+        let tree = try TemporaryTree(["testbed.yaml": "tests:\n  a: 'true'\n"])
+        for arguments in [["run", "no-such-suite"], ["run", ".", "-e", "no-such-env.yaml"]] {
+            #expect(try testbed(arguments, in: tree.path).status == 64)
+            let bisect = try testbed(arguments + ["--exit-codes", "bisect"], in: tree.path)
+            #expect(bisect.status == 125, "\(arguments): \(bisect.stderr)")
+            #expect(bisect.stderr.contains("does not exist"), "\(bisect.stderr)")
+        }
+    }
+
+    @Test("per-test setups do not pile up: with -j 1 each test's setup, the test and its teardown run in turn")
+    func perTestSetupsInTurn() throws {
+        let tree = try TemporaryTree([
+            "testbed.yaml": """
+            setups:
+              guest:
+                run: echo "setup $TESTBED_TEST_ID" >> "$TESTBED_RUN_DIR/order"
+                teardown: echo "teardown $TESTBED_TEST_ID" >> "$TESTBED_RUN_DIR/order"
+                scope: test
+            tests:
+            """ + (1...4).map { "\n  t\($0):\n    run: echo \"test $TESTBED_TEST_ID\" >> \"$TESTBED_RUN_DIR/order\"\n    setup: [guest]" }.joined()
+                + "\n  plain: 'true'\n",
+        ])
+        let run = try testbed(["run", ".", "-j", "1"], in: tree.path)
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        let directory = try #require(try report(tree.path).run["directory"] as? String)
+        let order = try String(contentsOfFile: directory + "/order", encoding: .utf8).split(separator: "\n").map(String.init)
+        let tests = order.filter { $0.hasPrefix("test ") }.map { String($0.dropFirst(5)) }
+        #expect(order == tests.flatMap { ["setup \($0)", "test \($0)", "teardown \($0)"] }, "\(order)")
+        #expect(Set(tests) == ["/t1", "/t2", "/t3", "/t4"])
+    }
+
+    @Test("a test that dirties the host runs alone, and the restore runs before anything else")
+    func dirtiesRunsAlone() throws {
+        let body = #"test ! -e "$TESTBED_RUN_DIR/dirt" || { echo saw a dirty host; exit 1; }"#
+        let tree = try TemporaryTree([
+            "testbed.yaml": "tests:\n" + (1...2).map {
+                "  dirty\($0):\n    run: '\(body); touch \"$TESTBED_RUN_DIR/dirt\"; sleep 0.3'\n    dirties: true\n"
+            }.joined() + (1...4).map { "  clean\($0): '\(body); sleep 0.2; \(body)'\n" }.joined(),
+            "env.yaml": "restore: rm -f \"$TESTBED_RUN_DIR/dirt\"\n",
+        ])
+        let run = try testbed(["run", ".", "-j", "3", "-e", "env.yaml"], in: tree.path)
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(Set(try report(tree.path).outcomes.values) == ["pass"])
+    }
+
+    @Test("a closed output pipe (testbed run | head) loses text, not the run: teardowns run, the run completes")
+    func closedPipe() throws {
+        let tree = try TemporaryTree([
+            "testbed.yaml": """
+            setups:
+              s:
+                run: 'true'
+                teardown: touch "$TESTBED_RUN_DIR/torn-down"
+            tests:
+            """ + (1...20).map { "\n  t\($0):\n    run: echo output \($0)\n    setup: [s]" }.joined() + "\n",
+        ])
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: testbedBinary)
+        process.arguments = ["run", ".", "-j", "1"]
+        process.currentDirectoryURL = URL(fileURLWithPath: tree.path)
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        try pipe.fileHandleForReading.close()
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 0, "\(process.terminationStatus)")
+        let r = try report(tree.path)
+        #expect(r.run["complete"] as? Bool == true)
+        let directory = try #require(r.run["directory"] as? String)
+        #expect(FileManager.default.fileExists(atPath: directory + "/torn-down"))
+    }
 }

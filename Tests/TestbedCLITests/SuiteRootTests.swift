@@ -123,14 +123,34 @@ struct SuiteRootTests {
         let run = try testbed(["run", "suite/lab"], in: tree.path)
         #expect(run.status == 0, "\(run.stderr)")
         #expect(FileManager.default.fileExists(atPath: tree["suite/lab/testbed-results/testbed.sqlite"]))
-        // Named from above, it is part of the bigger suite.
+        // Named from above, it stays a suite of its own: the outer suite leaves it out, its ids stay its own.
         let outer = try checked(["suite", "--id", "/lab"], in: tree.path)
-        #expect(outer.ids == ["/lab/t"])
-        #expect(outer.statuses == ["needs-setup"])
+        #expect(outer.ids == [])
+        let both = try checked(["suite/image", "suite/lab"], in: tree.path)
+        #expect(both.ids == ["/image/qcow", "/image/boot.sh", "/t"])
         try tree.write("suite/lab/testbed.yaml", "root: maybe\ntests:\n  t: 'true'\n")
         let invalid = try testbed(["check", "suite/lab"], in: tree.path)
         #expect(invalid.status == 65)
         #expect(invalid.stderr.contains("testbed: error: suite/lab/testbed.yaml:1: root must be true or false, not \"maybe\""), "\(invalid.stderr)")
+    }
+
+    @Test("in a git work tree, a folder deep below the suite's testbed.yaml (none in between) is still part of it; nothing above the work tree is")
+    func gitWorkTree() throws {
+        let tree = try TemporaryTree([
+            "home/testbed.yaml": "tests: [\n",   // broken, and not this suite's business
+            "home/repo/.git/HEAD": "ref: refs/heads/main\n",
+            "home/repo/suite/testbed.yaml": "setups:\n  scratch:\n    run: 'true'\n    provides: [\"disk:scratch\"]\n",
+            "home/repo/suite/deep/a/b/testbed.yaml": "tests:\n  deepyaml:\n    run: 'true'\n    requires: [\"disk:scratch\"]\n",
+            "home/repo/suite/deep/a/b/deep.sh": "#!/bin/sh\n# testbed-requires: disk:scratch\nexit 0\n",
+        ], executables: ["home/repo/suite/deep/a/b/deep.sh"])
+        let deep = try checked(["home/repo/suite/deep/a/b"], in: tree.path)
+        #expect(deep.status == 0, "\(deep.stderr)")
+        #expect(deep.ids == ["/deep/a/b/deepyaml", "/deep/a/b/deep.sh"])
+        #expect(deep.statuses == ["needs-setup"])
+        let run = try testbed(["run", "home/repo/suite/deep/a/b"], in: tree.path)
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(FileManager.default.fileExists(atPath: tree["home/repo/suite/testbed-results/testbed.sqlite"]))
+        #expect(!FileManager.default.fileExists(atPath: tree["home/repo/suite/deep/a/b/testbed-results"]))
     }
 
     @Test("an executable in no suite stays a standalone test; results go to ./testbed-results")

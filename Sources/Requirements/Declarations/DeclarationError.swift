@@ -34,6 +34,8 @@ public func closest(to word: String, in candidates: [String]) -> String? {
         }
         return previous[b.count]
     }
+    // The same name in another case (`KVM`, `Kernel`) is the answer.
+    if let same = candidates.first(where: { $0.lowercased() == word.lowercased() }) { return same }
     let chars = Array(word)
     let best = candidates.map { ($0, distance(chars, Array($0))) }.min { $0.1 < $1.1 }
     guard let best, best.1 <= max(2, word.count / 3) else { return nil }

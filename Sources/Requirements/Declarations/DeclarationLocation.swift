@@ -19,11 +19,17 @@ public struct DeclarationLocation: Sendable, Hashable, Codable, CustomStringConv
     }
 }
 
-/// Parses a timeout: `90`, `90s`, `2m`, `1h30m`, `500ms`, `1.5m`. Nil when the text is not one.
+/// The longest timeout a declaration may write: ten years (longer ones
+/// would overflow the clock; write 0 for no limit).
+public let longestTimeoutSeconds = 315_360_000.0
+
+/// Parses a timeout: `90`, `90s`, `2m`, `1h30m`, `500ms`, `1.5m`; `0` is
+/// zero (no limit, where a timeout is declared). Nil when the text is not
+/// one, is negative, or is longer than ten years.
 public func parseTimeout(_ text: String) -> Duration? {
     let trimmed = text.trimmingWhitespace().lowercased()
     guard !trimmed.isEmpty else { return nil }
-    if let seconds = Double(trimmed), seconds >= 0, seconds.isFinite {
+    if let seconds = Double(trimmed), seconds >= 0, seconds <= longestTimeoutSeconds {
         return .milliseconds(Int64((seconds * 1000).rounded()))
     }
     var total = 0.0
@@ -56,7 +62,7 @@ public func parseTimeout(_ text: String) -> Duration? {
             return nil
         }
     }
-    guard flush(), total >= 0 else { return nil }
+    guard flush(), total >= 0, total <= longestTimeoutSeconds else { return nil }
     return .milliseconds(Int64((total * 1000).rounded()))
 }
 

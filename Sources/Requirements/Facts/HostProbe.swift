@@ -54,13 +54,44 @@ public final class HostProbe: FactSource, Sendable {
     }
 
     /// Whether a fact name is one of the built-in probes or probe families,
-    /// whatever this host has.
+    /// whatever this host has. A `qemu-` name must be a QEMU program
+    /// (`qemu-img`, `qemu-system-TARGET`, `qemu-TARGET`…): `qemu-sytem-x86_64`
+    /// is a typo, not a probe.
     public static func isBuiltIn(_ name: String) -> Bool {
-        fixedNames.contains(name) || families.contains { name.hasPrefix($0) }
+        if fixedNames.contains(name) { return true }
+        if name.hasPrefix("qemu-") { return isQEMUProgram(name) }
+        return families.contains { name.hasPrefix($0) }
     }
 
-    /// The built-in probes, then the probe families as their prefix (`cpu-flag:`).
-    public static let builtInNames: [String] = fixedNames.sorted() + families
+    /// QEMU's targets (`qemu-system-TARGET`, and `qemu-TARGET` for user mode),
+    /// from QEMU's `configs/targets`.
+    static let qemuTargets: Set<String> = [
+        "aarch64", "aarch64_be", "alpha", "arm", "armeb", "avr", "cris", "hexagon", "hppa", "i386", "loongarch64", "m68k",
+        "microblaze", "microblazeel", "mips", "mips64", "mips64el", "mipsel", "mipsn32", "mipsn32el", "nios2", "or1k",
+        "ppc", "ppc64", "ppc64le", "riscv32", "riscv64", "rx", "s390x", "sh4", "sh4eb", "sparc", "sparc32plus", "sparc64",
+        "tricore", "x86_64", "xtensa", "xtensaeb",
+    ]
+
+    /// QEMU's tools beside the emulators.
+    static let qemuTools: Set<String> = [
+        "qemu-img", "qemu-io", "qemu-nbd", "qemu-storage-daemon", "qemu-ga", "qemu-pr-helper", "qemu-edid",
+        "qemu-keymap", "qemu-bridge-helper", "qemu-vmsr-helper", "qemu-kvm",
+    ]
+
+    /// Whether a name is a QEMU program: a tool, `qemu-system-TARGET`, or
+    /// `qemu-TARGET` (user mode, also `-static`).
+    static func isQEMUProgram(_ name: String) -> Bool {
+        if qemuTools.contains(name) { return true }
+        if let target = name.dropPrefix("qemu-system-") { return qemuTargets.contains(target) }
+        var target = String(name.dropFirst("qemu-".count))
+        if target.hasSuffix("-static") { target = String(target.dropLast("-static".count)) }
+        return qemuTargets.contains(target)
+    }
+
+    /// The built-in probes, the probe families as their prefix (`cpu-flag:`),
+    /// and the QEMU programs (for suggesting one in place of a typo).
+    public static let builtInNames: [String] = fixedNames.sorted() + families.filter { $0 != "qemu-" }
+        + qemuTools.sorted() + qemuTargets.sorted().map { "qemu-system-" + $0 }
 
     public func invalidate(_ names: [String]) {
         cache.withLock { cache in
@@ -265,6 +296,9 @@ public final class HostProbe: FactSource, Sendable {
             return .absent(reason: "/proc/cpuinfo on this host lists no CPU flags (no flags/Features line)")
         case .flags(let flags):
             if flags.contains(flag) { return .present(Fact(name: "cpu-flag:\(flag)", value: nil, source: "/proc/cpuinfo")) }
+            if flag != flag.lowercased(), flags.contains(flag.lowercased()) {
+                return .absent(reason: "this host's CPU has no \(flag) flag; it has \(flag.lowercased()): write cpu-flag:\(flag.lowercased()) (flags are lower case)")
+            }
             return .absent(reason: "this host's CPU has no \(flag) flag")
         }
     }

@@ -101,6 +101,10 @@ enum CommandLaunch: Sendable {
     /// find its program: the failure; nil for binaries and sound scripts.
     static func checkInterpreter(of path: String, shownAs: String, spec: ProcessSpec) -> LaunchFailure? {
         guard let line = interpreterLine(path) else { return nil }
+        // `#!/bin/sh\r`: the kernel looks for "/bin/sh\r".
+        if line.utf8.last == UInt8(ascii: "\r") {
+            return LaunchFailure(program: shownAs, errno: ENOENT, cause: .carriageReturn)
+        }
         let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
         guard let interpreter = words.first else { return nil }
         switch fileKind(interpreter) {
@@ -118,16 +122,24 @@ enum CommandLaunch: Sendable {
         return nil
     }
 
-    /// The text after `#!` on a file's first line; nil when it has none.
+    /// The text after `#!` on a file's first line (a carriage return before
+    /// the newline kept); nil when it has none.
     static func interpreterLine(_ path: String) -> String? {
+        let head = self.head(of: path)
+        guard head.count > 2, head[0] == UInt8(ascii: "#"), head[1] == UInt8(ascii: "!") else { return nil }
+        let line = head[2...].prefix { $0 != UInt8(ascii: "\n") }
+        let text = String(decoding: line, as: UTF8.self)
+        return String(text.drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: { $0 == " " || $0 == "\t" }).reversed())
+    }
+
+    /// The first 256 bytes of a file (empty when it cannot be read).
+    static func head(of path: String) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { return nil }
+        guard fd >= 0 else { return [] }
         defer { close(fd) }
         var head = [UInt8](repeating: 0, count: 256)
         let count = head.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard count > 2, head[0] == UInt8(ascii: "#"), head[1] == UInt8(ascii: "!") else { return nil }
-        let line = head[2..<count].prefix { $0 != UInt8(ascii: "\n") }
-        return String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+        return Array(head.prefix(max(0, count)))
     }
 
     /// Why `posix_spawn` failed with `error`, from what is on disk now.
@@ -143,6 +155,10 @@ enum CommandLaunch: Sendable {
                 return LaunchFailure(program: executable, errno: error, cause: .notFound(in: nil))
             }
             if let failure = checkInterpreter(of: path, shownAs: executable, spec: spec) { return failure }
+            // An ELF file that exists but "does not": its dynamic loader is missing.
+            if head(of: path).starts(with: [0x7F, UInt8(ascii: "E"), UInt8(ascii: "L"), UInt8(ascii: "F")]) {
+                return LaunchFailure(program: executable, errno: error, cause: .loaderMissing)
+            }
             return LaunchFailure(program: executable, errno: error, cause: .system)
         case EACCES: return LaunchFailure(program: executable, errno: error, cause: .notExecutable)
         case ENOEXEC: return LaunchFailure(program: executable, errno: error, cause: .noInterpreterLine)
@@ -165,6 +181,10 @@ public struct LaunchFailure: Error, Sendable, Hashable, CustomStringConvertible 
         /// The `#!` interpreter does not exist (or `env` would not find its program).
         case interpreterMissing(String)
         case interpreterNotExecutable(String)
+        /// The `#!` line ends with a carriage return (DOS line endings).
+        case carriageReturn
+        /// An ELF binary whose dynamic loader (its `PT_INTERP`) is missing.
+        case loaderMissing
         /// Not a binary, and no `#!` line.
         case noInterpreterLine
         /// The working directory does not exist.
@@ -199,6 +219,10 @@ public struct LaunchFailure: Error, Sendable, Hashable, CustomStringConvertible 
             "cannot start \(program): its #! interpreter is missing: \(interpreter) does not exist; install it or fix the #! line"
         case .interpreterNotExecutable(let interpreter):
             "cannot start \(program): its #! interpreter \(interpreter) is not executable; fix the #! line"
+        case .carriageReturn:
+            "cannot start \(program): its #! line ends with a carriage return (DOS line endings); convert the file with dos2unix"
+        case .loaderMissing:
+            "cannot start \(program): its dynamic loader does not exist on this host (a binary built for another system or libc?); rebuild it here"
         case .noInterpreterLine: "cannot start \(program): not a binary and no #! line; add one such as #!/bin/sh"
         case .noDirectory(let directory): "cannot start \(program): its working directory \(directory) does not exist"
         case .output: "cannot open the output file \(program): \(String(cString: strerror(errno))); check the results directory"

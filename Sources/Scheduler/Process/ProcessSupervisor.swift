@@ -102,6 +102,8 @@ public final class ProcessSupervisor: Sendable {
         switch spawned {
         case .failure(let failure):
             Self.spawning.subtract(1, ordering: .sequentiallyConsistent)
+            // The log says why nothing ran (a setup's check.log, a test's output.log).
+            if failure.cause != .output { Self.append("testbed: \(failure)\n", to: spec.outputPath) }
             onExit(outcome(nil, failure: failure))
             return
         case .success(let process): child = process
@@ -202,6 +204,15 @@ public final class ProcessSupervisor: Sendable {
             }
             if !killed { break }
         }
+    }
+
+    /// Appends a line to a log file (creating it); a failure to write is ignored.
+    static func append(_ text: String, to path: String) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        var text = text
+        _ = text.withUTF8 { testbed_write_all(fd, $0.baseAddress, $0.count) }
     }
 
     /// Reaps a zombie child, unless someone waits for it: one of ours that

@@ -39,8 +39,18 @@ struct ExecutionState {
         self.plan = plan
         self.baseEnvironment = baseEnvironment
         ready = MinHeap(keys: plan.steps.map { step in
-            guard case .test(let id) = step.kind else { return StepPriority(tier: 0, cost: 0, order: step.id) }
-            return StepPriority(history: history[id], order: step.id)
+            switch step.kind {
+            case .test(let id):
+                return StepPriority(history: history[id], order: step.id)
+            case .testSetup(_, let test):
+                // A per-test setup starts only when no test is ready to run: its
+                // service lives until its test has run, so instances must not
+                // pile up ahead of the tests (with -j 1, one at a time).
+                return StepPriority(tier: StepPriority.perTestSetupTier,
+                                    cost: StepPriority(history: history[test], order: step.id).cost, order: step.id)
+            default:
+                return StepPriority(tier: 0, cost: 0, order: step.id)
+            }
         })
         var planned: [String: PlannedTest] = [:]
         for test in plan.tests { planned[test.test.id] = test }
@@ -115,12 +125,15 @@ public struct TestHistory: Sendable, Hashable {
     }
 }
 
-/// Which ready step goes first: setups and teardowns (they gate or clean up
-/// after others), then tests that failed last time, then tests without
-/// history, then the rest by their last duration, longest first (as CTest
-/// orders by its cost data); plan order breaks ties.
+/// Which ready step goes first: shared setups and every teardown (they gate
+/// or clean up after others), then tests that failed last time, then tests
+/// without history, then the rest by their last duration, longest first (as
+/// CTest orders by its cost data), and last the per-test setups (by their
+/// test's cost); plan order breaks ties.
 struct StepPriority: Comparable {
     let tier: Int
+    /// After every test: a `scope: test` setup.
+    static let perTestSetupTier = 4
     /// Minus the expected duration, so the longest sorts first.
     let cost: Double
     let order: Int

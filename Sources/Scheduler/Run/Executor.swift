@@ -71,7 +71,10 @@ public final class Executor: Sendable {
     /// `timeoutMultiplier`; zero means no limit.
     func effective(_ timeout: Duration) -> Duration {
         guard options.timeoutMultiplier > 0, timeout > .zero else { return .zero }
-        return options.timeoutMultiplier == 1 ? timeout : timeout * options.timeoutMultiplier
+        if options.timeoutMultiplier == 1 { return timeout }
+        let seconds = (Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18) * options.timeoutMultiplier
+        // Past ten years a limit is none (and the clock would overflow).
+        return seconds > longestTimeoutSeconds ? .zero : .milliseconds(Int64((seconds * 1000).rounded(.up)))
     }
 
     /// Stops the run: the first call stops launching and terminates running
@@ -257,7 +260,9 @@ public final class Executor: Sendable {
                         blockedBy: promise.setup)))
                 }
             }
-            return .launch(exclusive: planned.test.exclusive)
+            // A test that dirties the host runs alone: no other test may see the dirt
+            // before the restore (nor dirty the host under it).
+            return .launch(exclusive: planned.test.exclusive || planned.test.dirties)
         }
     }
 

@@ -149,6 +149,11 @@ public enum ExitCodes: String, Sendable, CaseIterable {
 
     /// Nothing was selected: 4, or 125 for `git bisect run`.
     public var nothingSelected: Int32 { self == .bisect ? 125 : 4 }
+
+    /// A suite path or environment file that does not exist: a bad command
+    /// line (64) normally; for `git bisect run`, 125 — it may not exist at
+    /// this commit, and 64 would read as bad. Nil: the usual usage error.
+    public var missingInput: Int32? { self == .bisect ? 125 : nil }
 }
 
 extension TestOutcome {

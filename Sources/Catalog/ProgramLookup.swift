@@ -18,7 +18,8 @@ public final class ProgramLookup {
     /// `ACCEL=tcg`), if it starts one: what `ShellLine.firstCommand` finds,
     /// when it has a `/` and is not absolute.
     public static func relativeProgram(of command: String) -> Substring? {
-        guard let word = ShellLine.firstCommand(command)?.word, word.utf8.first != UInt8(ascii: "/"),
+        // Most commands have no `/` at all (`true`, `make check`): no parsing for them.
+        guard command.utf8.contains(UInt8(ascii: "/")), let word = ShellLine.firstCommand(command)?.word, word.utf8.first != UInt8(ascii: "/"),
               word.utf8.contains(UInt8(ascii: "/")) else { return nil }
         return word
     }

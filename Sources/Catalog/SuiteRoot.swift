@@ -164,23 +164,30 @@ public struct SuiteRoot: Sendable, Hashable {
     static let rootKey = "root"
 
     /// Whether a line starts (after spaces, `{`, `,` and a quote) with `root`
-    /// and a colon: the cheap test before parsing.
+    /// and a colon: the cheap test before parsing (it runs for every
+    /// sub-folder's testbed.yaml a suite walk meets; lines are skipped with memchr).
     static func mayDeclareRoot(_ data: Data) -> Bool {
         let root = Array(rootKey.utf8)
-        return data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> Bool in
+        func leads(_ byte: UInt8) -> Bool {
+            byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "{") || byte == UInt8(ascii: ",")
+                || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'")
+        }
+        return data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> Bool in
+            guard let base = raw.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return false }
+            let count = raw.count
             var index = 0
-            while index < bytes.count {
-                // At the start of a line.
+            while index < count {
                 var i = index
-                while i < bytes.count, [UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "{"), UInt8(ascii: ","),
-                                        UInt8(ascii: "\""), UInt8(ascii: "'")].contains(bytes[i]) { i += 1 }
-                if i + root.count <= bytes.count, bytes[i..<(i + root.count)].elementsEqual(root) {
+                while i < count, leads(base[i]) { i += 1 }
+                if i + root.count <= count, root.indices.allSatisfy({ base[i + $0] == root[$0] }) {
                     var j = i + root.count
-                    while j < bytes.count, [UInt8(ascii: " "), UInt8(ascii: "\""), UInt8(ascii: "'")].contains(bytes[j]) { j += 1 }
-                    if j < bytes.count, bytes[j] == UInt8(ascii: ":") { return true }
+                    while j < count, base[j] == UInt8(ascii: " ") || base[j] == UInt8(ascii: "\"") || base[j] == UInt8(ascii: "'") {
+                        j += 1
+                    }
+                    if j < count, base[j] == UInt8(ascii: ":") { return true }
                 }
-                while i < bytes.count, bytes[i] != 10 { i += 1 }
-                index = i + 1
+                guard i < count, let newline = memchr(base + i, 10, count - i) else { return false }
+                index = base.distance(to: newline.assumingMemoryBound(to: UInt8.self)) + 1
             }
             return false
         }

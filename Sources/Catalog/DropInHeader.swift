@@ -40,7 +40,8 @@ public struct DropInHeader: Sendable, Hashable {
         let text = String(decoding: head, as: UTF8.self)
         var found: [Line] = []
         var number = 0
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // "\r\n" is one Character: a file with DOS line endings splits on it too.
+        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             number += 1
             guard raw.contains("testbed-") else { continue }
             var rest = raw.drop(while: { $0 == " " || $0 == "\t" })

@@ -55,7 +55,8 @@ public enum ShellLine {
     /// The program a line starts: its first word after `NAME=value`
     /// assignments (`ACCEL=tcg ./x86/run x.flat | tee log` → `./x86/run`),
     /// when that is a plain word and no builtin; nil when it cannot be known
-    /// without running the shell (`$QEMU`, `cd build && ./run`).
+    /// without running the shell (`$QEMU`, `cd build && ./run`), and when
+    /// the line handles its failure (`modprobe x || true`).
     /// `pathReassigned`: an assignment before it sets `PATH`.
     public static func firstCommand(_ line: String) -> (word: Substring, pathReassigned: Bool)? {
         let utf8 = line.utf8
@@ -81,6 +82,13 @@ public enum ShellLine {
                 continue
             }
             if !word.utf8.contains(UInt8(ascii: "/")) && builtins.contains(String(word)) { return nil }
+            // `modprobe vhost || true; …`: the line handles the command's failure,
+            // a missing one included; the shell is left to run it.
+            if let operatorStart = utf8[position...].firstIndex(where: { $0 == UInt8(ascii: ";") || $0 == UInt8(ascii: "&")
+                                                                        || $0 == UInt8(ascii: "|") || $0 == UInt8(ascii: "\n") }),
+               utf8[operatorStart...].starts(with: "||".utf8) {
+                return nil
+            }
             return (word, pathReassigned)
         }
     }

@@ -63,7 +63,7 @@ actor ConsoleRecorder: Recorder {
                 if !quiet || interesting {
                     let phase = result.phase == .setup ? "setup" : result.phase.rawValue
                     let mark = result.outcome.isInfrastructureFailure ? style.red("INFRA") : style.dim(result.outcome.rawValue.uppercased())
-                    print("\(mark) \(phase) \(result.name)" + (result.test.map { " [\($0)]" } ?? "")
+                    print("\(mark) \(result.phase == .restore ? "restore" : "\(phase) \(result.name)")" + (result.test.map { " [\($0)]" } ?? "")
                           + (result.reason.map { "  \($0)" } ?? ""))
                 }
             }

@@ -61,8 +61,8 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("exit-codes"), help: ArgumentHelp("standard, or bisect for `git bisect run`.", valueName: "scheme"))
     var exitCodes: ExitCodes = .standard
 
-    @Option(name: [.customShort("t"), .customLong("timeout-multiplier")], help: ArgumentHelp(
-        "Multiply every test's and setup's timeout by F, for slow hosts such as TCG (meson's -t); 0: no timeouts.",
+    @Option(name: [.customShort("t"), .customLong("timeout-multiplier")], parsing: .unconditional, help: ArgumentHelp(
+        "Multiply every test's and setup's timeout by F, for slow hosts such as TCG (meson's -t); 0 or less: no timeouts.",
         valueName: "F"))
     var timeoutMultiplier: Double = 1
 
@@ -84,7 +84,9 @@ struct RunCommand: AsyncParsableCommand {
         if !timeoutMultiplier.isFinite {
             throw ValidationError("--timeout-multiplier \(timeoutMultiplier) is not a number; write e.g. 2 or 0.5")
         }
-        if parseTimeout(killGrace) == nil { throw ValidationError("--kill-grace \(killGrace) is not a duration; write e.g. 5s") }
+        if parseTimeout(killGrace) == nil {
+            throw ValidationError("--kill-grace \(killGrace) is not a duration up to ten years; write e.g. 5s")
+        }
     }
 
     func run() async throws {

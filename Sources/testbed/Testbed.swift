@@ -20,4 +20,30 @@ struct Testbed: AsyncParsableCommand {
         """,
         subcommands: [ProbeCommand.self, CheckCommand.self, PlanCommand.self, RunCommand.self, ReportCommand.self, GuardCommand.self]
     )
+
+    /// As ArgumentParser's, but under `--exit-codes bisect` a bad command
+    /// line exits 128, which stops `git bisect run` (64 would mark every
+    /// commit bad, 125 skip every one).
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asynchronous = command as? AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure, bisecting(CommandLine.arguments) {
+                writeText(fullMessage(for: error) + "\n", to: STDERR_FILENO)
+                Foundation.exit(128)
+            }
+            exit(withError: error)
+        }
+    }
+
+    /// Whether the arguments ask for `--exit-codes bisect`.
+    static func bisecting(_ arguments: [String]) -> Bool {
+        arguments.contains("--exit-codes=bisect")
+            || zip(arguments, arguments.dropFirst()).contains { $0 == "--exit-codes" && $1 == "bisect" }
+    }
 }

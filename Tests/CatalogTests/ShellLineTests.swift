@@ -23,6 +23,7 @@ struct ShellLineTests {
         ("./configure && make", "./configure", false),
         ("cd build && ./run", nil, false), ("$QEMU -version", nil, false), ("\"./quoted\" x", nil, false),
         ("(cd x; ./run)", nil, false), ("exec ./run", nil, false), ("X=$(pwd) ./run", nil, false),
+        ("modprobe vhost_net || true; ./run", nil, false), ("./run x | tee log || exit 77", "./run", false),
     ] as [(String, String?, Bool)])
     func firstCommand(line: String, word: String?, pathReassigned: Bool) {
         let found = ShellLine.firstCommand(line)

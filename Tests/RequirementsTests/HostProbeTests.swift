@@ -174,6 +174,8 @@ struct HostProbeTests {
         try writeConfigGz("CONFIG_KVM=y\nCONFIG_VHOST_NET=m\n", in: tree)
         #expect(value(probe(tree).lookup("kconfig:CONFIG_VHOST_NET")) == .some("m"))
         #expect(value(probe(tree).lookup("kconfig:CONFIG_KVM")) == .some("y"))
+        #expect(probe(tree).lookup("kconfig:KVM") == .absent(reason:
+            "KVM is not set in /proc/config.gz; options are named with their prefix: write kconfig:CONFIG_KVM"))
     }
 
     @Test("a kernel config larger than 64 KiB is read whole from /proc/config.gz")

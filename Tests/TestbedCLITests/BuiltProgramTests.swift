@@ -134,4 +134,43 @@ struct BuiltProgramTests {
         #expect((r.test("/no-runner")["reason"] as? String)?.hasPrefix("cannot start ./x86/no-such-runner: it does not exist in ") == true,
                 "\(r.test("/no-runner"))")
     }
+
+    /// Building QEMU for the commit under test is a normal CI pattern: the
+    /// setup puts it on a PATH it exports, and promises its version.
+    @Test("a promise is re-checked along the PATH the setup exports, as the test will see it")
+    func promiseAlongExportedPath() throws {
+        let tree = try TemporaryTree([
+            "build.sh": """
+                #!/bin/sh
+                mkdir -p qb
+                printf '#!/bin/sh\\necho "QEMU emulator version 9.2.0 (v9.2.0)"\\n' > "qb/qemu-system-$(uname -m)"
+                printf '#!/bin/sh\\necho built tool\\n' > qb/testbed-built-tool
+                chmod +x qb/*
+                echo "PATH=$PWD/qb:$PATH" >> "$TESTBED_EXPORT"
+                """,
+            "testbed.yaml": """
+                setups:
+                  build-qemu:
+                    run: ./build.sh
+                    provides: ["qemu = 9.2.0", "cmd:testbed-built-tool"]
+                tests:
+                  new-qemu:
+                    run: test "$TESTBED_FACT_QEMU" = 9.2.0 && qemu-system-$(uname -m) --version
+                    requires: ["qemu >= 9"]
+                  tool:
+                    run: testbed-built-tool
+                    requires: ["cmd:testbed-built-tool"]
+                  too-new:
+                    run: 'true'
+                    requires: ["qemu >= 9.3"]
+                """,
+        ], executables: ["build.sh"])
+        let run = try testbed(["run", "."], in: tree.path)
+        let r = try report(tree.path)
+        #expect(r.outcome("/new-qemu") == "pass", "\(r.test("/new-qemu"))\n\(run.stdout)")
+        #expect(r.outcome("/tool") == "pass", "\(r.test("/tool"))")
+        // A promise that does not cover the requirement makes no plan; nothing is blamed on the lab.
+        #expect(r.outcome("/too-new") == "unsupported")
+        #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+    }
 }

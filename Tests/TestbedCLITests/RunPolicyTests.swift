@@ -74,7 +74,7 @@ struct RunPolicyTests {
 
     @Test("--timeout-multiplier F (-t) stretches every timeout for slow hosts; 0 lifts them", arguments: [
         ([String](), "timeout"), (["--timeout-multiplier", "10"], "pass"), (["-t", "10"], "pass"), (["-t", "0"], "pass"),
-        (["-t", "0.5"], "timeout"),
+        (["-t", "0.5"], "timeout"), (["-t", "-1"], "pass"),
     ])
     func timeoutMultiplier(extra: [String], outcome: String) throws {
         let tree = try TemporaryTree(["testbed.yaml": "tests:\n  slow:\n    run: sleep 0.4\n    timeout: 200ms\n"])
@@ -116,6 +116,14 @@ struct RunPolicyTests {
         #expect(try report(tree.path).outcome("/breaks-host") == "pass")
     }
 
+    @Test("a tiny timeout is a tiny limit, not none")
+    func tinyTimeout() throws {
+        let tree = try TemporaryTree(["testbed.yaml": "tests:\n  a:\n    run: sleep 0.5\n    timeout: 0.0004\n"])
+        let run = try testbed(["run", ".", "--kill-grace", "1s"], in: tree.path)
+        #expect(run.status == 1, "\(run.stdout)\(run.stderr)")
+        #expect((try report(tree.path).test("/a")["reason"] as? String)?.contains("timeout of 1ms") == true)
+    }
+
     @Test("huge timeouts are refused naming the line, never a crash; a huge -t lifts the limits")
     func hugeTimeouts() throws {
         for timeout in ["99999999999999999999", "2562047788015215h", "11y"] {
@@ -140,6 +148,13 @@ struct RunPolicyTests {
             #expect(bisect.status == 125, "\(arguments): \(bisect.stderr)")
             #expect(bisect.stderr.contains("does not exist"), "\(bisect.stderr)")
         }
+        // A bad command line stops the bisection (128 and above), instead of marking every commit bad.
+        for arguments in [["run", ".", "-j", "0"], ["run", ".", "--no-such-option"]] {
+            #expect(try testbed(arguments, in: tree.path).status == 64)
+            let bisect = try testbed(arguments + ["--exit-codes", "bisect"], in: tree.path)
+            #expect(bisect.status == 128, "\(arguments): \(bisect.stderr)")
+            #expect(bisect.stderr.contains("Usage: testbed run"), "\(bisect.stderr)")
+        }
     }
 
     @Test("per-test setups do not pile up: with -j 1 each test's setup, the test and its teardown run in turn")
@@ -155,13 +170,17 @@ struct RunPolicyTests {
             """ + (1...4).map { "\n  t\($0):\n    run: echo \"test $TESTBED_TEST_ID\" >> \"$TESTBED_RUN_DIR/order\"\n    setup: [guest]" }.joined()
                 + "\n  plain: 'true'\n",
         ])
-        let run = try testbed(["run", ".", "-j", "1"], in: tree.path)
-        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
-        let directory = try #require(try report(tree.path).run["directory"] as? String)
-        let order = try String(contentsOfFile: directory + "/order", encoding: .utf8).split(separator: "\n").map(String.init)
-        let tests = order.filter { $0.hasPrefix("test ") }.map { String($0.dropFirst(5)) }
-        #expect(order == tests.flatMap { ["setup \($0)", "test \($0)", "teardown \($0)"] }, "\(order)")
-        #expect(Set(tests) == ["/t1", "/t2", "/t3", "/t4"])
+        // First without history, then ordered by the first run's durations, then in plan order.
+        for extra in [[], [], ["--plan-order"]] {
+            let run = try testbed(["run", ".", "-j", "1"] + extra, in: tree.path)
+            #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+            let directory = try #require(try report(tree.path).run["directory"] as? String)
+            let order = try String(contentsOfFile: directory + "/order", encoding: .utf8).split(separator: "\n").map(String.init)
+            let tests = order.filter { $0.hasPrefix("test ") }.map { String($0.dropFirst(5)) }
+            #expect(order == tests.flatMap { ["setup \($0)", "test \($0)", "teardown \($0)"] }, "\(order)")
+            #expect(Set(tests) == ["/t1", "/t2", "/t3", "/t4"])
+            if extra == ["--plan-order"] { #expect(tests == ["/t1", "/t2", "/t3", "/t4"]) }
+        }
     }
 
     @Test("a test that dirties the host runs alone, and the restore runs before anything else")

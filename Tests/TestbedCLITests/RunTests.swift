@@ -159,8 +159,9 @@ struct RunTests {
             "no-shebang.sh": "echo hi\n# testbed-tags: x\n",
             "bad-interpreter.sh": "#!/nonexistent/interpreter\n# testbed-tags: x\n",
             "plain-script": "test \"$1\" = --flag\n",
+            "dos.sh": "#!/bin/sh\r\n# testbed-tags: x\r\nexit 0\r\n",
             "env-script": "#!/usr/bin/env testbed-no-such-interpreter\n",
-        ], executables: ["no-shebang.sh", "bad-interpreter.sh", "plain-script", "env-script"])
+        ], executables: ["no-shebang.sh", "bad-interpreter.sh", "plain-script", "env-script", "dos.sh"])
         // noexec.sh has a header but no x bit: it is not discovered; named outright it is an error.
         let result = try testbed(["run", ".", "--kill-grace", "1s"], in: tree.path)
         #expect(result.status == 3, "\(result.stdout)\(result.stderr)")
@@ -168,7 +169,7 @@ struct RunTests {
         let expected: [String: String] = [
             "/pass": "pass", "/fail": "fail", "/signal": "fail", "/timeout": "timeout", "/not-found": "error",
             "/not-built": "error", "/not-found-in-shell-line": "error", "/exits-127": "fail", "/exits-126": "fail",
-            "/inner-missing": "fail", "/sh-script": "pass", "/env-missing": "error",
+            "/inner-missing": "fail", "/sh-script": "pass", "/env-missing": "error", "/dos.sh": "error",
             "/skip": "skip", "/custom-skip": "skip", "/unsupported": "unsupported", "/broken-promise": "blocked",
             "/no-shebang.sh": "error", "/bad-interpreter.sh": "error",
         ]
@@ -186,6 +187,7 @@ struct RunTests {
         #expect(r.test("/exits-126")["exit_status"] as? Int == 126)
         #expect(r.test("/inner-missing")["exit_status"] as? Int == 127)
         #expect((r.test("/inner-missing")["reason"] as? String)?.contains("no-such-inner-command") == true)
+        #expect((r.test("/dos.sh")["reason"] as? String)?.hasSuffix("its #! line ends with a carriage return (DOS line endings); convert the file with dos2unix") == true)
         #expect((r.test("/env-missing")["reason"] as? String)?.contains("its #! interpreter is missing: testbed-no-such-interpreter (through /usr/bin/env) does not exist") == true)
         #expect((r.test("/skip")["reason"] as? String) == "skipped itself (exit 77): no hugepages here")
         #expect((r.test("/unsupported")["reason"] as? String)?.hasPrefix("needs kernel >= 999; this host has") == true)

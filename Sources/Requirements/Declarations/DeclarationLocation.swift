@@ -30,7 +30,7 @@ public func parseTimeout(_ text: String) -> Duration? {
     let trimmed = text.trimmingWhitespace().lowercased()
     guard !trimmed.isEmpty else { return nil }
     if let seconds = Double(trimmed), seconds >= 0, seconds <= longestTimeoutSeconds {
-        return .milliseconds(Int64((seconds * 1000).rounded()))
+        return milliseconds(seconds)
     }
     var total = 0.0
     var number = ""
@@ -63,7 +63,12 @@ public func parseTimeout(_ text: String) -> Duration? {
         }
     }
     guard flush(), total >= 0, total <= longestTimeoutSeconds else { return nil }
-    return .milliseconds(Int64((total * 1000).rounded()))
+    return milliseconds(total)
+}
+
+/// Whole milliseconds, rounded up: a timeout above zero never becomes 0 (no limit).
+private func milliseconds(_ seconds: Double) -> Duration {
+    .milliseconds(Int64((seconds * 1000).rounded(.up)))
 }
 
 /// A duration as a user writes it: `10m`, `90s`, `1h30m`, `1.5s`.

@@ -176,6 +176,14 @@ public final class Environment: FactSource, Sendable {
         String(name.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
     }
 
+    /// Declared facts, binaries and probes as `lookup` has them; the host's
+    /// facts along `searchPath` (see `FactSource`).
+    public func lookup(_ name: String, searchPath: String?) -> FactLookup {
+        guard searchPath != nil, declared[name] == nil, binaries[name] == nil, commandProbes[name] == nil,
+              let host else { return lookup(name) }
+        return host.lookup(name, searchPath: searchPath)
+    }
+
     public func lookup(_ name: String) -> FactLookup {
         if let cached = cache.withLock({ $0[name] }) { return cached }
         let result = resolveFact(name)

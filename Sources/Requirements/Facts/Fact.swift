@@ -43,6 +43,10 @@ public protocol FactSource: Sendable {
     var environmentName: String { get }
     /// Looks one fact up, probing it on first use.
     func lookup(_ name: String) -> FactLookup
+    /// Looks one fact up as a process with this `PATH` would see it (a
+    /// setup that built QEMU exports `PATH=$PWD/build:$PATH`): facts found on
+    /// PATH (`qemu`, `qemu-*`, `cmd:*`) are probed along it; nil is `lookup`.
+    func lookup(_ name: String, searchPath: String?) -> FactLookup
     /// Every fact that can be listed (for `testbed probe`): all probes run.
     func allFacts() -> [Fact]
     /// The facts recorded with a run: the host's basics (kernel, arch, os,
@@ -67,6 +71,9 @@ public protocol FactSource: Sendable {
 }
 
 extension FactSource {
+    /// A source that knows no PATH: the plain lookup.
+    public func lookup(_ name: String, searchPath: String?) -> FactLookup { lookup(name) }
+
     /// The built-in probes and probe families.
     public func knows(_ name: String) -> Bool { HostProbe.isBuiltIn(name) }
 

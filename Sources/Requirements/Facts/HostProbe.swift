@@ -18,6 +18,8 @@ public final class HostProbe: FactSource, Sendable {
     public let path: [String]
     let runner: CommandRunner
     let cache = Mutex<[String: FactLookup]>([:])
+    /// Probes of the same host along another PATH, by that PATH (made on first use).
+    let alongPath = Mutex<[String: HostProbe]>([:])
 
     public init(
         root: String = "/",
@@ -39,6 +41,25 @@ public final class HostProbe: FactSource, Sendable {
         let result = probe(name)
         cache.withLock { $0[name] = result }
         return result
+    }
+
+    /// Facts whose value depends on the directories of PATH.
+    static func followsPath(_ name: String) -> Bool {
+        name == "qemu" || name.hasPrefix("qemu-") || name.hasPrefix("cmd:")
+    }
+
+    public func lookup(_ name: String, searchPath: String?) -> FactLookup {
+        guard let searchPath, Self.followsPath(name) else { return lookup(name) }
+        let directories = searchPath.split(separator: ":").map(String.init)
+        if directories == path { return lookup(name) }
+        let probe = alongPath.withLock { probes in
+            if let known = probes[searchPath] { return known }
+            let made = HostProbe(root: root, environmentName: environmentName, effectiveUserID: effectiveUserID,
+                                 path: directories, runner: runner)
+            probes[searchPath] = made
+            return made
+        }
+        return probe.lookup(name)
     }
 
     public func recordedFacts() -> [Fact] {
@@ -94,6 +115,7 @@ public final class HostProbe: FactSource, Sendable {
         + qemuTools.sorted() + qemuTargets.sorted().map { "qemu-system-" + $0 }
 
     public func invalidate(_ names: [String]) {
+        for probe in alongPath.withLock({ Array($0.values) }) { probe.invalidate(names) }
         cache.withLock { cache in
             for name in names { cache[name] = nil }
             // qemu-* and cmd:* follow PATH; drop those too when any binary may have appeared.
@@ -471,7 +493,12 @@ public final class HostProbe: FactSource, Sendable {
         guard let (options, source) = kernelConfig() else {
             return .absent(reason: "the kernel config is unknown (no /boot/config-\(kernelRelease() ?? "RELEASE") or /proc/config.gz)")
         }
-        guard let value = options[option] else { return .absent(reason: "\(option) is not set in \(source)") }
+        guard let value = options[option] else {
+            if !option.hasPrefix("CONFIG_"), options["CONFIG_" + option] != nil {
+                return .absent(reason: "\(option) is not set in \(source); options are named with their prefix: write kconfig:CONFIG_\(option)")
+            }
+            return .absent(reason: "\(option) is not set in \(source)")
+        }
         return .present(Fact(name: "kconfig:\(option)", value: value, source: source))
     }
 

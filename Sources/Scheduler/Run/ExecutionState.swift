@@ -43,11 +43,12 @@ struct ExecutionState {
             case .test(let id):
                 return StepPriority(history: history[id], order: step.id)
             case .testSetup(_, let test):
-                // A per-test setup starts only when no test is ready to run: its
-                // service lives until its test has run, so instances must not
-                // pile up ahead of the tests (with -j 1, one at a time).
-                return StepPriority(tier: StepPriority.perTestSetupTier,
-                                    cost: StepPriority(history: history[test], order: step.id).cost, order: step.id)
+                // A per-test setup ranks as its test: what it starts lives until
+                // its test has run, so instances must not pile up ahead of the
+                // tests. Its test, ready once it is done, then outranks the next
+                // test's setup (same key, earlier in plan order): with -j 1,
+                // setup, test and teardown run in turn, in the tests' order.
+                return StepPriority(history: history[test], order: step.id)
             default:
                 return StepPriority(tier: 0, cost: 0, order: step.id)
             }
@@ -128,12 +129,10 @@ public struct TestHistory: Sendable, Hashable {
 /// Which ready step goes first: shared setups and every teardown (they gate
 /// or clean up after others), then tests that failed last time, then tests
 /// without history, then the rest by their last duration, longest first (as
-/// CTest orders by its cost data), and last the per-test setups (by their
-/// test's cost); plan order breaks ties.
+/// CTest orders by its cost data); a per-test setup ranks as its test; plan
+/// order breaks ties.
 struct StepPriority: Comparable {
     let tier: Int
-    /// After every test: a `scope: test` setup.
-    static let perTestSetupTier = 4
     /// Minus the expected duration, so the longest sorts first.
     let cost: Double
     let order: Int

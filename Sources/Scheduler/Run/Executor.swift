@@ -245,13 +245,15 @@ public final class Executor: Sendable {
             }
             // A setup ran on a promise: check it was kept. Facts a probe can tell are
             // probed again; tags no probe knows are taken on the setup's word.
+            let exportedPath = planned.promises.isEmpty ? nil : state.inputExports(for: index)["PATH"]
             for promise in planned.promises {
                 let promised = plan.setups[promise.setup]?.provides ?? []
                 let check = promise.requirement.check { name in
                     if !facts.canProbe(name), let fact = promised.first(where: { $0.name == name }) {
                         return .present(Fact(name: name, value: fact.value, source: "setup \(promise.setup)"))
                     }
-                    return facts.lookup(name)
+                    // As the test will see it: along the PATH its setups export.
+                    return facts.lookup(name, searchPath: exportedPath)
                 }
                 if case .unmet(let reason) = check {
                     let host = reason.split(separator: ";", maxSplits: 1).dropFirst().first.map { $0.trimmingCharacters(in: .whitespaces) } ?? reason
@@ -364,7 +366,7 @@ public final class Executor: Sendable {
         variables["TESTBED_OUTPUT_DIR"] = options.layout.absolute(directory)
         // The facts its requirements named, as the host has them: TESTBED_FACT_QEMU=7.2.22.
         for name in test.requires.flatMap(\.factNames) {
-            if case .present(let fact) = facts.lookup(name) {
+            if case .present(let fact) = facts.lookup(name, searchPath: environment["PATH"]) {
                 variables["TESTBED_FACT_" + Environment.variableName(for: name)] = fact.value ?? "1"
             }
         }

@@ -19,7 +19,8 @@ struct RunCommand: AsyncParsableCommand {
         failure: the tests behind it are blocked, not failed, and the summary puts it \
         apart. Whatever path you give, the whole suite around it is loaded (its root: \
         the nearest testbed.yaml at or above the path, then up while parents hold one) \
-        and the path selects tests; ids are from the root. Results go to --results DIR \
+        and the path selects tests; ids are from the root (in a git work tree, folders \
+        without a testbed.yaml in between are crossed, up to the work tree's top). Results go to --results DIR \
         (default: testbed-results at the suite root; testbed.sqlite and one directory \
         per run, `latest` points at the newest), written as they happen.
 

@@ -39,7 +39,8 @@ struct RunCommand: AsyncParsableCommand {
         restore); 3 both; 4 nothing selected; 64 bad command line; 65 invalid \
         declarations; 130 interrupted. With --exit-codes bisect: 0 good, 1 bad, 125 \
         this commit cannot be tested (only infrastructure failed, invalid declarations, \
-        nothing selected, or no test passed or failed).
+        nothing selected, a missing suite or environment file, or no test passed or \
+        failed), 128 a bad command line (which stops the bisection).
 
         Ctrl-C stops launching, terminates what runs, runs the teardowns and keeps the \
         results; a second Ctrl-C kills everything at once.

@@ -23,3 +23,15 @@ public func isGone(_ pid: pid_t) -> Bool {
     if kill(pid, 0) != 0 { return errno == ESRCH }
     return processState(pid).map { $0 == "Z" } ?? true
 }
+
+/// Live processes other than this one whose environment holds `entry`
+/// (NAME=VALUE), or an entry starting with it when `prefix`.
+public func processes(withEnvironmentEntry entry: String, prefix: Bool) -> [pid_t] {
+    let needle = Array(entry.utf8)
+    let me = getpid()
+    return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { name -> pid_t? in
+        guard let pid = pid_t(name), pid != me, !isGone(pid),
+              let data = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return nil }
+        return data.split(separator: 0).contains { prefix ? $0.starts(with: needle) : Array($0) == needle } ? pid : nil
+    }
+}

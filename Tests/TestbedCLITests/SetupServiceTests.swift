@@ -5,13 +5,7 @@ import TestSupport
 /// Live processes of runs under `directory`: every process of a run carries
 /// `TESTBED_RUN_DIR` in its environment, below the suite's own tree.
 func processes(ofRunsUnder directory: String) -> [pid_t] {
-    let needle = Array("TESTBED_RUN_DIR=\(directory)/".utf8)
-    let me = getpid()
-    return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry -> pid_t? in
-        guard let pid = pid_t(entry), pid != me, !isGone(pid),
-              let data = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return nil }
-        return data.split(separator: 0).contains { Array($0.prefix(needle.count)) == needle } ? pid : nil
-    }
+    processes(withEnvironmentEntry: "TESTBED_RUN_DIR=\(directory)/", prefix: true)
 }
 
 /// A listener a setup leaves running: it writes its port and pid, then

@@ -4,14 +4,7 @@ import TestSupport
 
 /// Pids of processes whose environment holds `marker` (NAME=VALUE).
 func processes(marked marker: String) -> [pid_t] {
-    let needle = Array(marker.utf8)
-    let me = getpid()
-    return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry -> pid_t? in
-        guard let pid = pid_t(entry), pid != me, !isGone(pid),
-              let data = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return nil }
-        let entries = data.split(separator: 0)
-        return entries.contains { Array($0) == needle } ? pid : nil
-    }
+    processes(withEnvironmentEntry: marker, prefix: false)
 }
 
 /// A run with a slow shared setup, tests that take a while, and a slow

@@ -15,7 +15,9 @@ extension ProcessSupervisor {
         var signal = immediately ? SIGKILL : SIGTERM
         let killAt = ContinuousClock.now + (immediately ? .zero : grace)
         for round in 0... {
-            let (tagged, groupIsOurs) = Self.processes(carrying: entry, group: left.group)
+            let found = Self.tagged(entry, prefix: false)
+            let tagged = found.map(\.pid)
+            let groupIsOurs = found.contains { $0.group == left.group }
             Self.reapOrphans()
             if tagged.isEmpty && !groupIsOurs { return }
             if ContinuousClock.now >= killAt { signal = SIGKILL }
@@ -26,22 +28,21 @@ extension ProcessSupervisor {
         }
     }
 
-    /// Live (not zombie) processes whose environment carries `entry`, and
-    /// whether `group` still has a member that carries it.
-    static func processes(carrying entry: [UInt8], group: pid_t) -> (tagged: [pid_t], groupIsOurs: Bool) {
-        guard let directory = opendir("/proc") else { return ([], false) }
+    /// Live (not zombie) processes other than this one whose environment
+    /// carries `entry` (or an entry starting with it, when `prefix`), with
+    /// their process groups: one scan of /proc.
+    static func tagged(_ entry: [UInt8], prefix: Bool) -> [(pid: pid_t, group: pid_t)] {
+        guard let directory = opendir("/proc") else { return [] }
         defer { closedir(directory) }
         let me = getpid()
-        var tagged: [pid_t] = []
-        var groupIsOurs = false
+        var found: [(pid: pid_t, group: pid_t)] = []
         while let item = readdir(directory) {
             let name = withUnsafeBytes(of: item.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            guard let pid = pid_t(name), pid != me, let (state, processGroup, _) = stat(of: pid), state != "Z" else { continue }
-            guard hasEntry(readProcFile("/proc/\(pid)/environ"), entry, prefix: false) else { continue }
-            tagged.append(pid)
-            if processGroup == group { groupIsOurs = true }
+            guard let pid = pid_t(name), pid != me, let (state, group, _) = stat(of: pid), state != "Z",
+                  hasEntry(readProcFile("/proc/\(pid)/environ"), entry, prefix: prefix) else { continue }
+            found.append((pid, group))
         }
-        return (tagged, groupIsOurs)
+        return found
     }
 
     /// Reaps the zombies among the orphans reparented to us that nobody waits for.

@@ -60,22 +60,15 @@ extension ProcessSupervisor {
     /// may fork while we look). Returns how many were killed.
     public static func killTagged(prefix: String) -> Int {
         let needle = Array("\(ChildProcess.tagVariable)=\(prefix)".utf8)
-        let me = getpid()
         var killed = 0
         for _ in 0..<50 {
-            var found = 0
-            let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-            for entry in entries {
-                guard let pid = pid_t(entry), pid != me else { continue }
-                let environment = readProcFile("/proc/\(pid)/environ")
-                guard hasEntry(environment, needle, prefix: true) else { continue }
-                let group = getpgid(pid)
+            let found = tagged(needle, prefix: true)
+            for (pid, group) in found {
                 _ = kill(pid, SIGKILL)
                 if group > 1 && group != getpgrp() { _ = kill(-group, SIGKILL) }
-                found += 1
             }
-            killed += found
-            if found == 0 { break }
+            killed += found.count
+            if found.isEmpty { break }
             usleep(20_000)
         }
         return killed

@@ -34,6 +34,9 @@ struct ExportsTests {
         ("=x\n", 1, "is not a variable name"),
         ("CERT<<EOF\nnever closed\n", 1, "is never closed"),
         ("CERT<<\n", 1, "needs a delimiter"),
+        ("A=1\nB=x\u{0}y\nC=3\n", 2, "contains a NUL byte, which no environment variable can hold"),
+        ("A=1\nCERT<<EOF\nok\nbad\u{0}\nEOF\n", 4, "contains a NUL byte"),
+        ("\u{0}", 1, "contains a NUL byte"),
     ])
     func errors(text: String, line: Int, message: String) {
         do {
@@ -43,6 +46,69 @@ struct ExportsTests {
             #expect(error.line == line)
             #expect(error.message.contains(message), "\(error)")
         }
+    }
+
+    @Test("each variable keeps the line it was written on")
+    func lineNumbers() throws {
+        let exports = try Exports.parse("# c\nA=1\n\nCERT<<EOF\nx\nEOF\nB=2\n")
+        #expect(exports.variables.map(\.key) == ["A", "CERT", "B"])
+        #expect(exports.lines == [2, 4, 7])
+    }
+
+    @Test("bytes that are not UTF-8 are refused naming their line; NUL bytes never truncate a value")
+    func bytes() throws {
+        #expect(try Exports.parse(bytes: Array("A=é\n".utf8))["A"] == "é")
+        do {
+            _ = try Exports.parse(bytes: Array("A=1\nB=2\n".utf8) + [0x43, 0x3D, 0xFF, 0x0A])
+            Issue.record("accepted invalid UTF-8")
+        } catch {
+            #expect(error.line == 3)
+            #expect(error.message == "is not UTF-8 text")
+        }
+        do {
+            _ = try Exports.parse(bytes: Array("A=1\nB=x".utf8) + [0] + Array("y\nC=3\n".utf8))
+            Issue.record("accepted a NUL byte")
+        } catch {
+            #expect(error.line == 2)
+            #expect(error.fix == "write binary data to a file and export its path")
+        }
+    }
+
+    @Test("a KEY=VALUE over 131072 bytes with its NUL cannot be passed on: its line and the fix")
+    func tooLongVariable() throws {
+        // KEY=VALUE plus its NUL: exactly the limit passes, one byte more does not.
+        let fits = try Exports.parse("A=1\nBIG=" + String(repeating: "x", count: 131072 - 5) + "\n")
+        try fits.checkPassable(environmentBytes: 0, limit: 1 << 30) { _ in 0 }
+        let over = try Exports.parse("A=1\n# note\nBIG=" + String(repeating: "x", count: 131072 - 4) + "\n")
+        do {
+            try over.checkPassable(environmentBytes: 0, limit: 1 << 30) { _ in 0 }
+            Issue.record("accepted a variable over MAX_ARG_STRLEN")
+        } catch {
+            #expect(error.line == 3)
+            #expect(error.message == "`BIG` is 131073 bytes as BIG=VALUE, over the 131072 bytes Linux passes in one environment "
+                    + "variable (MAX_ARG_STRLEN, its NUL included)")
+            #expect(error.fix == "write the value to a file and export its path")
+        }
+    }
+
+    @Test("exports that push the environment past the limit: the line where it stops fitting; replaced variables count once")
+    func tooLargeEnvironment() throws {
+        let exports = try Exports.parse("A=" + String(repeating: "a", count: 89) + "\nB=" + String(repeating: "b", count: 89)
+                                        + "\nA=" + String(repeating: "a", count: 89) + "\nC=" + String(repeating: "c", count: 89) + "\n")
+        // Each variable costs 2 + 89 + 1 + 8 = 100 bytes (KEY=, VALUE, NUL, pointer).
+        #expect(Exports.cost(key: "A", value: String(repeating: "a", count: 89)) == 100)
+        // 1,000 bytes of environment; the A written twice counts once: 1,300 in all.
+        try exports.checkPassable(environmentBytes: 1000, limit: 1300) { _ in 0 }
+        do {
+            try exports.checkPassable(environmentBytes: 1000, limit: 1299) { _ in 0 }
+            Issue.record("accepted 1,300 bytes for a limit of 1,299")
+        } catch {
+            #expect(error.line == 4)
+            #expect(error.message.hasPrefix("with `C` the exports make the environment of the steps after this setup 1300 bytes, over the 1299 bytes"))
+            #expect(error.fix == "write large values to files and export their paths")
+        }
+        // A variable the environment has already (B, 50 bytes) is replaced, not added.
+        try exports.checkPassable(environmentBytes: 1050, limit: 1300) { $0 == "B" ? 50 : 0 }
     }
 
     @Test("provided facts", arguments: [

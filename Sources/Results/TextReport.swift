@@ -62,7 +62,7 @@ public struct TextReport {
                     + (setup.reason.map { "  \($0)" } ?? "") + "\n"
                 if let log = setup.logPath {
                     let path = run.directory + "/" + log
-                    for line in LogTail.lines(path, count: tailLines) { out += dim("      | ") + line + "\n" }
+                    for line in LogTail.lines(inRun: run.directory, log: log, count: tailLines) { out += dim("      | ") + line + "\n" }
                     out += dim("      log: \(shown(path))") + "\n"
                 }
                 let blocked = report.blocked(by: setup.name)

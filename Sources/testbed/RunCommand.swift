@@ -114,16 +114,23 @@ struct RunCommand: AsyncParsableCommand {
         }
         let store: ResultStore
         let run: (id: String, directory: String)
+        let layout: RunLayout
         do {
             store = try ResultStore(directory: results)
             run = try store.newRun()
         } catch {
             fail(error.description, status: exitCodes == .bisect ? 125 : 2)
         }
+        do {
+            // Held open for the run: everything below it is written by descriptor.
+            layout = try RunLayout(directory: run.directory)
+        } catch {
+            fail(error.description, status: exitCodes == .bisect ? 125 : 2)
+        }
 
         let facts = environment.recordedFacts()
         if let data = try? JSONEncoder().encode(facts) {
-            writeFile(run.directory + "/facts.json") { $0(String(decoding: data, as: UTF8.self)) }
+            writeFile("facts.json", in: layout) { $0(String(decoding: data, as: UTF8.self)) }
         }
         var base = ProcessInfo.processInfo.environment.merging(environment.binaryVariables) { $1 }
         base["TESTBED_RUN_ID"] = run.id
@@ -131,7 +138,7 @@ struct RunCommand: AsyncParsableCommand {
         let restore = environment.restore.map { ($0.text, environment.directory) }
         let options = ExecutorOptions(
             jobs: jobs ?? CPUBudget().count, haltOnInfrastructureFailure: haltOnInfra,
-            runID: run.id, layout: RunLayout(directory: run.directory), baseEnvironment: base, restore: restore,
+            runID: run.id, layout: layout, baseEnvironment: base, restore: restore,
             history: planOrder ? [:] : store.history(), timeoutMultiplier: timeoutMultiplier)
 
         ProcessSupervisor.becomeSubreaper()
@@ -150,10 +157,9 @@ struct RunCommand: AsyncParsableCommand {
         let report = RunReport(info: info, summary: summary)
         // Written in chunks: the report of a 100,000-test run is never one string in memory.
         // Both at once: on a large run they are the tail every user waits for.
-        let directory = run.directory
         await withDiscardingTaskGroup { group in
-            group.addTask { writeFile(directory + "/report.json") { write in ReportWriter.json(report, to: write) } }
-            group.addTask { writeFile(directory + "/junit.xml") { write in ReportWriter.junit(report, to: write) } }
+            group.addTask { writeFile("report.json", in: layout) { write in ReportWriter.json(report, to: write) } }
+            group.addTask { writeFile("junit.xml", in: layout) { write in ReportWriter.junit(report, to: write) } }
         }
         if json {
             emit(ReportWriter.json(report))
@@ -172,12 +178,16 @@ struct RunCommand: AsyncParsableCommand {
     }
 }
 
-/// Creates `path` and lets `body` write it in pieces; on a write error (a
-/// full disk) the rest is dropped and a warning says so.
-func writeFile(_ path: String, _ body: ((String) -> Void) -> Void) {
-    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+/// Creates `name` in the run directory (by descriptor: a link or FIFO a
+/// test planted there is replaced, with a warning, never followed) and lets
+/// `body` write it in pieces; on a write error (a full disk) the rest is
+/// dropped and a warning says so.
+func writeFile(_ name: String, in layout: RunLayout, _ body: ((String) -> Void) -> Void) {
+    let path = layout.absolute(name)
+    let (fd, notes, problem) = layout.createFile(name)
+    for note in notes { writeText("testbed: warning: \(note)\n", to: STDERR_FILENO) }
     guard fd >= 0 else {
-        writeText("testbed: warning: cannot write \(path): \(String(cString: strerror(errno)))\n", to: STDERR_FILENO)
+        writeText("testbed: warning: cannot write \(path): \(problem ?? "unknown error")\n", to: STDERR_FILENO)
         return
     }
     defer { close(fd) }

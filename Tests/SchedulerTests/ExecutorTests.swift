@@ -23,7 +23,7 @@ func execute(_ tests: [TestDefinition], _ setups: [SetupDefinition] = [], facts:
     let log = EventLog()
     let executor = Executor(plan: plan, facts: facts,
                             options: ExecutorOptions(jobs: jobs, haltOnInfrastructureFailure: halt, runID: "test-\(UUID().uuidString)",
-                                                     layout: RunLayout(directory: tree.path),
+                                                     layout: try RunLayout(directory: tree.path),
                                                      baseEnvironment: ["PATH": "/usr/bin:/bin", "RUN_DIR": tree.path]),
                             supervisor: ProcessSupervisor(grace: .milliseconds(200)), recorders: [log])
     return (await executor.run(facts: []), log, tree)

@@ -16,6 +16,21 @@ public final class EnvironmentBlock: @unchecked Sendable {
         keys = sorted.map(\.key)
         entries = sorted.map { strdup("\($0.key)=\($0.value)") }
         self.variables = variables
+        byteCount = variables.reduce(0) { $0 + Self.cost(key: $1.key, value: $1.value) }
+    }
+
+    /// What the block takes of a new process' argument space, in bytes (Linux
+    /// counts each `KEY=VALUE` with its NUL, and its pointer).
+    public let byteCount: Int
+
+    /// What one variable takes of a new process' argument space, in bytes.
+    public static func cost(key: String, value: String) -> Int {
+        key.utf8.count + 1 + value.utf8.count + 1 + MemoryLayout<UnsafeRawPointer>.size
+    }
+
+    /// What the variable `name` takes of `byteCount` (0 when it is not set).
+    public func cost(of name: String) -> Int {
+        variables[name].map { Self.cost(key: name, value: $0) } ?? 0
     }
 
     /// The value of one variable (`PATH`, to look a command up as the process would).
@@ -27,7 +42,7 @@ public final class EnvironmentBlock: @unchecked Sendable {
 }
 
 /// What to start: a program, its argument vector, environment and directory,
-/// and the file its output (stdout and stderr together) is appended to.
+/// and where its output (stdout and stderr together) goes.
 public struct ProcessSpec: Sendable {
     /// What is started.
     public enum Program: Sendable, Hashable {
@@ -41,37 +56,71 @@ public struct ProcessSpec: Sendable {
         case commandLine(String)
     }
 
+    /// Where stdout and stderr go (a file, so memory stays flat however much
+    /// a process prints).
+    public enum Output: Sendable {
+        /// This file, opened (appending, created if missing) when the process starts.
+        case path(String)
+        /// A log Testbed created and holds (a step's log in the run directory).
+        case log(LogFile)
+        /// Nowhere (`/dev/null`): the step's log could not be made.
+        case discarded
+    }
+
     public var program: Program
     /// Variables of this process; they win over `base`.
     public var environment: [String: String]
     /// The run's shared environment, if any.
     public var base: EnvironmentBlock?
     public var directory: String
-    /// stdout and stderr go to this file (appended), so memory stays flat
-    /// however much a process prints.
-    public var outputPath: String
+    public var output: Output
+
+    /// The output's name in messages.
+    public var outputPath: String {
+        switch output {
+        case .path(let path): path
+        case .log(let log): log.relative
+        case .discarded: "/dev/null"
+        }
+    }
 
     public init(program: Program, environment: [String: String], base: EnvironmentBlock? = nil,
-                directory: String, outputPath: String) {
+                directory: String, output: Output) {
         self.program = program
         self.environment = environment
         self.base = base
         self.directory = directory
-        self.outputPath = outputPath
+        self.output = output
+    }
+
+    public init(program: Program, environment: [String: String], base: EnvironmentBlock? = nil,
+                directory: String, outputPath: String) {
+        self.init(program: program, environment: environment, base: base, directory: directory, output: .path(outputPath))
     }
 
     /// A file started as it stands.
     public init(executable: String, arguments: [String], environment: [String: String], base: EnvironmentBlock? = nil,
-                directory: String, outputPath: String) {
+                directory: String, output: Output) {
         self.init(program: .file(executable, arguments: arguments), environment: environment, base: base,
-                  directory: directory, outputPath: outputPath)
+                  directory: directory, output: output)
+    }
+
+    public init(executable: String, arguments: [String], environment: [String: String], base: EnvironmentBlock? = nil,
+                directory: String, outputPath: String) {
+        self.init(executable: executable, arguments: arguments, environment: environment, base: base,
+                  directory: directory, output: .path(outputPath))
     }
 
     /// A command line from a declaration (see `Program.commandLine`).
     public static func shell(_ command: String, environment: [String: String], base: EnvironmentBlock? = nil,
-                             directory: String, outputPath: String) -> ProcessSpec {
+                             directory: String, output: Output) -> ProcessSpec {
         ProcessSpec(program: .commandLine(command), environment: environment, base: base,
-                    directory: directory, outputPath: outputPath)
+                    directory: directory, output: output)
+    }
+
+    public static func shell(_ command: String, environment: [String: String], base: EnvironmentBlock? = nil,
+                             directory: String, outputPath: String) -> ProcessSpec {
+        shell(command, environment: environment, base: base, directory: directory, output: .path(outputPath))
     }
 
     /// The value of a variable in the process' environment.
@@ -155,6 +204,9 @@ final class ChildProcess: Sendable {
     /// stdin of every child, opened once.
     static let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
 
+    /// stdout and stderr of a child whose log could not be made, opened once.
+    static let devNullOutput = open("/dev/null", O_WRONLY | O_CLOEXEC)
+
     /// The name of the variable that carries the tag.
     static let tagVariable = "TESTBED_PROCESS_TAG"
 
@@ -167,11 +219,15 @@ final class ChildProcess: Sendable {
         case let .direct(path, argv, _): (executable, arguments) = (path, argv)
         case .shell(let line): (executable, arguments) = ("/bin/sh", ["sh", "-c", line])
         }
-        let output = open(spec.outputPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard output >= 0 else {
-            return .failure(LaunchFailure(program: spec.outputPath, errno: errno, cause: .output))
+        let output: Int32
+        switch spec.output {
+        case .path(let path):
+            output = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+            guard output >= 0 else { return .failure(LaunchFailure(program: path, errno: errno, cause: .output)) }
+        case .log(let log): output = log.descriptor
+        case .discarded: output = devNullOutput
         }
-        defer { close(output) }
+        defer { if case .path = spec.output { close(output) } }
         let input = devNull
 
         var environment = spec.environment

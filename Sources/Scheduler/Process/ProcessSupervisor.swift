@@ -103,7 +103,13 @@ public final class ProcessSupervisor: Sendable {
         case .failure(let failure):
             Self.spawning.subtract(1, ordering: .sequentiallyConsistent)
             // The log says why nothing ran (a setup's check.log, a test's output.log).
-            if failure.cause != .output { Self.append("testbed: \(failure)\n", to: spec.outputPath) }
+            if failure.cause != .output {
+                switch spec.output {
+                case .path(let path): Self.append("testbed: \(failure)\n", to: path)
+                case .log(let log): log.append("testbed: \(failure)\n")
+                case .discarded: break
+                }
+            }
             onExit(outcome(nil, failure: failure))
             return
         case .success(let process): child = process

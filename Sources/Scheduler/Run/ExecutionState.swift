@@ -203,30 +203,82 @@ struct MinHeap {
     }
 }
 
-/// The end of a log file, read without loading the whole file.
+/// The end of a log file, read without loading the whole file: at most the
+/// last `window` bytes, from a regular file only (a FIFO, a device or a link
+/// a step planted gives no lines, never a hang or an endless read).
 public enum LogTail {
-    /// The last `lines` lines of a file (at most the last 64 KiB are read).
+    /// How much of a log's end is read, at most.
+    public static let window = 65536
+
+    /// The last `count` lines of the log at `path`. A symbolic link at
+    /// `path` itself, or anything but a regular file, gives none.
     public static func lines(_ path: String, count: Int) -> [String] {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return [] }
-        defer { try? handle.close() }
-        let size = (try? handle.seekToEnd()) ?? 0
-        let start = size > 65536 ? size - 65536 : 0
-        try? handle.seek(toOffset: start)
-        let data = (try? handle.readToEnd()) ?? Data()
-        let text = String(decoding: data, as: UTF8.self)
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        return lines(descriptor: fd, count: count)
+    }
+
+    /// The last `count` lines of the log `relative` (such as
+    /// `setups/img/run.log`) below the run directory `directory`, the run
+    /// directory and every name below it opened without following links
+    /// (the directories above it are the user's): what a step left there after
+    /// the run cannot make a report read outside the results, block or read
+    /// without end.
+    public static func lines(inRun directory: String, log relative: String, count: Int) -> [String] {
+        var names = relative.split(separator: "/").map(String.init)
+        guard let file = names.popLast(), !names.contains(".."), file != ".." else { return [] }
+        var parent = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard parent >= 0 else { return [] }
+        for name in names {
+            let next = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            close(parent)
+            guard next >= 0 else { return [] }
+            parent = next
+        }
+        let fd = openat(parent, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        close(parent)
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        return lines(descriptor: fd, count: count)
+    }
+
+    /// The last `count` lines of an open regular file, read with `pread`
+    /// (the file offset is left alone): at most the last `window` bytes.
+    public static func lines(descriptor fd: Int32, count: Int) -> [String] {
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return [] }
+        let size = Int(info.st_size)
+        let start = max(0, size - window)
+        var data = [UInt8](repeating: 0, count: size - start)
+        var filled = 0
+        while filled < data.count {
+            let got = data.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + filled, $0.count - filled, off_t(start + filled)) }
+            if got < 0 && errno == EINTR { continue }
+            guard got > 0 else { break }
+            filled += got
+        }
+        let text = String(decoding: data[0..<filled], as: UTF8.self)
         var all = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map(String.init)
         if start > 0, !all.isEmpty { all.removeFirst() }
         while let last = all.last, last.trimmingCharacters(in: .whitespaces).isEmpty { all.removeLast() }
-        return Array(all.suffix(count)).map { line in
-            // Keep tails printable: control characters and very long lines would garble a terminal.
-            let printable = String(line.unicodeScalars.map { $0.value < 0x20 && $0 != "\t" ? "?" : Character($0) })
-            return printable.count > 300 ? String(printable.prefix(300)) + "…" : printable
-        }
+        return Array(all.suffix(count)).map { printable($0, limit: 300) }
+    }
+
+    /// Keeps text printable: control characters become `?` (they would garble
+    /// a terminal), and more than `limit` characters end in `…`.
+    public static func printable(_ line: String, limit: Int) -> String {
+        let printable = String(line.unicodeScalars.map { $0.value < 0x20 && $0 != "\t" ? "?" : Character($0) })
+        return printable.count > limit ? String(printable.prefix(limit)) + "…" : printable
     }
 
     /// The last non-empty line without its indentation, for a short reason.
     public static func lastLine(_ path: String) -> String? {
-        lines(path, count: 1).first.flatMap { line in
+        lastLine(of: lines(path, count: 1))
+    }
+
+    static func lastLine(of lines: [String]) -> String? {
+        lines.first.flatMap { line in
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             return trimmed.isEmpty ? nil : trimmed
         }

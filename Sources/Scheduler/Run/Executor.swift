@@ -353,6 +353,10 @@ public final class Executor: Sendable {
 
     /// Starts a test and returns at once; `completion` gets its result when it
     /// has ended (on the exit watcher's queue).
+    ///
+    /// Its directory and `output.log` are made by descriptor (`RunLayout.openDirectory`):
+    /// about four system calls. The log stays open until its result is
+    /// known, and a failure's or skip's reason is read from that descriptor.
     func startTest(_ index: Int, environment: [String: String], completion: @escaping @Sendable (Completion) -> Void) {
         guard case .test(let id) = plan.steps[index].kind, let planned = plannedByID[id] else {
             fatalError("step \(index) is not a test")
@@ -360,7 +364,7 @@ public final class Executor: Sendable {
         let test = planned.test
         let timeout = effective(test.timeout)
         let directory = options.layout.testDirectory(id)
-        options.layout.makeTestDirectory(directory)
+        let (log, logFailure) = options.layout.openDirectory(directory).createLog("output.log")
         var variables = environment
         variables["TESTBED_TEST_ID"] = id
         variables["TESTBED_OUTPUT_DIR"] = options.layout.absolute(directory)
@@ -370,27 +374,37 @@ public final class Executor: Sendable {
                 variables["TESTBED_FACT_" + Environment.variableName(for: name)] = fact.value ?? "1"
             }
         }
-        let output = options.layout.absolute(directory + "/output.log")
+        let output: ProcessSpec.Output = log.map { .log($0) } ?? .discarded
         let spec: ProcessSpec
         switch test.command {
         case .shell(let command):
-            spec = .shell(command, environment: variables, base: base, directory: test.directory, outputPath: output)
+            spec = .shell(command, environment: variables, base: base, directory: test.directory, output: output)
         case .executable(let path):
             spec = ProcessSpec(executable: path, arguments: [path], environment: variables, base: base,
-                               directory: test.directory, outputPath: output)
+                               directory: test.directory, output: output)
         }
         supervisor.start(spec, tag: tag(index), timeout: timeout) { outcome in
-            completion(.test(index, Self.testResult(id: id, test: test, timeout: timeout, outcome: outcome,
-                                                    directory: directory, output: output)))
+            var result = Self.testResult(id: id, test: test, timeout: timeout, outcome: outcome, directory: directory, log: log)
+            if let logFailure { result.reason = Self.adding(Self.notKept(logFailure), to: result.reason) }
+            completion(.test(index, result))
         }
+    }
+
+    /// Why a step's output went nowhere, for its reason.
+    static func notKept(_ failure: String) -> String {
+        "its output was not kept: \(failure) (a step removed or replaced part of the results directory?)"
+    }
+
+    static func adding(_ note: String, to reason: String?) -> String {
+        reason.map { "\($0); \(note)" } ?? note
     }
 
     /// A test's verdict from how its process ended. `error` only when it
     /// never started; any exit status of a started test (126 and 127
     /// included: kvm-unit-tests exits 127 after the guest's `abort()`) is
-    /// its own verdict.
+    /// its own verdict. `log`: its output, read back for a failure's reason.
     static func testResult(id: String, test: TestDefinition, timeout: Duration, outcome: ProcessOutcome,
-                           directory: String, output: String) -> TestResult {
+                           directory: String, log: LogFile?) -> TestResult {
         var result = TestResult(id: id, outcome: .pass, started: outcome.started, duration: outcome.duration, logDirectory: directory)
         if let failure = outcome.launchFailure {
             result.outcome = .error
@@ -410,11 +424,11 @@ public final class Executor: Sendable {
             case .exited(let code)? where code == test.skipCode:
                 result.outcome = .skip
                 result.exitStatus = code
-                result.reason = LogTail.lastLine(output).map { "skipped itself (exit \(code)): \($0)" } ?? "skipped itself (exit \(code))"
+                result.reason = log?.lastLine().map { "skipped itself (exit \(code)): \($0)" } ?? "skipped itself (exit \(code))"
             case .exited(let code)?:
                 result.outcome = .fail
                 result.exitStatus = code
-                result.reason = "exit \(code)" + (LogTail.lastLine(output).map { ": \($0)" } ?? "")
+                result.reason = "exit \(code)" + (log?.lastLine().map { ": \($0)" } ?? "")
             case .signaled(let signal)?:
                 result.outcome = .fail
                 result.signal = signal
@@ -426,57 +440,130 @@ public final class Executor: Sendable {
         return result
     }
 
+    /// The most a setup's export file may hold, in bytes.
+    public static let exportLimit = 16 << 20
+
+    /// How many bytes the environment of a step may take: ARG_MAX less room
+    /// for the step's own variables and its command line.
+    static let environmentLimit: Int = {
+        let argMax = sysconf(Int32(_SC_ARG_MAX))
+        let limit = argMax > 0 ? argMax : 2 << 20
+        return limit - min(64 << 10, limit / 4)
+    }()
+
     func runSetup(_ index: Int, name: String, test: String?, environment: [String: String]) async -> Completion {
         guard let setup = plan.setups[name] else { fatalError("unknown setup \(name)") }
         let directory = options.layout.setupDirectory(name, test: test)
-        options.layout.make(directory)
+        // Held until the setup has run: its logs and its export file are
+        // made and read through it, whatever the setup does to the name.
+        let folder = options.layout.openDirectory(directory)
         var variables = environment
         variables["TESTBED_SETUP"] = name
         if let test { variables["TESTBED_TEST_ID"] = test }
-        let exportPath = options.layout.absolute(directory + "/export")
-        variables["TESTBED_EXPORT"] = exportPath
-        _ = FileManager.default.createFile(atPath: exportPath, contents: nil)
+        variables["TESTBED_EXPORT"] = options.layout.absolute(directory + "/export")
+        _ = folder.createEmptyFile("export")
 
         let timeout = effective(setup.timeout)
         if let check = setup.check {
-            let log = directory + "/check.log"
+            let logPath = directory + "/check.log"
+            let (log, logFailure) = folder.createLog("check.log")
             let outcome = await supervisor.run(.shell(check, environment: variables, base: base, directory: setup.directory,
-                                                      outputPath: options.layout.absolute(log)),
+                                                      output: log.map { .log($0) } ?? .discarded),
                                                // A tag of its own: cleaning up after the check must
                                                // never touch what the setup's run starts right after.
                                                tag: tag(index) + "/check", timeout: timeout)
             if outcome.termination == .exited(0) && !outcome.timedOut && !outcome.interrupted {
-                let exports = (try? Exports.parse(String(contentsOfFile: exportPath, encoding: .utf8)).dictionary) ?? [:]
-                return .setup(index, SetupResult(name: name, test: test, phase: .setup, outcome: .satisfied,
-                                                 started: outcome.started, duration: outcome.duration, exitStatus: 0,
-                                                 reason: "its check says it is already satisfied", logPath: log),
-                              exports: exports, started: false)
+                var result = SetupResult(name: name, test: test, phase: .setup, outcome: .satisfied,
+                                         started: outcome.started, duration: outcome.duration, exitStatus: 0,
+                                         reason: "its check says it is already satisfied", logPath: logPath)
+                let exports = readExports(folder, environment: environment, into: &result)
+                if let logFailure { result.reason = Self.adding(Self.notKept(logFailure), to: result.reason) }
+                return .setup(index, result, exports: exports, started: false)
             }
             if outcome.interrupted {
                 return .setup(index, SetupResult(name: name, test: test, phase: .setup, outcome: .interrupted,
-                                                 reason: "stopped by an interrupt", logPath: log), exports: [:], started: false)
+                                                 reason: "stopped by an interrupt", logPath: logPath), exports: [:], started: false)
             }
         }
-        let log = directory + "/run.log"
+        let logPath = directory + "/run.log"
+        let (log, logFailure) = folder.createLog("run.log")
         // What the setup starts and leaves running (a guest, a server) lives
         // until its teardown has run.
         let outcome = await supervisor.run(.shell(setup.run, environment: variables, base: base, directory: setup.directory,
-                                                  outputPath: options.layout.absolute(log)),
+                                                  output: log.map { .log($0) } ?? .discarded),
                                            tag: tag(index), timeout: timeout, keepsLeftovers: true)
-        var result = Self.setupResult(outcome, name: name, test: test, phase: .setup, log: log, timeout: timeout)
+        var result = Self.setupResult(outcome, name: name, test: test, phase: .setup, log: logPath, timeout: timeout)
         var exports: [String: String] = [:]
         if result.outcome == .ok {
-            do {
-                exports = try Exports.parse(String(contentsOfFile: exportPath, encoding: .utf8)).dictionary
-            } catch let error as Exports.ParseError {
-                result.outcome = .failed
-                result.reason = "its export file \(directory)/export, \(error); write KEY=VALUE lines to $TESTBED_EXPORT"
-            } catch {
-                result.outcome = .failed
-                result.reason = "its export file cannot be read: \(error)"
-            }
+            exports = readExports(folder, environment: environment, into: &result)
+        }
+        if let logFailure { result.reason = Self.adding(Self.notKept(logFailure), to: result.reason) }
+        if result.outcome == .failed, let reason = result.reason, result.exitStatus == 0 {
+            // The process succeeded, its exports did not: its log says why too.
+            log?.append("testbed: setup \(name) failed: \(reason)\n")
         }
         return .setup(index, result, exports: exports, started: outcome.launchFailure == nil, services: outcome.leftRunning)
+    }
+
+    /// Reads the export file of a setup that succeeded, from the directory
+    /// Testbed holds: it must be a regular file (a setup may `mv` a new one
+    /// over `$TESTBED_EXPORT`; a link, a FIFO or a device is refused, never
+    /// followed or read) of at most `exportLimit` bytes, whose variables the
+    /// steps after it can be given (`Exports.checkPassable`). Otherwise the
+    /// setup has `failed`, its reason naming the file, the line and the fix.
+    func readExports(_ folder: StepDirectory, environment: [String: String], into result: inout SetupResult) -> [String: String] {
+        let shown = folder.relative + "/export"
+        func fail(_ reason: String) -> [String: String] {
+            result.outcome = .failed
+            result.reason = "its export file \(shown)" + reason
+            return [:]
+        }
+        guard folder.descriptor >= 0 else {
+            return fail(" cannot be read: \(folder.failure ?? "no directory"); write KEY=VALUE lines to $TESTBED_EXPORT")
+        }
+        let fd = openat(folder.descriptor, "export", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else {
+            switch errno {
+            case ENOENT:
+                return fail(" is gone (the setup removed it or its directory); leave $TESTBED_EXPORT in place and write KEY=VALUE lines to it")
+            case ELOOP:
+                return fail(" is a symbolic link, which Testbed does not follow in the results; write KEY=VALUE lines to $TESTBED_EXPORT itself")
+            default:
+                return fail(" cannot be read: \(String(cString: strerror(errno))); write KEY=VALUE lines to $TESTBED_EXPORT")
+            }
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            return fail(" is not a regular file (\(RunLayout.plantedKind("export", in: folder.descriptor))); write KEY=VALUE lines to $TESTBED_EXPORT")
+        }
+        let limit = Self.exportLimit
+        let tooLarge = " holds more than the \(limit >> 20) MiB Testbed reads from it; write large values to files and export their paths"
+        guard Int(info.st_size) <= limit else { return fail(tooLarge) }
+        // Read up to one byte past the limit: a file that grows while read is caught too.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(Int(info.st_size) + 1)
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while bytes.count <= limit {
+            let want = min(chunk.count, limit + 1 - bytes.count)
+            let got = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, want) }
+            if got < 0 && errno == EINTR { continue }
+            if got < 0 { return fail(" cannot be read: \(String(cString: strerror(errno))); write KEY=VALUE lines to $TESTBED_EXPORT") }
+            if got == 0 { break }
+            bytes.append(contentsOf: chunk[0..<got])
+        }
+        guard bytes.count <= limit else { return fail(tooLarge) }
+        do throws(Exports.ParseError) {
+            let exports = try Exports.parse(bytes: bytes)
+            var rest = base.byteCount
+            for (key, value) in environment { rest += EnvironmentBlock.cost(key: key, value: value) - base.cost(of: key) }
+            try exports.checkPassable(environmentBytes: rest, limit: Self.environmentLimit) { key in
+                environment[key].map { EnvironmentBlock.cost(key: key, value: $0) } ?? base.cost(of: key)
+            }
+            return exports.dictionary
+        } catch {
+            return fail(", \(error); \(error.fix)")
+        }
     }
 
     func runTeardown(_ index: Int, name: String, test: String?, environment: [String: String],
@@ -486,30 +573,32 @@ public final class Executor: Sendable {
             return .teardownSkipped(index)
         }
         let directory = options.layout.setupDirectory(name, test: test)
-        options.layout.make(directory)
         var variables = environment
         variables["TESTBED_SETUP"] = name
         if let test { variables["TESTBED_TEST_ID"] = test }
-        let log = directory + "/teardown.log"
+        let logPath = directory + "/teardown.log"
+        let (log, logFailure) = options.layout.openDirectory(directory).createLog("teardown.log")
         let outcome = await supervisor.run(.shell(teardown, environment: variables, base: base, directory: setup.directory,
-                                                  outputPath: options.layout.absolute(log)),
+                                                  output: log.map { .log($0) } ?? .discarded),
                                            tag: tag(index), timeout: effective(setup.timeout), interruptible: false)
         if let services { await supervisor.release(services, immediately: hardStopped) }
-        return .teardown(index, Self.setupResult(outcome, name: name, test: test, phase: .teardown, log: log,
-                                                 timeout: effective(setup.timeout)))
+        var result = Self.setupResult(outcome, name: name, test: test, phase: .teardown, log: logPath, timeout: effective(setup.timeout))
+        if let logFailure { result.reason = Self.adding(Self.notKept(logFailure), to: result.reason) }
+        return .teardown(index, result)
     }
 
     func runRestore(index: Int) async -> Completion {
         guard let restore = options.restore else {
             return .restore(SetupResult(name: "restore", phase: .restore, outcome: .ok))
         }
-        let log = "restore/\(index).log"
-        options.layout.make("restore")
+        let logPath = "restore/\(index).log"
+        let (log, logFailure) = options.layout.openDirectory("restore").createLog("\(index).log")
         let outcome = await supervisor.run(.shell(restore.command, environment: [:], base: base, directory: restore.directory,
-                                                  outputPath: options.layout.absolute(log)),
+                                                  output: log.map { .log($0) } ?? .discarded),
                                            tag: "\(options.runID)/restore\(index)", timeout: .seconds(600), interruptible: false)
-        return .restore(Self.setupResult(outcome, name: "restore", test: nil, phase: .restore, log: log,
-                                         timeout: .seconds(600)))
+        var result = Self.setupResult(outcome, name: "restore", test: nil, phase: .restore, log: logPath, timeout: .seconds(600))
+        if let logFailure { result.reason = Self.adding(Self.notKept(logFailure), to: result.reason) }
+        return .restore(result)
     }
 
     static func setupResult(_ outcome: ProcessOutcome, name: String, test: String?, phase: SetupPhase, log: String,

@@ -27,7 +27,10 @@ struct RunCommand: AsyncParsableCommand {
         What a setup starts (a daemonized QEMU, a backgrounded server) lives until its \
         teardown has run, or the end of the run. A command is looked for when it runs: \
         a test whose program never started is `error`; one that started and exited \
-        126 or 127 is `fail`.
+        126 or 127 is `fail`. Testbed never follows a link or opens a FIFO a test \
+        plants in the results (it is replaced, and the log says so); an export a \
+        program cannot be given (over 128 KiB, past ARG_MAX, a NUL byte) fails its \
+        setup, naming the line.
 
           testbed run examples
           testbed run examples --tag quick -j 4

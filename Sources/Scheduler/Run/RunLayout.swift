@@ -144,7 +144,7 @@ public final class RunLayout: Sendable {
     public func createFile(_ name: String) -> (descriptor: Int32, notes: [String], failure: String?) {
         var notes: [String] = []
         let fd = Self.createFile(name, in: root, flags: O_WRONLY, shownAs: name, notes: &notes)
-        return (fd, notes, fd < 0 ? "\(name): \(String(cString: strerror(errno)))" : nil)
+        return (fd, notes, fd < 0 ? String(cString: strerror(errno)) : nil)
     }
 
     /// `tests`, `setups` or `restore`, opened once and kept; `again`: the

@@ -100,6 +100,9 @@ struct RunCommand: AsyncParsableCommand {
         let latch = InterruptLatch()
         let signals = SignalForwarder(signals: [SIGINT, SIGTERM, SIGHUP]) { latch.fire() }
         defer { signals.stop() }
+        // As many steps as descriptors allow, the soft limit raised for them
+        // (a step that cannot start for want of them is Testbed's limit, not the test's).
+        let descriptors = DescriptorBudget.apply(requested: jobs ?? CPUBudget().count)
         let environment = try environmentOptions.load(invalid: exitCodes.invalidDeclarations, missing: exitCodes.missingInput)
         let plan = try await selection.resolve(in: environment, invalid: exitCodes.invalidDeclarations)
         let suites = selection.suitePaths
@@ -130,10 +133,11 @@ struct RunCommand: AsyncParsableCommand {
         base["TESTBED_RUN_DIR"] = run.directory
         let restore = environment.restore.map { ($0.text, environment.directory) }
         let options = ExecutorOptions(
-            jobs: jobs ?? CPUBudget().count, haltOnInfrastructureFailure: haltOnInfra,
+            jobs: descriptors.jobs, haltOnInfrastructureFailure: haltOnInfra,
             runID: run.id, layout: RunLayout(directory: run.directory), baseEnvironment: base, restore: restore,
             history: planOrder ? [:] : store.history(), timeoutMultiplier: timeoutMultiplier)
 
+        if let warning = descriptors.warning { writeText(warning + "\n", to: STDERR_FILENO) }
         ProcessSupervisor.becomeSubreaper()
         // If this process is killed outright, the guard kills what it started.
         _ = RunGuard.start(executable: "/proc/self/exe", prefix: run.id + "/")

@@ -1,4 +1,5 @@
 import CShim
+import Dispatch
 import Foundation
 import Requirements
 import Synchronization
@@ -80,10 +81,22 @@ public final class ProcessSupervisor: Sendable {
     /// No timer is armed per process: one watchdog task per supervisor checks
     /// the deadlines of everything it runs, and one epoll set (`ExitWatcher`)
     /// waits for every exit.
+    ///
+    /// A launch that fails for want of file descriptors (`EMFILE`, `ENFILE`)
+    /// is Testbed's limit, not the program's: it is tried again (every 10 ms
+    /// to 1 s) as other processes end and free theirs, for up to 30 s (1 s
+    /// when nothing else of ours runs, so none will free any). Then the
+    /// outcome's `launchFailure` has the cause `.descriptors`. An interrupt
+    /// ends the wait (the outcome is `interrupted`).
     public func start(_ spec: ProcessSpec, tag: String, timeout: Duration, interruptible: Bool = true,
                       keepsLeftovers: Bool = false, onExit: @escaping @Sendable (ProcessOutcome) -> Void) {
-        let started = Date()
-        let start = ContinuousClock.now
+        start(spec, tag: tag, timeout: timeout, interruptible: interruptible, keepsLeftovers: keepsLeftovers,
+              attempt: 0, since: ContinuousClock.now, at: Date(), onExit: onExit)
+    }
+
+    func start(_ spec: ProcessSpec, tag: String, timeout: Duration, interruptible: Bool, keepsLeftovers: Bool,
+               attempt: Int, since start: ContinuousClock.Instant, at started: Date,
+               onExit: @escaping @Sendable (ProcessOutcome) -> Void) {
         @Sendable func outcome(_ termination: Termination?, failure: LaunchFailure? = nil, timedOut: Bool = false,
                                interrupted: Bool = false, leftRunning: LeftRunning? = nil) -> ProcessOutcome {
             let elapsed = ContinuousClock.now - start
@@ -100,8 +113,27 @@ public final class ProcessSupervisor: Sendable {
         let spawned = ChildProcess.spawn(spec, tag: tag)
         let child: ChildProcess
         switch spawned {
-        case .failure(let failure):
+        case .failure(var failure):
             Self.spawning.subtract(1, ordering: .sequentiallyConsistent)
+            if failure.errno == EMFILE || failure.errno == ENFILE, failure.cause == .output || failure.cause == .system {
+                let stop = (interruptible && isInterrupted) || hardStopped
+                let othersRun = Self.table.withLock { !$0.children.isEmpty }
+                let waited = ContinuousClock.now - start
+                if stop {
+                    onExit(outcome(nil, interrupted: true))
+                    return
+                }
+                if waited < (othersRun ? .seconds(30) : .seconds(1)) {
+                    let delay = Duration.milliseconds(10) * (1 << min(attempt, 7))
+                    let seconds = Double(delay.components.attoseconds) / 1e18 + Double(delay.components.seconds)
+                    DispatchQueue.global().asyncAfter(deadline: .now() + min(seconds, 1)) {
+                        self.start(spec, tag: tag, timeout: timeout, interruptible: interruptible, keepsLeftovers: keepsLeftovers,
+                                   attempt: attempt + 1, since: start, at: started, onExit: onExit)
+                    }
+                    return
+                }
+                failure = LaunchFailure(program: failure.program, errno: failure.errno, cause: .descriptors)
+            }
             // The log says why nothing ran (a setup's check.log, a test's output.log).
             if failure.cause != .output { Self.append("testbed: \(failure)\n", to: spec.outputPath) }
             onExit(outcome(nil, failure: failure))

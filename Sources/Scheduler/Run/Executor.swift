@@ -392,7 +392,12 @@ public final class Executor: Sendable {
     static func testResult(id: String, test: TestDefinition, timeout: Duration, outcome: ProcessOutcome,
                            directory: String, output: String) -> TestResult {
         var result = TestResult(id: id, outcome: .pass, started: outcome.started, duration: outcome.duration, logDirectory: directory)
-        if let failure = outcome.launchFailure {
+        if let failure = outcome.launchFailure, failure.cause == .descriptors {
+            // Testbed's own limit: not the test's verdict.
+            result.outcome = .blocked
+            result.blockedBy = "testbed"
+            result.reason = failure.description
+        } else if let failure = outcome.launchFailure {
             result.outcome = .error
             result.reason = failure.description
         } else if outcome.timedOut {

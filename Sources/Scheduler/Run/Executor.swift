@@ -152,7 +152,9 @@ public final class Executor: Sendable {
                         running += 1
                         let index = state.restoreCount
                         state.restoreCount += 1
-                        group.addTask { sink.yield(await self.runRestore(index: index)) }
+                        // One started after an interrupt cleans up like a teardown: it runs to its end.
+                        let interruptible = !interrupted
+                        group.addTask { sink.yield(await self.runRestore(index: index, interruptible: interruptible)) }
                         break launching
                     }
                     if let held = state.heldExclusive {
@@ -504,7 +506,10 @@ public final class Executor: Sendable {
                                                  timeout: effective(setup.timeout)))
     }
 
-    func runRestore(index: Int) async -> Completion {
+    /// Runs the environment's restore. `interruptible`: an interrupt
+    /// terminates it (one that runs when the run is interrupted); one that
+    /// starts after an interrupt runs to its end, as teardowns do.
+    func runRestore(index: Int, interruptible: Bool) async -> Completion {
         guard let restore = options.restore else {
             return .restore(SetupResult(name: "restore", phase: .restore, outcome: .ok))
         }
@@ -512,7 +517,7 @@ public final class Executor: Sendable {
         options.layout.make("restore")
         let outcome = await supervisor.run(.shell(restore.command, environment: [:], base: base, directory: restore.directory,
                                                   outputPath: options.layout.absolute(log)),
-                                           tag: "\(options.runID)/restore\(index)", timeout: .seconds(600), interruptible: false)
+                                           tag: "\(options.runID)/restore\(index)", timeout: .seconds(600), interruptible: interruptible)
         return .restore(Self.setupResult(outcome, name: "restore", test: nil, phase: .restore, log: log,
                                          timeout: .seconds(600)))
     }

@@ -138,9 +138,16 @@ struct RunCommand: AsyncParsableCommand {
             history: planOrder ? [:] : store.history(), timeoutMultiplier: timeoutMultiplier)
 
         if let warning = descriptors.warning { writeText(warning + "\n", to: STDERR_FILENO) }
-        ProcessSupervisor.becomeSubreaper()
-        // If this process is killed outright, the guard kills what it started.
-        _ = RunGuard.start(executable: "/proc/self/exe", prefix: run.id + "/")
+        // Every child of this process is now Testbed's: an orphan no step is
+        // tracked for escaped its step (see ProcessSupervisor+Escapees).
+        ProcessSupervisor.becomeSubreaper(huntingEscapees: true)
+        // If this process is killed outright, the guard kills what it started
+        // (and if the guard is killed, another takes its place).
+        let runGuard = RunGuard.start(executable: "/proc/self/exe", prefix: run.id + "/") { writeText($0 + "\n", to: STDERR_FILENO) }
+        if runGuard == nil {
+            writeText("testbed: warning: the guard process could not start; a kill -9 of testbed would leave its processes running\n",
+                      to: STDERR_FILENO)
+        }
         let console = ConsoleRecorder(style: Style.forStandardError, live: isatty(STDERR_FILENO) == 1 && !json, quiet: quiet || json,
                                       suite: suites.firstLineLabel(colon: false))
         let collector = InfoCollector()
@@ -149,6 +156,8 @@ struct RunCommand: AsyncParsableCommand {
                                 recorders: [store.recorder(runID: run.id), console, collector])
         latch.attach { executor.interrupt() }
         let summary = await executor.run(facts: facts)
+        // Every step has ended and every service was stopped: no escapee has an owner left.
+        ProcessSupervisor.killEscapees()
 
         guard let info = await collector.info else { throw ExitCode(2) }
         let report = RunReport(info: info, summary: summary)

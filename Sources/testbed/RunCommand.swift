@@ -42,15 +42,18 @@ struct RunCommand: AsyncParsableCommand {
         nothing selected, a missing suite or environment file, or no test passed or \
         failed), 128 a bad command line (which stops the bisection).
 
-        Ctrl-C stops launching, terminates what runs, runs the teardowns and keeps the \
-        results; a second Ctrl-C kills everything at once.
+        Ctrl-C stops launching, terminates what runs (a setup's check and a restore \
+        included), runs the teardowns and keeps the results; a second Ctrl-C kills \
+        everything at once. What a test leaves running is killed once no step that may \
+        have started it runs, also a process that cleared its environment and left its \
+        session (what a setup leaves: after its teardown).
         """)
 
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var environmentOptions: EnvironmentOptions
 
     @Option(name: [.customShort("j", allowingJoined: true), .customLong("jobs")], help: ArgumentHelp(
-        "How many steps run at once (default: the CPUs this process may use: its affinity mask and cgroup CPU quota).",
+        "How many steps run at once (default: the CPUs this process may use: its affinity mask and cgroup CPU quota; lowered, saying so, when the file descriptor limit, ulimit -Hn, allows fewer).",
         valueName: "n"))
     var jobs: Int?
 

@@ -30,12 +30,17 @@ struct DescriptorBudgetTests {
     func appliesToProcess() throws {
         var limit = rlimit()
         try #require(getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0)
+        let open = DescriptorBudget.openDescriptors()
+        try #require(open > 3 && open < 600, "\(open) descriptors open")
         let small = DescriptorBudget.apply(requested: 1)
-        #expect(small.soft == small.softBefore, "one step needs no more than any usual soft limit")
+        if open + 100 < small.softBefore {
+            #expect(small.soft == small.softBefore, "one step needs no more than any usual soft limit")
+        }
         #expect(small.jobs == 1)
         var after = rlimit()
         _ = getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &after)
-        #expect(after.rlim_cur == limit.rlim_cur)
+        #expect(Int(after.rlim_cur) == small.soft)
+        #expect(after.rlim_cur >= limit.rlim_cur)
     }
 
     @Test("a launch that fails for want of descriptors is Testbed's limit: the test is blocked by testbed, not an error")

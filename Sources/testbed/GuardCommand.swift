@@ -1,9 +1,11 @@
 import ArgumentParser
 import Scheduler
 
-/// `testbed guard PREFIX`: started by `testbed run`, not by users. Waits for
-/// its stdin (a pipe from the run) to close, then kills every process tagged
-/// with the run's id: what a run that was killed outright left behind.
+/// `testbed guard PREFIX`: started by `testbed run`, not by users. Reads its
+/// stdin (a pipe from the run: `+PID STARTTIME` / `-PID` lines naming
+/// untagged processes of the run) until it closes, then kills every process
+/// tagged with the run's id, every process named, and their descendants:
+/// what a run that was killed outright left behind.
 struct GuardCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "guard",

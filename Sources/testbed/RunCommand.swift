@@ -45,15 +45,18 @@ struct RunCommand: AsyncParsableCommand {
         nothing selected, a missing suite or environment file, or no test passed or \
         failed), 128 a bad command line (which stops the bisection).
 
-        Ctrl-C stops launching, terminates what runs, runs the teardowns and keeps the \
-        results; a second Ctrl-C kills everything at once.
+        Ctrl-C stops launching, terminates what runs (a setup's check and a restore \
+        included), runs the teardowns and keeps the results; a second Ctrl-C kills \
+        everything at once. What a test leaves running is killed once no step that may \
+        have started it runs, also a process that cleared its environment and left its \
+        session (what a setup leaves: after its teardown).
         """)
 
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var environmentOptions: EnvironmentOptions
 
     @Option(name: [.customShort("j", allowingJoined: true), .customLong("jobs")], help: ArgumentHelp(
-        "How many steps run at once (default: the CPUs this process may use: its affinity mask and cgroup CPU quota).",
+        "How many steps run at once (default: the CPUs this process may use: its affinity mask and cgroup CPU quota; lowered, saying so, when the file descriptor limit, ulimit -Hn, allows fewer).",
         valueName: "n"))
     var jobs: Int?
 
@@ -103,6 +106,9 @@ struct RunCommand: AsyncParsableCommand {
         let latch = InterruptLatch()
         let signals = SignalForwarder(signals: [SIGINT, SIGTERM, SIGHUP]) { latch.fire() }
         defer { signals.stop() }
+        // As many steps as descriptors allow, the soft limit raised for them
+        // (a step that cannot start for want of them is Testbed's limit, not the test's).
+        let descriptors = DescriptorBudget.apply(requested: jobs ?? CPUBudget().count)
         let environment = try environmentOptions.load(invalid: exitCodes.invalidDeclarations, missing: exitCodes.missingInput)
         let plan = try await selection.resolve(in: environment, invalid: exitCodes.invalidDeclarations)
         let suites = selection.suitePaths
@@ -140,13 +146,21 @@ struct RunCommand: AsyncParsableCommand {
         base["TESTBED_RUN_DIR"] = run.directory
         let restore = environment.restore.map { ($0.text, environment.directory) }
         let options = ExecutorOptions(
-            jobs: jobs ?? CPUBudget().count, haltOnInfrastructureFailure: haltOnInfra,
+            jobs: descriptors.jobs, haltOnInfrastructureFailure: haltOnInfra,
             runID: run.id, layout: layout, baseEnvironment: base, restore: restore,
             history: planOrder ? [:] : store.history(), timeoutMultiplier: timeoutMultiplier)
 
-        ProcessSupervisor.becomeSubreaper()
-        // If this process is killed outright, the guard kills what it started.
-        _ = RunGuard.start(executable: "/proc/self/exe", prefix: run.id + "/")
+        if let warning = descriptors.warning { writeText(warning + "\n", to: STDERR_FILENO) }
+        // Every child of this process is now Testbed's: an orphan no step is
+        // tracked for escaped its step (see ProcessSupervisor+Escapees).
+        ProcessSupervisor.becomeSubreaper(huntingEscapees: true)
+        // If this process is killed outright, the guard kills what it started
+        // (and if the guard is killed, another takes its place).
+        let runGuard = RunGuard.start(executable: "/proc/self/exe", prefix: run.id + "/") { writeText($0 + "\n", to: STDERR_FILENO) }
+        if runGuard == nil {
+            writeText("testbed: warning: the guard process could not start; a kill -9 of testbed would leave its processes running\n",
+                      to: STDERR_FILENO)
+        }
         let console = ConsoleRecorder(style: Style.forStandardError, live: isatty(STDERR_FILENO) == 1 && !json, quiet: quiet || json,
                                       suite: suites.firstLineLabel(colon: false))
         let collector = InfoCollector()
@@ -155,6 +169,8 @@ struct RunCommand: AsyncParsableCommand {
                                 recorders: [store.recorder(runID: run.id), console, collector])
         latch.attach { executor.interrupt() }
         let summary = await executor.run(facts: facts)
+        // Every step has ended and every service was stopped: no escapee has an owner left.
+        ProcessSupervisor.killEscapees()
 
         guard let info = await collector.info else { throw ExitCode(2) }
         let report = RunReport(info: info, summary: summary)

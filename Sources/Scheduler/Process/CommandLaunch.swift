@@ -191,6 +191,9 @@ public struct LaunchFailure: Error, Sendable, Hashable, CustomStringConvertible 
         case noDirectory(String)
         /// The output file could not be opened.
         case output
+        /// Testbed itself was out of file descriptors (`EMFILE`, `ENFILE`)
+        /// and stayed so: its limit, not the program's.
+        case descriptors
         /// Any other `errno`.
         case system
     }
@@ -226,6 +229,9 @@ public struct LaunchFailure: Error, Sendable, Hashable, CustomStringConvertible 
         case .noInterpreterLine: "cannot start \(program): not a binary and no #! line; add one such as #!/bin/sh"
         case .noDirectory(let directory): "cannot start \(program): its working directory \(directory) does not exist"
         case .output: "cannot open the output file \(program): \(String(cString: strerror(errno))); check the results directory"
+        case .descriptors:
+            "not started: testbed ran out of file descriptors (\(String(cString: strerror(errno)))) and none freed up; "
+                + "raise the limit (ulimit -n) or lower -j"
         case .system: "cannot start \(program): \(String(cString: strerror(errno)))"
         }
     }

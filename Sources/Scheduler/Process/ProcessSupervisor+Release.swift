@@ -14,18 +14,23 @@ extension ProcessSupervisor {
         let entry = Array("\(ChildProcess.tagVariable)=\(left.tag)".utf8)
         var signal = immediately ? SIGKILL : SIGTERM
         let killAt = ContinuousClock.now + (immediately ? .zero : grace)
+        // Its untagged services (orphans that cleared their environment) get the same signals.
+        let untagged = Self.escapees(ownedOnlyBy: left.tag)
         for round in 0... {
             let found = Self.tagged(entry, prefix: false)
             let tagged = found.map(\.pid)
             let groupIsOurs = found.contains { $0.group == left.group }
-            Self.reapOrphans()
-            if tagged.isEmpty && !groupIsOurs { return }
+            let orphans = Self.reapOrphans()
+            let escapees = untagged.filter { orphans.contains($0) }
+            if tagged.isEmpty && !groupIsOurs && escapees.isEmpty { break }
             if ContinuousClock.now >= killAt { signal = SIGKILL }
             if groupIsOurs { _ = kill(-left.group, signal) }
-            for pid in tagged { _ = kill(pid, signal) }
-            if round > 1000 { return }  // a process that SIGKILL cannot end (D state): give up after ~20 s
+            for pid in tagged + escapees { _ = kill(pid, signal) }
+            if round > 1000 { break }  // a process that SIGKILL cannot end (D state): give up after ~20 s
             try? await Task.sleep(for: .milliseconds(signal == SIGKILL ? 5 : 10) * (round < 10 ? 1 : 2))
         }
+        // Its untagged orphans (services that cleared their environment) go with it.
+        Self.servicesReleased(tag: left.tag)
     }
 
     /// Live (not zombie) processes other than this one whose environment
@@ -45,11 +50,16 @@ extension ProcessSupervisor {
         return found
     }
 
-    /// Reaps the zombies among the orphans reparented to us that nobody waits for.
-    static func reapOrphans() {
-        for pid in childPIDs() {
-            guard let (state, _, _) = stat(of: pid), state == "Z" else { continue }
-            reapUnlessAwaited(pid)
+    /// Reaps the zombies among the orphans reparented to us that nobody
+    /// waits for; returns the live ones.
+    static func reapOrphans() -> Set<pid_t> {
+        looking.withLock { _ in
+            var live: Set<pid_t> = []
+            for pid in childPIDs() {
+                guard let (state, _, _) = stat(of: pid) else { continue }
+                if state != "Z" || !reapUnlessAwaited(pid) { live.insert(pid) }
+            }
+            return live
         }
     }
 }

@@ -1,4 +1,5 @@
 import CShim
+import Dispatch
 import Foundation
 import Requirements
 import Synchronization
@@ -46,11 +47,6 @@ public final class ProcessSupervisor: Sendable {
         self.grace = grace
     }
 
-    /// Makes this process the reaper of orphaned descendants. Call once, early.
-    public static func becomeSubreaper() {
-        _ = testbed_set_child_subreaper()
-    }
-
     /// Whether `interruptAll` was called.
     public var isInterrupted: Bool { interrupted.withLock { $0 } }
 
@@ -80,10 +76,22 @@ public final class ProcessSupervisor: Sendable {
     /// No timer is armed per process: one watchdog task per supervisor checks
     /// the deadlines of everything it runs, and one epoll set (`ExitWatcher`)
     /// waits for every exit.
+    ///
+    /// A launch that fails for want of file descriptors (`EMFILE`, `ENFILE`)
+    /// is Testbed's limit, not the program's: it is tried again (every 10 ms
+    /// to 1 s) as other processes end and free theirs, for up to 30 s (1 s
+    /// when nothing else of ours runs, so none will free any). Then the
+    /// outcome's `launchFailure` has the cause `.descriptors`. An interrupt
+    /// ends the wait (the outcome is `interrupted`).
     public func start(_ spec: ProcessSpec, tag: String, timeout: Duration, interruptible: Bool = true,
                       keepsLeftovers: Bool = false, onExit: @escaping @Sendable (ProcessOutcome) -> Void) {
-        let started = Date()
-        let start = ContinuousClock.now
+        start(spec, tag: tag, timeout: timeout, interruptible: interruptible, keepsLeftovers: keepsLeftovers,
+              attempt: 0, since: ContinuousClock.now, at: Date(), onExit: onExit)
+    }
+
+    func start(_ spec: ProcessSpec, tag: String, timeout: Duration, interruptible: Bool, keepsLeftovers: Bool,
+               attempt: Int, since start: ContinuousClock.Instant, at started: Date,
+               onExit: @escaping @Sendable (ProcessOutcome) -> Void) {
         @Sendable func outcome(_ termination: Termination?, failure: LaunchFailure? = nil, timedOut: Bool = false,
                                interrupted: Bool = false, leftRunning: LeftRunning? = nil) -> ProcessOutcome {
             let elapsed = ContinuousClock.now - start
@@ -100,8 +108,27 @@ public final class ProcessSupervisor: Sendable {
         let spawned = ChildProcess.spawn(spec, tag: tag)
         let child: ChildProcess
         switch spawned {
-        case .failure(let failure):
+        case .failure(var failure):
             Self.spawning.subtract(1, ordering: .sequentiallyConsistent)
+            if failure.errno == EMFILE || failure.errno == ENFILE, failure.cause == .output || failure.cause == .system {
+                let stop = (interruptible && isInterrupted) || hardStopped
+                let othersRun = Self.table.withLock { !$0.children.isEmpty }
+                let waited = ContinuousClock.now - start
+                if stop {
+                    onExit(outcome(nil, interrupted: true))
+                    return
+                }
+                if waited < (othersRun ? .seconds(30) : .seconds(1)) {
+                    let delay = Duration.milliseconds(10) * (1 << min(attempt, 7))
+                    let seconds = Double(delay.components.attoseconds) / 1e18 + Double(delay.components.seconds)
+                    DispatchQueue.global().asyncAfter(deadline: .now() + min(seconds, 1)) {
+                        self.start(spec, tag: tag, timeout: timeout, interruptible: interruptible, keepsLeftovers: keepsLeftovers,
+                                   attempt: attempt + 1, since: start, at: started, onExit: onExit)
+                    }
+                    return
+                }
+                failure = LaunchFailure(program: failure.program, errno: failure.errno, cause: .descriptors)
+            }
             // The log says why nothing ran (a setup's check.log, a test's output.log).
             if failure.cause != .output {
                 switch spec.output {
@@ -127,11 +154,16 @@ public final class ProcessSupervisor: Sendable {
         if startWatchdog { Task.detached { await self.watch() } }
 
         ExitWatcher.shared.watch(child.pid) { termination in
-            let entry = Self.table.withLock { $0.children.removeValue(forKey: child.pid) }
-            let timedOut = entry?.timedOut ?? false
+            let timedOut = Self.table.withLock { $0.children[child.pid]?.timedOut ?? false }
             let wasInterrupted = self.isInterrupted && !timedOut && (interruptible || self.hardStopped)
-            if keepsLeftovers && !timedOut && !wasInterrupted && !self.hardStopped {
-                // A setup's services: they live on until its teardown.
+            let keeps = keepsLeftovers && !timedOut && !wasInterrupted && !self.hardStopped
+            // Among the possible owners of the next orphans found, before it leaves the table.
+            Self.stepEnded(tag: child.tag, keepsServices: keeps)
+            Self.table.withLock { _ = $0.children.removeValue(forKey: child.pid) }
+            if keeps {
+                // A setup's services: they live on until its teardown. Its untagged
+                // orphans are recorded as its own (the guard learns them) at once.
+                Self.lookForOrphans(killing: nil)
                 onExit(outcome(termination, leftRunning: LeftRunning(group: child.pid, tag: child.tag)))
                 return
             }
@@ -155,8 +187,13 @@ public final class ProcessSupervisor: Sendable {
     func watch() async {
         let owner = ObjectIdentifier(self)
         let grace = self.grace
+        var ticks = 0
         while true {
             try? await Task.sleep(for: Self.tick)
+            ticks += 1
+            // Orphans of running steps show up without an exit: look for them
+            // twice a second, so that the guard knows them soon.
+            if ticks % 25 == 0 && Self.adoption.withLock({ $0.enabled }) { Self.lookForOrphans(killing: nil) }
             let now = ContinuousClock.now
             var terminate: [ChildProcess] = []
             var kill: [ChildProcess] = []
@@ -183,33 +220,11 @@ public final class ProcessSupervisor: Sendable {
         }
     }
 
-    /// Kills the orphans that carry a process' tag (its group is killed already).
+    /// Kills the orphans that carry a process' tag (its group is killed
+    /// already), and the escapees no running step may own any more.
     func cleanUp(after child: ChildProcess) {
         // The whole entry: the tag of step 5 must not match the orphans of step 50.
-        let entry = Array("\(ChildProcess.tagVariable)=\(child.tag)".utf8)
-        for _ in 0..<16 {
-            // Orphans are rare: most tests leave none, and then this is one read.
-            let orphans = Self.childPIDs()
-            if orphans.isEmpty { break }
-            let ourSession = getsid(0)
-            let ourGroup = getpgrp()
-            let tracked = Self.table.withLock { Set($0.children.keys) }
-            var killed = false
-            for pid in orphans where !tracked.contains(pid) {
-                if Self.hasEntry(Self.readProcFile("/proc/\(pid)/environ"), entry, prefix: false) {
-                    _ = kill(pid, SIGKILL)
-                    _ = kill(-pid, SIGKILL)
-                    var status: Int32 = 0
-                    _ = waitpid(pid, &status, 0)
-                    killed = true
-                } else if let (state, group, session) = Self.stat(of: pid), state == "Z",
-                          session != ourSession || group != ourGroup {
-                    // An orphan of a test that already exited (it cannot be read any more).
-                    Self.reapUnlessAwaited(pid)
-                }
-            }
-            if !killed { break }
-        }
+        Self.lookForOrphans(killing: Array("\(ChildProcess.tagVariable)=\(child.tag)".utf8))
     }
 
     /// Appends a line to a log file (creating it); a failure to write is ignored.
@@ -224,12 +239,15 @@ public final class ProcessSupervisor: Sendable {
     /// Reaps a zombie child, unless someone waits for it: one of ours that
     /// was just started (not yet in the table), or a helper (a probe) that
     /// `CommandRunner` waits for, in a group of its own.
-    static func reapUnlessAwaited(_ pid: pid_t) {
-        table.withLock { table in
-            guard table.children[pid] == nil, spawning.load(ordering: .sequentiallyConsistent) == 0 else { return }
-            guard HelperProcesses.spawnsInFlight == 0, !HelperProcesses.isHelper(pid) else { return }
+    /// Returns whether it reaped it.
+    @discardableResult
+    static func reapUnlessAwaited(_ pid: pid_t) -> Bool {
+        if adoption.withLock({ $0.own.contains(pid) }) { return false }
+        return table.withLock { table in
+            guard table.children[pid] == nil, spawning.load(ordering: .sequentiallyConsistent) == 0 else { return false }
+            guard HelperProcesses.spawnsInFlight == 0, !HelperProcesses.isHelper(pid) else { return false }
             var status: Int32 = 0
-            _ = testbed_try_wait(pid, &status)
+            return testbed_try_wait(pid, &status) == 1
         }
     }
 

@@ -152,7 +152,9 @@ public final class Executor: Sendable {
                         running += 1
                         let index = state.restoreCount
                         state.restoreCount += 1
-                        group.addTask { sink.yield(await self.runRestore(index: index)) }
+                        // One started after an interrupt cleans up like a teardown: it runs to its end.
+                        let interruptible = !interrupted
+                        group.addTask { sink.yield(await self.runRestore(index: index, interruptible: interruptible)) }
                         break launching
                     }
                     if let held = state.heldExclusive {
@@ -406,7 +408,12 @@ public final class Executor: Sendable {
     static func testResult(id: String, test: TestDefinition, timeout: Duration, outcome: ProcessOutcome,
                            directory: String, log: LogFile?) -> TestResult {
         var result = TestResult(id: id, outcome: .pass, started: outcome.started, duration: outcome.duration, logDirectory: directory)
-        if let failure = outcome.launchFailure {
+        if let failure = outcome.launchFailure, failure.cause == .descriptors {
+            // Testbed's own limit: not the test's verdict.
+            result.outcome = .blocked
+            result.blockedBy = "testbed"
+            result.reason = failure.description
+        } else if let failure = outcome.launchFailure {
             result.outcome = .error
             result.reason = failure.description
         } else if outcome.timedOut {
@@ -587,7 +594,10 @@ public final class Executor: Sendable {
         return .teardown(index, result)
     }
 
-    func runRestore(index: Int) async -> Completion {
+    /// Runs the environment's restore. `interruptible`: an interrupt
+    /// terminates it (one that runs when the run is interrupted); one that
+    /// starts after an interrupt runs to its end, as teardowns do.
+    func runRestore(index: Int, interruptible: Bool) async -> Completion {
         guard let restore = options.restore else {
             return .restore(SetupResult(name: "restore", phase: .restore, outcome: .ok))
         }
@@ -595,7 +605,7 @@ public final class Executor: Sendable {
         let (log, logFailure) = options.layout.openDirectory("restore").createLog("\(index).log")
         let outcome = await supervisor.run(.shell(restore.command, environment: [:], base: base, directory: restore.directory,
                                                   output: log.map { .log($0) } ?? .discarded),
-                                           tag: "\(options.runID)/restore\(index)", timeout: .seconds(600), interruptible: false)
+                                           tag: "\(options.runID)/restore\(index)", timeout: .seconds(600), interruptible: interruptible)
         var result = Self.setupResult(outcome, name: "restore", test: nil, phase: .restore, log: logPath, timeout: .seconds(600))
         if let logFailure { result.reason = Self.adding(Self.notKept(logFailure), to: result.reason) }
         return .restore(result)

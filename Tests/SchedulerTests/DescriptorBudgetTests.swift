@@ -1,0 +1,60 @@
+import Catalog
+import Foundation
+import Testing
+@testable import Scheduler
+
+@Suite("File descriptor budget")
+struct DescriptorBudgetTests {
+    @Test("the soft limit is raised as far as -j needs, never above the hard limit, never lowered")
+    func raisesSoftLimit() {
+        // 10 open + 64 margin + 4 per step.
+        #expect(DescriptorBudget(requested: 100, soft: 1024, hard: 524_288, open: 10).soft == 1024)
+        #expect(DescriptorBudget(requested: 2000, soft: 1024, hard: 524_288, open: 10).soft == 74 + 8000)
+        #expect(DescriptorBudget(requested: 2000, soft: 1024, hard: 4096, open: 10).soft == 4096)
+        #expect(DescriptorBudget(requested: 2000, soft: 256, hard: 256, open: 10).soft == 256)
+    }
+
+    @Test("-j is lowered to what the hard limit allows, and says so once")
+    func lowersJobs() {
+        let roomy = DescriptorBudget(requested: 2000, soft: 1024, hard: 524_288, open: 10)
+        #expect(roomy.jobs == 2000)
+        #expect(roomy.warning == nil)
+        let tight = DescriptorBudget(requested: 2000, soft: 1024, hard: 1024, open: 10)
+        #expect(tight.jobs == (1024 - 74) / 4)
+        #expect(tight.warning == "testbed: -j 2000 lowered to 237: 1024 file descriptors (ulimit -Hn)")
+        // Too few for even one step: one still runs (a launch that fails is then Testbed's, not the test's).
+        #expect(DescriptorBudget(requested: 8, soft: 40, hard: 40, open: 10).jobs == 1)
+    }
+
+    @Test("apply raises this process' soft limit only when -j needs it")
+    func appliesToProcess() throws {
+        var limit = rlimit()
+        try #require(getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0)
+        let open = DescriptorBudget.openDescriptors()
+        try #require(open > 3 && open < 600, "\(open) descriptors open")
+        let small = DescriptorBudget.apply(requested: 1)
+        if open + 100 < small.softBefore {
+            #expect(small.soft == small.softBefore, "one step needs no more than any usual soft limit")
+        }
+        #expect(small.jobs == 1)
+        var after = rlimit()
+        _ = getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &after)
+        #expect(Int(after.rlim_cur) == small.soft)
+        #expect(after.rlim_cur >= limit.rlim_cur)
+    }
+
+    @Test("a launch that fails for want of descriptors is Testbed's limit: the test is blocked by testbed, not an error")
+    func descriptorsBlockTheTest() {
+        let failure = LaunchFailure(program: "/tmp/t/output.log", errno: EMFILE, cause: .descriptors)
+        #expect(failure.description == "not started: testbed ran out of file descriptors (Too many open files) and none "
+                + "freed up; raise the limit (ulimit -n) or lower -j")
+        let test = TestDefinition(id: "/t", command: .shell("true"), directory: "/", location: here)
+        let outcome = ProcessOutcome(termination: nil, launchFailure: failure, timedOut: false, interrupted: false,
+                                     started: Date(), duration: 0, leftRunning: nil)
+        let result = Executor.testResult(id: "/t", test: test, timeout: .seconds(1), outcome: outcome,
+                                         directory: "tests/t", log: nil)
+        #expect(result.outcome == .blocked)
+        #expect(result.blockedBy == "testbed")
+        #expect(result.reason == failure.description)
+    }
+}

@@ -69,6 +69,7 @@ public final class StoreRecorder: Recorder {
     /// not one every 25 ms with an ever larger transaction).
     let retryInterval: Duration
     let state = Mutex<State>(State())
+    static let maxReopens = 10
 
     struct State {
         /// Every event of the run that goes to the database, in order.
@@ -80,6 +81,8 @@ public final class StoreRecorder: Recorder {
         var runDirectoryIdentity: FileIdentity?
         /// A change of the database files seen but not repaired yet.
         var change: ResultStore.DatabaseChange?
+        /// How many times the database was opened again.
+        var reopens = 0
         /// No write is tried before this, except at the end.
         var retryAfter: ContinuousClock.Instant?
         /// Why the first and the last failed write failed.
@@ -179,6 +182,10 @@ public final class StoreRecorder: Recorder {
         }
         if let change = state.change {
             state.written = 0
+            // A database deleted again and again: each re-creation keeps the old
+            // connections open (see `reopen`); after a few, only the end writes.
+            if !force && state.reopens >= Self.maxReopens { return false }
+            state.reopens += 1
             do {
                 try store.reopen(after: change)
             } catch {

@@ -111,6 +111,26 @@ struct StoreRecorderTests {
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: tree["results/latest"]) == "r1")
     }
 
+    @Test("a database deleted again and again: made again a bounded number of times, the whole run written at the end")
+    func deletedAgainAndAgain() async throws {
+        let tree = try TemporaryTree()
+        let store = try ResultStore(directory: tree.path)
+        let info = sampleInfo(tree.path)
+        let recorder = store.recorder(runID: "r1")
+        let retired = ResultStore.retired.withLock { $0.count }
+        await recorder.record(.started(info))
+        for round in 0..<(StoreRecorder.maxReopens + 5) {
+            for suffix in ["", "-wal", "-shm"] { unlink(tree["testbed.sqlite" + suffix]) }
+            await recorder.record(.testFinished(sampleResults()[round % 3]))
+        }
+        await recorder.record(.finished(sampleSummary(info)))
+        #expect(ResultStore.retired.withLock { $0.count } - retired == StoreRecorder.maxReopens + 1)
+        #expect(recorder.outcome?.exitCode == 3)
+        let report = try ResultStore(directory: tree.path, create: false).report("r1")
+        #expect(report.run.complete)
+        #expect(report.tests.map(\.outcome) == [.fail, .pass, .pass, .unsupported])
+    }
+
     @Test("writes refused for a while are kept and written later; the run row says so, and nothing else is lost")
     func refusedThenAccepted() async throws {
         let tree = try TemporaryTree()

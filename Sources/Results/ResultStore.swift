@@ -160,7 +160,12 @@ public final class ResultStore: Sendable {
     /// closing the last one deletes `-wal` and `-shm` by name, which would
     /// be the new database's. When only the `-wal` or `-shm` went, they are
     /// closed first: SQLite then copies what the old `-wal` held into the file.
-    func reopen(after change: DatabaseChange) throws(StoreError) {
+    ///
+    /// Returns the change as it turned out: `.replaced` when the `-wal` went
+    /// with `testbed.sqlite` itself (a results directory removed file by
+    /// file, seen half-way), the new connection's file being another.
+    @discardableResult
+    func reopen(after change: DatabaseChange) throws(StoreError) -> DatabaseChange {
         let old = connection.withLock { $0 }
         switch change {
         case .replaced:
@@ -171,6 +176,7 @@ public final class ResultStore: Sendable {
         try Self.makeDirectory(URL(fileURLWithPath: directory), shown: directory)
         let fresh = try Self.open(directory, shown: directory, replacing: change == .replaced ? old : nil)
         connection.withLock { $0 = fresh }
+        return change == .logReplaced && fresh.database != old.database ? .replaced : change
     }
 
     /// Connections to databases that were deleted under a run: kept open
@@ -377,6 +383,14 @@ struct FileIdentity: Equatable, Sendable {
     init?(_ path: String) {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
+    }
+
+    /// The file open as `descriptor`.
+    init?(descriptor: Int32) {
+        var info = stat()
+        guard descriptor >= 0, fstat(descriptor, &info) == 0 else { return nil }
         device = UInt64(info.st_dev)
         inode = UInt64(info.st_ino)
     }

@@ -76,8 +76,11 @@ public final class StoreRecorder: Recorder {
         var events: [RunEvent] = []
         /// How many of `events` the open database holds.
         var written = 0
-        /// The run directory (from `.started`), and the directory it is.
+        /// The run directory (from `.started`), and the directory it is: held
+        /// open, so that a directory made in its place after it was deleted
+        /// cannot get its inode number.
         var runDirectory: String?
+        var runDirectoryHandle: Int32 = -1
         var runDirectoryIdentity: FileIdentity?
         /// A change of the database files seen but not repaired yet.
         var change: ResultStore.DatabaseChange?
@@ -120,7 +123,7 @@ public final class StoreRecorder: Recorder {
                 case .stepStarted: continue
                 case .started(let info):
                     state.runDirectory = info.directory
-                    state.runDirectoryIdentity = FileIdentity(info.directory)
+                    state.hold(info.directory)
                     started = true
                     state.events.append(event)
                 case .finished(let end): summary = end
@@ -152,6 +155,10 @@ public final class StoreRecorder: Recorder {
             }
             let unrecorded = written ? nil : state.lastFailure ?? "unknown error"
             if written { store.checkpoint() }
+            if state.runDirectoryHandle >= 0 {
+                close(state.runDirectoryHandle)
+                state.runDirectoryHandle = -1
+            }
             state.outcome = RecordingOutcome(exitCode: code, recordingError: written ? note : state.note(unrecorded: unrecorded),
                                              unrecorded: unrecorded)
         }
@@ -164,21 +171,17 @@ public final class StoreRecorder: Recorder {
     /// True when the database has it all.
     func sync(_ state: inout State, force: Bool, end: (RunSummary, Int32, String?)? = nil) -> Bool {
         if !force, let after = state.retryAfter, ContinuousClock.now < after { return false }
-        if state.change == nil, let change = store.databaseChange() {
-            state.change = change
-            switch change {
-            case .replaced:
-                if !state.databaseReplaced {
-                    warn("the results database \(store.databasePath) was deleted or replaced during the run; re-creating it "
-                         + "and recording this run again (earlier runs in it are lost)")
-                }
-                state.databaseReplaced = true
-            case .logReplaced:
-                if !state.logReplaced {
-                    warn("the -wal or -shm of \(store.databasePath) was deleted or replaced during the run; recording this run again")
-                }
-                state.logReplaced = true
+        let runDirectoryGone = state.runDirectory.map { FileIdentity($0) != state.runDirectoryIdentity } ?? false
+        if state.change == nil {
+            var change = store.databaseChange()
+            if change == .logReplaced || (change == nil && runDirectoryGone) {
+                // Maybe a results directory half-way through `rm -rf`: a moment
+                // later the database is gone too, and that is what to say.
+                usleep(50_000)
+                if store.databaseChange() == .replaced { change = .replaced }
             }
+            if change == .replaced { replacedWarning(&state) }
+            state.change = change
         }
         if let change = state.change {
             state.written = 0
@@ -186,19 +189,26 @@ public final class StoreRecorder: Recorder {
             // connections open (see `reopen`); after a few, only the end writes.
             if !force && state.reopens >= Self.maxReopens { return false }
             state.reopens += 1
+            let turnedOut: ResultStore.DatabaseChange
             do {
-                try store.reopen(after: change)
+                turnedOut = try store.reopen(after: change)
             } catch {
                 failed(&state, error.description)
                 return false
             }
             state.change = nil
+            if turnedOut == .replaced {
+                replacedWarning(&state)
+            } else if !state.logReplaced && !state.databaseReplaced {
+                warn("the -wal or -shm of \(store.databasePath) was deleted or replaced during the run; recording this run again")
+            }
+            if turnedOut == .logReplaced { state.logReplaced = true }
             store.pointLatest(at: runID)
         }
         // Deleted, and maybe made again since by the next step's log directory.
         if let directory = state.runDirectory, FileIdentity(directory) != state.runDirectoryIdentity {
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            state.runDirectoryIdentity = FileIdentity(directory)
+            state.hold(directory)
             // With the whole results directory, the database's warning said it.
             if !state.runDirectoryLost && !state.databaseReplaced {
                 warn("the run directory \(directory) was deleted during the run; made it again (the logs written before are lost)")
@@ -260,6 +270,14 @@ public final class StoreRecorder: Recorder {
         }
     }
 
+    func replacedWarning(_ state: inout State) {
+        if !state.databaseReplaced {
+            warn("the results database \(store.databasePath) was deleted or replaced during the run; re-creating it "
+                 + "and recording this run again (earlier runs in it are lost)")
+        }
+        state.databaseReplaced = true
+    }
+
     func failed(_ state: inout State, _ why: String) {
         state.retryAfter = ContinuousClock.now + retryInterval
         state.lastFailure = why
@@ -276,6 +294,13 @@ public final class StoreRecorder: Recorder {
 }
 
 extension StoreRecorder.State {
+    /// Holds `directory` open, and remembers which it is.
+    mutating func hold(_ directory: String) {
+        if runDirectoryHandle >= 0 { close(runDirectoryHandle) }
+        runDirectoryHandle = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        runDirectoryIdentity = FileIdentity(descriptor: runDirectoryHandle)
+    }
+
     /// Something went wrong with recording, repaired or not.
     var troubled: Bool {
         firstFailure != nil || databaseReplaced || logReplaced || runDirectoryLost || dropped > 0
@@ -289,7 +314,8 @@ extension StoreRecorder.State {
             parts.append("the results database was deleted or replaced during the run; it was re-created and the whole run "
                          + "recorded again (earlier runs in it are lost)")
         }
-        if logReplaced {
+        // A new database says more than a new -wal.
+        if logReplaced && !databaseReplaced {
             parts.append("the -wal or -shm of the results database was deleted or replaced during the run; the whole run was recorded again")
         }
         if runDirectoryLost { parts.append("the run directory was deleted during the run (the logs written before are lost)") }

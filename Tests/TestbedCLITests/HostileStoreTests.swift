@@ -141,7 +141,7 @@ struct HostileStoreTests {
         try tree.write("testbed.yaml", """
             tests:
               a-fill: 'sleep 0.3; head -c 10000000 /dev/zero > "\(tree["small/fill"])" 2>/dev/null; true'
-              b-full: 'sleep 0.3'
+              b-full: 'sleep 1'
               c-free: 'rm "\(tree["small/fill"])"'
               d-after: 'true'
             """)
@@ -206,8 +206,9 @@ struct HostileStoreTests {
         let first = try testbed(["run", "."], in: tree.path)
         let second = try testbed(["run", "--id", "/ok", "."], in: tree.path)
         #expect(first.status == 1 && second.status == 0)
-        let wal = try FileManager.default.attributesOfItem(atPath: tree["testbed-results/testbed.sqlite-wal"])[.size] as? Int
-        #expect(wal == 0, "the log was copied into the database and emptied")
+        // Emptied by the checkpoint, or removed when the last connection closed.
+        let wal = (try? FileManager.default.attributesOfItem(atPath: tree["testbed-results/testbed.sqlite-wal"]))?[.size] as? Int
+        #expect(wal == nil || wal == 0, "the log was copied into the database")
         try tree.directory("copy")
         try FileManager.default.copyItem(atPath: tree["testbed-results/testbed.sqlite"], toPath: tree["copy/testbed.sqlite"])
         let runs = try listedRuns(tree.path, results: "copy")

@@ -143,16 +143,21 @@ public final class StoreRecorder: Recorder {
         state.withLock { state in
             var complete = sync(&state, force: true)
             if !complete { complete = writeEach(&state) }
-            var code = summary.exitCode(exitCodes, recordingFailed: state.troubled)
-            var note = state.note(unrecorded: nil)
-            var written = sync(&state, force: true, end: (summary, code, note))
-            // Deleted at the very end (by a service a setup left running): once more.
-            if written && store.databaseChange() != nil { written = sync(&state, force: true, end: (summary, code, note)) }
-            if !written {
-                code = summary.exitCode(exitCodes, recordingFailed: true)
+            // The end as it is true now; again when writing it found more trouble
+            // (a failed write, the database deleted at the very end by a service a
+            // setup left running), so that what the row says stays true.
+            var code: Int32
+            var note: String?
+            var written = false
+            var attempts = 0
+            repeat {
+                code = summary.exitCode(exitCodes, recordingFailed: state.troubled)
                 note = state.note(unrecorded: nil)
                 written = sync(&state, force: true, end: (summary, code, note))
-            }
+                attempts += 1
+            } while attempts < 4 && (written
+                ? store.databaseChange() != nil || state.note(unrecorded: nil) != note
+                : attempts == 1)
             let unrecorded = written ? nil : state.lastFailure ?? "unknown error"
             if written { store.checkpoint() }
             if state.runDirectoryHandle >= 0 {

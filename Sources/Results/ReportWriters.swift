@@ -42,7 +42,7 @@ public enum ReportWriter {
             ("complete", bool(run.complete)), ("directory", string(run.directory)), ("environment", string(run.environment)),
             ("exit_code", run.exitCode.map { String($0) }), ("finished", iso8601(run.finished).map(string)),
             ("halted_by", run.haltedBy.map(string)), ("id", string(run.id)), ("interrupted", bool(run.interrupted)),
-            ("started", iso8601(run.started).map(string)),
+            ("recording_error", run.recordingError.map(string)), ("started", iso8601(run.started).map(string)),
         ])
         out.append(",\n  \"setups\" : [")
         for (index, setup) in report.setups.enumerated() {

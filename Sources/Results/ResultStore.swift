@@ -11,17 +11,26 @@ import Synchronization
 /// The database is in WAL mode and every write is its own short transaction,
 /// so rows land as they happen, several `testbed run` can share a directory,
 /// and a run killed with SIGKILL keeps every finished result (its run row
-/// stays `complete = 0`).
+/// stays `complete = 0`). A run's writes go through its `StoreRecorder`,
+/// which keeps the run in memory until it ends: a database deleted during the
+/// run is re-created and written again, a full disk is retried.
 public final class ResultStore: Sendable {
     public let directory: String
-    let pool: DatabasePool
-    /// Writes that failed (a full disk): the first error, and how many.
-    let failures = Mutex<(first: String?, count: Int)>((nil, 0))
+    /// The open database and what its files were when opened; replaced when
+    /// the file is deleted or replaced during a run (`reopen`).
+    let connection: Mutex<Connection>
 
-    /// Why recording failed, and how many batches were lost; nil when every write succeeded.
-    public var writeFailure: (reason: String, batches: Int)? {
-        failures.withLock { state in state.first.map { ($0, state.count) } }
+    /// The database as opened: the pool, and the device and inode of
+    /// `testbed.sqlite`, its `-wal` and its `-shm` (nil until SQLite made them).
+    struct Connection: Sendable {
+        var pool: DatabasePool
+        var database: FileIdentity?
+        var wal: FileIdentity?
+        var shm: FileIdentity?
     }
+
+    var pool: DatabasePool { connection.withLock { $0.pool } }
+    var databasePath: String { directory + "/" + Self.databaseName }
 
     /// Problems with the results directory or database, each with its fix.
     public enum StoreError: Error, CustomStringConvertible {
@@ -50,26 +59,40 @@ public final class ResultStore: Sendable {
     public init(directory: String, create: Bool = true) throws(StoreError) {
         let url = URL(fileURLWithPath: directory).standardizedFileURL
         self.directory = url.path
-        if create {
-            do {
-                try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-            } catch {
-                // Say why in the user's terms: the nearest existing parent is read-only, or full.
-                var parent = url.deletingLastPathComponent()
-                while parent.path != "/" && !FileManager.default.fileExists(atPath: parent.path) { parent = parent.deletingLastPathComponent() }
-                if access(parent.path, W_OK) != 0 {
-                    throw .notWritable(directory, String(cString: strerror(errno)).lowercased())
-                }
-                var space = statvfs()
-                if statvfs(parent.path, &space) == 0 && space.f_bavail == 0 { throw .full(directory) }
-                throw .cannotCreate(directory, Self.why(error))
-            }
-        }
+        if create { try Self.makeDirectory(url, shown: directory) }
         let path = url.appendingPathComponent(Self.databaseName).path
         if !create && !FileManager.default.fileExists(atPath: path) { throw .noRuns(directory) }
         if create && access(url.path, W_OK) != 0 {
             throw .notWritable(directory, String(cString: strerror(errno)).lowercased())
         }
+        connection = Mutex(try Self.open(url.path, shown: directory))
+    }
+
+    /// Makes the results directory (and its parents), saying why it cannot.
+    static func makeDirectory(_ url: URL, shown directory: String) throws(StoreError) {
+        do {
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        } catch {
+            // Say why in the user's terms: the nearest existing parent is read-only, or full.
+            var parent = url.deletingLastPathComponent()
+            while parent.path != "/" && !FileManager.default.fileExists(atPath: parent.path) { parent = parent.deletingLastPathComponent() }
+            if access(parent.path, W_OK) != 0 {
+                throw .notWritable(directory, String(cString: strerror(errno)).lowercased())
+            }
+            var space = statvfs()
+            if statvfs(parent.path, &space) == 0 && space.f_bavail == 0 { throw .full(directory) }
+            throw .cannotCreate(directory, Self.why(error))
+        }
+    }
+
+    /// Opens `testbed.sqlite` in `directory` and brings its schema up to date.
+    /// `replacing`: the connection to a database that was deleted or replaced
+    /// while this process had it open. Its `-wal` and `-shm` are removed first
+    /// (under the lock) when they are orphans (no `testbed.sqlite` beside them)
+    /// or still the old ones: SQLite would read the old database's pages into
+    /// the new one.
+    static func open(_ directory: String, shown: String, replacing old: Connection? = nil) throws(StoreError) -> Connection {
+        let path = directory + "/" + databaseName
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
         configuration.prepareDatabase { db in
@@ -77,7 +100,7 @@ public final class ResultStore: Sendable {
         }
         // Two runs that start at once must not both create the schema (or both
         // switch the file to WAL): opening and migrating take a file lock.
-        let lock = open(url.appendingPathComponent(".lock").path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        let lock = Glibc.open(directory + "/.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         if lock >= 0 { flock(lock, LOCK_EX) }
         defer {
             if lock >= 0 {
@@ -85,12 +108,90 @@ public final class ResultStore: Sendable {
                 close(lock)
             }
         }
+        if let old {
+            let orphaned = FileIdentity(path) == nil
+            for (suffix, identity) in [("-wal", old.wal), ("-shm", old.shm)] {
+                if orphaned || (identity != nil && FileIdentity(path + suffix) == identity) { unlink(path + suffix) }
+            }
+        }
         do {
-            pool = try DatabasePool(path: path, configuration: configuration)
+            let pool = try DatabasePool(path: path, configuration: configuration)
             try Self.migrator.migrate(pool)
+            return Connection(pool: pool, database: FileIdentity(path), wal: FileIdentity(path + "-wal"),
+                              shm: FileIdentity(path + "-shm"))
         } catch {
-            if let error = error as? DatabaseError, error.resultCode == .SQLITE_FULL { throw .full(directory) }
+            if let error = error as? DatabaseError, error.resultCode == .SQLITE_FULL { throw .full(shown) }
             throw .cannotOpen(path, Self.why(error))
+        }
+    }
+
+    /// What became of the database this store opened: nil while
+    /// `testbed.sqlite`, its `-wal` and its `-shm` are the files it opened
+    /// (three `stat` calls).
+    func databaseChange() -> DatabaseChange? {
+        let opened = connection.withLock { ($0.database, $0.wal, $0.shm) }
+        let path = databasePath
+        guard let database = opened.0, FileIdentity(path) == database else { return .replaced }
+        let now = (FileIdentity(path + "-wal"), FileIdentity(path + "-shm"))
+        guard let wal = opened.1, let shm = opened.2 else {
+            // SQLite makes the -wal and -shm on the first write; remember them then.
+            if now.0 != nil && now.1 != nil {
+                connection.withLock { state in
+                    state.wal = now.0
+                    state.shm = now.1
+                }
+            }
+            return nil
+        }
+        return now.0 == wal && now.1 == shm ? nil : .logReplaced
+    }
+
+    enum DatabaseChange {
+        /// `testbed.sqlite` is gone or another file (the results directory deleted, say).
+        case replaced
+        /// `testbed.sqlite` is the same file, its `-wal` or `-shm` is not.
+        case logReplaced
+    }
+
+    /// Opens the database again after `change`: makes the results directory
+    /// and a new `testbed.sqlite` with the schema.
+    ///
+    /// The old connections are never closed when the file was replaced:
+    /// closing the last one deletes `-wal` and `-shm` by name, which would
+    /// be the new database's. When only the `-wal` or `-shm` went, they are
+    /// closed first: SQLite then copies what the old `-wal` held into the file.
+    ///
+    /// Returns the change as it turned out: `.replaced` when the `-wal` went
+    /// with `testbed.sqlite` itself (a results directory removed file by
+    /// file, seen half-way), the new connection's file being another.
+    @discardableResult
+    func reopen(after change: DatabaseChange) throws(StoreError) -> DatabaseChange {
+        let old = connection.withLock { $0 }
+        switch change {
+        case .replaced:
+            Self.retired.withLock { $0.append(old.pool) }
+        case .logReplaced:
+            try? old.pool.close()
+        }
+        try Self.makeDirectory(URL(fileURLWithPath: directory), shown: directory)
+        let fresh = try Self.open(directory, shown: directory, replacing: change == .replaced ? old : nil)
+        connection.withLock { $0 = fresh }
+        return change == .logReplaced && fresh.database != old.database ? .replaced : change
+    }
+
+    /// Connections to databases that were deleted under a run: kept open
+    /// until the process ends (see `reopen`).
+    static let retired = Mutex<[DatabasePool]>([])
+
+    /// Copies the write-ahead log into `testbed.sqlite` and empties it, so
+    /// that the file alone holds every run (users copy it alone). Waits for
+    /// readers at most 200 ms; if they still block it, SQLite copies what it
+    /// can and the rest stays in `-wal` (still part of the database).
+    public func checkpoint() {
+        try? pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA busy_timeout = 200")
+            defer { try? db.execute(sql: "PRAGMA busy_timeout = 30000") }
+            _ = try? db.checkpoint(.truncate)
         }
     }
 
@@ -154,6 +255,11 @@ public final class ResultStore: Sendable {
                 );
                 """)
         }
+        // What went wrong while recording the run (nil: nothing); databases
+        // written before it keep their runs, with nil here.
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: "ALTER TABLE run ADD COLUMN recording_error TEXT")
+        }
         return migrator
     }
 
@@ -206,21 +312,6 @@ public final class ResultStore: Sendable {
 
     // MARK: - Writing
 
-    func write(_ body: (Database) throws -> Void) {
-        do {
-            try pool.write(body)
-        } catch {
-            let first = failures.withLock { state -> Bool in
-                state.count += 1
-                if state.first == nil { state.first = Self.why(error) }
-                return state.count == 1
-            }
-            guard first else { return }
-            var warning = "testbed: warning: cannot record results in \(directory): \(Self.why(error))\n"
-            _ = warning.withUTF8 { testbed_write_all(STDERR_FILENO, $0.baseAddress, $0.count) }
-        }
-    }
-
     func insertStart(_ db: Database, _ info: RunInfo) throws {
             try db.execute(sql: "INSERT INTO run (id, environment, started, directory, jobs) VALUES (?, ?, ?, ?, ?)",
                            arguments: [info.id, info.environment, info.started.timeIntervalSince1970, info.directory, info.jobs])
@@ -257,44 +348,50 @@ public final class ResultStore: Sendable {
                                  result.reason, result.logPath])
     }
 
-    func updateFinish(_ db: Database, _ summary: RunSummary) throws {
+    /// The run's end: `exitCode` is the one `testbed run` exits with;
+    /// `recordingError` says what went wrong while recording it (nil: nothing).
+    func updateFinish(_ db: Database, _ summary: RunSummary, exitCode: Int32, recordingError: String?) throws {
             try db.execute(sql: """
-                UPDATE run SET finished = ?, exit_code = ?, complete = ?, interrupted = ?, halted_by = ? WHERE id = ?
-                """, arguments: [summary.finished.timeIntervalSince1970, summary.exitCode(),
-                                 summary.interrupted ? 0 : 1, summary.interrupted ? 1 : 0, summary.haltedBy, summary.id])
+                UPDATE run SET finished = ?, exit_code = ?, complete = ?, interrupted = ?, halted_by = ?, recording_error = ?
+                WHERE id = ?
+                """, arguments: [summary.finished.timeIntervalSince1970, exitCode,
+                                 summary.interrupted ? 0 : 1, summary.interrupted ? 1 : 0, summary.haltedBy, recordingError,
+                                 summary.id])
     }
 
-    /// The recorder that writes a run's events as they happen.
-    public func recorder(runID: String) -> StoreRecorder {
-        StoreRecorder(store: self, runID: runID)
+    /// Removes every row of a run (before it is written again whole).
+    func deleteRun(_ db: Database, _ runID: String) throws {
+        for table in ["fact", "test_result", "setup_result"] {
+            try db.execute(sql: "DELETE FROM \(table) WHERE run_id = ?", arguments: [runID])
+        }
+        try db.execute(sql: "DELETE FROM run WHERE id = ?", arguments: [runID])
+    }
+
+    /// The recorder that writes a run's events as they happen; `exitCodes`
+    /// is the scheme of the exit code it records at the end.
+    public func recorder(runID: String, exitCodes: ExitCodes = .standard) -> StoreRecorder {
+        StoreRecorder(store: self, runID: runID, exitCodes: exitCodes)
     }
 }
 
-/// Writes a run's events to the results database as they happen: a batch of
-/// events (what piled up while the last write ran) in one transaction.
-public struct StoreRecorder: Recorder {
-    let store: ResultStore
-    let runID: String
+/// The device and inode of a file: what tells it from another put in its place.
+struct FileIdentity: Equatable, Sendable {
+    let device: UInt64
+    let inode: UInt64
 
-    public func record(_ event: RunEvent) async {
-        await record([event])
+    /// Nil when there is no such file.
+    init?(_ path: String) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
     }
 
-    public func record(_ events: [RunEvent]) async {
-        defer {
-            // `latest` points at a run once its rows exist.
-            if events.contains(where: { if case .started = $0 { true } else { false } }) { store.pointLatest(at: runID) }
-        }
-        store.write { db in
-            for event in events {
-                switch event {
-                case .started(let info): try store.insertStart(db, info)
-                case .stepStarted: break
-                case .testFinished(let result): try store.updateTest(db, runID, result)
-                case .setupFinished(let result): try store.insertSetup(db, runID, result)
-                case .finished(let summary): try store.updateFinish(db, summary)
-                }
-            }
-        }
+    /// The file open as `descriptor`.
+    init?(descriptor: Int32) {
+        var info = stat()
+        guard descriptor >= 0, fstat(descriptor, &info) == 0 else { return nil }
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
     }
 }

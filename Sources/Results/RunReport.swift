@@ -19,6 +19,9 @@ public struct RunReport: Sendable {
         /// Absolute path of the run directory.
         public var directory: String
         public var jobs: Int
+        /// What went wrong while recording the run (the results database was
+        /// deleted, the disk was full): nil when nothing did.
+        public var recordingError: String? = nil
     }
 
     public var run: Run
@@ -33,11 +36,14 @@ public struct RunReport: Sendable {
         self.facts = facts
     }
 
-    /// The report of a run that just ended, without reading the database back.
-    public init(info: RunInfo, summary: RunSummary) {
+    /// The report of a run that just ended, without reading the database
+    /// back: its exit code and recording trouble as `recording` has them
+    /// (the run row's).
+    public init(info: RunInfo, summary: RunSummary, recording: RecordingOutcome) {
         run = Run(id: info.id, environment: info.environment, started: summary.started, finished: summary.finished,
-                  exitCode: summary.exitCode(), complete: !summary.interrupted, interrupted: summary.interrupted,
-                  haltedBy: summary.haltedBy, directory: info.directory, jobs: info.jobs)
+                  exitCode: recording.exitCode, complete: !summary.interrupted, interrupted: summary.interrupted,
+                  haltedBy: summary.haltedBy, directory: info.directory, jobs: info.jobs,
+                  recordingError: recording.recordingError)
         tests = summary.tests
         setups = summary.setups
         facts = info.facts
@@ -46,12 +52,14 @@ public struct RunReport: Sendable {
     public var testFailures: [TestResult] { tests.filter(\.outcome.isTestFailure) }
     public var infrastructureFailures: [SetupResult] { setups.filter(\.outcome.isInfrastructureFailure) }
 
-    /// The run's exit code as `--exit-codes` asks (130 when interrupted).
+    /// The run's exit code as `--exit-codes` asks (130 when interrupted),
+    /// by the rule of `RunSummary.exitCode(_:recordingFailed:)`.
     public func exitCode(_ codes: ExitCodes) -> Int32 {
-        codes.code(testFailures: testFailures.count,
-                   infrastructureFailures: infrastructureFailures.count + tests.filter { $0.outcome == .blocked }.count,
-                   interrupted: run.interrupted, nothingSelected: tests.isEmpty,
-                   nothingTested: !tests.contains { $0.outcome.isVerdict })
+        codes.code(codes.code(testFailures: testFailures.count,
+                              infrastructureFailures: infrastructureFailures.count + tests.filter { $0.outcome == .blocked }.count,
+                              interrupted: run.interrupted, nothingSelected: tests.isEmpty,
+                              nothingTested: !tests.contains { $0.outcome.isVerdict }),
+                   recordingFailed: run.recordingError != nil)
     }
 
     /// How many tests have each outcome.
@@ -107,7 +115,8 @@ extension ResultStore {
             started: Date(timeIntervalSince1970: row["started"]),
             finished: (row["finished"] as Double?).map(Date.init(timeIntervalSince1970:)),
             exitCode: row["exit_code"], complete: row["complete"], interrupted: row["interrupted"],
-            haltedBy: row["halted_by"], directory: row["directory"], jobs: row["jobs"])
+            haltedBy: row["halted_by"], directory: row["directory"], jobs: row["jobs"],
+            recordingError: row["recording_error"])
     }
 
     static func load(_ db: Database, run row: Row) throws -> RunReport {
@@ -122,8 +131,9 @@ extension ResultStore {
                     reason: row["reason"], blockedBy: row["blocked_by"], logDirectory: row["log"])
                 if stored == "pending" {
                     result.reason = run.finished == nil
-                        ? "not finished: the run stopped before this test had a result (testbed was killed)"
-                        : "not run"
+                        ? "not finished: the run stopped before this test had a result (testbed was killed, or could not record it)"
+                        : run.recordingError == nil ? "not run"
+                        : "not run, or its result could not be recorded (the run's recording error says why)"
                 }
                 return result
             }

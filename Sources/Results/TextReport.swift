@@ -38,9 +38,10 @@ public struct TextReport {
         out += bold("run \(run.id)") + " on \(run.environment)"
         out += duration.map { String(format: ", %.1f s", $0) } ?? ""
         if !run.complete {
-            out += run.interrupted ? " " + yellow("(interrupted)") : " " + yellow("(incomplete: testbed stopped before the run finished)")
+            out += run.interrupted ? " " + yellow("(interrupted)") : " " + yellow("(incomplete: testbed stopped before the run finished, or could not record its end)")
         }
         out += "\n"
+        if let trouble = run.recordingError { out += yellow("recording: \(trouble)") + "\n" }
 
         let failures = report.testFailures
         if !failures.isEmpty {

@@ -11,7 +11,9 @@ struct ReportCommand: ParsableCommand {
         discussion: """
         RUN is a run id from `testbed report --list` (or a unique prefix of one). \
         A run that testbed did not finish (killed, or the machine went down) shows \
-        every result that was recorded and says it is incomplete.
+        every result that was recorded and says it is incomplete. What went wrong \
+        while a run was recorded (its database deleted, a full disk) is shown on a \
+        `recording:` line (JSON: run.recording_error).
 
           testbed report
           testbed report --junit > junit.xml

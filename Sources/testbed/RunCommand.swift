@@ -39,10 +39,12 @@ struct RunCommand: AsyncParsableCommand {
 
         Exit codes: 0 every selected test passed, skipped or was unsupported; 1 a test \
         failed (fail, timeout, error); 2 an infrastructure failure (setup, teardown, \
-        restore); 3 both; 4 nothing selected; 64 bad command line; 65 invalid \
-        declarations; 130 interrupted. With --exit-codes bisect: 0 good, 1 bad, 125 \
-        this commit cannot be tested (only infrastructure failed, invalid declarations, \
-        nothing selected, a missing suite or environment file, or no test passed or \
+        restore, or a results directory that stopped taking results during the run, \
+        deleted or full: they are written when it can, and the run says so); 3 both; \
+        4 nothing selected; 64 bad command line; 65 invalid declarations; 130 \
+        interrupted. With --exit-codes bisect: 0 good, 1 bad, 125 this commit cannot \
+        be tested (only infrastructure failed, invalid declarations, nothing selected, \
+        a missing suite or environment file, or no test passed or \
         failed), 128 a bad command line (which stops the bisection).
 
         Ctrl-C stops launching, terminates what runs (a setup's check and a restore \
@@ -164,16 +166,22 @@ struct RunCommand: AsyncParsableCommand {
         let console = ConsoleRecorder(style: Style.forStandardError, live: isatty(STDERR_FILENO) == 1 && !json, quiet: quiet || json,
                                       suite: suites.firstLineLabel(colon: false))
         let collector = InfoCollector()
+        let recorder = store.recorder(runID: run.id, exitCodes: exitCodes)
         let executor = Executor(plan: plan, facts: environment, options: options,
                                 supervisor: ProcessSupervisor(grace: parseTimeout(killGrace)!),
-                                recorders: [store.recorder(runID: run.id), console, collector])
+                                recorders: [recorder, console, collector])
         latch.attach { executor.interrupt() }
         let summary = await executor.run(facts: facts)
         // Every step has ended and every service was stopped: no escapee has an owner left.
         ProcessSupervisor.killEscapees()
 
         guard let info = await collector.info else { throw ExitCode(2) }
-        let report = RunReport(info: info, summary: summary)
+        // The exit code as the store recorded it with the run (the one rule:
+        // RunSummary.exitCode(_:recordingFailed:)), for the summary and the process alike.
+        let recording = recorder.outcome
+            ?? RecordingOutcome(exitCode: summary.exitCode(exitCodes, recordingFailed: true), recordingError: nil,
+                                unrecorded: "the store never saw the run's end")
+        let report = RunReport(info: info, summary: summary, recording: recording)
         // Written in chunks: the report of a 100,000-test run is never one string in memory.
         // Both at once: on a large run they are the tail every user waits for.
         await withDiscardingTaskGroup { group in
@@ -185,15 +193,13 @@ struct RunCommand: AsyncParsableCommand {
         } else {
             emit("\n" + TextReport(report, color: Style.standard.enabled).render())
         }
-        var code = summary.exitCode(exitCodes)
-        if let failure = store.writeFailure {
-            // The lab, not the code: the results directory could not take them.
-            writeText("testbed: error: \(failure.batches) batch\(failure.batches == 1 ? "" : "es") of results could not be written to "
-                      + "\(results) (\(failure.reason)); the summary above is complete, the database is not. Free some space "
-                      + "or choose another --results DIR\n", to: STDERR_FILENO)
-            if exitCodes == .standard && code != 130 { code |= 2 }
+        if let why = recording.unrecorded {
+            // The lab, not the code: the results directory could not take the run's end.
+            writeText("testbed: error: results could not be written to \(results) (\(why)): the summary above is complete, "
+                      + "the database is not (it shows this run as incomplete); free some space or choose another --results DIR\n",
+                      to: STDERR_FILENO)
         }
-        if code != 0 { throw ExitCode(code) }
+        if recording.exitCode != 0 { throw ExitCode(recording.exitCode) }
     }
 }
 

@@ -28,10 +28,14 @@ import Synchronization
 public final class RunLayout: Sendable {
     /// The absolute run directory (for the variables tests get and for messages).
     public let directory: String
-    /// The run directory, held open for the whole run.
-    let root: Int32
+    /// The run directory, held open for the whole run (made again, and
+    /// this replaced, if a step deletes it), and every descriptor it had
+    /// before (kept open: another thread may be using one).
+    let roots: Mutex<(current: Int32, stale: [Int32])>
     /// `tests`, `setups`, `restore`: opened once, when first needed.
     let top = Mutex<[String: Int32]>([:])
+
+    var root: Int32 { roots.withLock { $0.current } }
 
     /// The run directory could not be opened.
     public struct OpenError: Error, Sendable, CustomStringConvertible {
@@ -48,11 +52,14 @@ public final class RunLayout: Sendable {
         self.directory = directory
         let fd = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { throw OpenError(path: directory, errno: errno) }
-        root = fd
+        roots = Mutex((fd, []))
     }
 
     deinit {
-        close(root)
+        roots.withLock { roots in
+            close(roots.current)
+            for fd in roots.stale { close(fd) }
+        }
         top.withLock { for fd in $0.values { close(fd) } }
     }
 
@@ -109,7 +116,9 @@ public final class RunLayout: Sendable {
         guard !names.isEmpty else { return StepDirectory(descriptor: dup(root), relative: relative, notes: [], failure: nil) }
         var notes: [String] = []
         let first = names.removeFirst()
-        guard var parent = topDirectory(first, notes: &notes) else {
+        var topmost = topDirectory(first, notes: &notes)
+        if topmost == nil && errno == ENOENT && reopenDeletedRoot() { topmost = topDirectory(first, notes: &notes) }
+        guard var parent = topmost else {
             return StepDirectory(descriptor: -1, relative: relative, notes: notes,
                                  failure: "\(first): \(String(cString: strerror(errno)))")
         }
@@ -143,15 +152,45 @@ public final class RunLayout: Sendable {
     /// replaced, or why it cannot be made.
     public func createFile(_ name: String) -> (descriptor: Int32, notes: [String], failure: String?) {
         var notes: [String] = []
-        let fd = Self.createFile(name, in: root, flags: O_WRONLY, shownAs: name, notes: &notes)
+        var fd = Self.createFile(name, in: root, flags: O_WRONLY, shownAs: name, notes: &notes)
+        if fd < 0 && errno == ENOENT && reopenDeletedRoot() {
+            fd = Self.createFile(name, in: root, flags: O_WRONLY, shownAs: name, notes: &notes)
+        }
         return (fd, notes, fd < 0 ? String(cString: strerror(errno)) : nil)
+    }
+
+    /// If a step deleted the run directory (its descriptor has no links
+    /// left), makes it again at its path in the results directory (which the
+    /// user gave: trusted; the run directory's own name is still opened with
+    /// `O_NOFOLLOW`) and forgets the directories below it. Whether a new run
+    /// directory is in use.
+    func reopenDeletedRoot() -> Bool {
+        roots.withLock { roots -> Bool in
+            var info = stat()
+            guard fstat(roots.current, &info) == 0, info.st_nlink == 0 else {
+                // Already made again by another thread, or never deleted.
+                return fstat(roots.current, &info) == 0 && info.st_nlink > 0
+            }
+            let url = URL(fileURLWithPath: directory)
+            let parent = open(url.deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard parent >= 0 else { return false }
+            defer { close(parent) }
+            var notes: [String] = []
+            let fresh = Self.makeDirectory(url.lastPathComponent, in: parent, shownAs: directory, notes: &notes)
+            guard fresh >= 0 else { return false }
+            roots.stale.append(roots.current)
+            roots.current = fresh
+            top.withLock { opened in opened.removeAll() }
+            return true
+        }
     }
 
     /// `tests`, `setups` or `restore`, opened once and kept; `again`: the
     /// descriptor that turned out stale (its directory was deleted), replaced
     /// by a new one (the stale one stays open: another thread may use it).
     func topDirectory(_ name: String, notes: inout [String], again stale: Int32? = nil) -> Int32? {
-        top.withLock { opened -> Int32? in
+        let root = self.root  // read first: reopenDeletedRoot locks roots, then top
+        return top.withLock { opened -> Int32? in
             if let fd = opened[name], fd != stale { return fd }
             let fd = Self.makeDirectory(name, in: root, shownAs: name, notes: &notes)
             guard fd >= 0 else { return nil }

@@ -79,7 +79,7 @@ struct SelectionOptions: ParsableArguments {
 
     func validate() throws {
         for tag in tags {
-            do { _ = try TagExpression(parsing: tag) } catch { throw ValidationError(error.description) }
+            do { _ = try TagExpression(parsing: tag) } catch { throw ValidationError("--tag: \(error.description)") }
         }
     }
 

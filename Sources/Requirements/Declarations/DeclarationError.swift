@@ -15,9 +15,12 @@ public struct DeclarationError: Error, Sendable, Hashable, CustomStringConvertib
         self.message = message
     }
 
+    /// One line: control characters in the file name or the message (a test
+    /// name with a newline or an ESC sequence, quoted) are escaped (`\n`,
+    /// `\u{1B}`), so an error cannot forge lines or clear the terminal.
     public var description: String {
-        if let line { return "\(file):\(line): \(message)" }
-        return "\(file): \(message)"
+        if let line { return "\(file.escapingControls):\(line): \(message.escapingControls)" }
+        return "\(file.escapingControls): \(message.escapingControls)"
     }
 }
 

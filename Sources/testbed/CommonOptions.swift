@@ -4,6 +4,7 @@ import Catalog
 import Foundation
 import Requirements
 import Scheduler
+import Synchronization
 
 /// Exit statuses shared by every command (DESIGN.md, "Exit codes").
 enum ExitStatus {
@@ -23,6 +24,7 @@ struct EnvironmentOptions: ParsableArguments {
     /// The environment, or exits 64 (missing file; `missing` when given) /
     /// `invalid` (65; 125 for bisect) for an invalid file.
     func load(invalid: Int32 = ExitStatus.invalidDeclarations, missing: Int32? = nil) throws -> Environment {
+        stopHelpersOnSignals()
         guard let path = environment else { return Environment(local: HostProbe()) }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
@@ -143,6 +145,42 @@ extension SuitePaths {
         label.map { "\($0.noun)\(colon ? ":" : "") \($0.text)" }
     }
 }
+
+/// SIGINT, SIGTERM and SIGHUP kill the probe commands running (their own
+/// process groups, which a terminal's Ctrl-C does not reach) before Testbed
+/// dies of the signal as before. A signal already ignored (`nohup`) or
+/// handled (`run` forwards them to its executor, and calls
+/// `HelperProcesses.interrupt()` itself) is left as it is. Installed once.
+func stopHelpersOnSignals() {
+    helperSignalSources.withLock { sources in
+        guard sources.isEmpty else { return }
+        for number in [SIGINT, SIGTERM, SIGHUP] {
+            let previous = signal(number, SIG_IGN)
+            // SIG_DFL is the null handler.
+            guard unsafeBitCast(previous, to: Int.self) == 0 else {
+                signal(number, previous)
+                continue
+            }
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                HelperProcesses.interrupt()
+                // Die of the signal, as without the handler: unblocked on this
+                // thread (Dispatch's threads block signals), then raised.
+                signal(number, SIG_DFL)
+                var set = sigset_t()
+                sigemptyset(&set)
+                sigaddset(&set, number)
+                pthread_sigmask(SIG_UNBLOCK, &set, nil)
+                raise(number)
+                _exit(128 + number)
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+}
+
+private let helperSignalSources = Mutex<[any DispatchSourceSignal]>([])
 
 /// Values the process keeps until it exits: freeing a catalog of 100,000
 /// tests object by object takes longer than the exit that unmaps it (as

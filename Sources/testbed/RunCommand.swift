@@ -98,7 +98,8 @@ struct RunCommand: AsyncParsableCommand {
         // the run: writes fail with EPIPE instead (children get the default back).
         signal(SIGPIPE, SIG_IGN)
         let latch = InterruptLatch()
-        let signals = SignalForwarder(signals: [SIGINT, SIGTERM, SIGHUP]) { latch.fire() }
+        // Probe commands running in groups of their own are stopped too (HelperProcesses).
+        let signals = SignalForwarder(signals: [SIGINT, SIGTERM, SIGHUP]) { HelperProcesses.interrupt(); latch.fire() }
         defer { signals.stop() }
         let environment = try environmentOptions.load(invalid: exitCodes.invalidDeclarations, missing: exitCodes.missingInput)
         let plan = try await selection.resolve(in: environment, invalid: exitCodes.invalidDeclarations)

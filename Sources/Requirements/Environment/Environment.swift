@@ -217,6 +217,12 @@ public final class Environment: FactSource, Sendable {
             if output.timedOut {
                 return .absent(reason: "\(name) is unknown: probe `\(probe.text)` (\(origin)) did not answer in \(runner.timeoutText); its process group was killed")
             }
+            if output.interrupted {
+                return .absent(reason: "\(name) is unknown: probe `\(probe.text)` (\(origin)) was interrupted")
+            }
+            if output.truncated {
+                return .absent(reason: "\(name) is unknown: probe `\(probe.text)` (\(origin)) printed more than \(CommandRunner.versionOutputLimit / 1024) KiB; its process group was killed")
+            }
             guard output.status == 0 else {
                 return .absent(reason: "\(name) is unknown: probe `\(probe.text)` (\(origin)) exited \(output.status)")
             }

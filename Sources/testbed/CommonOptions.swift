@@ -48,7 +48,7 @@ struct SelectionOptions: ParsableArguments {
     var suites: [String] = []
 
     @Option(name: .customLong("tag"), help: ArgumentHelp(
-        "Select tests whose tags match EXPR: `migration`, `quick | smoke`, `migration & !slow`; repeat to select either.",
+        "Select tests whose tags match EXPR: `migration`, `quick | smoke`, `migration & !slow` (parentheses nest at most 100 levels); repeat to select either.",
         valueName: "expr"))
     var tags: [String] = []
 

@@ -123,6 +123,34 @@ struct UnboundedInputTests {
         }
     }
 
+    @Test("setups chained 30,000 deep (by after, by provides) or in a ring of 30,000: exit 65 naming file:line, not a stack overflow")
+    func deepSetupChains() throws {
+        let count = 30_000
+        let after = (1..<count).map { "  s\($0): {run: 'true', after: [s\($0 - 1)]}" }
+        let provides = (1..<count).map { "  s\($0): {run: 'true', provides: [f\($0)], requires: [f\($0 - 1)]}" }
+        let fix = "needs setups chained more than 256 deep (each waiting for the next through `after` or a requirement "
+            + "another setup provides; the 257th is \"s29743\"); shorten the chain"
+        for (lines, first, test) in [(after, "  s0: {run: 'true'}", "  t: {run: 'true', setup: [s29999]}"),
+                                     (provides, "  s0: {run: 'true', provides: [f0]}", "  t: {run: 'true', requires: [f29999]}")] {
+            let tree = try TemporaryTree(["testbed.yaml": (["setups:", first] + lines + ["tests:", test]).joined(separator: "\n") + "\n"])
+            let result = try boundedTestbed(["check", "."], in: tree.path).result
+            #expect(result.status == 65)
+            #expect(result.stderr == "testbed: error: testbed.yaml:30003: test /t \(fix)\n", "\(result.stderr.prefix(500))")
+        }
+        // 256 in a row are fine.
+        let fine = (["setups:", "  s0: {run: 'true'}"] + after.prefix(255) + ["tests:", "  t: {run: 'true', setup: [s255]}"])
+        let tree = try TemporaryTree(["testbed.yaml": fine.joined(separator: "\n") + "\n"])
+        let result = try boundedTestbed(["check", "."], in: tree.path).result
+        #expect(result.status == 0 && result.stdout.contains("1 need setup"), "\(result.stderr.prefix(500))")
+        // A ring: the cycle is found without recursion.
+        let ring = ["setups:", "  s0: {run: 'true', after: [s29999]}"] + after + ["tests:", "  t: {run: 'true', setup: [s5]}"]
+        try tree.write("testbed.yaml", ring.joined(separator: "\n") + "\n")
+        let cycle = try boundedTestbed(["check", "."], in: tree.path).result
+        #expect(cycle.status == 65)
+        #expect(cycle.stderr.hasPrefix("testbed: error: testbed.yaml:2: dependency cycle: s0 -> s29999 -> s29998 -> "), "\(cycle.stderr.prefix(300))")
+        #expect(cycle.stderr.hasSuffix(" -> s2 -> s1 -> s0; remove one `after`\n"))
+    }
+
     /// An environment whose probes hang, print without end or answer, and a
     /// suite that needs each.
     static let probing = [

@@ -151,6 +151,17 @@ struct UnboundedInputTests {
         #expect(cycle.stderr.hasSuffix(" -> s2 -> s1 -> s0; remove one `after`\n"))
     }
 
+    @Test("requirements on two 100,000-character fact names: unsupported in well under a second (the did-you-mean skipped 22 s of distances)")
+    func longFactNames() throws {
+        let name = String(repeating: "k", count: 100_000)
+        let tree = try TemporaryTree(["testbed.yaml": "tests:\n  t: {run: 'true', requires: [\"\(name)\", \"\(name)x\"]}\n"])
+        let (result, seconds) = try boundedTestbed(["check", "--json", "."], in: tree.path)
+        #expect(result.status == 0)
+        let tests = try #require(try result.json()["tests"] as? [[String: Any]])
+        #expect(tests.first?["status"] as? String == "unsupported")
+        #expect(seconds < 5, "\(seconds) s")
+    }
+
     /// An environment whose probes hang, print without end or answer, and a
     /// suite that needs each.
     static let probing = [

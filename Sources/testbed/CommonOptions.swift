@@ -28,7 +28,7 @@ struct EnvironmentOptions: ParsableArguments {
         guard let path = environment else { return Environment(local: HostProbe()) }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
-            let message = "environment file \(path) does not exist; name a file such as environments/lab-r420.yaml"
+            let message = "environment file \(path.escapingControls) does not exist; name a file such as environments/lab-r420.yaml"
             if let missing { fail(message, status: missing) }
             throw ValidationError(message)
         }
@@ -73,7 +73,7 @@ struct SelectionOptions: ParsableArguments {
     /// `missing` when given (`run --exit-codes bisect`: 125).
     func requireExistingPaths(missing: Int32? = nil) throws {
         for path in paths where !FileManager.default.fileExists(atPath: path) {
-            let message = "\(path) does not exist; name a suite directory, a testbed.yaml or an executable test"
+            let message = "\(path.escapingControls) does not exist; name a suite directory, a testbed.yaml or an executable test"
             if let missing { fail(message, status: missing) }
             throw ValidationError(message)
         }

@@ -408,6 +408,31 @@ struct ControlCharacterIDTests {
                 "\(named.stderr)")
     }
 
+    @Test("an environment name or fact value with a control character: exit 65 naming file:line; a suite path with one is shown escaped")
+    func environmentAndPaths() throws {
+        let tree = try TemporaryTree([
+            "name.yaml": "name: \"lab\\e[2J\"\n",
+            "fact.yaml": "name: lab\nfacts:\n  kernel: \"6.1\\r\"\n",
+            "tag.yaml": "provides: [\"x = 1\\e[2J\"]\n",
+            "s\u{1B}[2J/testbed.yaml": "tests:\n  a: 'true'\n",
+        ])
+        let fix = "that would reach terminals and reports as it is; write it with printable characters only"
+        for (file, message) in [
+            ("name.yaml", "name.yaml:1: the environment name \"lab\\u{1B}[2J\" has a control character (`\\u{1B}`) \(fix)"),
+            ("fact.yaml", "fact.yaml:3: the value of fact kernel \"6.1\\r\" has a control character (`\\r`) \(fix)"),
+            ("tag.yaml", "tag.yaml:1: the value of tag x \"1\\u{1B}[2J\" has a control character (`\\u{1B}`) \(fix)"),
+        ] {
+            let result = try boundedTestbed(["check", "-e", file, "s\u{1B}[2J"], in: tree.path).result
+            #expect(result.status == 65)
+            #expect(result.stderr == "testbed: error: \(message)\n", "\(result.stderr)")
+        }
+        let result = try boundedTestbed(["check", "s\u{1B}[2J"], in: tree.path).result
+        #expect(result.status == 0 && result.stdout.hasPrefix("environment: local (this host, probed), suite: s\\u{1B}[2J\n"), "\(result.stdout)")
+        let missing = try boundedTestbed(["check", "gone\u{1B}[2J"], in: tree.path).result
+        #expect(missing.status == 64 && missing.stderr.hasPrefix("Error: gone\\u{1B}[2J does not exist; "), "\(missing.stderr)")
+        #expect(!hasRawControl(result.stdout + missing.stderr))
+    }
+
     @Test("a requirement with an ESC sequence: exit 65, shown escaped with its column")
     func requirementWithEscape() throws {
         let tree = try TemporaryTree(["testbed.yaml": "tests:\n  a:\n    run: 'true'\n    requires: [\"qemu >= 8.2\\e[2J\"]\n"])

@@ -154,6 +154,9 @@ public struct CatalogLoader: Sendable {
             if file.misnamed {
                 state.errors.append(DeclarationError(file: Self.join(root, file.relative), line: nil, message:
                     "the name is not valid UTF-8, so it cannot become a test id; rename it"))
+            } else if let problem = file.unreadable {
+                state.errors.append(DeclarationError(file: file.relative.isEmpty ? root : Self.join(root, file.relative),
+                                                     line: nil, message: problem))
             } else if file.named {
                 loadExecutable(file.path, shownAs: Self.join(root, file.relative), id: "/" + file.relative, state: &state)
             } else if file.isDeclaration {
@@ -173,6 +176,8 @@ public struct CatalogLoader: Sendable {
         var shownAs: String? = nil
         /// Its name is not UTF-8: reported, not loaded.
         var misnamed = false
+        /// A directory that cannot be read or searched: why, and the fix (reported, not loaded).
+        var unreadable: String? = nil
         /// Named on the command line: a test with or without a header.
         var named = false
     }
@@ -192,7 +197,16 @@ public struct CatalogLoader: Sendable {
         guard stat(directory, &own) == 0, visited.insert([UInt64(own.st_dev), UInt64(own.st_ino)]).inserted else { return }
         var subdirectories: [String] = []
         var executables: [SuiteFile] = []
-        let (entries, misnamed) = Self.entries(of: directory)
+        // A directory that cannot be read would hide its tests without a word.
+        func refuse(_ what: String, _ code: Int32) {
+            files.append(SuiteFile(path: directory, relative: relative, isDeclaration: false, unreadable:
+                "is a directory that cannot be \(what) (\(String(cString: strerror(code)))), so the tests in it cannot be "
+                + "found; make it readable (chmod a+rx), or move it out of the suite"))
+        }
+        guard let (entries, misnamed) = Self.entries(of: directory) else {
+            refuse("read", errno)
+            return
+        }
         for name in misnamed {
             // A test or directory whose name is not UTF-8 cannot get an id: say so rather than skip it.
             let shown = relative.isEmpty ? name : relative + "/" + name
@@ -201,11 +215,23 @@ public struct CatalogLoader: Sendable {
         for entry in entries.sorted() where !entry.hasPrefix(".") {
             let path = directory + "/" + entry
             var info = stat()
-            guard stat(path, &info) == 0 else { continue }
+            guard stat(path, &info) == 0 else {
+                // A dangling symlink is no test; a directory that can be listed but not searched hides them all.
+                var link = stat()
+                if errno == EACCES && lstat(path, &link) != 0 && errno == EACCES {
+                    refuse("searched", EACCES)
+                    return
+                }
+                continue
+            }
             let mode = info.st_mode & S_IFMT
             if mode == S_IFDIR {
                 // A sub-folder that is a suite of its own (`root: true`, another git work tree) is not walked.
                 if !Self.skippedDirectories.contains(entry) && !SuiteRoot.startsSuiteOfItsOwn(path) { subdirectories.append(entry) }
+            } else if entry == Self.declarationFile && mode != S_IFREG {
+                // A FIFO or device named testbed.yaml is never opened: said, as for an unreadable one.
+                files.append(SuiteFile(path: path, relative: relative.isEmpty ? entry : relative + "/" + entry, isDeclaration: false,
+                                       unreadable: "is \(Self.fileKind(info.st_mode)), not a regular file; make it a YAML file, or remove it"))
             } else if mode == S_IFREG {
                 if entry == Self.declarationFile {
                     files.append(SuiteFile(path: path, relative: relative, isDeclaration: true))
@@ -224,8 +250,9 @@ public struct CatalogLoader: Sendable {
     /// The names in a directory (readdir: FileManager drops names that are not
     /// UTF-8), and, shown lossily, the executables and directories whose names
     /// are not UTF-8.
-    static func entries(of directory: String) -> (names: [String], misnamed: [String]) {
-        guard let handle = opendir(directory) else { return ([], []) }
+    /// Nil when the directory cannot be opened (errno says why).
+    static func entries(of directory: String) -> (names: [String], misnamed: [String])? {
+        guard let handle = opendir(directory) else { return nil }
         defer { closedir(handle) }
         var names: [String] = []
         var misnamed: [String] = []
@@ -259,11 +286,42 @@ public struct CatalogLoader: Sendable {
     // MARK: - Executables
 
     func loadDropIn(_ path: String, shownAs: String, id: String, state: inout LoadState) {
-        // open/read: this runs for every executable of a suite.
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return }
+        switch Self.readHead(path) {
+        case .bytes(let head):
+            let header = DropInHeader(bytes: head)
+            guard !header.isEmpty || header.cutLine != nil else { return }
+            buildDropIn(path: path, shownAs: shownAs, id: id, header: header, state: &state)
+        case .unreadable(let code):
+            // An executable whose header cannot be read may be a test: say so rather than drop it.
+            state.errors.append(DeclarationError(file: shownAs, line: nil, message:
+                "is executable but cannot be read (\(String(cString: strerror(code)))), so whether it is a test cannot be "
+                + "told; make it readable (chmod a+r), or move it out of the suite"))
+        case .notRegular:
+            // Swapped for a FIFO or a device since the walk saw a file: not a test, and never opened blocking.
+            return
+        }
+    }
+
+    /// The first bytes of a file, for its header.
+    enum Head {
+        case bytes([UInt8])
+        /// open or fstat failed with this errno.
+        case unreadable(Int32)
+        /// Not a regular file: `a FIFO`, `a socket`, `a character device`…
+        case notRegular(String)
+    }
+
+    /// Reads up to `DropInHeader.scanLimit + lookahead` bytes of a regular
+    /// file. Opened with O_NONBLOCK and checked with fstat before any read: a
+    /// FIFO (or one swapped in for the file) never blocks the loader.
+    static func readHead(_ path: String) -> Head {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+        guard fd >= 0 else { return .unreadable(errno) }
         defer { close(fd) }
-        var head = [UInt8](repeating: 0, count: DropInHeader.scanLimit)
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return .unreadable(errno) }
+        guard info.st_mode & S_IFMT == S_IFREG else { return .notRegular(fileKind(info.st_mode)) }
+        var head = [UInt8](repeating: 0, count: DropInHeader.scanLimit + DropInHeader.lookahead)
         var count = 0
         while count < head.count {
             let got = head.withUnsafeMutableBytes { read(fd, $0.baseAddress! + count, $0.count - count) }
@@ -271,24 +329,39 @@ public struct CatalogLoader: Sendable {
             guard got > 0 else { break }
             count += got
         }
-        let header = DropInHeader(bytes: head[0..<count])
-        guard !header.isEmpty else { return }
-        buildDropIn(path: path, shownAs: shownAs, id: id, header: header, state: &state)
+        head.removeLast(head.count - count)
+        return .bytes(head)
+    }
+
+    /// What a file that is not a regular file is, for a message.
+    static func fileKind(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFIFO: "a FIFO"
+        case S_IFSOCK: "a socket"
+        case S_IFCHR: "a character device"
+        case S_IFBLK: "a block device"
+        case S_IFDIR: "a directory"
+        default: "not a regular file"
+        }
     }
 
     /// An executable named on the command line: a test as it stands.
     func loadExecutable(_ path: String, shownAs: String, id: String, state: inout LoadState) {
+        let head = Self.readHead(path)
+        if case .notRegular(let kind) = head {
+            state.errors.append(DeclarationError(file: shownAs, line: nil, message:
+                "is \(kind), not a regular file, so it cannot run as a test; name an executable file, a suite directory or a testbed.yaml"))
+            return
+        }
         guard access(path, X_OK) == 0 else {
             state.errors.append(DeclarationError(file: shownAs, line: nil, message: access(path, F_OK) == 0
                 ? "is not executable, so it cannot run as a test; chmod +x it, or name a suite directory or a testbed.yaml"
                 : "no such file or directory; name a suite directory or an executable test"))
             return
         }
-        let head = FileHandle(forReadingAtPath: path).flatMap { handle in
-            defer { try? handle.close() }
-            return try? handle.read(upToCount: DropInHeader.scanLimit)
-        } ?? Data()
-        buildDropIn(path: path, shownAs: shownAs, id: id, header: DropInHeader(bytes: head), state: &state)
+        // One that cannot be read (mode 0111) runs without a header.
+        let bytes = if case .bytes(let bytes) = head { bytes } else { [UInt8]() }
+        buildDropIn(path: path, shownAs: shownAs, id: id, header: DropInHeader(bytes: bytes), state: &state)
     }
 
     func buildDropIn(path: String, shownAs: String, id: String, header: DropInHeader, state: inout LoadState) {
@@ -297,6 +370,14 @@ public struct CatalogLoader: Sendable {
         let directory = state.standardized(slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? ".")
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
         let executable = directory == "/" ? "/" + name : directory + "/" + name
+        if let cut = header.cutLine {
+            // Read cut, `kernel >= 60` would be `kernel >= 6`: the test would run where it must not.
+            state.errors.append(DeclarationError(file: shownAs, line: cut, message:
+                "the header line `\(header.cutKey ?? "testbed-")` does not end within the first \(DropInHeader.scanLimit) bytes, "
+                + "all that is read of a file for its header, so it would be read cut; move the testbed- lines to the top "
+                + "of the file, or shorten this one"))
+            return
+        }
         var fields = TestFields(location: DeclarationLocation(file: shownAs, line: header.lines.first?.line))
         for line in header.lines {
             let location = DeclarationLocation(file: shownAs, line: line.line)
@@ -432,6 +513,10 @@ public struct CatalogLoader: Sendable {
                    reader: YAMLReader, errors: inout [DeclarationError]) throws(DeclarationError) -> SetupDefinition? {
         let location = DeclarationLocation(file: reader.file, line: reader.line(item.keyNode))
         let name = item.key
+        if let bad = firstUnprintable(in: name) {
+            throw location.error("setup name \"\(shortened(name))\" has a control character (`\(bad)`) that would reach "
+                + "terminals and reports as it is; rename it with letters, digits and _ . - : @")
+        }
         guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "_.-:@".contains($0) }) else {
             throw location.error("setup name \"\(name)\" is not valid; use letters, digits and _ . - : @")
         }

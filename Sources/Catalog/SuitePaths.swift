@@ -1,4 +1,5 @@
 import Foundation
+import Requirements
 
 /// The paths of a command line sorted into suites, each root once however
 /// many paths name parts of it, and standalone executables.
@@ -117,7 +118,8 @@ public struct SuitePaths: Sendable {
         let text = suites.map { suite in
             suite.isWhole ? suite.shown : suite.shown + " (root of " + suite.named.joined(separator: ", ") + ")"
         }.joined(separator: ", ")
-        return (suites.count == 1 ? "suite" : "suites", text)
+        // Paths as the command line gave them, but never a raw control character.
+        return (suites.count == 1 ? "suite" : "suites", text.escapingControls)
     }
 }
 

@@ -151,8 +151,7 @@ public struct SuiteRoot: Sendable, Hashable {
     /// is parsed only when some line could be that key; a file that does not
     /// parse is not a root here (loading it reports why).
     static func declaresRoot(_ file: String) -> Bool {
-        guard let data = FileManager.default.contents(atPath: file), data.count <= declarationFileLimit,
-              mayDeclareRoot(data) else { return false }
+        guard let data = try? readRegularFile(file, limit: declarationFileLimit), mayDeclareRoot(data) else { return false }
         let reader = YAMLReader(file: file)
         guard let text = String(data: data, encoding: .utf8), let document = try? reader.parse(text),
               let entries = try? reader.mapping(document, what: "a testbed.yaml file"),

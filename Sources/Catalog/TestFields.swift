@@ -80,6 +80,14 @@ struct TestFields {
 
     func build(id: String, command: TestDefinition.Command, directory: String,
                cache: RequirementCache, errors: inout [DeclarationError]) -> TestDefinition? {
+        // An id reaches terminals, TAP streams and reports: a newline would forge
+        // lines, an ESC sequence clear the screen. (The message shows it escaped.)
+        if let bad = firstUnprintable(in: id) {
+            let renamed = if case .executable = command { "the file or directory" } else { "the test or its directory" }
+            errors.append(location.error("test id \"\(shortened(id))\" has a control character (`\(bad)`) that would reach "
+                + "terminals and reports as it is; rename \(renamed) with printable characters only"))
+            return nil
+        }
         var failed = false
         func fail(_ field: FieldTable.Field?, _ message: String) {
             errors.append((field?.location ?? location).error(message))

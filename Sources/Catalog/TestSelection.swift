@@ -1,4 +1,5 @@
 import Foundation
+import Requirements
 
 /// Which tests of a catalog to consider: by tag expression and by test id.
 ///
@@ -35,18 +36,29 @@ public struct TestSelection: Sendable {
 /// A boolean expression over tags: `migration`, `quick | smoke`,
 /// `migration & !slow`, `(kvm or tcg) and not flaky`. `,` means and (as
 /// Avocado's `--filter-by-tags`), `|` or, `!` not, with parentheses.
+///
+/// One line of input bounds the work: parentheses nest at most
+/// `maximumNesting` levels (deeper is a `ParseError`), a run of `!` is folded
+/// as it is read (`!!!a` is `!a`), and `a & b & c` is one node with three
+/// operands, so the tree is never deeper than the parentheses and matching
+/// or printing it cannot exhaust the stack.
 public indirect enum TagExpression: Sendable, Hashable, CustomStringConvertible {
     case tag(String)
     case not(TagExpression)
-    case and(TagExpression, TagExpression)
-    case or(TagExpression, TagExpression)
+    /// Every operand matches (two or more).
+    case and([TagExpression])
+    /// Any operand matches (two or more).
+    case or([TagExpression])
+
+    /// How deep parentheses may nest: 100 levels.
+    public static let maximumNesting = 100
 
     public func matches(_ tags: Set<String>) -> Bool {
         switch self {
         case .tag(let name): tags.contains(name)
         case .not(let inner): !inner.matches(tags)
-        case let .and(a, b): a.matches(tags) && b.matches(tags)
-        case let .or(a, b): a.matches(tags) || b.matches(tags)
+        case .and(let operands): operands.allSatisfy { $0.matches(tags) }
+        case .or(let operands): operands.contains { $0.matches(tags) }
         }
     }
 
@@ -54,17 +66,19 @@ public indirect enum TagExpression: Sendable, Hashable, CustomStringConvertible 
         switch self {
         case .tag(let name): name
         case .not(let inner): "!\(inner)"
-        case let .and(a, b): "(\(a) & \(b))"
-        case let .or(a, b): "(\(a) | \(b))"
+        case .and(let operands): "(" + operands.map(\.description).joined(separator: " & ") + ")"
+        case .or(let operands): "(" + operands.map(\.description).joined(separator: " | ") + ")"
         }
     }
 
-    /// A tag expression that does not parse.
+    /// A tag expression that does not parse: the expression (shown cut to
+    /// 60 characters when longer, control characters escaped), what is wrong,
+    /// and an example of one that parses.
     public struct ParseError: Error, Sendable, CustomStringConvertible {
         public let expression: String
         public let problem: String
         public var description: String {
-            "invalid tag expression \"\(expression)\": \(problem); write e.g. `migration & !slow` or `quick | smoke`"
+            "invalid tag expression \"\(shortened(expression))\": \(problem); write e.g. `migration & !slow` or `quick | smoke`"
         }
     }
 
@@ -89,40 +103,57 @@ public indirect enum TagExpression: Sendable, Hashable, CustomStringConvertible 
             }
         }
         var position = 0
+        var depth = 0
         func fail(_ problem: String) -> ParseError { ParseError(expression: text, problem: problem) }
+        // Recursion only at `(`: at most `maximumNesting` levels of three frames.
         func parseOr() throws(ParseError) -> TagExpression {
-            var left = try parseAnd()
+            var operands = [try parseAnd()]
             while position < tokens.count, tokens[position] == "|" {
                 position += 1
-                left = .or(left, try parseAnd())
+                operands.append(try parseAnd())
             }
-            return left
+            return operands.count == 1 ? operands[0] : .or(operands)
         }
         func parseAnd() throws(ParseError) -> TagExpression {
-            var left = try parseUnary()
+            var operands = [try parseUnary()]
             while position < tokens.count, tokens[position] == "&" {
                 position += 1
-                left = .and(left, try parseUnary())
+                operands.append(try parseUnary())
             }
-            return left
+            return operands.count == 1 ? operands[0] : .and(operands)
         }
         func parseUnary() throws(ParseError) -> TagExpression {
+            // A run of `!` is counted, not recursed into.
+            var negated = false
+            while position < tokens.count, tokens[position] == "!" {
+                negated.toggle()
+                position += 1
+            }
+            let inner = try parsePrimary()
+            if negated, case .not(let plain) = inner { return plain }
+            return negated ? .not(inner) : inner
+        }
+        func parsePrimary() throws(ParseError) -> TagExpression {
             guard position < tokens.count else { throw fail("it ends where a tag was expected") }
             let token = tokens[position]
             position += 1
             switch token {
-            case "!": return .not(try parseUnary())
             case "(":
+                depth += 1
+                guard depth <= Self.maximumNesting else {
+                    throw fail("parentheses nest more than \(Self.maximumNesting) levels deep (remove the extra ones)")
+                }
                 let inner = try parseOr()
                 guard position < tokens.count, tokens[position] == ")" else { throw fail("a `(` is never closed") }
                 position += 1
+                depth -= 1
                 return inner
             case ")", "&", "|": throw fail("unexpected `\(token)` where a tag was expected")
             default: return .tag(token)
             }
         }
         let expression = try parseOr()
-        guard position == tokens.count else { throw fail("unexpected `\(tokens[position])`") }
+        guard position == tokens.count else { throw fail("unexpected `\(shortened(tokens[position]))`") }
         self = expression
     }
 }

@@ -152,6 +152,9 @@ public enum PlanError: Error, Sendable, Hashable, CustomStringConvertible {
     case unknownSetup(name: String, neededBy: String, DeclarationLocation)
     /// A shared setup would have to wait for a per-test one.
     case scopeMismatch(setup: String, dependsOn: String, DeclarationLocation)
+    /// A test needs setups chained deeper than `ResolverState.longestChain`;
+    /// `setup` is the first one past the limit.
+    case chainTooLong(test: String, setup: String, limit: Int, DeclarationLocation)
 
     public var description: String {
         switch self {
@@ -161,6 +164,9 @@ public enum PlanError: Error, Sendable, Hashable, CustomStringConvertible {
             "\(location): \(owner) needs setup \"\(name)\", which no testbed.yaml declares; declare it under `setups:` or remove it"
         case let .scopeMismatch(setup, dependency, location):
             "\(location): setup \"\(setup)\" (scope: run) comes after \"\(dependency)\" (scope: test); make \"\(setup)\" scope: test too"
+        case let .chainTooLong(test, setup, limit, location):
+            "\(location): test \(test) needs setups chained more than \(limit) deep (each waiting for the next through "
+                + "`after` or a requirement another setup provides; the \(limit + 1)th is \"\(setup)\"); shorten the chain"
         }
     }
 }

@@ -48,6 +48,10 @@ public struct Resolver: Sendable {
                 continue
             }
             var (plannedTest, closure) = try state.plan(test)
+            if let deepest = state.tooLong {
+                throw .chainTooLong(test: test.id, setup: state.setups[deepest].name, limit: ResolverState.longestChain,
+                                    test.setupsLocation ?? test.location)
+            }
             if key.refused {
                 plannedTest = PlannedTest(test: test, status: .unsupported(plannedTest.status.unmet + [Self.dirtyingRefused]))
                 closure = []
@@ -101,6 +105,11 @@ struct ResolverState {
     var edges: [[Int]]
     var resolutions: [SetupResolution?]
     var inProgress: Set<Int> = []
+    /// How many setups a setup may wait for in a row: resolving recurses once
+    /// per link, and one file of 5,000 chained setups overflowed the stack.
+    static let longestChain = 256
+    /// The first setup past the limit, when a chain is longer: the plan is refused.
+    var tooLong: Int?
     /// Host checks by requirement text: many tests share requirements.
     var checks: [String: RequirementCheck] = [:]
     /// Setups that promise each fact name, in declaration order.
@@ -130,25 +139,39 @@ struct ResolverState {
         try checkCycles()
     }
 
-    /// Every `after` cycle among all declared setups, used or not, is an error.
+    /// Every `after` cycle among all declared setups, used or not, is an
+    /// error. A depth-first search with a stack of its own, not recursion:
+    /// a chain of any length cannot exhaust the thread's stack.
     func checkCycles() throws(PlanError) {
         var color = Array(repeating: 0, count: setups.count) // 0 new, 1 on stack, 2 done
         var stack: [Int] = []
-        func visit(_ node: Int) throws(PlanError) {
-            color[node] = 1
-            stack.append(node)
-            for next in edges[node] {
+        var nextEdge: [Int] = [] // per stack entry: the next edge to follow
+        for root in setups.indices where color[root] == 0 {
+            color[root] = 1
+            stack.append(root)
+            nextEdge.append(0)
+            while let node = stack.last {
+                let edge = nextEdge[nextEdge.count - 1]
+                guard edge < edges[node].count else {
+                    stack.removeLast()
+                    nextEdge.removeLast()
+                    color[node] = 2
+                    continue
+                }
+                nextEdge[nextEdge.count - 1] += 1
+                let next = edges[node][edge]
                 if color[next] == 1 {
                     let start = stack.lastIndex(of: next)!
                     let path = (stack[start...] + [next]).map { setups[$0].name }
                     throw .cycle(path, setups[next].location)
                 }
-                if color[next] == 0 { try visit(next) }
+                if color[next] == 0 {
+                    color[next] = 1
+                    stack.append(next)
+                    nextEdge.append(0)
+                }
             }
-            stack.removeLast()
-            color[node] = 2
         }
-        for node in setups.indices where color[node] == 0 { try visit(node) }
     }
 
     /// A shared setup that a test needs cannot wait for a per-test one: it
@@ -185,6 +208,11 @@ struct ResolverState {
 
     mutating func resolveSetup(_ i: Int) -> SetupResolution {
         if let done = resolutions[i] { return done }
+        // Each setup being resolved is one link of the chain (and a few frames of stack).
+        if inProgress.count >= Self.longestChain {
+            tooLong = tooLong ?? i
+            return .unusable([])
+        }
         inProgress.insert(i)
         defer { inProgress.remove(i) }
         let setup = setups[i]

@@ -4,6 +4,7 @@ import Catalog
 import Foundation
 import Requirements
 import Scheduler
+import Synchronization
 
 /// Exit statuses shared by every command (DESIGN.md, "Exit codes").
 enum ExitStatus {
@@ -23,10 +24,11 @@ struct EnvironmentOptions: ParsableArguments {
     /// The environment, or exits 64 (missing file; `missing` when given) /
     /// `invalid` (65; 125 for bisect) for an invalid file.
     func load(invalid: Int32 = ExitStatus.invalidDeclarations, missing: Int32? = nil) throws -> Environment {
+        stopHelpersOnSignals()
         guard let path = environment else { return Environment(local: HostProbe()) }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
-            let message = "environment file \(path) does not exist; name a file such as environments/lab-r420.yaml"
+            let message = "environment file \(path.escapingControls) does not exist; name a file such as environments/lab-r420.yaml"
             if let missing { fail(message, status: missing) }
             throw ValidationError(message)
         }
@@ -46,7 +48,7 @@ struct SelectionOptions: ParsableArguments {
     var suites: [String] = []
 
     @Option(name: .customLong("tag"), help: ArgumentHelp(
-        "Select tests whose tags match EXPR: `migration`, `quick | smoke`, `migration & !slow`; repeat to select either.",
+        "Select tests whose tags match EXPR: `migration`, `quick | smoke`, `migration & !slow` (parentheses nest at most 100 levels); repeat to select either.",
         valueName: "expr"))
     var tags: [String] = []
 
@@ -71,7 +73,7 @@ struct SelectionOptions: ParsableArguments {
     /// `missing` when given (`run --exit-codes bisect`: 125).
     func requireExistingPaths(missing: Int32? = nil) throws {
         for path in paths where !FileManager.default.fileExists(atPath: path) {
-            let message = "\(path) does not exist; name a suite directory, a testbed.yaml or an executable test"
+            let message = "\(path.escapingControls) does not exist; name a suite directory, a testbed.yaml or an executable test"
             if let missing { fail(message, status: missing) }
             throw ValidationError(message)
         }
@@ -79,7 +81,7 @@ struct SelectionOptions: ParsableArguments {
 
     func validate() throws {
         for tag in tags {
-            do { _ = try TagExpression(parsing: tag) } catch { throw ValidationError(error.description) }
+            do { _ = try TagExpression(parsing: tag) } catch { throw ValidationError("--tag: \(error.description)") }
         }
     }
 
@@ -143,6 +145,42 @@ extension SuitePaths {
         label.map { "\($0.noun)\(colon ? ":" : "") \($0.text)" }
     }
 }
+
+/// SIGINT, SIGTERM and SIGHUP kill the probe commands running (their own
+/// process groups, which a terminal's Ctrl-C does not reach) before Testbed
+/// dies of the signal as before. A signal already ignored (`nohup`) or
+/// handled (`run` forwards them to its executor, and calls
+/// `HelperProcesses.interrupt()` itself) is left as it is. Installed once.
+func stopHelpersOnSignals() {
+    helperSignalSources.withLock { sources in
+        guard sources.isEmpty else { return }
+        for number in [SIGINT, SIGTERM, SIGHUP] {
+            let previous = signal(number, SIG_IGN)
+            // SIG_DFL is the null handler.
+            guard unsafeBitCast(previous, to: Int.self) == 0 else {
+                signal(number, previous)
+                continue
+            }
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                HelperProcesses.interrupt()
+                // Die of the signal, as without the handler: unblocked on this
+                // thread (Dispatch's threads block signals), then raised.
+                signal(number, SIG_DFL)
+                var set = sigset_t()
+                sigemptyset(&set)
+                sigaddset(&set, number)
+                pthread_sigmask(SIG_UNBLOCK, &set, nil)
+                raise(number)
+                _exit(128 + number)
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+}
+
+private let helperSignalSources = Mutex<[any DispatchSourceSignal]>([])
 
 /// Values the process keeps until it exits: freeing a catalog of 100,000
 /// tests object by object takes longer than the exit that unmaps it (as

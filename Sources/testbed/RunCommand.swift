@@ -106,7 +106,8 @@ struct RunCommand: AsyncParsableCommand {
         // the run: writes fail with EPIPE instead (children get the default back).
         signal(SIGPIPE, SIG_IGN)
         let latch = InterruptLatch()
-        let signals = SignalForwarder(signals: [SIGINT, SIGTERM, SIGHUP]) { latch.fire() }
+        // Probe commands running in groups of their own are stopped too (HelperProcesses).
+        let signals = SignalForwarder(signals: [SIGINT, SIGTERM, SIGHUP]) { HelperProcesses.interrupt(); latch.fire() }
         defer { signals.stop() }
         // As many steps as descriptors allow, the soft limit raised for them
         // (a step that cannot start for want of them is Testbed's limit, not the test's).

@@ -25,6 +25,48 @@ struct TestSelectionTests {
         #expect(throws: TagExpression.ParseError.self) { try TagExpression(parsing: expression) }
     }
 
+    @Test("parentheses nest at most 100 levels; deeper is an error naming the limit, quoting the expression cut short")
+    func nesting() throws {
+        let deepest = String(repeating: "(", count: 100) + "a" + String(repeating: ")", count: 100)
+        #expect(try TagExpression(parsing: deepest) == .tag("a"))
+        let deeper = String(repeating: "(", count: 30_000) + "a" + String(repeating: ")", count: 30_000)
+        let error = try #require(throws: TagExpression.ParseError.self) { try TagExpression(parsing: deeper) }
+        #expect(error.description == "invalid tag expression \"" + String(repeating: "(", count: 60)
+            + "… (60001 characters)\": parentheses nest more than 100 levels deep (remove the extra ones); "
+            + "write e.g. `migration & !slow` or `quick | smoke`")
+    }
+
+    @Test("a run of `!` is folded, however long: 100,000 of them is the tag, 100,001 its negation")
+    func negations() throws {
+        #expect(try TagExpression(parsing: String(repeating: "!", count: 100_000) + "a") == .tag("a"))
+        #expect(try TagExpression(parsing: String(repeating: "!", count: 100_001) + "a") == .not(.tag("a")))
+        #expect(try TagExpression(parsing: "!(!a)") == .tag("a"))
+        #expect(try TagExpression(parsing: "not not not a").matches(["a"]) == false)
+    }
+
+    @Test("a chain of 100,000 `&` is one node: matching and printing it stay flat")
+    func longChains() throws {
+        let chain = try TagExpression(parsing: Array(repeating: "a", count: 100_000).joined(separator: " & ") + " | b")
+        guard case .or(let operands) = chain, case .and(let all) = operands[0] else {
+            Issue.record("\(chain)")
+            return
+        }
+        #expect(all.count == 100_000)
+        #expect(chain.matches(["a"]) && chain.matches(["b"]) && !chain.matches(["c"]))
+        #expect(chain.description.count == 100_000 * 4 - 3 + 2 + 4 + 2) // "((a & … & a) | b)"
+        #expect(try TagExpression(parsing: "a,b,c").description == "(a & b & c)")
+    }
+
+    @Test("control characters in a bad expression are shown escaped")
+    func escapedInErrors() {
+        #expect(throws: TagExpression.ParseError.self) { try TagExpression(parsing: "x)\u{1B}[2J") }
+        do {
+            _ = try TagExpression(parsing: "x)\u{1B}[2J\n")
+        } catch {
+            #expect(error.description.hasPrefix("invalid tag expression \"x)\\u{1B}[2J\\n\": unexpected `)`;"))
+        }
+    }
+
     @Test("id prefixes stop at a slash; globs cross them", arguments: [
         ("/migration", "/migration/precopy/tcp", true),
         ("migration", "/migration/precopy/tcp", true),

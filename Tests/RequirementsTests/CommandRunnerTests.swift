@@ -126,10 +126,43 @@ struct CommandRunnerTests {
         #expect(!whole.truncated)
     }
 
-    @Test("the output file is removed: the program writes to a deleted file")
-    func outputFileRemoved() throws {
-        let output = try #require(CommandRunner().shell("readlink /proc/self/fd/1"))
-        #expect(output.text.hasSuffix(" (deleted)\n"), "\(output.text)")
+    @Test("the output goes through a pipe: nothing is written to the temporary directory")
+    func outputThroughAPipe() throws {
+        let output = try #require(CommandRunner().shell("readlink /proc/self/fd/1; readlink /proc/self/fd/2"))
+        let lines = output.text.split(separator: "\n")
+        #expect(lines.count == 2 && lines.allSatisfy { $0.hasPrefix("pipe:[") } && lines[0] == lines[1], "\(output.text)")
+    }
+
+    @Test("endless output is cut at the limit: the group is killed at once, not at the timeout")
+    func endlessOutput() throws {
+        let tree = try TemporaryTree()
+        let start = ContinuousClock.now
+        // `yes` in the background too: a writer that outlives the shell is killed with the group.
+        let output = try #require(CommandRunner(timeout: .seconds(20)).shell("yes 1.2.3 & echo $! > \(tree["child.pid"]); yes 1.2.3"))
+        #expect(ContinuousClock.now - start < .seconds(5), "well under the 20 s timeout")
+        #expect(output.truncated && !output.timedOut)
+        #expect(output.status == 137)
+        #expect(output.text.utf8.count == CommandRunner.versionOutputLimit)
+        #expect(output.text.hasPrefix("1.2.3\n1.2.3\n"))
+        #expect(eventually(within: 5) { (try? isGone(writtenPID(tree["child.pid"]))) == true })
+    }
+
+    @Test("a probe that closes its output and goes on is still waited for, up to the timeout, without spinning")
+    func closedOutput() throws {
+        let start = ContinuousClock.now
+        let cpu = Self.threadCPUSeconds()
+        let output = try #require(CommandRunner(timeout: .seconds(1)).shell("echo 1.0; exec >&- 2>&-; sleep 5"))
+        #expect(output.timedOut)
+        #expect(output.text == "1.0\n")
+        #expect(ContinuousClock.now - start < .seconds(4))
+        #expect(Self.threadCPUSeconds() - cpu < 0.5, "the wait sleeps in poll; it does not spin on the closed pipe")
+    }
+
+    /// CPU time of the calling thread (the runner waits on it), in seconds.
+    static func threadCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(1), &usage) // RUSAGE_THREAD
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 
     @Test("the program runs in a process group of its own")

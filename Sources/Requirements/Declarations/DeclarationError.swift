@@ -15,9 +15,12 @@ public struct DeclarationError: Error, Sendable, Hashable, CustomStringConvertib
         self.message = message
     }
 
+    /// One line: control characters in the file name or the message (a test
+    /// name with a newline or an ESC sequence, quoted) are escaped (`\n`,
+    /// `\u{1B}`), so an error cannot forge lines or clear the terminal.
     public var description: String {
-        if let line { return "\(file):\(line): \(message)" }
-        return "\(file): \(message)"
+        if let line { return "\(file.escapingControls):\(line): \(message.escapingControls)" }
+        return "\(file.escapingControls): \(message.escapingControls)"
     }
 }
 
@@ -37,7 +40,12 @@ public func closest(to word: String, in candidates: [String]) -> String? {
     // The same name in another case (`KVM`, `Kernel`) is the answer.
     if let same = candidates.first(where: { $0.lowercased() == word.lowercased() }) { return same }
     let chars = Array(word)
-    let best = candidates.map { ($0, distance(chars, Array($0))) }.min { $0.1 < $1.1 }
-    guard let best, best.1 <= max(2, word.count / 3) else { return nil }
+    let allowed = max(2, chars.count / 3)
+    // Names whose lengths differ by more than the distance allowed cannot be
+    // close: skipped before the quadratic distance (a 100,000-character name
+    // against every fact name took seconds).
+    let best = candidates.lazy.map { Array($0) }.filter { abs($0.count - chars.count) <= allowed }
+        .map { (String($0), distance(chars, $0)) }.min { $0.1 < $1.1 }
+    guard let best, best.1 <= allowed else { return nil }
     return best.0
 }

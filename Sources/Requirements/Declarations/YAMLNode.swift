@@ -36,10 +36,14 @@ struct YAMLEventParser {
 
     /// How many nodes a document may expand to, aliases included.
     static let nodeBudget = 2_000_000
+    /// How deep lists and mappings may nest (a declaration needs four or
+    /// five levels); `node` recurses once per level. libyaml stops at 1000.
+    static let maximumNesting = 64
 
     var parser = yaml_parser_t()
     var anchors: [String: (node: YAMLNode, size: Int)] = [:]
     var expanded = 0
+    var depth = 0
 
     static func parse(_ text: String) throws(Failure) -> YAMLNode? {
         var bytes = Array(text.utf8)
@@ -57,10 +61,13 @@ struct YAMLEventParser {
     mutating func next() throws(Failure) -> yaml_event_t {
         var event = yaml_event_t()
         guard yaml_parser_parse(&parser, &event) == 1 else {
-            let problem = parser.problem.map { String(cString: $0) } ?? "unreadable YAML"
-            let context = parser.context.map { " " + String(cString: $0) } ?? ""
+            var problem = parser.problem.map { String(cString: $0) } ?? "unreadable YAML"
+            var context = parser.context.map { " " + String(cString: $0) } ?? ""
             let line = Int(parser.problem_mark.line) + 1
             let column = Int(parser.problem_mark.column) + 1
+            if problem.hasPrefix("Maximum nesting level reached") {
+                (problem, context) = ("lists or mappings nested more than \(Self.maximumNesting) levels deep", "")
+            }
             throw Failure(line: line, message: "YAML syntax error: \(problem)\(context) (column \(column))")
         }
         return event
@@ -109,6 +116,8 @@ struct YAMLEventParser {
             try count(target.size, line: line)
             return target.node
         case YAML_SEQUENCE_START_EVENT:
+            try enter(line: line)
+            defer { depth -= 1 }
             let anchor = Self.string(event.data.sequence_start.anchor)
             let before = expanded
             try count(1, line: line)
@@ -126,6 +135,8 @@ struct YAMLEventParser {
             if let anchor { anchors[anchor] = (node, expanded - before) }
             return node
         case YAML_MAPPING_START_EVENT:
+            try enter(line: line)
+            defer { depth -= 1 }
             let anchor = Self.string(event.data.mapping_start.anchor)
             let before = expanded
             try count(1, line: line)
@@ -158,6 +169,14 @@ struct YAMLEventParser {
             return node
         default:
             throw Failure(line: line, message: "unexpected YAML event \(event.type.rawValue)")
+        }
+    }
+
+    /// One level deeper; refuses more than `maximumNesting`.
+    mutating func enter(line: Int) throws(Failure) {
+        depth += 1
+        if depth > Self.maximumNesting {
+            throw Failure(line: line, message: "YAML syntax error: lists or mappings nested more than \(Self.maximumNesting) levels deep")
         }
     }
 

@@ -143,23 +143,72 @@ func loneCarriageReturnLine(_ data: Data) -> Int? {
     }
 }
 
-/// Reads a declaration file as UTF-8 text, refusing directories and files over the limit.
-public func readDeclarationFile(_ path: String, shownAs: String) throws(DeclarationError) -> String {
+/// Why a file could not be read whole (`readRegularFile`).
+public enum FileReadProblem: Error, Sendable, Equatable {
+    /// open or fstat failed with this errno (ENOENT, EACCES…).
+    case cannotOpen(Int32)
+    case directory
+    /// A FIFO, socket or device: `a FIFO`.
+    case notRegular(String)
+    /// Larger than the limit: its size in bytes.
+    case tooLarge(Int)
+}
+
+/// A regular file's bytes, at most `limit`: opened with O_NONBLOCK and
+/// checked with fstat before any read, so a FIFO or a device named (or
+/// swapped in) where a file was expected is refused, never read blocking
+/// or without end.
+public func readRegularFile(_ path: String, limit: Int) throws(FileReadProblem) -> Data {
+    let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+    guard fd >= 0 else { throw .cannotOpen(errno) }
+    defer { close(fd) }
     var info = stat()
-    if stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, Int(info.st_size) > declarationFileLimit {
-        let size = String(format: "%.1f MB", Double(info.st_size) / 1_000_000)
-        throw DeclarationError(file: shownAs, line: nil, message: "is \(size); a declaration file may hold at most "
-            + "\(declarationFileLimit / 1_048_576) MiB; split it into testbed.yaml files in subdirectories")
+    guard fstat(fd, &info) == 0 else { throw .cannotOpen(errno) }
+    switch info.st_mode & S_IFMT {
+    case S_IFREG: break
+    case S_IFDIR: throw .directory
+    case S_IFIFO: throw .notRegular("a FIFO")
+    case S_IFSOCK: throw .notRegular("a socket")
+    case S_IFCHR: throw .notRegular("a character device")
+    case S_IFBLK: throw .notRegular("a block device")
+    default: throw .notRegular("not a regular file")
     }
-    guard let data = FileManager.default.contents(atPath: path) else {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
-            if isDirectory.boolValue {
-                throw DeclarationError(file: shownAs, line: nil, message: "is a directory, not a file; name a YAML file")
-            }
-            throw DeclarationError(file: shownAs, line: nil, message: "cannot be read; check its permissions")
+    if Int(info.st_size) > limit { throw .tooLarge(Int(info.st_size)) }
+    var data = Data(count: Int(info.st_size) + 1)
+    var count = 0
+    while true {
+        if count == data.count {
+            // It grew since fstat: read on, up to just past the limit.
+            guard count <= limit else { throw .tooLarge(count) }
+            data.count = min(limit + 1, max(count * 2, 4096))
         }
-        throw DeclarationError(file: shownAs, line: nil, message: "no such file; check the path")
+        let got = data.withUnsafeMutableBytes { read(fd, $0.baseAddress! + count, $0.count - count) }
+        if got < 0 && errno == EINTR { continue }
+        if got < 0 { throw .cannotOpen(errno) }
+        if got == 0 { break }
+        count += got
+    }
+    if count > limit { throw .tooLarge(count) }
+    data.count = count
+    return data
+}
+
+/// Reads a declaration file as UTF-8 text, refusing directories, FIFOs and
+/// devices, and files over the limit.
+public func readDeclarationFile(_ path: String, shownAs: String) throws(DeclarationError) -> String {
+    let data: Data
+    do {
+        data = try readRegularFile(path, limit: declarationFileLimit)
+    } catch {
+        let message = switch error {
+        case .cannotOpen(ENOENT), .cannotOpen(ENOTDIR): "no such file; check the path"
+        case .cannotOpen: "cannot be read; check its permissions"
+        case .directory: "is a directory, not a file; name a YAML file"
+        case .notRegular(let kind): "is \(kind), not a regular file; name a YAML file"
+        case .tooLarge(let size): "is \(String(format: "%.1f MB", Double(size) / 1_000_000)); a declaration file may hold at most "
+            + "\(declarationFileLimit / 1_048_576) MiB; split it into testbed.yaml files in subdirectories"
+        }
+        throw DeclarationError(file: shownAs, line: nil, message: message)
     }
     guard let text = String(data: data, encoding: .utf8) else {
         throw DeclarationError(file: shownAs, line: nil, message: "is not UTF-8 text; save it as UTF-8")

@@ -84,7 +84,9 @@ public final class Environment: FactSource, Sendable {
                                  what: "an environment file")
             for entry in entries {
                 switch entry.key {
-                case "name": name = try reader.string(entry.value, what: "name")
+                case "name":
+                    name = try reader.string(entry.value, what: "name")
+                    try Environment.checkPrintable(name, what: "the environment name", reader: reader, node: entry.value)
                 case "description": description = try reader.string(entry.value, what: "description")
                 case "probe": probe = try reader.bool(entry.value, what: "probe")
                 case "provides":
@@ -100,6 +102,7 @@ public final class Environment: FactSource, Sendable {
                     for fact in try reader.mapping(entry.value, what: "facts") {
                         try Environment.checkName(fact.key, reader: reader, node: fact.keyNode)
                         let value = try reader.string(fact.value, what: "the value of fact \(fact.key)")
+                        try Environment.checkPrintable(value, what: "the value of fact \(fact.key)", reader: reader, node: fact.value)
                         declared[fact.key] = DeclaredFact(name: fact.key, value: value, line: reader.line(fact.keyNode), isOverride: true)
                     }
                 case "probes":
@@ -137,12 +140,21 @@ public final class Environment: FactSource, Sendable {
         try checkName(name, reader: reader, node: node)
         if parts.count == 2 {
             let value = parts[1].trimmingWhitespace()
+            try checkPrintable(value, what: "the value of tag \(name)", reader: reader, node: node)
             guard !value.isEmpty, !value.contains(where: \.isWhitespace) else {
                 throw reader.error(node, "tag \"\(tag)\" needs one value after `=`, e.g. \"\(name) = 1.0\"")
             }
             return (name, value)
         }
         return (name, nil)
+    }
+
+    /// Names and values reach every verdict and report: no control character.
+    static func checkPrintable(_ text: String, what: String, reader: YAMLReader, node: YAMLNode) throws(DeclarationError) {
+        if let bad = firstUnprintable(in: text) {
+            throw reader.error(node, "\(what) \"\(shortened(text))\" has a control character (`\(bad)`) that would reach "
+                + "terminals and reports as it is; write it with printable characters only")
+        }
     }
 
     static func checkName(_ name: String, reader: YAMLReader, node: YAMLNode) throws(DeclarationError) {
@@ -216,6 +228,12 @@ public final class Environment: FactSource, Sendable {
             }
             if output.timedOut {
                 return .absent(reason: "\(name) is unknown: probe `\(probe.text)` (\(origin)) did not answer in \(runner.timeoutText); its process group was killed")
+            }
+            if output.interrupted {
+                return .absent(reason: "\(name) is unknown: probe `\(probe.text)` (\(origin)) was interrupted")
+            }
+            if output.truncated {
+                return .absent(reason: "\(name) is unknown: probe `\(probe.text)` (\(origin)) printed more than \(CommandRunner.versionOutputLimit / 1024) KiB; its process group was killed")
             }
             guard output.status == 0 else {
                 return .absent(reason: "\(name) is unknown: probe `\(probe.text)` (\(origin)) exited \(output.status)")

@@ -19,6 +19,7 @@ public enum HelperProcesses {
     struct State {
         var inFlight = 0
         var pids: Set<pid_t> = []
+        var interrupted = false
     }
 
     static let state = Mutex(State())
@@ -35,15 +36,35 @@ public enum HelperProcesses {
     }
 
     /// Runs `spawn` counted as in flight; the pid it returns (nil: no process
-    /// was started) is registered as a helper in the same step that ends the count.
+    /// was started) is registered as a helper in the same step that ends the
+    /// count. After `interrupt`, its group is killed at once.
     static func spawning(_ spawn: () -> pid_t?) -> pid_t? {
         state.withLock { $0.inFlight += 1 }
         let pid = spawn()
-        state.withLock { state in
+        let late = state.withLock { state -> Bool in
             state.inFlight -= 1
             if let pid { state.pids.insert(pid) }
+            return state.interrupted
         }
+        if late, let pid { _ = kill(-pid, SIGKILL) }
         return pid
+    }
+
+    /// Stops every helper for good (Ctrl-C, SIGTERM): SIGKILLs the process
+    /// group of each one running, whose `CommandRunner.run` then returns at
+    /// once with `interrupted` set, and makes every later `run` return so
+    /// without starting anything.
+    public static func interrupt() {
+        let pids = state.withLock { state -> Set<pid_t> in
+            state.interrupted = true
+            return state.pids
+        }
+        for pid in pids { _ = kill(-pid, SIGKILL) }
+    }
+
+    /// Whether `interrupt` was called.
+    public static var interrupted: Bool {
+        state.withLock { $0.interrupted }
     }
 
     /// Forgets a helper once it has been reaped.

@@ -441,6 +441,12 @@ public final class HostProbe: FactSource, Sendable {
         if output.timedOut {
             return .absent(reason: "`\(shownAs) --version` did not answer in \(runner.timeoutText); its process group was killed")
         }
+        if output.interrupted {
+            return .absent(reason: "`\(shownAs) --version` was interrupted")
+        }
+        if output.truncated {
+            return .absent(reason: "`\(shownAs) --version` printed more than \(CommandRunner.versionOutputLimit / 1024) KiB; its process group was killed")
+        }
         let program = executable.split(separator: "/").last.map(String.init) ?? executable
         guard output.status == 0, let version = VersionOutput.extract(from: output.text, names: [name, program]) else {
             let first = output.text.firstLine ?? ""

@@ -15,6 +15,12 @@ public struct Requirement: Sendable, Hashable, CustomStringConvertible {
     /// and points at the bad part.
     public init(parsing text: String) throws(RequirementError) {
         self.text = text.trimmingWhitespace()
+        // A control character (but a tab) would reach the terminal in every verdict that quotes the requirement.
+        if let bad = text.firstIndex(where: { $0.unicodeScalars.contains { isUnprintable($0) && $0 != "\t" } }) {
+            throw RequirementError(text: text, column: text.distance(from: text.startIndex, to: bad) + 1,
+                                   problem: "control character `\(String(text[bad]).escapingControls)`",
+                                   fix: "a requirement is one line of plain text; remove it")
+        }
         var alternatives: [Alternative] = []
         var offset = 0
         let parts = text.split(separator: "|", omittingEmptySubsequences: false)
@@ -85,7 +91,7 @@ public struct RequirementError: Error, Sendable, Hashable, CustomStringConvertib
     public let fix: String
 
     public var description: String {
-        "invalid requirement \"\(text)\": \(problem) at column \(column); \(fix)"
+        "invalid requirement \"\(shortened(text))\": \(problem) at column \(column); \(fix)"
     }
 }
 
@@ -136,12 +142,12 @@ extension Alternative {
             try Alternative.validate(name: name, text: text, at: base, fail)
             guard !value.isEmpty else {
                 throw fail(base + (opIndex - body.startIndex), "missing value after `\(op.rawValue)`",
-                           "write `\(name) \(op.rawValue) VALUE`, e.g. `\(name) \(op.rawValue) 8.2`")
+                           "write `\(shortened(name)) \(op.rawValue) VALUE`, e.g. `\(shortened(name)) \(op.rawValue) 8.2`")
             }
             if let bad = value.firstIndex(where: { $0.isWhitespace || "<>=!|".contains($0) }) {
                 let leading = body[valueStart...].prefix(while: \.isWhitespace).count
                 let column = base + (valueStart - body.startIndex) + leading + value.distance(from: value.startIndex, to: bad)
-                throw fail(column, "unexpected `\(value[bad])` in value `\(value)`",
+                throw fail(column, "unexpected `\(value[bad])` in value `\(shortened(value))`",
                            "a value is one word such as `8.2` or `2013-10-24`; join alternatives with `|`")
             }
             self = .compare(name, op, value)
@@ -172,7 +178,7 @@ extension Alternative {
             try Alternative.validate(name: name, text: text, at: base, fail)
             if let bad = version.firstIndex(where: { !(Alternative.isNameCharacter($0) || $0 == "~" || $0 == "+") }) {
                 throw fail(base + split + 1 + version.distance(from: version.startIndex, to: bad),
-                           "unexpected `\(version[bad])` in version `\(version)`", "write e.g. `\(name)-8.2+`")
+                           "unexpected `\(version[bad])` in version `\(shortened(version))`", "write e.g. `\(shortened(name))-8.2+`")
             }
             self = .compare(name, .greaterOrEqual, version)
             return
@@ -207,10 +213,10 @@ extension Alternative {
     ) throws(RequirementError) {
         for (i, c) in name.enumerated() where !isNameCharacter(c) {
             if c.isWhitespace {
-                throw fail(column + i, "space inside fact name `\(name)`",
+                throw fail(column + i, "space inside fact name `\(shortened(name))`",
                            "compare with an operator (`qemu >= 8.2`) or join alternatives with `|`")
             }
-            throw fail(column + i, "unexpected `\(c)` in fact name `\(name)`",
+            throw fail(column + i, "unexpected `\(c)` in fact name `\(shortened(name))`",
                        "names use letters, digits and _ . : / @ -")
         }
     }

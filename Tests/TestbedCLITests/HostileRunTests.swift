@@ -316,6 +316,15 @@ func mountTmpfs(_ path: String, options: String) -> Bool {
     return process.terminationStatus == 0
 }
 
+/// Whether this machine lets the tests mount a small tmpfs (root, and a
+/// container that allows mounts): tried once.
+let tmpfsMountable: Bool = {
+    guard geteuid() == 0, let tree = try? TemporaryTree() else { return false }
+    guard (try? tree.directory("probe")) != nil, mountTmpfs(tree["probe"], options: "size=64k") else { return false }
+    unmount(tree["probe"])
+    return true
+}()
+
 func unmount(_ path: String) {
     _ = umount2(path, Int32(MNT_DETACH))
 }

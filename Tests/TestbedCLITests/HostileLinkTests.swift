@@ -286,6 +286,44 @@ struct HostileLinkTests {
         #expect(line * cost > limit - (64 << 10) && (line - 1) * cost <= limit, "line \(line)")
     }
 
+    @Test("two setups whose exports each fit but not together: their test is blocked naming them, never error \"Argument list too long\"")
+    func exportsPastArgMaxTogether() throws {
+        let argMax = sysconf(Int32(_SC_ARG_MAX))
+        let limit = argMax - min(64 << 10, argMax / 4)
+        // Each setup exports a little over half of what fits: alone it passes, together they do not.
+        let count = (limit / 2) / 100_012 + 1
+        try #require(count * 100_012 < limit - (64 << 10), "ARG_MAX \(argMax) is too small for this test")
+        func setup(_ prefix: String) -> String {
+            let lines = (1...count).map { "printf '\(prefix)\($0)=%s\\n' \"$x\" >> \"$TESTBED_EXPORT\"" }.joined(separator: "; ")
+            return "x=$(head -c 100000 /dev/zero | tr '\\0' x); \(lines)"
+        }
+        let tree = try TemporaryTree(["testbed.yaml": """
+            setups:
+              left:
+                run: \(setup("L"))
+              right:
+                run: \(setup("R"))
+            tests:
+              needs-both:
+                run: 'true'
+                setup: [left, right]
+              needs-left:
+                run: 'true'
+                setup: [left]
+            """])
+        let run = try testbedBounded(["run", "--json", "."], in: tree.path, environment: ["OUTSIDE": tree["outside"]])
+        #expect(run.status == 2, "\(run.stderr)")
+        let json = try #require(JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let report = Reported(json: json)
+        #expect(report.outcomes == ["/needs-both": "blocked", "/needs-left": "pass"])
+        #expect(report.setup("left").first?["outcome"] as? String == "ok")
+        #expect(report.setup("right").first?["outcome"] as? String == "ok")
+        let test = try #require((json["tests"] as? [[String: Any]])?.first { $0["id"] as? String == "/needs-both" })
+        let reason = try #require(test["reason"] as? String)
+        #expect(reason.firstMatch(of: /^not started: the exports of setups (left, right|right, left) together make its environment \d+ bytes, over the (\d+) bytes a program can be given on this host \(ARG_MAX, less room for its own variables\); write large values to files and export their paths$/) != nil, "\(reason)")
+        #expect(["left", "right"].contains(test["blocked_by"] as? String))
+    }
+
     @Test("a NUL byte in an export file: the setup failed naming the line, nothing is truncated")
     func nulInExport() throws {
         let tree = try TemporaryTree(["testbed.yaml": """

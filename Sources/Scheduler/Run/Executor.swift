@@ -241,6 +241,9 @@ public final class Executor: Sendable {
                                          : "not run: the run halted after setup \(state.haltedBy!) failed (--halt-on-infra)"
                 return .skip(.test(index, TestResult(id: id, outcome: .interrupted, reason: reason)))
             }
+            if let tooLarge = environmentTooLarge(for: index, state) {
+                return .skip(.test(index, tooLarge.blocking(id)))
+            }
             if state.restoreFailed {
                 return .skip(.test(index, TestResult(id: id, outcome: .blocked,
                     reason: "the environment's restore failed, so this host is not pristine", blockedBy: "restore")))
@@ -457,6 +460,39 @@ public final class Executor: Sendable {
         let limit = argMax > 0 ? argMax : 2 << 20
         return limit - min(64 << 10, limit / 4)
     }()
+
+    /// Setups whose exports each fit but together make a step's environment
+    /// larger than a program can be given: the setups (by name) and the size.
+    struct EnvironmentTooLarge {
+        var setups: [String]
+        var bytes: Int
+
+        /// The test does not start: its setups' exports are the lab's fault, not the test's.
+        func blocking(_ id: String) -> TestResult {
+            let names = setups.joined(separator: ", ")
+            return TestResult(id: id, outcome: .blocked,
+                              reason: "not started: the exports of setups \(names) together make its environment \(bytes) bytes, "
+                                  + "over the \(Executor.environmentLimit) bytes a program can be given on this host (ARG_MAX, "
+                                  + "less room for its own variables); write large values to files and export their paths",
+                              blockedBy: setups.first)
+        }
+    }
+
+    /// Whether the exports a step gets from several setups are more than a
+    /// program can be given (each setup's own exports were checked when it ended).
+    func environmentTooLarge(for index: Int, _ state: ExecutionState) -> EnvironmentTooLarge? {
+        let exports = state.inputExports(for: index)
+        guard !exports.isEmpty else { return nil }
+        var bytes = base.byteCount
+        for (key, value) in exports { bytes += EnvironmentBlock.cost(key: key, value: value) - base.cost(of: key) }
+        guard bytes > Self.environmentLimit else { return nil }
+        var setups: [String] = []
+        for dependency in plan.steps[index].dependencies where !(state.exports[dependency] ?? [:]).isEmpty {
+            let name = state.setupName(of: dependency)
+            if !setups.contains(name) { setups.append(name) }
+        }
+        return EnvironmentTooLarge(setups: setups, bytes: bytes)
+    }
 
     func runSetup(_ index: Int, name: String, test: String?, environment: [String: String]) async -> Completion {
         guard let setup = plan.setups[name] else { fatalError("unknown setup \(name)") }

@@ -316,7 +316,13 @@ public struct CatalogLoader: Sendable {
     /// FIFO (or one swapped in for the file) never blocks the loader.
     static func readHead(_ path: String) -> Head {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
-        guard fd >= 0 else { return .unreadable(errno) }
+        guard fd >= 0 else {
+            // A Unix socket cannot be opened at all (ENXIO): not a test, whatever its mode bits say.
+            let code = errno
+            var info = stat()
+            if stat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG { return .notRegular(fileKind(info.st_mode)) }
+            return .unreadable(code)
+        }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { return .unreadable(errno) }

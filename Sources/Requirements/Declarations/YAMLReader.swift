@@ -154,25 +154,38 @@ public enum FileReadProblem: Error, Sendable, Equatable {
     case tooLarge(Int)
 }
 
+/// What a file that is neither a regular file nor a directory is, for a
+/// message: `a FIFO`, `a socket`, `a character device`, `a block device`;
+/// nil for a regular file or a directory.
+public func fileKind(_ mode: mode_t) -> String? {
+    switch mode & S_IFMT {
+    case S_IFREG, S_IFDIR: nil
+    case S_IFIFO: "a FIFO"
+    case S_IFSOCK: "a socket"
+    case S_IFCHR: "a character device"
+    case S_IFBLK: "a block device"
+    default: "not a regular file"
+    }
+}
+
 /// A regular file's bytes, at most `limit`: opened with O_NONBLOCK and
 /// checked with fstat before any read, so a FIFO or a device named (or
 /// swapped in) where a file was expected is refused, never read blocking
 /// or without end.
 public func readRegularFile(_ path: String, limit: Int) throws(FileReadProblem) -> Data {
     let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
-    guard fd >= 0 else { throw .cannotOpen(errno) }
+    guard fd >= 0 else {
+        // A Unix socket cannot be opened at all (ENXIO): say what it is, not "cannot be read".
+        let code = errno
+        var info = stat()
+        if stat(path, &info) == 0, let kind = fileKind(info.st_mode) { throw .notRegular(kind) }
+        throw .cannotOpen(code)
+    }
     defer { close(fd) }
     var info = stat()
     guard fstat(fd, &info) == 0 else { throw .cannotOpen(errno) }
-    switch info.st_mode & S_IFMT {
-    case S_IFREG: break
-    case S_IFDIR: throw .directory
-    case S_IFIFO: throw .notRegular("a FIFO")
-    case S_IFSOCK: throw .notRegular("a socket")
-    case S_IFCHR: throw .notRegular("a character device")
-    case S_IFBLK: throw .notRegular("a block device")
-    default: throw .notRegular("not a regular file")
-    }
+    if info.st_mode & S_IFMT == S_IFDIR { throw .directory }
+    if let kind = fileKind(info.st_mode) { throw .notRegular(kind) }
     if Int(info.st_size) > limit { throw .tooLarge(Int(info.st_size)) }
     var data = Data(count: Int(info.st_size) + 1)
     var count = 0

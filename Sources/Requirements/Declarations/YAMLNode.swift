@@ -30,8 +30,13 @@ public enum YAMLNode: Sendable {
 /// a file holds one document.
 struct YAMLEventParser {
     struct Failure: Error {
-        let line: Int?
-        let message: String
+        var line: Int?
+        var message: String
+        /// Where libyaml's reader stopped (a DEL, a C1 control, U+FFFE): the
+        /// byte offset in the input and the code point; `message` is then
+        /// libyaml's problem alone. libyaml gives no line for these; `parse`
+        /// counts it from the offset.
+        var refused: (offset: Int, value: UInt32)? = nil
     }
 
     /// How many nodes a document may expand to, aliases included.
@@ -53,8 +58,32 @@ struct YAMLEventParser {
         defer { yaml_parser_delete(&state.parser) }
         return try bytes.withUnsafeMutableBufferPointer { (buffer) throws(Failure) -> YAMLNode? in
             yaml_parser_set_input_string(&state.parser, buffer.baseAddress, buffer.count)
-            return try state.document()
+            do throws(Failure) {
+                return try state.document()
+            } catch {
+                guard let (offset, value) = error.refused else { throw error }
+                throw Self.readerFailure(error.message, value: value, at: offset, in: UnsafeBufferPointer(buffer))
+            }
         }
+    }
+
+    /// The error for what libyaml's reader refuses (`problem`), at its real
+    /// line and column (in characters); a refused control character shown escaped.
+    static func readerFailure(_ problem: String, value: UInt32, at offset: Int, in bytes: UnsafeBufferPointer<UInt8>) -> Failure {
+        let end = min(max(0, offset), bytes.count)
+        var line = 1
+        var lineStart = 0
+        for index in 0..<end where bytes[index] == 10 {
+            line += 1
+            lineStart = index + 1
+        }
+        // Columns count characters, as libyaml's marks do: every byte but UTF-8 continuation bytes.
+        let column = bytes[lineStart..<end].reduce(1) { $1 & 0xC0 == 0x80 ? $0 : $0 + 1 }
+        guard problem == "control characters are not allowed", let scalar = Unicode.Scalar(value) else {
+            return Failure(line: line, message: "YAML syntax error: \(problem) (column \(column))")
+        }
+        let shown = isUnprintable(scalar) ? String(scalar).escapingControls : "\\u{" + String(value, radix: 16, uppercase: true) + "}"
+        return Failure(line: line, message: "YAML syntax error: control character `\(shown)` is not allowed (column \(column))")
     }
 
     /// The next event; the caller deletes it.
@@ -65,6 +94,10 @@ struct YAMLEventParser {
             var context = parser.context.map { " " + String(cString: $0) } ?? ""
             let line = Int(parser.problem_mark.line) + 1
             let column = Int(parser.problem_mark.column) + 1
+            if parser.error == YAML_READER_ERROR {
+                // libyaml's reader leaves problem_mark at 0 (line 1, column 1): `parse` counts from the offset.
+                throw Failure(line: nil, message: problem, refused: (Int(parser.problem_offset), UInt32(bitPattern: parser.problem_value)))
+            }
             if problem.hasPrefix("Maximum nesting level reached") {
                 (problem, context) = ("lists or mappings nested more than \(Self.maximumNesting) levels deep", "")
             }

@@ -99,6 +99,24 @@ extension Alternative {
     /// Characters allowed in a fact name besides letters and digits.
     static let nameSymbols: Set<Character> = ["_", ".", ":", "/", "@", "-"]
 
+    /// A digit or number that is not ASCII 0-9 (`６`, `٣`, `²`, `½`, `Ⅻ`):
+    /// versions and numbers of the grammar are ASCII only, and version
+    /// order would read `６０` as a word, not as 60.
+    static func isForeignDigit(_ c: Character) -> Bool {
+        !c.isASCII && c.isNumber
+    }
+
+    /// The text with each decimal digit of another script (`６`, `٢`)
+    /// written in ASCII; other characters (`²`, `½`) as they are, shortened
+    /// for a message.
+    static func asciiDigits(_ text: String) -> String {
+        shortened(String(text.map { c -> Character in
+            guard isForeignDigit(c), c.unicodeScalars.count == 1, c.unicodeScalars.first!.properties.numericType == .decimal,
+                  let value = c.wholeNumberValue else { return c }
+            return Character(String(value))
+        }))
+    }
+
     static func isNameCharacter(_ c: Character) -> Bool {
         (c.isASCII && (c.isLetter || c.isNumber)) || nameSymbols.contains(c)
     }
@@ -150,6 +168,12 @@ extension Alternative {
                 throw fail(column, "unexpected `\(value[bad])` in value `\(shortened(value))`",
                            "a value is one word such as `8.2` or `2013-10-24`; join alternatives with `|`")
             }
+            if let bad = value.firstIndex(where: Alternative.isForeignDigit) {
+                let leading = body[valueStart...].prefix(while: \.isWhitespace).count
+                let column = base + (valueStart - body.startIndex) + leading + value.distance(from: value.startIndex, to: bad)
+                throw fail(column, "`\(value[bad])` in value `\(shortened(value))` is not an ASCII digit",
+                           "write versions and numbers with the digits 0-9: `\(shortened(name)) \(op.rawValue) \(Alternative.asciiDigits(value))`")
+            }
             self = .compare(name, op, value)
             return
         }
@@ -176,6 +200,11 @@ extension Alternative {
             let name = String(stem[0..<split])
             let version = String(stem[(split + 1)...])
             try Alternative.validate(name: name, text: text, at: base, fail)
+            if let bad = version.firstIndex(where: Alternative.isForeignDigit) {
+                throw fail(base + split + 1 + version.distance(from: version.startIndex, to: bad),
+                           "`\(version[bad])` in version `\(shortened(version))` is not an ASCII digit",
+                           "write versions with the digits 0-9: `\(shortened(name))-\(Alternative.asciiDigits(version))+`")
+            }
             if let bad = version.firstIndex(where: { !(Alternative.isNameCharacter($0) || $0 == "~" || $0 == "+") }) {
                 throw fail(base + split + 1 + version.distance(from: version.startIndex, to: bad),
                            "unexpected `\(version[bad])` in version `\(shortened(version))`", "write e.g. `\(shortened(name))-8.2+`")

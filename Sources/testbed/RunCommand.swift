@@ -72,9 +72,12 @@ struct RunCommand: AsyncParsableCommand {
     var exitCodes: ExitCodes = .standard
 
     @Option(name: [.customShort("t"), .customLong("timeout-multiplier")], parsing: .unconditional, help: ArgumentHelp(
-        "Multiply every test's and setup's timeout by F, for slow hosts such as TCG (meson's -t); 0 or less: no timeouts.",
+        "Multiply every test's and setup's timeout by F, a decimal number (2, 0.5, 1e3; at least 0.001), for slow hosts such as TCG (meson's -t); 0 or less: no timeouts.",
         valueName: "F"))
-    var timeoutMultiplier: Double = 1
+    var timeoutMultiplierText = "1"
+
+    /// `-t` as validated (`parseTimeoutMultiplier`).
+    var timeoutMultiplier: Double { (try? parseTimeoutMultiplier(timeoutMultiplierText)) ?? 1 }
 
     @Option(name: .customLong("kill-grace"), help: ArgumentHelp("Time between SIGTERM and SIGKILL for a test that times out or is interrupted.", valueName: "duration"))
     var killGrace = "5s"
@@ -91,11 +94,16 @@ struct RunCommand: AsyncParsableCommand {
     func validate() throws {
         try selection.requireExistingPaths(missing: exitCodes.missingInput)
         if let jobs, jobs < 1 { throw ValidationError("-j must be at least 1, not \(jobs)") }
-        if !timeoutMultiplier.isFinite {
-            throw ValidationError("--timeout-multiplier \(timeoutMultiplier) is not a number; write e.g. 2 or 0.5")
+        do {
+            _ = try parseTimeoutMultiplier(timeoutMultiplierText)
+        } catch .notANumber {
+            throw ValidationError("--timeout-multiplier \(shortened(timeoutMultiplierText)) is not a decimal number; write e.g. 2 or 0.5 (0 or less: no timeouts)")
+        } catch .tooSmall {
+            throw ValidationError("--timeout-multiplier \(shortened(timeoutMultiplierText)) is above 0 but under \(smallestTimeoutMultiplier), "
+                + "the smallest multiplier (timeouts are kept in whole milliseconds); write at least \(smallestTimeoutMultiplier), or 0 or less for no timeouts")
         }
         if parseTimeout(killGrace) == nil {
-            throw ValidationError("--kill-grace \(killGrace) is not a duration up to ten years; write e.g. 5s")
+            throw ValidationError("--kill-grace \(shortened(killGrace)) is not a duration up to ten years; write e.g. 5s")
         }
     }
 

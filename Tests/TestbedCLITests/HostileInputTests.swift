@@ -255,8 +255,9 @@ struct UnboundedInputTests {
         #expect(grace.stderr.hasPrefix("Error: --kill-grace \(value) is not a duration up to ten years; write e.g. 5s\n"), "\(grace.stderr)")
         let multiplied = try boundedTestbed(["run", "-t", "1e300", "--results", "r", "."], in: tree.path).result
         #expect(multiplied.status == 0 && multiplied.stdout.contains("2 passed — exit 0"), "\(multiplied.stdout)\(multiplied.stderr)")
-        let infinite = try boundedTestbed(["run", "-t", "inf", "."], in: tree.path).result
-        #expect(infinite.status == 64 && infinite.stderr.hasPrefix("Error: --timeout-multiplier inf is not a number; write e.g. 2 or 0.5\n"))
+        // inf too (a multiplier too large to matter); nan is no number (InputEdgeCLITests).
+        let infinite = try boundedTestbed(["run", "-t", "inf", "--results", "r", "."], in: tree.path).result
+        #expect(infinite.status == 0 && infinite.stdout.contains("2 passed — exit 0"), "\(infinite.stdout)\(infinite.stderr)")
     }
 }
 

@@ -24,52 +24,113 @@ public struct DeclarationLocation: Sendable, Hashable, Codable, CustomStringConv
 public let longestTimeoutSeconds = 315_360_000.0
 
 /// Parses a timeout: `90`, `90s`, `2m`, `1h30m`, `500ms`, `1.5m`; `0` is
-/// zero (no limit, where a timeout is declared). Nil when the text is not
-/// one, is negative, or is longer than ten years.
+/// zero (no limit, where a timeout is declared). The grammar: a number
+/// alone (seconds), or one or more `NUMBER UNIT` pairs whose units go from
+/// largest to smallest, each at most once (`1d2h`, not `1h1h` or `30s1m`);
+/// a NUMBER is ASCII digits with at most one `.` (`1.5`, `.5`; no sign,
+/// exponent or hexadecimal: `0x1`, `1e3` and `+5` are refused); the units
+/// are `ms`, `s`/`sec`/`secs`, `m`/`min`/`mins`, `h`/`hr`/`hrs`, `d`, in any
+/// case; spaces may stand between the pairs and their parts. Nil when the
+/// text is not one, or is longer than ten years.
 public func parseTimeout(_ text: String) -> Duration? {
     let trimmed = text.trimmingWhitespace().lowercased()
-    guard !trimmed.isEmpty else { return nil }
-    if let seconds = Double(trimmed), seconds >= 0, seconds <= longestTimeoutSeconds {
-        return milliseconds(seconds)
+    guard !trimmed.isEmpty, trimmed.unicodeScalars.allSatisfy(\.isASCII) else { return nil }
+    let characters = Array(trimmed.utf8).filter { $0 != UInt8(ascii: " ") }
+    var index = 0
+    /// `digits[.digits]` or `.digits`, as a Double; nil when there is none.
+    func number() -> Double? {
+        let start = index
+        var dots = 0
+        var digits = 0
+        while index < characters.count {
+            let c = characters[index]
+            if c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") { digits += 1 }
+            else if c == UInt8(ascii: ".") { dots += 1 }
+            else { break }
+            index += 1
+        }
+        guard digits > 0, dots <= 1 else { return nil }
+        return Double(String(decoding: characters[start..<index], as: UTF8.self))
     }
+    guard let first = number() else { return nil }
+    if index == characters.count {
+        // A number alone: seconds.
+        guard first <= longestTimeoutSeconds else { return nil }
+        return milliseconds(first)
+    }
+    let scales: [(names: Set<String>, seconds: Double)] = [
+        (["d"], 86400), (["h", "hr", "hrs"], 3600), (["m", "min", "mins"], 60), (["s", "sec", "secs"], 1), (["ms"], 0.001),
+    ]
     var total = 0.0
-    var number = ""
-    var unit = ""
-    func flush() -> Bool {
-        guard let value = Double(number), value.isFinite else { return false }
-        let scale: Double
-        switch unit {
-        case "ms": scale = 0.001
-        case "s", "sec", "secs": scale = 1
-        case "m", "min", "mins": scale = 60
-        case "h", "hr", "hrs": scale = 3600
-        case "d": scale = 86400
-        default: return false
-        }
-        total += value * scale
-        number = ""
-        unit = ""
-        return true
+    var value: Double? = first
+    var largest = scales.count  // the units still allowed: those after the last one used
+    while let amount = value {
+        let start = index
+        while index < characters.count, characters[index] >= UInt8(ascii: "a"), characters[index] <= UInt8(ascii: "z") { index += 1 }
+        let unit = String(decoding: characters[start..<index], as: UTF8.self)
+        guard let position = scales.firstIndex(where: { $0.names.contains(unit) }),
+              largest == scales.count || position > largest else { return nil }
+        largest = position
+        total += amount * scales[position].seconds
+        if index == characters.count { break }
+        guard let next = number() else { return nil }
+        value = next
     }
-    for c in trimmed where c != " " {
-        if c.isNumber || c == "." {
-            if !unit.isEmpty { guard flush() else { return nil } }
-            number.append(c)
-        } else if c.isLetter {
-            guard !number.isEmpty else { return nil }
-            unit.append(c)
-        } else {
-            return nil
-        }
-    }
-    guard flush(), total >= 0, total <= longestTimeoutSeconds else { return nil }
+    guard total.isFinite, total <= longestTimeoutSeconds else { return nil }
     return milliseconds(total)
 }
 
-/// Whole milliseconds, rounded up: a timeout above zero never becomes 0 (no limit).
-private func milliseconds(_ seconds: Double) -> Duration {
-    .milliseconds(Int64((seconds * 1000).rounded(.up)))
+/// The smallest positive `--timeout-multiplier`. Timeouts are kept in whole
+/// milliseconds (rounded up): a smaller factor would shrink a second to less
+/// than one, a report would name a limit of 1ms for one of about nothing, and
+/// one small enough to underflow (`1e-400`) would read as 0, no timeouts.
+public let smallestTimeoutMultiplier = 0.001
+
+/// Why a `--timeout-multiplier` was refused (`parseTimeoutMultiplier`).
+public enum TimeoutMultiplierProblem: Error, Sendable, Equatable {
+    /// Not a decimal number (`0x10`, `nan`, `2x`).
+    case notANumber
+    /// Above 0 but below `smallestTimeoutMultiplier` (`1e-320`).
+    case tooSmall
 }
+
+/// Parses a `--timeout-multiplier` (`-t`): a decimal number with an optional
+/// sign, fraction and exponent (`2`, `0.5`, `-1`, `1e3`), or `inf`; 0 or less
+/// (`-inf` too) means no timeouts, and so, in effect, does one so large a
+/// timeout passes ten years (`1e30`, `inf`). Hexadecimal (`0x10`, `0x1p0`)
+/// and `nan` are `.notANumber`; a positive value under
+/// `smallestTimeoutMultiplier` (also one that underflows to 0, `1e-400`) is
+/// `.tooSmall`.
+public func parseTimeoutMultiplier(_ text: String) throws(TimeoutMultiplierProblem) -> Double {
+    let trimmed = text.trimmingWhitespace().lowercased()
+    var rest = Substring(trimmed)
+    let negative = rest.first == "-"
+    if rest.first == "-" || rest.first == "+" { rest = rest.dropFirst() }
+    if rest == "inf" || rest == "infinity" { return negative ? -.infinity : .infinity }
+    var mantissa = rest
+    if let e = rest.firstIndex(of: "e") {
+        mantissa = rest[..<e]
+        var exponent = rest[rest.index(after: e)...]
+        if exponent.first == "-" || exponent.first == "+" { exponent = exponent.dropFirst() }
+        guard !exponent.isEmpty, exponent.allSatisfy({ $0.isASCII && $0.isNumber }) else { throw .notANumber }
+    }
+    let digits = mantissa.filter { $0 != "." }
+    guard !digits.isEmpty, mantissa.count - digits.count <= 1, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
+          let value = Double(trimmed) else { throw .notANumber }
+    // Written above zero, but too small to mean anything (1e-320), or so small it reads as 0 (1e-400).
+    if !negative && digits.contains(where: { $0 != "0" }) && value < smallestTimeoutMultiplier { throw .tooSmall }
+    return value
+}
+
+/// Seconds as whole milliseconds, rounded up: a timeout above zero never
+/// becomes 0 (no limit). Rounded to the microsecond first, so float noise is not a
+/// millisecond more (`0.3 × 1000` is 300, not 301).
+public func wholeMilliseconds(_ seconds: Double) -> Duration {
+    guard seconds > 0 else { return .zero }
+    return .milliseconds(max(1, Int64(((seconds * 1_000_000).rounded() / 1000).rounded(.up))))
+}
+
+private func milliseconds(_ seconds: Double) -> Duration { wholeMilliseconds(seconds) }
 
 /// A duration as a user writes it: `10m`, `90s`, `1h30m`, `1.5s`.
 public func formatTimeout(_ duration: Duration) -> String {

@@ -73,8 +73,10 @@ public final class Executor: Sendable {
         guard options.timeoutMultiplier > 0, timeout > .zero else { return .zero }
         if options.timeoutMultiplier == 1 { return timeout }
         let seconds = (Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18) * options.timeoutMultiplier
-        // Past ten years a limit is none (and the clock would overflow).
-        return seconds > longestTimeoutSeconds ? .zero : .milliseconds(Int64((seconds * 1000).rounded(.up)))
+        // Past ten years a limit is none (and the clock would overflow). Whole
+        // milliseconds, rounded up as `parseTimeout` rounds: 3s × 0.1 is 300ms
+        // (not 301 for the float's 300.00000000000006).
+        return seconds > longestTimeoutSeconds ? .zero : wholeMilliseconds(seconds)
     }
 
     /// Stops the run: the first call stops launching and terminates running

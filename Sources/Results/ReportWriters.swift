@@ -1,4 +1,5 @@
 import Foundation
+import Requirements
 import Scheduler
 
 /// Machine-readable renderings of a run: JSON (DESIGN.md's shape), JUnit XML
@@ -88,7 +89,10 @@ public enum ReportWriter {
         value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
     }
 
-    /// A JSON string literal; `/` stays as it is.
+    /// A JSON string literal; `/` stays as it is. Every character
+    /// `isUnprintable` names (C0 and C1 controls, DEL, bidirectional
+    /// controls, U+2028/U+2029) is written `\uXXXX`: the same string to a
+    /// JSON reader, nothing raw for a terminal that shows the file.
     static func string(_ text: String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
@@ -99,7 +103,7 @@ public enum ReportWriter {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             default:
-                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+                if isUnprintable(scalar) { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
             }
         }
         return out + "\""
@@ -108,7 +112,8 @@ public enum ReportWriter {
     // MARK: - JUnit
 
     /// Text for an XML attribute or element: escaped, and without the control
-    /// characters XML 1.0 forbids.
+    /// characters XML 1.0 forbids; the others `isUnprintable` names (DEL, C1
+    /// controls, bidirectional controls, U+2028/U+2029) become `?` too.
     static func xml(_ text: String) -> String {
         var out = ""
         for scalar in text.unicodeScalars {
@@ -121,7 +126,7 @@ public enum ReportWriter {
             case "\n": out += "&#10;"
             case "\t", "\r": out.unicodeScalars.append(scalar)
             default:
-                if scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF { out += "?" }
+                if isUnprintable(scalar) || scalar.value == 0xFFFE || scalar.value == 0xFFFF { out += "?" }
                 else { out.unicodeScalars.append(scalar) }
             }
         }
@@ -209,8 +214,9 @@ public enum ReportWriter {
         for (index, test) in report.tests.enumerated() {
             let number = index + 1
             let name = test.id.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "#", with: "\\#")
-                .replacingOccurrences(of: "\n", with: " ")
+                .replacingOccurrences(of: "\n", with: " ").escapingControls
             let reason = (test.reason ?? "").replacingOccurrences(of: "\n", with: "; ").replacingOccurrences(of: "#", with: "\\#")
+                .escapingControls
             switch test.outcome {
             case .pass:
                 out += "ok \(number) - \(name)\n"
@@ -229,7 +235,8 @@ public enum ReportWriter {
         return out
     }
 
-    /// A YAML scalar in double quotes.
+    /// A YAML scalar in double quotes; every character `isUnprintable` names
+    /// escaped (`\x1B`, `\u202E`), as YAML reads it back.
     static func yaml(_ text: String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
@@ -238,7 +245,9 @@ public enum ReportWriter {
             case "\\": out += "\\\\"
             case "\n": out += "\\n"
             default:
-                if scalar.value < 0x20 { out += String(format: "\\x%02X", scalar.value) } else { out.unicodeScalars.append(scalar) }
+                if scalar.value <= 0xFF && isUnprintable(scalar) { out += String(format: "\\x%02X", scalar.value) }
+                else if isUnprintable(scalar) { out += String(format: "\\u%04X", scalar.value) }
+                else { out.unicodeScalars.append(scalar) }
             }
         }
         return out + "\""

@@ -1,4 +1,5 @@
 import Foundation
+import Requirements
 import Scheduler
 
 /// A run as text for a person: counts, test failures, and infrastructure
@@ -41,13 +42,13 @@ public struct TextReport {
             out += run.interrupted ? " " + yellow("(interrupted)") : " " + yellow("(incomplete: testbed stopped before the run finished, or could not record its end)")
         }
         out += "\n"
-        if let trouble = run.recordingError { out += yellow("recording: \(trouble)") + "\n" }
+        if let trouble = run.recordingError { out += yellow("recording: \(trouble.escapingControls)") + "\n" }
 
         let failures = report.testFailures
         if !failures.isEmpty {
             out += "\n" + red("test failures (\(failures.count))") + "\n"
             for test in failures {
-                out += "  \(test.id)  \(red(test.outcome.rawValue))" + (test.reason.map { "  \($0)" } ?? "") + "\n"
+                out += "  \(test.id.escapingControls)  \(red(test.outcome.rawValue))" + (test.reason.map { "  \($0.escapingControls)" } ?? "") + "\n"
                 if let directory = test.logDirectory {
                     out += dim("      log: \(shown(run.directory + "/" + directory + "/output.log"))") + "\n"
                 }
@@ -60,7 +61,7 @@ public struct TextReport {
             for setup in infrastructure {
                 out += "  \(setup.phase == .setup ? "setup" : setup.phase.rawValue) \(bold(setup.name))"
                     + (setup.test.map { " [\($0)]" } ?? "") + "  \(red(setup.outcome.rawValue))"
-                    + (setup.reason.map { "  \($0)" } ?? "") + "\n"
+                    + (setup.reason.map { "  \($0.escapingControls)" } ?? "") + "\n"
                 if let log = setup.logPath {
                     let path = run.directory + "/" + log
                     for line in LogTail.lines(inRun: run.directory, log: log, count: tailLines) { out += dim("      | ") + line + "\n" }
@@ -80,7 +81,7 @@ public struct TextReport {
         }
         if !blockedElsewhere.isEmpty {
             out += "\n" + yellow("blocked (\(blockedElsewhere.count))") + "\n"
-            for test in blockedElsewhere { out += "  \(test.id)  \(test.reason ?? "")\n" }
+            for test in blockedElsewhere { out += "  \(test.id.escapingControls)  \((test.reason ?? "").escapingControls)\n" }
         }
 
         // The reasons recorded with the run (one unmet requirement a line),
@@ -89,13 +90,13 @@ public struct TextReport {
         if !unsupported.isEmpty {
             out += "\n" + dim("unsupported (\(unsupported.count))") + "\n"
             for test in unsupported {
-                out += "  \(test.id)\n"
-                for reason in (test.reason ?? "").split(separator: "\n") { out += "      \(reason)\n" }
+                out += "  \(test.id.escapingControls)\n"
+                for reason in (test.reason ?? "").split(separator: "\n") { out += "      \(reason.escapingControls)\n" }
             }
         }
         let notRun = report.tests.filter { $0.outcome == .interrupted }
         if !notRun.isEmpty {
-            out += "\n" + yellow("not run (\(notRun.count))") + ": " + (notRun.first?.reason ?? "") + "\n"
+            out += "\n" + yellow("not run (\(notRun.count))") + ": " + (notRun.first?.reason ?? "").escapingControls + "\n"
         }
 
         var parts: [String] = []

@@ -1,4 +1,5 @@
 import Foundation
+import Requirements
 import Scheduler
 
 /// Shows a run as it goes. On a terminal: one progress line, rewritten in
@@ -45,7 +46,7 @@ actor ConsoleRecorder: Recorder {
                 var line = "\(Self.mark(result.outcome, style)) \(result.id)"
                 if result.duration > 0 { line += style.dim(String(format: " (%.2f s)", result.duration)) }
                 if result.outcome != .pass, let reason = result.reason?.split(separator: "\n").first {
-                    line += "  " + String(reason)
+                    line += "  " + reason.escapingControls
                 }
                 print(line)
             }
@@ -64,7 +65,7 @@ actor ConsoleRecorder: Recorder {
                     let phase = result.phase == .setup ? "setup" : result.phase.rawValue
                     let mark = result.outcome.isInfrastructureFailure ? style.red("INFRA") : style.dim(result.outcome.rawValue.uppercased())
                     print("\(mark) \(result.phase == .restore ? "restore" : "\(phase) \(result.name)")" + (result.test.map { " [\($0)]" } ?? "")
-                          + (result.reason.map { "  \($0)" } ?? ""))
+                          + (result.reason.map { "  \($0.escapingControls)" } ?? ""))
                 }
             }
             draw()

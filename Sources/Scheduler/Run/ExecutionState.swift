@@ -1,4 +1,5 @@
 import Foundation
+import Requirements
 
 /// What the executor knows as a run goes; owned by the task that drives the
 /// run, never shared.
@@ -265,11 +266,18 @@ public enum LogTail {
         return Array(all.suffix(count)).map { printable($0, limit: 300) }
     }
 
-    /// Keeps text printable: control characters become `?` (they would garble
-    /// a terminal), and more than `limit` characters end in `…`.
+    /// Keeps text printable: every character `isUnprintable` names but a tab
+    /// becomes `?` (C0 and C1 controls and DEL would garble a terminal, the
+    /// bidirectional controls U+202A–U+202E, U+2066–U+2069, U+200E, U+200F
+    /// and U+061C reorder what it shows, U+2028/U+2029 break lines), and more
+    /// than `limit` characters end in `…`.
     public static func printable(_ line: String, limit: Int) -> String {
-        let printable = String(line.unicodeScalars.map { $0.value < 0x20 && $0 != "\t" ? "?" : Character($0) })
-        return printable.count > limit ? String(printable.prefix(limit)) + "…" : printable
+        var printable = String.UnicodeScalarView()
+        for scalar in line.unicodeScalars {
+            printable.append(isUnprintable(scalar) && scalar != "\t" ? "?" : scalar)
+        }
+        let text = String(printable)
+        return text.count > limit ? String(text.prefix(limit)) + "…" : text
     }
 
     /// The last non-empty line without its indentation, for a short reason.

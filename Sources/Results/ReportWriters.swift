@@ -164,6 +164,7 @@ public enum ReportWriter {
         out += "      <property name=\"environment\" value=\"\(xml(report.run.environment))\"/>\n"
         out += "      <property name=\"complete\" value=\"\(report.run.complete)\"/>\n"
         out += "    </properties>\n"
+        let setupNames = Set(report.setups.map(\.name))
         for test in report.tests {
             out += "    <testcase name=\"\(xml(test.id))\" classname=\"\(xml(classname(test.id)))\" time=\"\(round(test.duration))\""
             let reason = xml(test.reason ?? test.outcome.rawValue)
@@ -175,7 +176,9 @@ public enum ReportWriter {
             case .error:
                 out += ">\n      <error type=\"error\" message=\"\(reason)\"/>\n    </testcase>\n"
             case .blocked:
-                let message = "blocked by setup \(test.blockedBy ?? "?"): \(test.reason ?? "")"
+                // A setup by name, or what else blocked it (`results disk`, `testbed`).
+                let blocker = test.blockedBy.map { setupNames.contains($0) ? "setup \($0)" : $0 } ?? "setup ?"
+                let message = "blocked by \(blocker): \(test.reason ?? "")"
                 out += ">\n      <error type=\"blocked\" message=\"\(xml(message))\"/>\n    </testcase>\n"
             case .skip, .unsupported, .interrupted:
                 out += ">\n      <skipped message=\"\(xml(test.outcome.rawValue + ": " + (test.reason ?? "")))\"/>\n    </testcase>\n"

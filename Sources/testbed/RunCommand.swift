@@ -39,7 +39,8 @@ struct RunCommand: AsyncParsableCommand {
 
         Exit codes: 0 every selected test passed, skipped or was unsupported; 1 a test \
         failed (fail, timeout, error); 2 an infrastructure failure (setup, teardown, \
-        restore, or a results directory that stopped taking results during the run, \
+        restore, a test that failed while the results disk was full (blocked by \
+        "results disk"), or a results directory that stopped taking results during the run, \
         deleted or full: they are written when it can, and the run says so); 3 both; \
         4 nothing selected; 64 bad command line; 65 invalid declarations; 130 \
         interrupted. With --exit-codes bisect: 0 good, 1 bad, 125 this commit cannot \

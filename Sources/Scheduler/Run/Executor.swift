@@ -364,6 +364,8 @@ public final class Executor: Sendable {
     /// Its directory and `output.log` are made by descriptor (`RunLayout.openDirectory`):
     /// about four system calls. The log stays open until its result is
     /// known, and a failure's or skip's reason is read from that descriptor.
+    /// A failure while the results disk is full is `blocked` by it
+    /// (`blockOnFullDisk`): one `fstatvfs`, only for a test that failed.
     func startTest(_ index: Int, environment: [String: String], completion: @escaping @Sendable (Completion) -> Void) {
         guard case .test(let id) = plan.steps[index].kind, let planned = plannedByID[id] else {
             fatalError("step \(index) is not a test")
@@ -390,10 +392,51 @@ public final class Executor: Sendable {
             spec = ProcessSpec(executable: path, arguments: [path], environment: variables, base: base,
                                directory: test.directory, output: output)
         }
+        let layout = options.layout
         supervisor.start(spec, tag: tag(index), timeout: timeout) { outcome in
             var result = Self.testResult(id: id, test: test, timeout: timeout, outcome: outcome, directory: directory, log: log)
+            if result.outcome == .fail, let disk = Self.fullResultsDisk(layout, log: log) { Self.blockOnFullDisk(&result, disk: disk) }
             if let logFailure { result.reason = Self.adding(Self.notKept(logFailure), to: result.reason) }
             completion(.test(index, result))
+        }
+    }
+
+    /// What a test blocked by a full results disk names as `blockedBy`.
+    public static let fullDiskBlocker = "results disk"
+
+    /// The results directory, when the disk it is on was full as a step that
+    /// did not pass ended (`RunLayout.resultsDiskFull`), or Testbed's own
+    /// writes to the step's log found it full; nil otherwise.
+    static func fullResultsDisk(_ layout: RunLayout, log: LogFile?) -> String? {
+        log?.sawFullDisk == true || layout.resultsDiskFull() ? layout.resultsDirectory : nil
+    }
+
+    /// A test that failed while the results disk was full: its output (its
+    /// stdout and stderr are its log, on that disk) could not be written, so
+    /// a `fail` may be the disk's, not the code's. It is `blocked` by the
+    /// results disk (an infrastructure failure, exit code bit 2), its exit
+    /// status or signal kept.
+    static func blockOnFullDisk(_ result: inout TestResult, disk: String) {
+        let how = result.signal.map { "killed by signal \($0) (\(signalName($0)))" } ?? "exit \(result.exitStatus ?? 1)"
+        result.outcome = .blocked
+        result.blockedBy = fullDiskBlocker
+        result.reason = "\(how) while the results disk (\(disk)) was full: its output could not be written, "
+            + "so its verdict cannot be trusted; free space and run it again"
+    }
+
+    /// A setup, teardown or restore that failed while the results disk was
+    /// full: still `failed` (infrastructure), its reason saying so. Only when
+    /// its process ran and failed (not when it could not start).
+    static func noteFullDisk(_ result: inout SetupResult, layout: RunLayout, log: LogFile?) {
+        guard result.outcome == .failed, result.exitStatus != nil || result.signal != nil,
+              let disk = fullResultsDisk(layout, log: log) else { return }
+        let full = "the results disk (\(disk)) was full: its output could not be written; free space and run it again"
+        if let signal = result.signal {
+            result.reason = "killed by signal \(signal) (\(signalName(signal))) while \(full)"
+        } else if let code = result.exitStatus, code != 0 {
+            result.reason = "exit \(code) while \(full)"
+        } else {
+            result.reason = adding(full, to: result.reason)
         }
     }
 
@@ -542,6 +585,7 @@ public final class Executor: Sendable {
         if result.outcome == .ok {
             exports = readExports(folder, environment: environment, into: &result)
         }
+        Self.noteFullDisk(&result, layout: options.layout, log: log)
         if let logFailure { result.reason = Self.adding(Self.notKept(logFailure), to: result.reason) }
         if result.outcome == .failed, let reason = result.reason, result.exitStatus == 0 {
             // The process succeeded, its exports did not: its log says why too.
@@ -628,6 +672,7 @@ public final class Executor: Sendable {
                                            tag: tag(index), timeout: effective(setup.timeout), interruptible: false)
         if let services { await supervisor.release(services, immediately: hardStopped) }
         var result = Self.setupResult(outcome, name: name, test: test, phase: .teardown, log: logPath, timeout: effective(setup.timeout))
+        Self.noteFullDisk(&result, layout: options.layout, log: log)
         if let logFailure { result.reason = Self.adding(Self.notKept(logFailure), to: result.reason) }
         return .teardown(index, result)
     }
@@ -645,6 +690,7 @@ public final class Executor: Sendable {
                                                   output: log.map { .log($0) } ?? .discarded),
                                            tag: "\(options.runID)/restore\(index)", timeout: .seconds(600), interruptible: interruptible)
         var result = Self.setupResult(outcome, name: "restore", test: nil, phase: .restore, log: logPath, timeout: .seconds(600))
+        Self.noteFullDisk(&result, layout: options.layout, log: log)
         if let logFailure { result.reason = Self.adding(Self.notKept(logFailure), to: result.reason) }
         return .restore(result)
     }

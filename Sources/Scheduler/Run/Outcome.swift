@@ -14,7 +14,10 @@ public enum TestOutcome: String, Sendable, Hashable, Codable, CaseIterable {
     case skip
     /// A requirement is unmet and no setup provides it; decided before anything runs.
     case unsupported
-    /// A setup it depends on failed; `blockedBy` names it.
+    /// The lab, not the code: a setup it depends on failed (`blockedBy`
+    /// names it), the restore failed (`restore`), Testbed found no descriptor
+    /// to start it (`testbed`), or it failed while the results disk was full
+    /// (`results disk`: its output could not be written).
     case blocked
     /// The run was stopped before or while it ran.
     case interrupted
@@ -61,7 +64,8 @@ public struct TestResult: Sendable, Hashable, Codable {
     public var signal: Int32?
     /// Why: the skip's or failure's words, the unmet requirements, what blocked it.
     public var reason: String?
-    /// The setup at the root of the infrastructure failure that blocked it.
+    /// The setup at the root of the infrastructure failure that blocked it,
+    /// or `restore`, `testbed`, `results disk`.
     public var blockedBy: String?
     /// The test's directory in the run directory (`TESTBED_OUTPUT_DIR`, with Testbed's output.log).
     public var logDirectory: String?

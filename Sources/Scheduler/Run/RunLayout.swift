@@ -103,6 +103,22 @@ public final class RunLayout: Sendable {
 
     public func absolute(_ relative: String) -> String { directory + "/" + relative }
 
+    /// The results directory the run directory is in, for messages.
+    public var resultsDirectory: String { URL(fileURLWithPath: directory).deletingLastPathComponent().path }
+
+    /// Whether the filesystem the run directory is on (`fstatvfs` of the
+    /// descriptor Testbed holds) is full: no block left that this process may
+    /// use (root may use the blocks reserved for it), or no inode left where
+    /// the filesystem counts them (btrfs reports none at all). One system
+    /// call; asked only about a step that did not pass.
+    public func resultsDiskFull() -> Bool {
+        var info = statvfs()
+        guard fstatvfs(root, &info) == 0 else { return false }
+        let blocks = geteuid() == 0 ? info.f_bfree : info.f_bavail
+        let inodes = geteuid() == 0 ? info.f_ffree : info.f_favail
+        return blocks == 0 || (info.f_files > 0 && inodes == 0)
+    }
+
     // MARK: - Directories and files by descriptor
 
     /// Opens the directory `relative` (names joined by `/`, none of them `.`
@@ -311,6 +327,9 @@ public final class LogFile: Sendable {
     public let descriptor: Int32
     /// Relative to the run directory.
     public let relative: String
+    /// Whether an `append` failed with ENOSPC (or EDQUOT): the disk was full
+    /// while the step ran, whatever it is by the time the step ends.
+    let noSpace = Atomic<Bool>(false)
 
     init(descriptor: Int32, relative: String) {
         self.descriptor = descriptor
@@ -319,11 +338,16 @@ public final class LogFile: Sendable {
 
     deinit { close(descriptor) }
 
-    /// Appends text; a failure to write (a full disk) is ignored.
+    /// Appends text; a failure to write is not an error (a full disk is
+    /// remembered: `sawFullDisk`).
     public func append(_ text: String) {
         var text = text
-        _ = text.withUTF8 { testbed_write_all(descriptor, $0.baseAddress, $0.count) }
+        let status = text.withUTF8 { testbed_write_all(descriptor, $0.baseAddress, $0.count) }
+        if status == -ENOSPC || status == -EDQUOT { noSpace.store(true, ordering: .relaxed) }
     }
+
+    /// Whether Testbed's own writes to this log found the disk full.
+    public var sawFullDisk: Bool { noSpace.load(ordering: .relaxed) }
 
     /// The last `count` lines (see `LogTail.lines`).
     public func tail(count: Int) -> [String] { LogTail.lines(descriptor: descriptor, count: count) }

@@ -40,6 +40,12 @@ struct StoreLinkTests {
         #expect(error?.description == "\(tree["results/testbed.sqlite"]) is a directory, not a file of the results database; "
                 + "move it aside or choose another --results DIR")
         #expect(try String(contentsOfFile: tree["outside/evil.db"], encoding: .utf8) == "not yours\n")
+        // A FIFO is never opened (SQLite would wait on it for good).
+        try FileManager.default.removeItem(atPath: tree["results/testbed.sqlite"])
+        #expect(mkfifo(tree["results/testbed.sqlite-shm"], 0o644) == 0)
+        let fifo = #expect(throws: ResultStore.StoreError.self) { try ResultStore(directory: tree["results"]) }
+        #expect(fifo?.description == "\(tree["results/testbed.sqlite-shm"]) is a FIFO, not a file of the results database; "
+                + "move it aside or choose another --results DIR")
     }
 
     @Test("a link at testbed.sqlite that SQLite would open (put there after the check): refused before anything is written through it")

@@ -388,13 +388,16 @@ struct HostileLinkTests {
 /// The results directory itself, its `.lock`, the run directory and
 /// `setups/` swapped, moved or replaced by a link during a run: made again
 /// where they were, never used where they went; one warning each.
+/// Each swapping step sleeps first: Testbed looks at the results when a step
+/// starts, and a look between its `rm` and its `ln` would see a deletion
+/// (true, but not the case under test).
 extension HostileLinkTests {
     @Test("a link planted at .lock: never followed, replaced with a warning, during a run and at the start of the next")
     func lockLink() throws {
         let tree = try TemporaryTree(["testbed.yaml": """
             tests:
               a-plant: |
-                R=$(dirname "$TESTBED_RUN_DIR")
+                sleep 0.3; R=$(dirname "$TESTBED_RUN_DIR")
                 rm -f "$R/.lock"; ln -s "$OUTSIDE/lockfile" "$R/.lock"
                 rm -f "$R"/testbed.sqlite*; sleep 0.2
               b-plant-again: 'sleep 0.5; R=$(dirname "$TESTBED_RUN_DIR"); rm -f "$R/.lock"; ln -s "$OUTSIDE/lockfile" "$R/.lock"'
@@ -427,7 +430,7 @@ extension HostileLinkTests {
     func resultsDirectoryLink() throws {
         let tree = try TemporaryTree(["testbed.yaml": """
             tests:
-              a-swap: 'R=$(dirname "$TESTBED_RUN_DIR"); rm -rf "$R"; ln -s "$OUTSIDE/res" "$R"; sleep 0.2'
+              a-swap: 'sleep 0.3; R=$(dirname "$TESTBED_RUN_DIR"); rm -rf "$R"; ln -s "$OUTSIDE/res" "$R"; sleep 0.2'
               b-after: echo after; exit 1
             """, "outside/res/keep": "theirs\n"])
         let before = snapshot(tree["outside"])
@@ -467,7 +470,7 @@ extension HostileLinkTests {
     func movedRunDirectory() throws {
         let tree = try TemporaryTree(["testbed.yaml": """
             tests:
-              a-move: echo moving; mv "$TESTBED_RUN_DIR" "$OUTSIDE/moved"; ln -s "$OUTSIDE/fake" "$TESTBED_RUN_DIR"; exit 1
+              a-move: sleep 0.3; echo moving; mv "$TESTBED_RUN_DIR" "$OUTSIDE/moved"; ln -s "$OUTSIDE/fake" "$TESTBED_RUN_DIR"; exit 1
               b-after: echo after; exit 1
             """])
         try tree.directory("outside")
@@ -502,7 +505,7 @@ extension HostileLinkTests {
         let tree = try TemporaryTree(["testbed.yaml": """
             setups:
               evil:
-                run: S=$(dirname "$(dirname "$TESTBED_EXPORT")"); mv "$S" "$OUTSIDE/setups-moved"; ln -s "$OUTSIDE" "$S"
+                run: sleep 0.3; S=$(dirname "$(dirname "$TESTBED_EXPORT")"); mv "$S" "$OUTSIDE/setups-moved"; ln -s "$OUTSIDE" "$S"
                 teardown: echo evil down
               later:
                 after: [evil]
@@ -544,7 +547,7 @@ extension HostileLinkTests {
         let tree = try TemporaryTree(["testbed.yaml": """
             tests:
               a-first: 'true'
-              b-swap: 'ln -sfn "$OUTSIDE" "$(dirname "$TESTBED_RUN_DIR")"; sleep 0.2'
+              b-swap: 'sleep 0.3; ln -sfn "$OUTSIDE" "$(dirname "$TESTBED_RUN_DIR")"; sleep 0.2'
               c-after: echo after; exit 1
             """])
         try tree.directory("disk/results")

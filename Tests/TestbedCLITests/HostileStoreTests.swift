@@ -250,7 +250,7 @@ extension HostileStoreTests {
     func databaseLink() throws {
         let tree = try TemporaryTree(["testbed.yaml": """
             tests:
-              a-swap: 'R=$(dirname "$TESTBED_RUN_DIR"); rm -f "$R"/testbed.sqlite*; ln -s "$OUTSIDE/evil.db" "$R/testbed.sqlite"; sleep 0.2'
+              a-swap: 'sleep 0.3; R=$(dirname "$TESTBED_RUN_DIR"); rm -f "$R"/testbed.sqlite*; ln -s "$OUTSIDE/evil.db" "$R/testbed.sqlite"; sleep 0.2'
               b-after: 'sleep 0.2'
             """])
         try tree.directory("outside")
@@ -305,7 +305,7 @@ extension HostileStoreTests {
     func databaseDirectory() throws {
         let tree = try TemporaryTree(["testbed.yaml": """
             tests:
-              a-swap: 'R=$(dirname "$TESTBED_RUN_DIR"); rm -f "$R"/testbed.sqlite*; mkdir "$R/testbed.sqlite"; sleep 0.2'
+              a-swap: 'sleep 0.3; R=$(dirname "$TESTBED_RUN_DIR"); rm -f "$R"/testbed.sqlite*; mkdir "$R/testbed.sqlite"; sleep 0.2'
               b-after: 'true'
             """])
         let results = tree["testbed-results"]

@@ -14,8 +14,20 @@ import Synchronization
 /// stays `complete = 0`). A run's writes go through its `StoreRecorder`,
 /// which keeps the run in memory until it ends: a database deleted during the
 /// run is re-created and written again, a full disk is retried.
+///
+/// The results directory is held open (`ResultsDirectory`): Testbed never
+/// writes through a link a test put in its place or in the place of
+/// `testbed.sqlite`, its `-wal`, `-shm` or `.lock`. At the start such a link
+/// to the database is an error (`linkedDatabase`); during a run it is removed
+/// and a new file made, with a note.
 public final class ResultStore: Sendable {
+    /// As the user gave it, absolute: for messages.
     public let directory: String
+    /// The results directory, held; what Testbed writes to.
+    public let results: ResultsDirectory
+    /// What Testbed found planted and replaced when opening (a link at
+    /// `.lock`), one sentence each: for warnings.
+    public let notes: [String]
     /// The open database and what its files were when opened; replaced when
     /// the file is deleted or replaced during a run (`reopen`).
     let connection: Mutex<Connection>
@@ -30,6 +42,7 @@ public final class ResultStore: Sendable {
     }
 
     var pool: DatabasePool { connection.withLock { $0.pool } }
+    /// For messages.
     var databasePath: String { directory + "/" + Self.databaseName }
 
     /// Problems with the results directory or database, each with its fix.
@@ -40,32 +53,93 @@ public final class ResultStore: Sendable {
         case full(String)
         case noRuns(String)
         case noSuchRun(String, String)
+        /// `testbed.sqlite`, `-wal` or `-shm` (its path) is a symbolic link (to the second).
+        case linkedDatabase(String, String)
+        /// `testbed.sqlite`, `-wal` or `-shm` (its path) is not a regular file but the second ("a directory").
+        case notADatabase(String, String)
 
-        public var description: String {
+        /// What is wrong, without the fix.
+        public var problem: String {
             switch self {
-            case let .cannotCreate(path, why): "cannot create results directory \(path): \(why); choose another with --results DIR"
-            case let .cannotOpen(path, why): "cannot open results database \(path): \(why); move it aside or choose another --results DIR"
-            case let .notWritable(path, why): "results directory \(path) is not writable (\(why)); choose another with --results DIR"
-            case let .full(path): "the filesystem of results directory \(path) is full; free some space or choose another --results DIR"
-            case let .noRuns(path): "no runs recorded in \(path) yet; run `testbed run` first"
-            case let .noSuchRun(run, path): "no run \(run) in \(path); `testbed report --list` shows the runs"
+            case let .cannotCreate(path, why): "cannot create results directory \(path): \(why)"
+            case let .cannotOpen(path, why): "cannot open results database \(path): \(why)"
+            case let .notWritable(path, why): "results directory \(path) is not writable (\(why))"
+            case let .full(path): "the filesystem of results directory \(path) is full"
+            case let .noRuns(path): "no runs recorded in \(path) yet"
+            case let .noSuchRun(run, path): "no run \(run) in \(path)"
+            case let .linkedDatabase(path, target):
+                "\(path) is a symbolic link to \(target), and Testbed never follows links in the results directory"
+            case let .notADatabase(path, kind): "\(path) is \(kind), not a file of the results database"
             }
         }
+
+        /// What to do about it.
+        public var fix: String {
+            switch self {
+            case .cannotCreate, .notWritable: "choose another with --results DIR"
+            case .cannotOpen, .notADatabase: "move it aside or choose another --results DIR"
+            case .full: "free some space or choose another --results DIR"
+            case .noRuns: "run `testbed run` first"
+            case .noSuchRun: "`testbed report --list` shows the runs"
+            case .linkedDatabase: "put the file itself in place of the link, or remove the link, or choose another --results DIR"
+            }
+        }
+
+        public var description: String { problem + "; " + fix }
     }
 
     public static let databaseName = "testbed.sqlite"
 
     /// Opens (creating if needed) the results directory and its database.
+    /// The path may be a symbolic link (to another disk, say): it is
+    /// followed once, here. `testbed.sqlite`, `-wal` or `-shm` that is a
+    /// link, a directory or a FIFO is refused (`linkedDatabase`,
+    /// `notADatabase`); a link or a FIFO at `.lock` is replaced (`notes`).
     public init(directory: String, create: Bool = true) throws(StoreError) {
         let url = URL(fileURLWithPath: directory).standardizedFileURL
         self.directory = url.path
         if create { try Self.makeDirectory(url, shown: directory) }
-        let path = url.appendingPathComponent(Self.databaseName).path
-        if !create && !FileManager.default.fileExists(atPath: path) { throw .noRuns(directory) }
-        if create && access(url.path, W_OK) != 0 {
+        if !create && !FileManager.default.fileExists(atPath: url.path) { throw .noRuns(directory) }
+        do {
+            results = try ResultsDirectory(path: url.path)
+        } catch {
+            throw .cannotCreate(directory, String(cString: strerror(error.errno)).lowercased())
+        }
+        let fd = results.descriptor()
+        var ignored: [String] = []
+        try Self.checkDatabaseFiles(in: fd, shown: url.path, replacing: false, notes: &ignored)
+        var info = stat()
+        if !create && fstatat(fd, Self.databaseName, &info, AT_SYMLINK_NOFOLLOW) != 0 { throw .noRuns(directory) }
+        if create && faccessat(fd, ".", W_OK, 0) != 0 {
             throw .notWritable(directory, String(cString: strerror(errno)).lowercased())
         }
-        connection = Mutex(try Self.open(url.path, shown: directory))
+        var notes: [String] = []
+        connection = Mutex(try Self.open(results, shown: url.path, midRun: false, notes: &notes))
+        self.notes = notes
+    }
+
+    /// Refuses (at the start) or removes (during a run: `replacing`, the
+    /// removal said in `notes`) a `testbed.sqlite`, `-wal` or `-shm` that is
+    /// a symbolic link, a FIFO, a device or a socket; a directory is refused
+    /// either way (never removed with what it holds).
+    static func checkDatabaseFiles(in directory: Int32, shown: String, replacing: Bool, notes: inout [String]) throws(StoreError) {
+        for name in [databaseName, databaseName + "-wal", databaseName + "-shm"] {
+            var info = stat()
+            guard fstatat(directory, name, &info, AT_SYMLINK_NOFOLLOW) == 0, info.st_mode & S_IFMT != S_IFREG else { continue }
+            let path = shown + "/" + name
+            let kind = RunLayout.plantedKind(name, in: directory)
+            let type = info.st_mode & S_IFMT
+            if type == S_IFDIR { throw .notADatabase(path, kind) }
+            if !replacing {
+                if type == S_IFLNK { throw .linkedDatabase(path, String(kind.dropFirst("a symbolic link to ".count))) }
+                throw .notADatabase(path, kind)
+            }
+            guard unlinkat(directory, name, 0) == 0 || errno == ENOENT else {
+                throw .cannotOpen(path, "cannot remove \(kind) there: \(String(cString: strerror(errno)))")
+            }
+            notes.append("\(path) was replaced by \(kind) during the run; Testbed removed "
+                         + (type == S_IFLNK ? "the link" : "it") + " (it never follows what a step plants in the results)")
+        }
     }
 
     /// Makes the results directory (and its parents), saying why it cannot.
@@ -85,22 +159,34 @@ public final class ResultStore: Sendable {
         }
     }
 
-    /// Opens `testbed.sqlite` in `directory` and brings its schema up to date.
-    /// `replacing`: the connection to a database that was deleted or replaced
-    /// while this process had it open. Its `-wal` and `-shm` are removed first
-    /// (under the lock) when they are orphans (no `testbed.sqlite` beside them)
-    /// or still the old ones: SQLite would read the old database's pages into
-    /// the new one.
-    static func open(_ directory: String, shown: String, replacing old: Connection? = nil) throws(StoreError) -> Connection {
-        let path = directory + "/" + databaseName
+    /// Opens `testbed.sqlite` in `results` and brings its schema up to date.
+    /// `midRun`: a run has the database open and found it changed (a link
+    /// a step put in the place of one of its files is removed, said in
+    /// `notes`). `replacing`: the connection to a database that was deleted
+    /// or replaced while this process had it open. Its `-wal` and `-shm` are
+    /// removed first (under the lock) when they are orphans (no
+    /// `testbed.sqlite` beside them) or still the old ones: SQLite would read
+    /// the old database's pages into the new one.
+    static func open(_ results: ResultsDirectory, shown: String, midRun: Bool, replacing old: Connection? = nil,
+                     notes: inout [String]) throws(StoreError) -> Connection {
+        let directory = results.descriptor()
+        guard directory >= 0 else { throw .cannotCreate(shown, String(cString: strerror(errno)).lowercased()) }
+        // SQLite opens by path: the real one, checked above to be the directory held.
+        let path = results.real + "/" + databaseName
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
+        let shownPath = shown + "/" + databaseName
         configuration.prepareDatabase { db in
+            // SQLite follows a link at the name (and makes its -wal beside the
+            // target): one a step put there after the check below is refused
+            // before anything is written through it.
+            let file = try Row.fetchAll(db, sql: "PRAGMA database_list").first { $0["name"] == "main" }?["file"] as String?
+            if let file, file != path { throw StoreError.linkedDatabase(shownPath, file) }
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
         // Two runs that start at once must not both create the schema (or both
         // switch the file to WAL): opening and migrating take a file lock.
-        let lock = Glibc.open(directory + "/.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        let lock = Self.openLock(in: directory, shown: shown, notes: &notes)
         if lock >= 0 { flock(lock, LOCK_EX) }
         defer {
             if lock >= 0 {
@@ -109,20 +195,59 @@ public final class ResultStore: Sendable {
             }
         }
         if let old {
-            let orphaned = FileIdentity(path) == nil
+            let orphaned = FileIdentity(databaseName, in: directory) == nil
             for (suffix, identity) in [("-wal", old.wal), ("-shm", old.shm)] {
-                if orphaned || (identity != nil && FileIdentity(path + suffix) == identity) { unlink(path + suffix) }
+                if orphaned || (identity != nil && FileIdentity(databaseName + suffix, in: directory) == identity) {
+                    unlinkat(directory, databaseName + suffix, 0)
+                }
             }
+        }
+        if midRun {
+            try checkDatabaseFiles(in: directory, shown: shown, replacing: true, notes: &notes)
+            // Made here, never through a link: SQLite then opens a file that is there.
+            let made = openat(directory, databaseName, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+            if made >= 0 { close(made) }
         }
         do {
             let pool = try DatabasePool(path: path, configuration: configuration)
             try Self.migrator.migrate(pool)
-            return Connection(pool: pool, database: FileIdentity(path), wal: FileIdentity(path + "-wal"),
-                              shm: FileIdentity(path + "-shm"))
+            return Connection(pool: pool, database: FileIdentity(databaseName, in: directory),
+                              wal: FileIdentity(databaseName + "-wal", in: directory),
+                              shm: FileIdentity(databaseName + "-shm", in: directory))
         } catch {
+            if let error = error as? StoreError { throw error }
             if let error = error as? DatabaseError, error.resultCode == .SQLITE_FULL { throw .full(shown) }
-            throw .cannotOpen(path, Self.why(error))
+            throw .cannotOpen(shown + "/" + databaseName, Self.why(error))
         }
+    }
+
+    /// Opens `.lock` for `flock` (creating it), never through what a step
+    /// put there: a link, a FIFO, a device or a socket is removed first and a
+    /// note says so. -1 when there is no lock to take (a directory there):
+    /// opening goes on without it, as before there was a lock.
+    static func openLock(in directory: Int32, shown: String, notes: inout [String]) -> Int32 {
+        for _ in 0..<4 {
+            var info = stat()
+            if fstatat(directory, ".lock", &info, AT_SYMLINK_NOFOLLOW) == 0 && info.st_mode & S_IFMT != S_IFREG {
+                guard info.st_mode & S_IFMT != S_IFDIR else { return -1 }
+                let kind = RunLayout.plantedKind(".lock", in: directory)
+                guard unlinkat(directory, ".lock", 0) == 0 || errno == ENOENT else { return -1 }
+                notes.append("\(shown)/.lock was \(kind), not the lock file Testbed made; Testbed removed it and made a new one "
+                             + "(it never follows what a step plants in the results)")
+            }
+            // O_NONBLOCK: a FIFO put there between the check and the open cannot hang it.
+            let fd = openat(directory, ".lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o644)
+            if fd < 0 {
+                if errno == ELOOP { continue }
+                return -1
+            }
+            guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+                close(fd)
+                continue
+            }
+            return fd
+        }
+        return -1
     }
 
     /// What became of the database this store opened: nil while
@@ -130,9 +255,12 @@ public final class ResultStore: Sendable {
     /// (three `stat` calls).
     func databaseChange() -> DatabaseChange? {
         let opened = connection.withLock { ($0.database, $0.wal, $0.shm) }
-        let path = databasePath
-        guard let database = opened.0, FileIdentity(path) == database else { return .replaced }
-        let now = (FileIdentity(path + "-wal"), FileIdentity(path + "-shm"))
+        // The results directory first: one a step deleted, moved or replaced by a link is made again.
+        let directory = results.descriptor()
+        guard directory >= 0, let database = opened.0, FileIdentity(Self.databaseName, in: directory) == database else {
+            return .replaced
+        }
+        let now = (FileIdentity(Self.databaseName + "-wal", in: directory), FileIdentity(Self.databaseName + "-shm", in: directory))
         guard let wal = opened.1, let shm = opened.2 else {
             // SQLite makes the -wal and -shm on the first write; remember them then.
             if now.0 != nil && now.1 != nil {
@@ -154,7 +282,8 @@ public final class ResultStore: Sendable {
     }
 
     /// Opens the database again after `change`: makes the results directory
-    /// and a new `testbed.sqlite` with the schema.
+    /// (never through a link put in its place) and a new `testbed.sqlite`
+    /// with the schema; what it found planted on the way is in `notes`.
     ///
     /// The old connections are never closed when the file was replaced:
     /// closing the last one deletes `-wal` and `-shm` by name, which would
@@ -165,7 +294,7 @@ public final class ResultStore: Sendable {
     /// with `testbed.sqlite` itself (a results directory removed file by
     /// file, seen half-way), the new connection's file being another.
     @discardableResult
-    func reopen(after change: DatabaseChange) throws(StoreError) -> DatabaseChange {
+    func reopen(after change: DatabaseChange, notes: inout [String]) throws(StoreError) -> DatabaseChange {
         let old = connection.withLock { $0 }
         switch change {
         case .replaced:
@@ -173,8 +302,7 @@ public final class ResultStore: Sendable {
         case .logReplaced:
             try? old.pool.close()
         }
-        try Self.makeDirectory(URL(fileURLWithPath: directory), shown: directory)
-        let fresh = try Self.open(directory, shown: directory, replacing: change == .replaced ? old : nil)
+        let fresh = try Self.open(results, shown: directory, midRun: true, replacing: change == .replaced ? old : nil, notes: &notes)
         connection.withLock { $0 = fresh }
         return change == .logReplaced && fresh.database != old.database ? .replaced : change
     }
@@ -198,6 +326,12 @@ public final class ResultStore: Sendable {
     static func why(_ error: any Error) -> String {
         if let error = error as? DatabaseError { return error.message ?? error.description }
         return (error as NSError).localizedDescription
+    }
+
+    /// What to do when a write failed with `error`.
+    static func fix(for error: any Error) -> String {
+        if let error = error as? DatabaseError, error.resultCode == .SQLITE_FULL { return StoreError.full("").fix }
+        return "check the results directory or choose another --results DIR"
     }
 
     static var migrator: DatabaseMigrator {
@@ -272,22 +406,27 @@ public final class ResultStore: Sendable {
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyyMMdd-HHmmss"
+        let parent = results.descriptor()
+        guard parent >= 0 else { throw .cannotCreate(directory, String(cString: strerror(errno)).lowercased()) }
         for _ in 0..<100 {
             let id = "\(formatter.string(from: started))-\(String(format: "%04x", UInt16.random(in: 0...UInt16.max)))"
             let path = directory + "/" + id
             // mkdir fails if it exists: the id is ours alone.
-            if mkdir(path, 0o755) == 0 { return (id, path) }
+            if mkdirat(parent, id, 0o755) == 0 { return (id, path) }
             if errno != EEXIST { throw .cannotCreate(path, String(cString: strerror(errno))) }
         }
         throw .cannotCreate(directory, "no free run id")
     }
 
-    /// Points `latest` at a run directory (atomically: a new link renamed over the old).
+    /// Points `latest` at a run directory (atomically: a new link renamed
+    /// over the old, in the results directory held).
     public func pointLatest(at id: String) {
-        let temporary = directory + "/.latest-\(getpid())"
-        unlink(temporary)
-        guard symlink(id, temporary) == 0 else { return }
-        if rename(temporary, directory + "/latest") != 0 { unlink(temporary) }
+        let parent = results.descriptor()
+        guard parent >= 0 else { return }
+        let temporary = ".latest-\(getpid())"
+        unlinkat(parent, temporary, 0)
+        guard symlinkat(id, parent, temporary) == 0 else { return }
+        if renameat(parent, temporary, parent, "latest") != 0 { unlinkat(parent, temporary, 0) }
     }
 
     /// The latest verdict of each test that ran to one (pass, fail, timeout,
@@ -369,8 +508,9 @@ public final class ResultStore: Sendable {
 
     /// The recorder that writes a run's events as they happen; `exitCodes`
     /// is the scheme of the exit code it records at the end.
-    public func recorder(runID: String, exitCodes: ExitCodes = .standard) -> StoreRecorder {
-        StoreRecorder(store: self, runID: runID, exitCodes: exitCodes)
+    /// `layout`: the run's directories, checked (and made again) before each write.
+    public func recorder(runID: String, exitCodes: ExitCodes = .standard, layout: RunLayout? = nil) -> StoreRecorder {
+        StoreRecorder(store: self, runID: runID, exitCodes: exitCodes, layout: layout)
     }
 }
 
@@ -379,10 +519,11 @@ struct FileIdentity: Equatable, Sendable {
     let device: UInt64
     let inode: UInt64
 
-    /// Nil when there is no such file.
-    init?(_ path: String) {
+    /// `name` in the directory `parent`, itself (a link is not followed: it
+    /// is a file of its own). Nil when there is no such file.
+    init?(_ name: String, in parent: Int32) {
         var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
+        guard fstatat(parent, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return nil }
         device = UInt64(info.st_dev)
         inode = UInt64(info.st_ino)
     }

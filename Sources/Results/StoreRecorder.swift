@@ -36,11 +36,18 @@ public struct RecordingOutcome: Sendable, Equatable {
     /// Why the database could not take the end of the run (it shows the run
     /// incomplete: `finished` and `exit_code` empty); nil when it did.
     public let unrecorded: String?
+    /// What to do about `unrecorded` ("free some space or choose another --results DIR").
+    public let unrecordedFix: String?
+    /// Whether a database holds the run at all (incomplete) when `unrecorded`:
+    /// false when none could be opened, or none ever took its start.
+    public let inDatabase: Bool
 
-    public init(exitCode: Int32, recordingError: String?, unrecorded: String?) {
+    public init(exitCode: Int32, recordingError: String?, unrecorded: String?, unrecordedFix: String? = nil, inDatabase: Bool = true) {
         self.exitCode = exitCode
         self.recordingError = recordingError
         self.unrecorded = unrecorded
+        self.unrecordedFix = unrecordedFix
+        self.inDatabase = inDatabase
     }
 }
 
@@ -51,17 +58,23 @@ public struct RecordingOutcome: Sendable, Equatable {
 /// nothing the database did not take is lost:
 /// - a write that fails (a full disk) is tried again with a later batch (at
 ///   most once per `retryInterval`) and at the end, with everything since;
-/// - before each write it checks that `testbed.sqlite` and its `-wal` are the
-///   files it opened (one `stat` each) and that the run directory exists: a
-///   database deleted or replaced during the run (a test that removed the
-///   results directory) is re-created with its schema and the whole run
-///   written into it again; a deleted run directory is made again.
-/// Each kind of trouble is warned about once on stderr, and recorded with the
-/// run (`recording_error`) along with the infrastructure bit in its exit code.
+/// - before each write it checks that the results directory, the run
+///   directory and its `tests`/`setups`/`restore` are the ones made for the
+///   run (`RunLayout.verify`: one `fstatat` each) and that `testbed.sqlite`,
+///   its `-wal` and `-shm` are the files it opened: a directory deleted,
+///   moved away or replaced by a link is made again where it was (the link
+///   removed, never followed); a database deleted or replaced during the run
+///   (a test that removed the results directory) is re-created with its
+///   schema and the whole run written into it again.
+/// Each kind of trouble is warned about once on stderr (each directory once),
+/// and recorded with the run (`recording_error`) along with the
+/// infrastructure bit in its exit code.
 /// At the end (`.finished`) the run's row gets the exit code, and the log is
 /// checkpointed into `testbed.sqlite`.
 public final class StoreRecorder: Recorder {
     let store: ResultStore
+    /// The run's directories, checked before each write (nil: none to check).
+    let layout: RunLayout?
     let runID: String
     let exitCodes: ExitCodes
     /// How long after a failed write the next one is tried: the batches in
@@ -76,32 +89,31 @@ public final class StoreRecorder: Recorder {
         var events: [RunEvent] = []
         /// How many of `events` the open database holds.
         var written = 0
-        /// The run directory (from `.started`), and the directory it is: held
-        /// open, so that a directory made in its place after it was deleted
-        /// cannot get its inode number.
-        var runDirectory: String?
-        var runDirectoryHandle: Int32 = -1
-        var runDirectoryIdentity: FileIdentity?
+        /// The first repair of each directory (`DirectoryRepair.subject`), in order: warned about, in the note.
+        var repairs: [DirectoryRepair] = []
+        /// Where the results directory was moved to (with the database that held the earlier runs).
+        var resultsMovedTo: String?
         /// A change of the database files seen but not repaired yet.
         var change: ResultStore.DatabaseChange?
         /// How many times the database was opened again.
         var reopens = 0
         /// No write is tried before this, except at the end.
         var retryAfter: ContinuousClock.Instant?
-        /// Why the first and the last failed write failed.
+        /// Why the first and the last failed write failed, and what to do about the last.
         var firstFailure: String?
         var lastFailure: String?
+        var lastFix: String?
         var databaseReplaced = false
         var logReplaced = false
-        var runDirectoryLost = false
         /// Events that could not be written even alone, at the end (dropped), and why.
         var dropped = 0
         var dropReason: String?
         var outcome: RecordingOutcome?
     }
 
-    init(store: ResultStore, runID: String, exitCodes: ExitCodes, retryInterval: Duration = .seconds(1)) {
+    init(store: ResultStore, runID: String, exitCodes: ExitCodes, layout: RunLayout? = nil, retryInterval: Duration = .seconds(1)) {
         self.store = store
+        self.layout = layout
         self.runID = runID
         self.exitCodes = exitCodes
         self.retryInterval = retryInterval
@@ -121,9 +133,7 @@ public final class StoreRecorder: Recorder {
             for event in events {
                 switch event {
                 case .stepStarted: continue
-                case .started(let info):
-                    state.runDirectory = info.directory
-                    state.hold(info.directory)
+                case .started:
                     started = true
                     state.events.append(event)
                 case .finished(let end): summary = end
@@ -160,33 +170,44 @@ public final class StoreRecorder: Recorder {
                 : attempts == 1)
             let unrecorded = written ? nil : state.lastFailure ?? "unknown error"
             if written { store.checkpoint() }
-            if state.runDirectoryHandle >= 0 {
-                close(state.runDirectoryHandle)
-                state.runDirectoryHandle = -1
-            }
             state.outcome = RecordingOutcome(exitCode: code, recordingError: written ? note : state.note(unrecorded: unrecorded),
-                                             unrecorded: unrecorded)
+                                             unrecorded: unrecorded, unrecordedFix: written ? nil : state.lastFix,
+                                             inDatabase: state.change == nil && state.written > 0)
         }
     }
 
     /// Brings the database up to `state.events` (and the run's end, with
-    /// `end`): re-opens a database that was deleted, makes a deleted run
-    /// directory again, and writes what it lacks in one transaction (the
-    /// whole run, its old rows removed first, when it lacks everything).
-    /// True when the database has it all.
+    /// `end`): makes the run's directories again where a step deleted or
+    /// moved them, re-opens a database that was deleted, and writes what it
+    /// lacks in one transaction (the whole run, its old rows removed first,
+    /// when it lacks everything). True when the database has it all.
     func sync(_ state: inout State, force: Bool, end: (RunSummary, Int32, String?)? = nil) -> Bool {
         if !force, let after = state.retryAfter, ContinuousClock.now < after { return false }
-        let runDirectoryGone = state.runDirectory.map { FileIdentity($0) != state.runDirectoryIdentity } ?? false
+        var settled = false
+        if let layout {
+            if !layout.intact {
+                // Maybe a results directory half-way through `rm -rf`: let it
+                // finish before making anything again.
+                usleep(50_000)
+                settled = true
+            }
+            layout.verify()
+        }
         if state.change == nil {
             var change = store.databaseChange()
-            if change == .logReplaced || (change == nil && runDirectoryGone) {
-                // Maybe a results directory half-way through `rm -rf`: a moment
-                // later the database is gone too, and that is what to say.
+            if change != nil && !settled {
+                // Maybe a results directory half-way through `rm -rf`, or a step
+                // that is putting something in the database's place: a moment
+                // later it is done (the database gone too, a link there to be
+                // removed), and that is what to say and to repair.
                 usleep(50_000)
                 if store.databaseChange() == .replaced { change = .replaced }
             }
+            takeRepairs(&state)
             if change == .replaced { replacedWarning(&state) }
             state.change = change
+        } else {
+            takeRepairs(&state)
         }
         if let change = state.change {
             state.written = 0
@@ -195,12 +216,17 @@ public final class StoreRecorder: Recorder {
             if !force && state.reopens >= Self.maxReopens { return false }
             state.reopens += 1
             let turnedOut: ResultStore.DatabaseChange
+            var notes: [String] = []
             do {
-                turnedOut = try store.reopen(after: change)
+                turnedOut = try store.reopen(after: change, notes: &notes)
             } catch {
-                failed(&state, error.description)
+                for note in notes { warn(note) }
+                takeRepairs(&state)
+                failed(&state, error.problem, fix: error.fix)
                 return false
             }
+            for note in notes { warn(note) }
+            takeRepairs(&state)
             state.change = nil
             if turnedOut == .replaced {
                 replacedWarning(&state)
@@ -209,16 +235,6 @@ public final class StoreRecorder: Recorder {
             }
             if turnedOut == .logReplaced { state.logReplaced = true }
             store.pointLatest(at: runID)
-        }
-        // Deleted, and maybe made again since by the next step's log directory.
-        if let directory = state.runDirectory, FileIdentity(directory) != state.runDirectoryIdentity {
-            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            state.hold(directory)
-            // With the whole results directory, the database's warning said it.
-            if !state.runDirectoryLost && !state.databaseReplaced {
-                warn("the run directory \(directory) was deleted during the run; made it again (the logs written before are lost)")
-            }
-            state.runDirectoryLost = true
         }
         let pending = state.events[state.written...]
         guard !pending.isEmpty || end != nil else { return true }
@@ -230,7 +246,7 @@ public final class StoreRecorder: Recorder {
                 if let end { try store.updateFinish(db, end.0, exitCode: end.1, recordingError: end.2) }
             }
         } catch {
-            failed(&state, ResultStore.why(error))
+            failed(&state, ResultStore.why(error), fix: ResultStore.fix(for: error))
             return false
         }
         state.written = state.events.count
@@ -278,14 +294,26 @@ public final class StoreRecorder: Recorder {
     func replacedWarning(_ state: inout State) {
         if !state.databaseReplaced {
             warn("the results database \(store.databasePath) was deleted or replaced during the run; re-creating it "
-                 + "and recording this run again (earlier runs in it are lost)")
+                 + "and recording this run again (\(state.earlierRuns))")
         }
         state.databaseReplaced = true
     }
 
-    func failed(_ state: inout State, _ why: String) {
+    /// The directories Testbed made again since the last call: the first
+    /// of each is warned about and goes in the note.
+    func takeRepairs(_ state: inout State) {
+        for repair in store.results.takeRepairs() {
+            if repair.subject == .results, let place = repair.movedTo { state.resultsMovedTo = place }
+            guard !state.repairs.contains(where: { $0.subject == repair.subject }) else { continue }
+            state.repairs.append(repair)
+            warn(repair.warning)
+        }
+    }
+
+    func failed(_ state: inout State, _ why: String, fix: String) {
         state.retryAfter = ContinuousClock.now + retryInterval
         state.lastFailure = why
+        state.lastFix = fix
         if state.firstFailure == nil {
             state.firstFailure = why
             warn("cannot record results in \(store.directory): \(why); keeping them in memory and trying again")
@@ -299,31 +327,29 @@ public final class StoreRecorder: Recorder {
 }
 
 extension StoreRecorder.State {
-    /// Holds `directory` open, and remembers which it is.
-    mutating func hold(_ directory: String) {
-        if runDirectoryHandle >= 0 { close(runDirectoryHandle) }
-        runDirectoryHandle = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        runDirectoryIdentity = FileIdentity(descriptor: runDirectoryHandle)
-    }
-
     /// Something went wrong with recording, repaired or not.
     var troubled: Bool {
-        firstFailure != nil || databaseReplaced || logReplaced || runDirectoryLost || dropped > 0
+        firstFailure != nil || databaseReplaced || logReplaced || !repairs.isEmpty || dropped > 0
+    }
+
+    /// Where the runs recorded before this one are, once the database was re-created.
+    var earlierRuns: String {
+        resultsMovedTo.map { "earlier runs are in \(LogTail.printable($0, limit: 200))/\(ResultStore.databaseName)" }
+            ?? "earlier runs in it are lost"
     }
 
     /// What went wrong while recording, for the run row (nil: nothing).
     /// `unrecorded`: why the end of the run could not be written.
     func note(unrecorded: String?) -> String? {
-        var parts: [String] = []
+        var parts = repairs.map(\.note)
         if databaseReplaced {
             parts.append("the results database was deleted or replaced during the run; it was re-created and the whole run "
-                         + "recorded again (earlier runs in it are lost)")
+                         + "recorded again (\(earlierRuns))")
         }
         // A new database says more than a new -wal.
         if logReplaced && !databaseReplaced {
             parts.append("the -wal or -shm of the results database was deleted or replaced during the run; the whole run was recorded again")
         }
-        if runDirectoryLost { parts.append("the run directory was deleted during the run (the logs written before are lost)") }
         if let firstFailure, dropped == 0, unrecorded == nil {
             parts.append("results could not be written for a while (\(firstFailure)); all were written later")
         }

@@ -31,6 +31,14 @@ public struct TextReport {
         return path
     }
 
+    /// " (not there)" when the log `relative` is not in the run directory
+    /// (a step deleted or moved it; `recording:` says when the run
+    /// directory went), " (not a regular file)" when a step put a link or a
+    /// FIFO in its place: the path shown is where it was written.
+    func missing(_ relative: String) -> String {
+        LogTail.absence(inRun: report.run.directory, log: relative).map { " (\($0))" } ?? ""
+    }
+
     public func render() -> String {
         var out = ""
         let run = report.run
@@ -50,7 +58,8 @@ public struct TextReport {
             for test in failures {
                 out += "  \(test.id.escapingControls)  \(red(test.outcome.rawValue))" + (test.reason.map { "  \($0.escapingControls)" } ?? "") + "\n"
                 if let directory = test.logDirectory {
-                    out += dim("      log: \(shown(run.directory + "/" + directory + "/output.log"))") + "\n"
+                    out += dim("      log: \(shown(run.directory + "/" + directory + "/output.log"))"
+                               + missing(directory + "/output.log")) + "\n"
                 }
             }
         }
@@ -65,7 +74,7 @@ public struct TextReport {
                 if let log = setup.logPath {
                     let path = run.directory + "/" + log
                     for line in LogTail.lines(inRun: run.directory, log: log, count: tailLines) { out += dim("      | ") + line + "\n" }
-                    out += dim("      log: \(shown(path))") + "\n"
+                    out += dim("      log: \(shown(path))" + missing(log)) + "\n"
                 }
                 let blocked = report.blocked(by: setup.name)
                 if !blocked.isEmpty {

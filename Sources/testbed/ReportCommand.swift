@@ -53,10 +53,13 @@ struct ReportCommand: ParsableCommand {
             store = try ResultStore(directory: results, create: false)
         } catch {
             // `testbed run` keeps results at the suite root; say so when we looked elsewhere.
-            let hint = self.results == nil && results == SuitePaths.resultsDirectory
+            var none = false
+            if case .noRuns = error { none = true }
+            let hint = none && self.results == nil && results == SuitePaths.resultsDirectory
                 ? ", or pass --results SUITE/testbed-results for a suite elsewhere (testbed run keeps results at the suite root)" : ""
             fail(error.description + hint, status: 66)
         }
+        for note in store.notes { writeText("testbed: warning: \(note)\n", to: STDERR_FILENO) }
         if list {
             let runs: [RunReport.Run]
             do { runs = try store.runs() } catch { fail(error.description, status: 66) }

@@ -28,7 +28,10 @@ struct RunCommand: AsyncParsableCommand {
         teardown has run, or the end of the run. A command is looked for when it runs: \
         a test whose program never started is `error`; one that started and exited \
         126 or 127 is `fail`. Testbed never follows a link or opens a FIFO a test \
-        plants in the results (it is replaced, and the log says so); an export a \
+        plants in the results (it is replaced, and the log says so); a results or run \
+        directory a test deletes, moves away or replaces by a link is made again where \
+        it was, with a warning (a --results DIR that is itself a link, to another disk \
+        say, is followed once, at the start); an export a \
         program cannot be given (over 128 KiB, past ARG_MAX, a NUL byte) fails its \
         setup, naming the line.
 
@@ -41,7 +44,8 @@ struct RunCommand: AsyncParsableCommand {
         failed (fail, timeout, error); 2 an infrastructure failure (setup, teardown, \
         restore, a test that failed while the results disk was full (blocked by \
         "results disk"), or a results directory that stopped taking results during the run, \
-        deleted or full: they are written when it can, and the run says so); 3 both; \
+        deleted, moved, replaced by a link or full: they are written when it can, and \
+        the run says so); 3 both; \
         4 nothing selected; 64 bad command line; 65 invalid declarations; 130 \
         interrupted. With --exit-codes bisect: 0 good, 1 bad, 125 this commit cannot \
         be tested (only infrastructure failed, invalid declarations, nothing selected, \
@@ -142,9 +146,10 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             fail(error.description, status: exitCodes == .bisect ? 125 : 2)
         }
+        for note in store.notes { writeText("testbed: warning: \(note)\n", to: STDERR_FILENO) }
         do {
             // Held open for the run: everything below it is written by descriptor.
-            layout = try RunLayout(directory: run.directory)
+            layout = try RunLayout(results: store.results, name: run.id)
         } catch {
             fail(error.description, status: exitCodes == .bisect ? 125 : 2)
         }
@@ -176,7 +181,7 @@ struct RunCommand: AsyncParsableCommand {
         let console = ConsoleRecorder(style: Style.forStandardError, live: isatty(STDERR_FILENO) == 1 && !json, quiet: quiet || json,
                                       suite: suites.firstLineLabel(colon: false))
         let collector = InfoCollector()
-        let recorder = store.recorder(runID: run.id, exitCodes: exitCodes)
+        let recorder = store.recorder(runID: run.id, exitCodes: exitCodes, layout: layout)
         let executor = Executor(plan: plan, facts: environment, options: options,
                                 supervisor: ProcessSupervisor(grace: parseTimeout(killGrace)!),
                                 recorders: [recorder, console, collector])
@@ -203,10 +208,13 @@ struct RunCommand: AsyncParsableCommand {
         } else {
             emit("\n" + TextReport(report, color: Style.standard.enabled).render())
         }
+        // Directories made again after the recorder's last look (while writing the reports).
+        for repair in store.results.takeRepairs() { writeText("testbed: warning: \(repair.warning)\n", to: STDERR_FILENO) }
         if let why = recording.unrecorded {
             // The lab, not the code: the results directory could not take the run's end.
+            let kept = recording.inDatabase ? "the database is not (it shows this run as incomplete)" : "no database holds this run"
             writeText("testbed: error: results could not be written to \(results) (\(why)): the summary above is complete, "
-                      + "the database is not (it shows this run as incomplete); free some space or choose another --results DIR\n",
+                      + "\(kept); \(recording.unrecordedFix ?? "free some space or choose another --results DIR")\n",
                       to: STDERR_FILENO)
         }
         if recording.exitCode != 0 { throw ExitCode(recording.exitCode) }

@@ -209,7 +209,8 @@ struct StoreRecorderTests {
         await recorder.record(.finished(sampleSummary(info)))
 
         #expect(recorder.outcome == RecordingOutcome(
-            exitCode: 3, recordingError: "the end of the run could not be recorded (read-only today)", unrecorded: "read-only today"))
+            exitCode: 3, recordingError: "the end of the run could not be recorded (read-only today)", unrecorded: "read-only today",
+            unrecordedFix: "check the results directory or choose another --results DIR", inDatabase: true))
         let report = try store.report("r1")
         #expect(!report.run.complete)
         #expect(report.run.finished == nil)

@@ -16,13 +16,28 @@ func listedRuns(_ directory: String, results: String = "testbed-results") throws
 
 /// What the results database says of the run that `run` printed.
 func reportedRun(_ run: Result, in directory: String, results: String = "testbed-results") throws -> Reported {
-    let id = try #require(summaryRunID(run.stdout), "\(run.stdout)")
+    try reportedRun(stdout: run.stdout, in: directory, results: results)
+}
+
+/// What the results database says of the run whose summary is `stdout`.
+func reportedRun(stdout: String, in directory: String, results: String = "testbed-results") throws -> Reported {
+    let id = try #require(summaryRunID(stdout), "\(stdout)")
     let shown = try testbed(["report", "--json", "--results", results, id], in: directory)
     #expect(shown.status == 0, "\(shown.stderr)")
     return Reported(json: try shown.json())
 }
 
+/// The warning lines of a run's stderr, in order.
+func warningLines(_ stderr: String) -> [String] {
+    stderr.split(separator: "\n").filter { $0.hasPrefix("testbed: warning:") }.map(String.init)
+}
+
 let databaseReplacedWarning = "was deleted or replaced during the run; re-creating it and recording this run again (earlier runs in it are lost)\n"
+/// The warning line for a database re-created in `results`.
+func databaseReplacedLine(_ results: String) -> String {
+    "testbed: warning: the results database \(results)/testbed.sqlite " + databaseReplacedWarning.dropLast()
+}
+
 let databaseReplacedNote = "the results database was deleted or replaced during the run; it was re-created and the whole run recorded again "
     + "(earlier runs in it are lost)"
 
@@ -31,7 +46,7 @@ let databaseReplacedNote = "the results database was deleted or replaced during 
 /// database in the end, or the run marked as not recorded.
 @Suite("hostile results: deleted, full, copied", .serialized)
 struct HostileStoreTests {
-    @Test("a test deletes the results directory: one warning, exit 2, and `report` shows the run with every result")
+    @Test("a test deletes the results directory: a warning for it, its run directory and its database; exit 2; `report` shows the run with every result")
     func deletedResultsDirectory() throws {
         let tree = try TemporaryTree(["testbed.yaml": """
             tests:
@@ -42,10 +57,17 @@ struct HostileStoreTests {
         #expect(try testbed(["run", "--id", "/a-first", "."], in: tree.path).status == 0)
         let run = try testbed(["run", "-j", "1", "--plan-order", "."], in: tree.path)
         #expect(run.status == 2, "\(run.stderr)")
-        let warning = "testbed: warning: the results database \(tree.path)/testbed-results/testbed.sqlite " + databaseReplacedWarning
-        #expect(run.stderr.contains(warning), "\(run.stderr)")
-        #expect(run.stderr.components(separatedBy: "testbed: warning:").count == 2, "one warning: \(run.stderr)")
-        let note = databaseReplacedNote + "; the run directory was deleted during the run (the logs written before are lost)"
+        let id = try #require(summaryRunID(run.stdout))
+        let results = tree.path + "/testbed-results"
+        #expect(warningLines(run.stderr) == [
+            "testbed: warning: the results directory \(results) was deleted during the run; Testbed made it again",
+            "testbed: warning: the run directory \(results)/\(id) was deleted during the run; Testbed made it again "
+                + "(the logs written in it before are lost)",
+            databaseReplacedLine(results),
+        ], "\(run.stderr)")
+        let note = "the results directory was deleted during the run; Testbed made it again; "
+            + "the run directory was deleted during the run; Testbed made it again (the logs written in it before are lost); "
+            + databaseReplacedNote
         #expect(run.stdout.contains("\nrecording: \(note)\n"), "\(run.stdout)")
         #expect(run.stdout.hasSuffix("\n3 passed — exit 2\n"), "\(run.stdout)")
 
@@ -120,11 +142,12 @@ struct HostileStoreTests {
         let run = try testbed(["run", "-j", "1", "--plan-order", "."], in: tree.path)
         #expect(run.status == 2, "\(run.stderr)")
         let id = try #require(summaryRunID(run.stdout))
-        #expect(run.stderr.contains("testbed: warning: the run directory \(tree.path)/testbed-results/\(id) was deleted during the run; "
-                                    + "made it again (the logs written before are lost)\n"), "\(run.stderr)")
+        #expect(warningLines(run.stderr) == ["testbed: warning: the run directory \(tree.path)/testbed-results/\(id) was deleted during the run; "
+                                         + "Testbed made it again (the logs written in it before are lost)"], "\(run.stderr)")
         let reported = try reportedRun(run, in: tree.path)
         #expect(reported.run["exit_code"] as? Int == 2)
-        #expect(reported.run["recording_error"] as? String == "the run directory was deleted during the run (the logs written before are lost)")
+        #expect(reported.run["recording_error"] as? String
+                == "the run directory was deleted during the run; Testbed made it again (the logs written in it before are lost)")
         #expect(reported.outcomes == ["/a-delete": "pass", "/b-after": "pass"])
         #expect(FileManager.default.fileExists(atPath: tree["testbed-results/\(id)"]))
     }
@@ -217,5 +240,89 @@ struct HostileStoreTests {
         #expect(reported.outcomes == ["/ok": "pass", "/bad": "fail"])
         #expect(reported.run["exit_code"] as? Int == 1)
         #expect(reported.run["recording_error"] == nil)
+    }
+}
+
+/// `testbed.sqlite` swapped for a link or a directory: never written through,
+/// never claimed to hold what it does not.
+extension HostileStoreTests {
+    @Test("a test swaps testbed.sqlite for a link outside: the link is removed, the run written into a new database in the results")
+    func databaseLink() throws {
+        let tree = try TemporaryTree(["testbed.yaml": """
+            tests:
+              a-swap: 'sleep 0.3; R=$(dirname "$TESTBED_RUN_DIR"); rm -f "$R"/testbed.sqlite*; ln -s "$OUTSIDE/evil.db" "$R/testbed.sqlite"; sleep 0.2'
+              b-after: 'sleep 0.2'
+            """])
+        try tree.directory("outside")
+        #expect(try testbed(["run", "--id", "/b-after", "."], in: tree.path).status == 0)
+        let run = try testbedBounded(["run", "-j", "1", "--plan-order", "."], in: tree.path, environment: ["OUTSIDE": tree["outside"]])
+        #expect(run.status == 2, "\(run.stderr)")
+        let results = tree["testbed-results"]
+        #expect(warningLines(run.stderr) == [
+            databaseReplacedLine(results),
+            "testbed: warning: \(results)/testbed.sqlite was replaced by a symbolic link to \(tree["outside/evil.db"]) during the run; "
+                + "Testbed removed the link (it never follows what a step plants in the results)",
+        ], "\(run.stderr)")
+        #expect(snapshot(tree["outside"]).isEmpty, "written outside: \(snapshot(tree["outside"]))")
+        #expect(fileType(results + "/testbed.sqlite") == S_IFREG)
+        let reported = try reportedRun(stdout: run.stdout, in: tree.path)
+        #expect(reported.run["recording_error"] as? String == databaseReplacedNote)
+        #expect(reported.outcomes == ["/a-swap": "pass", "/b-after": "pass"])
+        #expect(try listedRuns(tree.path) == ["\(summaryRunID(run.stdout) ?? "?")  local  exit 2"])
+        #expect(snapshot(tree["outside"]).isEmpty)
+    }
+
+    @Test("testbed.sqlite or its -wal a link when a run starts (put there by hand, or by a step of another run): exit 2 naming it and the fix; nothing written through it")
+    func databaseLinkAtStart() throws {
+        let tree = try TemporaryTree(["testbed.yaml": "tests:\n  ok: 'true'\n", "outside/evil.db": "not a database\n"])
+        #expect(try testbed(["run", "."], in: tree.path).status == 0)
+        let results = tree["testbed-results"]
+        let before = snapshot(tree["outside"])
+        try FileManager.default.copyItem(atPath: results + "/testbed.sqlite", toPath: tree["kept.sqlite"])
+        for name in ["testbed.sqlite", "testbed.sqlite-wal"] {
+            try? FileManager.default.removeItem(atPath: results + "/" + name)
+            #expect(symlink(tree["outside/evil.db"], results + "/" + name) == 0)
+            defer {
+                unlink(results + "/" + name)
+                if name == "testbed.sqlite" { try? FileManager.default.copyItem(atPath: tree["kept.sqlite"], toPath: results + "/" + name) }
+            }
+            let error = "testbed: error: \(results)/\(name) is a symbolic link to \(tree["outside/evil.db"]), and Testbed never follows "
+                + "links in the results directory; put the file itself in place of the link, or remove the link, or choose another --results DIR\n"
+            let run = try testbed(["run", "."], in: tree.path)
+            #expect(run.status == 2 && run.stderr == error, "\(run.stderr)")
+            let list = try testbed(["report", "--list"], in: tree.path)
+            #expect(list.status == 66 && list.stderr == error, "\(list.stderr)")
+            #expect(snapshot(tree["outside"]) == before)
+            #expect(fileType(results + "/" + name) == S_IFLNK, "left for the user to decide")
+        }
+        // The file itself in place of the link: runs go on.
+        #expect(try testbed(["run", "."], in: tree.path).status == 0)
+        #expect(try listedRuns(tree.path).count == 2)
+        #expect(snapshot(tree["outside"]) == before)
+    }
+
+    @Test("a directory named testbed.sqlite: at the start, exit 2 naming it; put there during the run, the error says no database holds the run and what to do")
+    func databaseDirectory() throws {
+        let tree = try TemporaryTree(["testbed.yaml": """
+            tests:
+              a-swap: 'sleep 0.3; R=$(dirname "$TESTBED_RUN_DIR"); rm -f "$R"/testbed.sqlite*; mkdir "$R/testbed.sqlite"; sleep 0.2'
+              b-after: 'true'
+            """])
+        let results = tree["testbed-results"]
+        let problem = "\(results)/testbed.sqlite is a directory, not a file of the results database"
+        let run = try testbed(["run", "-j", "1", "--plan-order", "."], in: tree.path)
+        #expect(run.status == 2, "\(run.stderr)")
+        #expect(warningLines(run.stderr) == [
+            databaseReplacedLine(results),
+            "testbed: warning: cannot record results in \(results): \(problem); keeping them in memory and trying again",
+        ], "\(run.stderr)")
+        #expect(run.stderr.hasSuffix("testbed: error: results could not be written to testbed-results (\(problem)): the summary above "
+                                     + "is complete, no database holds this run; move it aside or choose another --results DIR\n"), "\(run.stderr)")
+        #expect(run.stdout.contains("\nrecording: \(databaseReplacedNote); the end of the run could not be recorded (\(problem))\n"), "\(run.stdout)")
+        #expect(run.stdout.hasSuffix("\n2 passed — exit 2\n"), "\(run.stdout)")
+        // The next run: refused at the start, naming it.
+        let next = try testbed(["run", "."], in: tree.path)
+        #expect(next.status == 2 && next.stderr == "testbed: error: \(problem); move it aside or choose another --results DIR\n", "\(next.stderr)")
+        #expect(fileType(results + "/testbed.sqlite") == S_IFDIR)
     }
 }

@@ -227,21 +227,39 @@ public enum LogTail {
     /// the run cannot make a report read outside the results, block or read
     /// without end.
     public static func lines(inRun directory: String, log relative: String, count: Int) -> [String] {
+        let fd = openLog(inRun: directory, log: relative)
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        return lines(descriptor: fd, count: count)
+    }
+
+    /// Why the log `relative` cannot be read in the run directory ("not
+    /// there", "not a regular file": a link on the way, a FIFO); nil when it
+    /// is a regular file reached without a link (what `lines(inRun:log:count:)` reads).
+    public static func absence(inRun directory: String, log relative: String) -> String? {
+        let fd = openLog(inRun: directory, log: relative)
+        guard fd >= 0 else { return errno == ENOENT ? "not there" : "not a regular file" }
+        defer { close(fd) }
+        var info = stat()
+        return fstat(fd, &info) == 0 && info.st_mode & S_IFMT == S_IFREG ? nil : "not a regular file"
+    }
+
+    /// The log `relative` below `directory`, opened read-only without
+    /// following a link on the way, nor blocking on a FIFO; -1 when it cannot be.
+    static func openLog(inRun directory: String, log relative: String) -> Int32 {
         var names = relative.split(separator: "/").map(String.init)
-        guard let file = names.popLast(), !names.contains(".."), file != ".." else { return [] }
-        var parent = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        guard parent >= 0 else { return [] }
+        guard let file = names.popLast(), !names.contains(".."), file != ".." else { return -1 }
+        var parent = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard parent >= 0 else { return -1 }
         for name in names {
             let next = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             close(parent)
-            guard next >= 0 else { return [] }
+            guard next >= 0 else { return -1 }
             parent = next
         }
         let fd = openat(parent, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         close(parent)
-        guard fd >= 0 else { return [] }
-        defer { close(fd) }
-        return lines(descriptor: fd, count: count)
+        return fd
     }
 
     /// The last `count` lines of an open regular file, read with `pread`

@@ -24,18 +24,30 @@ import Synchronization
 /// (`mkdirat`/`openat` with `O_NOFOLLOW`, files with `O_CREAT|O_EXCL`). What a
 /// step planted where Testbed creates something (a link, a FIFO, a file) is
 /// removed and replaced, and the step's log says so; what it planted is never
-/// followed.
+/// followed. The directories it holds (the results directory, the run
+/// directory, `tests`, `setups`, `restore`) are checked before each use to
+/// still be at their names: one deleted, moved away or replaced by a link is
+/// made again where it was (never used where it went), and the repair logged
+/// for the run's warnings.
 public final class RunLayout: Sendable {
     /// The absolute run directory (for the variables tests get and for messages).
     public let directory: String
-    /// The run directory, held open for the whole run (made again, and
-    /// this replaced, if a step deletes it), and every descriptor it had
-    /// before (kept open: another thread may be using one).
-    let roots: Mutex<(current: Int32, stale: [Int32])>
-    /// `tests`, `setups`, `restore`: opened once, when first needed.
-    let top = Mutex<[String: Int32]>([:])
+    /// The results directory it is in, held too.
+    public let results: ResultsDirectory
+    /// The run directory's name in the results directory.
+    let name: String
+    let state: Mutex<State>
 
-    var root: Int32 { roots.withLock { $0.current } }
+    struct State {
+        /// The run directory, held open for the whole run (made again, and
+        /// this replaced, if a step deletes it, moves it or puts a link in its place).
+        var root: HeldDirectory
+        /// `tests`, `setups`, `restore`: opened once, when first needed
+        /// (made again the same way).
+        var top: [String: HeldDirectory] = [:]
+        /// Every descriptor replaced so far, kept open: another thread may be using one.
+        var stale: [Int32] = []
+    }
 
     /// The run directory could not be opened.
     public struct OpenError: Error, Sendable, CustomStringConvertible {
@@ -47,20 +59,40 @@ public final class RunLayout: Sendable {
     }
 
     /// Opens `directory` (made by Testbed for this run; a symbolic link in its
-    /// place is refused).
-    public init(directory: String) throws(OpenError) {
-        self.directory = directory
-        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        guard fd >= 0 else { throw OpenError(path: directory, errno: errno) }
-        roots = Mutex((fd, []))
+    /// place is refused), its parent held as the results directory.
+    public convenience init(directory: String) throws(OpenError) {
+        let url = URL(fileURLWithPath: directory)
+        let results: ResultsDirectory
+        do {
+            results = try ResultsDirectory(path: url.deletingLastPathComponent().path)
+        } catch {
+            throw OpenError(path: directory, errno: error.errno)
+        }
+        try self.init(results: results, name: url.lastPathComponent)
+    }
+
+    /// Opens the run directory `name` (made by Testbed for this run; a
+    /// symbolic link in its place is refused) in `results`.
+    public init(results: ResultsDirectory, name: String) throws(OpenError) {
+        self.results = results
+        self.name = name
+        directory = results.path + "/" + name
+        let parent = results.descriptor()
+        let fd = parent < 0 ? -1 : openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0, let held = HeldDirectory(descriptor: fd) else {
+            let saved = errno
+            if fd >= 0 { close(fd) }
+            throw OpenError(path: results.path + "/" + name, errno: saved)
+        }
+        state = Mutex(State(root: held))
     }
 
     deinit {
-        roots.withLock { roots in
-            close(roots.current)
-            for fd in roots.stale { close(fd) }
+        state.withLock { state in
+            close(state.root.descriptor)
+            for held in state.top.values { close(held.descriptor) }
+            for fd in state.stale { close(fd) }
         }
-        top.withLock { for fd in $0.values { close(fd) } }
     }
 
     /// `/migration/precopy/tcp` → `migration~precopy~tcp`.
@@ -122,96 +154,148 @@ public final class RunLayout: Sendable {
     // MARK: - Directories and files by descriptor
 
     /// Opens the directory `relative` (names joined by `/`, none of them `.`
-    /// or `..`) below the run directory, making what is missing: one
+    /// or `..`) below the run directory, making what is missing. Before it
+    /// uses the results directory, the run directory and `tests`/`setups`/
+    /// `restore`, which it holds, it checks that each name still refers to
+    /// the directory held (one `fstatat` each, links not followed); then one
     /// `mkdirat` and one `openat` per name below the first (a test's
-    /// directory costs two system calls). Whatever a step put in the place of
-    /// one of them (a link, a file, a FIFO) is removed and a directory made
-    /// instead; `StepDirectory.notes` says so.
+    /// directory costs five system calls). Whatever a step put in the place
+    /// of one of them (a link, a file, a FIFO) is removed and a directory
+    /// made instead; `StepDirectory.notes` says so. A held directory made
+    /// again is logged for the run's warnings (`ResultsDirectory.takeRepairs`).
     public func openDirectory(_ relative: String) -> StepDirectory {
         var names = relative.split(separator: "/").map(String.init)
-        guard !names.isEmpty else { return StepDirectory(descriptor: dup(root), relative: relative, notes: [], failure: nil) }
         var notes: [String] = []
+        guard !names.isEmpty else {
+            let root = root()
+            return StepDirectory(descriptor: root < 0 ? -1 : dup(root), relative: relative, notes: notes,
+                                 failure: root < 0 ? "\(String(cString: strerror(errno)))" : nil)
+        }
         let first = names.removeFirst()
-        var topmost = topDirectory(first, notes: &notes)
-        if topmost == nil && errno == ENOENT && reopenDeletedRoot() { topmost = topDirectory(first, notes: &notes) }
-        guard var parent = topmost else {
-            return StepDirectory(descriptor: -1, relative: relative, notes: notes,
-                                 failure: "\(first): \(String(cString: strerror(errno)))")
-        }
-        var path = first
-        var owned = false
-        for (position, name) in names.enumerated() {
-            path += "/" + name
-            var opened = Self.makeDirectory(name, in: parent, shownAs: path, notes: &notes)
-            if opened < 0 && errno == ENOENT && position == 0 {
-                // The cached directory was deleted (`rm -rf tests`): make it again.
-                if let fresh = topDirectory(first, notes: &notes, again: parent) {
-                    parent = fresh
-                    opened = Self.makeDirectory(name, in: parent, shownAs: path, notes: &notes)
-                }
-            }
-            let saved = errno
-            if owned { close(parent) }
-            guard opened >= 0 else {
+        for attempt in 0..<2 {
+            guard var parent = topDirectory(first, notes: &notes) else {
                 return StepDirectory(descriptor: -1, relative: relative, notes: notes,
-                                     failure: "\(path): \(String(cString: strerror(saved)))")
+                                     failure: "\(first): \(String(cString: strerror(errno)))")
             }
-            parent = opened
-            owned = true
+            var path = first
+            var owned = false
+            var retry = false
+            for (position, name) in names.enumerated() {
+                path += "/" + name
+                let opened = Self.makeDirectory(name, in: parent, shownAs: path, notes: &notes)
+                let saved = errno
+                if owned { close(parent) }
+                guard opened >= 0 else {
+                    // Deleted between the check and now (`rm -rf tests`): check again, once.
+                    if saved == ENOENT && position == 0 && attempt == 0 {
+                        retry = true
+                        break
+                    }
+                    return StepDirectory(descriptor: -1, relative: relative, notes: notes,
+                                         failure: "\(path): \(String(cString: strerror(saved)))")
+                }
+                parent = opened
+                owned = true
+            }
+            if retry { continue }
+            return StepDirectory(descriptor: owned ? parent : dup(parent), relative: relative, notes: notes, failure: nil)
         }
-        return StepDirectory(descriptor: owned ? parent : dup(parent), relative: relative, notes: notes, failure: nil)
+        return StepDirectory(descriptor: -1, relative: relative, notes: notes, failure: "\(first): \(String(cString: strerror(ENOENT)))")
     }
 
     /// Creates (replacing what a step planted there) and opens a file in the
     /// run directory itself, for writing: `report.json`, `junit.xml`,
     /// `facts.json`. The descriptor (the caller closes it) and what was
-    /// replaced, or why it cannot be made.
+    /// replaced, or why it cannot be made. A held directory made again on
+    /// the way is logged for the run's warnings, not in `notes`.
     public func createFile(_ name: String) -> (descriptor: Int32, notes: [String], failure: String?) {
         var notes: [String] = []
-        var fd = Self.createFile(name, in: root, flags: O_WRONLY, shownAs: name, notes: &notes)
-        if fd < 0 && errno == ENOENT && reopenDeletedRoot() {
+        var fd: Int32 = -1
+        for _ in 0..<2 {
+            let root = root()
+            guard root >= 0 else { break }
             fd = Self.createFile(name, in: root, flags: O_WRONLY, shownAs: name, notes: &notes)
+            if fd >= 0 || errno != ENOENT { break }
         }
         return (fd, notes, fd < 0 ? String(cString: strerror(errno)) : nil)
     }
 
-    /// If a step deleted the run directory (its descriptor has no links
-    /// left), makes it again at its path in the results directory (which the
-    /// user gave: trusted; the run directory's own name is still opened with
-    /// `O_NOFOLLOW`) and forgets the directories below it. Whether a new run
-    /// directory is in use.
-    func reopenDeletedRoot() -> Bool {
-        roots.withLock { roots -> Bool in
-            var info = stat()
-            guard fstat(roots.current, &info) == 0, info.st_nlink == 0 else {
-                // Already made again by another thread, or never deleted.
-                return fstat(roots.current, &info) == 0 && info.st_nlink > 0
+    /// The run directory, checked to be the one held (after the results
+    /// directory: two `fstatat`); made again if it is not, and the repair
+    /// logged for the run's warnings (not in a step's log: which step comes
+    /// first to it is chance). -1 with `errno` set when it cannot be made.
+    func root() -> Int32 {
+        let parent = results.descriptor()
+        guard parent >= 0 else { return -1 }
+        return state.withLock { state -> Int32 in
+            if state.root.isAt(name, in: parent) { return state.root.descriptor }
+            let remade = HeldDirectory.remake(name, in: parent, held: state.root, expected: results.real + "/" + name,
+                                              who: "the run directory \(directory)", short: "the run directory",
+                                              subject: .run, logs: true)
+            guard let fresh = remade.held else { return -1 }
+            if fresh.descriptor != state.root.descriptor {
+                // What was below the old one is not below the new one.
+                state.stale.append(state.root.descriptor)
+                state.stale += state.top.values.map(\.descriptor)
+                state.top.removeAll()
+                state.root = fresh
             }
-            let url = URL(fileURLWithPath: directory)
-            let parent = open(url.deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            guard parent >= 0 else { return false }
-            defer { close(parent) }
-            var notes: [String] = []
-            let fresh = Self.makeDirectory(url.lastPathComponent, in: parent, shownAs: directory, notes: &notes)
-            guard fresh >= 0 else { return false }
-            roots.stale.append(roots.current)
-            roots.current = fresh
-            top.withLock { opened in opened.removeAll() }
-            return true
+            if let repair = remade.repair { results.log(repair) }
+            return fresh.descriptor
         }
     }
 
-    /// `tests`, `setups` or `restore`, opened once and kept; `again`: the
-    /// descriptor that turned out stale (its directory was deleted), replaced
-    /// by a new one (the stale one stays open: another thread may use it).
-    func topDirectory(_ name: String, notes: inout [String], again stale: Int32? = nil) -> Int32? {
-        let root = self.root  // read first: reopenDeletedRoot locks roots, then top
-        return top.withLock { opened -> Int32? in
-            if let fd = opened[name], fd != stale { return fd }
-            let fd = Self.makeDirectory(name, in: root, shownAs: name, notes: &notes)
+    /// `tests`, `setups` or `restore`, opened once and kept; checked to be
+    /// the one held before each use (one `fstatat`) and made again if not.
+    func topDirectory(_ top: String, notes: inout [String]) -> Int32? {
+        let root = root()
+        guard root >= 0 else { return nil }
+        return state.withLock { state -> Int32? in
+            // The run directory made again by another thread since: use the new one.
+            let root = state.root.descriptor
+            if let held = state.top[top] {
+                if held.isAt(top, in: root) { return held.descriptor }
+                let remade = HeldDirectory.remake(top, in: root, held: held, expected: results.real + "/" + name + "/" + top,
+                                                  who: "the directory \(directory)/\(top)", short: "the directory \(top) in the run directory",
+                                                  subject: .top(top), logs: true)
+                guard let fresh = remade.held else { return nil }
+                if fresh.descriptor != held.descriptor {
+                    state.stale.append(held.descriptor)
+                    state.top[top] = fresh
+                }
+                if let repair = remade.repair { results.log(repair) }
+                return fresh.descriptor
+            }
+            let fd = Self.makeDirectory(top, in: root, shownAs: top, notes: &notes)
             guard fd >= 0 else { return nil }
-            opened[name] = fd
+            guard let held = HeldDirectory(descriptor: fd) else {
+                close(fd)
+                return nil
+            }
+            state.top[top] = held
             return fd
+        }
+    }
+
+    /// Checks the results directory, the run directory and every top
+    /// directory opened so far, making again what is not there (logged);
+    /// puts back the user's link at the results path: two `fstatat` for
+    /// each, a `readlink` when the results path is a link.
+    public func verify() {
+        var notes: [String] = []
+        results.checkUserLink()
+        let tops = state.withLock { Array($0.top.keys) }
+        if tops.isEmpty { _ = root() }
+        for top in tops { _ = topDirectory(top, notes: &notes) }
+    }
+
+    /// Whether the results directory, the run directory and every top
+    /// directory opened so far are where they were (nothing repaired).
+    public var intact: Bool {
+        guard results.intact else { return false }
+        let parent = results.held
+        return state.withLock { state in
+            state.root.isAt(name, in: parent) && state.top.allSatisfy { $0.value.isAt($0.key, in: state.root.descriptor) }
         }
     }
 
@@ -249,7 +333,7 @@ public final class RunLayout: Sendable {
     }
 
     /// "a symbolic link to /elsewhere", "a FIFO"…, for a note.
-    static func plantedKind(_ name: String, in parent: Int32) -> String {
+    public static func plantedKind(_ name: String, in parent: Int32) -> String {
         var info = stat()
         guard fstatat(parent, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return "something" }
         switch info.st_mode & S_IFMT {

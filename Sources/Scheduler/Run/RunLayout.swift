@@ -145,7 +145,7 @@ public final class RunLayout: Sendable {
     /// call; asked only about a step that did not pass.
     public func resultsDiskFull() -> Bool {
         var info = statvfs()
-        guard fstatvfs(root, &info) == 0 else { return false }
+        guard fstatvfs(root(), &info) == 0 else { return false }
         let blocks = geteuid() == 0 ? info.f_bfree : info.f_bavail
         let inodes = geteuid() == 0 ? info.f_ffree : info.f_favail
         return blocks == 0 || (info.f_files > 0 && inodes == 0)

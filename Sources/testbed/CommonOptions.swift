@@ -25,6 +25,9 @@ struct EnvironmentOptions: ParsableArguments {
     /// `invalid` (65; 125 for bisect) for an invalid file.
     func load(invalid: Int32 = ExitStatus.invalidDeclarations, missing: Int32? = nil) throws -> Environment {
         stopHelpersOnSignals()
+        // Every child of this process is a probe until a run's steps start:
+        // what a probe leaves in another session is killed when it ends.
+        HelperProcesses.adoptOrphans()
         guard let path = environment else { return Environment(local: HostProbe()) }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {

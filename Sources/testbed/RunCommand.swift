@@ -107,7 +107,7 @@ struct RunCommand: AsyncParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         let latch = InterruptLatch()
         // Probe commands running in groups of their own are stopped too (HelperProcesses).
-        let signals = SignalForwarder(signals: [SIGINT, SIGTERM, SIGHUP]) { HelperProcesses.interrupt(); latch.fire() }
+        let signals = SignalForwarder(signals: [SIGINT, SIGTERM, SIGHUP]) { latch.fire(); HelperProcesses.interrupt() }
         defer { signals.stop() }
         // As many steps as descriptors allow, the soft limit raised for them
         // (a step that cannot start for want of them is Testbed's limit, not the test's).

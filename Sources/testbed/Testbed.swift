@@ -26,7 +26,7 @@ struct Testbed: AsyncParsableCommand {
     /// commit bad, 125 skip every one).
     static func main() async {
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(RepeatedSelections.take(from: Array(CommandLine.arguments.dropFirst())))
             if var asynchronous = command as? AsyncParsableCommand {
                 try await asynchronous.run()
             } else {

@@ -303,7 +303,9 @@ extension StoreRecorder.State {
     mutating func hold(_ directory: String) {
         if runDirectoryHandle >= 0 { close(runDirectoryHandle) }
         runDirectoryHandle = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        runDirectoryIdentity = FileIdentity(descriptor: runDirectoryHandle)
+        // Not held (Testbed out of descriptors, EMFILE): the directory is
+        // still there, known by a stat; never taken for deleted.
+        runDirectoryIdentity = FileIdentity(descriptor: runDirectoryHandle) ?? FileIdentity(directory)
     }
 
     /// Something went wrong with recording, repaired or not.

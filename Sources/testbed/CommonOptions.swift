@@ -8,6 +8,9 @@ import Synchronization
 
 /// Exit statuses shared by every command (DESIGN.md, "Exit codes").
 enum ExitStatus {
+    /// Testbed cannot work on this host as it is set up (a file descriptor
+    /// limit under 64): the lab's problem, as run's infrastructure failures.
+    static let cannotWork: Int32 = 2
     static let nothingSelected: Int32 = 4
     static let usage: Int32 = 64
     static let invalidDeclarations: Int32 = 65
@@ -38,9 +41,15 @@ struct EnvironmentOptions: ParsableArguments {
         do {
             return try Environment(contentsOf: path)
         } catch {
-            fail(error.description, status: invalid)
+            fail(error.description, status: error.isTestbedLimit ? cannotWork(invalid: invalid) : invalid)
         }
     }
+}
+
+/// The exit status when Testbed cannot work here (out of file descriptors):
+/// 2, or 125 where invalid declarations exit 125 (`run --exit-codes bisect`).
+func cannotWork(invalid: Int32) -> Int32 {
+    invalid == 125 ? 125 : ExitStatus.cannotWork
 }
 
 /// Positional suites and the selection options of `check`, `plan` and `run`.
@@ -110,6 +119,9 @@ struct SelectionOptions: ParsableArguments {
         do {
             return try await CatalogLoader().load(suitePaths)
         } catch {
+            // Testbed out of descriptors: said alone (what else failed may follow from it), as the lab's problem.
+            let limits = error.errors.filter(\.isTestbedLimit)
+            if !limits.isEmpty { fail(CatalogError(limits).description, status: cannotWork(invalid: invalid)) }
             fail(error.description, status: invalid)
         }
     }

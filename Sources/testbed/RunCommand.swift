@@ -40,10 +40,12 @@ struct RunCommand: AsyncParsableCommand {
         Exit codes: 0 every selected test passed, skipped or was unsupported; 1 a test \
         failed (fail, timeout, error); 2 an infrastructure failure (setup, teardown, \
         restore, or a results directory that stopped taking results during the run, \
-        deleted or full: they are written when it can, and the run says so); 3 both; \
+        deleted or full: they are written when it can, and the run says so), or a file \
+        descriptor limit under 64 (ulimit -n; refused before anything runs); 3 both; \
         4 nothing selected; 64 bad command line; 65 invalid declarations; 130 \
         interrupted. With --exit-codes bisect: 0 good, 1 bad, 125 this commit cannot \
         be tested (only infrastructure failed, invalid declarations, nothing selected, \
+        a file descriptor limit under 64, \
         a missing suite or environment file, or no test passed or \
         failed), 128 a bad command line (which stops the bisection).
 

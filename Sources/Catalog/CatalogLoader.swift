@@ -154,6 +154,8 @@ public struct CatalogLoader: Sendable {
             if file.misnamed {
                 state.errors.append(DeclarationError(file: Self.join(root, file.relative), line: nil, message:
                     "the name is not valid UTF-8, so it cannot become a test id; rename it"))
+            } else if let code = file.outOfDescriptors {
+                state.errors.append(.outOfDescriptors(file: file.relative.isEmpty ? root : Self.join(root, file.relative), errno: code))
             } else if let problem = file.unreadable {
                 state.errors.append(DeclarationError(file: file.relative.isEmpty ? root : Self.join(root, file.relative),
                                                      line: nil, message: problem))
@@ -178,6 +180,8 @@ public struct CatalogLoader: Sendable {
         var misnamed = false
         /// A directory that cannot be read or searched: why, and the fix (reported, not loaded).
         var unreadable: String? = nil
+        /// It could not be read because Testbed was out of file descriptors: the errno (`EMFILE`, `ENFILE`).
+        var outOfDescriptors: Int32? = nil
         /// Named on the command line: a test with or without a header.
         var named = false
     }
@@ -199,6 +203,10 @@ public struct CatalogLoader: Sendable {
         var executables: [SuiteFile] = []
         // A directory that cannot be read would hide its tests without a word.
         func refuse(_ what: String, _ code: Int32) {
+            if DeclarationError.isDescriptorShortage(code) {
+                files.append(SuiteFile(path: directory, relative: relative, isDeclaration: false, unreadable: "", outOfDescriptors: code))
+                return
+            }
             files.append(SuiteFile(path: directory, relative: relative, isDeclaration: false, unreadable:
                 "is a directory that cannot be \(what) (\(String(cString: strerror(code)))), so the tests in it cannot be "
                 + "found; make it readable (chmod a+rx), or move it out of the suite"))
@@ -291,6 +299,8 @@ public struct CatalogLoader: Sendable {
             let header = DropInHeader(bytes: head)
             guard !header.isEmpty || header.cutLine != nil else { return }
             buildDropIn(path: path, shownAs: shownAs, id: id, header: header, state: &state)
+        case .unreadable(let code) where DeclarationError.isDescriptorShortage(code):
+            state.errors.append(.outOfDescriptors(file: shownAs, errno: code))
         case .unreadable(let code):
             // An executable whose header cannot be read may be a test: say so rather than drop it.
             state.errors.append(DeclarationError(file: shownAs, line: nil, message:
@@ -354,6 +364,11 @@ public struct CatalogLoader: Sendable {
     /// An executable named on the command line: a test as it stands.
     func loadExecutable(_ path: String, shownAs: String, id: String, state: inout LoadState) {
         let head = Self.readHead(path)
+        if case .unreadable(let code) = head, DeclarationError.isDescriptorShortage(code) {
+            // Its header unread, it would run without its requirements.
+            state.errors.append(.outOfDescriptors(file: shownAs, errno: code))
+            return
+        }
         if case .notRegular(let kind) = head {
             state.errors.append(DeclarationError(file: shownAs, line: nil, message:
                 "is \(kind), not a regular file, so it cannot run as a test; name an executable file, a suite directory or a testbed.yaml"))

@@ -15,8 +15,11 @@ public struct TestSelection: Sendable {
     }
 
     public func matches(_ test: TestDefinition) -> Bool {
-        (tags.isEmpty || tags.contains { $0.matches(Set(test.tags)) })
-            && (ids.isEmpty || ids.contains { Self.idMatches(pattern: $0, id: test.id) })
+        if !tags.isEmpty {
+            let own = Set(test.tags)
+            guard tags.contains(where: { $0.matches(own) }) else { return false }
+        }
+        return ids.isEmpty || ids.contains { Self.idMatches(pattern: $0, id: test.id) }
     }
 
     /// A glob (`/migration/*/tcp`, `*precopy*`; `*` also matches `/`) or a

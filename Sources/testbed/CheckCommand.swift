@@ -17,8 +17,8 @@ struct CheckCommand: AsyncParsableCommand {
           testbed check --environment environments/lab-r420.yaml examples
           testbed check examples --tag migration --json
 
-        Exit codes: 0 tests were selected, 4 nothing selected, 64 bad command line, \
-        65 invalid declarations.
+        Exit codes: 0 tests were selected, 2 the file descriptor limit is under 64 \
+        (ulimit -n), 4 nothing selected, 64 bad command line, 65 invalid declarations.
         """)
 
     @OptionGroup var selection: SelectionOptions

@@ -8,6 +8,9 @@ import Synchronization
 
 /// Exit statuses shared by every command (DESIGN.md, "Exit codes").
 enum ExitStatus {
+    /// Testbed cannot work on this host as it is set up (a file descriptor
+    /// limit under 64): the lab's problem, as run's infrastructure failures.
+    static let cannotWork: Int32 = 2
     static let nothingSelected: Int32 = 4
     static let usage: Int32 = 64
     static let invalidDeclarations: Int32 = 65
@@ -25,6 +28,9 @@ struct EnvironmentOptions: ParsableArguments {
     /// `invalid` (65; 125 for bisect) for an invalid file.
     func load(invalid: Int32 = ExitStatus.invalidDeclarations, missing: Int32? = nil) throws -> Environment {
         stopHelpersOnSignals()
+        // Every child of this process is a probe until a run's steps start:
+        // what a probe leaves in another session is killed when it ends.
+        HelperProcesses.adoptOrphans()
         guard let path = environment else { return Environment(local: HostProbe()) }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
@@ -35,9 +41,15 @@ struct EnvironmentOptions: ParsableArguments {
         do {
             return try Environment(contentsOf: path)
         } catch {
-            fail(error.description, status: invalid)
+            fail(error.description, status: error.isTestbedLimit ? cannotWork(invalid: invalid) : invalid)
         }
     }
+}
+
+/// The exit status when Testbed cannot work here (out of file descriptors):
+/// 2, or 125 where invalid declarations exit 125 (`run --exit-codes bisect`).
+func cannotWork(invalid: Int32) -> Int32 {
+    invalid == 125 ? 125 : ExitStatus.cannotWork
 }
 
 /// Positional suites and the selection options of `check`, `plan` and `run`.
@@ -79,14 +91,27 @@ struct SelectionOptions: ParsableArguments {
         }
     }
 
+    /// Every `--tag` and `--id` given, in order: those ArgumentParser read
+    /// and those `RepeatedSelections` took off the command line before it.
+    var allTags: [String] { tags + RepeatedSelections.taken.withLock { $0.tags } }
+    var allIDs: [String] { ids + RepeatedSelections.taken.withLock { $0.ids } }
+
     func validate() throws {
-        for tag in tags {
+        for tag in Self.distinct(allTags) {
             do { _ = try TagExpression(parsing: tag) } catch { throw ValidationError("--tag: \(error.description)") }
         }
     }
 
+    /// The selection: each distinct expression and pattern once (20,000
+    /// `--tag=a` are one expression to match).
     func selection() throws -> TestSelection {
-        TestSelection(tags: try tags.map { try TagExpression(parsing: $0) }, ids: ids)
+        TestSelection(tags: try Self.distinct(allTags).map { try TagExpression(parsing: $0) }, ids: Self.distinct(allIDs))
+    }
+
+    /// `values` without repeats, in the order first given.
+    static func distinct(_ values: [String]) -> [String] {
+        var seen: Set<String> = []
+        return values.filter { seen.insert($0).inserted }
     }
 
     /// Loads the catalog, or exits `invalid` (65; 125 for bisect) listing every invalid declaration.
@@ -94,6 +119,9 @@ struct SelectionOptions: ParsableArguments {
         do {
             return try await CatalogLoader().load(suitePaths)
         } catch {
+            // Testbed out of descriptors: said alone (what else failed may follow from it), as the lab's problem.
+            let limits = error.errors.filter(\.isTestbedLimit)
+            if !limits.isEmpty { fail(CatalogError(limits).description, status: cannotWork(invalid: invalid)) }
             fail(error.description, status: invalid)
         }
     }
@@ -134,6 +162,83 @@ struct SelectionOptions: ParsableArguments {
         guard !unknown.isEmpty else { return }
         if strict { fail(unknown.map(\.description).joined(separator: "\n"), status: invalid) }
         writeText(unknown.map { "testbed: warning: \($0)\n" }.joined(), to: STDERR_FILENO)
+    }
+}
+
+/// Repeated `--tag` and `--id` (`-k`) options, taken off the command line
+/// before ArgumentParser reads it: it handles each repeat of an option in
+/// time proportional to all the repeats before it (20,000 `--tag=a` took
+/// 8 s), this in constant time. The first of each stays on the command line,
+/// so ArgumentParser still checks it and `--help` is unchanged.
+enum RepeatedSelections {
+    /// Values taken, in order (after the first `--tag` and `--id`, which ArgumentParser reads).
+    static let taken = Mutex<(tags: [String], ids: [String])>(([], []))
+
+    /// Subcommands with `SelectionOptions`, and their options that take the
+    /// next argument whatever it is (`-t --tag` is a value of `-t`).
+    static let subcommands: [String: Set<String>] = [
+        "check": [], "plan": [], "run": ["-t", "--timeout-multiplier"],
+    ]
+
+    /// `arguments` (without the program's name) with every `--tag X`,
+    /// `--tag=X`, `--id X`, `--id=X` and `-k X` after the first of its kind
+    /// removed into `taken`; unchanged unless the subcommand selects tests.
+    /// Nothing after `--` is touched, nor a value that looks like an option
+    /// (`--tag -x`: ArgumentParser's error stays).
+    static func take(from arguments: [String]) -> [String] {
+        guard let command = arguments.first, let unconditional = subcommands[command] else { return arguments }
+        var kept: [String] = [command]
+        kept.reserveCapacity(arguments.count)
+        var tags: [String] = []
+        var ids: [String] = []
+        var seenTag = false
+        var seenID = false
+        var index = 1
+        while index < arguments.count {
+            let argument = arguments[index]
+            if argument == "--" {
+                kept += arguments[index...]
+                break
+            }
+            if unconditional.contains(argument), index + 1 < arguments.count {
+                kept += arguments[index...(index + 1)]
+                index += 2
+                continue
+            }
+            var option: String?
+            var value: String?
+            var width = 1
+            if argument == "--tag" || argument == "--id" || argument == "-k" {
+                if index + 1 < arguments.count, !arguments[index + 1].hasPrefix("-") {
+                    option = argument == "--tag" ? "tag" : "id"
+                    value = arguments[index + 1]
+                    width = 2
+                }
+            } else if argument.hasPrefix("--tag=") {
+                option = "tag"
+                value = String(argument.dropFirst("--tag=".count))
+            } else if argument.hasPrefix("--id=") {
+                option = "id"
+                value = String(argument.dropFirst("--id=".count))
+            }
+            if let option, let value {
+                let first = option == "tag" ? !seenTag : !seenID
+                if option == "tag" { seenTag = true } else { seenID = true }
+                if first {
+                    kept += arguments[index..<(index + width)]
+                } else if option == "tag" {
+                    tags.append(value)
+                } else {
+                    ids.append(value)
+                }
+                index += width
+                continue
+            }
+            kept.append(argument)
+            index += 1
+        }
+        taken.withLock { $0 = (tags, ids) }
+        return kept
     }
 }
 

@@ -43,12 +43,14 @@ struct RunCommand: AsyncParsableCommand {
         Exit codes: 0 every selected test passed, skipped or was unsupported; 1 a test \
         failed (fail, timeout, error); 2 an infrastructure failure (setup, teardown, \
         restore, a test that failed while the results disk was full (blocked by \
-        "results disk"), or a results directory that stopped taking results during the run, \
+        "results disk"), a results directory that stopped taking results during the run, \
         deleted, moved, replaced by a link or full: they are written when it can, and \
-        the run says so); 3 both; \
+        the run says so, or a file descriptor limit under 64 (ulimit -n; refused before \
+        anything runs)); 3 both; \
         4 nothing selected; 64 bad command line; 65 invalid declarations; 130 \
         interrupted. With --exit-codes bisect: 0 good, 1 bad, 125 this commit cannot \
         be tested (only infrastructure failed, invalid declarations, nothing selected, \
+        a file descriptor limit under 64, \
         a missing suite or environment file, or no test passed or \
         failed), 128 a bad command line (which stops the bisection).
 
@@ -120,7 +122,7 @@ struct RunCommand: AsyncParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         let latch = InterruptLatch()
         // Probe commands running in groups of their own are stopped too (HelperProcesses).
-        let signals = SignalForwarder(signals: [SIGINT, SIGTERM, SIGHUP]) { HelperProcesses.interrupt(); latch.fire() }
+        let signals = SignalForwarder(signals: [SIGINT, SIGTERM, SIGHUP]) { latch.fire(); HelperProcesses.interrupt() }
         defer { signals.stop() }
         // As many steps as descriptors allow, the soft limit raised for them
         // (a step that cannot start for want of them is Testbed's limit, not the test's).

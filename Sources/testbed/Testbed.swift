@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Scheduler
 
 @main
 struct Testbed: AsyncParsableCommand {
@@ -16,7 +17,8 @@ struct Testbed: AsyncParsableCommand {
           testbed plan examples --dot | dot -Tsvg > plan.svg
           testbed check --environment environments/lab-r420.yaml examples
 
-        Exit codes: 0 fine, 4 nothing selected, 64 bad command line, 65 invalid declarations.
+        Exit codes: 0 fine, 2 testbed cannot work here (a file descriptor limit under 64, \
+        ulimit -n), 4 nothing selected, 64 bad command line, 65 invalid declarations.
         """,
         subcommands: [ProbeCommand.self, CheckCommand.self, PlanCommand.self, RunCommand.self, ReportCommand.self, GuardCommand.self]
     )
@@ -26,7 +28,8 @@ struct Testbed: AsyncParsableCommand {
     /// commit bad, 125 skip every one).
     static func main() async {
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(RepeatedSelections.take(from: Array(CommandLine.arguments.dropFirst())))
+            if !(command is GuardCommand) { ensureDescriptors(for: command) }
             if var asynchronous = command as? AsyncParsableCommand {
                 try await asynchronous.run()
             } else {
@@ -39,6 +42,17 @@ struct Testbed: AsyncParsableCommand {
             }
             exit(withError: error)
         }
+    }
+
+    /// Raises the soft descriptor limit for Testbed's own work (`run` raises
+    /// it further for its steps), or, where the hard limit leaves fewer than
+    /// `DescriptorBudget.minimum`, refuses to start: the lab's limit, never
+    /// blamed on the suite nor a crash later. Exit 2; 125 for `run
+    /// --exit-codes bisect` (this commit cannot be tested here).
+    static func ensureDescriptors(for command: ParsableCommand) {
+        let budget = DescriptorBudget.apply(requested: ProcessInfo.processInfo.activeProcessorCount)
+        guard let shortage = budget.shortage else { return }
+        fail(shortage, status: (command as? RunCommand)?.exitCodes == .bisect ? 125 : ExitStatus.cannotWork)
     }
 
     /// Whether the arguments ask for `--exit-codes bisect`.

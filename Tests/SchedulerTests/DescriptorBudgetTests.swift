@@ -7,9 +7,9 @@ import Testing
 struct DescriptorBudgetTests {
     @Test("the soft limit is raised as far as -j needs, never above the hard limit, never lowered")
     func raisesSoftLimit() {
-        // 10 open + 64 margin + 4 per step.
+        // 10 open + 48 margin + 4 per step.
         #expect(DescriptorBudget(requested: 100, soft: 1024, hard: 524_288, open: 10).soft == 1024)
-        #expect(DescriptorBudget(requested: 2000, soft: 1024, hard: 524_288, open: 10).soft == 74 + 8000)
+        #expect(DescriptorBudget(requested: 2000, soft: 1024, hard: 524_288, open: 10).soft == 58 + 8000)
         #expect(DescriptorBudget(requested: 2000, soft: 1024, hard: 4096, open: 10).soft == 4096)
         #expect(DescriptorBudget(requested: 2000, soft: 256, hard: 256, open: 10).soft == 256)
     }
@@ -20,10 +20,32 @@ struct DescriptorBudgetTests {
         #expect(roomy.jobs == 2000)
         #expect(roomy.warning == nil)
         let tight = DescriptorBudget(requested: 2000, soft: 1024, hard: 1024, open: 10)
-        #expect(tight.jobs == (1024 - 74) / 4)
-        #expect(tight.warning == "testbed: -j 2000 lowered to 237: 1024 file descriptors (ulimit -Hn)")
+        #expect(tight.jobs == (1024 - 58) / 4)
+        #expect(tight.warning == "testbed: -j 2000 lowered to 241: 1024 file descriptors (ulimit -Hn)")
         // Too few for even one step: one still runs (a launch that fails is then Testbed's, not the test's).
         #expect(DescriptorBudget(requested: 8, soft: 40, hard: 40, open: 10).jobs == 1)
+    }
+
+    @Test("hard limits of 100 to 256 still run several steps at once")
+    func smallHardLimits() {
+        // 13 open when a run makes its budget (stdin, stdout, stderr and Dispatch's own).
+        #expect(DescriptorBudget(requested: 150, soft: 100, hard: 100, open: 13).jobs == (100 - 13 - 48) / 4)
+        #expect(DescriptorBudget(requested: 150, soft: 256, hard: 256, open: 13).jobs == (256 - 13 - 48) / 4)
+        #expect(DescriptorBudget(requested: 150, soft: 64, hard: 64, open: 13).jobs == 1)
+    }
+
+    @Test("under a hard limit of 64, or with fewer than 52 free, testbed refuses to start, naming the limit and the fix")
+    func shortage() {
+        #expect(DescriptorBudget(requested: 2, soft: 64, hard: 64, open: 3).shortage == nil)
+        #expect(DescriptorBudget(requested: 2, soft: 20, hard: 64, open: 12).shortage == nil, "the soft limit is raised")
+        #expect(DescriptorBudget(requested: 2, soft: 63, hard: 63, open: 3).shortage
+                == "the file descriptor limit is 63 (ulimit -Hn), and testbed needs at least 64 for itself, whatever -j is; "
+                + "raise it (ulimit -n 1024) and run again")
+        // Descriptors inherited open count against it.
+        #expect(DescriptorBudget(requested: 2, soft: 100, hard: 100, open: 48).shortage == nil)
+        #expect(DescriptorBudget(requested: 2, soft: 100, hard: 100, open: 49).shortage
+                == "the file descriptor limit is 100 (ulimit -Hn) and 49 descriptors were open at start, and testbed needs 52 "
+                + "free for itself, whatever -j is; start testbed with fewer descriptors open, or raise the limit (ulimit -n 1024)")
     }
 
     @Test("apply raises this process' soft limit only when -j needs it")

@@ -1,3 +1,5 @@
+import Glibc
+
 /// A declaration that is not valid: which file, which line, what is wrong and
 /// how to fix it. Rendered as `examples/testbed.yaml:12: unknown key "timout"
 /// in test "qmp"; did you mean "timeout"?`.
@@ -8,11 +10,30 @@ public struct DeclarationError: Error, Sendable, Hashable, CustomStringConvertib
     public let line: Int?
     /// What is wrong and how to fix it, lowercase, ending with the fix.
     public let message: String
+    /// Not the file's fault: Testbed itself was out of file descriptors
+    /// (`EMFILE`, `ENFILE`) when it read the file (`outOfDescriptors`).
+    public var isTestbedLimit = false
 
     public init(file: String, line: Int?, message: String) {
         self.file = file
         self.line = line
         self.message = message
+    }
+
+    /// Whether an errno of open, opendir or read means Testbed ran out of
+    /// file descriptors (its own, `EMFILE`, or the system's, `ENFILE`).
+    public static func isDescriptorShortage(_ code: Int32) -> Bool {
+        code == EMFILE || code == ENFILE
+    }
+
+    /// `file` could not be read because Testbed was out of file descriptors
+    /// (`code` is `EMFILE` or `ENFILE`): Testbed's limit, not the suite's.
+    public static func outOfDescriptors(file: String, errno code: Int32) -> DeclarationError {
+        var error = DeclarationError(file: file, line: nil, message:
+            "cannot be read: testbed ran out of file descriptors (\(String(cString: strerror(code)))); this is testbed's "
+            + "limit, not the file's: raise it (ulimit -n 1024, or fs.file-max for the whole system) and run again")
+        error.isTestbedLimit = true
+        return error
     }
 
     /// One line: control characters in the file name or the message (a test

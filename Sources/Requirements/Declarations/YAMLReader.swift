@@ -213,6 +213,9 @@ public func readDeclarationFile(_ path: String, shownAs: String) throws(Declarat
     do {
         data = try readRegularFile(path, limit: declarationFileLimit)
     } catch {
+        if case .cannotOpen(let code) = error, DeclarationError.isDescriptorShortage(code) {
+            throw .outOfDescriptors(file: shownAs, errno: code)
+        }
         let message = switch error {
         case .cannotOpen(ENOENT), .cannotOpen(ENOTDIR): "no such file; check the path"
         case .cannotOpen: "cannot be read; check its permissions"

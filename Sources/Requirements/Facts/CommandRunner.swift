@@ -22,6 +22,10 @@ import Foundation
 /// - after `HelperProcesses.interrupt()` (Ctrl-C), the group is killed and
 ///   the output says `interrupted`; no later command is started.
 ///
+/// What it leaves in another group or session (`setsid daemon &`, `env -i
+/// setsid …`) is killed with it: its descendants while it runs, its orphans
+/// once it has exited (`HelperProcesses.adoptOrphans`, `sweepOrphans`).
+///
 /// While it runs, the program is registered in `HelperProcesses`, so a reaper
 /// of untracked children does not take its exit status.
 public struct CommandRunner: Sendable {
@@ -118,6 +122,7 @@ public struct CommandRunner: Sendable {
         var reader = OutputReader(limit: max(0, limit))
         let (status, timedOut) = wait(for: pid, reading: &reader, from: &readEnd)
         HelperProcesses.reaped(pid)
+        HelperProcesses.sweepOrphans()
         // What the pipe still holds, without waiting: a writer that left the group cannot hold the runner.
         if readEnd >= 0 { reader.drain(readEnd) }
         return Output(status: status, text: String(decoding: reader.bytes, as: UTF8.self), timedOut: timedOut,
@@ -174,7 +179,11 @@ public struct CommandRunner: Sendable {
         }
         // Its pid still names its group (it is not reaped yet): nothing else
         // can have taken that number, so the group kill hits only its own.
+        // Its descendants in other groups (a `setsid` child) die too, found
+        // by ancestry while it runs; once it has exited they are orphans,
+        // which `HelperProcesses.sweepOrphans` finds.
         _ = kill(-pid, SIGKILL)
+        ProcessTree.kill([pid])
         var status: Int32 = 0
         let timedOut = !exited && !reader.truncated
         guard testbed_wait(pid, &status) == 0 else { return (-1, timedOut) }

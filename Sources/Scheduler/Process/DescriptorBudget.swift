@@ -5,9 +5,17 @@ import Foundation
 ///
 /// A running step holds a pidfd (its exit, in `ExitWatcher`) and, while it
 /// starts, its output file; `perStep` counts twice that, for the run
-/// directory's handles and a reason read back. `reserve` is what the run holds
-/// whatever `-j` is (the descriptors open at start, the database and its WAL,
-/// the epoll set, the guard's pipe, probes, reports) with a margin.
+/// directory's handles and a reason read back. The reserve is what the run
+/// holds whatever `-j` is: the descriptors open at start and `margin` (the
+/// database's connections, the run directory, epoll, signal and timer
+/// descriptors, the guard's pipe, probes, reports: about 20 at once, some of
+/// them open already when the budget is made, measured with strace on runs
+/// of 62 tests at -j 2, 49 and 62, where each running step held 2).
+///
+/// Testbed must never run out of descriptors itself: Dispatch traps
+/// (SIGILL) when it cannot open `/proc/TID/stat` to watch its threads. So
+/// every command first makes sure of `minimum` (`shortage`) and a run
+/// never starts more steps than fit.
 ///
 /// The soft limit is raised only as far as `-j` needs (up to the hard limit),
 /// not to the hard limit: tests inherit it, and a hard limit of 2^20 or more
@@ -16,8 +24,14 @@ import Foundation
 public struct DescriptorBudget: Sendable, Equatable {
     /// Descriptors one running step may hold.
     public static let perStep = 4
-    /// Descriptors kept free beyond those open at start.
-    public static let margin = 64
+    /// Descriptors kept for Testbed itself beyond those open at start.
+    public static let margin = 48
+    /// The hard limit (`ulimit -Hn`) below which Testbed refuses to start:
+    /// below it, even one step at a time may leave Testbed itself without a
+    /// descriptor. (Nor does it start with fewer than `margin` and one step's
+    /// free, for descriptors inherited open.) At 64, one or two steps run at
+    /// once; at 100, about ten; at 256, about fifty.
+    public static let minimum = 64
 
     /// The soft limit before and after `apply` (`ulimit -Sn`).
     public var softBefore: Int
@@ -27,6 +41,8 @@ public struct DescriptorBudget: Sendable, Equatable {
     /// The steps asked for (`-j`) and the steps that fit.
     public var requested: Int
     public var jobs: Int
+    /// Descriptors open at start.
+    public var open: Int
 
     /// The budget for `requested` steps with these limits and `open`
     /// descriptors in use: the soft limit raised to what they need (never
@@ -38,7 +54,23 @@ public struct DescriptorBudget: Sendable, Equatable {
         self.soft = max(soft, min(hard, needed))
         self.hard = hard
         self.requested = requested
+        self.open = open
         self.jobs = max(1, min(requested, (self.soft - reserve) / Self.perStep))
+    }
+
+    /// Why Testbed cannot work under these limits, as an error message that
+    /// ends with the fix; nil when it can: a hard limit under `minimum`, or
+    /// descriptors inherited open that leave less than Testbed's own
+    /// `margin` and one step free.
+    public var shortage: String? {
+        if hard < Self.minimum {
+            return "the file descriptor limit is \(hard) (ulimit -Hn), and testbed needs at least \(Self.minimum) for itself, "
+                + "whatever -j is; raise it (ulimit -n 1024) and run again"
+        }
+        let needed = Self.margin + Self.perStep
+        guard hard - open < needed else { return nil }
+        return "the file descriptor limit is \(hard) (ulimit -Hn) and \(open) descriptors were open at start, and testbed needs "
+            + "\(needed) free for itself, whatever -j is; start testbed with fewer descriptors open, or raise the limit (ulimit -n 1024)"
     }
 
     /// Whether fewer steps than asked fit.
@@ -75,13 +107,16 @@ public struct DescriptorBudget: Sendable, Equatable {
         return budget
     }
 
-    /// How many descriptors this process has open (entries of /proc/self/fd).
+    /// How many descriptors this process has open (entries of /proc/self/fd,
+    /// less the one that reads it).
     static func openDescriptors() -> Int {
         guard let directory = opendir("/proc/self/fd") else { return 16 }
         defer { closedir(directory) }
+        let own = "\(dirfd(directory))"
         var count = 0
         while let entry = readdir(directory) {
-            if entry.pointee.d_name.0 != 0x2E { count += 1 }  // not "." or ".."
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." && name != own { count += 1 }
         }
         return count
     }

@@ -50,9 +50,16 @@ extension ProcessSupervisor {
     /// `huntingEscapees`: every child of this process is Testbed's (only
     /// `testbed run` may say so), so an orphan no step is tracked for is an
     /// escapee, killed once the steps that may own it have ended.
+    ///
+    /// Hunting takes over from `HelperProcesses`: what probes left is killed
+    /// first, and from now on no probe's end kills a child that is not a probe.
     public static func becomeSubreaper(huntingEscapees: Bool = false) {
         _ = testbed_set_child_subreaper()
-        if huntingEscapees { adoption.withLock { $0.enabled = true } }
+        if huntingEscapees {
+            HelperProcesses.sweepOrphans()
+            HelperProcesses.handOverOrphans()
+            adoption.withLock { $0.enabled = true }
+        }
     }
 
     /// Runs `spawn` (which starts a process Testbed watches itself, such as
@@ -205,45 +212,15 @@ extension ProcessSupervisor {
         return nil
     }
 
-    /// Stops `roots` and all their descendants (SIGSTOP, so none forks while
-    /// they are looked for), then SIGKILLs them all, and the process groups
-    /// the roots lead. Returns every pid it signalled.
+    /// Stops `roots` and all their descendants, then SIGKILLs them all
+    /// (`ProcessTree.kill`). Returns every pid it signalled.
     static func killTrees(_ roots: [pid_t]) -> [pid_t] {
-        let me = getpid()
-        var all: Set<pid_t> = []
-        var frontier = roots.filter { $0 > 1 && $0 != me }
-        while !frontier.isEmpty {
-            for pid in frontier { _ = kill(pid, SIGSTOP) }
-            all.formUnion(frontier)
-            // Wait (briefly) until each has stopped: only then is its list of children final.
-            let deadline = ContinuousClock.now + .milliseconds(200)
-            var pending = frontier
-            while !pending.isEmpty && ContinuousClock.now < deadline {
-                pending = pending.filter { pid in
-                    guard let (state, _, _) = stat(of: pid) else { return false }
-                    return !"TtZX".contains(state)
-                }
-                if !pending.isEmpty { usleep(1000) }
-            }
-            frontier = frontier.flatMap(children(of:)).filter { !all.contains($0) && $0 != me }
-        }
-        for pid in roots where pid > 1 && pid != me && getpgid(pid) == pid && pid != getpgrp() { _ = kill(-pid, SIGKILL) }
-        for pid in all { _ = kill(pid, SIGKILL) }
-        return Array(all)
+        ProcessTree.kill(roots)
     }
 
     /// The children of every thread of `pid`.
     static func children(of pid: pid_t) -> [pid_t] {
-        guard let directory = opendir("/proc/\(pid)/task") else { return [] }
-        defer { closedir(directory) }
-        var result: [pid_t] = []
-        while let item = readdir(directory) {
-            let name = withUnsafeBytes(of: item.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            guard let thread = pid_t(name) else { continue }
-            let data = readProcFile("/proc/\(pid)/task/\(thread)/children")
-            result += data.split(separator: UInt8(ascii: " ")).compactMap { pid_t(String(decoding: $0, as: UTF8.self)) }
-        }
-        return result
+        ProcessTree.children(of: pid)
     }
 
     /// When a process started, in clock ticks after boot (`/proc/PID/stat`

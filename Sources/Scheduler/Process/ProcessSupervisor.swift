@@ -290,21 +290,9 @@ public final class ProcessSupervisor: Sendable {
         return data.split(separator: UInt8(ascii: " ")).compactMap { pid_t(String(decoding: $0, as: UTF8.self)) }
     }
 
-    /// Reads a small /proc file with open/read. (This runs after every test;
-    /// FileManager's reader retained memory on each call: ~4 KB a test.)
+    /// Reads a small /proc file (`ProcessTree.readProcFile`).
     static func readProcFile(_ path: String, limit: Int = 1 << 20) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return [] }
-        defer { close(fd) }
-        var result: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while result.count < limit {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { break }
-            result.append(contentsOf: buffer[0..<count])
-        }
-        return result
+        ProcessTree.readProcFile(path, limit: limit)
     }
 
     static func environment(of pid: pid_t) -> String {
@@ -313,13 +301,6 @@ public final class ProcessSupervisor: Sendable {
 
     /// State, process group and session from `/proc/PID/stat`.
     static func stat(of pid: pid_t) -> (Character, pid_t, pid_t)? {
-        let data = readProcFile("/proc/\(pid)/stat")
-        guard !data.isEmpty else { return nil }
-        let text = String(decoding: data, as: UTF8.self)
-        // The command name may contain spaces and parentheses: fields start after the last ')'.
-        guard let close = text.lastIndex(of: ")") else { return nil }
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        guard fields.count > 4, let state = fields[0].first, let group = pid_t(fields[2]), let session = pid_t(fields[3]) else { return nil }
-        return (state, group, session)
+        ProcessTree.stat(of: pid).map { ($0.state, $0.group, $0.session) }
     }
 }

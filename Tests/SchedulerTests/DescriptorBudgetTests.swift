@@ -26,6 +26,16 @@ struct DescriptorBudgetTests {
         #expect(DescriptorBudget(requested: 8, soft: 40, hard: 40, open: 10).jobs == 1)
     }
 
+    @Test("-j near Int.max asks for more than any limit: lowered, never an overflow", arguments: [
+        Int.max, Int.max / 4 + 1, 2_305_843_009_213_693_952, 1_000_000_000_000,
+    ])
+    func hugeJobs(requested: Int) {
+        let budget = DescriptorBudget(requested: requested, soft: 1024, hard: 524_288, open: 10)
+        #expect(budget.soft == 524_288)
+        #expect(budget.jobs == (524_288 - 58) / 4)
+        #expect(budget.warning == "testbed: -j \(requested) lowered to \((524_288 - 58) / 4): 524288 file descriptors (ulimit -Hn)")
+    }
+
     @Test("hard limits of 100 to 256 still run several steps at once")
     func smallHardLimits() {
         // 13 open when a run makes its budget (stdin, stdout, stderr and Dispatch's own).

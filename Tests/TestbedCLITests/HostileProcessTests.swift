@@ -61,6 +61,16 @@ struct HostileProcessTests {
         #expect(Set(r.outcomes.values) == ["pass"], "\(r.tests.filter { $0["outcome"] as? String != "pass" }.prefix(3))")
     }
 
+    @Test("-j 9223372036854775807 (and other sums past Int.max): lowered with its one line, every test passes")
+    func hugeJobs() throws {
+        let tree = try TemporaryTree(sleepSuite(3, seconds: "0"))
+        for jobs in ["9223372036854775807", "2305843009213693952"] {
+            let run = try testbed(limits: "ulimit -Hn 4096", ["run", "-q", "-j", jobs, "."], in: tree.path)
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stderr.contains("testbed: -j \(jobs) lowered to "), "\(run.stderr)")
+        }
+    }
+
     // MARK: - Pipes
 
     @Test("testbed run … 2>&1 | head -n 2 loses output only: every test runs, the teardown runs, results complete, exit 1 as without the pipe",

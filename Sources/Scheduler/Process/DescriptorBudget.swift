@@ -49,7 +49,9 @@ public struct DescriptorBudget: Sendable, Equatable {
     /// above `hard`, never lowered), and as many steps as fit in it (at least one).
     public init(requested: Int, soft: Int, hard: Int, open: Int) {
         let reserve = open + Self.margin
-        let needed = reserve + Self.perStep * requested
+        // Saturating: -j 9223372036854775807 asks for more than any limit, not an overflow.
+        let (steps, overflow) = Self.perStep.multipliedReportingOverflow(by: max(0, requested))
+        let needed = overflow || steps > Int.max - reserve ? Int.max : reserve + steps
         self.softBefore = soft
         self.soft = max(soft, min(hard, needed))
         self.hard = hard

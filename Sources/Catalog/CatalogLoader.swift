@@ -534,8 +534,8 @@ public struct CatalogLoader: Sendable {
                    reader: YAMLReader, errors: inout [DeclarationError]) throws(DeclarationError) -> SetupDefinition? {
         let location = DeclarationLocation(file: reader.file, line: reader.line(item.keyNode))
         let name = item.key
-        if let bad = firstUnprintable(in: name) {
-            throw location.error("setup name \"\(shortened(name))\" has a control character (`\(bad)`) that would reach "
+        if let bad = firstUnprintableNamed(in: name) {
+            throw location.error("setup name \"\(shortenedName(name))\" has \(bad) that would reach "
                 + "terminals and reports as it is; rename it with letters, digits and _ . - : @")
         }
         guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "_.-:@".contains($0) }) else {

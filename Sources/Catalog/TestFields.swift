@@ -81,10 +81,11 @@ struct TestFields {
     func build(id: String, command: TestDefinition.Command, directory: String,
                cache: RequirementCache, errors: inout [DeclarationError]) -> TestDefinition? {
         // An id reaches terminals, TAP streams and reports: a newline would forge
-        // lines, an ESC sequence clear the screen. (The message shows it escaped.)
-        if let bad = firstUnprintable(in: id) {
+        // lines, an ESC sequence clear the screen, a U+200B make `/a<U+200B>b` print as
+        // `/ab`. (The message shows it escaped.)
+        if let bad = firstUnprintableNamed(in: id) {
             let renamed = if case .executable = command { "the file or directory" } else { "the test or its directory" }
-            errors.append(location.error("test id \"\(shortened(id))\" has a control character (`\(bad)`) that would reach "
+            errors.append(location.error("test id \"\(shortenedName(id))\" has \(bad) that would reach "
                 + "terminals and reports as it is; rename \(renamed) with printable characters only"))
             return nil
         }

@@ -91,8 +91,9 @@ public enum ReportWriter {
 
     /// A JSON string literal; `/` stays as it is. Every character
     /// `isUnprintable` names (C0 and C1 controls, DEL, bidirectional
-    /// controls, U+2028/U+2029) is written `\uXXXX`: the same string to a
-    /// JSON reader, nothing raw for a terminal that shows the file.
+    /// controls, invisible format characters, U+2028/U+2029) is written
+    /// `\uXXXX` (`jsonEscaped`: a surrogate pair beyond U+FFFF): the same
+    /// string to a JSON reader, nothing raw for a terminal that shows the file.
     static func string(_ text: String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
@@ -103,7 +104,7 @@ public enum ReportWriter {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             default:
-                if isUnprintable(scalar) { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+                if isUnprintable(scalar) { out += jsonEscaped(scalar) } else { out.unicodeScalars.append(scalar) }
             }
         }
         return out + "\""
@@ -239,7 +240,7 @@ public enum ReportWriter {
     }
 
     /// A YAML scalar in double quotes; every character `isUnprintable` names
-    /// escaped (`\x1B`, `\u202E`), as YAML reads it back.
+    /// escaped (`\x1B`, `\u202E`, `\U000E0001`), as YAML reads it back.
     static func yaml(_ text: String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
@@ -249,7 +250,8 @@ public enum ReportWriter {
             case "\n": out += "\\n"
             default:
                 if scalar.value <= 0xFF && isUnprintable(scalar) { out += String(format: "\\x%02X", scalar.value) }
-                else if isUnprintable(scalar) { out += String(format: "\\u%04X", scalar.value) }
+                else if scalar.value <= 0xFFFF && isUnprintable(scalar) { out += String(format: "\\u%04X", scalar.value) }
+                else if isUnprintable(scalar) { out += String(format: "\\U%08X", scalar.value) }
                 else { out.unicodeScalars.append(scalar) }
             }
         }

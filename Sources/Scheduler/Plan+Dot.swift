@@ -1,3 +1,6 @@
+import Foundation
+import Requirements
+
 extension Plan {
     /// The plan as a Graphviz digraph: setups as boxes, tests as ellipses,
     /// teardowns as dashed boxes; an edge from each step to those waiting on it.
@@ -37,7 +40,14 @@ extension Plan {
             case "\"": out += "\\\""
             case "\\": out += "\\\\"
             case "\n": out += "\\n"
-            default: out.append(c)
+            default:
+                // Reasons quote the host: an ESC shown as `\u{1B}`, its backslash
+                // doubled so that Graphviz prints it as written.
+                if c.unicodeScalars.contains(where: isUnprintable) {
+                    out += String(c).escapingControls.replacingOccurrences(of: "\\", with: "\\\\")
+                } else {
+                    out.append(c)
+                }
             }
         }
         return out

@@ -73,7 +73,9 @@ struct CheckCommand: AsyncParsableCommand {
 
     static func render(_ plan: Plan, description: String?, suite: String? = nil, notes: [Int: String] = [:],
                        style: Style) -> String {
-        let head = style.bold("environment: \(plan.environment)") + (description.map { " (\($0))" } ?? "")
+        // Reasons quote what the host said (a `file:` fact's contents, a program's
+        // --version line): shown escaped, as run and report show them.
+        let head = style.bold("environment: \(plan.environment.escapingControls)") + (description.map { " (\($0.escapingControls))" } ?? "")
             + (suite.map { ", \($0)" } ?? "") + "\n"
         guard !plan.tests.isEmpty else {
             return head + "no tests selected; check the suite path, --tag and --id\n"
@@ -93,7 +95,7 @@ struct CheckCommand: AsyncParsableCommand {
             if end { out.append(UInt8(ascii: "\n")) }
         }
         func note(_ index: Int) {
-            if !notes.isEmpty, let note = notes[index] { line("      ", style.dim("note: " + note)) }
+            if !notes.isEmpty, let note = notes[index] { line("      ", style.dim("note: " + note.escapingControls)) }
         }
         if counts.runnable > 0 {
             heading(style.green("runnable (\(counts.runnable))"))
@@ -117,7 +119,7 @@ struct CheckCommand: AsyncParsableCommand {
                 } else {
                     out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: width + 2 - used))
                 }
-                line("after ", setups.joined(separator: ", "))
+                line("after ", setups.joined(separator: ", ").escapingControls)
                 note(index)
             }
         }
@@ -126,7 +128,7 @@ struct CheckCommand: AsyncParsableCommand {
             for (index, test) in plan.tests.enumerated() {
                 guard case .unsupported(let unmet) = test.status else { continue }
                 line("  ", test.test.id)
-                for reason in unmet { line("      ", reason.reason) }
+                for reason in unmet { line("      ", reason.reason.escapingControls) }
                 note(index)
             }
         }

@@ -319,12 +319,14 @@ func emit(_ text: String) {
     writeText(text, to: STDOUT_FILENO)
 }
 
-/// Encodes a value as JSON for programs: sorted keys, slashes as they are.
+/// Encodes a value as JSON for programs: sorted keys, slashes as they are,
+/// and no character `isUnprintable` names raw (`\u001b`, `\u009b`, `\u200b`):
+/// fact values and reasons quote the host, and the JSON reaches terminals too.
 func encodeJSON<T: Encodable>(_ value: T) -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
-    return String(decoding: data, as: UTF8.self) + "\n"
+    return escapingUnprintableInJSON(String(decoding: data, as: UTF8.self)) + "\n"
 }
 
 /// ANSI styling for a terminal, off when stdout is not a TTY or NO_COLOR is set.

@@ -77,7 +77,7 @@ struct PlanCommand: AsyncParsableCommand {
         let setups = plan.steps.filter { $0.kindName == "setup" }.count
         let teardowns = plan.steps.filter { $0.kindName == "teardown" }.count
         let tests = plan.steps.count - setups - teardowns
-        var out = style.bold("plan for environment \(plan.environment)") + (suite.map { ", \($0)" } ?? "")
+        var out = style.bold("plan for environment \(plan.environment.escapingControls)") + (suite.map { ", \($0)" } ?? "")
             + ": \(plan.steps.count) steps (\(setups) setup\(setups == 1 ? "" : "s"), \(tests) test\(tests == 1 ? "" : "s"), "
             + "\(teardowns) teardown\(teardowns == 1 ? "" : "s"))\n\n"
         let numberWidth = String(plan.steps.count).count
@@ -85,7 +85,7 @@ struct PlanCommand: AsyncParsableCommand {
         for step in plan.steps {
             let number = String(step.id + 1)
             var line = String(repeating: " ", count: numberWidth - number.count) + number + "  "
-            line += step.kindName.padded(10) + step.label
+            line += step.kindName.padded(10) + step.label.escapingControls
             if !step.dependencies.isEmpty {
                 let after = "after " + step.dependencies.map { String($0 + 1) }.joined(separator: ", ")
                 line = line.padded(numberWidth + 12 + labelWidth) + style.dim(after)
@@ -96,8 +96,8 @@ struct PlanCommand: AsyncParsableCommand {
         if !unsupported.isEmpty {
             out += "\n" + style.red("not planned: \(unsupported.count) unsupported") + "\n"
             for test in unsupported {
-                out += "  \(test.test.id)\n"
-                for unmet in test.status.unmet { out += "      \(unmet.reason)\n" }
+                out += "  \(test.test.id.escapingControls)\n"
+                for unmet in test.status.unmet { out += "      \(unmet.reason.escapingControls)\n" }
             }
         }
         return out

@@ -42,13 +42,16 @@ struct ProbeCommand: ParsableCommand {
             return
         }
         let style = Style.standard
-        var out = style.bold("environment: \(environment.environmentName)")
-        if let description = environment.description { out += " (\(description))" }
+        // Values, sources and reasons quote the host (/etc/os-release, a
+        // program's --version line, a file: fact, a directory on PATH): shown
+        // escaped, as run and report show them.
+        var out = style.bold("environment: \(environment.environmentName.escapingControls)")
+        if let description = environment.description { out += " (\(description.escapingControls))" }
         out += "\n\n"
         // CPU flags fold into one row: there are a hundred of them.
-        let flags = facts.filter { $0.name.hasPrefix("cpu-flag:") }.map { String($0.name.dropFirst(9)) }
+        let flags = facts.filter { $0.name.hasPrefix("cpu-flag:") }.map { $0.name.dropFirst(9).escapingControls }
         var rows: [(String, String, String)] = facts.filter { !$0.name.hasPrefix("cpu-flag:") }.map {
-            ($0.name, Self.show($0), $0.source)
+            ($0.name.escapingControls, Self.show($0).escapingControls, $0.source.escapingControls)
         }
         if !flags.isEmpty { rows.append(("cpu-flag:*", flags.joined(separator: " "), "/proc/cpuinfo")) }
         let width = min(28, (rows.map(\.0.count).max() ?? 4) + 2)
@@ -63,7 +66,7 @@ struct ProbeCommand: ParsableCommand {
         }
         if !missing.isEmpty {
             out += "\n" + style.bold("missing") + "\n"
-            for item in missing { out += "  " + item.name.padded(width - 2) + item.reason + "\n" }
+            for item in missing { out += "  " + item.name.escapingControls.padded(width - 2) + item.reason.escapingControls + "\n" }
         }
         out += "\n\(facts.count) facts; cmd:NAME, kconfig:CONFIG_X, module:NAME and file:PATH are probed on demand.\n"
         emit(out)

@@ -9,10 +9,37 @@ struct ShownTextTests {
         ("plain/id", "plain/id"), ("a\nb", "a\\nb"), ("cr\r", "cr\\r"), ("\t", "\\t"), ("\0", "\\0"),
         ("\u{1B}[2J", "\\u{1B}[2J"), ("\u{7F}", "\\u{7F}"), ("\u{85}", "\\u{85}"), ("x\u{202E}y", "x\\u{202E}y"),
         ("\u{2028}", "\\u{2028}"), ("é🙂e\u{301}", "é🙂e\u{301}"),
+        ("a\u{200B}b", "a\\u{200B}b"), ("\u{FEFF}\u{AD}\u{FFF9}", "\\u{FEFF}\\u{AD}\\u{FFF9}"), ("x\u{E0001}", "x\\u{E0001}"),
     ])
     func escaping(text: String, shown: String) {
         #expect(text.escapingControls == shown)
         #expect((firstUnprintable(in: text) == nil) == (text == shown))
+    }
+
+    @Test("messages name a format character invisible, a control or bidirectional one a control character")
+    func named() {
+        #expect(firstUnprintableNamed(in: "a\u{200B}b") == "an invisible format character (`\\u{200B}`)")
+        #expect(firstUnprintableNamed(in: "a\u{E0001}") == "an invisible format character (`\\u{E0001}`)")
+        #expect(firstUnprintableNamed(in: "a\u{1B}") == "a control character (`\\u{1B}`)")
+        #expect(firstUnprintableNamed(in: "a\u{202E}") == "a control character (`\\u{202E}`)")
+        #expect(firstUnprintableNamed(in: "é🙂") == nil)
+        // Emoji joiners print as the emoji they join, but a name refuses them: `/a<U+200D>b` prints as `/ab`.
+        let family = "\u{1F468}\u{200D}\u{1F469}", scotland = "\u{1F3F4}\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}"
+        #expect(family.escapingControls == family && scotland.escapingControls == scotland && firstUnprintable(in: family + scotland) == nil)
+        #expect(firstUnprintableNamed(in: "/a\u{200D}b") == "an invisible format character (`\\u{200D}`)")
+        #expect(firstUnprintableNamed(in: scotland) == "an invisible format character (`\\u{E0067}`)")
+        #expect(shortenedName("/a\u{200D}b") == "/a\\u{200D}b" && shortened("/a\u{200D}b") == "/a\u{200D}b")
+    }
+
+    @Test("JSON: \\u escapes, a surrogate pair beyond U+FFFF; only unprintable characters from U+007F up are touched")
+    func json() throws {
+        #expect(jsonEscaped("\u{1B}") == "\\u001b" && jsonEscaped("\u{200B}") == "\\u200b")
+        #expect(jsonEscaped("\u{E0001}") == "\\udb40\\udc01")
+        let text = "{\n  \"a\" : \"x\u{9B}\u{7F}\u{2028}\u{200B}\u{E0001}é🙂\\u001b\"\n}"
+        let escaped = escapingUnprintableInJSON(text)
+        #expect(escaped == "{\n  \"a\" : \"x\\u009b\\u007f\\u2028\\u200b\\udb40\\udc01é🙂\\u001b\"\n}")
+        let read = try #require(JSONSerialization.jsonObject(with: Data(escaped.utf8)) as? [String: String])
+        #expect(read["a"] == "x\u{9B}\u{7F}\u{2028}\u{200B}\u{E0001}é🙂\u{1B}")
     }
 
     @Test("long text is cut to its first 60 characters (escapes counted whole) and its length")

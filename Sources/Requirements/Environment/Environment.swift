@@ -151,8 +151,8 @@ public final class Environment: FactSource, Sendable {
 
     /// Names and values reach every verdict and report: no control character.
     static func checkPrintable(_ text: String, what: String, reader: YAMLReader, node: YAMLNode) throws(DeclarationError) {
-        if let bad = firstUnprintable(in: text) {
-            throw reader.error(node, "\(what) \"\(shortened(text))\" has a control character (`\(bad)`) that would reach "
+        if let bad = firstUnprintableNamed(in: text) {
+            throw reader.error(node, "\(what) \"\(shortenedName(text))\" has \(bad) that would reach "
                 + "terminals and reports as it is; write it with printable characters only")
         }
     }

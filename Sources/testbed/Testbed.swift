@@ -29,6 +29,9 @@ struct Testbed: AsyncParsableCommand {
     static func main() async {
         do {
             var command = try parseAsRoot(RepeatedSelections.take(from: Array(CommandLine.arguments.dropFirst())))
+            // A closed stdout or stderr (`testbed run … | head`) loses text, never
+            // the run: from the first write on (RunCommand.run says so again).
+            if command is RunCommand { signal(SIGPIPE, SIG_IGN) }
             if !(command is GuardCommand) { ensureDescriptors(for: command) }
             if var asynchronous = command as? AsyncParsableCommand {
                 try await asynchronous.run()

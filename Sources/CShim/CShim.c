@@ -12,6 +12,8 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/stat.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -191,4 +193,30 @@ void testbed_eventfd_clear(int fd) {
 void testbed_wait_readable(int fd) {
     struct pollfd entry = { .fd = fd, .events = POLLIN };
     while (poll(&entry, 1, -1) < 0 && errno == EINTR) {}
+}
+
+int testbed_mount_id(int fd, unsigned long long *id) {
+#ifdef STATX_MNT_ID
+    struct statx info;
+    if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &info) == 0 && (info.stx_mask & STATX_MNT_ID)) {
+        *id = info.stx_mnt_id;
+        return 0;
+    }
+#endif
+    union {
+        struct file_handle handle;
+        unsigned char bytes[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+    } buffer;
+    buffer.handle.handle_bytes = MAX_HANDLE_SZ;
+    int mount = 0;
+    if (name_to_handle_at(fd, "", &buffer.handle, &mount, AT_EMPTY_PATH) != 0) return -errno;
+    *id = (unsigned long long)mount;
+    return 0;
+}
+
+int testbed_rename_noreplace(int dirfd, const char *from, const char *to) {
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+    return syscall(SYS_renameat2, dirfd, from, dirfd, to, RENAME_NOREPLACE) == 0 ? 0 : -errno;
 }

@@ -105,6 +105,8 @@ public final class StoreRecorder: Recorder {
         var lastFix: String?
         var databaseReplaced = false
         var logReplaced = false
+        /// The results directory is covered by a mount Testbed does not write into (`ResultsDirectory.refusal`).
+        var unreachable = false
         /// Events that could not be written even alone, at the end (dropped), and why.
         var dropped = 0
         var dropReason: String?
@@ -193,6 +195,15 @@ public final class StoreRecorder: Recorder {
             }
             layout.verify()
         }
+        // A mount a step put over the results directory: nothing is written
+        // there (the database neither) while it is there.
+        if let why = store.results.refusal() {
+            takeRepairs(&state)
+            state.unreachable = true
+            failed(&state, why, fix: "remove the mount a step left there (umount \(store.directory)) and run the tests again")
+            return false
+        }
+        state.unreachable = false
         if state.change == nil {
             var change = store.databaseChange()
             if change != nil && !settled {
@@ -201,6 +212,8 @@ public final class StoreRecorder: Recorder {
                 // later it is done (the database gone too, a link there to be
                 // removed), and that is what to say and to repair.
                 usleep(50_000)
+                // The run's directories first (gone with it, say), so that the warnings come in order.
+                layout?.verify()
                 if store.databaseChange() == .replaced { change = .replaced }
             }
             takeRepairs(&state)
@@ -259,7 +272,7 @@ public final class StoreRecorder: Recorder {
     /// dropped (counted, and said in the run row); when none does, nothing
     /// is dropped (the disk is full: the end cannot be written either).
     func writeEach(_ state: inout State) -> Bool {
-        guard state.change == nil else { return false }
+        guard state.change == nil, !state.unreachable else { return false }
         var kept = Array(state.events[..<state.written])
         var failures: [(RunEvent, String)] = []
         for event in state.events[state.written...] {

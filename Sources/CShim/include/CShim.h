@@ -87,6 +87,16 @@ int testbed_poll_readable(int fd, int timeout_ms);
 /// the descriptor, or -errno when none can be made.
 int testbed_unlinked_temp_file(const char *directory);
 
+/// The id of the mount the file open at `fd` (O_PATH will do) is on, as
+/// /proc/self/mountinfo numbers mounts: statx(STATX_MNT_ID) (Linux 5.8),
+/// else name_to_handle_at(2). 0 and `*id`, or -errno (-EOPNOTSUPP: this
+/// kernel or filesystem cannot tell).
+int testbed_mount_id(int fd, unsigned long long *id);
+
+/// renameat2(RENAME_NOREPLACE) of `from` to `to`, both in `dirfd`: 0, or
+/// -errno (-EEXIST: `to` is taken; -EINVAL: the filesystem cannot do it).
+int testbed_rename_noreplace(int dirfd, const char *from, const char *to);
+
 /// Decoders for a wait status.
 int testbed_exited(int status);
 int testbed_exit_status(int status);

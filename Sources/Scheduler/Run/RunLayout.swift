@@ -24,11 +24,16 @@ import Synchronization
 /// (`mkdirat`/`openat` with `O_NOFOLLOW`, files with `O_CREAT|O_EXCL`). What a
 /// step planted where Testbed creates something (a link, a FIFO, a file) is
 /// removed and replaced, and the step's log says so; what it planted is never
-/// followed. The directories it holds (the results directory, the run
-/// directory, `tests`, `setups`, `restore`) are checked before each use to
-/// still be at their names: one deleted, moved away or replaced by a link is
-/// made again where it was (never used where it went), and the repair logged
-/// for the run's warnings.
+/// followed. Nothing is written into a directory on another mount than the
+/// run directory (a step's `mount --bind` over a test's directory): the
+/// mount is left alone and the step's output not kept. The directories it
+/// holds (the results directory, the run directory, `tests`, `setups`,
+/// `restore`) are checked before each use to still be at their names: one
+/// deleted, moved away or replaced is made again where it was (never used
+/// where it went), and the repair logged for the run's warnings. Testbed
+/// writes only into the ones it made: a directory a step put in the place of
+/// one is moved aside (`NAME.foreign`), a mount over one is left alone and
+/// nothing written there while it is there (`HeldDirectory.remake`).
 public final class RunLayout: Sendable {
     /// The absolute run directory (for the variables tests get and for messages).
     public let directory: String
@@ -47,6 +52,10 @@ public final class RunLayout: Sendable {
         var top: [String: HeldDirectory] = [:]
         /// Every descriptor replaced so far, kept open: another thread may be using one.
         var stale: [Int32] = []
+        /// What is at the run directory's name, or a top directory's, and
+        /// Testbed does not use (a mount), while it is there.
+        var refusedRoot: HeldDirectory.Identity?
+        var refusedTop: [String: HeldDirectory.Identity] = [:]
     }
 
     /// The run directory could not be opened.
@@ -158,31 +167,33 @@ public final class RunLayout: Sendable {
     /// uses the results directory, the run directory and `tests`/`setups`/
     /// `restore`, which it holds, it checks that each name still refers to
     /// the directory held (one `fstatat` each, links not followed); then one
-    /// `mkdirat` and one `openat` per name below the first (a test's
-    /// directory costs five system calls). Whatever a step put in the place
-    /// of one of them (a link, a file, a FIFO) is removed and a directory
-    /// made instead; `StepDirectory.notes` says so. A held directory made
-    /// again is logged for the run's warnings (`ResultsDirectory.takeRepairs`).
+    /// `mkdirat`, one `openat` and two mount ids per name below the first (a
+    /// test's directory costs seven system calls). Whatever a step put in
+    /// the place of one of them (a link, a file, a FIFO) is removed and a
+    /// directory made instead; `StepDirectory.notes` says so. A directory on
+    /// another mount (a step's `mount --bind` over it) is never written
+    /// into: `StepDirectory.failure` names it. A held directory made again
+    /// is logged for the run's warnings (`ResultsDirectory.takeRepairs`).
     public func openDirectory(_ relative: String) -> StepDirectory {
         var names = relative.split(separator: "/").map(String.init)
         var notes: [String] = []
         guard !names.isEmpty else {
-            let root = root()
-            return StepDirectory(descriptor: root < 0 ? -1 : dup(root), relative: relative, notes: notes,
-                                 failure: root < 0 ? "\(String(cString: strerror(errno)))" : nil)
+            let (root, failure) = openRoot()
+            return StepDirectory(descriptor: root < 0 ? -1 : dup(root), relative: relative, notes: notes, failure: failure)
         }
         let first = names.removeFirst()
         for attempt in 0..<2 {
-            guard var parent = topDirectory(first, notes: &notes) else {
-                return StepDirectory(descriptor: -1, relative: relative, notes: notes,
-                                     failure: "\(first): \(String(cString: strerror(errno)))")
+            let (top, failure) = topDirectory(first, notes: &notes)
+            guard var parent = top else {
+                return StepDirectory(descriptor: -1, relative: relative, notes: notes, failure: failure)
             }
             var path = first
             var owned = false
             var retry = false
             for (position, name) in names.enumerated() {
                 path += "/" + name
-                let opened = Self.makeDirectory(name, in: parent, shownAs: path, notes: &notes)
+                var refusal: String?
+                let opened = Self.makeDirectory(name, in: parent, shownAs: path, notes: &notes, refusal: &refusal)
                 let saved = errno
                 if owned { close(parent) }
                 guard opened >= 0 else {
@@ -192,7 +203,7 @@ public final class RunLayout: Sendable {
                         break
                     }
                     return StepDirectory(descriptor: -1, relative: relative, notes: notes,
-                                         failure: "\(path): \(String(cString: strerror(saved)))")
+                                         failure: refusal ?? "\(path): \(String(cString: strerror(saved)))")
                 }
                 parent = opened
                 owned = true
@@ -212,8 +223,8 @@ public final class RunLayout: Sendable {
         var notes: [String] = []
         var fd: Int32 = -1
         for _ in 0..<2 {
-            let root = root()
-            guard root >= 0 else { break }
+            let (root, failure) = openRoot()
+            guard root >= 0 else { return (-1, notes, failure) }
             fd = Self.createFile(name, in: root, flags: O_WRONLY, shownAs: name, notes: &notes)
             if fd >= 0 || errno != ENOENT { break }
         }
@@ -224,56 +235,74 @@ public final class RunLayout: Sendable {
     /// directory: two `fstatat`); made again if it is not, and the repair
     /// logged for the run's warnings (not in a step's log: which step comes
     /// first to it is chance). -1 with `errno` set when it cannot be made.
-    func root() -> Int32 {
-        let parent = results.descriptor()
-        guard parent >= 0 else { return -1 }
-        return state.withLock { state -> Int32 in
-            if state.root.isAt(name, in: parent) { return state.root.descriptor }
+    func root() -> Int32 { openRoot().descriptor }
+
+    /// `root()`, and why there is none: a sentence naming what is in the way
+    /// ("the run directory is covered by a mount of tmpfs, which Testbed does
+    /// not write into"), or the system's error.
+    func openRoot() -> (descriptor: Int32, failure: String?) {
+        let (parent, failure, _) = results.open()
+        guard parent >= 0 else { return (-1, failure) }
+        return state.withLock { state -> (Int32, String?) in
+            if state.root.isAt(name, in: parent) { return (state.root.descriptor, nil) }
             let remade = HeldDirectory.remake(name, in: parent, held: state.root, expected: results.real + "/" + name,
-                                              who: "the run directory \(directory)", short: "the run directory",
-                                              subject: .run, logs: true)
-            guard let fresh = remade.held else { return -1 }
+                                              shownParent: results.path, who: "the run directory \(directory)",
+                                              short: "the run directory", subject: .run, logs: true)
+            let saved = errno
+            if let repair = remade.repair { results.log(repair, refused: remade.refused) }
+            state.refusedRoot = remade.refused
+            guard let fresh = remade.held else {
+                errno = saved
+                return (-1, remade.refusal ?? String(cString: strerror(saved)))
+            }
             if fresh.descriptor != state.root.descriptor {
                 // What was below the old one is not below the new one.
                 state.stale.append(state.root.descriptor)
                 state.stale += state.top.values.map(\.descriptor)
                 state.top.removeAll()
+                state.refusedTop.removeAll()
                 state.root = fresh
             }
-            if let repair = remade.repair { results.log(repair) }
-            return fresh.descriptor
+            return (fresh.descriptor, nil)
         }
     }
 
     /// `tests`, `setups` or `restore`, opened once and kept; checked to be
     /// the one held before each use (one `fstatat`) and made again if not.
-    func topDirectory(_ top: String, notes: inout [String]) -> Int32? {
-        let root = root()
-        guard root >= 0 else { return nil }
-        return state.withLock { state -> Int32? in
+    /// nil and why when there is none.
+    func topDirectory(_ top: String, notes: inout [String]) -> (descriptor: Int32?, failure: String?) {
+        let (root, failure) = openRoot()
+        guard root >= 0 else { return (nil, failure) }
+        return state.withLock { state -> (Int32?, String?) in
             // The run directory made again by another thread since: use the new one.
             let root = state.root.descriptor
             if let held = state.top[top] {
-                if held.isAt(top, in: root) { return held.descriptor }
+                if held.isAt(top, in: root) { return (held.descriptor, nil) }
                 let remade = HeldDirectory.remake(top, in: root, held: held, expected: results.real + "/" + name + "/" + top,
-                                                  who: "the directory \(directory)/\(top)", short: "the directory \(top) in the run directory",
-                                                  subject: .top(top), logs: true)
-                guard let fresh = remade.held else { return nil }
+                                                  shownParent: directory, who: "the directory \(directory)/\(top)",
+                                                  short: "the directory \(top) in the run directory", subject: .top(top), logs: true)
+                let saved = errno
+                if let repair = remade.repair { results.log(repair, refused: remade.refused) }
+                state.refusedTop[top] = remade.refused
+                guard let fresh = remade.held else {
+                    return (nil, remade.refusal ?? "\(top): \(String(cString: strerror(saved)))")
+                }
                 if fresh.descriptor != held.descriptor {
                     state.stale.append(held.descriptor)
                     state.top[top] = fresh
                 }
-                if let repair = remade.repair { results.log(repair) }
-                return fresh.descriptor
+                return (fresh.descriptor, nil)
             }
-            let fd = Self.makeDirectory(top, in: root, shownAs: top, notes: &notes)
-            guard fd >= 0 else { return nil }
+            var refusal: String?
+            let fd = Self.makeDirectory(top, in: root, shownAs: top, notes: &notes, refusal: &refusal)
+            guard fd >= 0 else { return (nil, refusal ?? "\(top): \(String(cString: strerror(errno)))") }
             guard let held = HeldDirectory(descriptor: fd) else {
+                let saved = errno
                 close(fd)
-                return nil
+                return (nil, "\(top): \(String(cString: strerror(saved)))")
             }
             state.top[top] = held
-            return fd
+            return (fd, nil)
         }
     }
 
@@ -290,22 +319,37 @@ public final class RunLayout: Sendable {
     }
 
     /// Whether the results directory, the run directory and every top
-    /// directory opened so far are where they were (nothing repaired).
+    /// directory opened so far are where they were, or still covered by the
+    /// mount already refused there (nothing to repair).
     public var intact: Bool {
         guard results.intact else { return false }
         let parent = results.held
         return state.withLock { state in
-            state.root.isAt(name, in: parent) && state.top.allSatisfy { $0.value.isAt($0.key, in: state.root.descriptor) }
+            let root = state.root.isAt(name, in: parent)
+                || (state.refusedRoot != nil && HeldDirectory.Identity(name, in: parent) == state.refusedRoot)
+            return root && state.top.allSatisfy { top, held in
+                held.isAt(top, in: state.root.descriptor)
+                    || (state.refusedTop[top] != nil && HeldDirectory.Identity(top, in: state.root.descriptor) == state.refusedTop[top])
+            }
         }
     }
 
     /// mkdirat + openat(O_DIRECTORY|O_NOFOLLOW); what is in the way and not
-    /// a directory (a link, a file, a FIFO) is unlinked first. The descriptor,
-    /// or -1 with `errno` set.
-    static func makeDirectory(_ name: String, in parent: Int32, shownAs path: String, notes: inout [String]) -> Int32 {
+    /// a directory (a link, a file, a FIFO) is unlinked first. A directory
+    /// on another mount than `parent` (`HeldDirectory.otherMount`: a step
+    /// mounted something there) is not used: -1, `errno` EXDEV and
+    /// `refusal` naming the mount. The descriptor, or -1 with `errno` set.
+    static func makeDirectory(_ name: String, in parent: Int32, shownAs path: String, notes: inout [String],
+                              refusal: inout String?) -> Int32 {
         for _ in 0..<4 {
             if mkdirat(parent, name, 0o755) != 0 && errno != EEXIST { return -1 }
             let fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            if fd >= 0, let mount = HeldDirectory.otherMount(fd, parent: parent) {
+                close(fd)
+                refusal = "\(path) is \(mount), which Testbed does not write into"
+                errno = EXDEV
+                return -1
+            }
             if fd >= 0 { return fd }
             guard errno == ELOOP || errno == ENOTDIR else { return -1 }
             let kind = plantedKind(name, in: parent)

@@ -429,8 +429,14 @@ public struct CatalogLoader: Sendable {
         var fields = TestFields(location: DeclarationLocation(file: shownAs, line: header.lines.first?.line))
         for line in header.lines {
             let location = DeclarationLocation(file: shownAs, line: line.line)
+            if !line.isCanonical && DropInHeader.keys.contains(line.key) {
+                // Ignored, it would drop the test or its requirements without a word.
+                state.errors.append(location.error("header key \"\(line.written)\" is written in another case or with _, "
+                    + "so it would be ignored; write it testbed-\(line.key):"))
+                continue
+            }
             guard DropInHeader.keys.contains(line.key) else {
-                var message = "unknown header key \"testbed-\(line.key)\""
+                var message = "unknown header key \"\(line.written)\""
                 if let guess = closest(to: line.key, in: DropInHeader.keys) { message += "; did you mean \"testbed-\(guess)\"?" }
                 else { message += "; known keys are " + DropInHeader.keys.map { "testbed-\($0)" }.joined(separator: ", ") }
                 state.errors.append(location.error(message))

@@ -30,9 +30,10 @@ public struct CatalogLoader: Sendable {
     /// every time.
     public func load(_ paths: SuitePaths) async throws(CatalogError) -> Catalog {
         var units: [Unit] = paths.missing.map { .missing($0) }
+        var warnings: [String] = []
         for (index, suite) in paths.suites.enumerated() {
             var files: [SuiteFile] = []
-            walk(directory: suite.path, relative: "", into: &files)
+            walk(suite, into: &files, warnings: &warnings)
             markNamedExecutables(of: suite, in: &files)
             units += files.map { .suiteFile($0, root: suite.shown, suite: index) }
         }
@@ -92,10 +93,10 @@ public struct CatalogLoader: Sendable {
         // Duplicates and setup references are checked over the whole suite, named or not.
         state.checkDuplicates(idHashes: idHashes)
         state.checkSetupReferences()
-        if !state.errors.isEmpty { throw CatalogError(state.errors) }
+        if !state.errors.isEmpty { throw CatalogError(state.errors, warnings: warnings) }
         let tests = selected.allSatisfy { $0 } ? state.tests : zip(state.tests, selected).compactMap { $1 ? $0 : nil }
         return Catalog(tests: tests, setups: state.setups, roots: paths.suites.map(\.path) + paths.executables,
-                       factNames: factNames, relativePrograms: relativePrograms)
+                       factNames: factNames, relativePrograms: relativePrograms, warnings: warnings)
     }
 
     /// Whether a part of the suite the command line named selects a test
@@ -186,20 +187,24 @@ public struct CatalogLoader: Sendable {
         var named = false
     }
 
-    /// Sorted, depth-first walk: in each directory its `testbed.yaml`, then its
-    /// executables, then its subdirectories. Hidden entries, results
-    /// directories and sub-folders that are suites of their own are skipped.
-    func walk(directory: String, relative: String, into files: inout [SuiteFile]) {
+    /// Sorted, depth-first walk of a suite: in each directory its
+    /// `testbed.yaml`, then its executables, then its subdirectories. Hidden
+    /// entries, results directories, sub-folders that are suites of their
+    /// own and links to directories outside the suite are skipped; each such
+    /// link adds a line to `warnings` (see `WalkScope`).
+    func walk(_ suite: SuiteRoot, into files: inout [SuiteFile], warnings: inout [String]) {
         var visited: Set<[UInt64]> = []
-        walk(directory: directory, relative: relative, into: &files, visited: &visited)
+        let scope = WalkScope(suite: suite)
+        walk(directory: suite.path, relative: "", into: &files, visited: &visited, scope: scope, warnings: &warnings)
     }
 
     /// `visited` holds (device, inode) of every directory walked: a symlink
     /// loop (`loop -> ..`) or a directory linked twice is walked once.
-    func walk(directory: String, relative: String, into files: inout [SuiteFile], visited: inout Set<[UInt64]>) {
+    func walk(directory: String, relative: String, into files: inout [SuiteFile], visited: inout Set<[UInt64]>,
+              scope: WalkScope, warnings: inout [String]) {
         var own = stat()
         guard stat(directory, &own) == 0, visited.insert([UInt64(own.st_dev), UInt64(own.st_ino)]).inserted else { return }
-        var subdirectories: [String] = []
+        var subdirectories: [(name: String, scope: WalkScope)] = []
         var executables: [SuiteFile] = []
         // A directory that cannot be read would hide its tests without a word.
         func refuse(_ what: String, _ code: Int32) {
@@ -215,12 +220,12 @@ public struct CatalogLoader: Sendable {
             refuse("read", errno)
             return
         }
-        for name in misnamed {
+        for name in misnamed where !scope.towardNamed {
             // A test or directory whose name is not UTF-8 cannot get an id: say so rather than skip it.
             let shown = relative.isEmpty ? name : relative + "/" + name
             executables.append(SuiteFile(path: directory + "/" + name, relative: shown, isDeclaration: false, shownAs: nil, misnamed: true))
         }
-        for entry in entries.sorted() where !entry.hasPrefix(".") {
+        for (entry, type) in entries.sorted(by: { $0.name < $1.name }) where !entry.hasPrefix(".") {
             let path = directory + "/" + entry
             var info = stat()
             guard stat(path, &info) == 0 else {
@@ -234,8 +239,30 @@ public struct CatalogLoader: Sendable {
             }
             let mode = info.st_mode & S_IFMT
             if mode == S_IFDIR {
+                guard !Self.skippedDirectories.contains(entry) else { continue }
+                let sub = relative.isEmpty ? entry : relative + "/" + entry
+                var inner = scope
+                if scope.towardNamed {
+                    // Outside the suite, only the way to what the command line named.
+                    if scope.isNamedOrUnder(sub) { inner.towardNamed = false } else if !scope.leadsToNamed(sub) { continue }
+                }
+                if Self.isLink(type, path), let target = scope.outsideTarget(of: path, info: info) {
+                    // `rootfs -> /`, `procl -> /proc`: never walked, unless a path named on the command line goes through it.
+                    if scope.isNamedOrUnder(sub) {
+                        inner.towardNamed = false
+                    } else if scope.leadsToNamed(sub) {
+                        inner.towardNamed = true
+                    } else {
+                        warnings.append("\(Self.join(scope.shownRoot, sub).escapingControls) is a link to \(target.escapingControls), outside the suite; not walked "
+                            + "(name its target on the command line to run tests there)")
+                        continue
+                    }
+                    if let real = WalkScope.realPath(path) { inner.inside.append(real) }
+                }
                 // A sub-folder that is a suite of its own (`root: true`, another git work tree) is not walked.
-                if !Self.skippedDirectories.contains(entry) && !SuiteRoot.startsSuiteOfItsOwn(path) { subdirectories.append(entry) }
+                if !SuiteRoot.startsSuiteOfItsOwn(path) { subdirectories.append((entry, inner)) }
+            } else if scope.towardNamed {
+                continue
             } else if entry == Self.declarationFile && mode != S_IFREG {
                 // A FIFO or device named testbed.yaml is never opened: said, as for an unreadable one.
                 files.append(SuiteFile(path: path, relative: relative.isEmpty ? entry : relative + "/" + entry, isDeclaration: false,
@@ -249,25 +276,25 @@ public struct CatalogLoader: Sendable {
             }
         }
         files += executables
-        for sub in subdirectories {
+        for (sub, inner) in subdirectories {
             walk(directory: directory + "/" + sub, relative: relative.isEmpty ? sub : relative + "/" + sub, into: &files,
-                 visited: &visited)
+                 visited: &visited, scope: inner, warnings: &warnings)
         }
     }
 
-    /// The names in a directory (readdir: FileManager drops names that are not
-    /// UTF-8), and, shown lossily, the executables and directories whose names
-    /// are not UTF-8.
+    /// The names in a directory with their `d_type` (readdir: FileManager
+    /// drops names that are not UTF-8), and, shown lossily, the executables
+    /// and directories whose names are not UTF-8.
     /// Nil when the directory cannot be opened (errno says why).
-    static func entries(of directory: String) -> (names: [String], misnamed: [String])? {
+    static func entries(of directory: String) -> (names: [(name: String, type: UInt8)], misnamed: [String])? {
         guard let handle = opendir(directory) else { return nil }
         defer { closedir(handle) }
-        var names: [String] = []
+        var names: [(name: String, type: UInt8)] = []
         var misnamed: [String] = []
         while let entry = readdir(handle) {
             let bytes = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
             if let name = String(validating: bytes, as: UTF8.self) {
-                if name != "." && name != ".." { names.append(name) }
+                if name != "." && name != ".." { names.append((name, entry.pointee.d_type)) }
                 continue
             }
             guard bytes.first != UInt8(ascii: ".") else { continue }
@@ -402,8 +429,14 @@ public struct CatalogLoader: Sendable {
         var fields = TestFields(location: DeclarationLocation(file: shownAs, line: header.lines.first?.line))
         for line in header.lines {
             let location = DeclarationLocation(file: shownAs, line: line.line)
+            if !line.isCanonical && DropInHeader.keys.contains(line.key) {
+                // Ignored, it would drop the test or its requirements without a word.
+                state.errors.append(location.error("header key \"\(line.written)\" is written in another case or with _, "
+                    + "so it would be ignored; write it testbed-\(line.key):"))
+                continue
+            }
             guard DropInHeader.keys.contains(line.key) else {
-                var message = "unknown header key \"testbed-\(line.key)\""
+                var message = "unknown header key \"\(line.written)\""
                 if let guess = closest(to: line.key, in: DropInHeader.keys) { message += "; did you mean \"testbed-\(guess)\"?" }
                 else { message += "; known keys are " + DropInHeader.keys.map { "testbed-\($0)" }.joined(separator: ", ") }
                 state.errors.append(location.error(message))

@@ -15,13 +15,34 @@ import Requirements
 /// it has no header. A header line must end within those bytes: one that
 /// runs past them (`kernel >= 60` cut to `kernel >= 6`) is not read but
 /// reported as `cutLine`, for the loader to refuse.
+///
+/// `testbed` in any case followed by `-` or `_` (`# Testbed-Requires:`,
+/// `# TESTBED_TAGS:`) is read as an attempt at a header line when what
+/// follows is, or is close to, a known key: the loader refuses it
+/// (`write it testbed-requires:`) rather than drop the file, which would no
+/// longer be a test. Other such lines (`# TESTBED_OUTPUT_DIR: …`, naming a
+/// variable Testbed sets) are comments. With `testbed-` as written every
+/// `testbed-KEY:` line is a header line.
 public struct DropInHeader: Sendable, Hashable {
     /// One `testbed-KEY: value` line.
     public struct Line: Sendable, Hashable {
+        /// The key after `testbed-`, lowercased and with `-` for `_` (`requires`, `skip-code`).
         public let key: String
         public let value: String
         /// 1-based line in the file.
         public let line: Int
+        /// The key as written, `testbed` and all (`Testbed-Requires`, `TESTBED_TAGS`).
+        public let written: String
+
+        public init(key: String, value: String, line: Int, written: String? = nil) {
+            self.key = key
+            self.value = value
+            self.line = line
+            self.written = written ?? "testbed-" + key
+        }
+
+        /// Written as Testbed reads it: `testbed-` and the key, lowercase, with `-`.
+        public var isCanonical: Bool { written == "testbed-" + key }
     }
 
     public let lines: [Line]
@@ -52,28 +73,39 @@ public struct DropInHeader: Sendable, Hashable {
         // The window ends inside a line when more bytes follow and it does not end with a line break.
         let beyond = all.dropFirst(Self.scanLimit)
         let cut = !beyond.isEmpty && head.last != UInt8(ascii: "\n") && !(head.last == 13 && beyond.first == UInt8(ascii: "\n"))
-        let text = String(decoding: head, as: UTF8.self)
         var found: [Line] = []
-        var number = 0
         var cutLine: Int?
         var cutKey: String?
-        // "\r\n" is one Character: a file with DOS line endings splits on it too.
-        let raws = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
-        for (index, raw) in raws.enumerated() {
-            number += 1
-            guard raw.contains("testbed-") || (cut && index == raws.count - 1) else { continue }
-            if cut && index == raws.count - 1 {
-                // Enough of the rest of the line to see whether it is a header line.
-                let rest = beyond.prefix { $0 != UInt8(ascii: "\n") }
-                let whole = String(raw) + String(decoding: rest, as: UTF8.self)
-                if let key = Self.headerKey(whole[...]) {
-                    cutLine = number
-                    cutKey = "testbed-" + key
+        // Lines are split on the bytes: only those that mention `testbed` become text.
+        head.withUnsafeBufferPointer { buffer in
+            var start = 0
+            var number = 0
+            while start <= buffer.count {
+                number += 1
+                var end = start
+                while end < buffer.count, buffer[end] != UInt8(ascii: "\n") { end += 1 }
+                let isLast = end == buffer.count
+                // "\r\n" ends a line as "\n" does (DOS line endings).
+                let stop = !isLast && end > start && buffer[end - 1] == 13 ? end - 1 : end
+                let bytes = UnsafeBufferPointer(rebasing: buffer[start..<stop])
+                start = end + 1
+                if cut && isLast {
+                    // Enough of the rest of the line to see whether it is a header line.
+                    let rest = beyond.prefix { $0 != UInt8(ascii: "\n") }
+                    let whole = String(decoding: bytes, as: UTF8.self) + String(decoding: rest, as: UTF8.self)
+                    if let written = Self.headerKey(whole[...]) {
+                        cutLine = number
+                        cutKey = written
+                    }
+                    continue
                 }
-                continue
+                guard Self.mentionsTestbed(bytes), let (written, value) = Self.headerLine(String(decoding: bytes, as: UTF8.self)[...])
+                else { continue }
+                let key = Self.normalized(written)
+                // `# TESTBED_OUTPUT_DIR: …` names a variable; `# TESTBED-REQUIRES:` is a header that would be lost.
+                guard written.hasPrefix("testbed-") || Self.keys.contains(key) || closest(to: key, in: Self.keys) != nil else { continue }
+                found.append(Line(key: key, value: value, line: number, written: written))
             }
-            guard let (key, value) = Self.headerLine(raw) else { continue }
-            found.append(Line(key: key, value: value, line: number))
         }
         lines = found
         self.cutLine = cutLine
@@ -98,22 +130,59 @@ public struct DropInHeader: Sendable, Hashable {
         return rest.drop(while: { $0 == " " || $0 == "\t" })
     }
 
-    /// The key (what follows `testbed-`, up to a colon or the end) of a line
-    /// that starts like a header line, even without its colon or value.
-    static func headerKey(_ raw: Substring) -> String? {
-        guard let rest = afterLeader(raw), rest.hasPrefix("testbed-") else { return nil }
-        let key = rest.dropFirst(8).prefix { $0.isLetter || $0 == "-" }
-        return String(key)
+    /// Whether the text after a comment leader starts with `testbed` in any
+    /// case and `-` or `_`.
+    static func startsLikeHeader(_ rest: Substring) -> Bool {
+        var count = 0
+        for byte in rest.utf8 {
+            if count == 7 { return byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") }
+            guard byte | 0x20 == testbedBytes[count] else { return false }
+            count += 1
+        }
+        return false
     }
 
-    /// `(key, value)` of a `testbed-KEY: value` comment line.
+    static let testbedBytes = Array("testbed".utf8)
+
+    /// Whether a line holds `testbed` in any case followed by `-` or `_`:
+    /// the cheap test before a line is looked at as a header line.
+    static func mentionsTestbed(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard bytes.count >= 8 else { return false }
+        var index = 0
+        while index <= bytes.count - 8 {
+            if bytes[index] | 0x20 == UInt8(ascii: "t") {
+                var matched = 1
+                while matched < 7, bytes[index + matched] | 0x20 == testbedBytes[matched] { matched += 1 }
+                if matched == 7, bytes[index + 7] == UInt8(ascii: "-") || bytes[index + 7] == UInt8(ascii: "_") { return true }
+            }
+            index += 1
+        }
+        return false
+    }
+
+    /// The key as written (`testbed-requires`, `TESTBED_REQUIRES`, up to a
+    /// colon or the end) of a line that starts like a header line, even
+    /// without its colon or value.
+    static func headerKey(_ raw: Substring) -> String? {
+        guard let rest = afterLeader(raw), startsLikeHeader(rest) else { return nil }
+        let key = rest.dropFirst(8).prefix { $0.isLetter || $0 == "-" || $0 == "_" }
+        return String(rest.prefix(8)) + key
+    }
+
+    /// `(key as written, value)` of a `testbed-KEY: value` comment line
+    /// (`testbed` in any case, `-` or `_` after it and in the key).
     static func headerLine(_ raw: Substring) -> (String, String)? {
-        guard let rest = afterLeader(raw), rest.hasPrefix("testbed-"), let colon = rest.firstIndex(of: ":") else { return nil }
+        guard let rest = afterLeader(raw), startsLikeHeader(rest), let colon = rest.firstIndex(of: ":") else { return nil }
         let key = rest[rest.index(rest.startIndex, offsetBy: 8)..<colon]
-        guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0 == "-" }) else { return nil }
+        guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0 == "-" || $0 == "_" }) else { return nil }
         var value = rest[rest.index(after: colon)...].trimmingWhitespaceAndCR()
         if value.hasSuffix("*/") { value = String(value.dropLast(2)).trimmingWhitespaceAndCR() }
-        return (String(key), value)
+        return (String(rest[..<colon]), value)
+    }
+
+    /// The key after `testbed-` or `testbed_`, lowercased, `_` made `-`.
+    static func normalized(_ written: String) -> String {
+        String(written.dropFirst(8).lowercased().map { $0 == "_" ? "-" : $0 })
     }
 
     public var isEmpty: Bool { lines.isEmpty }

@@ -93,9 +93,13 @@ public struct Catalog: Sendable {
     /// (`./x86/run`), when the loader counted them: none, and `check` has
     /// no program to look for.
     public let relativePrograms: Int?
+    /// What the loader warns about, one line each without `testbed: warning:`
+    /// (a link to a directory outside the suite, not walked).
+    public let warnings: [String]
 
     public init(tests: [TestDefinition], setups: [SetupDefinition], roots: [String],
-                factNames: Set<String>? = nil, relativePrograms: Int? = nil) {
+                factNames: Set<String>? = nil, relativePrograms: Int? = nil, warnings: [String] = []) {
+        self.warnings = warnings
         self.tests = tests
         self.setups = setups
         self.roots = roots
@@ -107,9 +111,12 @@ public struct Catalog: Sendable {
 /// Every invalid declaration found while loading, each naming file and line.
 public struct CatalogError: Error, Sendable, CustomStringConvertible {
     public let errors: [DeclarationError]
+    /// The loader's warnings, as in `Catalog.warnings`.
+    public let warnings: [String]
 
-    public init(_ errors: [DeclarationError]) {
+    public init(_ errors: [DeclarationError], warnings: [String] = []) {
         self.errors = errors
+        self.warnings = warnings
     }
 
     public var description: String {

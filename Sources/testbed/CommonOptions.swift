@@ -117,8 +117,11 @@ struct SelectionOptions: ParsableArguments {
     /// Loads the catalog, or exits `invalid` (65; 125 for bisect) listing every invalid declaration.
     func loadCatalog(invalid: Int32 = ExitStatus.invalidDeclarations) async -> Catalog {
         do {
-            return try await CatalogLoader().load(suitePaths)
+            let catalog = try await CatalogLoader().load(suitePaths)
+            if !catalog.warnings.isEmpty { writeText(catalog.warnings.map { "testbed: warning: \($0)\n" }.joined(), to: STDERR_FILENO) }
+            return catalog
         } catch {
+            if !error.warnings.isEmpty { writeText(error.warnings.map { "testbed: warning: \($0)\n" }.joined(), to: STDERR_FILENO) }
             // Testbed out of descriptors: said alone (what else failed may follow from it), as the lab's problem.
             let limits = error.errors.filter(\.isTestbedLimit)
             if !limits.isEmpty { fail(CatalogError(limits).description, status: cannotWork(invalid: invalid)) }

@@ -7,11 +7,38 @@ import TestSupport
 struct EscapeeTests {
     @Test("the guard reads +PID STARTTIME and -PID lines; anything else is ignored")
     func guardLines() {
-        var escapees: [pid_t: UInt64] = [:]
+        var named = RunGuard.Named()
         for line in ["+123 456", "+124 9", "-124", "+1 5", "+0 5", "+x 5", "+125", "junk", "", "-999", "+126 7+127 8"] {
-            RunGuard.apply(line, to: &escapees)
+            named.apply(line)
         }
-        #expect(escapees == [123: 456])
+        #expect(named.escapees == [123: 456])
+    }
+
+    @Test("the guard keeps an escapee's process group while it has members (a pid hopper's), and forgets an empty one",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/perl")))
+    func guardGroups() throws {
+        let leader = Process()
+        // Its own group, no fork: the pid named is the group's leader.
+        leader.executableURL = URL(fileURLWithPath: "/usr/bin/perl")
+        leader.arguments = ["-e", "setpgrp(0, 0); sleep 30"]
+        try leader.run()
+        defer { if leader.isRunning { kill(leader.processIdentifier, SIGKILL) } }
+        let pid = leader.processIdentifier
+        #expect(eventually(within: 5) { getpgid(pid) == pid }, "setsid made it a group leader")
+        let start = try #require(ProcessSupervisor.startTime(of: pid))
+        var named = RunGuard.Named()
+        named.apply("+\(pid) \(start)")
+        #expect(named.groups == [pid])
+        named.apply("-\(pid)")
+        #expect(named.groups == [pid], "its group still has a member")
+        #expect(named.escapees.isEmpty)
+
+        var ended = RunGuard.Named()
+        ended.apply("+\(pid) \(start)")
+        kill(pid, SIGKILL)
+        leader.waitUntilExit()
+        ended.apply("-\(pid)")
+        #expect(ended.groups.isEmpty, "an empty group is forgotten")
     }
 
     @Test("the tag in an environment block")

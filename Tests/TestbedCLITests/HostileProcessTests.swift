@@ -243,6 +243,26 @@ struct HostileProcessTests {
         #expect(eventually(within: 5) { sleepers(under: tree.path).isEmpty })
     }
 
+    @Test("a pid hopper (clears its environment, leaves its session, forks and exits every 2 ms, ignores SIGTERM) does not outlive the run",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/perl")))
+    func pidHopperDies() throws {
+        let marker = "tbhop\(UInt32.random(in: 0...UInt32.max))"
+        let tree = try TemporaryTree([
+            "hop.pl": hopperScript(marker),
+            "testbed.yaml": """
+            tests:
+              hopper: perl hop.pl && sleep 0.3
+              after: sleep 0.2
+            """,
+        ])
+        let run = try TestbedCLITests.testbed(["run", "-j", "1", "--plan-order", "."], in: tree.path)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(FileManager.default.fileExists(atPath: tree["testbed-results/latest/tests/hopper/started"]), "the hopper started")
+        defer { killHoppers(marker) }
+        let gone = eventually(within: 5) { hoppers(marker).isEmpty && { usleep(50_000); return hoppers(marker).isEmpty }() }
+        #expect(gone, "a pid hopper of the run is still running: \(hoppers(marker))")
+    }
+
     @Test("an escapee lives while its test runs; a setup's untagged service lives until its teardown, then goes")
     func escapeesLiveWhileOwned() throws {
         let tree = try TemporaryTree([
@@ -330,5 +350,42 @@ func sleepers(under directory: String) -> [pid_t] {
         let words = arguments.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
         let line = words.joined(separator: " ")
         return line.contains("sleep") && line.contains("300") ? pid : nil
+    }
+}
+
+/// A perl script that records it started (in `$TESTBED_OUTPUT_DIR/started`),
+/// clears its environment, ignores SIGTERM, SIGINT and SIGHUP, leaves its
+/// session, and then forks and exits every 2 ms: a new pid each time, named `marker`.
+func hopperScript(_ marker: String) -> String {
+    """
+    open(my $started, '>', "$ENV{TESTBED_OUTPUT_DIR}/started") or die; close $started;
+    %ENV = ();
+    use POSIX qw(setsid);
+    $SIG{TERM} = 'IGNORE'; $SIG{INT} = 'IGNORE'; $SIG{HUP} = 'IGNORE';
+    $0 = "\(marker)";
+    exit 0 if fork();
+    setsid();
+    while (1) { my $p = fork(); if (!defined $p) { select(undef, undef, undef, 0.01); next } exit 0 if $p; select(undef, undef, undef, 0.002); }
+    """
+}
+
+/// The live processes named `marker` (a hopper's).
+func hoppers(_ marker: String) -> [pid_t] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { name -> pid_t? in
+        guard let pid = pid_t(name), let state = processState(pid), state != "Z",
+              let words = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
+        return String(decoding: words, as: UTF8.self).hasPrefix(marker) ? pid : nil
+    }
+}
+
+/// Never leaves a hopper behind on this machine, whatever a test's verdict:
+/// its group's SIGKILL, until none is left.
+func killHoppers(_ marker: String) {
+    for _ in 0..<100 where !hoppers(marker).isEmpty {
+        for pid in hoppers(marker) {
+            let group = getpgid(pid)
+            if group > 1 && group != getpgrp() { kill(-group, SIGKILL) }
+        }
+        usleep(10_000)
     }
 }

@@ -34,8 +34,8 @@ public enum ProcessTree {
     }
 
     /// Stops `roots` and all their descendants (SIGSTOP, so none forks while
-    /// they are looked for), then SIGKILLs them all, and the process groups
-    /// the roots lead. Returns every pid it signalled. Never this process,
+    /// they are looked for), then SIGKILLs them all, and every process group
+    /// one of them is in (never this process' own). Returns every pid it signalled. Never this process,
     /// nor pid 1.
     @discardableResult
     public static func kill(_ roots: [pid_t]) -> [pid_t] {
@@ -57,7 +57,17 @@ public enum ProcessTree {
             }
             frontier = frontier.flatMap(children(of:)).filter { !all.contains($0) && $0 != me }
         }
-        for pid in roots where pid > 1 && pid != me && getpgid(pid) == pid && pid != getpgrp() { _ = Glibc.kill(-pid, SIGKILL) }
+        // The process groups they are in, leaders or not: a process that forks
+        // and exits in a loop (a "pid hopper") is a new pid each time, but stays
+        // in its group, and a group's SIGKILL reaches every member at once (a
+        // fork under way fails once its parent has a fatal signal pending).
+        let ours = getpgrp()
+        var groups: Set<pid_t> = []
+        for pid in all {
+            if let (_, group, _) = stat(of: pid), group > 1, group != ours { groups.insert(group) }
+        }
+        for pid in roots where pid > 1 && pid != me && getpgid(pid) == pid && pid != ours { groups.insert(pid) }
+        for group in groups { _ = Glibc.kill(-group, SIGKILL) }
         for pid in all { _ = Glibc.kill(pid, SIGKILL) }
         return Array(all)
     }

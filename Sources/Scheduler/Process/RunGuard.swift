@@ -147,28 +147,47 @@ public final class RunGuard: Sendable {
         for signal in [SIGINT, SIGTERM, SIGHUP, SIGPIPE] { _ = Glibc.signal(signal, SIG_IGN) }
         var buffer = [UInt8](repeating: 0, count: 4096)
         var pending: [UInt8] = []
-        var escapees: [pid_t: UInt64] = [:]
+        var named = Named()
         while true {
             let count = buffer.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
             if count < 0 && errno == EINTR { continue }
             if count <= 0 { break }
             pending += buffer[0..<count]
             while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                apply(String(decoding: pending[..<newline], as: UTF8.self), to: &escapees)
+                named.apply(String(decoding: pending[..<newline], as: UTF8.self))
                 pending.removeSubrange(...newline)
             }
         }
-        return ProcessSupervisor.killRun(prefix: prefix, escapees: escapees)
+        return ProcessSupervisor.killRun(prefix: prefix, escapees: named.escapees, groups: named.groups)
     }
 
-    /// Applies one line of the run (`+PID STARTTIME`, `-PID`); others are ignored.
-    static func apply(_ line: String, to escapees: inout [pid_t: UInt64]) {
-        let words = line.dropFirst().split(separator: " ")
-        guard let sign = line.first, let first = words.first, let pid = pid_t(first), pid > 1 else { return }
-        if sign == "+", words.count == 2, let start = UInt64(words[1]) {
-            escapees[pid] = start
-        } else if sign == "-" {
-            escapees[pid] = nil
+    /// What the run named to its guard: escapees by pid and start time, and
+    /// the process groups they were in when named. A group outlives a
+    /// process that forks and exits in a loop (a new pid each time, in the
+    /// same group); it is forgotten once no process is left in it.
+    struct Named {
+        var escapees: [pid_t: UInt64] = [:]
+        var groupOf: [pid_t: pid_t] = [:]
+        var groups: Set<pid_t> = []
+
+        /// Applies one line of the run (`+PID STARTTIME`, `-PID`); others are ignored.
+        mutating func apply(_ line: String) {
+            let words = line.dropFirst().split(separator: " ")
+            guard let sign = line.first, let first = words.first, let pid = pid_t(first), pid > 1 else { return }
+            if sign == "+", words.count == 2, let start = UInt64(words[1]) {
+                escapees[pid] = start
+                if let (_, group, _) = ProcessSupervisor.stat(of: pid), group > 1, group != getpgrp() {
+                    groupOf[pid] = group
+                    groups.insert(group)
+                }
+            } else if sign == "-" {
+                escapees[pid] = nil
+                // Its group stays while it has members (a pid hopper's does).
+                if let group = groupOf.removeValue(forKey: pid), kill(-group, 0) != 0, errno == ESRCH,
+                   !groupOf.values.contains(group) {
+                    groups.remove(group)
+                }
+            }
         }
     }
 }
@@ -179,10 +198,13 @@ extension ProcessSupervisor {
     /// processes named (same start time), and to all their descendants
     /// (stopped first, so none forks away); scanning /proc until none is left
     /// (they may fork while we look). Returns how many were killed.
-    public static func killRun(prefix: String, escapees: [pid_t: UInt64] = [:]) -> Int {
+    public static func killRun(prefix: String, escapees: [pid_t: UInt64] = [:], groups: Set<pid_t> = []) -> Int {
         let needle = Array("\(ChildProcess.tagVariable)=\(prefix)".utf8)
         var killed = 0
         var named = escapees
+        // The groups escapees were in: one SIGKILL reaches every member, also
+        // those with pids the run never saw.
+        for group in groups where group > 1 && group != getpgrp() && kill(-group, SIGKILL) == 0 { killed += 1 }
         for _ in 0..<50 {
             let found = tagged(needle, prefix: true)
             var roots = found.map(\.pid)

@@ -513,26 +513,3 @@ public final class ResultStore: Sendable {
         StoreRecorder(store: self, runID: runID, exitCodes: exitCodes, layout: layout)
     }
 }
-
-/// The device and inode of a file: what tells it from another put in its place.
-struct FileIdentity: Equatable, Sendable {
-    let device: UInt64
-    let inode: UInt64
-
-    /// `name` in the directory `parent`, itself (a link is not followed: it
-    /// is a file of its own). Nil when there is no such file.
-    init?(_ name: String, in parent: Int32) {
-        var info = stat()
-        guard fstatat(parent, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return nil }
-        device = UInt64(info.st_dev)
-        inode = UInt64(info.st_ino)
-    }
-
-    /// The file open as `descriptor`.
-    init?(descriptor: Int32) {
-        var info = stat()
-        guard descriptor >= 0, fstat(descriptor, &info) == 0 else { return nil }
-        device = UInt64(info.st_dev)
-        inode = UInt64(info.st_ino)
-    }
-}

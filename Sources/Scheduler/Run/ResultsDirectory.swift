@@ -224,18 +224,7 @@ struct HeldDirectory: Sendable {
     let inode: UInt64
 
     /// What tells one directory from another: device and inode.
-    struct Identity: Sendable, Hashable {
-        let device: UInt64
-        let inode: UInt64
-
-        /// Of `name` in `parent` (one `fstatat`, a link not followed); nil when nothing is there.
-        init?(_ name: String, in parent: Int32) {
-            var info = stat()
-            guard fstatat(parent, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return nil }
-            device = UInt64(info.st_dev)
-            inode = UInt64(info.st_ino)
-        }
-    }
+    typealias Identity = FileIdentity
 
     /// Takes `descriptor` (nil when it cannot be `fstat`ed).
     init?(descriptor: Int32) {
@@ -475,5 +464,29 @@ struct HeldDirectory: Sendable {
         }
         errno = EEXIST
         return nil
+    }
+}
+
+/// The device and inode of a file: what tells it from another put in its
+/// place (the results directory's files, the directories a run holds).
+public struct FileIdentity: Sendable, Hashable {
+    public let device: UInt64
+    public let inode: UInt64
+
+    /// `name` in the directory `parent`, itself (a link is not followed: it
+    /// is a file of its own): one `fstatat`. Nil when there is no such file.
+    public init?(_ name: String, in parent: Int32) {
+        var info = stat()
+        guard fstatat(parent, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return nil }
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
+    }
+
+    /// The file open as `descriptor`.
+    public init?(descriptor: Int32) {
+        var info = stat()
+        guard descriptor >= 0, fstat(descriptor, &info) == 0 else { return nil }
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
     }
 }

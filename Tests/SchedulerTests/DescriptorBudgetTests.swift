@@ -89,4 +89,23 @@ struct DescriptorBudgetTests {
         #expect(result.blockedBy == "testbed")
         #expect(result.reason == failure.description)
     }
+
+    @Test("Argument list too long: the environment's fault (blocked by environment), unless the test's own command is over MAX_ARG_STRLEN (error naming it)")
+    func argumentListTooLong() {
+        let failure = LaunchFailure(program: "/bin/sh", errno: E2BIG, cause: .system)
+        let outcome = ProcessOutcome(termination: nil, launchFailure: failure, timedOut: false, interrupted: false,
+                                     started: Date(), duration: 0, leftRunning: nil)
+        let small = TestDefinition(id: "/t", command: .shell("true"), directory: "/", location: here)
+        let blocked = Executor.testResult(id: "/t", test: small, timeout: .seconds(1), outcome: outcome, directory: "tests/t", log: nil)
+        #expect(blocked.outcome == .blocked)
+        #expect(blocked.blockedBy == "environment")
+        #expect(blocked.reason?.hasSuffix("unset large variables before running testbed") == true)
+
+        let word = String(repeating: "x", count: 200_000)
+        let huge = TestDefinition(id: "/t", command: .shell("echo " + word), directory: "/", location: here)
+        let error = Executor.testResult(id: "/t", test: huge, timeout: .seconds(1), outcome: outcome, directory: "tests/t", log: nil)
+        #expect(error.outcome == .error)
+        #expect(error.reason == "cannot start: its command at \(here) is 200005 bytes, over the 131072 bytes Linux passes in one "
+                + "argument (MAX_ARG_STRLEN); move it into a script")
+    }
 }

@@ -324,6 +324,19 @@ struct HostileLinkTests {
         #expect(["left", "right"].contains(test["blocked_by"] as? String))
     }
 
+    @Test("a run: line with one 200 KB word: error naming file:line and the fix, not a bare \"Argument list too long\"")
+    func oversizedCommand() throws {
+        let word = String(repeating: "x", count: 200_000)
+        let tree = try TemporaryTree(["testbed.yaml": "tests:\n  small: 'true'\n  huge: echo \(word)\n"])
+        let run = try testbedBounded(["run", "--json", "."], in: tree.path)
+        #expect(run.status == 1, "\(run.stderr)")
+        let json = try #require(JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        #expect(Reported(json: json).outcomes == ["/small": "pass", "/huge": "error"])
+        let test = try #require((json["tests"] as? [[String: Any]])?.first { $0["id"] as? String == "/huge" })
+        #expect(test["reason"] as? String == "cannot start: its command at testbed.yaml:3 is 200005 bytes, over the 131072 bytes "
+                + "Linux passes in one argument (MAX_ARG_STRLEN); move it into a script")
+    }
+
     @Test("a NUL byte in an export file: the setup failed naming the line, nothing is truncated")
     func nulInExport() throws {
         let tree = try TemporaryTree(["testbed.yaml": """

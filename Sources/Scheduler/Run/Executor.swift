@@ -461,6 +461,20 @@ public final class Executor: Sendable {
             result.outcome = .blocked
             result.blockedBy = "testbed"
             result.reason = failure.description
+        } else if let failure = outcome.launchFailure, failure.errno == E2BIG, failure.cause == .system {
+            // "Argument list too long": the test's own command line, or what it was given.
+            if case .shell(let command) = test.command, command.utf8.count + 1 > Exports.maxVariableBytes {
+                result.outcome = .error
+                result.reason = "cannot start: its command at \(test.location) is \(command.utf8.count) bytes, over the "
+                    + "\(Exports.maxVariableBytes) bytes Linux passes in one argument (MAX_ARG_STRLEN); move it into a script"
+            } else {
+                // The lab's, not the test's: the environment Testbed was started with (and its setups' exports).
+                result.outcome = .blocked
+                result.blockedBy = "environment"
+                result.reason = "not started: the environment it would get (the one testbed was started with, and its setups' exports) "
+                    + "and its command line are more than Linux lets a program be given (Argument list too long); "
+                    + "unset large variables before running testbed"
+            }
         } else if let failure = outcome.launchFailure {
             result.outcome = .error
             result.reason = failure.description

@@ -2,21 +2,6 @@ import Foundation
 import Testing
 import TestSupport
 
-/// Binds a Unix socket at `path` (the file stays after the socket is closed).
-func makeSocketFile(_ path: String) -> Bool {
-    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { return false }
-    defer { close(fd) }
-    var address = sockaddr_un()
-    address.sun_family = sa_family_t(AF_UNIX)
-    let bytes = Array(path.utf8)
-    guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
-    withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
-    return withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-    } == 0
-}
-
 /// A test's verdict when the results disk is full: its output (its stdout and
 /// stderr are its log, on that disk) could not be written, so a failure is
 /// the lab's, not the code's.
@@ -147,7 +132,7 @@ struct InputEdgeCLITests {
     @Test("a Unix socket named as a test (even with its x bits) or as an environment: exit 65 naming it; met in a suite: not a test")
     func socketAsTest() throws {
         let tree = try TemporaryTree(["suite/ok.sh": "#!/bin/sh\n# testbed-tags: x\nexit 0\n"], executables: ["suite/ok.sh"])
-        try #require(makeSocketFile(tree["t.sock"]) && makeSocketFile(tree["env.yaml"]) && makeSocketFile(tree["suite/s.sock"]))
+        try #require(makeUnixSocket(tree["t.sock"]) && makeUnixSocket(tree["env.yaml"]) && makeUnixSocket(tree["suite/s.sock"]))
         #expect(chmod(tree["t.sock"], 0o755) == 0 && chmod(tree["suite/s.sock"], 0o755) == 0)
         let refusal = "./t.sock: is a socket, not a regular file, so it cannot run as a test; name an executable file, a suite directory or a testbed.yaml\n"
         for command in ["check", "run"] {
@@ -180,19 +165,7 @@ struct InputEdgeCLITests {
     @Test("timeouts outside the documented grammar (hexadecimal, exponents, a unit twice): exit 65 naming file:line and the value",
           arguments: ["0x1", "0x1p0", "1d1d", "1e3", "30s1m", "+5", "６０s"])
     func undocumentedTimeouts(value: String) throws {
-        let tree = try TemporaryTree([
-            "testbed.yaml": "setups:\n  s:\n    run: 'true'\n    timeout: \(value)\ntests:\n  a:\n    run: 'true'\n    timeout: \(value)\n",
-            "sub/t.sh": "#!/bin/sh\n# testbed-timeout: \(value)\nexit 0\n",
-        ], executables: ["sub/t.sh"])
-        let result = try boundedTestbed(["check", "."], in: tree.path).result
-        #expect(result.status == 65)
-        let fix = "not a duration up to ten years; write e.g. 90s, 10m or 1h (0 for no limit)"
-        #expect(result.stderr == """
-            testbed: error: testbed.yaml:4: timeout of setup "s" is "\(value)", \(fix)
-            testbed: error: testbed.yaml:8: timeout of test /a is "\(value)", \(fix)
-            testbed: error: sub/t.sh:2: timeout of test /sub/t.sh is "\(value)", \(fix)
-
-            """, "\(result.stderr)")
+        try expectTimeoutRefused(value)
     }
 
     @Test("-t and --kill-grace outside their grammars: exit 64 naming the option and the value, saying what to write", arguments: [

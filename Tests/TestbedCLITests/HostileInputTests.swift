@@ -232,19 +232,7 @@ struct UnboundedInputTests {
 
     @Test("timeouts that would overflow the clock: exit 65 naming file:line and the value", arguments: ["99999999999999999999", "106751991167301d", "1e400"])
     func overflowingTimeouts(value: String) throws {
-        let tree = try TemporaryTree([
-            "testbed.yaml": "setups:\n  s:\n    run: 'true'\n    timeout: \(value)\ntests:\n  a:\n    run: 'true'\n    timeout: \(value)\n",
-            "sub/t.sh": "#!/bin/sh\n# testbed-timeout: \(value)\nexit 0\n",
-        ], executables: ["sub/t.sh"])
-        let result = try boundedTestbed(["check", "."], in: tree.path).result
-        #expect(result.status == 65)
-        let fix = "not a duration up to ten years; write e.g. 90s, 10m or 1h (0 for no limit)"
-        #expect(result.stderr == """
-            testbed: error: testbed.yaml:4: timeout of setup "s" is "\(value)", \(fix)
-            testbed: error: testbed.yaml:8: timeout of test /a is "\(value)", \(fix)
-            testbed: error: sub/t.sh:2: timeout of test /sub/t.sh is "\(value)", \(fix)
-
-            """, "\(result.stderr)")
+        try expectTimeoutRefused(value)
     }
 
     @Test("--kill-grace that would overflow: exit 64 naming the option and the value; a huge -t lifts the limits", arguments: ["99999999999999999999", "106751991167301d"])
@@ -600,4 +588,22 @@ struct HostTextEscapeTests {
             #expect(!result.stdout.unicodeScalars.contains { [0x9B, 0x200B, 0xE0001, 0xAD].contains($0.value) })
         }
     }
+}
+
+/// `check` of a suite whose setup, YAML test and drop-in all declare
+/// `timeout: value`: exit 65, each named at its file:line with the value and the fix.
+func expectTimeoutRefused(_ value: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let tree = try TemporaryTree([
+            "testbed.yaml": "setups:\n  s:\n    run: 'true'\n    timeout: \(value)\ntests:\n  a:\n    run: 'true'\n    timeout: \(value)\n",
+            "sub/t.sh": "#!/bin/sh\n# testbed-timeout: \(value)\nexit 0\n",
+        ], executables: ["sub/t.sh"])
+        let result = try boundedTestbed(["check", "."], in: tree.path).result
+        #expect(result.status == 65, sourceLocation: sourceLocation)
+        let fix = "not a duration up to ten years; write e.g. 90s, 10m or 1h (0 for no limit)"
+        #expect(result.stderr == """
+            testbed: error: testbed.yaml:4: timeout of setup "s" is "\(value)", \(fix)
+            testbed: error: testbed.yaml:8: timeout of test /a is "\(value)", \(fix)
+            testbed: error: sub/t.sh:2: timeout of test /sub/t.sh is "\(value)", \(fix)
+
+            """, "\(result.stderr)", sourceLocation: sourceLocation)
 }

@@ -3,13 +3,18 @@ import PackageDescription
 
 let package = Package(
     name: "Testbed",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "testbed", targets: ["testbed"]),
+        .library(name: "Declarations", targets: ["Declarations"]),
         .library(name: "Requirements", targets: ["Requirements"]),
+        .library(name: "HostFacts", targets: ["HostFacts"]),
         .library(name: "Catalog", targets: ["Catalog"]),
-        .library(name: "Scheduler", targets: ["Scheduler"]),
+        .library(name: "Planning", targets: ["Planning"]),
+        .library(name: "ProcessSupervision", targets: ["ProcessSupervision"]),
+        .library(name: "Execution", targets: ["Execution"]),
         .library(name: "Results", targets: ["Results"]),
+        .library(name: "Reporting", targets: ["Reporting"]),
+        .library(name: "TestbedCommands", targets: ["TestbedCommands"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -19,38 +24,61 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
-        // Small C helpers for system calls Swift cannot call directly (variadic ioctl).
+        // Each target imports only the targets listed here; ARCHITECTURE.md draws the map.
+        // Small C helpers for system calls Swift cannot call directly (variadic ioctl, pidfd).
         .target(name: "CShim"),
-        // Requirement grammar, versions, facts, host probes, environments; YAML through libyaml (CYaml, from Yams).
-        .target(name: "Requirements", dependencies: ["CShim", "Yams"]),
-        // Setups, teardowns and their exports.
-        .target(name: "Setup", dependencies: ["Requirements"]),
-        // The test catalog: suites, testbed.yaml files and drop-in executables.
-        .target(name: "Catalog", dependencies: ["Requirements", "Setup"]),
-        // Resolver (catalog + facts -> plan), selection.
-        .target(name: "Scheduler", dependencies: ["Requirements", "Setup", "Catalog"]),
-        // The results database (SQLite through GRDB) and the reports read from it.
-        .target(name: "Results", dependencies: ["CShim", "Scheduler", .product(name: "GRDB", package: "GRDB.swift")]),
-        .executableTarget(name: "testbed", dependencies: [
-            "CShim", "Requirements", "Setup", "Catalog", "Scheduler", "Results",
+        // What the user wrote: YAML with locations (libyaml through Yams' CYaml),
+        // declaration errors, command lines.
+        .target(name: "Declarations", dependencies: ["Yams"]),
+        // The requirement grammar, versions, sizes, and checks of a requirement against facts.
+        .target(name: "Requirements", dependencies: ["Declarations"]),
+        // What a host has: probes of the local host, environment files, fact sources.
+        .target(name: "HostFacts", dependencies: ["CShim", "Declarations", "Requirements"]),
+        // Suites, tests and setups as declared: the loader, selection, exports.
+        .target(name: "Catalog", dependencies: ["Declarations", "Requirements", "HostFacts"]),
+        // Catalog + facts -> a plan (verdicts and the graph of steps), decided before anything runs.
+        .target(name: "Planning", dependencies: ["Declarations", "Requirements", "HostFacts", "Catalog"]),
+        // The Linux mechanics of starting, watching and killing processes.
+        .target(name: "ProcessSupervision", dependencies: ["CShim", "Declarations", "HostFacts"]),
+        // Runs a plan: steps, outcomes, run events, the results directory on disk.
+        .target(name: "Execution", dependencies: [
+            "CShim", "Declarations", "Requirements", "HostFacts", "Catalog", "Planning", "ProcessSupervision",
+        ]),
+        // The results database (SQLite through GRDB): a recorder that writes runs, and reads them back.
+        .target(name: "Results", dependencies: [
+            "CShim", "Requirements", "ProcessSupervision", "Execution", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        // Text, JSON, JUnit and TAP reports, and the exit-code policy.
+        .target(name: "Reporting", dependencies: ["Declarations", "Requirements", "ProcessSupervision", "Execution", "Results"]),
+        // The command line: check, plan, probe, run, report (swift-argument-parser).
+        .target(name: "TestbedCommands", dependencies: [
+            "CShim", "Declarations", "Requirements", "HostFacts", "Catalog", "Planning", "ProcessSupervision",
+            "Execution", "Results", "Reporting",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], linkerSettings: [
+        ]),
+        .executableTarget(name: "testbed", dependencies: ["TestbedCommands"], linkerSettings: [
             // The Swift runtime and Foundation linked in: a release `testbed` starts
             // in ~10 ms instead of ~40 (no dynamic loading of libFoundation), which
             // every run, `check` and the per-run guard process pay.
             .unsafeFlags(["-static-stdlib", "-Xlinker", "--start-group", "-Xlinker", "-lFoundation", "-Xlinker", "-lFoundationEssentials", "-Xlinker", "-lFoundationInternationalization", "-Xlinker", "-l_FoundationCollections", "-Xlinker", "-l_FoundationCShims", "-Xlinker", "-l_FoundationICU", "-Xlinker", "-lCoreFoundation", "-Xlinker", "-lswiftDispatch", "-Xlinker", "-ldispatch", "-Xlinker", "-lBlocksRuntime", "-Xlinker", "-lswiftSynchronization", "-Xlinker", "--end-group", "-Xlinker", "-lstdc++"], .when(platforms: [.linux], configuration: .release)),
         ]),
-        // Fixture trees for the tests.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // Fixture trees, polling, fuzz generators for the tests.
+        .target(name: "TestSupport", dependencies: [
+            "Declarations", "Requirements", "HostFacts", "Catalog", "Planning",
+        ], path: "Tests/TestSupport"),
         .testTarget(name: "RequirementsTests", dependencies: [
-            "Requirements", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
+            "Requirements", "Declarations", "HostFacts", "TestSupport",
+            .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
-        .testTarget(name: "SetupTests", dependencies: ["Setup"]),
+        .testTarget(name: "HostFactsTests", dependencies: ["HostFacts", "CShim", "TestSupport"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "TestSupport"]),
-        .testTarget(name: "SchedulerTests", dependencies: [
-            "Scheduler", "Catalog", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
+        .testTarget(name: "PlanningTests", dependencies: [
+            "Planning", "Catalog", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
-        .testTarget(name: "ResultsTests", dependencies: ["Results", "Scheduler", "TestSupport"]),
-        .testTarget(name: "TestbedCLITests", dependencies: ["testbed", "TestSupport"]),
+        .testTarget(name: "ProcessSupervisionTests", dependencies: ["ProcessSupervision", "HostFacts", "CShim", "TestSupport"]),
+        .testTarget(name: "ExecutionTests", dependencies: ["Execution", "Planning", "Catalog", "TestSupport"]),
+        .testTarget(name: "ResultsTests", dependencies: ["Results", "Reporting", "Execution", "TestSupport"]),
+        .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Results", "Execution", "TestSupport"]),
+        .testTarget(name: "TestbedCLITests", dependencies: ["testbed", "TestbedCommands", "TestSupport"]),
     ]
 )

@@ -1,6 +1,7 @@
+import Declarations
 import Foundation
+import HostFacts
 import Requirements
-import Setup
 import Synchronization
 
 /// Loads suites: `testbed.yaml` files anywhere in a directory tree, drop-in

@@ -1,3 +1,5 @@
+import Declarations
+import HostFacts
 import Requirements
 
 /// The `testbed-KEY: value` comment lines near the top of a drop-in executable.

@@ -1,6 +1,7 @@
+import Declarations
 import Foundation
+import HostFacts
 import Requirements
-import Setup
 
 /// Parses requirements once per distinct text: suites repeat the same few
 /// requirements across thousands of tests.

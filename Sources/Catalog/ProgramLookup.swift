@@ -1,4 +1,7 @@
+import Declarations
 import Foundation
+import HostFacts
+import Requirements
 
 /// Looks, at `check` time, for the program a test's command line starts
 /// when that is a relative path (`./x86/run`, `build/tests/qtest/migration-test`).

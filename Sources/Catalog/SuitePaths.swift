@@ -1,4 +1,6 @@
+import Declarations
 import Foundation
+import HostFacts
 import Requirements
 
 /// The paths of a command line sorted into suites, each root once however

@@ -1,4 +1,6 @@
+import Declarations
 import Foundation
+import HostFacts
 import Requirements
 
 /// The top directory of a suite, and the parts of it a command line named.

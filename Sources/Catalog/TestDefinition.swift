@@ -1,5 +1,6 @@
+import Declarations
+import HostFacts
 import Requirements
-import Setup
 
 /// A test: something to run whose exit status is its verdict, with what it
 /// needs from the host and the setups it needs run first.

@@ -1,3 +1,5 @@
+import Declarations
+import HostFacts
 import Requirements
 
 /// A test's fields by key: the known keys in stored properties (no hashing

@@ -1,4 +1,6 @@
+import Declarations
 import Foundation
+import HostFacts
 import Requirements
 
 /// Which tests of a catalog to consider: by tag expression and by test id.

@@ -1,5 +1,6 @@
+import Declarations
+import HostFacts
 import Requirements
-import Setup
 
 /// A fact name that a requirement names and nothing knows: no built-in probe
 /// or probe family, not declared by the environment, provided by no setup of

@@ -1,4 +1,7 @@
+import Declarations
 import Foundation
+import HostFacts
+import Requirements
 
 /// What the walk of a suite knows beyond the directory at hand: where the
 /// suite is, and what the command line named in it.

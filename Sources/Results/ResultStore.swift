@@ -1,8 +1,9 @@
 import CShim
+import Execution
+import ProcessSupervision
 import Foundation
 import GRDB
 import Requirements
-import Scheduler
 import Synchronization
 
 /// The results directory: `testbed.sqlite` (the history of every run), one

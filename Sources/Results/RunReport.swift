@@ -1,7 +1,8 @@
+import Execution
+import ProcessSupervision
 import Foundation
 import GRDB
 import Requirements
-import Scheduler
 
 /// One run as the results database has it: what `testbed report` shows.
 public struct RunReport: Sendable {

@@ -1,7 +1,8 @@
 import CShim
+import Execution
+import ProcessSupervision
 import Foundation
 import GRDB
-import Scheduler
 import Synchronization
 
 extension RunSummary {

@@ -1,8 +1,10 @@
-import Foundation
-import Testing
-import TestSupport
 @testable import Catalog
+@testable import Declarations
+import Foundation
+@testable import HostFacts
 @testable import Requirements
+import TestSupport
+import Testing
 
 func load(_ tree: TemporaryTree, _ paths: [String]? = nil) async throws -> Catalog {
     try await CatalogLoader().load(paths ?? [tree.path])

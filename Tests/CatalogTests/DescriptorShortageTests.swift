@@ -1,8 +1,10 @@
-import Foundation
-import Requirements
-import Testing
-import TestSupport
 @testable import Catalog
+@testable import Declarations
+import Foundation
+@testable import HostFacts
+import Requirements
+import TestSupport
+import Testing
 
 /// Testbed out of file descriptors while it reads a suite is Testbed's
 /// limit, not the suite's (review finding 6: `.: is a directory that cannot be

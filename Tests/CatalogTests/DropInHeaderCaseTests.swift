@@ -1,5 +1,8 @@
-import Testing
 @testable import Catalog
+@testable import Declarations
+@testable import HostFacts
+@testable import Requirements
+import Testing
 
 @Suite("drop-in header keys in another case or with _")
 struct DropInHeaderCaseTests {

@@ -1,8 +1,10 @@
-import Foundation
-import Testing
-import TestSupport
 @testable import Catalog
+@testable import Declarations
+import Foundation
+@testable import HostFacts
 @testable import Requirements
+import TestSupport
+import Testing
 
 @Suite("Programs built by setups")
 struct ProgramLookupTests {

@@ -1,5 +1,6 @@
-import Testing
 @testable import Catalog
+@testable import Declarations
+import Testing
 
 @Suite("what a shell command line starts")
 struct ShellLineTests {

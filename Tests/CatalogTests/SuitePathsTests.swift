@@ -1,7 +1,10 @@
-import Foundation
-import Testing
-import TestSupport
 @testable import Catalog
+@testable import Declarations
+import Foundation
+@testable import HostFacts
+@testable import Requirements
+import TestSupport
+import Testing
 
 /// A tree of suites: a root with a setup, a sub-folder with and one without
 /// its own testbed.yaml, a sibling whose name starts the same, a gap, and a

@@ -1,7 +1,10 @@
-import Foundation
-import Testing
-import TestSupport
 @testable import Catalog
+@testable import Declarations
+import Foundation
+@testable import HostFacts
+@testable import Requirements
+import TestSupport
+import Testing
 
 @Suite("suite walk: links to directories outside the suite")
 struct SuiteWalkLinkTests {

@@ -1,5 +1,8 @@
-import Testing
 @testable import Catalog
+@testable import Declarations
+@testable import HostFacts
+@testable import Requirements
+import Testing
 
 @Suite("Selection")
 struct TestSelectionTests {

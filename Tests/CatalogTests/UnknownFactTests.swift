@@ -1,9 +1,10 @@
-import Foundation
-import Testing
-import TestSupport
 @testable import Catalog
+@testable import Declarations
+import Foundation
+@testable import HostFacts
 @testable import Requirements
-@testable import Setup
+import TestSupport
+import Testing
 
 /// A test declared at line `line` of suite/testbed.yaml.
 func declared(_ id: String, requires: [String], setups: [String] = [], line: Int = 3) -> TestDefinition {

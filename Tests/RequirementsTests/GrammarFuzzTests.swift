@@ -1,8 +1,10 @@
+@testable import Declarations
 import Foundation
+@testable import HostFacts
 import PropertyBased
-import Testing
-import TestSupport
 @testable import Requirements
+import TestSupport
+import Testing
 
 /// Pieces that requirements are made of, and pieces that break them.
 let requirementPieces = [

@@ -1,7 +1,9 @@
+@testable import Declarations
 import Foundation
-import Testing
-import TestSupport
+@testable import HostFacts
 @testable import Requirements
+import TestSupport
+import Testing
 
 @Suite("Durations, multipliers, digits, sockets and refused characters: the edges of the input grammars")
 struct InputEdgeTests {

@@ -1,5 +1,7 @@
-import Testing
+@testable import Declarations
+@testable import HostFacts
 @testable import Requirements
+import Testing
 
 @Suite("Requirement grammar")
 struct RequirementGrammarTests {

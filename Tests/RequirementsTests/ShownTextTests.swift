@@ -1,7 +1,8 @@
-import Foundation
-import Testing
-import TestSupport
+@testable import Declarations
 @testable import Requirements
+import Foundation
+import TestSupport
+import Testing
 
 @Suite("Text shown in messages: escaped, cut short")
 struct ShownTextTests {

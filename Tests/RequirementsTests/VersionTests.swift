@@ -1,5 +1,7 @@
-import Testing
+@testable import Declarations
+@testable import HostFacts
 @testable import Requirements
+import Testing
 
 /// `lower < higher` for every pair, and the reverse is false.
 let ascendingPairs: [(String, String)] = [

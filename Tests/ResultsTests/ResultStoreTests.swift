@@ -1,9 +1,10 @@
+@testable import Execution
 import Foundation
-import Testing
-import TestSupport
 @testable import Requirements
+@testable import Reporting
 @testable import Results
-@testable import Scheduler
+import TestSupport
+import Testing
 
 func sampleInfo(_ directory: String, id: String = "r1") -> RunInfo {
     RunInfo(id: id, environment: "lab", started: Date(timeIntervalSince1970: 1_700_000_000), directory: directory,

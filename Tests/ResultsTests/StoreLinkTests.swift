@@ -1,9 +1,10 @@
+@testable import Execution
 import Foundation
 import GRDB
-import Testing
-import TestSupport
+@testable import Requirements
 @testable import Results
-@testable import Scheduler
+import TestSupport
+import Testing
 
 /// Links and FIFOs a step put at the names of the results database and its
 /// lock: never followed.

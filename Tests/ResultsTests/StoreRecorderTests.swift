@@ -1,10 +1,11 @@
+@testable import Execution
 import Foundation
 import GRDB
-import Testing
-import TestSupport
 @testable import Requirements
+@testable import Reporting
 @testable import Results
-@testable import Scheduler
+import TestSupport
+import Testing
 
 /// The run of `sampleInfo`: /a fails, /b and /c pass, /u is unsupported.
 func sampleResults() -> [TestResult] {

@@ -1,3 +1,5 @@
+import Declarations
+
 /// Whether a requirement holds, and if not, why in words.
 public enum RequirementCheck: Sendable, Hashable {
     case met
@@ -64,7 +66,7 @@ extension Alternative {
     }
 
     /// Values that turn a flag off: `facts: {kvm: false}`.
-    static let falseWords: Set<String> = ["false", "no", "off", "n", "0"]
+    public static let falseWords: Set<String> = ["false", "no", "off", "n", "0"]
 
     /// Compares a fact value with the wanted value: as sizes when either side
     /// carries a unit and both are sizes, otherwise as versions.

@@ -1,3 +1,5 @@
+import Declarations
+
 /// What a test or setup needs from the host: one string of the requirement
 /// grammar (DESIGN.md), such as `root`, `!virtualized`, `qemu >= 8.2`,
 /// `kernel-5.10+` or `cpu-flag:vmx | cpu-flag:svm`.
@@ -117,7 +119,8 @@ extension Alternative {
         }))
     }
 
-    static func isNameCharacter(_ c: Character) -> Bool {
+    /// Whether a character may appear in a fact name: ASCII letters and digits, `_ . : / @ -`.
+    public static func isNameCharacter(_ c: Character) -> Bool {
         (c.isASCII && (c.isLetter || c.isNumber)) || nameSymbols.contains(c)
     }
 

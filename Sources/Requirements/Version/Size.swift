@@ -1,3 +1,5 @@
+import Declarations
+
 /// A size in bytes written with an optional binary unit: `8G`, `512MiB`, `64GB`,
 /// `1.5T`, `4096`. Units are powers of 1024 whatever their spelling (`K M G T`,
 /// with an optional `i`, `iB` or `B`).
@@ -54,16 +56,5 @@ public struct Size: Sendable, Hashable, Comparable, CustomStringConvertible {
         let rounded = (value * 10).rounded() / 10
         if rounded == rounded.rounded() { return "\(Int(rounded))\(units[index])" }
         return "\(rounded)\(units[index])"
-    }
-}
-
-extension StringProtocol {
-    /// The text without leading and trailing spaces, tabs and newlines.
-    func trimmingWhitespace() -> String {
-        var start = startIndex
-        var end = endIndex
-        while start < end, self[start].isWhitespace { start = index(after: start) }
-        while end > start, self[index(before: end)].isWhitespace { end = index(before: end) }
-        return String(self[start..<end])
     }
 }

@@ -1,3 +1,5 @@
+import Declarations
+
 /// A version as the requirement grammar compares it: `8.2`, `6.1.0-13-amd64`,
 /// `7sp1`, `2013-10-24`, `1.0~rc1`.
 ///

@@ -1,0 +1,210 @@
+import Catalog
+import Declarations
+import Foundation
+import HostFacts
+import Planning
+import ProcessSupervision
+import Requirements
+
+/// What the executor knows as a run goes; owned by the task that drives the
+/// run, never shared.
+struct ExecutionState {
+    let plan: Plan
+    let baseEnvironment: [String: String]
+    let planned: [String: PlannedTest]
+    let dependents: [[Int]]
+    var remaining: [Int]
+    var ready: MinHeap
+    var done: Set<Int> = []
+    /// Setup steps that started their `run` (their teardown is due).
+    var started: Set<Int> = []
+    /// Setup steps that failed or were blocked, with the setup at the root.
+    var blame: [Int: String] = [:]
+    /// What each setup step left running (its services), until its teardown.
+    var services: [Int: LeftRunning] = [:]
+    /// Each finished setup step's exports, its dependencies' included.
+    var exports: [Int: [String: String]] = [:]
+    var testResults: [String: TestResult] = [:]
+    var setupResults: [SetupResult] = []
+    /// An exclusive test waiting for the others to finish.
+    var heldExclusive: Int?
+    var exclusiveRunning = false
+    var restorePending = false
+    var restoreCount = 0
+    var restoreFailed = false
+    var haltedBy: String?
+    /// Setup step index by setup name and test (nil for shared setups).
+    let setupSteps: [SetupKey: Int]
+
+    struct SetupKey: Hashable {
+        let name: String
+        let test: String?
+    }
+
+    init(plan: Plan, baseEnvironment: [String: String], history: [String: TestHistory] = [:]) {
+        self.plan = plan
+        self.baseEnvironment = baseEnvironment
+        ready = MinHeap(keys: plan.steps.map { step in
+            switch step.kind {
+            case .test(let id):
+                return StepPriority(history: history[id], order: step.id)
+            case .testSetup(_, let test):
+                // A per-test setup ranks as its test: what it starts lives until
+                // its test has run, so instances must not pile up ahead of the
+                // tests. Its test, ready once it is done, then outranks the next
+                // test's setup (same key, earlier in plan order): with -j 1,
+                // setup, test and teardown run in turn, in the tests' order.
+                return StepPriority(history: history[test], order: step.id)
+            default:
+                return StepPriority(tier: 0, cost: 0, order: step.id)
+            }
+        })
+        var planned: [String: PlannedTest] = [:]
+        for test in plan.tests { planned[test.test.id] = test }
+        self.planned = planned
+        var dependents = Array(repeating: [Int](), count: plan.steps.count)
+        var remaining = Array(repeating: 0, count: plan.steps.count)
+        var setupSteps: [SetupKey: Int] = [:]
+        for step in plan.steps {
+            remaining[step.id] = step.dependencies.count
+            for dependency in step.dependencies { dependents[dependency].append(step.id) }
+            switch step.kind {
+            case .setup(let name): setupSteps[SetupKey(name: name, test: nil)] = step.id
+            case let .testSetup(name, test): setupSteps[SetupKey(name: name, test: test)] = step.id
+            default: break
+            }
+        }
+        self.dependents = dependents
+        self.remaining = remaining
+        self.setupSteps = setupSteps
+        for step in plan.steps where step.dependencies.isEmpty { ready.push(step.id) }
+    }
+
+    /// The setup step a teardown step undoes.
+    func setupStep(of teardown: Int) -> Int? {
+        switch plan.steps[teardown].kind {
+        case .teardown(let name): setupSteps[SetupKey(name: name, test: nil)]
+        case let .testTeardown(name, test): setupSteps[SetupKey(name: name, test: test)]
+        default: nil
+        }
+    }
+
+    func setupName(of step: Int) -> String {
+        switch plan.steps[step].kind {
+        case .setup(let name), .testSetup(let name, _), .teardown(let name), .testTeardown(let name, _): name
+        case .test(let id): id
+        }
+    }
+
+    /// The first dependency that failed or was blocked, and the setup at the root.
+    func firstFailure(among dependencies: [Int]) -> (Int, String)? {
+        for dependency in dependencies {
+            if let root = blame[dependency] { return (dependency, root) }
+        }
+        return nil
+    }
+
+    /// The exports a step gets: those of every setup it depends on.
+    func inputExports(for step: Int) -> [String: String] {
+        var merged: [String: String] = [:]
+        for dependency in plan.steps[step].dependencies {
+            if let values = exports[dependency] { merged.merge(values) { $1 } }
+        }
+        return merged
+    }
+
+    /// The variables a step's process gets on top of the run's base
+    /// environment: its setups' exports.
+    func inputEnvironment(for step: Int) -> [String: String] {
+        inputExports(for: step)
+    }
+}
+
+/// What earlier runs say about a test: how long it took last time, and
+/// whether it failed.
+public struct TestHistory: Sendable, Hashable {
+    public var duration: Double
+    public var failed: Bool
+
+    public init(duration: Double, failed: Bool) {
+        self.duration = duration
+        self.failed = failed
+    }
+}
+
+/// Which ready step goes first: shared setups and every teardown (they gate
+/// or clean up after others), then tests that failed last time, then tests
+/// without history, then the rest by their last duration, longest first (as
+/// CTest orders by its cost data); a per-test setup ranks as its test; plan
+/// order breaks ties.
+struct StepPriority: Comparable {
+    let tier: Int
+    /// Minus the expected duration, so the longest sorts first.
+    let cost: Double
+    let order: Int
+
+    init(tier: Int, cost: Double, order: Int) {
+        self.tier = tier
+        self.cost = cost
+        self.order = order
+    }
+
+    init(history: TestHistory?, order: Int) {
+        guard let history else {
+            self.init(tier: 2, cost: 0, order: order)
+            return
+        }
+        self.init(tier: history.failed ? 1 : 3, cost: -history.duration, order: order)
+    }
+
+    static func < (a: StepPriority, b: StepPriority) -> Bool {
+        (a.tier, a.cost, a.order) < (b.tier, b.cost, b.order)
+    }
+}
+
+/// A binary min-heap of step ids, by their priority.
+struct MinHeap {
+    private var items: [Int] = []
+    private let keys: [StepPriority]
+
+    /// Keys by step id; without keys, steps come out in plan order.
+    init(keys: [StepPriority] = []) {
+        self.keys = keys
+    }
+
+    var isEmpty: Bool { items.isEmpty }
+
+    private func less(_ a: Int, _ b: Int) -> Bool {
+        guard a < keys.count, b < keys.count else { return a < b }
+        return keys[a] < keys[b]
+    }
+
+    mutating func push(_ value: Int) {
+        items.append(value)
+        var child = items.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard less(items[child], items[parent]) else { break }
+            items.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func popMin() -> Int? {
+        guard !items.isEmpty else { return nil }
+        items.swapAt(0, items.count - 1)
+        let min = items.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1
+            let right = left + 1
+            var smallest = parent
+            if left < items.count && less(items[left], items[smallest]) { smallest = left }
+            if right < items.count && less(items[right], items[smallest]) { smallest = right }
+            if smallest == parent { break }
+            items.swapAt(parent, smallest)
+            parent = smallest
+        }
+        return min
+    }
+}

@@ -1,0 +1,172 @@
+import Catalog
+import Declarations
+import Foundation
+import HostFacts
+import Planning
+import ProcessSupervision
+import Requirements
+
+/// A test's outcome (DESIGN.md, "Outcomes").
+public enum TestOutcome: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Exited 0.
+    case pass
+    /// Exited non-zero (other than its skip code), or killed by a signal.
+    case fail
+    /// Ran past its timeout and was killed.
+    case timeout
+    /// Could not be started: missing, not executable, bad interpreter.
+    case error
+    /// The test said so itself (exit 77 unless configured).
+    case skip
+    /// A requirement is unmet and no setup provides it; decided before anything runs.
+    case unsupported
+    /// The lab, not the code: a setup it depends on failed (`blockedBy`
+    /// names it), the restore failed (`restore`), Testbed found no descriptor
+    /// to start it (`testbed`), or it failed while the results disk was full
+    /// (`results disk`: its output could not be written).
+    case blocked
+    /// The run was stopped before or while it ran.
+    case interrupted
+
+    /// A test failure: counts toward exit code bit 1.
+    public var isTestFailure: Bool { self == .fail || self == .timeout || self == .error }
+}
+
+/// The outcome of a setup, teardown or restore.
+public enum SetupOutcome: String, Sendable, Hashable, Codable, CaseIterable {
+    /// It ran and exited 0.
+    case ok
+    /// Its check said it was already satisfied; it did not run.
+    case satisfied
+    /// It exited non-zero, was killed, or could not be started.
+    case failed
+    /// It ran past its timeout.
+    case timeout
+    /// A setup it comes after failed, so it did not run.
+    case blocked
+    /// The run was stopped before or while it ran.
+    case interrupted
+
+    /// An infrastructure failure: counts toward exit code bit 2.
+    public var isInfrastructureFailure: Bool { self == .failed || self == .timeout }
+}
+
+/// Which part of a setup a result is about.
+public enum SetupPhase: String, Sendable, Hashable, Codable {
+    case setup
+    case teardown
+    /// The environment's `restore`, after a test that `dirties` the host.
+    case restore
+}
+
+/// One test's result.
+public struct TestResult: Sendable, Hashable, Codable {
+    public var id: String
+    public var outcome: TestOutcome
+    public var started: Date?
+    /// Seconds; 0 for a test that did not run.
+    public var duration: Double
+    public var exitStatus: Int32?
+    public var signal: Int32?
+    /// Why: the skip's or failure's words, the unmet requirements, what blocked it.
+    public var reason: String?
+    /// The setup at the root of the infrastructure failure that blocked it,
+    /// or `restore`, `testbed`, `results disk`.
+    public var blockedBy: String?
+    /// The test's directory in the run directory (`TESTBED_OUTPUT_DIR`, with Testbed's output.log).
+    public var logDirectory: String?
+
+    public init(id: String, outcome: TestOutcome, started: Date? = nil, duration: Double = 0, exitStatus: Int32? = nil,
+                signal: Int32? = nil, reason: String? = nil, blockedBy: String? = nil, logDirectory: String? = nil) {
+        self.id = id
+        self.outcome = outcome
+        self.started = started
+        self.duration = duration
+        self.exitStatus = exitStatus
+        self.signal = signal
+        self.reason = reason
+        self.blockedBy = blockedBy
+        self.logDirectory = logDirectory
+    }
+}
+
+/// One setup's, teardown's or restore's result.
+public struct SetupResult: Sendable, Hashable, Codable {
+    public var name: String
+    /// The test a `scope: test` setup ran for.
+    public var test: String?
+    public var phase: SetupPhase
+    public var outcome: SetupOutcome
+    public var started: Date?
+    public var duration: Double
+    public var exitStatus: Int32?
+    public var signal: Int32?
+    public var reason: String?
+    /// The log file, relative to the run directory.
+    public var logPath: String?
+
+    public init(name: String, test: String? = nil, phase: SetupPhase, outcome: SetupOutcome, started: Date? = nil,
+                duration: Double = 0, exitStatus: Int32? = nil, signal: Int32? = nil, reason: String? = nil, logPath: String? = nil) {
+        self.name = name
+        self.test = test
+        self.phase = phase
+        self.outcome = outcome
+        self.started = started
+        self.duration = duration
+        self.exitStatus = exitStatus
+        self.signal = signal
+        self.reason = reason
+        self.logPath = logPath
+    }
+
+    /// `guest-image`, `guest-image [/t]`, `guest-image (teardown)`.
+    public var label: String {
+        var text = name
+        if let test { text += " [\(test)]" }
+        if phase != .setup { text += " (\(phase.rawValue))" }
+        return text
+    }
+}
+
+/// The exit code of `testbed run` (DESIGN.md, "Exit codes"): the one place
+/// that maps what happened to a number.
+public enum ExitCodes: String, Sendable, CaseIterable {
+    /// 0 pass, 1 test failure, 2 infrastructure failure, 3 both.
+    case standard
+    /// What `git bisect run` expects: 0 good, 1 bad, 125 this commit cannot be tested.
+    case bisect
+
+    /// `infrastructureFailures` counts failed setups, teardowns and restores,
+    /// and blocked tests (a broken promise blocks tests without a failed setup).
+    /// `nothingTested`: no selected test reached a verdict about the code
+    /// (each was unsupported or skipped itself): bisect's 125, standard's 0.
+    public func code(testFailures: Int, infrastructureFailures: Int, interrupted: Bool, nothingSelected: Bool,
+                     nothingTested: Bool = false) -> Int32 {
+        if interrupted { return 130 }
+        if nothingSelected { return self == .bisect ? 125 : 4 }
+        switch self {
+        case .standard:
+            return (testFailures > 0 ? 1 : 0) | (infrastructureFailures > 0 ? 2 : 0)
+        case .bisect:
+            if testFailures > 0 { return 1 }
+            return infrastructureFailures > 0 || nothingTested ? 125 : 0
+        }
+    }
+
+    /// Invalid declarations (a file that does not parse, a cycle…): 65, or
+    /// 125 for `git bisect run` (this commit cannot be tested; 65 would read as bad).
+    public var invalidDeclarations: Int32 { self == .bisect ? 125 : 65 }
+
+    /// Nothing was selected: 4, or 125 for `git bisect run`.
+    public var nothingSelected: Int32 { self == .bisect ? 125 : 4 }
+
+    /// A suite path or environment file that does not exist: a bad command
+    /// line (64) normally; for `git bisect run`, 125 — it may not exist at
+    /// this commit, and 64 would read as bad. Nil: the usual usage error.
+    public var missingInput: Int32? { self == .bisect ? 125 : nil }
+}
+
+extension TestOutcome {
+    /// A verdict about the code: it ran and passed or failed.
+    public var isVerdict: Bool { self == .pass || isTestFailure }
+}

@@ -1,0 +1,66 @@
+import Catalog
+import Declarations
+import Foundation
+import HostFacts
+import Planning
+import ProcessSupervision
+import Requirements
+
+/// What the executor reports as a run goes; the console, the results store
+/// and the report writers listen (they are `Recorder`s).
+public enum RunEvent: Sendable {
+    /// Before anything runs: every selected test, and the facts of the environment.
+    case started(RunInfo)
+    /// A step began; `logPath` is relative to the run directory.
+    case stepStarted(kind: String, label: String, logPath: String?)
+    /// A test has its verdict (unsupported tests get theirs at `started`).
+    case testFinished(TestResult)
+    /// A setup, teardown or restore finished (or was skipped as blocked/interrupted).
+    case setupFinished(SetupResult)
+    /// Everything is done; teardowns ran.
+    case finished(RunSummary)
+}
+
+/// The run as it starts.
+public struct RunInfo: Sendable {
+    public let id: String
+    public let environment: String
+    public let started: Date
+    /// Absolute path of the run directory.
+    public let directory: String
+    /// Every selected test, in plan order.
+    public let tests: [String]
+    /// The verdicts decided before anything runs (unsupported tests).
+    public let decided: [TestResult]
+    public let facts: [Fact]
+    public let jobs: Int
+}
+
+/// The run as it ends.
+public struct RunSummary: Sendable {
+    public let id: String
+    public let started: Date
+    public let finished: Date
+    public let tests: [TestResult]
+    public let setups: [SetupResult]
+    public let interrupted: Bool
+    /// The first infrastructure failure that halted the run (`--halt-on-infra`), if any.
+    public let haltedBy: String?
+
+    public var testFailures: Int { tests.filter(\.outcome.isTestFailure).count }
+    public var infrastructureFailures: Int { setups.filter(\.outcome.isInfrastructureFailure).count }
+
+    public func exitCode(_ codes: ExitCodes = .standard) -> Int32 {
+        codes.code(testFailures: testFailures,
+                   infrastructureFailures: infrastructureFailures + tests.filter { $0.outcome == .blocked }.count,
+                   interrupted: interrupted, nothingSelected: tests.isEmpty,
+                   nothingTested: !tests.contains { $0.outcome.isVerdict })
+    }
+}
+
+/// Listens to a run's events. Called in order, one event at a time.
+public protocol Recorder: Sendable {
+    func record(_ event: RunEvent) async
+    /// Several events at once, in order (the default records them one by one).
+    func record(_ events: [RunEvent]) async
+}

@@ -1,0 +1,173 @@
+import Catalog
+import Declarations
+import HostFacts
+import Requirements
+
+/// The dependency graph of setups, tests and teardowns for one run, and the
+/// verdict on every selected test: the resolver's output, which the executor
+/// runs as it stands.
+public struct Plan: Sendable {
+    /// The environment the plan was resolved against.
+    public let environment: String
+    /// Every selected test, in catalog order, with its status.
+    public let tests: [PlannedTest]
+    /// The steps to run, in a topological order (each step's dependencies come
+    /// before it). Unsupported tests have no step.
+    public let steps: [Step]
+    /// The setups the plan uses, by name.
+    public let setups: [String: SetupDefinition]
+
+    public init(environment: String, tests: [PlannedTest], steps: [Step], setups: [String: SetupDefinition]) {
+        self.environment = environment
+        self.tests = tests
+        self.steps = steps
+        self.setups = setups
+    }
+
+    /// How many tests have each status.
+    public var counts: (runnable: Int, needsSetup: Int, unsupported: Int) {
+        var counts = (0, 0, 0)
+        for test in tests {
+            switch test.status {
+            case .runnable: counts.0 += 1
+            case .needsSetup: counts.1 += 1
+            case .unsupported: counts.2 += 1
+            }
+        }
+        return counts
+    }
+}
+
+/// One selected test and what the resolver decided about it.
+public struct PlannedTest: Sendable {
+    public let test: TestDefinition
+    public let status: Status
+    /// Requirements the host does not meet yet that a setup promised to meet;
+    /// the executor re-checks them once the setup has run.
+    public let promises: [Promise]
+
+    public init(test: TestDefinition, status: Status, promises: [Promise] = []) {
+        self.test = test
+        self.status = status
+        self.promises = promises
+    }
+
+    /// Whether a test suits this environment.
+    public enum Status: Sendable, Hashable {
+        /// Every requirement is met and no setup is needed.
+        case runnable
+        /// Runnable once these setups have run (in this order).
+        case needsSetup([String])
+        /// Some requirement is unmet and no setup provides it: one entry each.
+        case unsupported([Unmet])
+
+        /// `runnable`, `needs-setup` or `unsupported`, as `check --json` spells it.
+        public var name: String {
+            switch self {
+            case .runnable: "runnable"
+            case .needsSetup: "needs-setup"
+            case .unsupported: "unsupported"
+            }
+        }
+
+        public var setups: [String] {
+            if case .needsSetup(let names) = self { return names }
+            return []
+        }
+
+        public var unmet: [Unmet] {
+            if case .unsupported(let unmet) = self { return unmet }
+            return []
+        }
+    }
+}
+
+/// Why a test cannot run here: the requirement, and the host's side in words.
+/// This is the resolver's `SkipInfo`: every unsupported test carries at least one.
+public struct Unmet: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// The requirement as written (`qemu >= 8.2`), or `setup:NAME` for a
+    /// declared setup that cannot run here.
+    public let requirement: String
+    /// "needs qemu >= 8.2; this host has 7.2.9".
+    public let reason: String
+
+    public init(requirement: String, reason: String) {
+        self.requirement = requirement
+        self.reason = reason
+    }
+
+    public var description: String { reason }
+}
+
+/// A requirement that a setup promised to meet.
+public struct Promise: Sendable, Hashable {
+    public let requirement: Requirement
+    public let setup: String
+}
+
+/// One node of the plan's graph.
+public struct Step: Sendable, Hashable, Identifiable {
+    /// The step's place in the plan's topological order.
+    public let id: Int
+    public let kind: Kind
+    /// The ids of the steps that must finish first.
+    public let dependencies: [Int]
+
+    /// What a step does.
+    public enum Kind: Sendable, Hashable {
+        /// A setup shared by every test that needs it (`scope: run`).
+        case setup(String)
+        /// The teardown of a shared setup.
+        case teardown(String)
+        /// A `scope: test` setup, run for one test.
+        case testSetup(setup: String, test: String)
+        /// The teardown of a `scope: test` setup, for one test.
+        case testTeardown(setup: String, test: String)
+        /// A test, by id.
+        case test(String)
+    }
+
+    public var label: String {
+        switch kind {
+        case .setup(let name): name
+        case .teardown(let name): name
+        case let .testSetup(setup, test), let .testTeardown(setup, test): "\(setup) [\(test)]"
+        case .test(let id): id
+        }
+    }
+
+    public var kindName: String {
+        switch kind {
+        case .setup, .testSetup: "setup"
+        case .teardown, .testTeardown: "teardown"
+        case .test: "test"
+        }
+    }
+}
+
+/// A plan that cannot be made: the declarations contradict each other.
+public enum PlanError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// `after` (or a chosen provider) leads back to where it started.
+    case cycle([String], DeclarationLocation)
+    /// A test or setup names a setup that nobody declared.
+    case unknownSetup(name: String, neededBy: String, DeclarationLocation)
+    /// A shared setup would have to wait for a per-test one.
+    case scopeMismatch(setup: String, dependsOn: String, DeclarationLocation)
+    /// A test needs setups chained deeper than `ResolverState.longestChain`;
+    /// `setup` is the first one past the limit.
+    case chainTooLong(test: String, setup: String, limit: Int, DeclarationLocation)
+
+    public var description: String {
+        switch self {
+        case let .cycle(path, location):
+            "\(location): dependency cycle: \(path.joined(separator: " -> ")); remove one `after`"
+        case let .unknownSetup(name, owner, location):
+            "\(location): \(owner) needs setup \"\(name)\", which no testbed.yaml declares; declare it under `setups:` or remove it"
+        case let .scopeMismatch(setup, dependency, location):
+            "\(location): setup \"\(setup)\" (scope: run) comes after \"\(dependency)\" (scope: test); make \"\(setup)\" scope: test too"
+        case let .chainTooLong(test, setup, limit, location):
+            "\(location): test \(test) needs setups chained more than \(limit) deep (each waiting for the next through "
+                + "`after` or a requirement another setup provides; the \(limit + 1)th is \"\(setup)\"); shorten the chain"
+        }
+    }
+}

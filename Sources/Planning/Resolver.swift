@@ -1,0 +1,352 @@
+import Catalog
+import Declarations
+import HostFacts
+import Requirements
+
+/// Turns a catalog and an environment's facts into a `Plan`, without running
+/// anything.
+///
+/// For each selected test: every requirement is checked against the facts;
+/// one that is unmet is handed to the first setup whose `provides` promises
+/// it (and that can itself run here), closed over `after`; if none can, the
+/// test is unsupported with one reason per unmet requirement.
+public struct Resolver: Sendable {
+    public let catalog: Catalog
+    public let facts: any FactSource
+    /// Tests that `dirties` the host are unsupported: the environment declares
+    /// no `restore` to return it to a pristine state (autopkgtest's
+    /// `breaks-testbed`), and `--allow-dirty` was not given.
+    public let refusesDirtyingTests: Bool
+
+    public init(catalog: Catalog, facts: any FactSource, refusesDirtyingTests: Bool = false) {
+        self.catalog = catalog
+        self.facts = facts
+        self.refusesDirtyingTests = refusesDirtyingTests
+    }
+
+    /// Why a `dirties: true` test does not run where nothing restores the host.
+    public static let dirtyingRefused = Unmet(requirement: "dirties",
+        reason: "it would leave this host dirty and the environment declares no restore; "
+            + "declare `restore:` in the environment file, or pass --allow-dirty to run it anyway")
+
+    /// The plan for the selected tests. With `steps: false` the plan has
+    /// every verdict and no steps (what `check` needs: building the graph
+    /// of 100,000 tests is a tenth of its time); its errors are the same.
+    public func resolve(_ selection: TestSelection = TestSelection(), steps withSteps: Bool = true) throws(PlanError) -> Plan {
+        var state = try ResolverState(catalog: catalog, facts: facts)
+        var planned: [PlannedTest] = []
+        var closures: [[Int]] = []
+        // Tests with the same `requires` and `setup` lists get the same verdict.
+        // The loader gives equal lists one storage, so the storage's address
+        // stands for the list: no hashing of its text for each of 100,000
+        // tests. (The catalog keeps every list alive, so no address is reused.)
+        var verdicts: [ListIdentity: (status: PlannedTest.Status, promises: [Promise], closure: [Int])] = [:]
+        for test in catalog.tests where selection.matches(test) {
+            let key = ListIdentity(requires: test.requires, setups: test.setups, refused: refusesDirtyingTests && test.dirties)
+            if let known = verdicts[key] {
+                planned.append(PlannedTest(test: test, status: known.status, promises: known.promises))
+                closures.append(known.closure)
+                continue
+            }
+            var (plannedTest, closure) = try state.plan(test)
+            if let deepest = state.tooLong {
+                throw .chainTooLong(test: test.id, setup: state.setups[deepest].name, limit: ResolverState.longestChain,
+                                    test.setupsLocation ?? test.location)
+            }
+            if key.refused {
+                plannedTest = PlannedTest(test: test, status: .unsupported(plannedTest.status.unmet + [Self.dirtyingRefused]))
+                closure = []
+            }
+            verdicts[key] = (plannedTest.status, plannedTest.promises, closure)
+            planned.append(plannedTest)
+            closures.append(closure)
+        }
+        try state.checkScopes(closures)
+        var steps: [Step] = []
+        if withSteps {
+            var builder = GraphBuilder(state: state, tests: planned, closures: closures)
+            steps = builder.build()
+        }
+        var isUsed = [Bool](repeating: false, count: state.setups.count)
+        for closure in closures {
+            for i in closure { isUsed[i] = true }
+        }
+        var used: [String: SetupDefinition] = [:]
+        for (i, setup) in state.setups.enumerated() where isUsed[i] { used[setup.name] = setup }
+        return Plan(environment: facts.environmentName, tests: planned, steps: steps, setups: used)
+    }
+}
+
+/// The storage of a test's `requires` and `setup` lists.
+struct ListIdentity: Hashable {
+    let requires: UnsafeRawPointer?
+    let setups: UnsafeRawPointer?
+    /// The test is refused for `dirties` (part of the verdict).
+    let refused: Bool
+
+    init(requires: [Requirement], setups: [String], refused: Bool = false) {
+        self.requires = requires.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+        self.setups = setups.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+        self.refused = refused
+    }
+}
+
+/// Whether a setup can run here, and what it brings along.
+enum SetupResolution: Sendable {
+    /// `closure`: the setup and every setup it needs, each after those it needs.
+    case usable(closure: [Int], promised: [ProvidedFact])
+    case unusable([Unmet])
+}
+
+struct ResolverState {
+    let setups: [SetupDefinition]
+    let index: [String: Int]
+    let facts: any FactSource
+    /// Setups each setup waits for: its `after` and the providers chosen for it.
+    var edges: [[Int]]
+    var resolutions: [SetupResolution?]
+    var inProgress: Set<Int> = []
+    /// How many setups a setup may wait for in a row: resolving recurses once
+    /// per link, and one file of 5,000 chained setups overflowed the stack.
+    static let longestChain = 256
+    /// The first setup past the limit, when a chain is longer: the plan is refused.
+    var tooLong: Int?
+    /// Host checks by requirement text: many tests share requirements.
+    var checks: [String: RequirementCheck] = [:]
+    /// Setups that promise each fact name, in declaration order.
+    let providers: [String: [Int]]
+
+    init(catalog: Catalog, facts: any FactSource) throws(PlanError) {
+        setups = catalog.setups
+        var index: [String: Int] = [:]
+        for (i, setup) in setups.enumerated() where index[setup.name] == nil { index[setup.name] = i }
+        self.index = index
+        self.facts = facts
+        var providers: [String: [Int]] = [:]
+        for (i, setup) in setups.enumerated() {
+            for fact in setup.provides where providers[fact.name]?.last != i { providers[fact.name, default: []].append(i) }
+        }
+        self.providers = providers
+        edges = Array(repeating: [], count: setups.count)
+        resolutions = Array(repeating: nil, count: setups.count)
+        for (i, setup) in setups.enumerated() {
+            for name in setup.after {
+                guard let dependency = index[name] else {
+                    throw .unknownSetup(name: name, neededBy: "setup \"\(setup.name)\" (after)", setup.location)
+                }
+                edges[i].append(dependency)
+            }
+        }
+        try checkCycles()
+    }
+
+    /// Every `after` cycle among all declared setups, used or not, is an
+    /// error. A depth-first search with a stack of its own, not recursion:
+    /// a chain of any length cannot exhaust the thread's stack.
+    func checkCycles() throws(PlanError) {
+        var color = Array(repeating: 0, count: setups.count) // 0 new, 1 on stack, 2 done
+        var stack: [Int] = []
+        var nextEdge: [Int] = [] // per stack entry: the next edge to follow
+        for root in setups.indices where color[root] == 0 {
+            color[root] = 1
+            stack.append(root)
+            nextEdge.append(0)
+            while let node = stack.last {
+                let edge = nextEdge[nextEdge.count - 1]
+                guard edge < edges[node].count else {
+                    stack.removeLast()
+                    nextEdge.removeLast()
+                    color[node] = 2
+                    continue
+                }
+                nextEdge[nextEdge.count - 1] += 1
+                let next = edges[node][edge]
+                if color[next] == 1 {
+                    let start = stack.lastIndex(of: next)!
+                    let path = (stack[start...] + [next]).map { setups[$0].name }
+                    throw .cycle(path, setups[next].location)
+                }
+                if color[next] == 0 {
+                    color[next] = 1
+                    stack.append(next)
+                    nextEdge.append(0)
+                }
+            }
+        }
+    }
+
+    /// A shared setup that a test needs cannot wait for a per-test one: it
+    /// runs once, and the per-test setup has no single instance to wait for.
+    func checkScopes(_ closures: [[Int]]) throws(PlanError) {
+        var checked = [Bool](repeating: false, count: setups.count)
+        for closure in closures {
+            for i in closure where !checked[i] {
+                checked[i] = true
+                guard setups[i].scope == .run else { continue }
+                if let d = edges[i].first(where: { setups[$0].scope != .run }) {
+                    throw .scopeMismatch(setup: setups[i].name, dependsOn: setups[d].name, setups[i].location)
+                }
+            }
+        }
+    }
+
+    mutating func hostCheck(_ requirement: Requirement) -> RequirementCheck {
+        if let cached = checks[requirement.text] { return cached }
+        let facts = self.facts
+        let result = requirement.check { facts.lookup($0) }
+        checks[requirement.text] = result
+        return result
+    }
+
+    /// Whether promised facts meet a requirement.
+    static func promisesMeet(_ requirement: Requirement, _ promised: [ProvidedFact]) -> Bool {
+        requirement.alternatives.contains { alternative in
+            promised.contains { $0.name == alternative.name && alternative.isMet(byPromise: $0.value) }
+        }
+    }
+
+    // MARK: - Setups
+
+    mutating func resolveSetup(_ i: Int) -> SetupResolution {
+        if let done = resolutions[i] { return done }
+        // Each setup being resolved is one link of the chain (and a few frames of stack).
+        if inProgress.count >= Self.longestChain {
+            tooLong = tooLong ?? i
+            return .unusable([])
+        }
+        inProgress.insert(i)
+        defer { inProgress.remove(i) }
+        let setup = setups[i]
+        var closure: [Int] = []
+        var unmet: [Unmet] = []
+        for dependency in edges[i] {
+            switch resolveSetup(dependency) {
+            case let .usable(deps, _): append(deps, to: &closure)
+            case let .unusable(reasons):
+                unmet.append(Unmet(requirement: "setup:\(setups[dependency].name)",
+                                   reason: "comes after setup \(setups[dependency].name), which cannot run here: "
+                                       + reasons.map(\.reason).joined(separator: "; ")))
+            }
+        }
+        for requirement in setup.requires {
+            switch satisfy(requirement, closure: &closure, excluding: i) {
+            case .met(let provider):
+                if let provider, !edges[i].contains(provider) { edges[i].append(provider) }
+            case .unmet(let reason): unmet.append(reason)
+            }
+        }
+        let result: SetupResolution
+        if unmet.isEmpty {
+            append([i], to: &closure)
+            result = .usable(closure: closure, promised: promised(closure))
+        } else {
+            result = .unusable(unmet)
+        }
+        resolutions[i] = result
+        return result
+    }
+
+    func promised(_ closure: [Int]) -> [ProvidedFact] {
+        closure.flatMap { setups[$0].provides }
+    }
+
+    func append(_ items: [Int], to closure: inout [Int]) {
+        for item in items where !closure.contains(item) { closure.append(item) }
+    }
+
+    enum Satisfaction {
+        /// Met by the host (provider nil), or by a setup's promise.
+        case met(provider: Int?)
+        case unmet(Unmet)
+    }
+
+    /// Meets a requirement from the host, from setups already in `closure`, or
+    /// by adding the first usable provider's closure.
+    mutating func satisfy(_ requirement: Requirement, closure: inout [Int], excluding: Int? = nil) -> Satisfaction {
+        let check = hostCheck(requirement)
+        guard case .unmet(let reason) = check else { return .met(provider: nil) }
+        if let provider = closure.last(where: { Self.promisesMeet(requirement, setups[$0].provides) }) {
+            return .met(provider: provider)
+        }
+        var refused: [String] = []
+        var seen: [Int] = [] // a few providers at most: a scan beats hashing
+        for alternative in requirement.alternatives {
+            for candidate in providers[alternative.name] ?? [] where candidate != excluding && !seen.contains(candidate) {
+                seen.append(candidate)
+                guard !inProgress.contains(candidate),
+                      Self.promisesMeet(requirement, setups[candidate].provides) else { continue }
+                switch resolveSetup(candidate) {
+                case let .usable(deps, _):
+                    append(deps, to: &closure)
+                    return .met(provider: candidate)
+                case let .unusable(reasons):
+                    refused.append("setup \(setups[candidate].name) could provide it but cannot run here: "
+                                   + reasons.map { Self.stripNeeds($0.reason) }.joined(separator: "; "))
+                }
+            }
+        }
+        let full = refused.isEmpty ? reason : reason + "; " + refused.joined(separator: "; ")
+        return .unmet(Unmet(requirement: requirement.text, reason: full))
+    }
+
+    /// "needs root; testbed runs as uid 1000" reads as "it needs root: …" inside a longer reason.
+    static func stripNeeds(_ reason: String) -> String {
+        guard reason.hasPrefix("needs "), let semicolon = reason.firstIndex(of: ";") else { return reason }
+        let what = reason[reason.index(reason.startIndex, offsetBy: 6)..<semicolon]
+        return "it needs \(what) (\(reason[reason.index(after: semicolon)...].trimmingWhitespaceLeading()))"
+    }
+
+    // MARK: - Tests
+
+    /// The test's verdict, and the setups it needs (indices, each after those it waits for).
+    mutating func plan(_ test: TestDefinition) throws(PlanError) -> (PlannedTest, [Int]) {
+        var closure: [Int] = []
+        var unmet: [Unmet] = []
+        var promises: [Promise] = []
+        for name in test.setups {
+            guard let i = index[name] else {
+                throw .unknownSetup(name: name, neededBy: "test \(test.id)", test.setupsLocation)
+            }
+            switch resolveSetup(i) {
+            case let .usable(deps, _): append(deps, to: &closure)
+            case let .unusable(reasons):
+                unmet.append(Unmet(requirement: "setup:\(name)",
+                                   reason: "needs setup \(name), which cannot run here: "
+                                       + reasons.map { Self.stripNeeds($0.reason) }.joined(separator: "; ")))
+            }
+        }
+        for requirement in test.requires {
+            switch satisfy(requirement, closure: &closure) {
+            case .met(let provider):
+                if let provider { promises.append(Promise(requirement: requirement, setup: setups[provider].name)) }
+            case .unmet(let reason): unmet.append(reason)
+            }
+        }
+        if !unmet.isEmpty { return (PlannedTest(test: test, status: .unsupported(unmet)), []) }
+        if closure.isEmpty { return (PlannedTest(test: test, status: .runnable), []) }
+        let order = topologicalOrder(closure)
+        return (PlannedTest(test: test, status: .needsSetup(order.map { setups[$0].name }), promises: promises), order)
+    }
+
+    /// The closure ordered so that each setup comes after those it waits for.
+    func topologicalOrder(_ closure: [Int]) -> [Int] {
+        if closure.count == 1 { return closure }
+        var placed: Set<Int> = []
+        var order: [Int] = []
+        let members = Set(closure)
+        func place(_ node: Int) {
+            guard !placed.contains(node) else { return }
+            placed.insert(node)
+            for dependency in edges[node] where members.contains(dependency) { place(dependency) }
+            order.append(node)
+        }
+        for node in closure { place(node) }
+        return order
+    }
+}
+
+extension StringProtocol {
+    func trimmingWhitespaceLeading() -> String {
+        String(drop(while: \.isWhitespace))
+    }
+}

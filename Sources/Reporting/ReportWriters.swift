@@ -1,0 +1,288 @@
+import Declarations
+import Execution
+import ProcessSupervision
+import Foundation
+import Requirements
+import Results
+
+/// Machine-readable renderings of a run: JSON (DESIGN.md's shape), JUnit XML
+/// and TAP 13.
+public enum ReportWriter {
+    static func iso8601(_ date: Date?) -> String? {
+        guard let date else { return nil }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+
+    static func round(_ seconds: Double) -> Double { (seconds * 1000).rounded() / 1000 }
+
+    // MARK: - JSON
+
+    /// `{"run": {...}, "tests": [...], "setups": [...]}` as DESIGN.md gives it,
+    /// with more fields (exit status, log paths) besides; keys sorted, nil
+    /// fields left out, as JSONEncoder would write it.
+    public static func json(_ report: RunReport) -> String {
+        collected { json(report, to: $0) }
+    }
+
+    /// All that a chunked writer writes, as one string (for small reports and tests).
+    static func collected(_ writer: ((String) -> Void) -> Void) -> String {
+        var text = ""
+        writer { text += $0 }
+        return text
+    }
+
+    /// The same, written in chunks: a report of 100,000 tests is never one string.
+    public static func json(_ report: RunReport, to write: (String) -> Void) {
+        withoutActuallyEscaping(write) { writeJSON(report, to: $0) }
+    }
+
+    static func writeJSON(_ report: RunReport, to write: @escaping (String) -> Void) {
+        var out = ChunkedOutput(write)
+        let run = report.run
+        out.append("{\n  \"run\" : ")
+        object(&out, indent: "  ", [
+            ("complete", bool(run.complete)), ("directory", string(run.directory)), ("environment", string(run.environment)),
+            ("exit_code", run.exitCode.map { String($0) }), ("finished", iso8601(run.finished).map(string)),
+            ("halted_by", run.haltedBy.map(string)), ("id", string(run.id)), ("interrupted", bool(run.interrupted)),
+            ("recording_error", run.recordingError.map(string)), ("started", iso8601(run.started).map(string)),
+        ])
+        out.append(",\n  \"setups\" : [")
+        for (index, setup) in report.setups.enumerated() {
+            out.append(index == 0 ? "\n    " : ",\n    ")
+            object(&out, indent: "    ", [
+                ("duration", number(round(setup.duration))), ("exit_status", setup.exitStatus.map { String($0) }),
+                ("log", setup.logPath.map { string(run.directory + "/" + $0) }), ("name", string(setup.name)),
+                ("outcome", string(setup.outcome.rawValue)), ("phase", string(setup.phase.rawValue)),
+                ("reason", setup.reason.map(string)), ("test", setup.test.map(string)),
+            ])
+        }
+        out.append(report.setups.isEmpty ? "\n\n  ]" : "\n  ]")
+        out.append(",\n  \"tests\" : [")
+        for (index, test) in report.tests.enumerated() {
+            out.append(index == 0 ? "\n    " : ",\n    ")
+            object(&out, indent: "    ", [
+                ("blocked_by", test.blockedBy.map(string)), ("duration", number(round(test.duration))),
+                ("exit_status", test.exitStatus.map { String($0) }),
+                ("id", string(test.id)), ("log", test.logDirectory.map { string(run.directory + "/" + $0 + "/output.log") }),
+                ("outcome", string(test.outcome.rawValue)), ("reason", test.reason.map(string)),
+                ("signal", test.signal.map { String($0) }),
+            ])
+        }
+        out.append(report.tests.isEmpty ? "\n\n  ]\n}\n" : "\n  ]\n}\n")
+        out.flush()
+    }
+
+    static func object(_ out: inout ChunkedOutput, indent: String, _ fields: [(String, String?)]) {
+        out.append("{")
+        var first = true
+        for (key, value) in fields {
+            guard let value else { continue }
+            out.append(first ? "\n" : ",\n")
+            out.append(indent + "  \"" + key + "\" : " + value)
+            first = false
+        }
+        out.append("\n" + indent + "}")
+    }
+
+    static func bool(_ value: Bool) -> String { value ? "true" : "false" }
+
+    static func number(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+
+    /// A JSON string literal; `/` stays as it is. Every character
+    /// `isUnprintable` names (C0 and C1 controls, DEL, bidirectional
+    /// controls, invisible format characters, U+2028/U+2029) is written
+    /// `\uXXXX` (`jsonEscaped`: a surrogate pair beyond U+FFFF): the same
+    /// string to a JSON reader, nothing raw for a terminal that shows the file.
+    static func string(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if isUnprintable(scalar) { out += jsonEscaped(scalar) } else { out.unicodeScalars.append(scalar) }
+            }
+        }
+        return out + "\""
+    }
+
+    // MARK: - JUnit
+
+    /// Text for an XML attribute or element: escaped, and without the control
+    /// characters XML 1.0 forbids; the others `isUnprintable` names (DEL, C1
+    /// controls, bidirectional controls, U+2028/U+2029) become `?` too.
+    static func xml(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&apos;"
+            case "\n": out += "&#10;"
+            case "\t", "\r": out.unicodeScalars.append(scalar)
+            default:
+                if isUnprintable(scalar) || scalar.value == 0xFFFE || scalar.value == 0xFFFF { out += "?" }
+                else { out.unicodeScalars.append(scalar) }
+            }
+        }
+        return out
+    }
+
+    /// One `testcase` per test: failures as `failure`, blocked tests and tests
+    /// that could not start as `error` (the message names the setup), skipped,
+    /// unsupported and interrupted ones as `skipped`. Infrastructure failures
+    /// also appear as errors of a second suite, `testbed.setups`.
+    public static func junit(_ report: RunReport) -> String {
+        collected { junit(report, to: $0) }
+    }
+
+    /// The same, written in chunks.
+    public static func junit(_ report: RunReport, to write: (String) -> Void) {
+        withoutActuallyEscaping(write) { writeJUnit(report, to: $0) }
+    }
+
+    static func writeJUnit(_ report: RunReport, to write: @escaping (String) -> Void) {
+        var out = ChunkedOutput(write)
+        let counts = report.counts
+        let failures = (counts[.fail] ?? 0) + (counts[.timeout] ?? 0)
+        let errors = (counts[.error] ?? 0) + (counts[.blocked] ?? 0)
+        let skipped = (counts[.skip] ?? 0) + (counts[.unsupported] ?? 0) + (counts[.interrupted] ?? 0)
+        let time = report.tests.reduce(0) { $0 + $1.duration }
+        let setupFailures = report.infrastructureFailures
+        out += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        out += "<testsuites name=\"testbed\" tests=\"\(report.tests.count + report.setups.count)\" failures=\"\(failures)\" "
+            + "errors=\"\(errors + setupFailures.count)\" skipped=\"\(skipped)\" time=\"\(round(time))\">\n"
+        out += "  <testsuite name=\"testbed.\(xml(report.run.environment))\" tests=\"\(report.tests.count)\" failures=\"\(failures)\" "
+            + "errors=\"\(errors)\" skipped=\"\(skipped)\" time=\"\(round(time))\" timestamp=\"\(xml(iso8601(report.run.started) ?? ""))\">\n"
+        out += "    <properties>\n"
+        out += "      <property name=\"run\" value=\"\(xml(report.run.id))\"/>\n"
+        out += "      <property name=\"environment\" value=\"\(xml(report.run.environment))\"/>\n"
+        out += "      <property name=\"complete\" value=\"\(report.run.complete)\"/>\n"
+        out += "    </properties>\n"
+        let setupNames = Set(report.setups.map(\.name))
+        for test in report.tests {
+            out += "    <testcase name=\"\(xml(test.id))\" classname=\"\(xml(classname(test.id)))\" time=\"\(round(test.duration))\""
+            let reason = xml(test.reason ?? test.outcome.rawValue)
+            switch test.outcome {
+            case .pass:
+                out += "/>\n"
+            case .fail, .timeout:
+                out += ">\n      <failure type=\"\(test.outcome.rawValue)\" message=\"\(reason)\"/>\n    </testcase>\n"
+            case .error:
+                out += ">\n      <error type=\"error\" message=\"\(reason)\"/>\n    </testcase>\n"
+            case .blocked:
+                // A setup by name, or what else blocked it (`results disk`, `testbed`).
+                let blocker = test.blockedBy.map { setupNames.contains($0) ? "setup \($0)" : $0 } ?? "setup ?"
+                let message = "blocked by \(blocker): \(test.reason ?? "")"
+                out += ">\n      <error type=\"blocked\" message=\"\(xml(message))\"/>\n    </testcase>\n"
+            case .skip, .unsupported, .interrupted:
+                out += ">\n      <skipped message=\"\(xml(test.outcome.rawValue + ": " + (test.reason ?? "")))\"/>\n    </testcase>\n"
+            }
+        }
+        out += "  </testsuite>\n"
+        out += "  <testsuite name=\"testbed.setups\" tests=\"\(report.setups.count)\" failures=\"0\" errors=\"\(setupFailures.count)\" skipped=\"0\" time=\"\(round(report.setups.reduce(0) { $0 + $1.duration }))\">\n"
+        for setup in report.setups {
+            out += "    <testcase name=\"\(xml(setup.label))\" classname=\"testbed.setups\" time=\"\(round(setup.duration))\""
+            if setup.outcome.isInfrastructureFailure {
+                let blocked = report.blocked(by: setup.name).count
+                let message = "infrastructure failure: \(setup.label) \(setup.outcome.rawValue)"
+                    + (setup.reason.map { " (\($0))" } ?? "") + (blocked > 0 ? "; blocked \(blocked) test\(blocked == 1 ? "" : "s")" : "")
+                out += ">\n      <error type=\"infrastructure\" message=\"\(xml(message))\"/>\n    </testcase>\n"
+            } else {
+                out += "/>\n"
+            }
+        }
+        out += "  </testsuite>\n</testsuites>\n"
+        out.flush()
+    }
+
+    /// `/migration/precopy/tcp` → `migration.precopy`.
+    static func classname(_ id: String) -> String {
+        let parts = id.split(separator: "/").dropLast()
+        return parts.isEmpty ? "testbed" : "testbed." + parts.joined(separator: ".")
+    }
+
+    // MARK: - TAP
+
+    /// TAP version 13: `ok` for passes and skips (`# SKIP` for skipped,
+    /// unsupported and interrupted tests), `not ok` for test failures and for
+    /// blocked tests, each with a YAML block saying why.
+    public static func tap(_ report: RunReport) -> String {
+        var out = "TAP version 13\n1..\(report.tests.count)\n"
+        for (index, test) in report.tests.enumerated() {
+            let number = index + 1
+            let name = test.id.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "#", with: "\\#")
+                .replacingOccurrences(of: "\n", with: " ").escapingControls
+            let reason = (test.reason ?? "").replacingOccurrences(of: "\n", with: "; ").replacingOccurrences(of: "#", with: "\\#")
+                .escapingControls
+            switch test.outcome {
+            case .pass:
+                out += "ok \(number) - \(name)\n"
+            case .skip, .unsupported, .interrupted:
+                out += "ok \(number) - \(name) # SKIP \(test.outcome.rawValue)\(reason.isEmpty ? "" : ": " + reason)\n"
+            case .fail, .timeout, .error, .blocked:
+                out += "not ok \(number) - \(name)\n"
+                out += "  ---\n"
+                out += "  outcome: \(test.outcome.rawValue)\n"
+                if let blocked = test.blockedBy { out += "  blocked_by: \(yaml(blocked))\n" }
+                if let reason = test.reason { out += "  message: \(yaml(reason))\n" }
+                out += "  duration_ms: \(Int((test.duration * 1000).rounded()))\n"
+                out += "  ...\n"
+            }
+        }
+        return out
+    }
+
+    /// A YAML scalar in double quotes; every character `isUnprintable` names
+    /// escaped (`\x1B`, `\u202E`, `\U000E0001`), as YAML reads it back.
+    static func yaml(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            default:
+                if scalar.value <= 0xFF && isUnprintable(scalar) { out += String(format: "\\x%02X", scalar.value) }
+                else if scalar.value <= 0xFFFF && isUnprintable(scalar) { out += String(format: "\\u%04X", scalar.value) }
+                else if isUnprintable(scalar) { out += String(format: "\\U%08X", scalar.value) }
+                else { out.unicodeScalars.append(scalar) }
+            }
+        }
+        return out + "\""
+    }
+}
+
+/// Text written in chunks of about 64 KiB.
+struct ChunkedOutput {
+    let write: (String) -> Void
+    var buffer = ""
+
+    init(_ write: @escaping (String) -> Void) {
+        self.write = write
+    }
+
+    mutating func append(_ text: String) {
+        buffer += text
+        if buffer.utf8.count >= 65536 { flush() }
+    }
+
+    static func += (output: inout ChunkedOutput, text: String) {
+        output.append(text)
+    }
+
+    mutating func flush() {
+        guard !buffer.isEmpty else { return }
+        write(buffer)
+        buffer = ""
+    }
+}

@@ -1,0 +1,138 @@
+import Declarations
+import Execution
+import ProcessSupervision
+import Foundation
+import Requirements
+import Results
+
+/// A run as text for a person: counts, test failures, and infrastructure
+/// failures in a section of their own (the setup, its exit status, the last
+/// lines of its log, the log's path, and the tests it blocked).
+public struct TextReport {
+    public let report: RunReport
+    /// ANSI colours (off for pipes and with NO_COLOR).
+    public let color: Bool
+    /// How many log lines to show for each infrastructure failure.
+    public var tailLines = 8
+
+    public init(_ report: RunReport, color: Bool) {
+        self.report = report
+        self.color = color
+    }
+
+    func paint(_ text: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
+    func bold(_ text: String) -> String { paint(text, "1") }
+    func red(_ text: String) -> String { paint(text, "31") }
+    func yellow(_ text: String) -> String { paint(text, "33") }
+    func green(_ text: String) -> String { paint(text, "32") }
+    func dim(_ text: String) -> String { paint(text, "2") }
+
+    /// A path as short as it can be shown: relative to the working directory when below it.
+    func shown(_ path: String) -> String {
+        let cwd = FileManager.default.currentDirectoryPath
+        if path.hasPrefix(cwd + "/") { return String(path.dropFirst(cwd.count + 1)) }
+        return path
+    }
+
+    /// " (not there)" when the log `relative` is not in the run directory
+    /// (a step deleted or moved it; `recording:` says when the run
+    /// directory went), " (not a regular file)" when a step put a link or a
+    /// FIFO in its place: the path shown is where it was written.
+    func missing(_ relative: String) -> String {
+        LogTail.absence(inRun: report.run.directory, log: relative).map { " (\($0))" } ?? ""
+    }
+
+    public func render() -> String {
+        var out = ""
+        let run = report.run
+        let counts = report.counts
+        let duration = run.finished.map { $0.timeIntervalSince(run.started) }
+        out += bold("run \(run.id)") + " on \(run.environment)"
+        out += duration.map { String(format: ", %.1f s", $0) } ?? ""
+        if !run.complete {
+            out += run.interrupted ? " " + yellow("(interrupted)") : " " + yellow("(incomplete: testbed stopped before the run finished, or could not record its end)")
+        }
+        out += "\n"
+        if let trouble = run.recordingError { out += yellow("recording: \(trouble.escapingControls)") + "\n" }
+
+        let failures = report.testFailures
+        if !failures.isEmpty {
+            out += "\n" + red("test failures (\(failures.count))") + "\n"
+            for test in failures {
+                out += "  \(test.id.escapingControls)  \(red(test.outcome.rawValue))" + (test.reason.map { "  \($0.escapingControls)" } ?? "") + "\n"
+                if let directory = test.logDirectory {
+                    out += dim("      log: \(shown(run.directory + "/" + directory + "/output.log"))"
+                               + missing(directory + "/output.log")) + "\n"
+                }
+            }
+        }
+
+        let infrastructure = report.infrastructureFailures
+        if !infrastructure.isEmpty {
+            out += "\n" + red("infrastructure failures (\(infrastructure.count)): the lab, not the code") + "\n"
+            for setup in infrastructure {
+                out += "  \(setup.phase == .setup ? "setup" : setup.phase.rawValue) \(bold(setup.name))"
+                    + (setup.test.map { " [\($0)]" } ?? "") + "  \(red(setup.outcome.rawValue))"
+                    + (setup.reason.map { "  \($0.escapingControls)" } ?? "") + "\n"
+                if let log = setup.logPath {
+                    let path = run.directory + "/" + log
+                    for line in LogTail.lines(inRun: run.directory, log: log, count: tailLines) { out += dim("      | ") + line + "\n" }
+                    out += dim("      log: \(shown(path))" + missing(log)) + "\n"
+                }
+                let blocked = report.blocked(by: setup.name)
+                if !blocked.isEmpty {
+                    let names = blocked.prefix(10).map(\.id).joined(separator: ", ")
+                    out += "      blocked \(blocked.count) test\(blocked.count == 1 ? "" : "s"): \(names)"
+                        + (blocked.count > 10 ? ", …" : "") + "\n"
+                }
+            }
+        }
+
+        let blockedElsewhere = report.tests.filter { test in
+            test.outcome == .blocked && !infrastructure.contains { $0.name == test.blockedBy }
+        }
+        if !blockedElsewhere.isEmpty {
+            out += "\n" + yellow("blocked (\(blockedElsewhere.count))") + "\n"
+            for test in blockedElsewhere { out += "  \(test.id.escapingControls)  \((test.reason ?? "").escapingControls)\n" }
+        }
+
+        // The reasons recorded with the run (one unmet requirement a line),
+        // not today's host: as `check` lays them out.
+        let unsupported = report.tests.filter { $0.outcome == .unsupported }
+        if !unsupported.isEmpty {
+            out += "\n" + dim("unsupported (\(unsupported.count))") + "\n"
+            for test in unsupported {
+                out += "  \(test.id.escapingControls)\n"
+                for reason in (test.reason ?? "").split(separator: "\n") { out += "      \(reason.escapingControls)\n" }
+            }
+        }
+        let notRun = report.tests.filter { $0.outcome == .interrupted }
+        if !notRun.isEmpty {
+            out += "\n" + yellow("not run (\(notRun.count))") + ": " + (notRun.first?.reason ?? "").escapingControls + "\n"
+        }
+
+        var parts: [String] = []
+        for outcome in TestOutcome.allCases {
+            guard let count = counts[outcome], count > 0 else { continue }
+            let text = "\(count) \(Self.words[outcome]!)"
+            switch outcome {
+            case .pass: parts.append(green(text))
+            case .fail, .timeout, .error: parts.append(red(text))
+            case .blocked: parts.append(yellow(text))
+            default: parts.append(text)
+            }
+        }
+        if !infrastructure.isEmpty {
+            parts.append(red("\(infrastructure.count) infrastructure failure\(infrastructure.count == 1 ? "" : "s")"))
+        }
+        out += "\n" + (parts.isEmpty ? "no tests" : parts.joined(separator: ", "))
+        if let code = run.exitCode, run.finished != nil { out += dim(" — exit \(code)") }
+        out += "\n"
+        return out
+    }
+
+    static let words: [TestOutcome: String] = [
+        .pass: "passed", .fail: "failed", .timeout: "timed out", .error: "could not start", .skip: "skipped",
+        .unsupported: "unsupported", .blocked: "blocked by infrastructure", .interrupted: "not run",
+    ]
+}

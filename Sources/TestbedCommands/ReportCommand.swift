@@ -1,0 +1,105 @@
+import ArgumentParser
+import Catalog
+import Declarations
+import Execution
+import Foundation
+import HostFacts
+import Planning
+import ProcessSupervision
+import Reporting
+import Requirements
+import Results
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Show a past run (default: the latest) as text, JSON, JUnit XML or TAP.",
+        discussion: """
+        RUN is a run id from `testbed report --list` (or a unique prefix of one). \
+        A run that testbed did not finish (killed, or the machine went down) shows \
+        every result that was recorded and says it is incomplete. What went wrong \
+        while a run was recorded (its database deleted, a full disk) is shown on a \
+        `recording:` line (JSON: run.recording_error).
+
+          testbed report
+          testbed report --junit > junit.xml
+          testbed report 20261121 --tap | prove --verbose -
+
+        Exit codes: 0 shown, 64 bad command line, 66 no such run or no runs yet.
+        """)
+
+    @Argument(help: ArgumentHelp("The run to show (default: the latest).", valueName: "run"))
+    var runID: String?
+
+    @Option(help: ArgumentHelp("The results directory (default: ./testbed-results if it exists, else testbed-results at the root of the suite around the current directory).", valueName: "dir"))
+    var results: String?
+
+    @Flag(help: "JSON: {\"run\": {...}, \"tests\": [...], \"setups\": [...]}.")
+    var json = false
+
+    @Flag(help: "JUnit XML: one testcase per test; blocked tests are errors naming the setup.")
+    var junit = false
+
+    @Flag(help: "TAP version 13.")
+    var tap = false
+
+    @Flag(help: "List the runs, newest first.")
+    var list = false
+
+    func validate() throws {
+        if [json, junit, tap, list].filter({ $0 }).count > 1 {
+            throw ValidationError("choose one of --json, --junit, --tap and --list")
+        }
+    }
+
+    func run() throws {
+        let results = self.results ?? Self.defaultResults()
+        let store: ResultStore
+        do {
+            store = try ResultStore(directory: results, create: false)
+        } catch {
+            // `testbed run` keeps results at the suite root; say so when we looked elsewhere.
+            var none = false
+            if case .noRuns = error { none = true }
+            let hint = none && self.results == nil && results == SuitePaths.resultsDirectory
+                ? ", or pass --results SUITE/testbed-results for a suite elsewhere (testbed run keeps results at the suite root)" : ""
+            fail(error.description + hint, status: 66)
+        }
+        for note in store.notes { writeText("testbed: warning: \(note)\n", to: STDERR_FILENO) }
+        if list {
+            let runs: [RunReport.Run]
+            do { runs = try store.runs() } catch { fail(error.description, status: 66) }
+            if runs.isEmpty { fail(ResultStore.StoreError.noRuns(results).description, status: 66) }
+            var out = ""
+            for run in runs {
+                let state = run.complete ? "exit \(run.exitCode.map(String.init) ?? "?")" : (run.interrupted ? "interrupted" : "incomplete")
+                out += "\(run.id)  \(run.environment)  \(state)\n"
+            }
+            emit(out)
+            return
+        }
+        let report: RunReport
+        do { report = try store.report(runID) } catch { fail(error.description, status: 66) }
+        if json {
+            emit(ReportWriter.json(report))
+        } else if junit {
+            emit(ReportWriter.junit(report))
+        } else if tap {
+            emit(ReportWriter.tap(report))
+        } else {
+            emit(TextReport(report, color: Style.standard.enabled).render())
+        }
+    }
+
+    /// `./testbed-results` if it exists; else the one at the root of the
+    /// suite the current directory lies in (where `testbed run` puts them);
+    /// else `./testbed-results`.
+    static func defaultResults() -> String {
+        let here = FileManager.default.currentDirectoryPath
+        var info = stat()
+        if stat(SuitePaths.resultsDirectory, &info) == 0 { return SuitePaths.resultsDirectory }
+        guard let root = SuiteRoot.find(from: SuiteRoot.absolute(here)) else { return SuitePaths.resultsDirectory }
+        let shown = SuiteRoot.shown(root, from: here)
+        return shown == "." ? SuitePaths.resultsDirectory : shown + "/" + SuitePaths.resultsDirectory
+    }
+}

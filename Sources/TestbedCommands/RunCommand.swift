@@ -1,0 +1,316 @@
+import ArgumentParser
+import CShim
+import Catalog
+import Declarations
+import Execution
+import Foundation
+import HostFacts
+import Planning
+import ProcessSupervision
+import Reporting
+import Requirements
+import Results
+import Synchronization
+@preconcurrency import Dispatch
+
+extension ExitCodes: ExpressibleByArgument {}
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the tests that suit this host, with the setups and teardowns they need.",
+        discussion: """
+        Builds one graph of setups, tests and teardowns and runs it in parallel (-j), \
+        each shared setup once, teardowns always. A failing setup is an infrastructure \
+        failure: the tests behind it are blocked, not failed, and the summary puts it \
+        apart. Whatever path you give, the whole suite around it is loaded (its root: \
+        the nearest testbed.yaml at or above the path, then up while parents hold one) \
+        and the path selects tests; ids are from the root (in a git work tree, folders \
+        without a testbed.yaml in between are crossed, up to the work tree's top). Results go to --results DIR \
+        (default: testbed-results at the suite root; testbed.sqlite and one directory \
+        per run, `latest` points at the newest), written as they happen.
+
+        What a setup starts (a daemonized QEMU, a backgrounded server) lives until its \
+        teardown has run, or the end of the run. A command is looked for when it runs: \
+        a test whose program never started is `error`; one that started and exited \
+        126 or 127 is `fail`. Testbed never follows a link or opens a FIFO a test \
+        plants in the results (it is replaced, and the log says so); a results or run \
+        directory a test deletes, moves away or replaces by a link is made again where \
+        it was, with a warning (a --results DIR that is itself a link, to another disk \
+        say, is followed once, at the start); an export a \
+        program cannot be given (over 128 KiB, past ARG_MAX, a NUL byte) fails its \
+        setup, naming the line.
+
+          testbed run examples
+          testbed run examples --tag quick -j 4
+          testbed run ./my-test.sh
+          git bisect run testbed run tests --exit-codes bisect
+
+        Exit codes: 0 every selected test passed, skipped or was unsupported; 1 a test \
+        failed (fail, timeout, error); 2 an infrastructure failure (setup, teardown, \
+        restore, a test that failed while the results disk was full (blocked by \
+        "results disk"), a results directory that stopped taking results during the run, \
+        deleted, moved, replaced by a link or full: they are written when it can, and \
+        the run says so, or a file descriptor limit under 64 (ulimit -n; refused before \
+        anything runs)); 3 both; \
+        4 nothing selected; 64 bad command line; 65 invalid declarations; 130 \
+        interrupted. With --exit-codes bisect: 0 good, 1 bad, 125 this commit cannot \
+        be tested (only infrastructure failed, invalid declarations, nothing selected, \
+        a file descriptor limit under 64, \
+        a missing suite or environment file, or no test passed or \
+        failed), 128 a bad command line (which stops the bisection).
+
+        Ctrl-C stops launching, terminates what runs (a setup's check and a restore \
+        included), runs the teardowns and keeps the results; a second Ctrl-C kills \
+        everything at once. What a test leaves running is killed once no step that may \
+        have started it runs, also a process that cleared its environment and left its \
+        session (what a setup leaves: after its teardown).
+        """)
+
+    @OptionGroup var selection: SelectionOptions
+    @OptionGroup var environmentOptions: EnvironmentOptions
+
+    @Option(name: [.customShort("j", allowingJoined: true), .customLong("jobs")], help: ArgumentHelp(
+        "How many steps run at once (default: the CPUs this process may use: its affinity mask and cgroup CPU quota; lowered, saying so, when the file descriptor limit, ulimit -Hn, allows fewer).",
+        valueName: "n"))
+    var jobs: Int?
+
+    @Option(help: ArgumentHelp("The results directory (default: testbed-results at the suite root when every path lies in one suite, else ./testbed-results).", valueName: "dir"))
+    var results: String?
+
+    @Flag(name: .customLong("halt-on-infra"), help: "After an infrastructure failure, launch nothing new (teardowns still run).")
+    var haltOnInfra = false
+
+    @Option(name: .customLong("exit-codes"), help: ArgumentHelp("standard, or bisect for `git bisect run`.", valueName: "scheme"))
+    var exitCodes: ExitCodes = .standard
+
+    @Option(name: [.customShort("t"), .customLong("timeout-multiplier")], parsing: .unconditional, help: ArgumentHelp(
+        "Multiply every test's and setup's timeout by F, a decimal number (2, 0.5, 1e3; at least 0.001), for slow hosts such as TCG (meson's -t); 0 or less: no timeouts.",
+        valueName: "F"))
+    var timeoutMultiplierText = "1"
+
+    /// `-t` as validated (`parseTimeoutMultiplier`).
+    var timeoutMultiplier: Double { (try? parseTimeoutMultiplier(timeoutMultiplierText)) ?? 1 }
+
+    @Option(name: .customLong("kill-grace"), help: ArgumentHelp("Time between SIGTERM and SIGKILL for a test that times out or is interrupted.", valueName: "duration"))
+    var killGrace = "5s"
+
+    @Flag(help: "Print the report as JSON at the end (the shape of `testbed report --json`).")
+    var json = false
+
+    @Flag(name: .shortAndLong, help: "Print only failures and the summary.")
+    var quiet = false
+
+    @Flag(name: .customLong("plan-order"), help: "Start ready tests in plan order, ignoring earlier runs (default: tests that failed last time first, then the longest).")
+    var planOrder = false
+
+    func validate() throws {
+        try selection.requireExistingPaths(missing: exitCodes.missingInput)
+        if let jobs, jobs < 1 { throw ValidationError("-j must be at least 1, not \(jobs)") }
+        do {
+            _ = try parseTimeoutMultiplier(timeoutMultiplierText)
+        } catch .notANumber {
+            throw ValidationError("--timeout-multiplier \(shortened(timeoutMultiplierText)) is not a decimal number; write e.g. 2 or 0.5 (0 or less: no timeouts)")
+        } catch .tooSmall {
+            throw ValidationError("--timeout-multiplier \(shortened(timeoutMultiplierText)) is above 0 but under \(smallestTimeoutMultiplier), "
+                + "the smallest multiplier (timeouts are kept in whole milliseconds); write at least \(smallestTimeoutMultiplier), or 0 or less for no timeouts")
+        }
+        if parseTimeout(killGrace) == nil {
+            throw ValidationError("--kill-grace \(shortened(killGrace)) is not a duration up to ten years; write e.g. 5s")
+        }
+    }
+
+    func run() async throws {
+        // Signals are caught from the start: one that comes before the run
+        // exists stops it cleanly (130), one during the run stops the run.
+        // A closed stdout or stderr (`testbed run … | head`) loses text, never
+        // the run: writes fail with EPIPE instead (children get the default back).
+        signal(SIGPIPE, SIG_IGN)
+        let latch = InterruptLatch()
+        // Probe commands running in groups of their own are stopped too (HelperProcesses).
+        let signals = SignalForwarder(signals: [SIGINT, SIGTERM, SIGHUP]) { latch.fire(); HelperProcesses.interrupt() }
+        defer { signals.stop() }
+        // As many steps as descriptors allow, the soft limit raised for them
+        // (a step that cannot start for want of them is Testbed's limit, not the test's).
+        let descriptors = DescriptorBudget.apply(requested: jobs ?? CPUBudget().count)
+        let environment = try environmentOptions.load(invalid: exitCodes.invalidDeclarations, missing: exitCodes.missingInput)
+        let plan = try await selection.resolve(in: environment, invalid: exitCodes.invalidDeclarations)
+        let suites = selection.suitePaths
+        let results = self.results ?? suites.defaultResults
+        if latch.fired {
+            writeText("testbed: interrupted before the run started; nothing ran\n", to: STDERR_FILENO)
+            throw ExitCode(ExitStatus.interrupted)
+        }
+        guard !plan.tests.isEmpty else {
+            writeText("testbed: no tests selected; check the suite path, --tag and --id\n", to: STDERR_FILENO)
+            throw ExitCode(exitCodes.nothingSelected)
+        }
+        let store: ResultStore
+        let run: (id: String, directory: String)
+        let layout: RunLayout
+        do {
+            store = try ResultStore(directory: results)
+            run = try store.newRun()
+        } catch {
+            fail(error.description, status: exitCodes == .bisect ? 125 : 2)
+        }
+        for note in store.notes { writeText("testbed: warning: \(note)\n", to: STDERR_FILENO) }
+        do {
+            // Held open for the run: everything below it is written by descriptor.
+            layout = try RunLayout(results: store.results, name: run.id)
+        } catch {
+            fail(error.description, status: exitCodes == .bisect ? 125 : 2)
+        }
+
+        let facts = environment.recordedFacts()
+        if let data = try? JSONEncoder().encode(facts) {
+            writeFile("facts.json", in: layout) { $0(String(decoding: data, as: UTF8.self)) }
+        }
+        var base = ProcessInfo.processInfo.environment.merging(environment.binaryVariables) { $1 }
+        base["TESTBED_RUN_ID"] = run.id
+        base["TESTBED_RUN_DIR"] = run.directory
+        let restore = environment.restore.map { ($0.text, environment.directory) }
+        let options = ExecutorOptions(
+            jobs: descriptors.jobs, haltOnInfrastructureFailure: haltOnInfra,
+            runID: run.id, layout: layout, baseEnvironment: base, restore: restore,
+            history: planOrder ? [:] : store.history(), timeoutMultiplier: timeoutMultiplier)
+
+        if let warning = descriptors.warning { writeText(warning + "\n", to: STDERR_FILENO) }
+        // Every child of this process is now Testbed's: an orphan no step is
+        // tracked for escaped its step (see ProcessSupervisor+Escapees).
+        ProcessSupervisor.becomeSubreaper(huntingEscapees: true)
+        // If this process is killed outright, the guard kills what it started
+        // (and if the guard is killed, another takes its place).
+        let runGuard = RunGuard.start(executable: "/proc/self/exe", prefix: run.id + "/") { writeText($0 + "\n", to: STDERR_FILENO) }
+        if runGuard == nil {
+            writeText("testbed: warning: the guard process could not start; a kill -9 of testbed would leave its processes running\n",
+                      to: STDERR_FILENO)
+        }
+        let console = ConsoleRecorder(style: Style.forStandardError, live: isatty(STDERR_FILENO) == 1 && !json, quiet: quiet || json,
+                                      suite: suites.firstLineLabel(colon: false))
+        let collector = InfoCollector()
+        let recorder = store.recorder(runID: run.id, exitCodes: exitCodes, layout: layout)
+        let executor = Executor(plan: plan, facts: environment, options: options,
+                                supervisor: ProcessSupervisor(grace: parseTimeout(killGrace)!),
+                                recorders: [recorder, console, collector])
+        latch.attach { executor.interrupt() }
+        let summary = await executor.run(facts: facts)
+        // Every step has ended and every service was stopped: no escapee has an owner left.
+        ProcessSupervisor.killEscapees()
+
+        guard let info = await collector.info else { throw ExitCode(2) }
+        // The exit code as the store recorded it with the run (the one rule:
+        // RunSummary.exitCode(_:recordingFailed:)), for the summary and the process alike.
+        let recording = recorder.outcome
+            ?? RecordingOutcome(exitCode: summary.exitCode(exitCodes, recordingFailed: true), recordingError: nil,
+                                unrecorded: "the store never saw the run's end")
+        let report = RunReport(info: info, summary: summary, recording: recording)
+        // Written in chunks: the report of a 100,000-test run is never one string in memory.
+        // Both at once: on a large run they are the tail every user waits for.
+        await withDiscardingTaskGroup { group in
+            group.addTask { writeFile("report.json", in: layout) { write in ReportWriter.json(report, to: write) } }
+            group.addTask { writeFile("junit.xml", in: layout) { write in ReportWriter.junit(report, to: write) } }
+        }
+        if json {
+            emit(ReportWriter.json(report))
+        } else {
+            emit("\n" + TextReport(report, color: Style.standard.enabled).render())
+        }
+        // Directories made again after the recorder's last look (while writing the reports).
+        for repair in store.results.takeRepairs() { writeText("testbed: warning: \(repair.warning)\n", to: STDERR_FILENO) }
+        if let why = recording.unrecorded {
+            // The lab, not the code: the results directory could not take the run's end.
+            let kept = recording.inDatabase ? "the database is not (it shows this run as incomplete)" : "no database holds this run"
+            writeText("testbed: error: results could not be written to \(results) (\(why)): the summary above is complete, "
+                      + "\(kept); \(recording.unrecordedFix ?? "free some space or choose another --results DIR")\n",
+                      to: STDERR_FILENO)
+        }
+        if recording.exitCode != 0 { throw ExitCode(recording.exitCode) }
+    }
+}
+
+/// Creates `name` in the run directory (by descriptor: a link or FIFO a
+/// test planted there is replaced, with a warning, never followed) and lets
+/// `body` write it in pieces; on a write error (a full disk) the rest is
+/// dropped and a warning says so.
+func writeFile(_ name: String, in layout: RunLayout, _ body: ((String) -> Void) -> Void) {
+    let path = layout.absolute(name)
+    let (fd, notes, problem) = layout.createFile(name)
+    for note in notes { writeText("testbed: warning: \(note)\n", to: STDERR_FILENO) }
+    guard fd >= 0 else {
+        writeText("testbed: warning: cannot write \(path): \(problem ?? "unknown error")\n", to: STDERR_FILENO)
+        return
+    }
+    defer { close(fd) }
+    var failure: Int32 = 0
+    body { text in
+        guard failure == 0 else { return }
+        var text = text
+        failure = text.withUTF8 { testbed_write_all(fd, $0.baseAddress, $0.count) }
+    }
+    if failure != 0 {
+        writeText("testbed: warning: \(path) is incomplete: \(String(cString: strerror(-failure)))\n", to: STDERR_FILENO)
+    }
+}
+
+/// Keeps the run's start information for the final report.
+actor InfoCollector: Recorder {
+    var info: RunInfo?
+
+    func record(_ event: RunEvent) async {
+        if case .started(let started) = event { info = started }
+    }
+}
+
+/// Turns SIGINT/SIGTERM/SIGHUP into calls of `handler`, instead of dying.
+/// (Dispatch sources are thread-safe; they are only created and cancelled here.)
+/// Counts interrupts, and passes each to the executor once there is one
+/// (those that came before it, at once).
+final class InterruptLatch: Sendable {
+    let state = Mutex<(count: Int, target: (@Sendable () -> Void)?)>((0, nil))
+
+    var fired: Bool { state.withLock { $0.count > 0 } }
+
+    func fire() {
+        let target = state.withLock { state -> (@Sendable () -> Void)? in
+            state.count += 1
+            return state.target
+        }
+        target?()
+    }
+
+    func attach(_ target: @escaping @Sendable () -> Void) {
+        let earlier = state.withLock { state -> Int in
+            state.target = target
+            return state.count
+        }
+        for _ in 0..<min(earlier, 2) { target() }
+    }
+}
+
+final class SignalForwarder: @unchecked Sendable {
+    let sources: [any DispatchSourceSignal]
+
+    init(signals: [Int32], handler: @escaping @Sendable () -> Void) {
+        var sources: [any DispatchSourceSignal] = []
+        for number in signals {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler(handler: handler)
+            source.resume()
+            sources.append(source)
+        }
+        self.sources = sources
+    }
+
+    func stop() {
+        for source in sources { source.cancel() }
+    }
+}
+
+extension Style {
+    /// Colours for stderr (the progress line), under the same rules as stdout.
+    static let forStandardError = Style(
+        enabled: isatty(STDERR_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"].map(\.isEmpty) ?? true
+            && ProcessInfo.processInfo.environment["TERM"] != "dumb")
+}

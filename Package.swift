@@ -67,17 +67,20 @@ let package = Package(
             "Declarations", "Requirements", "HostFacts", "Catalog", "Planning",
         ], path: "Tests/TestSupport"),
         .testTarget(name: "RequirementsTests", dependencies: [
-            "Requirements", "Declarations", "HostFacts", "TestSupport",
-            .product(name: "PropertyBased", package: "swift-property-based"),
+            "Requirements", "Declarations", "HostFacts", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
-        .testTarget(name: "HostFactsTests", dependencies: ["HostFacts", "CShim", "TestSupport"]),
-        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "TestSupport"]),
+        .testTarget(name: "HostFactsTests", dependencies: ["HostFacts", "Requirements", "Declarations", "CShim", "TestSupport"]),
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "Requirements", "HostFacts", "Declarations", "TestSupport"]),
         .testTarget(name: "PlanningTests", dependencies: [
-            "Planning", "Catalog", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
+            "Planning", "Catalog", "Requirements", "HostFacts", "Declarations", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
-        .testTarget(name: "ProcessSupervisionTests", dependencies: ["ProcessSupervision", "HostFacts", "CShim", "TestSupport"]),
-        .testTarget(name: "ExecutionTests", dependencies: ["Execution", "Planning", "Catalog", "TestSupport"]),
-        .testTarget(name: "ResultsTests", dependencies: ["Results", "Reporting", "Execution", "TestSupport"]),
+        .testTarget(name: "ProcessSupervisionTests", dependencies: ["ProcessSupervision", "HostFacts", "Declarations", "CShim", "TestSupport"]),
+        .testTarget(name: "ExecutionTests", dependencies: [
+            "Execution", "ProcessSupervision", "Planning", "Catalog", "Requirements", "HostFacts", "Declarations", "TestSupport",
+        ]),
+        .testTarget(name: "ResultsTests", dependencies: [
+            "Results", "Reporting", "Execution", "Requirements", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Results", "Execution", "TestSupport"]),
         .testTarget(name: "TestbedCLITests", dependencies: ["testbed", "TestbedCommands", "TestSupport"]),
     ]

@@ -107,7 +107,7 @@ public final class Executor: Sendable {
         let decided = plan.tests.compactMap { planned -> TestResult? in
             guard case .unsupported(let unmet) = planned.status else { return nil }
             return TestResult(id: planned.test.id, outcome: .unsupported,
-                              reason: unmet.map(\.reason).joined(separator: "\n"))
+                              reason: unmet.map(\.description).joined(separator: "\n"))
         }
         for result in decided { state.testResults[result.id] = result }
         await emit(.started(RunInfo(
@@ -265,8 +265,8 @@ public final class Executor: Sendable {
                     // As the test will see it: along the PATH its setups export.
                     return facts.lookup(name, searchPath: exportedPath)
                 }
-                if case .unmet(let reason) = check {
-                    let host = reason.split(separator: ";", maxSplits: 1).dropFirst().first.map { $0.trimmingCharacters(in: .whitespaces) } ?? reason
+                if case .unmet(let observed) = check {
+                    let host = observed.map(\.description).joined(separator: "; ")
                     return .skip(.test(index, TestResult(id: id, outcome: .blocked,
                         reason: "setup \(promise.setup) ran, but \(promise.requirement.text) is still unmet: \(host)",
                         blockedBy: promise.setup)))

@@ -27,7 +27,7 @@ extension Plan {
             lines.append("  subgraph cluster_unsupported {")
             lines.append("    label=\"unsupported (not planned)\"; style=dashed;")
             for (n, test) in unsupported.enumerated() {
-                let why = test.status.unmet.map { Self.escape($0.reason) }.joined(separator: "\\n")
+                let why = test.status.unmet.map { Self.escape($0.description) }.joined(separator: "\\n")
                 lines.append("    u\(n) [label=\"\(Self.escape(test.test.id))\\n\(why)\", shape=note, color=gray];")
             }
             lines.append("  }")

@@ -82,21 +82,91 @@ public struct PlannedTest: Sendable {
     }
 }
 
-/// Why a test cannot run here: the requirement, and the host's side in words.
-/// This is the resolver's `SkipInfo`: every unsupported test carries at least one.
+/// Why a test cannot run here: a value, rendered to words only where it is
+/// shown (`description`). This is the resolver's `SkipInfo`: every
+/// unsupported test carries at least one.
 public struct Unmet: Sendable, Hashable, Codable, CustomStringConvertible {
-    /// The requirement as written (`qemu >= 8.2`), or `setup:NAME` for a
-    /// declared setup that cannot run here.
-    public let requirement: String
-    /// "needs qemu >= 8.2; this host has 7.2.9".
-    public let reason: String
-
-    public init(requirement: String, reason: String) {
-        self.requirement = requirement
-        self.reason = reason
+    /// What is missing.
+    public enum Cause: Sendable, Hashable, Codable {
+        /// The host does not meet a requirement: what it has for each alternative.
+        case host([Observation])
+        /// A setup the test names (`setup:`), or one a setup comes `after`,
+        /// cannot run here, for these reasons.
+        case setup(name: String, after: Bool, because: [Unmet])
+        /// The test `dirties` the host, and nothing restores it.
+        case dirtying
     }
 
-    public var description: String { reason }
+    /// The requirement as written (`qemu >= 8.2`), `setup:NAME` for a
+    /// declared setup that cannot run here, or `dirties`.
+    public let requirement: String
+    /// What is missing.
+    public let cause: Cause
+    /// Setups whose `provides` promise the requirement but that cannot run
+    /// here themselves, in declaration order (only for `.host`).
+    public let refusedProviders: [RefusedProvider]
+
+    /// - Parameters:
+    ///   - requirement: the requirement as written, `setup:NAME` or `dirties`.
+    ///   - cause: what is missing.
+    ///   - refusedProviders: setups that could provide it but cannot run here.
+    public init(requirement: String, cause: Cause, refusedProviders: [RefusedProvider] = []) {
+        self.requirement = requirement
+        self.cause = cause
+        self.refusedProviders = refusedProviders
+    }
+
+    /// The observations, when the host does not meet a requirement.
+    public var observed: [Observation] {
+        if case .host(let observed) = cause { return observed }
+        return []
+    }
+
+    /// "needs qemu >= 8.2; this host has 7.2.9", as `check` prints it.
+    public var description: String {
+        switch cause {
+        case .host(let observed):
+            "needs \(requirement); " + hostSide(observed)
+        case let .setup(name, after, because):
+            (after ? "comes after setup \(name), which cannot run here: " + because.map(\.description).joined(separator: "; ")
+                : "needs setup \(name), which cannot run here: " + because.map(\.nested).joined(separator: "; "))
+        case .dirtying:
+            "it would leave this host dirty and the environment declares no restore; "
+                + "declare `restore:` in the environment file, or pass --allow-dirty to run it anyway"
+        }
+    }
+
+    /// The host's side and the refused providers, after "needs REQUIREMENT; ".
+    func hostSide(_ observed: [Observation]) -> String {
+        (observed.map(\.description) + refusedProviders.map(\.description)).joined(separator: "; ")
+    }
+
+    /// As it reads inside another reason: "it needs root (testbed runs as uid 1000)".
+    var nested: String {
+        if case .host(let observed) = cause { return "it needs \(requirement) (\(hostSide(observed)))" }
+        return description
+    }
+}
+
+/// A setup that promises a requirement but cannot run here itself.
+public struct RefusedProvider: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// The setup's name.
+    public let setup: String
+    /// Why it cannot run here.
+    public let because: [Unmet]
+
+    /// - Parameters:
+    ///   - setup: the setup's name.
+    ///   - because: why it cannot run here.
+    public init(setup: String, because: [Unmet]) {
+        self.setup = setup
+        self.because = because
+    }
+
+    /// "setup qemu-build could provide it but cannot run here: it needs root (…)".
+    public var description: String {
+        "setup \(setup) could provide it but cannot run here: " + because.map(\.nested).joined(separator: "; ")
+    }
 }
 
 /// A requirement that a setup promised to meet.

@@ -25,9 +25,7 @@ public struct Resolver: Sendable {
     }
 
     /// Why a `dirties: true` test does not run where nothing restores the host.
-    public static let dirtyingRefused = Unmet(requirement: "dirties",
-        reason: "it would leave this host dirty and the environment declares no restore; "
-            + "declare `restore:` in the environment file, or pass --allow-dirty to run it anyway")
+    public static let dirtyingRefused = Unmet(requirement: "dirties", cause: .dirtying)
 
     /// The plan for the selected tests. With `steps: false` the plan has
     /// every verdict and no steps (what `check` needs: building the graph
@@ -224,8 +222,7 @@ struct ResolverState {
             case let .usable(deps, _): append(deps, to: &closure)
             case let .unusable(reasons):
                 unmet.append(Unmet(requirement: "setup:\(setups[dependency].name)",
-                                   reason: "comes after setup \(setups[dependency].name), which cannot run here: "
-                                       + reasons.map(\.reason).joined(separator: "; ")))
+                                   cause: .setup(name: setups[dependency].name, after: true, because: reasons)))
             }
         }
         for requirement in setup.requires {
@@ -264,11 +261,11 @@ struct ResolverState {
     /// by adding the first usable provider's closure.
     mutating func satisfy(_ requirement: Requirement, closure: inout [Int], excluding: Int? = nil) -> Satisfaction {
         let check = hostCheck(requirement)
-        guard case .unmet(let reason) = check else { return .met(provider: nil) }
+        guard case .unmet(let observed) = check else { return .met(provider: nil) }
         if let provider = closure.last(where: { Self.promisesMeet(requirement, setups[$0].provides) }) {
             return .met(provider: provider)
         }
-        var refused: [String] = []
+        var refused: [RefusedProvider] = []
         var seen: [Int] = [] // a few providers at most: a scan beats hashing
         for alternative in requirement.alternatives {
             for candidate in providers[alternative.name] ?? [] where candidate != excluding && !seen.contains(candidate) {
@@ -280,20 +277,11 @@ struct ResolverState {
                     append(deps, to: &closure)
                     return .met(provider: candidate)
                 case let .unusable(reasons):
-                    refused.append("setup \(setups[candidate].name) could provide it but cannot run here: "
-                                   + reasons.map { Self.stripNeeds($0.reason) }.joined(separator: "; "))
+                    refused.append(RefusedProvider(setup: setups[candidate].name, because: reasons))
                 }
             }
         }
-        let full = refused.isEmpty ? reason : reason + "; " + refused.joined(separator: "; ")
-        return .unmet(Unmet(requirement: requirement.text, reason: full))
-    }
-
-    /// "needs root; testbed runs as uid 1000" reads as "it needs root: …" inside a longer reason.
-    static func stripNeeds(_ reason: String) -> String {
-        guard reason.hasPrefix("needs "), let semicolon = reason.firstIndex(of: ";") else { return reason }
-        let what = reason[reason.index(reason.startIndex, offsetBy: 6)..<semicolon]
-        return "it needs \(what) (\(reason[reason.index(after: semicolon)...].trimmingWhitespaceLeading()))"
+        return .unmet(Unmet(requirement: requirement.text, cause: .host(observed), refusedProviders: refused))
     }
 
     // MARK: - Tests
@@ -310,9 +298,7 @@ struct ResolverState {
             switch resolveSetup(i) {
             case let .usable(deps, _): append(deps, to: &closure)
             case let .unusable(reasons):
-                unmet.append(Unmet(requirement: "setup:\(name)",
-                                   reason: "needs setup \(name), which cannot run here: "
-                                       + reasons.map { Self.stripNeeds($0.reason) }.joined(separator: "; ")))
+                unmet.append(Unmet(requirement: "setup:\(name)", cause: .setup(name: name, after: false, because: reasons)))
             }
         }
         for requirement in test.requires {
@@ -342,11 +328,5 @@ struct ResolverState {
         }
         for node in closure { place(node) }
         return order
-    }
-}
-
-extension StringProtocol {
-    func trimmingWhitespaceLeading() -> String {
-        String(drop(while: \.isWhitespace))
     }
 }

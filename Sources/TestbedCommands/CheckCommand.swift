@@ -42,7 +42,7 @@ struct CheckCommand: AsyncParsableCommand {
             let id: String
             let status: String
             let setups: [String]
-            let unmet: [Unmet]
+            let unmet: [UnmetJSON]
             /// Things worth knowing that do not change the status (a program that does not exist yet).
             let notes: [String]
         }
@@ -56,7 +56,7 @@ struct CheckCommand: AsyncParsableCommand {
         let notes = catalog.relativePrograms == 0 ? [:] : Self.notes(plan)
         if json {
             emit(encodeJSON(Output(environment: plan.environment, tests: plan.tests.enumerated().map { index, test in
-                .init(id: test.test.id, status: test.status.name, setups: test.status.setups, unmet: test.status.unmet,
+                .init(id: test.test.id, status: test.status.name, setups: test.status.setups, unmet: test.status.unmet.map(UnmetJSON.init),
                       notes: notes[index].map { [$0] } ?? [])
             })))
         } else {
@@ -134,12 +134,24 @@ struct CheckCommand: AsyncParsableCommand {
             for (index, test) in plan.tests.enumerated() {
                 guard case .unsupported(let unmet) = test.status else { continue }
                 line("  ", test.test.id)
-                for reason in unmet { line("      ", reason.reason.escapingControls) }
+                for reason in unmet { line("      ", reason.description.escapingControls) }
                 note(index)
             }
         }
         out.append(contentsOf: "\n\(counts.runnable) runnable, \(counts.needsSetup) need setup, \(counts.unsupported) unsupported".utf8)
         out.append(contentsOf: " (\(plan.tests.count) test\(plan.tests.count == 1 ? "" : "s"))\n".utf8)
         return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// An unmet requirement as `check --json` and `plan --json` show it:
+/// `{"requirement": "qemu >= 8.2", "reason": "needs qemu >= 8.2; this host has 7.2.9"}`.
+struct UnmetJSON: Encodable {
+    let requirement: String
+    let reason: String
+
+    init(_ unmet: Unmet) {
+        requirement = unmet.requirement
+        reason = unmet.description
     }
 }

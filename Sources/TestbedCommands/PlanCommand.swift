@@ -42,7 +42,7 @@ struct PlanCommand: AsyncParsableCommand {
         }
         struct Skipped: Encodable {
             let id: String
-            let unmet: [Unmet]
+            let unmet: [UnmetJSON]
         }
         let environment: String
         let steps: [StepOut]
@@ -72,7 +72,7 @@ struct PlanCommand: AsyncParsableCommand {
                                  after: step.dependencies.map { $0 + 1 })
                 },
                 unsupported: plan.tests.compactMap { test in
-                    test.status.unmet.isEmpty ? nil : .init(id: test.test.id, unmet: test.status.unmet)
+                    test.status.unmet.isEmpty ? nil : .init(id: test.test.id, unmet: test.status.unmet.map(UnmetJSON.init))
                 })))
         } else {
             emit(Self.render(plan, suite: selection.suitePaths.firstLineLabel(colon: false), style: .standard))
@@ -104,7 +104,7 @@ struct PlanCommand: AsyncParsableCommand {
             out += "\n" + style.red("not planned: \(unsupported.count) unsupported") + "\n"
             for test in unsupported {
                 out += "  \(test.test.id.escapingControls)\n"
-                for unmet in test.status.unmet { out += "      \(unmet.reason.escapingControls)\n" }
+                for unmet in test.status.unmet { out += "      \(unmet.description.escapingControls)\n" }
             }
         }
         return out

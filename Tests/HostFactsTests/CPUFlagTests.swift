@@ -217,8 +217,8 @@ struct CPUFlagTests {
             #expect(host.lookup("cpu-flag:\(flag)") == .absent(reason: noFlagsLine), "\(arch): \(flag)")
         }
         #expect(!host.allFacts().contains { $0.name.hasPrefix("cpu-flag:") })
-        try #expect(Requirement(parsing: "cpu-flag:vmx | cpu-flag:svm").check(host.lookup)
-            == .unmet(reason: "needs cpu-flag:vmx | cpu-flag:svm; \(noFlagsLine); \(noFlagsLine)"))
+        let either = try Requirement(parsing: "cpu-flag:vmx | cpu-flag:svm").check(host.lookup)
+        #expect(either == .unmet([.absent(noFlagsLine), .absent(noFlagsLine)]))
     }
 
     @Test("a flag written in upper case is absent, with the spelling the host lists")

@@ -48,7 +48,8 @@ struct EnvironmentTests {
         #expect(env.restore?.text == "./restore.sh")
         #expect(env.lookup("root").fact != nil, "the host is still probed")
         try #expect(Requirement(parsing: "memory >= 32G").check(env.lookup) == .met)
-        try #expect(Requirement(parsing: "libvirt >= 9.0").check(env.lookup) == .unmet(reason: "needs libvirt >= 9.0; this host has 8.10"))
+        let libvirt = try Requirement(parsing: "libvirt >= 9.0").check(env.lookup)
+        #expect(libvirt.hostSide == "this host has 8.10")
     }
 
     @Test("probes and binaries bind the version to the fact's name or the program's name")
@@ -124,7 +125,8 @@ struct EnvironmentTests {
         #expect(lab.lookup("DELL_R420").fact != nil)
         try #expect(Requirement(parsing: "windows-7sp1+").check(lab.lookup) == .met)
         let old = try Environment(contentsOf: root.appendingPathComponent("environments/lab-r420-win7.yaml").path)
-        try #expect(Requirement(parsing: "windows-7sp1+").check(old.lookup) == .unmet(reason: "needs windows-7sp1+; this host has 7"))
+        let windows = try Requirement(parsing: "windows-7sp1+").check(old.lookup)
+        #expect(windows.hostSide == "this host has 7")
         let cross = try Environment(contentsOf: root.appendingPathComponent("environments/cross-version.yaml").path)
         #expect(cross.binaryVariables.keys.sorted() == ["QEMU_DST", "QEMU_SRC"])
     }

@@ -54,7 +54,10 @@ struct ResolverTests {
         let unmet = try #require(status(p, "/q")?.unmet)
         #expect(unmet.count == 1)
         #expect(unmet[0].requirement == "qemu >= 8.2")
-        #expect(unmet[0].reason == "needs qemu >= 8.2; this host has 7.2.9; setup install-qemu could provide it but cannot run here: it needs root (root is not present on this host)")
+        #expect(unmet[0].observed == [.differs(Fact(name: "qemu", value: "7.2.9", source: "static"), shown: "7.2.9")])
+        #expect(unmet[0].refusedProviders.map(\.setup) == ["install-qemu"])
+        #expect(unmet[0].refusedProviders.first?.because.map(\.requirement) == ["root"])
+        #expect(unmet[0].description == "needs qemu >= 8.2; this host has 7.2.9; setup install-qemu could provide it but cannot run here: it needs root (root is not present on this host)")
         #expect(p.steps.isEmpty)
     }
 
@@ -62,7 +65,7 @@ struct ResolverTests {
     func promisedValue() throws {
         let p = try plan([test("/q", requires: ["qemu >= 8.2"]), test("/r", requires: ["qemu >= 7"])],
                          [setup("old-qemu", provides: ["qemu = 8.0"])], facts: StaticFacts(facts: [:]))
-        #expect(status(p, "/q")?.unmet.first?.reason == "needs qemu >= 8.2; qemu is not present on this host")
+        #expect(status(p, "/q")?.unmet.first?.description == "needs qemu >= 8.2; qemu is not present on this host")
         #expect(status(p, "/r") == .needsSetup(["old-qemu"]))
     }
 
@@ -99,21 +102,24 @@ struct ResolverTests {
     func negation(requirement: String, runnable: Bool) throws {
         let p = try plan([test("/t", requires: [requirement])])
         #expect((status(p, "/t") == .runnable) == runnable)
-        if !runnable { #expect(status(p, "/t")?.unmet.first?.reason == "needs !virtualized; this host has virtualized = vm") }
+        if !runnable { #expect(status(p, "/t")?.unmet.first?.description == "needs !virtualized; this host has virtualized = vm") }
     }
 
     @Test("every unmet requirement is listed, each with the host's side")
     func everyUnmet() throws {
         let p = try plan([test("/t", requires: ["kernel >= 99", "kvm", "qemu >= 7", "DELL_R420"])])
         #expect(status(p, "/t")?.unmet.map(\.requirement) == ["kernel >= 99", "kvm", "DELL_R420"])
-        #expect(status(p, "/t")?.unmet.first?.reason == "needs kernel >= 99; this host has 6.1.0-13-amd64")
+        #expect(status(p, "/t")?.unmet.first?.description == "needs kernel >= 99; this host has 6.1.0-13-amd64")
     }
 
     @Test("a declared setup that cannot run makes its tests unsupported")
     func unusableExplicitSetup() throws {
         let p = try plan([test("/t", setups: ["needs-root"])], [setup("needs-root", requires: ["root"])])
+        let rootAbsent = Unmet(requirement: "root", cause: .host([.absent("root is not present on this host")]))
         #expect(status(p, "/t")?.unmet == [Unmet(requirement: "setup:needs-root",
-            reason: "needs setup needs-root, which cannot run here: it needs root (root is not present on this host)")])
+                                                  cause: .setup(name: "needs-root", after: false, because: [rootAbsent]))])
+        #expect(status(p, "/t")?.unmet.first?.description
+            == "needs setup needs-root, which cannot run here: it needs root (root is not present on this host)")
     }
 
     @Test("cycles print the cycle", arguments: [
@@ -155,11 +161,14 @@ struct ResolverTests {
         let p = try plan([make("/a", requires, []), make("/b", requires, disk), make("/c", requires, []),
                           make("/d", requires, disk), make("/e", unmet, []), make("/f", unmet, disk), make("/g", unmet, [])],
                          [setup("image", provides: ["image:alpine"]), setup("disk")])
+        let kernel = Fact(name: "kernel", value: "6.1.0-13-amd64", source: "static")
+        let kernelUnmet = Unmet(requirement: "kernel >= 99", cause: .host([.differs(kernel, shown: "6.1.0-13-amd64")]))
+        #expect(kernelUnmet.description == "needs kernel >= 99; this host has 6.1.0-13-amd64")
         #expect(p.tests.map(\.status) == [
             .needsSetup(["image"]), .needsSetup(["disk", "image"]), .needsSetup(["image"]), .needsSetup(["disk", "image"]),
-            .unsupported([Unmet(requirement: "kernel >= 99", reason: "needs kernel >= 99; this host has 6.1.0-13-amd64")]),
-            .unsupported([Unmet(requirement: "kernel >= 99", reason: "needs kernel >= 99; this host has 6.1.0-13-amd64")]),
-            .unsupported([Unmet(requirement: "kernel >= 99", reason: "needs kernel >= 99; this host has 6.1.0-13-amd64")]),
+            .unsupported([kernelUnmet]),
+            .unsupported([kernelUnmet]),
+            .unsupported([kernelUnmet]),
         ])
         #expect(p.tests.map { $0.promises.map(\.setup) } == [["image"], ["image"], ["image"], ["image"], [], [], []])
         #expect(p.tests.map(\.test.id) == ["/a", "/b", "/c", "/d", "/e", "/f", "/g"])

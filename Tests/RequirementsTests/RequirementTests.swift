@@ -104,7 +104,22 @@ struct RequirementCheckTests {
         ("cpu-flag:vmx | qemu >= 9", "needs cpu-flag:vmx | qemu >= 9; cpu-flag:vmx is not present on this host; this host has 7.2.9"),
     ])
     func unmet(text: String, reason: String) throws {
-        #expect(try Requirement(parsing: text).check(host) == .unmet(reason: reason))
+        let check = try Requirement(parsing: text).check(host)
+        guard case .unmet(let observed) = check else { Issue.record("\(text) is met"); return }
+        #expect("needs \(text); " + observed.map(\.description).joined(separator: "; ") == reason)
+    }
+
+    @Test("what the host showed is kept as values, one per alternative")
+    func observations() throws {
+        let qemu = Fact(name: "qemu", value: "7.2.9", source: "test")
+        let either = try Requirement(parsing: "cpu-flag:vmx | qemu >= 9").check(host)
+        #expect(either == .unmet([.absent("cpu-flag:vmx is not present on this host"), .differs(qemu, shown: "7.2.9")]))
+        let nested = try Requirement(parsing: "nested").check(host)
+        #expect(nested == .unmet([.switchedOff(name: "nested", value: "N")]))
+        let notKVM = try Requirement(parsing: "!kvm").check(host)
+        #expect(notKVM == .unmet([.present(Fact(name: "kvm", value: "12", source: "test"))]))
+        let rootValue = try Requirement(parsing: "root >= 1").check(host)
+        #expect(rootValue == .unmet([.noValue(name: "root")]))
     }
 
     @Test("a promise without a value meets any comparison; with a value it is compared; it never meets !NAME")

@@ -1,55 +1,88 @@
 import Declarations
 
-/// Whether a requirement holds, and if not, why in words.
+/// Whether a requirement holds, and if not, what the host showed instead.
 public enum RequirementCheck: Sendable, Hashable {
     case met
-    /// `reason` reads "needs qemu >= 8.2; this host has 7.2.9".
-    case unmet(reason: String)
+    /// What the host has for each alternative of the requirement, in the
+    /// order written (`qemu >= 8.2 | cmd:qemu-kvm`: two observations).
+    case unmet([Observation])
 
+    /// Whether the requirement holds.
     public var isMet: Bool { self == .met }
+}
+
+/// What the host showed for one alternative of a requirement it does not
+/// meet: a value, rendered to words only where it is shown
+/// (`description`: "this host has 7.2.9").
+public enum Observation: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// The host does not have the fact; the fact source's own words
+    /// (`FactLookup.absent`), e.g. "qemu is not installed on this host (…)".
+    case absent(String)
+    /// A flag the host has but turned off (`kvm` is `0`, `facts: {kvm: false}`).
+    case switchedOff(name: String, value: String)
+    /// `!NAME`, and the host has the fact.
+    case present(Fact)
+    /// A comparison with a fact the host has without a value.
+    case noValue(name: String)
+    /// A comparison that does not hold: the host's fact, and its value as the
+    /// requirement writes it (`8 GiB (8589934592 bytes)` for a size in units).
+    case differs(Fact, shown: String)
+
+    /// The host's side in words: "this host has 7.2.9".
+    public var description: String {
+        switch self {
+        case .absent(let reason): reason
+        case let .switchedOff(name, value): "\(name) is \(value) on this host"
+        case .present(let fact): "this host has \(fact)"
+        case .noValue(let name): "\(name) is present on this host but has no value to compare"
+        case .differs(_, let shown): "this host has \(shown)"
+        }
+    }
 }
 
 extension Requirement {
     /// Checks the requirement against a fact lookup.
+    /// - Parameter lookup: what the host has for a fact name.
+    /// - Returns: `.met` when any alternative holds, otherwise one observation per alternative.
     public func check(_ lookup: (String) -> FactLookup) -> RequirementCheck {
-        var explanations: [String] = []
+        var observations: [Observation] = []
         for alternative in alternatives {
             switch alternative.check(lookup(alternative.name)) {
             case .met: return .met
-            case let .unmet(why): explanations.append(why)
+            case let .unmet(observed): observations += observed
             }
         }
-        return .unmet(reason: "needs \(text); " + explanations.joined(separator: "; "))
+        return .unmet(observations)
     }
 }
 
 extension Alternative {
-    /// Checks one alternative against what the host has; the unmet reason is
-    /// the host's side only ("this host has 7.2.9").
+    /// Checks one alternative against what the host has.
+    /// - Parameter lookup: the host's answer for the alternative's fact.
+    /// - Returns: `.met`, or `.unmet` with the one observation of the host's side.
     public func check(_ lookup: FactLookup) -> RequirementCheck {
         switch (self, lookup) {
         case (.present, .present(let fact)):
             if let value = fact.value, Alternative.falseWords.contains(value.lowercased()) {
-                return .unmet(reason: "\(name) is \(value) on this host")
+                return .unmet([.switchedOff(name: name, value: value)])
             }
             return .met
         case (.present, .absent(let reason)):
-            return .unmet(reason: reason)
+            return .unmet([.absent(reason)])
         case (.absent, .absent):
             return .met
         case (.absent, .present(let fact)):
             if let value = fact.value, Alternative.falseWords.contains(value.lowercased()) { return .met }
-            return .unmet(reason: "this host has \(fact)")
-        case (.compare(_, _, let wanted), .absent(let reason)):
-            _ = wanted
-            return .unmet(reason: reason)
+            return .unmet([.present(fact)])
+        case (.compare, .absent(let reason)):
+            return .unmet([.absent(reason)])
         case let (.compare(name, op, wanted), .present(fact)):
             guard let value = fact.value else {
-                return .unmet(reason: "\(name) is present on this host but has no value to compare")
+                return .unmet([.noValue(name: name)])
             }
             let order = Alternative.compareValues(value, wanted)
             if op.holds(order: order) { return .met }
-            return .unmet(reason: "this host has \(Alternative.display(value, like: wanted))")
+            return .unmet([.differs(fact, shown: Alternative.display(value, like: wanted))])
         }
     }
 

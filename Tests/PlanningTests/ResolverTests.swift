@@ -54,7 +54,8 @@ struct ResolverTests {
         let unmet = try #require(status(p, "/q")?.unmet)
         #expect(unmet.count == 1)
         #expect(unmet[0].requirement == "qemu >= 8.2")
-        #expect(unmet[0].reason == "needs qemu >= 8.2; this host has 7.2.9; setup install-qemu could provide it but cannot run here: it needs root (root is not present on this host)")
+        #expect(unmet[0].reason == "needs qemu >= 8.2; this host has 7.2.9; "
+            + "setup install-qemu could provide it but cannot run here: it needs root (root is not present on this host)")
         #expect(p.steps.isEmpty)
     }
 

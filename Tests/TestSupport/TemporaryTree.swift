@@ -3,8 +3,14 @@ import Foundation
 /// A directory tree made for one test, removed when the value goes away:
 /// fixture `/proc` and `/sys` layouts, suites, environment files.
 public final class TemporaryTree: @unchecked Sendable {
+    /// The tree's absolute path, under the temporary directory.
     public let path: String
 
+    /// Makes the tree with these files.
+    /// - Parameters:
+    ///   - files: File contents by path below the tree.
+    ///   - executables: The paths of `files` made executable (0755).
+    /// - Throws: What creating a directory or writing a file throws.
     public init(_ files: [String: String] = [:], executables: Set<String> = []) throws {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("testbed-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)

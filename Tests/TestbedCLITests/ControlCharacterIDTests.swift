@@ -23,7 +23,8 @@ struct ControlCharacterIDTests {
             #expect(result.status == 65)
             let fix = "that would reach terminals and reports as it is; rename the test or its directory with printable characters only"
             #expect(result.stderr == """
-                testbed: error: testbed.yaml:2: setup name "img\\u{1B}[2J" has a control character (`\\u{1B}`) that would reach terminals and reports as it is; rename it with letters, digits and _ . - : @
+                testbed: error: testbed.yaml:2: setup name "img\\u{1B}[2J" has a control character (`\\u{1B}`) that would reach terminals and reports as it \
+                is; rename it with letters, digits and _ . - : @
                 testbed: error: testbed.yaml:5: test id "/bad\\nPASS /forged" has a control character (`\\n`) \(fix)
                 testbed: error: testbed.yaml:6: test id "/cr\\rx" has a control character (`\\r`) \(fix)
                 testbed: error: testbed.yaml:7: test id "/esc\\u{1B}[2J" has a control character (`\\u{1B}`) \(fix)
@@ -119,7 +120,8 @@ extension ControlCharacterIDTests {
             let result = try boundedTestbed([command, "."], in: tree.path).result
             #expect(result.status == 65)
             #expect(result.stderr == """
-                testbed: error: testbed.yaml:2: setup name "img\\u{200B}" has an invisible format character (`\\u{200B}`) that would reach terminals and reports as it is; rename it with letters, digits and _ . - : @
+                testbed: error: testbed.yaml:2: setup name "img\\u{200B}" has an invisible format character (`\\u{200B}`) that would reach terminals and \
+                reports as it is; rename it with letters, digits and _ . - : @
                 testbed: error: testbed.yaml:5: test id "/a\\u{200B}b" has an invisible format character (`\\u{200B}`) \(fix)
                 testbed: error: testbed.yaml:6: test id "/a\\u{FEFF}b" has an invisible format character (`\\u{FEFF}`) \(fix)
                 testbed: error: testbed.yaml:7: test id "/a\\u{AD}b" has an invisible format character (`\\u{AD}`) \(fix)
@@ -135,7 +137,8 @@ extension ControlCharacterIDTests {
         // The bidirectional controls stay control characters, as before.
         let bidi = try TemporaryTree(["testbed.yaml": "tests:\n  \"a\u{200E}b\": 'true'\n"])
         let refused = try boundedTestbed(["check", "."], in: bidi.path).result
-        #expect(refused.status == 65 && refused.stderr == "testbed: error: testbed.yaml:2: test id \"/a\\u{200E}b\" has a control character (`\\u{200E}`) \(fix)\n",
+        #expect(refused.status == 65 && refused.stderr == "testbed: error: testbed.yaml:2: test id \"/a\\u{200E}b\" has a control character "
+            + "(`\\u{200E}`) \(fix)\n",
                 "\(refused.stderr)")
     }
 }

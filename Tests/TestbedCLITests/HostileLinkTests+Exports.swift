@@ -57,10 +57,13 @@ extension HostileLinkTests {
         let limit = argMax - min(64 << 10, argMax / 4)
         // The line where the total first passes the limit; the rest of the environment is under 64 KiB here.
         let cost = 2 + 1 + 100_000 + 1 + 8
-        let match = try #require(reason.firstMatch(of: /^its export file setups\/many\/export, line (\d+): with `V(\d+)` the exports make the environment of the steps after this setup (\d+) bytes, over the (\d+) bytes a program can be given on this host \(ARG_MAX, less room for each step's own variables and command line\); write large values to files and export their paths$/), "\(reason)")
-        let line = try #require(Int(match.1))
-        #expect(Int(match.2) == line)
-        #expect(Int(match.4) == limit)
+        let pattern = try Regex(#"^its export file setups/many/export, line (\d+): with `V(\d+)` the exports make the environment of "#
+            + #"the steps after this setup (\d+) bytes, over the (\d+) bytes a program can be given on this host \(ARG_MAX, less room "#
+            + #"for each step's own variables and command line\); write large values to files and export their paths$"#)
+        let match = try #require(reason.firstMatch(of: pattern), "\(reason)")
+        let line = try #require(match.output[1].substring.flatMap { Int($0) })
+        #expect(match.output[2].substring.flatMap { Int($0) } == line)
+        #expect(match.output[4].substring.flatMap { Int($0) } == limit)
         #expect(line * cost > limit - (64 << 10) && (line - 1) * cost <= limit, "line \(line)")
     }
 
@@ -98,7 +101,10 @@ extension HostileLinkTests {
         #expect(report.setup("right").first?["outcome"] as? String == "ok")
         let test = try #require((json["tests"] as? [[String: Any]])?.first { $0["id"] as? String == "/needs-both" })
         let reason = try #require(test["reason"] as? String)
-        #expect(reason.firstMatch(of: /^not started: the exports of setups (left, right|right, left) together make its environment \d+ bytes, over the (\d+) bytes a program can be given on this host \(ARG_MAX, less room for its own variables\); write large values to files and export their paths$/) != nil, "\(reason)")
+        let pattern = try Regex(#"^not started: the exports of setups (left, right|right, left) together make its environment \d+ bytes, "#
+            + #"over the (\d+) bytes a program can be given on this host \(ARG_MAX, less room for its own variables\); "#
+            + #"write large values to files and export their paths$"#)
+        #expect(reason.firstMatch(of: pattern) != nil, "\(reason)")
         #expect(["left", "right"].contains(test["blocked_by"] as? String))
     }
 

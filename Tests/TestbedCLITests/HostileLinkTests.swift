@@ -15,7 +15,8 @@ func testbedBounded(_ arguments: [String], in directory: String, environment: [S
     posix_spawn_file_actions_addopen(&actions, 1, scratch["out"], O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     posix_spawn_file_actions_addopen(&actions, 2, scratch["err"], O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     // env -C changes directory and execs timeout, which runs testbed as its child.
-    let words = ["/usr/bin/env", "-C", directory, "NO_COLOR=1"] + environment.map { "\($0.key)=\($0.value)" } + ["/usr/bin/timeout", "-s", "KILL", "\(seconds)", testbedBinary] + arguments
+    let words = ["/usr/bin/env", "-C", directory, "NO_COLOR=1"] + environment.map { "\($0.key)=\($0.value)" }
+        + ["/usr/bin/timeout", "-s", "KILL", "\(seconds)", testbedBinary] + arguments
     let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
     defer { for pointer in argv { free(pointer) } }
     var pid: pid_t = 0

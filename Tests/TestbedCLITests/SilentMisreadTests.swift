@@ -75,9 +75,12 @@ struct SilentMisreadTests {
             #expect(mkfifo(tree[fifo], 0o755) == 0)
         }
         let cases: [([String], String)] = [
-            (["run", "./fifo"], "./fifo: is a FIFO, not a regular file, so it cannot run as a test; name an executable file, a suite directory or a testbed.yaml"),
-            (["check", "fifo"], "fifo: is a FIFO, not a regular file, so it cannot run as a test; name an executable file, a suite directory or a testbed.yaml"),
-            (["check", "suite/fifo.sh"], "suite/fifo.sh: is a FIFO, not a regular file, so it cannot run as a test; name an executable file, a suite directory or a testbed.yaml"),
+            (["run", "./fifo"], "./fifo: is a FIFO, not a regular file, so it cannot run as a test; "
+                + "name an executable file, a suite directory or a testbed.yaml"),
+            (["check", "fifo"], "fifo: is a FIFO, not a regular file, so it cannot run as a test; "
+                + "name an executable file, a suite directory or a testbed.yaml"),
+            (["check", "suite/fifo.sh"], "suite/fifo.sh: is a FIFO, not a regular file, so it cannot run as a test; "
+                + "name an executable file, a suite directory or a testbed.yaml"),
             (["check", "lonely"], "lonely/testbed.yaml: is a FIFO, not a regular file; make it a YAML file, or remove it"),
             (["check", "-e", "env.yaml", "suite"], "env.yaml: is a FIFO, not a regular file; name a YAML file"),
         ]

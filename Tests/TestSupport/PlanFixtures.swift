@@ -67,11 +67,15 @@ public func status(_ plan: Plan, _ id: String) -> PlannedTest.Status? {
 }
 
 /// Steps as "kind label" strings, in plan order.
+/// - Parameter plan: A plan.
+/// - Returns: One string per step (`setup img`, `test /a`).
 public func labels(_ plan: Plan) -> [String] {
     plan.steps.map { "\($0.kindName) \($0.label)" }
 }
 
 /// Checks that every step comes after its dependencies.
+/// - Parameter plan: A plan.
+/// - Returns: True when every dependency's id is below its step's.
 public func isTopological(_ plan: Plan) -> Bool {
     plan.steps.allSatisfy { step in step.dependencies.allSatisfy { $0 < step.id } }
 }

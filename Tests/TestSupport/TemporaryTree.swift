@@ -21,6 +21,11 @@ public final class TemporaryTree: @unchecked Sendable {
     }
 
     /// Writes a file below the tree, making directories as needed.
+    /// - Parameters:
+    ///   - name: The file's path below the tree.
+    ///   - content: Its text, written as UTF-8.
+    ///   - executable: Whether to make it executable (0755).
+    /// - Throws: What creating the directories or writing the file throws.
     public func write(_ name: String, _ content: String, executable: Bool = false) throws {
         let url = URL(fileURLWithPath: path).appendingPathComponent(name)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -30,7 +35,9 @@ public final class TemporaryTree: @unchecked Sendable {
         }
     }
 
-    /// Makes an empty directory below the tree.
+    /// Makes an empty directory below the tree (and its parents).
+    /// - Parameter name: The directory's path below the tree.
+    /// - Throws: What creating it throws.
     public func directory(_ name: String) throws {
         try FileManager.default.createDirectory(atPath: self[name], withIntermediateDirectories: true)
     }

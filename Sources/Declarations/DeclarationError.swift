@@ -14,6 +14,11 @@ public struct DeclarationError: Error, Sendable, Hashable, CustomStringConvertib
     /// (`EMFILE`, `ENFILE`) when it read the file (`outOfDescriptors`).
     public var isTestbedLimit = false
 
+    /// An error in `file` at `line`, not a Testbed limit.
+    /// - Parameters:
+    ///   - file: The file as the user named it.
+    ///   - line: The 1-based line, or nil for the whole file.
+    ///   - message: What is wrong and how to fix it: lowercase, ending with the fix.
     public init(file: String, line: Int?, message: String) {
         self.file = file
         self.line = line
@@ -22,12 +27,19 @@ public struct DeclarationError: Error, Sendable, Hashable, CustomStringConvertib
 
     /// Whether an errno of open, opendir or read means Testbed ran out of
     /// file descriptors (its own, `EMFILE`, or the system's, `ENFILE`).
+    /// - Parameter code: An `errno` value.
+    /// - Returns: True for `EMFILE` and `ENFILE`.
     public static func isDescriptorShortage(_ code: Int32) -> Bool {
         code == EMFILE || code == ENFILE
     }
 
     /// `file` could not be read because Testbed was out of file descriptors
     /// (`code` is `EMFILE` or `ENFILE`): Testbed's limit, not the suite's.
+    /// - Parameters:
+    ///   - file: The file as the user named it.
+    ///   - code: The `errno` of the failed open or read, `EMFILE` or `ENFILE`.
+    /// - Returns: An error for the whole file with `isTestbedLimit` set, whose
+    ///   message names `strerror(code)` and how to raise the limit.
     public static func outOfDescriptors(file: String, errno code: Int32) -> DeclarationError {
         var error = DeclarationError(file: file, line: nil, message:
             "cannot be read: testbed ran out of file descriptors (\(String(cString: strerror(code)))); this is testbed's "
@@ -46,6 +58,13 @@ public struct DeclarationError: Error, Sendable, Hashable, CustomStringConvertib
 }
 
 /// Suggests the closest of `candidates` to a misspelt `word`.
+/// - Parameters:
+///   - word: What the user wrote.
+///   - candidates: The names that are known.
+/// - Returns: The candidate equal to `word` ignoring case if there is one;
+///   else the candidate at the smallest edit distance (Levenshtein, in
+///   characters) if that distance is at most max(2, a third of `word`'s
+///   length); else nil.
 public func closest(to word: String, in candidates: [String]) -> String? {
     func distance(_ a: [Character], _ b: [Character]) -> Int {
         var previous = Array(0...b.count)

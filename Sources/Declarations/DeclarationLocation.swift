@@ -1,26 +1,35 @@
 /// Where something was declared: a file as the user named it, and a line.
 public struct DeclarationLocation: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// The file as the user named it (relative paths stay relative).
     public let file: String
+    /// 1-based line, or nil when the whole file is meant.
     public let line: Int?
 
+    /// A place in a declaration file.
+    /// - Parameters:
+    ///   - file: The file as the user named it.
+    ///   - line: The 1-based line, or nil for the whole file.
     public init(file: String, line: Int?) {
         self.file = file
         self.line = line
     }
 
+    /// `file:line`, or `file` alone when there is no line (not escaped).
     public var description: String {
         if let line { return "\(file):\(line)" }
         return file
     }
 
     /// An error at this place.
+    /// - Parameter message: What is wrong and how to fix it: lowercase, ending with the fix.
+    /// - Returns: The error at this file and line.
     public func error(_ message: String) -> DeclarationError {
         DeclarationError(file: file, line: line, message: message)
     }
 }
 
-/// The longest timeout a declaration may write: ten years (longer ones
-/// would overflow the clock; write 0 for no limit).
+/// The longest timeout a declaration may write, in seconds: ten years (longer
+/// ones would overflow the clock; write 0 for no limit).
 public let longestTimeoutSeconds = 315_360_000.0
 
 /// Parses a timeout: `90`, `90s`, `2m`, `1h30m`, `500ms`, `1.5m`; `0` is
@@ -30,8 +39,11 @@ public let longestTimeoutSeconds = 315_360_000.0
 /// a NUMBER is ASCII digits with at most one `.` (`1.5`, `.5`; no sign,
 /// exponent or hexadecimal: `0x1`, `1e3` and `+5` are refused); the units
 /// are `ms`, `s`/`sec`/`secs`, `m`/`min`/`mins`, `h`/`hr`/`hrs`, `d`, in any
-/// case; spaces may stand between the pairs and their parts. Nil when the
-/// text is not one, or is longer than ten years.
+/// case; spaces may stand between the pairs and their parts.
+/// - Parameter text: The timeout as written, surrounding whitespace ignored.
+/// - Returns: The duration in whole milliseconds, rounded up
+///   (`wholeMilliseconds`); nil when `text` is not a timeout or is longer
+///   than `longestTimeoutSeconds` (ten years).
 public func parseTimeout(_ text: String) -> Duration? {
     let trimmed = text.trimmingWhitespace().lowercased()
     guard !trimmed.isEmpty, trimmed.unicodeScalars.allSatisfy(\.isASCII) else { return nil }
@@ -101,6 +113,9 @@ public enum TimeoutMultiplierProblem: Error, Sendable, Equatable {
 /// and `nan` are `.notANumber`; a positive value under
 /// `smallestTimeoutMultiplier` (also one that underflows to 0, `1e-400`) is
 /// `.tooSmall`.
+/// - Parameter text: The option's value, surrounding whitespace ignored.
+/// - Returns: The factor the declared timeouts are multiplied by (0 or less: no timeouts).
+/// - Throws: `TimeoutMultiplierProblem.notANumber` or `.tooSmall`.
 public func parseTimeoutMultiplier(_ text: String) throws(TimeoutMultiplierProblem) -> Double {
     let trimmed = text.trimmingWhitespace().lowercased()
     var rest = Substring(trimmed)
@@ -125,6 +140,9 @@ public func parseTimeoutMultiplier(_ text: String) throws(TimeoutMultiplierProbl
 /// Seconds as whole milliseconds, rounded up: a timeout above zero never
 /// becomes 0 (no limit). Rounded to the microsecond first, so float noise is not a
 /// millisecond more (`0.3 × 1000` is 300, not 301).
+/// - Parameter seconds: A duration in seconds; 0 or less, or NaN, means none.
+/// - Returns: The duration in whole milliseconds, at least 1 ms when `seconds`
+///   is above 0; `.zero` otherwise.
 public func wholeMilliseconds(_ seconds: Double) -> Duration {
     guard seconds > 0 else { return .zero }
     return .milliseconds(max(1, Int64(((seconds * 1_000_000).rounded() / 1000).rounded(.up))))
@@ -133,6 +151,10 @@ public func wholeMilliseconds(_ seconds: Double) -> Duration {
 private func milliseconds(_ seconds: Double) -> Duration { wholeMilliseconds(seconds) }
 
 /// A duration as a user writes it: `10m`, `90s`, `1h30m`, `1.5s`.
+/// - Parameter duration: A non-negative duration; below a millisecond is dropped.
+/// - Returns: Whole seconds as `h`, `m` and `s` parts (`1h30m`, `0s` for
+///   zero); a duration with a millisecond part as `ms` below a second
+///   (`500ms`) or as decimal seconds above (`1.5s`).
 public func formatTimeout(_ duration: Duration) -> String {
     let ms = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     if ms % 1000 != 0 { return ms < 1000 ? "\(ms)ms" : "\(Double(ms) / 1000)s" }

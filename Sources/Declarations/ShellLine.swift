@@ -44,6 +44,8 @@ public enum ShellLine {
     /// The words of a simple command (`./x86/run x86/msr.flat -smp 1`), or nil
     /// when the line needs the shell: shell syntax, a leading `NAME=value`,
     /// or a first word that is a builtin or keyword.
+    /// - Parameter line: A `run:`, `check:` or `teardown:` line.
+    /// - Returns: The words split at blanks, or nil.
     public static func simpleWords(_ line: String) -> [String]? {
         let bytes = line.utf8
         guard !bytes.contains(where: isSyntax) else { return nil }
@@ -57,7 +59,9 @@ public enum ShellLine {
     /// when that is a plain word and no builtin; nil when it cannot be known
     /// without running the shell (`$QEMU`, `cd build && ./run`), and when
     /// the line handles its failure (`modprobe x || true`).
-    /// `pathReassigned`: an assignment before it sets `PATH`.
+    /// - Parameter line: A `run:`, `check:` or `teardown:` line.
+    /// - Returns: The program's word as written, and `pathReassigned`, true
+    ///   when an assignment before it sets `PATH`; or nil.
     public static func firstCommand(_ line: String) -> (word: Substring, pathReassigned: Bool)? {
         let utf8 = line.utf8
         var position = utf8.startIndex

@@ -13,6 +13,8 @@
 /// joiners stay, so that a family or a flag of Scotland prints as one emoji:
 /// U+200D (zero width joiner) and the tag letters U+E0020–U+E007F
 /// (`isEmojiJoiner`); names refuse those too (`firstUnprintableNamed`).
+/// - Parameter scalar: One Unicode scalar.
+/// - Returns: True when it must be escaped before it is shown.
 public func isUnprintable(_ scalar: Unicode.Scalar) -> Bool {
     switch scalar.value {
     case 0x20...0x7E: false
@@ -48,6 +50,8 @@ func isInvisibleFormat(_ scalar: Unicode.Scalar) -> Bool {
 /// The first character of `text` that must not reach a terminal
 /// (`isUnprintable`), escaped as `escapingControls` shows it (`\n`,
 /// `\u{1B}`); nil when there is none.
+/// - Parameter text: Text about to be shown.
+/// - Returns: The escape of the first unprintable character, or nil.
 public func firstUnprintable(in text: some StringProtocol) -> String? {
     text.unicodeScalars.first(where: isUnprintable).map { escaped($0) }
 }
@@ -57,6 +61,8 @@ public func firstUnprintable(in text: some StringProtocol) -> String? {
 /// control character (`\u{1B}`)", or "an invisible format character
 /// (`\u{200B}`)"; nil when there is none. Quote the name with
 /// `shortenedName`, which escapes the same characters.
+/// - Parameter text: A name (test id, setup, file or environment name).
+/// - Returns: The first refused character in words, or nil.
 public func firstUnprintableNamed(in text: some StringProtocol) -> String? {
     guard let scalar = text.unicodeScalars.first(where: isRefusedInName) else { return nil }
     return isInvisibleFormat(scalar) ? "an invisible format character (`\(escaped(scalar))`)"
@@ -66,6 +72,8 @@ public func firstUnprintableNamed(in text: some StringProtocol) -> String? {
 /// One character as a JSON string writes it: `\u001b`, `\u200b`, and a
 /// character beyond U+FFFF as its UTF-16 surrogate pair (`\udb40\udc01` for
 /// U+E0001), which every JSON reader turns back into the character.
+/// - Parameter scalar: One Unicode scalar.
+/// - Returns: One `\uXXXX` (lowercase hexadecimal) per UTF-16 code unit.
 public func jsonEscaped(_ scalar: Unicode.Scalar) -> String {
     var out = ""
     for unit in String(scalar).utf16 {
@@ -81,6 +89,8 @@ public func jsonEscaped(_ scalar: Unicode.Scalar) -> String {
 /// terminals), U+2028/U+2029 and the format characters raw; outside
 /// strings a JSON text has only ASCII, so each one found is in a string and
 /// its escape reads back as the same string.
+/// - Parameter json: The output of a JSON encoder.
+/// - Returns: The same JSON, those characters escaped; `json` itself when it has none.
 public func escapingUnprintableInJSON(_ json: String) -> String {
     guard json.unicodeScalars.contains(where: { $0.value >= 0x7F && isUnprintable($0) }) else { return json }
     var out = String.UnicodeScalarView()
@@ -122,12 +132,20 @@ extension StringProtocol {
 /// takes more than `limit` characters so, its first `limit - 20` (whole
 /// characters and escapes) followed by `… (N characters)`, so one long line of
 /// input cannot flood the terminal.
+/// - Parameters:
+///   - text: The text to quote.
+///   - limit: The most characters shown, escapes counted as shown.
+/// - Returns: The escaped text, cut short when longer than `limit`.
 public func shortened(_ text: some StringProtocol, limit: Int = 80) -> String {
     shortened(text, limit: limit, escaping: isUnprintable)
 }
 
 /// A name to quote in the message that refuses it (`firstUnprintableNamed`):
 /// as `shortened`, the emoji joiners escaped too (`/a\u{200D}b`).
+/// - Parameters:
+///   - text: The name to quote.
+///   - limit: The most characters shown, escapes counted as shown.
+/// - Returns: The escaped name, cut short when longer than `limit`.
 public func shortenedName(_ text: some StringProtocol, limit: Int = 80) -> String {
     shortened(text, limit: limit, escaping: isRefusedInName)
 }
@@ -148,7 +166,9 @@ func shortened(_ text: some StringProtocol, limit: Int, escaping: (Unicode.Scala
 }
 
 extension StringProtocol {
-    /// The text without leading and trailing spaces, tabs and newlines.
+    /// The text without leading and trailing whitespace (spaces, tabs,
+    /// newlines and the other Unicode whitespace characters).
+    /// - Returns: The trimmed text; empty when it is all whitespace.
     public func trimmingWhitespace() -> String {
         var start = startIndex
         var end = endIndex

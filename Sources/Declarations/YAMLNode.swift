@@ -4,9 +4,13 @@ import CYaml
 /// into. Scalars keep the text they were written with (`8.10` stays `8.10`);
 /// nothing is typed implicitly.
 public enum YAMLNode: Sendable {
-    /// `plain` is false for quoted and block scalars.
+    /// A scalar's text as written, at its 1-based line; `plain` is false for
+    /// quoted and block scalars.
     case scalar(String, line: Int, plain: Bool)
+    /// A mapping's pairs in file order (merge keys not yet expanded), at the
+    /// 1-based line it starts on.
     case mapping([(key: YAMLNode, value: YAMLNode)], line: Int)
+    /// A list's items in file order, at the 1-based line it starts on.
     case sequence([YAMLNode], line: Int)
 
     /// The 1-based line the node starts on.
@@ -216,7 +220,8 @@ struct YAMLEventParser {
     mutating func count(_ nodes: Int, line: Int) throws(Failure) {
         expanded += nodes
         if expanded > Self.nodeBudget {
-            throw Failure(line: line, message: "the document expands to more than \(Self.nodeBudget) values through aliases (a YAML alias bomb?); remove the nested aliases")
+            throw Failure(line: line, message: "the document expands to more than \(Self.nodeBudget) values through aliases "
+                + "(a YAML alias bomb?); remove the nested aliases")
         }
     }
 }

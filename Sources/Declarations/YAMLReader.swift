@@ -6,11 +6,18 @@ public struct YAMLReader: Sendable {
     /// The file as the user named it.
     public let file: String
 
+    /// A reader whose errors name `file`.
+    /// - Parameter file: The file as the user named it; only shown, never opened.
     public init(file: String) {
         self.file = file
     }
 
-    /// Parses the text; nil for an empty document.
+    /// Parses the text of one YAML document; aliases are expanded.
+    /// - Parameter text: The whole file's text.
+    /// - Returns: The root node; nil for an empty document (nothing, `~` or `null`).
+    /// - Throws: `DeclarationError` naming `file` and the line: a YAML syntax
+    ///   error, a duplicate key, more than one document, an alias expansion or
+    ///   nesting over the limits, a character YAML refuses.
     public func parse(_ text: String) throws(DeclarationError) -> YAMLNode? {
         do {
             let root = try YAMLEventParser.parse(text)
@@ -23,8 +30,15 @@ public struct YAMLReader: Sendable {
     }
 
     /// The 1-based line of a node.
+    /// - Parameter node: A node this reader parsed.
+    /// - Returns: The line the node starts on.
     public func line(_ node: YAMLNode) -> Int? { node.line }
 
+    /// An error at a node of this file.
+    /// - Parameters:
+    ///   - node: The node at fault; nil for the whole file.
+    ///   - message: What is wrong and how to fix it: lowercase, ending with the fix.
+    /// - Returns: The error naming `file` and the node's line.
     public func error(_ node: YAMLNode?, _ message: String) -> DeclarationError {
         DeclarationError(file: file, line: node?.line, message: message)
     }
@@ -34,6 +48,12 @@ public struct YAMLReader: Sendable {
 
     /// The entries of a mapping in file order. A merge key (`<<: *defaults`)
     /// adds the merged mapping's entries that are not written here.
+    /// - Parameters:
+    ///   - node: The node that must be a mapping.
+    ///   - what: What the mapping is, for messages (`test "qmp"`).
+    /// - Returns: The entries, those written here first, then the merged ones.
+    /// - Throws: `DeclarationError` when `node` is not a mapping, a key is not
+    ///   a scalar, or `<<` merges something other than a mapping.
     public func mapping(_ node: YAMLNode, what: @autoclosure () -> String) throws(DeclarationError) -> [Entry] {
         guard case let .mapping(pairs, _) = node else {
             throw error(node, "\(what()) must be a mapping of `key: value` lines, not \(describe(node))")
@@ -66,6 +86,12 @@ public struct YAMLReader: Sendable {
     }
 
     /// Rejects keys not in `allowed`, suggesting the nearest one.
+    /// - Parameters:
+    ///   - entries: The entries of a mapping (`mapping(_:what:)`).
+    ///   - allowed: The known keys, compared exactly (case matters).
+    ///   - what: What the mapping is, for messages (`test "qmp"`).
+    /// - Throws: `DeclarationError` at the first unknown key's line, with a
+    ///   did-you-mean (`closest(to:in:)`) or the list of known keys.
     public func checkKeys(_ entries: [Entry], allowed: [String], what: @autoclosure () -> String) throws(DeclarationError) {
         for entry in entries where !allowed.contains(where: { $0.utf8.count == entry.key.utf8.count && $0 == entry.key }) {
             var message = "unknown key \"\(entry.key)\" in \(what())"
@@ -79,6 +105,11 @@ public struct YAMLReader: Sendable {
     }
 
     /// A scalar as the text it was written with (`8.10` stays `8.10`).
+    /// - Parameters:
+    ///   - node: The node that must be a scalar.
+    ///   - what: What the value is, for messages (`the run of test "qmp"`).
+    /// - Returns: The scalar's text.
+    /// - Throws: `DeclarationError` when `node` is a mapping or a list.
     public func string(_ node: YAMLNode, what: @autoclosure () -> String) throws(DeclarationError) -> String {
         guard case let .scalar(text, _, _) = node else {
             throw error(node, "\(what()) must be a single value, not \(describe(node))")
@@ -87,6 +118,11 @@ public struct YAMLReader: Sendable {
     }
 
     /// A list of strings; a single scalar counts as a list of one, an empty plain one as none.
+    /// - Parameters:
+    ///   - node: A scalar or a list of scalars.
+    ///   - what: What the list is, for messages (`the tags of test "qmp"`).
+    /// - Returns: The texts in file order.
+    /// - Throws: `DeclarationError` when `node` is a mapping or an item is not a scalar.
     public func strings(_ node: YAMLNode, what: @autoclosure () -> String) throws(DeclarationError) -> [String] {
         switch node {
         case let .scalar(text, _, plain):
@@ -103,7 +139,12 @@ public struct YAMLReader: Sendable {
         }
     }
 
-    /// A boolean: true/false, yes/no, on/off.
+    /// A boolean: true/false, yes/no, on/off, in any case.
+    /// - Parameters:
+    ///   - node: The node that must be one of those scalars.
+    ///   - what: What the value is, for messages.
+    /// - Returns: The value.
+    /// - Throws: `DeclarationError` for any other value, a mapping or a list.
     public func bool(_ node: YAMLNode, what: @autoclosure () -> String) throws(DeclarationError) -> Bool {
         let text = try string(node, what: what()).lowercased()
         switch text {
@@ -122,8 +163,7 @@ public struct YAMLReader: Sendable {
     }
 }
 
-/// Reads a file as UTF-8 text, or throws a declaration error naming it.
-/// The largest declaration file read (32 MiB, some 300,000 tests): a bigger
+/// The largest declaration file read, in bytes (32 MiB, some 300,000 tests): a bigger
 /// one is refused before it is read, so a stray file cannot exhaust memory.
 public let declarationFileLimit = 32 << 20
 
@@ -147,6 +187,7 @@ func loneCarriageReturnLine(_ data: Data) -> Int? {
 public enum FileReadProblem: Error, Sendable, Equatable {
     /// open or fstat failed with this errno (ENOENT, EACCES…).
     case cannotOpen(Int32)
+    /// The path is a directory.
     case directory
     /// A FIFO, socket or device: `a FIFO`.
     case notRegular(String)
@@ -157,6 +198,9 @@ public enum FileReadProblem: Error, Sendable, Equatable {
 /// What a file that is neither a regular file nor a directory is, for a
 /// message: `a FIFO`, `a socket`, `a character device`, `a block device`;
 /// nil for a regular file or a directory.
+/// - Parameter mode: A `st_mode` from stat or fstat.
+/// - Returns: The kind with its article, `not a regular file` for an unknown
+///   type, or nil.
 public func fileKind(_ mode: mode_t) -> String? {
     switch mode & S_IFMT {
     case S_IFREG, S_IFDIR: nil
@@ -172,6 +216,13 @@ public func fileKind(_ mode: mode_t) -> String? {
 /// checked with fstat before any read, so a FIFO or a device named (or
 /// swapped in) where a file was expected is refused, never read blocking
 /// or without end.
+/// - Parameters:
+///   - path: The file to read.
+///   - limit: The most bytes accepted.
+/// - Returns: The file's bytes, read to its end (a file that grows while it is
+///   read is read on, up to the limit).
+/// - Throws: `FileReadProblem`: `.cannotOpen(errno)`, `.directory`,
+///   `.notRegular(kind)`, or `.tooLarge(bytes)` when over `limit`.
 public func readRegularFile(_ path: String, limit: Int) throws(FileReadProblem) -> Data {
     let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
     guard fd >= 0 else {
@@ -207,7 +258,15 @@ public func readRegularFile(_ path: String, limit: Int) throws(FileReadProblem) 
 }
 
 /// Reads a declaration file as UTF-8 text, refusing directories, FIFOs and
-/// devices, and files over the limit.
+/// devices, and files over `declarationFileLimit` (32 MiB).
+/// - Parameters:
+///   - path: The file to read.
+///   - shownAs: The file as the user named it, for messages.
+/// - Returns: The file's text.
+/// - Throws: `DeclarationError` for the whole file naming `shownAs`: missing,
+///   unreadable, a directory, a FIFO or device, too large, not UTF-8, out of
+///   descriptors (`isTestbedLimit`); or at the line of a carriage return that
+///   does not end a line.
 public func readDeclarationFile(_ path: String, shownAs: String) throws(DeclarationError) -> String {
     let data: Data
     do {

@@ -13,6 +13,8 @@ public final class EnvironmentBlock: @unchecked Sendable {
     let entries: [UnsafeMutablePointer<CChar>?]
     let variables: [String: String]
 
+    /// Builds the block: one `KEY=VALUE` C string per variable, sorted by key.
+    /// - Parameter variables: The run's shared variables.
     public init(_ variables: [String: String]) {
         let sorted = variables.sorted { $0.key < $1.key }
         keys = sorted.map(\.key)
@@ -26,16 +28,24 @@ public final class EnvironmentBlock: @unchecked Sendable {
     public let byteCount: Int
 
     /// What one variable takes of a new process' argument space, in bytes.
+    /// - Parameters:
+    ///   - key: The variable's name.
+    ///   - value: Its value.
+    /// - Returns: The UTF-8 bytes of `KEY=VALUE` with its NUL, plus a pointer.
     public static func cost(key: String, value: String) -> Int {
         key.utf8.count + 1 + value.utf8.count + 1 + MemoryLayout<UnsafeRawPointer>.size
     }
 
     /// What the variable `name` takes of `byteCount` (0 when it is not set).
+    /// - Parameter name: A variable's name.
+    /// - Returns: Its cost in bytes (`cost(key:value:)`), or 0.
     public func cost(of name: String) -> Int {
         variables[name].map { Self.cost(key: name, value: $0) } ?? 0
     }
 
     /// The value of one variable (`PATH`, to look a command up as the process would).
+    /// - Parameter name: A variable's name.
+    /// - Returns: Its value, or nil when the block does not set it.
     public func value(of name: String) -> String? { variables[name] }
 
     deinit {
@@ -69,12 +79,15 @@ public struct ProcessSpec: Sendable {
         case discarded
     }
 
+    /// What is started.
     public var program: Program
     /// Variables of this process; they win over `base`.
     public var environment: [String: String]
     /// The run's shared environment, if any.
     public var base: EnvironmentBlock?
+    /// The working directory it starts in.
     public var directory: String
+    /// Where its stdout and stderr go.
     public var output: Output
 
     /// The output's name in messages.
@@ -86,6 +99,13 @@ public struct ProcessSpec: Sendable {
         }
     }
 
+    /// What to start, and where its output goes.
+    /// - Parameters:
+    ///   - program: A file with its argument vector, or a declared command line.
+    ///   - environment: Its own variables; they win over `base`.
+    ///   - base: The run's shared environment, if any.
+    ///   - directory: The working directory.
+    ///   - output: Where stdout and stderr go.
     public init(program: Program, environment: [String: String], base: EnvironmentBlock? = nil,
                 directory: String, output: Output) {
         self.program = program
@@ -95,18 +115,40 @@ public struct ProcessSpec: Sendable {
         self.output = output
     }
 
+    /// What to start, its output appended to a file.
+    /// - Parameters:
+    ///   - program: A file with its argument vector, or a declared command line.
+    ///   - environment: Its own variables; they win over `base`.
+    ///   - base: The run's shared environment, if any.
+    ///   - directory: The working directory.
+    ///   - outputPath: The file stdout and stderr are appended to (created if missing).
     public init(program: Program, environment: [String: String], base: EnvironmentBlock? = nil,
                 directory: String, outputPath: String) {
         self.init(program: program, environment: environment, base: base, directory: directory, output: .path(outputPath))
     }
 
     /// A file started as it stands.
+    /// - Parameters:
+    ///   - executable: The file's path, also `argv[0]`.
+    ///   - arguments: The arguments after `argv[0]`.
+    ///   - environment: Its own variables; they win over `base`.
+    ///   - base: The run's shared environment, if any.
+    ///   - directory: The working directory.
+    ///   - output: Where stdout and stderr go.
     public init(executable: String, arguments: [String], environment: [String: String], base: EnvironmentBlock? = nil,
                 directory: String, output: Output) {
         self.init(program: .file(executable, arguments: arguments), environment: environment, base: base,
                   directory: directory, output: output)
     }
 
+    /// A file started as it stands, its output appended to a file.
+    /// - Parameters:
+    ///   - executable: The file's path, also `argv[0]`.
+    ///   - arguments: The arguments after `argv[0]`.
+    ///   - environment: Its own variables; they win over `base`.
+    ///   - base: The run's shared environment, if any.
+    ///   - directory: The working directory.
+    ///   - outputPath: The file stdout and stderr are appended to (created if missing).
     public init(executable: String, arguments: [String], environment: [String: String], base: EnvironmentBlock? = nil,
                 directory: String, outputPath: String) {
         self.init(executable: executable, arguments: arguments, environment: environment, base: base,
@@ -114,12 +156,27 @@ public struct ProcessSpec: Sendable {
     }
 
     /// A command line from a declaration (see `Program.commandLine`).
+    /// - Parameters:
+    ///   - command: The line as declared.
+    ///   - environment: Its own variables; they win over `base`.
+    ///   - base: The run's shared environment, if any.
+    ///   - directory: The working directory.
+    ///   - output: Where stdout and stderr go.
+    /// - Returns: The spec of a `.commandLine` program.
     public static func shell(_ command: String, environment: [String: String], base: EnvironmentBlock? = nil,
                              directory: String, output: Output) -> ProcessSpec {
         ProcessSpec(program: .commandLine(command), environment: environment, base: base,
                     directory: directory, output: output)
     }
 
+    /// A command line from a declaration, its output appended to a file.
+    /// - Parameters:
+    ///   - command: The line as declared.
+    ///   - environment: Its own variables; they win over `base`.
+    ///   - base: The run's shared environment, if any.
+    ///   - directory: The working directory.
+    ///   - outputPath: The file stdout and stderr are appended to (created if missing).
+    /// - Returns: The spec of a `.commandLine` program.
     public static func shell(_ command: String, environment: [String: String], base: EnvironmentBlock? = nil,
                              directory: String, outputPath: String) -> ProcessSpec {
         shell(command, environment: environment, base: base, directory: directory, output: .path(outputPath))
@@ -133,7 +190,9 @@ public struct ProcessSpec: Sendable {
 
 /// How a process ended.
 public enum Termination: Sendable, Hashable, CustomStringConvertible {
+    /// It exited with this status (0…255).
     case exited(Int32)
+    /// A signal ended it: the signal's number.
     case signaled(Int32)
 
     init(waitStatus status: Int32) {
@@ -144,6 +203,7 @@ public enum Termination: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// `exit 3`, or `killed by signal 9 (SIGKILL)`.
     public var description: String {
         switch self {
         case .exited(let code): "exit \(code)"
@@ -153,6 +213,8 @@ public enum Termination: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// SIGKILL, SIGTERM… for a signal number.
+/// - Parameter signal: A signal number.
+/// - Returns: Its name for the common signals, `signal N` for the others.
 public func signalName(_ signal: Int32) -> String {
     let names: [Int32: String] = [
         SIGHUP: "SIGHUP", SIGINT: "SIGINT", SIGQUIT: "SIGQUIT", SIGILL: "SIGILL", SIGABRT: "SIGABRT",
@@ -173,7 +235,9 @@ public struct ProcessOutcome: Sendable {
     public var timedOut: Bool
     /// It was stopped because the run was interrupted.
     public var interrupted: Bool
+    /// When it was started (wall clock).
     public var started: Date
+    /// Seconds from the first attempt to start it to its end (monotonic clock).
     public var duration: Double
     /// What the process left running when it exited on its own, for a
     /// process started with `keepsLeftovers` (a setup's services); nil

@@ -171,6 +171,7 @@ enum CommandLaunch: Sendable {
 /// Why a program could not be started (DESIGN.md, "Outcomes": `error` is
 /// known from the failed `exec` itself, or the lookup before it).
 public struct LaunchFailure: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What kept the program from starting; `description` turns it into the fix.
     public enum Cause: Sendable, Hashable {
         /// The path does not exist; `in` is the directory a relative path was looked up in.
         case notFound(in: String?)
@@ -178,9 +179,11 @@ public struct LaunchFailure: Error, Sendable, Hashable, CustomStringConvertible 
         case notOnPath(String)
         /// The file exists but may not be executed.
         case notExecutable
+        /// The path is a directory.
         case isDirectory
         /// The `#!` interpreter does not exist (or `env` would not find its program).
         case interpreterMissing(String)
+        /// The `#!` interpreter (this path) exists but may not be executed.
         case interpreterNotExecutable(String)
         /// The `#!` line ends with a carriage return (DOS line endings).
         case carriageReturn
@@ -203,14 +206,21 @@ public struct LaunchFailure: Error, Sendable, Hashable, CustomStringConvertible 
     public let program: String
     /// The `errno` of the failed lookup or `exec`.
     public let errno: Int32
+    /// What kept it from starting.
     public let cause: Cause
 
+    /// A program that could not be started.
+    /// - Parameters:
+    ///   - program: The program as the command wrote it (for `.output`, the output file).
+    ///   - errno: The `errno` of the failed lookup, open or `exec`.
+    ///   - cause: What kept it from starting.
     public init(program: String, errno: Int32, cause: Cause) {
         self.program = program
         self.errno = errno
         self.cause = cause
     }
 
+    /// `cannot start PROGRAM: what is wrong; the fix`, one line.
     public var description: String {
         switch cause {
         case .notFound(let directory?):

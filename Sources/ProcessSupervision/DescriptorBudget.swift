@@ -35,13 +35,15 @@ public struct DescriptorBudget: Sendable, Equatable {
     /// once; at 100, about ten; at 256, about fifty.
     public static let minimum = 64
 
-    /// The soft limit before and after `apply` (`ulimit -Sn`).
+    /// The soft limit (`ulimit -Sn`) before `apply`.
     public var softBefore: Int
+    /// The soft limit after `apply`: raised to what the steps need, at most `hard`.
     public var soft: Int
     /// The hard limit (`ulimit -Hn`), bounded by the kernel's `fs.nr_open`.
     public var hard: Int
-    /// The steps asked for (`-j`) and the steps that fit.
+    /// The steps asked for (`-j`).
     public var requested: Int
+    /// The steps that fit in `soft` (at least one, at most `requested`).
     public var jobs: Int
     /// Descriptors open at start.
     public var open: Int
@@ -49,6 +51,11 @@ public struct DescriptorBudget: Sendable, Equatable {
     /// The budget for `requested` steps with these limits and `open`
     /// descriptors in use: the soft limit raised to what they need (never
     /// above `hard`, never lowered), and as many steps as fit in it (at least one).
+    /// - Parameters:
+    ///   - requested: The steps asked for (`-j`).
+    ///   - soft: The soft limit now, in descriptors.
+    ///   - hard: The hard limit, in descriptors.
+    ///   - open: The descriptors open now.
     public init(requested: Int, soft: Int, hard: Int, open: Int) {
         let reserve = open + Self.margin
         // Saturating: -j 9223372036854775807 asks for more than any limit, not an overflow.
@@ -90,6 +97,8 @@ public struct DescriptorBudget: Sendable, Equatable {
     /// limit to what `requested` steps need (as far as the hard limit
     /// allows) and returns the budget. If the limits cannot be read, the
     /// budget is `requested` steps as they stand.
+    /// - Parameter requested: The steps asked for (`-j`).
+    /// - Returns: The budget, its `soft` now in force.
     public static func apply(requested: Int) -> DescriptorBudget {
         var limit = rlimit()
         guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else {

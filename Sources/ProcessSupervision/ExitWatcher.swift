@@ -82,6 +82,9 @@ public final class ExitWatcher: TaskExecutor, Sendable {
         }
     }
 
+    /// Runs `job` on the watcher's thread, after the exits it is handling now
+    /// (the `SerialExecutor` requirement).
+    /// - Parameter job: The job to run.
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         let first = jobs.withLock { jobs -> Bool in

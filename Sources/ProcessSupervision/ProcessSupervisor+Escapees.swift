@@ -46,14 +46,13 @@ extension ProcessSupervisor {
     /// the pids of those that are gone: the guard.
     static let escapeeObserver = Mutex<(@Sendable (_ added: [(pid_t, UInt64)], _ removed: [pid_t]) -> Void)?>(nil)
 
-    /// Makes this process the reaper of orphaned descendants. Call once, early.
-    ///
-    /// `huntingEscapees`: every child of this process is Testbed's (only
-    /// `testbed run` may say so), so an orphan no step is tracked for is an
-    /// escapee, killed once the steps that may own it have ended.
+    /// Makes this process the reaper of orphaned descendants (PR_SET_CHILD_SUBREAPER). Call once, early.
     ///
     /// Hunting takes over from `HelperProcesses`: what probes left is killed
     /// first, and from now on no probe's end kills a child that is not a probe.
+    /// - Parameter huntingEscapees: Every child of this process is Testbed's (only
+    ///   `testbed run` may say so), so an orphan no step is tracked for is an
+    ///   escapee, killed once the steps that may own it have ended.
     public static func becomeSubreaper(huntingEscapees: Bool = false) {
         _ = testbed_set_child_subreaper()
         if huntingEscapees {
@@ -227,6 +226,9 @@ extension ProcessSupervisor {
     /// When a process started, in clock ticks after boot (`/proc/PID/stat`
     /// field 22): with its pid, it names one process, never a later one
     /// that got the same pid.
+    /// - Parameter pid: A process id.
+    /// - Returns: The start time in clock ticks (`sysconf(_SC_CLK_TCK)` a
+    ///   second), or nil when there is no such process.
     public static func startTime(of pid: pid_t) -> UInt64? {
         let data = readProcFile("/proc/\(pid)/stat")
         guard let close = data.lastIndex(of: UInt8(ascii: ")")) else { return nil }

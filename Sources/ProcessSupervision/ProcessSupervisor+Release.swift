@@ -12,6 +12,9 @@ extension ProcessSupervisor {
     ///
     /// The group is only signalled while a process of it still carries the
     /// tag: once every member is gone its number may belong to someone else.
+    /// - Parameters:
+    ///   - left: What the process left running (`ProcessOutcome.leftRunning`).
+    ///   - immediately: SIGKILL at once instead of SIGTERM, then `grace`, then SIGKILL.
     public func release(_ left: LeftRunning, immediately: Bool = false) async {
         let entry = Array("\(ChildProcess.tagVariable)=\(left.tag)".utf8)
         var signal = immediately ? SIGKILL : SIGTERM

@@ -44,6 +44,8 @@ public final class ProcessSupervisor: Sendable {
     /// How often the watchdog looks at deadlines: timeouts are this precise.
     static let tick: Duration = .milliseconds(20)
 
+    /// A supervisor with nothing running yet.
+    /// - Parameter grace: How long a process has between SIGTERM and SIGKILL (5 s by default).
     public init(grace: Duration = .seconds(5)) {
         self.grace = grace
     }
@@ -54,7 +56,15 @@ public final class ProcessSupervisor: Sendable {
     /// Whether `killAll` was called.
     public var hardStopped: Bool { hardStop.withLock { $0 } }
 
-    /// Runs the spec until it exits, times out or the run is interrupted.
+    /// Runs the spec until it exits, times out or the run is interrupted
+    /// (`start(_:tag:timeout:interruptible:keepsLeftovers:onExit:)`, awaited).
+    /// - Parameters:
+    ///   - spec: What to start.
+    ///   - tag: The value of its tag variable, unique in the run (`RUNID/t3`).
+    ///   - timeout: How long it may run; zero or less means no limit.
+    ///   - interruptible: Whether `interruptAll` stops it (a restore is not).
+    ///   - keepsLeftovers: Whether what it leaves running is handed over, not killed.
+    /// - Returns: How it ended.
     public func run(_ spec: ProcessSpec, tag: String, timeout: Duration, interruptible: Bool = true,
                     keepsLeftovers: Bool = false) async -> ProcessOutcome {
         await withCheckedContinuation { continuation in
@@ -84,6 +94,13 @@ public final class ProcessSupervisor: Sendable {
     /// when nothing else of ours runs, so none will free any). Then the
     /// outcome's `launchFailure` has the cause `.descriptors`. An interrupt
     /// ends the wait (the outcome is `interrupted`).
+    /// - Parameters:
+    ///   - spec: What to start.
+    ///   - tag: The value of its tag variable, unique in the run.
+    ///   - timeout: How long it may run; zero or less means no limit.
+    ///   - interruptible: Whether `interruptAll` stops it.
+    ///   - keepsLeftovers: Whether what it leaves running is handed over, not killed.
+    ///   - onExit: Called once with how it ended.
     public func start(_ spec: ProcessSpec, tag: String, timeout: Duration, interruptible: Bool = true,
                       keepsLeftovers: Bool = false, onExit: @escaping @Sendable (ProcessOutcome) -> Void) {
         start(spec, tag: tag, timeout: timeout, interruptible: interruptible, keepsLeftovers: keepsLeftovers,

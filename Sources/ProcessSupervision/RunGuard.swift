@@ -52,6 +52,11 @@ public final class RunGuard: Sendable {
     /// as this process lives; nil when it cannot start (the run goes on
     /// without one). `warn` gets one line (no newline) when a guard dies and
     /// another is started, or none can be.
+    /// - Parameters:
+    ///   - executable: The `testbed` binary the guard runs.
+    ///   - prefix: The run's tag prefix (`RUNID/`).
+    ///   - warn: Called with one line for each guard death or failed restart.
+    /// - Returns: The guard's keeper, or nil.
     public static func start(executable: String, prefix: String,
                              warn: @escaping @Sendable (String) -> Void) -> RunGuard? {
         let runGuard = RunGuard(executable: executable, prefix: prefix, warn: warn)
@@ -143,8 +148,9 @@ public final class RunGuard: Sendable {
 
     /// The guard's side: reads the run's lines on stdin until end-of-file,
     /// then kills every process tagged `prefix…`, every escapee named and
-    /// still the same process, and all their descendants. Returns how many
-    /// it killed.
+    /// still the same process, and all their descendants.
+    /// - Parameter prefix: The run's tag prefix (`RUNID/`).
+    /// - Returns: How many processes and groups it killed.
     public static func watch(prefix: String) -> Int {
         for signal in [SIGINT, SIGTERM, SIGHUP, SIGPIPE] { _ = Glibc.signal(signal, SIG_IGN) }
         var buffer = [UInt8](repeating: 0, count: 4096)
@@ -199,7 +205,13 @@ extension ProcessSupervisor {
     /// tag starting with `prefix`, to the `escapees` that are still the
     /// processes named (same start time), and to all their descendants
     /// (stopped first, so none forks away); scanning /proc until none is left
-    /// (they may fork while we look). Returns how many were killed.
+    /// (they may fork while we look).
+    /// - Parameters:
+    ///   - prefix: The run's tag prefix (`RUNID/`).
+    ///   - escapees: Untagged processes to kill, by pid, with their start time
+    ///     in clock ticks after boot (`startTime(of:)`).
+    ///   - groups: Process groups to kill outright (never 1 nor our own).
+    /// - Returns: How many processes and groups were killed.
     public static func killRun(prefix: String, escapees: [pid_t: UInt64] = [:], groups: Set<pid_t> = []) -> Int {
         let needle = Array("\(ChildProcess.tagVariable)=\(prefix)".utf8)
         var killed = 0

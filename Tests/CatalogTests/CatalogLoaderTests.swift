@@ -79,7 +79,8 @@ struct CatalogLoaderTests {
     @Test("drop-in executables with headers are tests; others are not")
     func dropIns() async throws {
         let tree = try TemporaryTree([
-            "kvm/boot.sh": "#!/bin/sh\n# testbed-requires: root, kernel >= 5.10, qemu >= 8.2\n# testbed-setup: guest-image\n# testbed-tags: migration slow\n# testbed-timeout: 5m\nexit 0\n",
+            "kvm/boot.sh": "#!/bin/sh\n# testbed-requires: root, kernel >= 5.10, qemu >= 8.2\n"
+                + "# testbed-setup: guest-image\n# testbed-tags: migration slow\n# testbed-timeout: 5m\nexit 0\n",
             "c/test.c.bin": "// testbed-requires: cmd:gcc\n// testbed-tags: c\n",
             "lua/t.lua": "-- testbed-requires: cmd:lua\n",
             "lisp/t.el": ";; testbed-tags: lisp\n",

@@ -75,7 +75,8 @@ struct UnknownFactTests {
         // Tests loaded from files share their lists, as the checker expects of 100,000 tests.
         let tree = try TemporaryTree([
             "testbed.yaml": "tests:\n  a:\n    run: 'true'\n    requires: [root]\n  b:\n    run: 'true'\n    requires: [\"kernal >= 5\", fresh_reboot]\n",
-            "sub/testbed.yaml": "tests:\n  c:\n    run: 'true'\n    requires: [\"kernal >= 5\", fresh_reboot]\n  d:\n    run: 'true'\n    requires: [\"kernal < 9\"]\n",
+            "sub/testbed.yaml": "tests:\n  c:\n    run: 'true'\n    requires: [\"kernal >= 5\", fresh_reboot]\n"
+                + "  d:\n    run: 'true'\n    requires: [\"kernal < 9\"]\n",
         ])
         let catalog = try await CatalogLoader().load([tree.path])
         let found = UnknownFact.find(tests: catalog.tests, setups: catalog.setups, facts: HostProbe())

@@ -9,7 +9,7 @@ import Testing
 enum CPUInfo {
     /// x86_64, a bare-metal Intel Xeon (Dell R420): `flags`, and since Linux 5.8
     /// a `vmx flags` line as well.
-    static let x86_64Intel = """
+    static let intelX86 = """
         processor\t: 0
         vendor_id\t: GenuineIntel
         cpu family\t: 6
@@ -29,7 +29,10 @@ enum CPUInfo {
         fpu_exception\t: yes
         cpuid level\t: 13
         wp\t\t: yes
-        flags\t\t: fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush dts acpi mmx fxsr sse sse2 ss ht tm pbe syscall nx pdpe1gb rdtscp lm constant_tsc arch_perfmon pebs bts rep_good nopl xtopology nonstop_tsc cpuid aperfmperf pni pclmulqdq dtes64 monitor ds_cpl vmx smx est tm2 ssse3 cx16 xtpr pdcm pcid dca sse4_1 sse4_2 x2apic popcnt tsc_deadline_timer aes xsave avx f16c rdrand lahf_lm cpuid_fault epb pti ssbd ibrs ibpb stibp tpr_shadow vnmi flexpriority ept vpid fsgsbase smep erms xsaveopt dtherm ida arat pln pts md_clear flush_l1d
+        flags\t\t: fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush dts acpi mmx fxsr sse sse2 ss ht tm pbe syscall nx pdpe1gb \
+        rdtscp lm constant_tsc arch_perfmon pebs bts rep_good nopl xtopology nonstop_tsc cpuid aperfmperf pni pclmulqdq dtes64 monitor ds_cpl vmx smx est tm2 \
+        ssse3 cx16 xtpr pdcm pcid dca sse4_1 sse4_2 x2apic popcnt tsc_deadline_timer aes xsave avx f16c rdrand lahf_lm cpuid_fault epb pti ssbd ibrs ibpb \
+        stibp tpr_shadow vnmi flexpriority ept vpid fsgsbase smep erms xsaveopt dtherm ida arat pln pts md_clear flush_l1d
         vmx flags\t: vnmi preemption_timer posted_intr invvpid ept_x_only flexpriority tsc_offset vtpr mtf vapic ept vpid unrestricted_guest ple
         bugs\t\t: cpu_meltdown spectre_v1 spectre_v2 spec_store_bypass l1tf mds swapgs itlb_multihit mmio_unknown
         bogomips\t: 4389.82
@@ -42,14 +45,15 @@ enum CPUInfo {
         vendor_id\t: GenuineIntel
         cpu family\t: 6
         model\t\t: 62
-        flags\t\t: fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush dts acpi mmx fxsr sse sse2 ss ht tm pbe syscall nx pdpe1gb rdtscp lm constant_tsc vmx smx est tm2 ssse3 cx16 sse4_1 sse4_2 x2apic popcnt aes xsave avx f16c rdrand lahf_lm ept vpid
+        flags\t\t: fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush dts acpi mmx fxsr sse sse2 ss ht tm pbe syscall nx pdpe1gb \
+        rdtscp lm constant_tsc vmx smx est tm2 ssse3 cx16 sse4_1 sse4_2 x2apic popcnt aes xsave avx f16c rdrand lahf_lm ept vpid
         power management:
 
 
         """
 
     /// x86_64, an AMD EPYC guest of a cloud VM (the machine these tests were written on).
-    static let x86_64AMDGuest = """
+    static let amdGuestX86 = """
         processor\t: 0
         vendor_id\t: AuthenticAMD
         cpu family\t: 26
@@ -69,7 +73,12 @@ enum CPUInfo {
         fpu_exception\t: yes
         cpuid level\t: 28
         wp\t\t: yes
-        flags\t\t: fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 ht syscall nx mmxext fxsr_opt pdpe1gb rdtscp lm constant_tsc rep_good nopl xtopology nonstop_tsc cpuid extd_apicid tsc_known_freq pni pclmulqdq ssse3 fma cx16 pcid sse4_1 sse4_2 x2apic movbe popcnt tsc_deadline_timer aes xsave avx f16c rdrand hypervisor lahf_lm cmp_legacy cr8_legacy abm sse4a misalignsse 3dnowprefetch osvw topoext vmmcall fsgsbase tsc_adjust bmi1 avx2 smep bmi2 erms invpcid avx512f avx512dq adx smap avx512ifma clflushopt clwb avx512cd sha_ni avx512bw avx512vl xsaveopt xsavec xgetbv1 xsaves avx_vnni avx512_bf16 clzero xsaveerptr arat avx512vbmi umip avx512_vbmi2 gfni vaes vpclmulqdq avx512_vnni avx512_bitalg avx512_vpopcntdq rdpid fsrm avx512_vp2intersect
+        flags\t\t: fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 ht syscall nx mmxext fxsr_opt pdpe1gb \
+        rdtscp lm constant_tsc rep_good nopl xtopology nonstop_tsc cpuid extd_apicid tsc_known_freq pni pclmulqdq ssse3 fma cx16 pcid sse4_1 sse4_2 x2apic \
+        movbe popcnt tsc_deadline_timer aes xsave avx f16c rdrand hypervisor lahf_lm cmp_legacy cr8_legacy abm sse4a misalignsse 3dnowprefetch osvw topoext \
+        vmmcall fsgsbase tsc_adjust bmi1 avx2 smep bmi2 erms invpcid avx512f avx512dq adx smap avx512ifma clflushopt clwb avx512cd sha_ni avx512bw avx512vl \
+        xsaveopt xsavec xgetbv1 xsaves avx_vnni avx512_bf16 clzero xsaveerptr arat avx512vbmi umip avx512_vbmi2 gfni vaes vpclmulqdq avx512_vnni \
+        avx512_bitalg avx512_vpopcntdq rdpid fsrm avx512_vp2intersect
         bugs\t\t: sysret_ss_attrs null_seg spectre_v1 spectre_v2 spec_store_bypass srso spectre_v2_user
         bogomips\t: 5192.25
         TLB size\t: 192 4K pages
@@ -111,7 +120,8 @@ enum CPUInfo {
         bogomips per cpu: 3241.00
         max thread id   : 0
         features\t: esan3 zarch stfle msa ldisp eimm dfp edat etf3eh highgprs te vx vxd vxe gs vxe2 vxp sort dflt sie
-        facilities      : 0 1 2 3 4 6 7 8 9 10 12 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 30 31 32 33 34 35 36 37 38 40 41 42 43 44 45 47 48 49 50 51 52 53 54 57 58 59 60 61 64 65 69 71 72 73 74 75 76 77 78 80 81 82 129 130 131 132 133 134 135 138 139 141 142 144 145 146 148 149 150 151 152 155 156
+        facilities      : 0 1 2 3 4 6 7 8 9 10 12 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 30 31 32 33 34 35 36 37 38 40 41 42 43 44 45 47 48 49 50 51 52 \
+        53 54 57 58 59 60 61 64 65 69 71 72 73 74 75 76 77 78 80 81 82 129 130 131 132 133 134 135 138 139 141 142 144 145 146 148 149 150 151 152 155 156
         cache0          : level=1 type=Data scope=Private size=128K line_size=256 associativity=8
         cache1          : level=1 type=Instruction scope=Private size=128K line_size=256 associativity=8
         cache2          : level=2 type=Data scope=Private size=4096K line_size=256 associativity=8
@@ -186,8 +196,8 @@ let noFlagsLine = "/proc/cpuinfo on this host lists no CPU flags (no flags/Featu
 @Suite("CPU flags on every architecture's /proc/cpuinfo")
 struct CPUFlagTests {
     @Test("the flags each architecture lists are present, others absent with the flag named", arguments: [
-        ("x86_64", CPUInfo.x86_64Intel, ["vmx", "ept", "avx", "sse4_2", "aes", "fpu", "flush_l1d"], "svm"),
-        ("x86_64", CPUInfo.x86_64AMDGuest, ["hypervisor", "avx2", "avx512f", "sse4a", "avx512_vp2intersect"], "vmx"),
+        ("x86_64", CPUInfo.intelX86, ["vmx", "ept", "avx", "sse4_2", "aes", "fpu", "flush_l1d"], "svm"),
+        ("x86_64", CPUInfo.amdGuestX86, ["hypervisor", "avx2", "avx512f", "sse4a", "avx512_vp2intersect"], "vmx"),
         ("aarch64", CPUInfo.arm64, ["fp", "asimd", "aes", "crc32", "atomics", "ssbs"], "sve"),
         ("s390x", CPUInfo.s390x, ["esan3", "zarch", "vx", "vxe2", "sie", "dflt"], "vmx"),
     ])
@@ -223,7 +233,7 @@ struct CPUFlagTests {
 
     @Test("a flag written in upper case is absent, with the spelling the host lists")
     func upperCase() throws {
-        let tree = try cpuHost(arch: "x86_64", cpuinfo: CPUInfo.x86_64Intel)
+        let tree = try cpuHost(arch: "x86_64", cpuinfo: CPUInfo.intelX86)
         defer { withExtendedLifetime(tree) {} }
         #expect(probe(tree).lookup("cpu-flag:VMX") == .absent(
             reason: "this host's CPU has no VMX flag; it has vmx: write cpu-flag:vmx (flags are lower case)"))
@@ -237,8 +247,8 @@ struct CPUFlagTests {
 
     @Test("a guest is found by its hypervisor flag; a bare-metal Intel is not")
     func hypervisorFlag() throws {
-        let guest = try cpuHost(arch: "x86_64", cpuinfo: CPUInfo.x86_64AMDGuest)
-        let metal = try cpuHost(arch: "x86_64", cpuinfo: CPUInfo.x86_64Intel)
+        let guest = try cpuHost(arch: "x86_64", cpuinfo: CPUInfo.amdGuestX86)
+        let metal = try cpuHost(arch: "x86_64", cpuinfo: CPUInfo.intelX86)
         defer { withExtendedLifetime((guest, metal)) {} }
         #expect(probe(guest).lookup("virtualized").fact?.value == "vm")
         #expect(probe(metal).lookup("virtualized").fact == nil)

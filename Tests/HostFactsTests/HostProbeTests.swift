@@ -30,7 +30,8 @@ let debianHost: [String: String] = [
     "sys/bus/pci/devices/0000:01:00.0/vendor": "0x10DE\n",
     "sys/bus/pci/devices/0000:01:00.0/device": "0x1B80\n",
     "dev/kvm": "",
-    "usr/bin/qemu-system-x86_64": "#!/bin/sh\necho 'QEMU emulator version 7.2.9 (Debian 1:7.2+dfsg-7+deb12u18)'\necho 'Copyright (c) 2003-2022 Fabrice Bellard and the QEMU Project developers'\n",
+    "usr/bin/qemu-system-x86_64": "#!/bin/sh\necho 'QEMU emulator version 7.2.9 (Debian 1:7.2+dfsg-7+deb12u18)'\n"
+        + "echo 'Copyright (c) 2003-2022 Fabrice Bellard and the QEMU Project developers'\n",
     "usr/bin/qemu-img": "#!/bin/sh\necho 'qemu-img version 8.2.2 (Debian 1:8.2.2+ds-0ubuntu1)'\n",
     "usr/bin/qemu-system-aarch64": "#!/bin/sh\nexit 1\n",
     "usr/bin/gdb": "#!/bin/sh\n",

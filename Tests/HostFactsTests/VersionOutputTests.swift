@@ -42,17 +42,20 @@ let realVersionOutputs: [(output: String, names: [String], version: String)] = [
     ("2.36-9+deb12u14\n", ["libc6", "dpkg-query"], "2.36-9+deb12u14"),
     // Everyday tools, here.
     ("gcc (Debian 12.2.0-14+deb12u1) 12.2.0\nCopyright (C) 2022 Free Software Foundation, Inc.", ["gcc", "gcc"], "12.2.0"),
-    ("GNU gdb (Debian 13.1-3) 13.1\nCopyright (C) 2023 Free Software Foundation, Inc.\nLicense GPLv3+: GNU GPL version 3 or later <http://gnu.org/licenses/gpl.html>",
+    ("GNU gdb (Debian 13.1-3) 13.1\nCopyright (C) 2023 Free Software Foundation, Inc.\n"
+        + "License GPLv3+: GNU GPL version 3 or later <http://gnu.org/licenses/gpl.html>",
      ["gdb", "gdb"], "13.1"),
     ("Python 3.11.7", ["python3", "python3"], "3.11.7"),
-    ("GNU bash, version 5.2.15(1)-release (x86_64-pc-linux-gnu)\nCopyright (C) 2022 Free Software Foundation, Inc.\nLicense GPLv3+: GNU GPL version 3 or later <http://gnu.org/licenses/gpl.html>",
+    ("GNU bash, version 5.2.15(1)-release (x86_64-pc-linux-gnu)\nCopyright (C) 2022 Free Software Foundation, Inc.\n"
+        + "License GPLv3+: GNU GPL version 3 or later <http://gnu.org/licenses/gpl.html>",
      ["bash", "bash"], "5.2.15"),
     ("git version 2.39.5", ["git", "git"], "2.39.5"),
     ("gzip 1.12\nCopyright (C) 2018 Free Software Foundation, Inc.", ["gzip", "gzip"], "1.12"),
     ("tar (GNU tar) 1.34\nCopyright (C) 2021 Free Software Foundation, Inc.\nLicense GPLv3+: GNU GPL version 3 or later <https://gnu.org/licenses/gpl.html>.",
      ["tar", "tar"], "1.34"),
     ("3.40.1 2022-12-28 14:03:47 df5c253c0b3dd24916e4ec7cf77d3db5294cc9fd45ae7b9c5e82ad8197f3alt1", ["sqlite3", "sqlite3"], "3.40.1"),
-    ("curl 7.88.1 (x86_64-pc-linux-gnu) libcurl/7.88.1 OpenSSL/3.0.19 zlib/1.2.13 brotli/1.0.9 zstd/1.5.4\nRelease-Date: 2023-02-20, security patched: 7.88.1-10+deb12u14",
+    ("curl 7.88.1 (x86_64-pc-linux-gnu) libcurl/7.88.1 OpenSSL/3.0.19 zlib/1.2.13 brotli/1.0.9 zstd/1.5.4\n"
+        + "Release-Date: 2023-02-20, security patched: 7.88.1-10+deb12u14",
      ["curl", "curl"], "7.88.1"),
     ("curl 7.88.1 (x86_64-pc-linux-gnu) libcurl/7.88.1 OpenSSL/3.0.19 zlib/1.2.13 brotli/1.0.9 zstd/1.5.4", ["zlib", "curl"], "1.2.13"),
     ("OpenSSL 3.0.19 27 Jan 2026 (Library: OpenSSL 3.0.19 27 Jan 2026)", ["openssl", "openssl"], "3.0.19"),

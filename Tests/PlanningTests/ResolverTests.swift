@@ -57,7 +57,8 @@ struct ResolverTests {
         #expect(unmet[0].observed == [.differs(Fact(name: "qemu", value: "7.2.9", source: "static"), shown: "7.2.9")])
         #expect(unmet[0].refusedProviders.map(\.setup) == ["install-qemu"])
         #expect(unmet[0].refusedProviders.first?.because.map(\.requirement) == ["root"])
-        #expect(unmet[0].description == "needs qemu >= 8.2; this host has 7.2.9; setup install-qemu could provide it but cannot run here: it needs root (root is not present on this host)")
+        #expect(unmet[0].description == "needs qemu >= 8.2; this host has 7.2.9; "
+            + "setup install-qemu could provide it but cannot run here: it needs root (root is not present on this host)")
         #expect(p.steps.isEmpty)
     }
 

@@ -71,7 +71,10 @@ struct TagExpressionFuzzTests {
 /// then `&` (and `,`, `and`), then `|` (`or`). It also measures the
 /// nesting of parentheses.
 struct ReferenceTagEvaluator {
-    enum Token: Equatable { case tag(String), not, and, or, open, close }
+    enum Token: Equatable {
+        case tag(String)
+        case not, and, or, open, close
+    }
 
     var postfix: [Token] = []
     var valid = true
@@ -145,8 +148,14 @@ struct ReferenceTagEvaluator {
             switch token {
             case .tag(let name): stack.append(tags.contains(name))
             case .not: stack.append(!stack.removeLast())
-            case .and: let b = stack.removeLast(), a = stack.removeLast(); stack.append(a && b)
-            case .or: let b = stack.removeLast(), a = stack.removeLast(); stack.append(a || b)
+            case .and:
+                let b = stack.removeLast()
+                let a = stack.removeLast()
+                stack.append(a && b)
+            case .or:
+                let b = stack.removeLast()
+                let a = stack.removeLast()
+                stack.append(a || b)
             case .open, .close: break
             }
         }

@@ -25,7 +25,8 @@ struct ShownTextTests {
         #expect(firstUnprintableNamed(in: "a\u{202E}") == "a control character (`\\u{202E}`)")
         #expect(firstUnprintableNamed(in: "é🙂") == nil)
         // Emoji joiners print as the emoji they join, but a name refuses them: `/a<U+200D>b` prints as `/ab`.
-        let family = "\u{1F468}\u{200D}\u{1F469}", scotland = "\u{1F3F4}\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}"
+        let family = "\u{1F468}\u{200D}\u{1F469}"
+        let scotland = "\u{1F3F4}\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}"
         #expect(family.escapingControls == family && scotland.escapingControls == scotland && firstUnprintable(in: family + scotland) == nil)
         #expect(firstUnprintableNamed(in: "/a\u{200D}b") == "an invisible format character (`\\u{200D}`)")
         #expect(firstUnprintableNamed(in: scotland) == "an invisible format character (`\\u{E0067}`)")

@@ -77,6 +77,7 @@ struct StoreLinkTests {
 }
 
 extension ResultStore.StoreError: Equatable {
+    /// Two store errors are equal when they read the same (for `#expect(throws:)`).
     public static func == (a: Self, b: Self) -> Bool { a.description == b.description }
 }
 

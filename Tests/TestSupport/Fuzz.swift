@@ -2,6 +2,7 @@ import Foundation
 
 /// How long a fuzz target keeps going: `TESTBED_FUZZ_SECONDS=600 swift test
 /// --filter Fuzz` runs each for ten minutes; by default (CI) one round.
+/// - Parameter round: One round of the fuzz target; run at least once.
 public func fuzzRounds(_ round: () async -> Void) async {
     let seconds = Double(ProcessInfo.processInfo.environment["TESTBED_FUZZ_SECONDS"] ?? "") ?? 0
     let start = Date()

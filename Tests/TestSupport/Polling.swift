@@ -1,7 +1,12 @@
 import Foundation
 
 /// Polls `condition` every 20 ms until it holds or `seconds` pass: a
-/// deadline, not a sleep used as synchronization. Returns whether it held.
+/// deadline, not a sleep used as synchronization.
+/// - Parameters:
+///   - seconds: The deadline, in seconds (60 by default).
+///   - condition: What to wait for.
+/// - Returns: Whether it held before the deadline (or at the last look).
+/// - Throws: What `condition` throws.
 public func eventually(within seconds: Double = 60, _ condition: () throws -> Bool) rethrows -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
@@ -12,6 +17,8 @@ public func eventually(within seconds: Double = 60, _ condition: () throws -> Bo
 }
 
 /// The state letter of `/proc/PID/stat` (`Z` for a zombie); nil when the process is gone.
+/// - Parameter pid: A process id.
+/// - Returns: The state letter, or nil.
 public func processState(_ pid: pid_t) -> Character? {
     guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
           let close = stat.lastIndex(of: ")") else { return nil }
@@ -19,6 +26,8 @@ public func processState(_ pid: pid_t) -> Character? {
 }
 
 /// Whether a process runs no more: gone, or a zombie nobody has reaped yet.
+/// - Parameter pid: A process id.
+/// - Returns: True when it is gone or a zombie.
 public func isGone(_ pid: pid_t) -> Bool {
     if kill(pid, 0) != 0 { return errno == ESRCH }
     return processState(pid).map { $0 == "Z" } ?? true
@@ -26,6 +35,10 @@ public func isGone(_ pid: pid_t) -> Bool {
 
 /// Live processes other than this one whose environment holds `entry`
 /// (NAME=VALUE), or an entry starting with it when `prefix`.
+/// - Parameters:
+///   - entry: The `NAME=VALUE` looked for in `/proc/PID/environ`.
+///   - prefix: Whether an entry that starts with `entry` counts.
+/// - Returns: Their pids, in no order.
 public func processes(withEnvironmentEntry entry: String, prefix: Bool) -> [pid_t] {
     let needle = Array(entry.utf8)
     let me = getpid()

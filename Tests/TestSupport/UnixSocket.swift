@@ -1,6 +1,8 @@
 import Foundation
 
 /// Binds a Unix socket at `path` (the file stays after the socket is closed).
+/// - Parameter path: Where the socket file is made; it must not exist.
+/// - Returns: Whether the socket was bound.
 public func makeUnixSocket(_ path: String) -> Bool {
     let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { return false }

@@ -25,7 +25,8 @@ struct FullResultsDiskTests {
               writes:
                 run: '\(full); echo preparing'
             tests:
-              a-fill: 'sleep 0.3; head -c 10000000 /dev/zero > "$TESTBED_OUTPUT_DIR/fill" 2>/dev/null; touch \(marks)/filled; until [ -e \(marks)/go ]; do sleep 0.05; done; rm "$TESTBED_OUTPUT_DIR/fill"; touch \(marks)/freed'
+              a-fill: 'sleep 0.3; head -c 10000000 /dev/zero > "$TESTBED_OUTPUT_DIR/fill" 2>/dev/null; touch \(marks)/filled; until [ -e \(marks)/go ]; do \
+            sleep 0.05; done; rm "$TESTBED_OUTPUT_DIR/fill"; touch \(marks)/freed'
               b-echo: '\(full); echo p'
               c-killed: '\(full); echo p || kill -KILL $$'
               d-behind: {run: 'echo p', setup: [writes]}
@@ -213,9 +214,12 @@ struct InputEdgeCLITests {
         let result = try boundedTestbed(["check", "."], in: tree.path).result
         #expect(result.status == 65)
         #expect(result.stderr == """
-            testbed: error: testbed.yaml:4: test /a: invalid requirement "kernel >= ６０": `６` in value `６０` is not an ASCII digit at column 11; write versions and numbers with the digits 0-9: `kernel >= 60`
-            testbed: error: testbed.yaml:7: test /b: invalid requirement "kernel-٦.١+": `٦` in version `٦.١` is not an ASCII digit at column 8; write versions with the digits 0-9: `kernel-6.1+`
-            testbed: error: t.sh:2: test /t.sh: invalid requirement "qemu >= 8.２": `２` in value `8.２` is not an ASCII digit at column 11; write versions and numbers with the digits 0-9: `qemu >= 8.2`
+            testbed: error: testbed.yaml:4: test /a: invalid requirement "kernel >= ６０": `６` in value `６０` is not an ASCII digit at column 11; write versions \
+            and numbers with the digits 0-9: `kernel >= 60`
+            testbed: error: testbed.yaml:7: test /b: invalid requirement "kernel-٦.١+": `٦` in version `٦.١` is not an ASCII digit at column 8; write \
+            versions with the digits 0-9: `kernel-6.1+`
+            testbed: error: t.sh:2: test /t.sh: invalid requirement "qemu >= 8.２": `２` in value `8.２` is not an ASCII digit at column 11; write versions and \
+            numbers with the digits 0-9: `qemu >= 8.2`
 
             """, "\(result.stderr)")
         // The same requirement in ASCII is met on any Linux host past 2.6.

@@ -308,7 +308,8 @@ struct HostileProcessTests {
         let first = try #require(guards(of: process.processIdentifier).first)
         kill(first, SIGKILL)
         let text = { (try? String(contentsOfFile: output["out"], encoding: .utf8)) ?? "" }
-        #expect(eventually(within: 10) { text().contains("testbed: warning: the guard process (pid \(first)) ended (killed by signal 9 (SIGKILL)); started another (pid ") },
+        #expect(eventually(within: 10) { text().contains("testbed: warning: the guard process (pid \(first)) ended (killed by signal 9 (SIGKILL)); "
+            + "started another (pid ") },
                 "\(text())")
         let second = guards(of: process.processIdentifier)
         #expect(second.count == 1 && second.first != first)

@@ -77,7 +77,8 @@ struct HostileRunTests {
         let tree = try TemporaryTree(["testbed.yaml": """
             tests:
               forks: 'sleep 300 & echo $! > "$TESTBED_OUTPUT_DIR/daemon"; exit 0'
-              detaches: 'setsid sh -c "echo \\$\\$ > \\"$TESTBED_OUTPUT_DIR/daemon\\"; exec sleep 300" & until [ -s "$TESTBED_OUTPUT_DIR/daemon" ]; do sleep 0.01; done'
+              detaches: 'setsid sh -c "echo \\$\\$ > \\"$TESTBED_OUTPUT_DIR/daemon\\"; exec sleep 300" & until [ -s "$TESTBED_OUTPUT_DIR/daemon" ]; do sleep \
+            0.01; done'
             """])
         let run = try testbed(["run", "."], in: tree.path)
         #expect(run.status == 0, "\(run.stderr)")
@@ -185,7 +186,8 @@ struct HostileRunTests {
         for command in ["check", "run"] {
             let result = try testbed([command, "suite"], in: tree.path)
             #expect(result.status == 65)
-            #expect(result.stderr.contains("testbed: error: suite/bad\u{FFFD}\u{FFFD}: the name is not valid UTF-8, so it cannot become a test id; rename it"), "\(result.stderr)")
+            #expect(result.stderr.contains("testbed: error: suite/bad\u{FFFD}\u{FFFD}: the name is not valid UTF-8, "
+                + "so it cannot become a test id; rename it"), "\(result.stderr)")
         }
         #expect(!FileManager.default.fileExists(atPath: tree["testbed-results"]))
     }

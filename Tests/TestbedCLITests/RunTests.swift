@@ -187,12 +187,15 @@ struct RunTests {
         #expect(r.test("/exits-126")["exit_status"] as? Int == 126)
         #expect(r.test("/inner-missing")["exit_status"] as? Int == 127)
         #expect((r.test("/inner-missing")["reason"] as? String)?.contains("no-such-inner-command") == true)
-        #expect((r.test("/dos.sh")["reason"] as? String)?.hasSuffix("its #! line ends with a carriage return (DOS line endings); convert the file with dos2unix") == true)
-        #expect((r.test("/env-missing")["reason"] as? String)?.contains("its #! interpreter is missing: testbed-no-such-interpreter (through /usr/bin/env) does not exist") == true)
+        #expect((r.test("/dos.sh")["reason"] as? String)?.hasSuffix("its #! line ends with a carriage return (DOS line endings); "
+            + "convert the file with dos2unix") == true)
+        #expect((r.test("/env-missing")["reason"] as? String)?.contains("its #! interpreter is missing: testbed-no-such-interpreter "
+            + "(through /usr/bin/env) does not exist") == true)
         #expect((r.test("/skip")["reason"] as? String) == "skipped itself (exit 77): no hugepages here")
         #expect((r.test("/unsupported")["reason"] as? String)?.hasPrefix("needs kernel >= 999; this host has") == true)
         #expect(r.test("/broken-promise")["blocked_by"] as? String == "fake-tool")
-        #expect((r.test("/broken-promise")["reason"] as? String)?.contains("setup fake-tool ran, but cmd:testbed-no-such-tool is still unmet: testbed-no-such-tool is not on PATH") == true)
+        #expect((r.test("/broken-promise")["reason"] as? String)?.contains("setup fake-tool ran, but cmd:testbed-no-such-tool is still unmet: "
+            + "testbed-no-such-tool is not on PATH") == true)
         #expect((r.test("/no-shebang.sh")["reason"] as? String)?.contains("no #! line") == true)
         #expect((r.test("/bad-interpreter.sh")["reason"] as? String)?.contains("interpreter is missing") == true)
         // Named outright, a file that is not executable is refused before anything runs.
@@ -237,7 +240,10 @@ struct RunTests {
                 scope: test
                 after: [shared]
             tests:
-            """ + (1...6).map { "\n  t\($0):\n    run: echo \"test $TESTBED_TEST_ID\" >> \"$TESTBED_RUN_DIR/each.log\"; echo test >> \"$TESTBED_RUN_DIR/shared.count\"\n    setup: [each]" }.joined(),
+            """ + (1...6).map {
+                "\n  t\($0):\n    run: echo \"test $TESTBED_TEST_ID\" >> \"$TESTBED_RUN_DIR/each.log\"; "
+                    + "echo test >> \"$TESTBED_RUN_DIR/shared.count\"\n    setup: [each]"
+            }.joined(),
         ])
         let result = try testbed(["run", ".", "-j", "3"], in: tree.path)
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
@@ -267,7 +273,8 @@ struct RunTests {
                 run: 'sh -c "trap \\"\\" TERM; echo \\$\\$ >> \\"$TESTBED_OUTPUT_DIR/pids\\"; sleep 300" & echo $$ >> "$TESTBED_OUTPUT_DIR/pids"; sleep 300'
                 timeout: 500ms
               escaper:
-                run: 'setsid sh -c "echo \\$\\$ >> \\"$TESTBED_OUTPUT_DIR/pids\\"; exec sleep 300" & until [ -s "$TESTBED_OUTPUT_DIR/pids" ]; do sleep 0.01; done; exit 0'
+                run: 'setsid sh -c "echo \\$\\$ >> \\"$TESTBED_OUTPUT_DIR/pids\\"; exec sleep 300" & until [ -s "$TESTBED_OUTPUT_DIR/pids" ]; do sleep 0.01; \
+            done; exit 0'
               after: 'true'
             """,
         ])

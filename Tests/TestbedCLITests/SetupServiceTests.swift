@@ -40,7 +40,8 @@ assert answer == b"pong:ping", answer
 func listenerSetup(_ name: String, teardown: Bool = true, scope: String = "run", extra: String = "") -> String {
     """
       \(name):
-        run: python3 listener.py "$TESTBED_RUN_DIR/\(name).port" "$TESTBED_RUN_DIR/\(name).pid" & while [ ! -s "$TESTBED_RUN_DIR/\(name).port" ]; do sleep 0.02; done; echo "PORT=$(cat "$TESTBED_RUN_DIR/\(name).port")" >> "$TESTBED_EXPORT"
+        run: python3 listener.py "$TESTBED_RUN_DIR/\(name).port" "$TESTBED_RUN_DIR/\(name).pid" & while [ ! -s "$TESTBED_RUN_DIR/\(name).port" ]; do sleep \
+    0.02; done; echo "PORT=$(cat "$TESTBED_RUN_DIR/\(name).port")" >> "$TESTBED_EXPORT"
         scope: \(scope)
     \(teardown ? "    teardown: kill \"$(cat \"$TESTBED_RUN_DIR/\(name).pid\")\" && echo stopped the listener\n" : "")\(extra)
     """
@@ -136,7 +137,8 @@ struct SetupServiceTests {
             "testbed.yaml": """
             setups:
               guest:
-                run: qemu-system-x86_64 -machine none -display none -nodefaults -daemonize -pidfile "$PWD/guest.pid" -qmp "unix:$PWD/qmp.sock,server=on,wait=off" && cp guest.pid started.pid && echo "QMP=$PWD/qmp.sock" >> "$TESTBED_EXPORT"
+                run: qemu-system-x86_64 -machine none -display none -nodefaults -daemonize -pidfile "$PWD/guest.pid" -qmp \
+            "unix:$PWD/qmp.sock,server=on,wait=off" && cp guest.pid started.pid && echo "QMP=$PWD/qmp.sock" >> "$TESTBED_EXPORT"
                 teardown: kill "$(cat guest.pid)" && echo stopped the guest
             tests:
               status:

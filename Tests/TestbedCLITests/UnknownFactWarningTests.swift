@@ -72,8 +72,10 @@ struct UnknownFactWarningTests {
         let tree = try TemporaryTree(["testbed.yaml": yaml])
         let all = try testbed(["check", "."], in: tree.path)
         #expect(all.stderr == """
-            testbed: warning: testbed.yaml:4: "kernal" is no fact Testbed probes, the environment declares or a setup provides; did you mean "kernel"? (4 tests; declare it in an environment file's provides: if it is a lab tag)
-            testbed: warning: testbed.yaml:4: "cpuflag:vmx" is no fact Testbed probes, the environment declares or a setup provides; did you mean "cpu-flag:vmx"? (3 tests; declare it in an environment file's provides: if it is a lab tag)
+            testbed: warning: testbed.yaml:4: "kernal" is no fact Testbed probes, the environment declares or a setup provides; did you mean "kernel"? (4 \
+            tests; declare it in an environment file's provides: if it is a lab tag)
+            testbed: warning: testbed.yaml:4: "cpuflag:vmx" is no fact Testbed probes, the environment declares or a setup provides; did you mean \
+            "cpu-flag:vmx"? (3 tests; declare it in an environment file's provides: if it is a lab tag)
 
             """, "\(all.stderr)")
         let tagged = try testbed(["check", ".", "--tag", "apart"], in: tree.path)

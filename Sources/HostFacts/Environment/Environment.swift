@@ -11,7 +11,9 @@ import Synchronization
 /// Lookups go, first match wins: `facts` overrides, `provides` tags, `binaries`
 /// and `probes`, then the host probe.
 public final class Environment: FactSource, Sendable {
+    /// The file's name without `.yaml` (or its `name:`), `local` for the probed host.
     public let environmentName: String
+    /// The file's `description:`; `this host, probed` for `local`.
     public let description: String?
     /// The file it was read from, as the user named it; nil for `local`.
     public let file: String?
@@ -34,9 +36,11 @@ public final class Environment: FactSource, Sendable {
 
     /// A fact written in the environment file.
     public struct DeclaredFact: Sendable, Hashable {
+        /// The fact's name.
         public let name: String
         /// nil for a tag; "false"/"no" turns a probed flag off.
         public let value: String?
+        /// The 1-based line in the environment file.
         public let line: Int?
         /// True for `facts:` overrides, false for `provides:` tags.
         public let isOverride: Bool
@@ -44,11 +48,14 @@ public final class Environment: FactSource, Sendable {
 
     /// A command or path in the environment file, with its line.
     public struct DeclaredCommand: Sendable, Hashable {
+        /// The command line or path as written.
         public let text: String
+        /// The 1-based line in the environment file.
         public let line: Int?
     }
 
     /// The probed local host alone: the built-in environment `local`.
+    /// - Parameter host: The probe that answers every lookup.
     public init(local host: HostProbe = HostProbe()) {
         environmentName = "local"
         description = "this host, probed"
@@ -64,6 +71,13 @@ public final class Environment: FactSource, Sendable {
     }
 
     /// Reads `environments/NAME.yaml`. Relative paths in it are relative to its directory.
+    /// - Parameters:
+    ///   - path: The environment file, as the user named it.
+    ///   - host: The probe layered under the declarations (unused with `probe: false`).
+    ///   - runner: Runs the file's `probes:` and `binaries:` version commands.
+    /// - Throws: `DeclarationError` naming the file and line: unreadable, not
+    ///   YAML, an unknown key, a malformed tag, fact name or value, a name or
+    ///   value with a control character.
     public init(contentsOf path: String, host: HostProbe = HostProbe(), runner: CommandRunner = CommandRunner()) throws(DeclarationError) {
         let text = try readDeclarationFile(path, shownAs: path)
         let reader = YAMLReader(file: path)
@@ -166,6 +180,8 @@ public final class Environment: FactSource, Sendable {
     }
 
     /// The absolute path of a declared binary (relative paths from the file's directory).
+    /// - Parameter name: A fact name under `binaries:`.
+    /// - Returns: The standardized absolute path, or nil when `name` is not declared there.
     public func binaryPath(_ name: String) -> String? {
         guard let binary = binaries[name] else { return nil }
         return absolute(binary.text)
@@ -186,18 +202,29 @@ public final class Environment: FactSource, Sendable {
     }
 
     /// A fact name as an environment variable: upper-cased, `-` (and other symbols) as `_`.
+    /// - Parameter name: A fact name (`qemu-src`).
+    /// - Returns: The variable's name (`QEMU_SRC`).
     public static func variableName(for name: String) -> String {
         String(name.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
     }
 
     /// Declared facts, binaries and probes as `lookup` has them; the host's
     /// facts along `searchPath` (see `FactSource`).
+    /// - Parameters:
+    ///   - name: A fact name.
+    ///   - searchPath: The process's `PATH`; nil is `lookup(_:)`.
+    /// - Returns: The fact with its value and source, or why it is absent.
     public func lookup(_ name: String, searchPath: String?) -> FactLookup {
         guard searchPath != nil, declared[name] == nil, binaries[name] == nil, commandProbes[name] == nil,
               let host else { return lookup(name) }
         return host.lookup(name, searchPath: searchPath)
     }
 
+    /// Looks one fact up, first match wins: `facts` and `provides`, `binaries`,
+    /// `probes`, then the host probe; each answer is cached until `invalidate`.
+    /// - Parameter name: A fact name.
+    /// - Returns: The fact, whose source is `FILE:LINE` for a declaration, or
+    ///   why it is absent (declared false, binary not executable, probe failed).
     public func lookup(_ name: String) -> FactLookup {
         if let cached = cache.withLock({ $0[name] }) { return cached }
         let result = resolveFact(name)
@@ -229,13 +256,15 @@ public final class Environment: FactSource, Sendable {
                 return .absent(reason: "probe `\(probe.text)` (\(origin)) cannot be started")
             }
             if output.timedOut {
-                return .absent(reason: "\(name) is unknown: probe `\(probe.text)` (\(origin)) did not answer in \(runner.timeoutText); its process group was killed")
+                return .absent(reason: "\(name) is unknown: probe `\(probe.text)` (\(origin)) did not answer in \(runner.timeoutText); "
+                    + "its process group was killed")
             }
             if output.interrupted {
                 return .absent(reason: "\(name) is unknown: probe `\(probe.text)` (\(origin)) was interrupted")
             }
             if output.truncated {
-                return .absent(reason: "\(name) is unknown: probe `\(probe.text)` (\(origin)) printed more than \(CommandRunner.versionOutputLimit / 1024) KiB; its process group was killed")
+                return .absent(reason: "\(name) is unknown: probe `\(probe.text)` (\(origin)) printed more than "
+                    + "\(CommandRunner.versionOutputLimit / 1024) KiB; its process group was killed")
             }
             guard output.status == 0 else {
                 return .absent(reason: "\(name) is unknown: probe `\(probe.text)` (\(origin)) exited \(output.status)")
@@ -260,6 +289,8 @@ public final class Environment: FactSource, Sendable {
         return base.isEmpty ? nil : base
     }
 
+    /// The host's recorded facts, the declared facts, and every fact looked up so far.
+    /// - Returns: The facts, sorted by name; a declaration wins over the host's value.
     public func recordedFacts() -> [Fact] {
         var facts: [String: Fact] = [:]
         for fact in host?.recordedFacts() ?? [] { facts[fact.name] = fact }
@@ -268,15 +299,23 @@ public final class Environment: FactSource, Sendable {
         return facts.values.sorted { $0.name < $1.name }
     }
 
+    /// Whether a probe can tell this fact: a declared binary or probe, or a
+    /// host probe for a name not declared outright.
+    /// - Parameter name: A fact name.
+    /// - Returns: True when a lookup would run a probe for it.
     public func canProbe(_ name: String) -> Bool {
         binaries[name] != nil || commandProbes[name] != nil || (declared[name] == nil && host?.canProbe(name) == true)
     }
 
+    /// Forgets the cached answers for these facts, here and in the host probe.
+    /// - Parameter names: Fact names.
     public func invalidate(_ names: [String]) {
         cache.withLock { cache in for name in names { cache[name] = nil } }
         host?.invalidate(names)
     }
 
+    /// Every fact: all host probes run, then every declared fact, binary and probe.
+    /// - Returns: The facts found, sorted by name; declared names hide the host's.
     public func allFacts() -> [Fact] {
         let names = Set(declared.keys).union(binaries.keys).union(commandProbes.keys)
         var facts: [Fact] = []
@@ -290,6 +329,7 @@ public final class Environment: FactSource, Sendable {
     }
 
     /// Declared facts and binaries whose lookup failed, for `testbed probe` to show.
+    /// - Returns: Each name with its reason, sorted by name.
     public func unavailable() -> [(name: String, reason: String)] {
         Set(binaries.keys).union(commandProbes.keys).union(declared.keys).sorted().compactMap { name in
             if case let .absent(reason) = lookup(name) { return (name, reason) }

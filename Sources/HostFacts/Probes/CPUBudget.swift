@@ -20,6 +20,10 @@ public struct CPUBudget: Sendable {
     /// CPUs in the affinity mask; nil asks the kernel.
     public let affinity: Int?
 
+    /// A budget read below `root`.
+    /// - Parameters:
+    ///   - root: The directory that stands for `/`.
+    ///   - affinity: The CPUs in the affinity mask; nil asks the kernel (sched_getaffinity).
     public init(root: String = "/", affinity: Int? = nil) {
         self.root = root
         self.affinity = affinity
@@ -34,6 +38,8 @@ public struct CPUBudget: Sendable {
     }
 
     /// The cgroup CPU quota in CPUs (1.5 for "150000 100000"), nil when there is none.
+    /// - Returns: Quota over period of the smallest quota from this process's
+    ///   cgroup up to the root (`/proc/self/cgroup`, then cpu.max or cpu.cfs_quota_us).
     public func quota() -> Double? {
         guard let membership = read("/proc/self/cgroup") else { return nil }
         var quotas: [Double] = []

@@ -38,6 +38,8 @@ public struct CommandRunner: Sendable {
     /// `--version` prints.
     public static let versionOutputLimit = 64 * 1024
 
+    /// A runner whose commands get `timeout` each.
+    /// - Parameter timeout: How long one command may run before its process group is killed (10 s by default).
     public init(timeout: Duration = .seconds(10)) {
         self.timeout = timeout
     }
@@ -62,13 +64,18 @@ public struct CommandRunner: Sendable {
     }
 
     /// Runs `executable` (a path; `argv[0]` is that path) with `arguments`, in
-    /// `directory` (nil: ours), with our environment.
+    /// `directory` (nil: ours), with our environment, for at most `timeout`.
     ///
-    /// - Parameter limit: the most bytes of output read (default
-    ///   `versionOutputLimit`, 64 KiB); a program that prints more is killed
-    ///   with its group and `truncated` set.
-    /// - Returns: nil when the program cannot be started (missing, not
-    ///   executable, no `#!` line, a bad `directory`) or no pipe can be made.
+    /// - Parameters:
+    ///   - executable: The program's path.
+    ///   - arguments: Its arguments after `argv[0]`.
+    ///   - directory: Its working directory; nil is this process's.
+    ///   - limit: The most bytes of output read (default
+    ///     `versionOutputLimit`, 64 KiB); a program that prints more is killed
+    ///     with its group and `truncated` set.
+    /// - Returns: Its status and output; nil when the program cannot be started
+    ///   (missing, not executable, no `#!` line, a bad `directory`) or no pipe
+    ///   can be made.
     public func run(_ executable: String, _ arguments: [String], in directory: String? = nil,
                     limit: Int = CommandRunner.versionOutputLimit) -> Output? {
         if HelperProcesses.interrupted {
@@ -132,6 +139,11 @@ public struct CommandRunner: Sendable {
     }
 
     /// Runs a command line through `/bin/sh -c`; `limit` as for `run`.
+    /// - Parameters:
+    ///   - command: The shell command line.
+    ///   - directory: Its working directory; nil is this process's.
+    ///   - limit: The most bytes of output read (64 KiB by default).
+    /// - Returns: The shell's status and output, or nil when it cannot be started.
     public func shell(_ command: String, in directory: String? = nil,
                       limit: Int = CommandRunner.versionOutputLimit) -> Output? {
         run("/bin/sh", ["-c", command], in: directory, limit: limit)

@@ -106,6 +106,8 @@ public enum HelperProcesses {
     }
 
     /// Whether `pid` is a helper that was started and has not been waited for yet.
+    /// - Parameter pid: A child's process id.
+    /// - Returns: True while a `CommandRunner.run` owns it.
     public static func isHelper(_ pid: pid_t) -> Bool {
         state.withLock { $0.pids.contains(pid) }
     }

@@ -11,6 +11,7 @@ import Synchronization
 /// (a fake `/proc`, `/sys`, `/etc/os-release`, `/boot/config-*`). The identity,
 /// PATH and command runner are injectable for the same reason.
 public final class HostProbe: FactSource, Sendable {
+    /// `local` unless a test names the fixture host otherwise.
     public let environmentName: String
     /// The directory that stands for `/`.
     public let root: String
@@ -23,6 +24,14 @@ public final class HostProbe: FactSource, Sendable {
     /// Probes of the same host along another PATH, by that PATH (made on first use).
     let alongPath = Mutex<[String: HostProbe]>([:])
 
+    /// A probe of the host below `root`; nothing is probed until a lookup.
+    /// - Parameters:
+    ///   - root: The directory that stands for `/` (a fixture tree in tests).
+    ///   - environmentName: The name facts are shown under.
+    ///   - effectiveUserID: The user id `root` is judged by.
+    ///   - path: The directories searched for programs; nil is this process's
+    ///     `PATH` (or `/usr/local/bin:/usr/bin:/bin` without one).
+    ///   - runner: Runs the `--version` commands, with their time and output limits.
     public init(
         root: String = "/",
         environmentName: String = "local",
@@ -38,6 +47,19 @@ public final class HostProbe: FactSource, Sendable {
         self.runner = runner
     }
 
+    /// Looks one fact up, probing it on first use and caching the answer until
+    /// `invalidate`. Sources: `root` geteuid(); `kernel` and `arch`
+    /// /proc/sys/kernel (else uname); `os`, `os-version` /etc/os-release;
+    /// `cpus` /sys/devices/system/cpu/online (else /proc/cpuinfo); `memory`
+    /// MemTotal of /proc/meminfo, in bytes; `kvm` the KVM API version of
+    /// /dev/kvm; `virtualized` container marks, the hypervisor flag, the DMI
+    /// vendor; `cpu-flag:X` /proc/cpuinfo; `cmd:X` PATH; `kconfig:X`
+    /// /boot/config-RELEASE or /proc/config.gz; `module:X` /sys/module, then
+    /// modules.dep and modules.builtin of /lib/modules/RELEASE; `pci:vvvv:dddd`
+    /// /sys/bus/pci/devices; `file:P` the first line of P; `qemu` and `qemu-*`
+    /// the program's `--version` on PATH.
+    /// - Parameter name: A fact name.
+    /// - Returns: The fact, its source naming where it was read, or why it is absent.
     public func lookup(_ name: String) -> FactLookup {
         if let cached = cache.withLock({ $0[name] }) { return cached }
         let result = probe(name)
@@ -50,6 +72,13 @@ public final class HostProbe: FactSource, Sendable {
         name == "qemu" || name.hasPrefix("qemu-") || name.hasPrefix("cmd:")
     }
 
+    /// Looks one fact up along another PATH: `qemu`, `qemu-*` and `cmd:*`
+    /// are probed by a probe of the same host with that PATH, made on first
+    /// use and kept; every other fact is `lookup(_:)`.
+    /// - Parameters:
+    ///   - name: A fact name.
+    ///   - searchPath: The process's `PATH` (colon-separated); nil is `lookup(_:)`.
+    /// - Returns: The fact with its value and source, or why it is absent.
     public func lookup(_ name: String, searchPath: String?) -> FactLookup {
         guard let searchPath, Self.followsPath(name) else { return lookup(name) }
         let directories = searchPath.split(separator: ":").map(String.init)
@@ -64,6 +93,9 @@ public final class HostProbe: FactSource, Sendable {
         return probe.lookup(name)
     }
 
+    /// The basics (root, kernel, arch, os, os-version, cpus, memory, kvm,
+    /// virtualized), probed now if they were not, and every fact looked up so far.
+    /// - Returns: The facts present, sorted by name.
     public func recordedFacts() -> [Fact] {
         for name in ["root", "kernel", "arch", "os", "os-version", "cpus", "memory", "kvm", "virtualized"] { _ = lookup(name) }
         return cache.withLock { $0.values.compactMap(\.fact) }.sorted { $0.name < $1.name }
@@ -72,6 +104,9 @@ public final class HostProbe: FactSource, Sendable {
     static let fixedNames: Set<String> = ["root", "kernel", "arch", "os", "os-version", "cpus", "memory", "kvm", "virtualized", "qemu"]
     static let families = ["cpu-flag:", "cmd:", "kconfig:", "module:", "pci:", "file:", "qemu-"]
 
+    /// Whether a probe can tell this fact: any built-in name.
+    /// - Parameter name: A fact name.
+    /// - Returns: `isBuiltIn(name)`.
     public func canProbe(_ name: String) -> Bool {
         Self.isBuiltIn(name)
     }
@@ -80,6 +115,8 @@ public final class HostProbe: FactSource, Sendable {
     /// whatever this host has. A `qemu-` name must be a QEMU program
     /// (`qemu-img`, `qemu-system-TARGET`, `qemu-TARGET`…): `qemu-sytem-x86_64`
     /// is a typo, not a probe.
+    /// - Parameter name: A fact name.
+    /// - Returns: True for a fixed fact, a probe family's name or a QEMU program.
     public static func isBuiltIn(_ name: String) -> Bool {
         if fixedNames.contains(name) { return true }
         if name.hasPrefix("qemu-") { return isQEMUProgram(name) }
@@ -116,6 +153,10 @@ public final class HostProbe: FactSource, Sendable {
     public static let builtInNames: [String] = fixedNames.sorted() + families.filter { $0 != "qemu-" }
         + qemuTools.sorted() + qemuTargets.sorted().map { "qemu-system-" + $0 }
 
+    /// Forgets the cached answers for these facts, here and along every other
+    /// PATH; any name that follows PATH (`qemu`, `qemu-*`, `cmd:*`) drops all
+    /// of those, since a setup may have installed any program.
+    /// - Parameter names: Fact names.
     public func invalidate(_ names: [String]) {
         for probe in alongPath.withLock({ Array($0.values) }) { probe.invalidate(names) }
         cache.withLock { cache in
@@ -129,6 +170,8 @@ public final class HostProbe: FactSource, Sendable {
 
     /// The fixed facts, every CPU flag, QEMU binary and PCI device, and the
     /// kernel config and module counts.
+    /// - Returns: The facts present, the fixed ones first; `kconfig:*` and
+    ///   `module:*` stand for the counts.
     public func allFacts() -> [Fact] {
         var names = ["root", "kernel", "arch", "os", "os-version", "cpus", "memory", "kvm", "virtualized", "qemu", "qemu-img"]
         names += qemuSystemBinaries().map { $0 }.filter { !names.contains($0) }
@@ -321,7 +364,8 @@ public final class HostProbe: FactSource, Sendable {
         case .flags(let flags):
             if flags.contains(flag) { return .present(Fact(name: "cpu-flag:\(flag)", value: nil, source: "/proc/cpuinfo")) }
             if flag != flag.lowercased(), flags.contains(flag.lowercased()) {
-                return .absent(reason: "this host's CPU has no \(flag) flag; it has \(flag.lowercased()): write cpu-flag:\(flag.lowercased()) (flags are lower case)")
+                return .absent(reason: "this host's CPU has no \(flag) flag; it has \(flag.lowercased()): "
+                    + "write cpu-flag:\(flag.lowercased()) (flags are lower case)")
             }
             return .absent(reason: "this host's CPU has no \(flag) flag")
         }
@@ -368,103 +412,6 @@ public final class HostProbe: FactSource, Sendable {
 
     func present(_ name: String, _ value: String?, _ source: String) -> FactLookup {
         .present(Fact(name: name, value: value, source: source))
-    }
-
-    // MARK: - Commands and binaries
-
-    /// The path of an executable named `name` on PATH, if any.
-    public func executable(named name: String) -> String? {
-        if name.contains("/") {
-            return FileManager.default.isExecutableFile(atPath: resolve(name)) ? name : nil
-        }
-        for dir in path where !dir.isEmpty {
-            let candidate = dir.hasSuffix("/") ? dir + name : dir + "/" + name
-            var isDirectory: ObjCBool = false
-            let resolved = resolve(candidate)
-            if FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory), !isDirectory.boolValue,
-               FileManager.default.isExecutableFile(atPath: resolved) {
-                return candidate
-            }
-        }
-        return nil
-    }
-
-    func probeCommand(_ command: String) -> FactLookup {
-        if let found = executable(named: command) {
-            return .present(Fact(name: "cmd:\(command)", value: nil, source: found))
-        }
-        return .absent(reason: "\(command) is not on PATH")
-    }
-
-    /// QEMU's binary name for a `uname -m` architecture.
-    public static func qemuTarget(forArch arch: String) -> String {
-        switch arch {
-        case "x86_64", "amd64": "x86_64"
-        case "i386", "i486", "i586", "i686": "i386"
-        case "aarch64", "arm64": "aarch64"
-        case let a where a.hasPrefix("armv"): "arm"
-        case "ppc64le", "ppc64": "ppc64"
-        case "riscv64": "riscv64"
-        case "s390x": "s390x"
-        case "mips64", "mips64el": "mips64el"
-        case "loongarch64": "loongarch64"
-        default: arch
-        }
-    }
-
-    func probeQEMU() -> FactLookup {
-        guard let arch = lookup("arch").fact?.value else {
-            return .absent(reason: "qemu is unknown: this host's architecture is unknown")
-        }
-        let binary = "qemu-system-\(Self.qemuTarget(forArch: arch))"
-        switch probeBinaryVersion(binary, fact: "qemu") {
-        case .present(let fact): return .present(fact)
-        case .absent(let reason): return .absent(reason: "qemu is not installed on this host (\(reason))")
-        }
-    }
-
-    /// `qemu-img`, `qemu-system-aarch64`…: the version the binary on PATH prints.
-    func probeBinaryVersion(_ binary: String, fact: String) -> FactLookup {
-        guard let found = executable(named: binary) else {
-            return .absent(reason: "\(binary) is not on PATH")
-        }
-        return Self.versionFact(name: fact, executable: resolve(found), shownAs: found, runner: runner)
-    }
-
-    /// Runs `executable --version` and makes a fact of the version it prints
-    /// (`VersionOutput.extract`, bound to the fact's name or the program's
-    /// basename). Absent, with the reason, when it cannot start, does not
-    /// answer within the runner's timeout (its process group is killed), fails
-    /// or prints no version.
-    public static func versionFact(name: String, executable: String, shownAs: String, runner: CommandRunner) -> FactLookup {
-        guard let output = runner.run(executable, ["--version"]) else {
-            return .absent(reason: "\(shownAs) cannot be started")
-        }
-        if output.timedOut {
-            return .absent(reason: "`\(shownAs) --version` did not answer in \(runner.timeoutText); its process group was killed")
-        }
-        if output.interrupted {
-            return .absent(reason: "`\(shownAs) --version` was interrupted")
-        }
-        if output.truncated {
-            return .absent(reason: "`\(shownAs) --version` printed more than \(CommandRunner.versionOutputLimit / 1024) KiB; its process group was killed")
-        }
-        let program = executable.split(separator: "/").last.map(String.init) ?? executable
-        guard output.status == 0, let version = VersionOutput.extract(from: output.text, names: [name, program]) else {
-            let first = output.text.firstLine ?? ""
-            return .absent(reason: "`\(shownAs) --version` printed no version (exit \(output.status)\(first.isEmpty ? "" : ": \(first)"))")
-        }
-        return .present(Fact(name: name, value: version, source: "\(shownAs) --version"))
-    }
-
-    /// Every `qemu-system-*` binary on PATH, as fact names.
-    func qemuSystemBinaries() -> [String] {
-        var names: Set<String> = []
-        for dir in path where !dir.isEmpty {
-            guard let entries = try? FileManager.default.contentsOfDirectory(atPath: resolve(dir)) else { continue }
-            for entry in entries where entry.hasPrefix("qemu-system-") { names.insert(entry) }
-        }
-        return names.sorted()
     }
 
     // MARK: - Kernel config and modules

@@ -9,6 +9,8 @@ import Requirements
 /// for the escapees of a run (`ProcessSupervisor`, which forwards here).
 public enum ProcessTree {
     /// The children of every thread of `pid`.
+    /// - Parameter pid: A process id.
+    /// - Returns: The pids from `/proc/PID/task/*/children`; empty when it is gone.
     public static func children(of pid: pid_t) -> [pid_t] {
         guard let directory = opendir("/proc/\(pid)/task") else { return [] }
         defer { closedir(directory) }
@@ -24,6 +26,8 @@ public enum ProcessTree {
 
     /// State letter (`R`, `S`, `T`, `Z`…), process group and session from
     /// `/proc/PID/stat`; nil when there is no such process.
+    /// - Parameter pid: A process id.
+    /// - Returns: The state letter, process group id and session id.
     public static func stat(of pid: pid_t) -> (state: Character, group: pid_t, session: pid_t)? {
         let data = readProcFile("/proc/\(pid)/stat")
         guard !data.isEmpty else { return nil }
@@ -39,6 +43,8 @@ public enum ProcessTree {
     /// they are looked for), then SIGKILLs them all, and every process group
     /// one of them is in (never this process' own). Returns every pid it signalled. Never this process,
     /// nor pid 1.
+    /// - Parameter roots: The processes to kill with their descendants.
+    /// - Returns: Every pid it signalled.
     @discardableResult
     public static func kill(_ roots: [pid_t]) -> [pid_t] {
         let me = getpid()
@@ -77,6 +83,10 @@ public enum ProcessTree {
     /// Reads a small /proc file with open/read, at most `limit` bytes;
     /// empty when it cannot be read. (This runs after every test;
     /// FileManager's reader retained memory on each call: ~4 KB a test.)
+    /// - Parameters:
+    ///   - path: A file under /proc.
+    ///   - limit: The most bytes read (1 MiB by default).
+    /// - Returns: The bytes read, at most `limit`.
     public static func readProcFile(_ path: String, limit: Int = 1 << 20) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return [] }

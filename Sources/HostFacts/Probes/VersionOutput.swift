@@ -32,10 +32,13 @@ import Requirements
 public enum VersionOutput {
     /// The version in the output, or nil when no line carries one.
     ///
-    /// - Parameter names: names the version may be bound to, most wanted
-    ///   first: the fact's name, then the program's basename (`iproute2`,
-    ///   `ip`; `libvirt`, `virsh`); compared case-insensitively with whole
-    ///   words. Empty names are ignored.
+    /// - Parameters:
+    ///   - output: What the command printed (stdout and stderr).
+    ///   - names: Names the version may be bound to, most wanted
+    ///     first: the fact's name, then the program's basename (`iproute2`,
+    ///     `ip`; `libvirt`, `virsh`); compared case-insensitively with whole
+    ///     words. Empty names are ignored.
+    /// - Returns: The version as printed (`7.2.9`, `9.0.0-5.el9`), or nil when there is none.
     public static func extract(from output: String, names: [String] = []) -> String? {
         let lines = output.split(whereSeparator: \.isNewline).map { words(of: String($0)) }
         let wanted = names.filter { !$0.isEmpty }.map { $0.lowercased() }

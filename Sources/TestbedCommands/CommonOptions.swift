@@ -27,10 +27,12 @@ struct EnvironmentOptions: ParsableArguments {
     ///   `policy.missingInput` when it has one (bisect: 125); `policy.invalidDeclarations`
     ///   (65; 125 for bisect) for an invalid file; `policy.cannotWork` when Testbed ran out of descriptors.
     func load(policy: ExitPolicy = .standard) throws -> Environment {
-        stopHelpersOnSignals()
-        // Every child of this process is a probe until a run's steps start:
-        // what a probe leaves in another session is killed when it ends.
-        HelperProcesses.adoptOrphans()
+        if Testbed.ownsProcess {
+            stopHelpersOnSignals()
+            // Every child of this process is a probe until a run's steps start:
+            // what a probe leaves in another session is killed when it ends.
+            HelperProcesses.adoptOrphans()
+        }
         guard let path = environment else { return Environment(local: HostProbe()) }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {

@@ -56,17 +56,37 @@ public struct Testbed: AsyncParsableCommand {
         }
     }
 
+    /// Whether the command running owns this process, as the `testbed`
+    /// program does: then it makes the process the child subreaper of its
+    /// probes' orphans (and kills every child that is not a probe when a
+    /// probe ends) and handles SIGINT, SIGTERM and SIGHUP. False for a
+    /// command run inside another program (a test process), where those
+    /// would reach the host program's own children and signals.
+    @TaskLocal public static var ownsProcess = true
+
     /// Parses `arguments` and runs the command they name, in this process.
     ///
-    /// - Parameter arguments: the command line without the program's name (`["check", "examples"]`).
+    /// - Parameters:
+    ///   - arguments: the command line without the program's name (`["check", "examples"]`).
+    ///   - ownsProcess: false to leave the process's children and signals
+    ///     alone (`ownsProcess`); `run` needs the process and is refused then.
     /// - Throws: what the command throws: `CommandFailure`, ArgumentParser's
     ///   `ExitCode`, `ValidationError` and parse errors (`exitStatus(for:arguments:)`
     ///   gives the status of each).
-    public static func execute(_ arguments: [String]) async throws {
+    public static func execute(_ arguments: [String], ownsProcess: Bool = true) async throws {
+        try await $ownsProcess.withValue(ownsProcess) { try await execute(parsing: arguments) }
+    }
+
+    static func execute(parsing arguments: [String]) async throws {
         var command = try parseAsRoot(RepeatedSelections.take(from: arguments))
         // A closed stdout or stderr (`testbed run … | head`) loses text, never
         // the run: from the first write on (RunCommand.run says so again).
-        if command is RunCommand { signal(SIGPIPE, SIG_IGN) }
+        if command is RunCommand {
+            // A run supervises this process's children and signals: only as the whole program.
+            guard ownsProcess else { throw CommandFailure("testbed run cannot run inside another program; start the testbed program",
+                                                          status: ExitPolicy.usage) }
+            signal(SIGPIPE, SIG_IGN)
+        }
         if !(command is GuardCommand) { try ensureDescriptors(for: command) }
         if var asynchronous = command as? AsyncParsableCommand {
             try await asynchronous.run()

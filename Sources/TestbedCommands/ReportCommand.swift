@@ -38,7 +38,7 @@ struct ReportCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The results directory (default: ./testbed-results if it exists, else testbed-results at the root of the suite around the current directory).", valueName: "dir"))
     var results: String?
 
-    @Option(help: ArgumentHelp("text (default), json, junit or tap.", valueName: "name"))
+    @Option(help: ArgumentHelp("The output format (default: text).", valueName: "name"))
     var format: ReportFormat?
 
     @Flag(help: "JSON: {\"run\": {...}, \"tests\": [...], \"setups\": [...]}.")

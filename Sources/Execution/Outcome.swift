@@ -128,44 +128,6 @@ public struct SetupResult: Sendable, Hashable, Codable {
     }
 }
 
-/// The exit code of `testbed run` (DESIGN.md, "Exit codes"): the one place
-/// that maps what happened to a number.
-public enum ExitCodes: String, Sendable, CaseIterable {
-    /// 0 pass, 1 test failure, 2 infrastructure failure, 3 both.
-    case standard
-    /// What `git bisect run` expects: 0 good, 1 bad, 125 this commit cannot be tested.
-    case bisect
-
-    /// `infrastructureFailures` counts failed setups, teardowns and restores,
-    /// and blocked tests (a broken promise blocks tests without a failed setup).
-    /// `nothingTested`: no selected test reached a verdict about the code
-    /// (each was unsupported or skipped itself): bisect's 125, standard's 0.
-    public func code(testFailures: Int, infrastructureFailures: Int, interrupted: Bool, nothingSelected: Bool,
-                     nothingTested: Bool = false) -> Int32 {
-        if interrupted { return 130 }
-        if nothingSelected { return self == .bisect ? 125 : 4 }
-        switch self {
-        case .standard:
-            return (testFailures > 0 ? 1 : 0) | (infrastructureFailures > 0 ? 2 : 0)
-        case .bisect:
-            if testFailures > 0 { return 1 }
-            return infrastructureFailures > 0 || nothingTested ? 125 : 0
-        }
-    }
-
-    /// Invalid declarations (a file that does not parse, a cycle…): 65, or
-    /// 125 for `git bisect run` (this commit cannot be tested; 65 would read as bad).
-    public var invalidDeclarations: Int32 { self == .bisect ? 125 : 65 }
-
-    /// Nothing was selected: 4, or 125 for `git bisect run`.
-    public var nothingSelected: Int32 { self == .bisect ? 125 : 4 }
-
-    /// A suite path or environment file that does not exist: a bad command
-    /// line (64) normally; for `git bisect run`, 125 — it may not exist at
-    /// this commit, and 64 would read as bad. Nil: the usual usage error.
-    public var missingInput: Int32? { self == .bisect ? 125 : nil }
-}
-
 extension TestOutcome {
     /// A verdict about the code: it ran and passed or failed.
     public var isVerdict: Bool { self == .pass || isTestFailure }

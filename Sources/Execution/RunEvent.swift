@@ -51,10 +51,7 @@ public struct RunSummary: Sendable {
     public var infrastructureFailures: Int { setups.filter(\.outcome.isInfrastructureFailure).count }
 
     public func exitCode(_ codes: ExitCodes = .standard) -> Int32 {
-        codes.code(testFailures: testFailures,
-                   infrastructureFailures: infrastructureFailures + tests.filter { $0.outcome == .blocked }.count,
-                   interrupted: interrupted, nothingSelected: tests.isEmpty,
-                   nothingTested: !tests.contains { $0.outcome.isVerdict })
+        ExitPolicy(codes).run(tests: tests.lazy.map(\.outcome), setups: setups.lazy.map(\.outcome), interrupted: interrupted)
     }
 }
 

@@ -1,35 +1,56 @@
 import Execution
 import ProcessSupervision
 import Foundation
-import GRDB
 import Requirements
 
-/// One run as the results database has it: what `testbed report` shows.
+/// One run as a `RunStore` has it: what `testbed report` shows and every
+/// report writer (text, JSON, JUnit, TAP) renders. Read back from the store
+/// (`RunStore.report(_:)`), or handed over by the recorder as a run ends
+/// (`RunRecorder.report`): the same value either way.
 public struct RunReport: Sendable {
     /// The run's own row.
     public struct Run: Sendable {
+        /// The run id (`20261121-142233-1a2b`).
         public var id: String
+        /// The environment's name (`local`, `lab-r420`).
         public var environment: String
+        /// When the run started.
         public var started: Date
+        /// When it ended; nil when it never finished (killed) or its end could not be recorded.
         public var finished: Date?
+        /// The exit code recorded with its end (`ExitPolicy`); nil when unfinished.
         public var exitCode: Int32?
         /// Every step finished and the run was not interrupted.
         public var complete: Bool
+        /// The run was stopped by a signal.
         public var interrupted: Bool
+        /// The infrastructure failure that halted the run (`--halt-on-infra`), if any.
         public var haltedBy: String?
         /// Absolute path of the run directory.
         public var directory: String
+        /// How many steps ran at once (`-j`).
         public var jobs: Int
         /// What went wrong while recording the run (the results database was
         /// deleted, the disk was full): nil when nothing did.
         public var recordingError: String? = nil
     }
 
+    /// The run's own row.
     public var run: Run
+    /// Every selected test, in plan order.
     public var tests: [TestResult]
+    /// Every setup, teardown and restore, in the order they ended.
     public var setups: [SetupResult]
+    /// The facts of the environment, as recorded with the run.
     public var facts: [Fact]
 
+    /// A run from its parts.
+    ///
+    /// - Parameters:
+    ///   - run: the run's row.
+    ///   - tests: every selected test's result, in plan order.
+    ///   - setups: every setup's, teardown's and restore's result.
+    ///   - facts: the facts recorded with the run.
     public init(run: Run, tests: [TestResult], setups: [SetupResult], facts: [Fact]) {
         self.run = run
         self.tests = tests
@@ -40,6 +61,11 @@ public struct RunReport: Sendable {
     /// The report of a run that just ended, without reading the database
     /// back: its exit code and recording trouble as `recording` has them
     /// (the run row's).
+    ///
+    /// - Parameters:
+    ///   - info: the run as it started (`.started`).
+    ///   - summary: the run as it ended (`.finished`).
+    ///   - recording: how its recording ended.
     public init(info: RunInfo, summary: RunSummary, recording: RecordingOutcome) {
         run = Run(id: info.id, environment: info.environment, started: summary.started, finished: summary.finished,
                   exitCode: recording.exitCode, complete: !summary.interrupted, interrupted: summary.interrupted,
@@ -50,17 +76,19 @@ public struct RunReport: Sendable {
         facts = info.facts
     }
 
+    /// The tests that failed, timed out or could not start.
     public var testFailures: [TestResult] { tests.filter(\.outcome.isTestFailure) }
+    /// The setups, teardowns and restores that failed or timed out.
     public var infrastructureFailures: [SetupResult] { setups.filter(\.outcome.isInfrastructureFailure) }
 
-    /// The run's exit code as `--exit-codes` asks (130 when interrupted),
-    /// by the rule of `RunSummary.exitCode(_:recordingFailed:)`.
+    /// The run's exit code as `--exit-codes` asks, by `ExitPolicy` (130 when
+    /// interrupted, the infrastructure bit when its recording went wrong).
+    ///
+    /// - Parameter codes: the scheme (`--exit-codes`).
+    /// - Returns: the code (`ExitPolicy.run(tests:setups:interrupted:recordingFailed:)`).
     public func exitCode(_ codes: ExitCodes) -> Int32 {
-        codes.code(codes.code(testFailures: testFailures.count,
-                              infrastructureFailures: infrastructureFailures.count + tests.filter { $0.outcome == .blocked }.count,
-                              interrupted: run.interrupted, nothingSelected: tests.isEmpty,
-                              nothingTested: !tests.contains { $0.outcome.isVerdict }),
-                   recordingFailed: run.recordingError != nil)
+        ExitPolicy(codes).run(tests: tests.lazy.map(\.outcome), setups: setups.lazy.map(\.outcome), interrupted: run.interrupted,
+                              recordingFailed: run.recordingError != nil)
     }
 
     /// How many tests have each outcome.
@@ -71,84 +99,10 @@ public struct RunReport: Sendable {
     }
 
     /// The tests a failed setup blocked.
+    ///
+    /// - Parameter setup: the setup's name.
+    /// - Returns: the blocked tests naming it, in plan order.
     public func blocked(by setup: String) -> [TestResult] {
         tests.filter { $0.outcome == .blocked && $0.blockedBy == setup }
-    }
-}
-
-extension ResultStore {
-    /// A run by id (or a unique prefix of one); the newest when `id` is nil.
-    public func report(_ id: String? = nil) throws(StoreError) -> RunReport {
-        do {
-            return try pool.read { db -> RunReport in
-                let row: Row?
-                if let id {
-                    row = try Row.fetchOne(db, sql: "SELECT * FROM run WHERE id = ?", arguments: [id])
-                        ?? Row.fetchAll(db, sql: "SELECT * FROM run WHERE id LIKE ? ORDER BY started DESC", arguments: [id + "%"])
-                            .first
-                } else {
-                    row = try Row.fetchOne(db, sql: "SELECT * FROM run ORDER BY started DESC, id DESC LIMIT 1")
-                }
-                guard let row else { throw id.map { StoreError.noSuchRun($0, directory) } ?? StoreError.noRuns(directory) }
-                return try Self.load(db, run: row)
-            }
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            throw .cannotOpen(directory + "/" + Self.databaseName, Self.why(error))
-        }
-    }
-
-    /// Every run, newest first.
-    public func runs() throws(StoreError) -> [RunReport.Run] {
-        do {
-            return try pool.read { db in
-                try Row.fetchAll(db, sql: "SELECT * FROM run ORDER BY started DESC, id DESC").map(Self.run)
-            }
-        } catch {
-            throw .cannotOpen(directory + "/" + Self.databaseName, Self.why(error))
-        }
-    }
-
-    static func run(_ row: Row) -> RunReport.Run {
-        RunReport.Run(
-            id: row["id"], environment: row["environment"],
-            started: Date(timeIntervalSince1970: row["started"]),
-            finished: (row["finished"] as Double?).map(Date.init(timeIntervalSince1970:)),
-            exitCode: row["exit_code"], complete: row["complete"], interrupted: row["interrupted"],
-            haltedBy: row["halted_by"], directory: row["directory"], jobs: row["jobs"],
-            recordingError: row["recording_error"])
-    }
-
-    static func load(_ db: Database, run row: Row) throws -> RunReport {
-        let run = Self.run(row)
-        let tests = try Row.fetchAll(db, sql: "SELECT * FROM test_result WHERE run_id = ? ORDER BY position", arguments: [run.id])
-            .map { row -> TestResult in
-                let stored: String = row["outcome"]
-                var result = TestResult(
-                    id: row["id"], outcome: TestOutcome(rawValue: stored) ?? .interrupted,
-                    started: (row["started"] as Double?).map(Date.init(timeIntervalSince1970:)),
-                    duration: row["duration"], exitStatus: row["exit_status"], signal: row["signal"],
-                    reason: row["reason"], blockedBy: row["blocked_by"], logDirectory: row["log"])
-                if stored == "pending" {
-                    result.reason = run.finished == nil
-                        ? "not finished: the run stopped before this test had a result (testbed was killed, or could not record it)"
-                        : run.recordingError == nil ? "not run"
-                        : "not run, or its result could not be recorded (the run's recording error says why)"
-                }
-                return result
-            }
-        let setups = try Row.fetchAll(db, sql: "SELECT * FROM setup_result WHERE run_id = ? ORDER BY seq", arguments: [run.id])
-            .map { row in
-                SetupResult(
-                    name: row["name"], test: row["test_id"], phase: SetupPhase(rawValue: row["phase"]) ?? .setup,
-                    outcome: SetupOutcome(rawValue: row["outcome"]) ?? .failed,
-                    started: (row["started"] as Double?).map(Date.init(timeIntervalSince1970:)),
-                    duration: row["duration"], exitStatus: row["exit_status"], signal: row["signal"],
-                    reason: row["reason"], logPath: row["log"])
-            }
-        let facts = try Row.fetchAll(db, sql: "SELECT * FROM fact WHERE run_id = ? ORDER BY name", arguments: [run.id])
-            .map { Fact(name: $0["name"], value: $0["value"], source: $0["source"]) }
-        return RunReport(run: run, tests: tests, setups: setups, facts: facts)
     }
 }

@@ -6,23 +6,17 @@ import GRDB
 import Synchronization
 
 extension RunSummary {
-    /// The exit code of `testbed run`: the one place it is computed, for the
-    /// run row, the summary line and the process alike.
+    /// The exit code of `testbed run`, by `ExitPolicy`: for the run row, the
+    /// summary line and the process alike.
     ///
-    /// `recordingFailed`: the results directory did not take the run as it
-    /// went (deleted, full, not writable), even if it was written later:
-    /// the infrastructure bit (2) with `.standard`. `.bisect` keeps its
-    /// verdict (the commit is not to blame), and so does 130 (interrupted).
+    /// - Parameters:
+    ///   - codes: the scheme (`--exit-codes`).
+    ///   - recordingFailed: the results directory did not take the run as it
+    ///     went (deleted, full, not writable), even if it was written later.
+    /// - Returns: the code (`ExitPolicy.run(tests:setups:interrupted:recordingFailed:)`).
     public func exitCode(_ codes: ExitCodes, recordingFailed: Bool) -> Int32 {
-        codes.code(exitCode(codes), recordingFailed: recordingFailed)
-    }
-}
-
-extension ExitCodes {
-    /// `code` (of the run's results) with recording trouble added.
-    func code(_ code: Int32, recordingFailed: Bool) -> Int32 {
-        guard recordingFailed, self == .standard, code <= 3 else { return code }
-        return code | 2
+        ExitPolicy(codes).run(tests: tests.lazy.map(\.outcome), setups: setups.lazy.map(\.outcome), interrupted: interrupted,
+                              recordingFailed: recordingFailed)
     }
 }
 
@@ -72,8 +66,8 @@ public struct RecordingOutcome: Sendable, Equatable {
 /// infrastructure bit in its exit code.
 /// At the end (`.finished`) the run's row gets the exit code, and the log is
 /// checkpointed into `testbed.sqlite`.
-public final class StoreRecorder: Recorder {
-    let store: ResultStore
+public final class StoreRecorder: RunRecorder {
+    let store: SQLiteRunStore
     /// The run's directories, checked before each write (nil: none to check).
     let layout: RunLayout?
     let runID: String
@@ -95,7 +89,7 @@ public final class StoreRecorder: Recorder {
         /// Where the results directory was moved to (with the database that held the earlier runs).
         var resultsMovedTo: String?
         /// A change of the database files seen but not repaired yet.
-        var change: ResultStore.DatabaseChange?
+        var change: SQLiteRunStore.DatabaseChange?
         /// How many times the database was opened again.
         var reopens = 0
         /// No write is tried before this, except at the end.
@@ -112,9 +106,13 @@ public final class StoreRecorder: Recorder {
         var dropped = 0
         var dropReason: String?
         var outcome: RecordingOutcome?
+        /// The run as it started (kept even if its event is dropped), for `report`.
+        var info: RunInfo?
+        /// The run as it ended (`RunRecorder.report`).
+        var report: RunReport?
     }
 
-    init(store: ResultStore, runID: String, exitCodes: ExitCodes, layout: RunLayout? = nil, retryInterval: Duration = .seconds(1)) {
+    init(store: SQLiteRunStore, runID: String, exitCodes: ExitCodes, layout: RunLayout? = nil, retryInterval: Duration = .seconds(1)) {
         self.store = store
         self.layout = layout
         self.runID = runID
@@ -125,10 +123,22 @@ public final class StoreRecorder: Recorder {
     /// How the recording ended; nil until `.finished` was recorded.
     public var outcome: RecordingOutcome? { state.withLock { $0.outcome } }
 
+    /// The run as it ended, with the exit code and recording trouble of
+    /// `outcome`; nil until `.finished` was recorded.
+    public var report: RunReport? { state.withLock { $0.report } }
+
+    /// Records one event (see `record(_:)` of a batch).
+    ///
+    /// - Parameter event: the event.
     public func record(_ event: RunEvent) async {
         await record([event])
     }
 
+    /// Records a batch of events: kept in memory, and written in one
+    /// transaction unless a failed write is waiting out `retryInterval`; the
+    /// run's end (`.finished`) writes everything still pending.
+    ///
+    /// - Parameter events: the events, in order.
     public func record(_ events: [RunEvent]) async {
         var started = false
         var summary: RunSummary?
@@ -136,8 +146,9 @@ public final class StoreRecorder: Recorder {
             for event in events {
                 switch event {
                 case .stepStarted: continue
-                case .started:
+                case .started(let info):
                     started = true
+                    state.info = info
                     state.events.append(event)
                 case .finished(let end): summary = end
                 case .testFinished, .setupFinished: state.events.append(event)
@@ -173,9 +184,13 @@ public final class StoreRecorder: Recorder {
                 : attempts == 1)
             let unrecorded = written ? nil : state.lastFailure ?? "unknown error"
             if written { store.checkpoint() }
-            state.outcome = RecordingOutcome(exitCode: code, recordingError: written ? note : state.note(unrecorded: unrecorded),
-                                             unrecorded: unrecorded, unrecordedFix: written ? nil : state.lastFix,
-                                             inDatabase: state.change == nil && state.written > 0)
+            let outcome = RecordingOutcome(exitCode: code, recordingError: written ? note : state.note(unrecorded: unrecorded),
+                                           unrecorded: unrecorded, unrecordedFix: written ? nil : state.lastFix,
+                                           inDatabase: state.change == nil && state.written > 0)
+            state.outcome = outcome
+            if let info = state.info {
+                state.report = RunReport(info: info, summary: summary, recording: outcome)
+            }
         }
     }
 
@@ -229,7 +244,7 @@ public final class StoreRecorder: Recorder {
             // connections open (see `reopen`); after a few, only the end writes.
             if !force && state.reopens >= Self.maxReopens { return false }
             state.reopens += 1
-            let turnedOut: ResultStore.DatabaseChange
+            let turnedOut: SQLiteRunStore.DatabaseChange
             var notes: [String] = []
             do {
                 turnedOut = try store.reopen(after: change, notes: &notes)
@@ -260,7 +275,7 @@ public final class StoreRecorder: Recorder {
                 if let end { try store.updateFinish(db, end.0, exitCode: end.1, recordingError: end.2) }
             }
         } catch {
-            failed(&state, ResultStore.why(error), fix: ResultStore.fix(for: error))
+            failed(&state, SQLiteRunStore.why(error), fix: SQLiteRunStore.fix(for: error))
             return false
         }
         state.written = state.events.count
@@ -285,7 +300,7 @@ public final class StoreRecorder: Recorder {
                 }
                 kept.append(event)
             } catch {
-                failures.append((event, ResultStore.why(error)))
+                failures.append((event, SQLiteRunStore.why(error)))
             }
         }
         guard kept.count > state.written || failures.isEmpty else { return false }
@@ -348,7 +363,7 @@ extension StoreRecorder.State {
 
     /// Where the runs recorded before this one are, once the database was re-created.
     var earlierRuns: String {
-        resultsMovedTo.map { "earlier runs are in \(LogTail.printable($0, limit: 200))/\(ResultStore.databaseName)" }
+        resultsMovedTo.map { "earlier runs are in \(LogTail.printable($0, limit: 200))/\(SQLiteRunStore.databaseName)" }
             ?? "earlier runs in it are lost"
     }
 

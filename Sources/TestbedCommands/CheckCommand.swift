@@ -63,7 +63,7 @@ struct CheckCommand: AsyncParsableCommand {
             emit(Self.render(plan, description: environment.description, suite: selection.suitePaths.firstLineLabel(),
                              notes: notes, style: .standard))
         }
-        if plan.tests.isEmpty { throw ExitCode(ExitStatus.nothingSelected) }
+        if plan.tests.isEmpty { throw ExitCode(ExitPolicy.standard.nothingSelected) }
     }
 
     /// A note for each test (by index) whose command starts with a relative

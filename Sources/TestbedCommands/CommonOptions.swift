@@ -12,17 +12,6 @@ import Requirements
 import Results
 import Synchronization
 
-/// Exit statuses shared by every command (DESIGN.md, "Exit codes").
-enum ExitStatus {
-    /// Testbed cannot work on this host as it is set up (a file descriptor
-    /// limit under 64): the lab's problem, as run's infrastructure failures.
-    static let cannotWork: Int32 = 2
-    static let nothingSelected: Int32 = 4
-    static let usage: Int32 = 64
-    static let invalidDeclarations: Int32 = 65
-    static let interrupted: Int32 = 130
-}
-
 /// `--environment FILE`.
 struct EnvironmentOptions: ParsableArguments {
     @Option(name: [.customShort("e"), .long], help: ArgumentHelp(
@@ -30,32 +19,33 @@ struct EnvironmentOptions: ParsableArguments {
         valueName: "file"))
     var environment: String?
 
-    /// The environment, or exits 64 (missing file; `missing` when given) /
-    /// `invalid` (65; 125 for bisect) for an invalid file.
-    func load(invalid: Int32 = ExitStatus.invalidDeclarations, missing: Int32? = nil) throws -> Environment {
-        stopHelpersOnSignals()
-        // Every child of this process is a probe until a run's steps start:
-        // what a probe leaves in another session is killed when it ends.
-        HelperProcesses.adoptOrphans()
+    /// The environment of `--environment`, or of this host when none is given.
+    ///
+    /// - Parameter policy: the exit codes of the command (`run --exit-codes bisect` changes them).
+    /// - Returns: the environment.
+    /// - Throws: `ValidationError` (64) for a missing file, or `CommandFailure` with
+    ///   `policy.missingInput` when it has one (bisect: 125); `policy.invalidDeclarations`
+    ///   (65; 125 for bisect) for an invalid file; `policy.cannotWork` when Testbed ran out of descriptors.
+    func load(policy: ExitPolicy = .standard) throws -> Environment {
+        if Testbed.ownsProcess {
+            stopHelpersOnSignals()
+            // Every child of this process is a probe until a run's steps start:
+            // what a probe leaves in another session is killed when it ends.
+            HelperProcesses.adoptOrphans()
+        }
         guard let path = environment else { return Environment(local: HostProbe()) }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
             let message = "environment file \(path.escapingControls) does not exist; name a file such as environments/lab-r420.yaml"
-            if let missing { fail(message, status: missing) }
+            if let missing = policy.missingInput { throw CommandFailure(message, status: missing) }
             throw ValidationError(message)
         }
         do {
             return try Environment(contentsOf: path)
         } catch {
-            fail(error.description, status: error.isTestbedLimit ? cannotWork(invalid: invalid) : invalid)
+            throw CommandFailure(error.description, status: error.isTestbedLimit ? policy.cannotWork : policy.invalidDeclarations)
         }
     }
-}
-
-/// The exit status when Testbed cannot work here (out of file descriptors):
-/// 2, or 125 where invalid declarations exit 125 (`run --exit-codes bisect`).
-func cannotWork(invalid: Int32) -> Int32 {
-    invalid == 125 ? 125 : ExitStatus.cannotWork
 }
 
 /// Positional suites and the selection options of `check`, `plan` and `run`.
@@ -87,12 +77,21 @@ struct SelectionOptions: ParsableArguments {
     /// The suite roots the paths lie in, and standalone executables.
     var suitePaths: SuitePaths { SuitePaths(paths) }
 
-    /// Refuses a suite path that does not exist: a usage error (64), or exit
-    /// `missing` when given (`run --exit-codes bisect`: 125).
-    func requireExistingPaths(missing: Int32? = nil) throws {
+    /// Refuses a suite path that does not exist; called from `validate()`.
+    ///
+    /// - Parameter policy: the exit codes of the command.
+    /// - Throws: `ValidationError` (a usage error, 64), or, when the policy
+    ///   has a status for missing input (`run --exit-codes bisect`: 125), the
+    ///   message printed and `ExitCode` of that status: ArgumentParser wraps
+    ///   any other error thrown from `validate()`, so a `CommandFailure`
+    ///   would not reach `Testbed.start()` as itself.
+    func requireExistingPaths(policy: ExitPolicy = .standard) throws {
         for path in paths where !FileManager.default.fileExists(atPath: path) {
             let message = "\(path.escapingControls) does not exist; name a suite directory, a testbed.yaml or an executable test"
-            if let missing { fail(message, status: missing) }
+            if let missing = policy.missingInput {
+                writeText(CommandFailure(message, status: missing).description, to: STDERR_FILENO)
+                throw ExitCode(missing)
+            }
             throw ValidationError(message)
         }
     }
@@ -120,8 +119,14 @@ struct SelectionOptions: ParsableArguments {
         return values.filter { seen.insert($0).inserted }
     }
 
-    /// Loads the catalog, or exits `invalid` (65; 125 for bisect) listing every invalid declaration.
-    func loadCatalog(invalid: Int32 = ExitStatus.invalidDeclarations) async -> Catalog {
+    /// Loads the catalog of the suites named, warning about what it found odd.
+    ///
+    /// - Parameter policy: the exit codes of the command.
+    /// - Returns: the catalog.
+    /// - Throws: `CommandFailure` listing every invalid declaration, with
+    ///   `policy.invalidDeclarations` (65; 125 for bisect), or `policy.cannotWork`
+    ///   when Testbed ran out of descriptors while loading.
+    func loadCatalog(policy: ExitPolicy = .standard) async throws(CommandFailure) -> Catalog {
         do {
             let catalog = try await CatalogLoader().load(suitePaths)
             if !catalog.warnings.isEmpty { writeText(catalog.warnings.map { "testbed: warning: \($0)\n" }.joined(), to: STDERR_FILENO) }
@@ -130,46 +135,55 @@ struct SelectionOptions: ParsableArguments {
             if !error.warnings.isEmpty { writeText(error.warnings.map { "testbed: warning: \($0)\n" }.joined(), to: STDERR_FILENO) }
             // Testbed out of descriptors: said alone (what else failed may follow from it), as the lab's problem.
             let limits = error.errors.filter(\.isTestbedLimit)
-            if !limits.isEmpty { fail(CatalogError(limits).description, status: cannotWork(invalid: invalid)) }
-            fail(error.description, status: invalid)
+            if !limits.isEmpty { throw CommandFailure(CatalogError(limits).description, status: policy.cannotWork) }
+            throw CommandFailure(error.description, status: policy.invalidDeclarations)
         }
     }
 
-    /// Loads the catalog and resolves the plan, exiting `invalid` (65; 125
-    /// for bisect) on invalid declarations. `steps: false` for a plan with
-    /// verdicts only (`check`).
-    func resolve(in environment: Environment, steps: Bool = true,
-                 invalid: Int32 = ExitStatus.invalidDeclarations) async throws -> Plan {
-        try await resolveCatalog(in: environment, steps: steps, invalid: invalid).plan
+    /// Loads the catalog and resolves the plan.
+    ///
+    /// - Parameters:
+    ///   - environment: the facts to resolve against.
+    ///   - steps: false for a plan with verdicts only (`check`).
+    ///   - policy: the exit codes of the command.
+    /// - Returns: the plan.
+    /// - Throws: `CommandFailure` with `policy.invalidDeclarations` (65; 125 for bisect)
+    ///   on invalid declarations (see `resolveCatalog`).
+    func resolve(in environment: Environment, steps: Bool = true, policy: ExitPolicy = .standard) async throws -> Plan {
+        try await resolveCatalog(in: environment, steps: steps, policy: policy).plan
     }
 
-    /// The catalog as well as the plan.
+    /// The catalog as well as the plan (see `resolve`).
     func resolveCatalog(in environment: Environment, steps: Bool = true,
-                        invalid: Int32 = ExitStatus.invalidDeclarations) async throws -> (catalog: Catalog, plan: Plan) {
-        let catalog = await loadCatalog(invalid: invalid)
+                        policy: ExitPolicy = .standard) async throws -> (catalog: Catalog, plan: Plan) {
+        let catalog = try await loadCatalog(policy: policy)
         let selection = try selection()
+        let plan: Plan
         do {
             let resolver = Resolver(catalog: catalog, facts: environment,
                                     refusesDirtyingTests: environment.restore == nil && !allowDirty)
-            let plan = try resolver.resolve(selection, steps: steps)
-            keepUntilExit(catalog, plan)
-            reportUnknownFacts(plan, catalog: catalog, selection: selection, environment: environment, invalid: invalid)
-            return (catalog, plan)
+            plan = try resolver.resolve(selection, steps: steps)
         } catch {
-            fail(error.description, status: invalid)
+            throw CommandFailure(error.description, status: policy.invalidDeclarations)
         }
+        keepUntilExit(catalog, plan)
+        try reportUnknownFacts(plan, catalog: catalog, selection: selection, environment: environment, policy: policy)
+        return (catalog, plan)
     }
 
     /// Warns about every fact name nothing knows (a typo turns a test off
-    /// without a word); with --strict, exits 65 instead.
+    /// without a word).
+    ///
+    /// - Throws: with --strict, `CommandFailure` naming each, with
+    ///   `policy.invalidDeclarations` (65; 125 for bisect).
     func reportUnknownFacts(_ plan: Plan, catalog: Catalog, selection: TestSelection, environment: Environment,
-                            invalid: Int32) {
+                            policy: ExitPolicy) throws(CommandFailure) {
         // Without --tag and --id the plan has every test of the catalog: no copy of the list.
         let unknown = UnknownFact.find(
             tests: selection.tags.isEmpty && selection.ids.isEmpty ? catalog.tests : plan.tests.map(\.test),
             setups: catalog.setups, facts: environment, names: catalog.factNames)
         guard !unknown.isEmpty else { return }
-        if strict { fail(unknown.map(\.description).joined(separator: "\n"), status: invalid) }
+        if strict { throw CommandFailure(unknown.map(\.description).joined(separator: "\n"), status: policy.invalidDeclarations) }
         writeText(unknown.map { "testbed: warning: \($0)\n" }.joined(), to: STDERR_FILENO)
     }
 }
@@ -286,7 +300,11 @@ func stopHelpersOnSignals() {
                 sigaddset(&set, number)
                 pthread_sigmask(SIG_UNBLOCK, &set, nil)
                 raise(number)
-                _exit(128 + number)
+                // Only if the signal did not kill the process (it is blocked
+                // elsewhere): exit as if it had. This runs on a Dispatch
+                // thread in the middle of any command, where nothing can be
+                // thrown to `Testbed.start()`; the process must end here.
+                _exit(ExitPolicy.killed(by: number))
             }
             source.resume()
             sources.append(source)
@@ -305,14 +323,30 @@ func keepUntilExit(_ values: Any...) {
     keptUntilExit.append(contentsOf: values)
 }
 
-/// Prints `testbed: error: MESSAGE` (each line of it) to stderr and exits.
-func fail(_ message: String, status: Int32) -> Never {
-    var text = ""
-    for line in message.split(separator: "\n", omittingEmptySubsequences: false) {
-        text += "testbed: error: \(line)\n"
+/// Why a command stops: its message and the status to exit with. Commands
+/// and their option helpers throw it; `Testbed.start()` prints it as
+/// `testbed: error: MESSAGE` (each line of it) on stderr and exits with
+/// `status` — the only place that does.
+public struct CommandFailure: Error, CustomStringConvertible, Equatable {
+    /// What is wrong and what to do about it; one or more lines.
+    public let message: String
+    /// The exit status (`ExitPolicy`).
+    public let status: Int32
+
+    /// A failure.
+    ///
+    /// - Parameters:
+    ///   - message: what is wrong, ending with the fix.
+    ///   - status: the exit status, from `ExitPolicy`.
+    public init(_ message: String, status: Int32) {
+        self.message = message
+        self.status = status
     }
-    writeText(text, to: STDERR_FILENO)
-    exit(status)
+
+    /// The message as printed: `testbed: error: ` before each line.
+    public var description: String {
+        message.split(separator: "\n", omittingEmptySubsequences: false).map { "testbed: error: \($0)\n" }.joined()
+    }
 }
 
 /// Writes text to a descriptor; a closed pipe or a full disk loses the text

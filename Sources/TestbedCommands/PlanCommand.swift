@@ -77,7 +77,7 @@ struct PlanCommand: AsyncParsableCommand {
         } else {
             emit(Self.render(plan, suite: selection.suitePaths.firstLineLabel(colon: false), style: .standard))
         }
-        if plan.tests.isEmpty { throw ExitCode(ExitStatus.nothingSelected) }
+        if plan.tests.isEmpty { throw ExitCode(ExitPolicy.standard.nothingSelected) }
     }
 
     static func render(_ plan: Plan, suite: String? = nil, style: Style) -> String {

@@ -10,6 +10,8 @@ import Reporting
 import Requirements
 import Results
 
+extension ReportFormat: ExpressibleByArgument {}
+
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
@@ -22,8 +24,10 @@ struct ReportCommand: ParsableCommand {
         `recording:` line (JSON: run.recording_error).
 
           testbed report
-          testbed report --junit > junit.xml
-          testbed report 20261121 --tap | prove --verbose -
+          testbed report --format junit > junit.xml
+          testbed report 20261121 --format tap | prove --verbose -
+
+        --json, --junit and --tap are short for --format json, junit and tap.
 
         Exit codes: 0 shown, 64 bad command line, 66 no such run or no runs yet.
         """)
@@ -33,6 +37,9 @@ struct ReportCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("The results directory (default: ./testbed-results if it exists, else testbed-results at the root of the suite around the current directory).", valueName: "dir"))
     var results: String?
+
+    @Option(help: ArgumentHelp("The output format (default: text).", valueName: "name"))
+    var format: ReportFormat?
 
     @Flag(help: "JSON: {\"run\": {...}, \"tests\": [...], \"setups\": [...]}.")
     var json = false
@@ -46,30 +53,39 @@ struct ReportCommand: ParsableCommand {
     @Flag(help: "List the runs, newest first.")
     var list = false
 
+    /// The format a flag asks for (`--json`, `--junit`, `--tap`); nil without one.
+    var flagFormat: ReportFormat? { json ? .json : junit ? .junit : tap ? .tap : nil }
+
+    /// The format to write: `--format`, or its short flag, or text.
+    var chosenFormat: ReportFormat { format ?? flagFormat ?? .text }
+
     func validate() throws {
         if [json, junit, tap, list].filter({ $0 }).count > 1 {
             throw ValidationError("choose one of --json, --junit, --tap and --list")
+        }
+        if let format, list || (flagFormat.map { $0 != format } ?? false) {
+            throw ValidationError("--format \(format.rawValue) and \(list ? "--list" : "--" + (flagFormat?.rawValue ?? "")) ask for different output; choose one")
         }
     }
 
     func run() throws {
         let results = self.results ?? Self.defaultResults()
-        let store: ResultStore
+        let store: any RunStore
         do {
-            store = try ResultStore(directory: results, create: false)
+            store = try openStore(results, create: false)
         } catch {
             // `testbed run` keeps results at the suite root; say so when we looked elsewhere.
             var none = false
             if case .noRuns = error { none = true }
             let hint = none && self.results == nil && results == SuitePaths.resultsDirectory
                 ? ", or pass --results SUITE/testbed-results for a suite elsewhere (testbed run keeps results at the suite root)" : ""
-            fail(error.description + hint, status: 66)
+            throw CommandFailure(error.description + hint, status: ExitPolicy.noSuchRun)
         }
         for note in store.notes { writeText("testbed: warning: \(note)\n", to: STDERR_FILENO) }
         if list {
             let runs: [RunReport.Run]
-            do { runs = try store.runs() } catch { fail(error.description, status: 66) }
-            if runs.isEmpty { fail(ResultStore.StoreError.noRuns(results).description, status: 66) }
+            do { runs = try store.runs() } catch { throw CommandFailure(error.description, status: ExitPolicy.noSuchRun) }
+            if runs.isEmpty { throw CommandFailure(StoreError.noRuns(results).description, status: ExitPolicy.noSuchRun) }
             var out = ""
             for run in runs {
                 let state = run.complete ? "exit \(run.exitCode.map(String.init) ?? "?")" : (run.interrupted ? "interrupted" : "incomplete")
@@ -79,16 +95,8 @@ struct ReportCommand: ParsableCommand {
             return
         }
         let report: RunReport
-        do { report = try store.report(runID) } catch { fail(error.description, status: 66) }
-        if json {
-            emit(ReportWriter.json(report))
-        } else if junit {
-            emit(ReportWriter.junit(report))
-        } else if tap {
-            emit(ReportWriter.tap(report))
-        } else {
-            emit(TextReport(report, color: Style.standard.enabled).render())
-        }
+        do { report = try store.report(runID) } catch { throw CommandFailure(error.description, status: ExitPolicy.noSuchRun) }
+        emit(chosenFormat.render(report, color: Style.standard.enabled))
     }
 
     /// `./testbed-results` if it exists; else the one at the root of the

@@ -105,7 +105,7 @@ struct RunCommand: AsyncParsableCommand {
     var planOrder = false
 
     func validate() throws {
-        try selection.requireExistingPaths(missing: exitCodes.missingInput)
+        try selection.requireExistingPaths(policy: policy)
         if let jobs, jobs < 1 { throw ValidationError("-j must be at least 1, not \(jobs)") }
         do {
             _ = try parseTimeoutMultiplier(timeoutMultiplierText)
@@ -120,6 +120,9 @@ struct RunCommand: AsyncParsableCommand {
         }
     }
 
+    /// The exit codes of this run (`--exit-codes`).
+    var policy: ExitPolicy { ExitPolicy(exitCodes) }
+
     func run() async throws {
         // Signals are caught from the start: one that comes before the run
         // exists stops it cleanly (130), one during the run stops the run.
@@ -133,33 +136,33 @@ struct RunCommand: AsyncParsableCommand {
         // As many steps as descriptors allow, the soft limit raised for them
         // (a step that cannot start for want of them is Testbed's limit, not the test's).
         let descriptors = DescriptorBudget.apply(requested: jobs ?? CPUBudget().count)
-        let environment = try environmentOptions.load(invalid: exitCodes.invalidDeclarations, missing: exitCodes.missingInput)
-        let plan = try await selection.resolve(in: environment, invalid: exitCodes.invalidDeclarations)
+        let environment = try environmentOptions.load(policy: policy)
+        let plan = try await selection.resolve(in: environment, policy: policy)
         let suites = selection.suitePaths
         let results = self.results ?? suites.defaultResults
         if latch.fired {
             writeText("testbed: interrupted before the run started; nothing ran\n", to: STDERR_FILENO)
-            throw ExitCode(ExitStatus.interrupted)
+            throw ExitCode(ExitPolicy.interrupted)
         }
         guard !plan.tests.isEmpty else {
             writeText("testbed: no tests selected; check the suite path, --tag and --id\n", to: STDERR_FILENO)
-            throw ExitCode(exitCodes.nothingSelected)
+            throw ExitCode(policy.nothingSelected)
         }
-        let store: ResultStore
+        let store: any RunStore
         let run: (id: String, directory: String)
         let layout: RunLayout
         do {
-            store = try ResultStore(directory: results)
+            store = try openStore(results)
             run = try store.newRun()
         } catch {
-            fail(error.description, status: exitCodes == .bisect ? 125 : 2)
+            throw CommandFailure(error.description, status: policy.cannotWork)
         }
         for note in store.notes { writeText("testbed: warning: \(note)\n", to: STDERR_FILENO) }
         do {
             // Held open for the run: everything below it is written by descriptor.
             layout = try RunLayout(results: store.results, name: run.id)
         } catch {
-            fail(error.description, status: exitCodes == .bisect ? 125 : 2)
+            throw CommandFailure(error.description, status: policy.cannotWork)
         }
 
         let facts = environment.recordedFacts()
@@ -188,33 +191,32 @@ struct RunCommand: AsyncParsableCommand {
         }
         let console = ConsoleRecorder(style: Style.forStandardError, live: isatty(STDERR_FILENO) == 1 && !json, quiet: quiet || json,
                                       suite: suites.firstLineLabel(colon: false))
-        let collector = InfoCollector()
         let recorder = store.recorder(runID: run.id, exitCodes: exitCodes, layout: layout)
         let executor = Executor(plan: plan, facts: environment, options: options,
                                 supervisor: ProcessSupervisor(grace: parseTimeout(killGrace)!),
-                                recorders: [recorder, console, collector])
+                                recorders: [recorder, console])
         latch.attach { executor.interrupt() }
-        let summary = await executor.run(facts: facts)
+        _ = await executor.run(facts: facts)
         // Every step has ended and every service was stopped: no escapee has an owner left.
         ProcessSupervisor.killEscapees()
 
-        guard let info = await collector.info else { throw ExitCode(2) }
-        // The exit code as the store recorded it with the run (the one rule:
-        // RunSummary.exitCode(_:recordingFailed:)), for the summary and the process alike.
-        let recording = recorder.outcome
-            ?? RecordingOutcome(exitCode: summary.exitCode(exitCodes, recordingFailed: true), recordingError: nil,
-                                unrecorded: "the store never saw the run's end")
-        let report = RunReport(info: info, summary: summary, recording: recording)
+        // The run as the store recorded it: its exit code (`ExitPolicy`, with
+        // recording trouble) for the summary, the reports and the process alike.
+        // The recorder saw every event (the executor's recorders hear `.finished` before `run` returns).
+        guard let recording = recorder.outcome, let report = recorder.report else {
+            throw CommandFailure("the run ended but its recorder never saw its start or its end; this is a bug in Testbed, "
+                                 + "please report it with the output above", status: ExitPolicy.infrastructureFailure)
+        }
         // Written in chunks: the report of a 100,000-test run is never one string in memory.
         // Both at once: on a large run they are the tail every user waits for.
         await withDiscardingTaskGroup { group in
-            group.addTask { writeFile("report.json", in: layout) { write in ReportWriter.json(report, to: write) } }
-            group.addTask { writeFile("junit.xml", in: layout) { write in ReportWriter.junit(report, to: write) } }
+            group.addTask { writeFile("report.json", in: layout) { write in ReportFormat.json.write(report, to: write) } }
+            group.addTask { writeFile("junit.xml", in: layout) { write in ReportFormat.junit.write(report, to: write) } }
         }
         if json {
-            emit(ReportWriter.json(report))
+            emit(ReportFormat.json.render(report))
         } else {
-            emit("\n" + TextReport(report, color: Style.standard.enabled).render())
+            emit("\n" + ReportFormat.text.render(report, color: Style.standard.enabled))
         }
         // Directories made again after the recorder's last look (while writing the reports).
         for repair in store.results.takeRepairs() { writeText("testbed: warning: \(repair.warning)\n", to: STDERR_FILENO) }
@@ -225,7 +227,7 @@ struct RunCommand: AsyncParsableCommand {
                       + "\(kept); \(recording.unrecordedFix ?? "free some space or choose another --results DIR")\n",
                       to: STDERR_FILENO)
         }
-        if recording.exitCode != 0 { throw ExitCode(recording.exitCode) }
+        if recording.exitCode != ExitPolicy.success { throw ExitCode(recording.exitCode) }
     }
 }
 
@@ -250,15 +252,6 @@ func writeFile(_ name: String, in layout: RunLayout, _ body: ((String) -> Void) 
     }
     if failure != 0 {
         writeText("testbed: warning: \(path) is incomplete: \(String(cString: strerror(-failure)))\n", to: STDERR_FILENO)
-    }
-}
-
-/// Keeps the run's start information for the final report.
-actor InfoCollector: Recorder {
-    var info: RunInfo?
-
-    func record(_ event: RunEvent) async {
-        if case .started(let started) = event { info = started }
     }
 }
 

@@ -33,39 +33,93 @@ public struct Testbed: AsyncParsableCommand {
 
     public init() {}
 
-    /// As ArgumentParser's, but under `--exit-codes bisect` a bad command
-    /// line exits 128, which stops `git bisect run` (64 would mark every
-    /// commit bad, 125 skip every one).
+    /// Runs the command line of this process and exits: the only place
+    /// where an error becomes a process exit (besides a signal's re-raise in
+    /// `stopHelpersOnSignals`). As ArgumentParser's, but a `CommandFailure`
+    /// prints `testbed: error: …` and exits with its status, and under
+    /// `--exit-codes bisect` a bad command line exits 128, which stops
+    /// `git bisect run` (64 would mark every commit bad, 125 skip every one).
     public static func start() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
         do {
-            var command = try parseAsRoot(RepeatedSelections.take(from: Array(CommandLine.arguments.dropFirst())))
-            // A closed stdout or stderr (`testbed run … | head`) loses text, never
-            // the run: from the first write on (RunCommand.run says so again).
-            if command is RunCommand { signal(SIGPIPE, SIG_IGN) }
-            if !(command is GuardCommand) { ensureDescriptors(for: command) }
-            if var asynchronous = command as? AsyncParsableCommand {
-                try await asynchronous.run()
-            } else {
-                try command.run()
-            }
+            try await execute(arguments)
+        } catch let failure as CommandFailure {
+            writeText(failure.description, to: STDERR_FILENO)
+            Foundation.exit(failure.status)
         } catch {
-            if exitCode(for: error) == .validationFailure, bisecting(CommandLine.arguments) {
+            let status = exitStatus(for: error, arguments: arguments)
+            if status == ExitPolicy(.bisect).badCommandLine {
                 writeText(fullMessage(for: error) + "\n", to: STDERR_FILENO)
-                Foundation.exit(128)
+                Foundation.exit(status)
             }
             exit(withError: error)
         }
     }
 
+    /// Whether the command running owns this process, as the `testbed`
+    /// program does: then it makes the process the child subreaper of its
+    /// probes' orphans (and kills every child that is not a probe when a
+    /// probe ends) and handles SIGINT, SIGTERM and SIGHUP. False for a
+    /// command run inside another program (a test process), where those
+    /// would reach the host program's own children and signals.
+    @TaskLocal public static var ownsProcess = true
+
+    /// Parses `arguments` and runs the command they name, in this process.
+    ///
+    /// - Parameters:
+    ///   - arguments: the command line without the program's name (`["check", "examples"]`).
+    ///   - ownsProcess: false to leave the process's children and signals
+    ///     alone (`ownsProcess`); `run` needs the process and is refused then.
+    /// - Throws: what the command throws: `CommandFailure`, ArgumentParser's
+    ///   `ExitCode`, `ValidationError` and parse errors (`exitStatus(for:arguments:)`
+    ///   gives the status of each).
+    public static func execute(_ arguments: [String], ownsProcess: Bool = true) async throws {
+        try await $ownsProcess.withValue(ownsProcess) { try await execute(parsing: arguments) }
+    }
+
+    static func execute(parsing arguments: [String]) async throws {
+        var command = try parseAsRoot(RepeatedSelections.take(from: arguments))
+        // A closed stdout or stderr (`testbed run … | head`) loses text, never
+        // the run: from the first write on (RunCommand.run says so again).
+        if command is RunCommand {
+            // A run supervises this process's children and signals: only as the whole program.
+            guard ownsProcess else { throw CommandFailure("testbed run cannot run inside another program; start the testbed program",
+                                                          status: ExitPolicy.usage) }
+            signal(SIGPIPE, SIG_IGN)
+        }
+        if !(command is GuardCommand) { try ensureDescriptors(for: command) }
+        if var asynchronous = command as? AsyncParsableCommand {
+            try await asynchronous.run()
+        } else {
+            try command.run()
+        }
+    }
+
+    /// The status the process exits with for an error `execute` threw.
+    ///
+    /// - Parameters:
+    ///   - error: the error.
+    ///   - arguments: the command line it came from (`--exit-codes bisect` changes a usage error's status).
+    /// - Returns: `CommandFailure.status`, ArgumentParser's code, or 128 for
+    ///   a usage error under bisect.
+    public static func exitStatus(for error: any Error, arguments: [String]) -> Int32 {
+        if let failure = error as? CommandFailure { return failure.status }
+        let code = exitCode(for: error).rawValue
+        guard code == ExitPolicy.usage, bisecting(arguments) else { return code }
+        return ExitPolicy(.bisect).badCommandLine
+    }
+
     /// Raises the soft descriptor limit for Testbed's own work (`run` raises
     /// it further for its steps), or, where the hard limit leaves fewer than
     /// `DescriptorBudget.minimum`, refuses to start: the lab's limit, never
-    /// blamed on the suite nor a crash later. Exit 2; 125 for `run
-    /// --exit-codes bisect` (this commit cannot be tested here).
-    static func ensureDescriptors(for command: ParsableCommand) {
+    /// blamed on the suite nor a crash later.
+    ///
+    /// - Throws: `CommandFailure` with `cannotWork`: 2; 125 for `run
+    ///   --exit-codes bisect` (this commit cannot be tested here).
+    static func ensureDescriptors(for command: ParsableCommand) throws(CommandFailure) {
         let budget = DescriptorBudget.apply(requested: ProcessInfo.processInfo.activeProcessorCount)
         guard let shortage = budget.shortage else { return }
-        fail(shortage, status: (command as? RunCommand)?.exitCodes == .bisect ? 125 : ExitStatus.cannotWork)
+        throw CommandFailure(shortage, status: ((command as? RunCommand)?.policy ?? .standard).cannotWork)
     }
 
     /// Whether the arguments ask for `--exit-codes bisect`.

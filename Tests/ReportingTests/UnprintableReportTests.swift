@@ -64,3 +64,30 @@ struct UnprintableReportTests {
         #expect(text.contains("  setup img  failed  exit 7 \\u{202E}\n"), "\(text)")
     }
 }
+
+@Suite("ReportFormat: one path to every writer")
+struct ReportFormatUnitTests {
+    let report = UnprintableReportTests().report
+
+    @Test("each format renders what its writer writes", arguments: ReportFormat.allCases)
+    func sameAsWriter(format: ReportFormat) {
+        let expected = switch format {
+        case .text: TextReport(report, color: false).render()
+        case .json: ReportWriter.json(report)
+        case .junit: ReportWriter.junit(report)
+        case .tap: ReportWriter.tap(report)
+        }
+        #expect(format.render(report) == expected)
+        var chunks: [String] = []
+        format.write(report) { chunks.append($0) }
+        #expect(chunks.joined() == expected)
+    }
+
+    @Test("colour only in text")
+    func color() {
+        #expect(ReportFormat.text.render(report, color: true).contains("\u{1B}[31m"))
+        for format in [ReportFormat.json, .junit, .tap] {
+            #expect(format.render(report, color: true) == format.render(report, color: false))
+        }
+    }
+}

@@ -16,13 +16,13 @@ struct StoreLinkTests {
         try tree.directory("results")
         try tree.directory("outside")
         #expect(symlink(tree["outside/lockfile"], tree["results/.lock"]) == 0)
-        let store = try ResultStore(directory: tree["results"])
+        let store = try SQLiteRunStore(directory: tree["results"])
         #expect(store.notes == ["\(tree["results"])/.lock was a symbolic link to \(tree["outside/lockfile"]), not the lock file Testbed "
                                 + "made; Testbed removed it and made a new one (it never follows what a step plants in the results)"])
         #expect(fileType(tree["results/.lock"]) == S_IFREG)
         #expect(try FileManager.default.contentsOfDirectory(atPath: tree["outside"]).isEmpty)
         #expect(unlink(tree["results/.lock"]) == 0 && mkfifo(tree["results/.lock"], 0o644) == 0)
-        let again = try ResultStore(directory: tree["results"])
+        let again = try SQLiteRunStore(directory: tree["results"])
         #expect(again.notes.count == 1 && again.notes[0].contains("/.lock was a FIFO, not the lock file"))
         #expect(fileType(tree["results/.lock"]) == S_IFREG)
     }
@@ -32,19 +32,19 @@ struct StoreLinkTests {
         let tree = try TemporaryTree(["outside/evil.db": "not yours\n"])
         try tree.directory("results")
         #expect(symlink(tree["outside/evil.db"], tree["results/testbed.sqlite-wal"]) == 0)
-        #expect(throws: ResultStore.StoreError.linkedDatabase(tree["results/testbed.sqlite-wal"], tree["outside/evil.db"])) {
-            try ResultStore(directory: tree["results"])
+        #expect(throws: StoreError.linkedDatabase(tree["results/testbed.sqlite-wal"], tree["outside/evil.db"])) {
+            try SQLiteRunStore(directory: tree["results"])
         }
         #expect(unlink(tree["results/testbed.sqlite-wal"]) == 0)
         try tree.directory("results/testbed.sqlite")
-        let error = #expect(throws: ResultStore.StoreError.self) { try ResultStore(directory: tree["results"]) }
+        let error = #expect(throws: StoreError.self) { try SQLiteRunStore(directory: tree["results"]) }
         #expect(error?.description == "\(tree["results/testbed.sqlite"]) is a directory, not a file of the results database; "
                 + "move it aside or choose another --results DIR")
         #expect(try String(contentsOfFile: tree["outside/evil.db"], encoding: .utf8) == "not yours\n")
         // A FIFO is never opened (SQLite would wait on it for good).
         try FileManager.default.removeItem(atPath: tree["results/testbed.sqlite"])
         #expect(mkfifo(tree["results/testbed.sqlite-shm"], 0o644) == 0)
-        let fifo = #expect(throws: ResultStore.StoreError.self) { try ResultStore(directory: tree["results"]) }
+        let fifo = #expect(throws: StoreError.self) { try SQLiteRunStore(directory: tree["results"]) }
         #expect(fifo?.description == "\(tree["results/testbed.sqlite-shm"]) is a FIFO, not a file of the results database; "
                 + "move it aside or choose another --results DIR")
     }
@@ -54,7 +54,7 @@ struct StoreLinkTests {
         let tree = try TemporaryTree()
         try tree.directory("results")
         try tree.directory("outside")
-        let store = try ResultStore(directory: tree["results"])
+        let store = try SQLiteRunStore(directory: tree["results"])
         // A real database outside, so that opening it creates nothing there.
         let outside = try DatabaseQueue(path: tree["outside/evil.db"])
         try outside.close()
@@ -62,13 +62,13 @@ struct StoreLinkTests {
         #expect(unlink(tree["results/testbed.sqlite"]) == 0)
         #expect(symlink(tree["outside/evil.db"], tree["results/testbed.sqlite"]) == 0)
         var notes: [String] = []
-        #expect(throws: ResultStore.StoreError.linkedDatabase(tree["results/testbed.sqlite"], tree["outside/evil.db"])) {
-            _ = try ResultStore.open(store.results, shown: tree["results"], midRun: false, notes: &notes)
+        #expect(throws: StoreError.linkedDatabase(tree["results/testbed.sqlite"], tree["outside/evil.db"])) {
+            _ = try SQLiteRunStore.open(store.results, shown: tree["results"], midRun: false, notes: &notes)
         }
         #expect(try Data(contentsOf: URL(fileURLWithPath: tree["outside/evil.db"])) == before)
         #expect(try FileManager.default.contentsOfDirectory(atPath: tree["outside"]) == ["evil.db"])
         // During a run the link is removed and a database made in its place.
-        _ = try ResultStore.open(store.results, shown: tree["results"], midRun: true, notes: &notes)
+        _ = try SQLiteRunStore.open(store.results, shown: tree["results"], midRun: true, notes: &notes)
         #expect(notes == ["\(tree["results/testbed.sqlite"]) was replaced by a symbolic link to \(tree["outside/evil.db"]) during the "
                           + "run; Testbed removed the link (it never follows what a step plants in the results)"])
         #expect(fileType(tree["results/testbed.sqlite"]) == S_IFREG)
@@ -76,7 +76,7 @@ struct StoreLinkTests {
     }
 }
 
-extension ResultStore.StoreError: Equatable {
+extension StoreError: Equatable {
     /// Two store errors are equal when they read the same (for `#expect(throws:)`).
     public static func == (a: Self, b: Self) -> Bool { a.description == b.description }
 }

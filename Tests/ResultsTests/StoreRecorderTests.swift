@@ -24,7 +24,7 @@ func sampleSummary(_ info: RunInfo, interrupted: Bool = false) -> RunSummary {
 
 /// Opens the test's own connection to the results database (as another process would).
 func openDatabase(_ directory: String) throws -> DatabaseQueue {
-    try DatabaseQueue(path: directory + "/" + ResultStore.databaseName)
+    try DatabaseQueue(path: directory + "/" + SQLiteRunStore.databaseName)
 }
 
 @Suite("Store recorder: nothing lost, nothing false", .serialized)
@@ -49,8 +49,8 @@ struct StoreRecorderTests {
         let tree = try TemporaryTree()
         // The v1 schema, and a run written as the code before v2 wrote it.
         do {
-            let queue = try DatabasePool(path: tree.path + "/" + ResultStore.databaseName)
-            try ResultStore.migrator.migrate(queue, upTo: "v1")
+            let queue = try DatabasePool(path: tree.path + "/" + SQLiteRunStore.databaseName)
+            try SQLiteRunStore.migrator.migrate(queue, upTo: "v1")
             try await queue.write { db in
                 try db.execute(sql: """
                     INSERT INTO run (id, environment, started, finished, exit_code, complete, interrupted, directory, jobs)
@@ -64,7 +64,7 @@ struct StoreRecorderTests {
                 .contains { $0["name"] == "recording_error" } == false)
             try queue.close()
         }
-        let store = try ResultStore(directory: tree.path)
+        let store = try SQLiteRunStore(directory: tree.path)
         let old = try store.report("old")
         #expect(old.run.exitCode == 1)
         #expect(old.run.complete)
@@ -84,7 +84,7 @@ struct StoreRecorderTests {
     @Test("a database deleted between two batches is made again and the whole run written into it")
     func deletedDatabase() async throws {
         let tree = try TemporaryTree()
-        let store = try ResultStore(directory: tree["results"])
+        let store = try SQLiteRunStore(directory: tree["results"])
         let info = sampleInfo(tree["results/r1"])
         try tree.directory("results/r1")
         // An earlier run, lost with the file.
@@ -100,7 +100,7 @@ struct StoreRecorderTests {
             + "recorded again (earlier runs in it are lost)"
         #expect(recorder.outcome == RecordingOutcome(exitCode: 3, recordingError: note, unrecorded: nil))
         // Read by a connection of its own, as `testbed report` would.
-        let reader = try ResultStore(directory: tree["results"], create: false)
+        let reader = try SQLiteRunStore(directory: tree["results"], create: false)
         #expect(try reader.runs().map(\.id) == ["r1"])
         let report = try reader.report("r1")
         #expect(report.run.complete)
@@ -115,19 +115,19 @@ struct StoreRecorderTests {
     @Test("a database deleted again and again: made again a bounded number of times, the whole run written at the end")
     func deletedAgainAndAgain() async throws {
         let tree = try TemporaryTree()
-        let store = try ResultStore(directory: tree.path)
+        let store = try SQLiteRunStore(directory: tree.path)
         let info = sampleInfo(tree.path)
         let recorder = store.recorder(runID: "r1")
-        let retired = ResultStore.retired.withLock { $0.count }
+        let retired = SQLiteRunStore.retired.withLock { $0.count }
         await recorder.record(.started(info))
         for round in 0..<(StoreRecorder.maxReopens + 5) {
             for suffix in ["", "-wal", "-shm"] { unlink(tree["testbed.sqlite" + suffix]) }
             await recorder.record(.testFinished(sampleResults()[round % 3]))
         }
         await recorder.record(.finished(sampleSummary(info)))
-        #expect(ResultStore.retired.withLock { $0.count } - retired == StoreRecorder.maxReopens + 1)
+        #expect(SQLiteRunStore.retired.withLock { $0.count } - retired == StoreRecorder.maxReopens + 1)
         #expect(recorder.outcome?.exitCode == 3)
-        let report = try ResultStore(directory: tree.path, create: false).report("r1")
+        let report = try SQLiteRunStore(directory: tree.path, create: false).report("r1")
         #expect(report.run.complete)
         #expect(report.tests.map(\.outcome) == [.fail, .pass, .pass, .unsupported])
     }
@@ -135,7 +135,7 @@ struct StoreRecorderTests {
     @Test("writes refused for a while are kept and written later; the run row says so, and nothing else is lost")
     func refusedThenAccepted() async throws {
         let tree = try TemporaryTree()
-        let store = try ResultStore(directory: tree.path)
+        let store = try SQLiteRunStore(directory: tree.path)
         let info = sampleInfo(tree.path)
         let recorder = StoreRecorder(store: store, runID: "r1", exitCodes: .standard, retryInterval: .zero)
         await recorder.record(.started(info))
@@ -168,7 +168,7 @@ struct StoreRecorderTests {
     @Test("a result the database never takes is dropped at the end, counted in the run row; the rest is written")
     func refusedForGood() async throws {
         let tree = try TemporaryTree()
-        let store = try ResultStore(directory: tree.path)
+        let store = try SQLiteRunStore(directory: tree.path)
         let info = sampleInfo(tree.path)
         let recorder = StoreRecorder(store: store, runID: "r1", exitCodes: .standard, retryInterval: .zero)
         await recorder.record(.started(info))
@@ -195,7 +195,7 @@ struct StoreRecorderTests {
     @Test("a database that takes nothing at the end: the run stays incomplete there, the outcome says why")
     func neverWritable() async throws {
         let tree = try TemporaryTree()
-        let store = try ResultStore(directory: tree.path)
+        let store = try SQLiteRunStore(directory: tree.path)
         let info = sampleInfo(tree.path)
         let recorder = StoreRecorder(store: store, runID: "r1", exitCodes: .standard, retryInterval: .zero)
         await recorder.record(.started(info))
@@ -223,7 +223,7 @@ struct StoreRecorderTests {
     @Test("at the end the log is copied into testbed.sqlite: the file alone holds the run")
     func checkpoint() async throws {
         let tree = try TemporaryTree()
-        let store = try ResultStore(directory: tree["results"])
+        let store = try SQLiteRunStore(directory: tree["results"])
         let info = sampleInfo(tree["results/r1"])
         let recorder = store.recorder(runID: "r1")
         await recorder.record([.started(info)] + sampleResults().map(RunEvent.testFinished))
@@ -232,7 +232,7 @@ struct StoreRecorderTests {
         #expect(wal == 0)
         try tree.directory("copy")
         try FileManager.default.copyItem(atPath: tree["results/testbed.sqlite"], toPath: tree["copy/testbed.sqlite"])
-        let copy = try ResultStore(directory: tree["copy"], create: false).report()
+        let copy = try SQLiteRunStore(directory: tree["copy"], create: false).report()
         #expect(copy.run.id == "r1")
         #expect(copy.run.exitCode == 1)
         #expect(copy.tests.map(\.outcome) == [.fail, .pass, .pass, .unsupported])

@@ -18,12 +18,12 @@ struct ResultStoreTests {
     @Test("events written as they happen; a run without its finish reads as incomplete")
     func incomplete() async throws {
         let tree = try TemporaryTree()
-        let store = try ResultStore(directory: tree.path)
+        let store = try SQLiteRunStore(directory: tree.path)
         let recorder = store.recorder(runID: "r1")
         await recorder.record(.started(sampleInfo(tree.path)))
         await recorder.record(.testFinished(TestResult(id: "/a", outcome: .pass, started: Date(), duration: 0.5, exitStatus: 0)))
         // A second process opens the same database while the run goes on.
-        let reader = try ResultStore(directory: tree.path, create: false)
+        let reader = try SQLiteRunStore(directory: tree.path, create: false)
         let report = try reader.report()
         #expect(report.run.complete == false)
         #expect(report.run.finished == nil)
@@ -35,7 +35,7 @@ struct ResultStoreTests {
     @Test("a finished run round-trips: outcomes, blame, setups, exit code")
     func complete() async throws {
         let tree = try TemporaryTree()
-        let store = try ResultStore(directory: tree.path)
+        let store = try SQLiteRunStore(directory: tree.path)
         let recorder = store.recorder(runID: "r1")
         let info = sampleInfo(tree.path)
         await recorder.record(.started(info))
@@ -61,19 +61,19 @@ struct ResultStoreTests {
         #expect(report.setups.map(\.label) == ["img", "img (teardown)"])
         #expect(report.infrastructureFailures.count == 1)
         #expect(try store.runs().map(\.id) == ["r1"])
-        #expect(throws: ResultStore.StoreError.self) { try store.report("nope") }
+        #expect(throws: StoreError.self) { try store.report("nope") }
     }
 
     @Test("no database yet: report says so")
     func empty() throws {
         let tree = try TemporaryTree()
-        #expect(throws: ResultStore.StoreError.self) { try ResultStore(directory: tree.path, create: false) }
+        #expect(throws: StoreError.self) { try SQLiteRunStore(directory: tree.path, create: false) }
     }
 
     @Test("run ids are unique and get their own directory; latest follows the newest")
     func runIDs() throws {
         let tree = try TemporaryTree()
-        let store = try ResultStore(directory: tree.path)
+        let store = try SQLiteRunStore(directory: tree.path)
         let ids = try (0..<20).map { _ in try store.newRun().id }
         #expect(Set(ids).count == 20)
         store.pointLatest(at: ids[3])

@@ -6,8 +6,9 @@ import GRDB
 import Requirements
 import Synchronization
 
-/// The results directory: `testbed.sqlite` (the history of every run), one
-/// directory per run, and `latest` pointing at the newest.
+/// The `RunStore` of today: SQLite through GRDB, in the results directory.
+/// It holds `testbed.sqlite` (the history of every run), one directory per
+/// run, and `latest` pointing at the newest.
 ///
 /// The database is in WAL mode and every write is its own short transaction,
 /// so rows land as they happen, several `testbed run` can share a directory,
@@ -21,7 +22,7 @@ import Synchronization
 /// `testbed.sqlite`, its `-wal`, `-shm` or `.lock`. At the start such a link
 /// to the database is an error (`linkedDatabase`); during a run it is removed
 /// and a new file made, with a note.
-public final class ResultStore: Sendable {
+public final class SQLiteRunStore: RunStore {
     /// As the user gave it, absolute: for messages.
     public let directory: String
     /// The results directory, held; what Testbed writes to.
@@ -46,49 +47,7 @@ public final class ResultStore: Sendable {
     /// For messages.
     var databasePath: String { directory + "/" + Self.databaseName }
 
-    /// Problems with the results directory or database, each with its fix.
-    public enum StoreError: Error, CustomStringConvertible {
-        case cannotCreate(String, String)
-        case cannotOpen(String, String)
-        case notWritable(String, String)
-        case full(String)
-        case noRuns(String)
-        case noSuchRun(String, String)
-        /// `testbed.sqlite`, `-wal` or `-shm` (its path) is a symbolic link (to the second).
-        case linkedDatabase(String, String)
-        /// `testbed.sqlite`, `-wal` or `-shm` (its path) is not a regular file but the second ("a directory").
-        case notADatabase(String, String)
-
-        /// What is wrong, without the fix.
-        public var problem: String {
-            switch self {
-            case let .cannotCreate(path, why): "cannot create results directory \(path): \(why)"
-            case let .cannotOpen(path, why): "cannot open results database \(path): \(why)"
-            case let .notWritable(path, why): "results directory \(path) is not writable (\(why))"
-            case let .full(path): "the filesystem of results directory \(path) is full"
-            case let .noRuns(path): "no runs recorded in \(path) yet"
-            case let .noSuchRun(run, path): "no run \(run) in \(path)"
-            case let .linkedDatabase(path, target):
-                "\(path) is a symbolic link to \(target), and Testbed never follows links in the results directory"
-            case let .notADatabase(path, kind): "\(path) is \(kind), not a file of the results database"
-            }
-        }
-
-        /// What to do about it.
-        public var fix: String {
-            switch self {
-            case .cannotCreate, .notWritable: "choose another with --results DIR"
-            case .cannotOpen, .notADatabase: "move it aside or choose another --results DIR"
-            case .full: "free some space or choose another --results DIR"
-            case .noRuns: "run `testbed run` first"
-            case .noSuchRun: "`testbed report --list` shows the runs"
-            case .linkedDatabase: "put the file itself in place of the link, or remove the link, or choose another --results DIR"
-            }
-        }
-
-        public var description: String { problem + "; " + fix }
-    }
-
+    /// The database's file name in the results directory.
     public static let databaseName = "testbed.sqlite"
 
     /// Opens (creating if needed) the results directory and its database.

@@ -1,0 +1,89 @@
+import Execution
+import Foundation
+import GRDB
+import Requirements
+
+// Reading runs back from the SQLite database: `testbed report`.
+extension SQLiteRunStore {
+    /// A run by id (or a unique prefix of one); the newest when `id` is nil.
+    ///
+    /// - Parameter id: a run id or a unique prefix of one; nil for the latest run.
+    /// - Returns: the run with every result written.
+    /// - Throws: `StoreError.noSuchRun`, `.noRuns`, or `.cannotOpen` when the database cannot be read.
+    public func report(_ id: String? = nil) throws(StoreError) -> RunReport {
+        do {
+            return try pool.read { db -> RunReport in
+                let row: Row?
+                if let id {
+                    row = try Row.fetchOne(db, sql: "SELECT * FROM run WHERE id = ?", arguments: [id])
+                        ?? Row.fetchAll(db, sql: "SELECT * FROM run WHERE id LIKE ? ORDER BY started DESC", arguments: [id + "%"])
+                            .first
+                } else {
+                    row = try Row.fetchOne(db, sql: "SELECT * FROM run ORDER BY started DESC, id DESC LIMIT 1")
+                }
+                guard let row else { throw id.map { StoreError.noSuchRun($0, directory) } ?? StoreError.noRuns(directory) }
+                return try Self.load(db, run: row)
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw .cannotOpen(directory + "/" + Self.databaseName, Self.why(error))
+        }
+    }
+
+    /// Every run, newest first.
+    ///
+    /// - Returns: the runs' rows.
+    /// - Throws: `StoreError.cannotOpen` when the database cannot be read.
+    public func runs() throws(StoreError) -> [RunReport.Run] {
+        do {
+            return try pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT * FROM run ORDER BY started DESC, id DESC").map(Self.run)
+            }
+        } catch {
+            throw .cannotOpen(directory + "/" + Self.databaseName, Self.why(error))
+        }
+    }
+
+    static func run(_ row: Row) -> RunReport.Run {
+        RunReport.Run(
+            id: row["id"], environment: row["environment"],
+            started: Date(timeIntervalSince1970: row["started"]),
+            finished: (row["finished"] as Double?).map(Date.init(timeIntervalSince1970:)),
+            exitCode: row["exit_code"], complete: row["complete"], interrupted: row["interrupted"],
+            haltedBy: row["halted_by"], directory: row["directory"], jobs: row["jobs"],
+            recordingError: row["recording_error"])
+    }
+
+    static func load(_ db: Database, run row: Row) throws -> RunReport {
+        let run = Self.run(row)
+        let tests = try Row.fetchAll(db, sql: "SELECT * FROM test_result WHERE run_id = ? ORDER BY position", arguments: [run.id])
+            .map { row -> TestResult in
+                let stored: String = row["outcome"]
+                var result = TestResult(
+                    id: row["id"], outcome: TestOutcome(rawValue: stored) ?? .interrupted,
+                    started: (row["started"] as Double?).map(Date.init(timeIntervalSince1970:)),
+                    duration: row["duration"], exitStatus: row["exit_status"], signal: row["signal"],
+                    reason: row["reason"], blockedBy: row["blocked_by"], logDirectory: row["log"])
+                if stored == "pending" {
+                    result.reason = run.finished == nil
+                        ? "not finished: the run stopped before this test had a result (testbed was killed, or could not record it)"
+                        : run.recordingError == nil ? "not run"
+                        : "not run, or its result could not be recorded (the run's recording error says why)"
+                }
+                return result
+            }
+        let setups = try Row.fetchAll(db, sql: "SELECT * FROM setup_result WHERE run_id = ? ORDER BY seq", arguments: [run.id])
+            .map { row in
+                SetupResult(
+                    name: row["name"], test: row["test_id"], phase: SetupPhase(rawValue: row["phase"]) ?? .setup,
+                    outcome: SetupOutcome(rawValue: row["outcome"]) ?? .failed,
+                    started: (row["started"] as Double?).map(Date.init(timeIntervalSince1970:)),
+                    duration: row["duration"], exitStatus: row["exit_status"], signal: row["signal"],
+                    reason: row["reason"], logPath: row["log"])
+            }
+        let facts = try Row.fetchAll(db, sql: "SELECT * FROM fact WHERE run_id = ? ORDER BY name", arguments: [run.id])
+            .map { Fact(name: $0["name"], value: $0["value"], source: $0["source"]) }
+        return RunReport(run: run, tests: tests, setups: setups, facts: facts)
+    }
+}

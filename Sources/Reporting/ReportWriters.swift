@@ -189,7 +189,8 @@ public enum ReportWriter {
             }
         }
         out += "  </testsuite>\n"
-        out += "  <testsuite name=\"testbed.setups\" tests=\"\(report.setups.count)\" failures=\"0\" errors=\"\(setupFailures.count)\" skipped=\"0\" time=\"\(round(report.setups.reduce(0) { $0 + $1.duration }))\">\n"
+        out += "  <testsuite name=\"testbed.setups\" tests=\"\(report.setups.count)\" failures=\"0\" "
+            + "errors=\"\(setupFailures.count)\" skipped=\"0\" time=\"\(round(report.setups.reduce(0) { $0 + $1.duration }))\">\n"
         for setup in report.setups {
             out += "    <testcase name=\"\(xml(setup.label))\" classname=\"testbed.setups\" time=\"\(round(setup.duration))\""
             if setup.outcome.isInfrastructureFailure {

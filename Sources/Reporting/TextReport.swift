@@ -9,12 +9,16 @@ import Results
 /// failures in a section of their own (the setup, its exit status, the last
 /// lines of its log, the log's path, and the tests it blocked).
 public struct TextReport {
+    /// The run to show.
     public let report: RunReport
     /// ANSI colours (off for pipes and with NO_COLOR).
     public let color: Bool
     /// How many log lines to show for each infrastructure failure.
     public var tailLines = 8
 
+    /// - Parameters:
+    ///   - report: the run to show.
+    ///   - color: whether to colour outcomes with ANSI escapes.
     public init(_ report: RunReport, color: Bool) {
         self.report = report
         self.color = color
@@ -42,6 +46,9 @@ public struct TextReport {
         LogTail.absence(inRun: report.run.directory, log: relative).map { " (\($0))" } ?? ""
     }
 
+    /// The report as `testbed report` prints it.
+    /// - Returns: lines ending in newlines: the run's header, its verdicts,
+    ///   infrastructure failures with their log tails, and the summary.
     public func render() -> String {
         var out = ""
         let run = report.run
@@ -50,7 +57,8 @@ public struct TextReport {
         out += bold("run \(run.id)") + " on \(run.environment)"
         out += duration.map { String(format: ", %.1f s", $0) } ?? ""
         if !run.complete {
-            out += run.interrupted ? " " + yellow("(interrupted)") : " " + yellow("(incomplete: testbed stopped before the run finished, or could not record its end)")
+            out += run.interrupted ? " " + yellow("(interrupted)") : " " + yellow("(incomplete: testbed stopped before the "
+                + "run finished, or could not record its end)")
         }
         out += "\n"
         if let trouble = run.recordingError { out += yellow("recording: \(trouble.escapingControls)") + "\n" }

@@ -37,6 +37,12 @@ public struct RecordingOutcome: Sendable, Equatable {
     /// false when none could be opened, or none ever took its start.
     public let inDatabase: Bool
 
+    /// - Parameters:
+    ///   - exitCode: the run's exit code, recording trouble included.
+    ///   - recordingError: why some results could not be written, if so.
+    ///   - unrecorded: what could not be recorded at all, if anything.
+    ///   - unrecordedFix: what the user can do about it.
+    ///   - inDatabase: whether a database holds the run at all.
     public init(exitCode: Int32, recordingError: String?, unrecorded: String?, unrecordedFix: String? = nil, inDatabase: Bool = true) {
         self.exitCode = exitCode
         self.recordingError = recordingError

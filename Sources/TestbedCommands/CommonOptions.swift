@@ -69,7 +69,8 @@ struct SelectionOptions: ParsableArguments {
         "Run tests that declare `dirties: true` even where the environment declares no `restore` (default: unsupported)."))
     var allowDirty = false
 
-    @Flag(help: "Refuse (exit 65) a requirement on a fact name nothing knows: no probe, not declared by the environment, provided by no setup (a warning otherwise).")
+    @Flag(help: ArgumentHelp("Refuse (exit 65) a requirement on a fact name nothing knows: no probe, not "
+        + "declared by the environment, provided by no setup (a warning otherwise)."))
     var strict = false
 
     var paths: [String] { suites.isEmpty ? ["."] : suites }

@@ -35,7 +35,8 @@ struct ReportCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The run to show (default: the latest).", valueName: "run"))
     var runID: String?
 
-    @Option(help: ArgumentHelp("The results directory (default: ./testbed-results if it exists, else testbed-results at the root of the suite around the current directory).", valueName: "dir"))
+    @Option(help: ArgumentHelp("The results directory (default: ./testbed-results if it exists, else "
+        + "testbed-results at the root of the suite around the current directory).", valueName: "dir"))
     var results: String?
 
     @Option(help: ArgumentHelp("The output format (default: text).", valueName: "name"))
@@ -64,7 +65,8 @@ struct ReportCommand: ParsableCommand {
             throw ValidationError("choose one of --json, --junit, --tap and --list")
         }
         if let format, list || (flagFormat.map { $0 != format } ?? false) {
-            throw ValidationError("--format \(format.rawValue) and \(list ? "--list" : "--" + (flagFormat?.rawValue ?? "")) ask for different output; choose one")
+            throw ValidationError("--format \(format.rawValue) and \(list ? "--list" : "--" + (flagFormat?.rawValue ?? "")) "
+                + "ask for different output; choose one")
         }
     }
 

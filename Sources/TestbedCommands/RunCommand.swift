@@ -71,11 +71,13 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var environmentOptions: EnvironmentOptions
 
     @Option(name: [.customShort("j", allowingJoined: true), .customLong("jobs")], help: ArgumentHelp(
-        "How many steps run at once (default: the CPUs this process may use: its affinity mask and cgroup CPU quota; lowered, saying so, when the file descriptor limit, ulimit -Hn, allows fewer).",
+        "How many steps run at once (default: the CPUs this process may use: its affinity mask and cgroup "
+            + "CPU quota; lowered, saying so, when the file descriptor limit, ulimit -Hn, allows fewer).",
         valueName: "n"))
     var jobs: Int?
 
-    @Option(help: ArgumentHelp("The results directory (default: testbed-results at the suite root when every path lies in one suite, else ./testbed-results).", valueName: "dir"))
+    @Option(help: ArgumentHelp("The results directory (default: testbed-results at the suite "
+        + "root when every path lies in one suite, else ./testbed-results).", valueName: "dir"))
     var results: String?
 
     @Flag(name: .customLong("halt-on-infra"), help: "After an infrastructure failure, launch nothing new (teardowns still run).")
@@ -85,14 +87,16 @@ struct RunCommand: AsyncParsableCommand {
     var exitCodes: ExitCodes = .standard
 
     @Option(name: [.customShort("t"), .customLong("timeout-multiplier")], parsing: .unconditional, help: ArgumentHelp(
-        "Multiply every test's and setup's timeout by F, a decimal number (2, 0.5, 1e3; at least 0.001), for slow hosts such as TCG (meson's -t); 0 or less: no timeouts.",
+        "Multiply every test's and setup's timeout by F, a decimal number (2, 0.5, 1e3; at "
+            + "least 0.001), for slow hosts such as TCG (meson's -t); 0 or less: no timeouts.",
         valueName: "F"))
     var timeoutMultiplierText = "1"
 
     /// `-t` as validated (`parseTimeoutMultiplier`).
     var timeoutMultiplier: Double { (try? parseTimeoutMultiplier(timeoutMultiplierText)) ?? 1 }
 
-    @Option(name: .customLong("kill-grace"), help: ArgumentHelp("Time between SIGTERM and SIGKILL for a test that times out or is interrupted.", valueName: "duration"))
+    @Option(name: .customLong("kill-grace"), help: ArgumentHelp("Time between SIGTERM and SIGKILL for a "
+        + "test that times out or is interrupted.", valueName: "duration"))
     var killGrace = "5s"
 
     @Flag(help: "Print the report as JSON at the end (the shape of `testbed report --json`).")
@@ -101,7 +105,8 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .shortAndLong, help: "Print only failures and the summary.")
     var quiet = false
 
-    @Flag(name: .customLong("plan-order"), help: "Start ready tests in plan order, ignoring earlier runs (default: tests that failed last time first, then the longest).")
+    @Flag(name: .customLong("plan-order"), help: ArgumentHelp("Start ready tests in plan order, ignoring earlier runs "
+        + "(default: tests that failed last time first, then the longest)."))
     var planOrder = false
 
     func validate() throws {
@@ -110,10 +115,12 @@ struct RunCommand: AsyncParsableCommand {
         do {
             _ = try parseTimeoutMultiplier(timeoutMultiplierText)
         } catch .notANumber {
-            throw ValidationError("--timeout-multiplier \(shortened(timeoutMultiplierText)) is not a decimal number; write e.g. 2 or 0.5 (0 or less: no timeouts)")
+            throw ValidationError("--timeout-multiplier \(shortened(timeoutMultiplierText)) is not "
+                + "a decimal number; write e.g. 2 or 0.5 (0 or less: no timeouts)")
         } catch .tooSmall {
             throw ValidationError("--timeout-multiplier \(shortened(timeoutMultiplierText)) is above 0 but under \(smallestTimeoutMultiplier), "
-                + "the smallest multiplier (timeouts are kept in whole milliseconds); write at least \(smallestTimeoutMultiplier), or 0 or less for no timeouts")
+                + "the smallest multiplier (timeouts are kept in whole milliseconds); write "
+                    + "at least \(smallestTimeoutMultiplier), or 0 or less for no timeouts")
         }
         if parseTimeout(killGrace) == nil {
             throw ValidationError("--kill-grace \(shortened(killGrace)) is not a duration up to ten years; write e.g. 5s")

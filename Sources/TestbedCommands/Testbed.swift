@@ -12,6 +12,7 @@ import Results
 
 /// The `testbed` command: its subcommands, and how it starts and exits.
 public struct Testbed: AsyncParsableCommand {
+    /// The command's name, its help, and its subcommands.
     public static let configuration = CommandConfiguration(
         commandName: "testbed",
         abstract: "A test scheduler for Linux, KVM, QEMU and libvirt suites.",
@@ -31,6 +32,7 @@ public struct Testbed: AsyncParsableCommand {
         subcommands: [ProbeCommand.self, CheckCommand.self, PlanCommand.self, RunCommand.self, ReportCommand.self, GuardCommand.self]
     )
 
+    /// The root command, as ArgumentParser makes it (it has no options of its own).
     public init() {}
 
     /// Runs the command line of this process and exits: the only place

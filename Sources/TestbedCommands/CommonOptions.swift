@@ -292,20 +292,11 @@ func stopHelpersOnSignals() {
             }
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
+                // Noted first: the command may end as soon as its probe is
+                // killed, and `Testbed.start()` then dies of the signal itself.
+                caughtSignal.store(number, ordering: .sequentiallyConsistent)
                 HelperProcesses.interrupt()
-                // Die of the signal, as without the handler: unblocked on this
-                // thread (Dispatch's threads block signals), then raised.
-                signal(number, SIG_DFL)
-                var set = sigset_t()
-                sigemptyset(&set)
-                sigaddset(&set, number)
-                pthread_sigmask(SIG_UNBLOCK, &set, nil)
-                raise(number)
-                // Only if the signal did not kill the process (it is blocked
-                // elsewhere): exit as if it had. This runs on a Dispatch
-                // thread in the middle of any command, where nothing can be
-                // thrown to `Testbed.start()`; the process must end here.
-                _exit(ExitPolicy.killed(by: number))
+                dieOf(number)
             }
             source.resume()
             sources.append(source)
@@ -314,6 +305,32 @@ func stopHelpersOnSignals() {
 }
 
 private let helperSignalSources = Mutex<[any DispatchSourceSignal]>([])
+
+/// The signal `stopHelpersOnSignals` caught, 0 for none.
+private let caughtSignal = Atomic<Int32>(0)
+
+/// Dies of the signal `stopHelpersOnSignals` caught, if any: a command that
+/// ended because the signal stopped its probes must not exit as if it had
+/// finished (`Testbed.start()` calls this before it exits).
+func dieOfCaughtSignal() {
+    let number = caughtSignal.load(ordering: .sequentiallyConsistent)
+    if number != 0 { dieOf(number) }
+}
+
+/// Dies of a signal, as without a handler: unblocked on this thread
+/// (Dispatch's threads block signals), then raised. Only if the signal did
+/// not kill the process (it is blocked elsewhere): exits as if it had. This
+/// may run on a Dispatch thread in the middle of any command, where nothing
+/// can be thrown to `Testbed.start()`; the process must end here.
+private func dieOf(_ number: Int32) -> Never {
+    signal(number, SIG_DFL)
+    var set = sigset_t()
+    sigemptyset(&set)
+    sigaddset(&set, number)
+    pthread_sigmask(SIG_UNBLOCK, &set, nil)
+    raise(number)
+    _exit(ExitPolicy.killed(by: number))
+}
 
 /// Values the process keeps until it exits: freeing a catalog of 100,000
 /// tests object by object takes longer than the exit that unmaps it (as

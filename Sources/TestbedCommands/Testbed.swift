@@ -45,10 +45,13 @@ public struct Testbed: AsyncParsableCommand {
         let arguments = Array(CommandLine.arguments.dropFirst())
         do {
             try await execute(arguments)
+            dieOfCaughtSignal()
         } catch let failure as CommandFailure {
+            dieOfCaughtSignal()
             writeText(failure.description, to: STDERR_FILENO)
             Foundation.exit(failure.status)
         } catch {
+            dieOfCaughtSignal()
             let status = exitStatus(for: error, arguments: arguments)
             if status == ExitPolicy(.bisect).badCommandLine {
                 writeText(fullMessage(for: error) + "\n", to: STDERR_FILENO)

@@ -11,8 +11,9 @@ import Requirements
 public enum RunEvent: Sendable {
     /// Before anything runs: every selected test, and the facts of the environment.
     case started(RunInfo)
-    /// A step began; `logPath` is relative to the run directory.
-    case stepStarted(kind: String, label: String, logPath: String?)
+    /// A step began: its id in the plan (`Step.id`) and what it is; `logPath`
+    /// is relative to the run directory.
+    case stepStarted(id: Int, kind: Step.Kind, logPath: String?)
     /// A test has its verdict (unsupported tests get theirs at `started`).
     case testFinished(TestResult)
     /// A setup, teardown or restore finished (or was skipped as blocked/interrupted).

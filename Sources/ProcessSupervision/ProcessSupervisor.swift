@@ -16,6 +16,8 @@ import Synchronization
 public final class ProcessSupervisor: Sendable {
     /// How long a process has between SIGTERM and SIGKILL.
     public let grace: Duration
+    /// The watcher that hears the exits of what this supervisor starts.
+    public let watcher: ExitWatcher
     let interrupted = Mutex(false)
     let hardStop = Mutex(false)
 
@@ -45,9 +47,12 @@ public final class ProcessSupervisor: Sendable {
     static let tick: Duration = .milliseconds(20)
 
     /// A supervisor with nothing running yet.
-    /// - Parameter grace: How long a process has between SIGTERM and SIGKILL (5 s by default).
-    public init(grace: Duration = .seconds(5)) {
+    /// - Parameters:
+    ///   - grace: How long a process has between SIGTERM and SIGKILL (5 s by default).
+    ///   - watcher: The watcher that hears their exits (the process' one by default).
+    public init(grace: Duration = .seconds(5), watcher: ExitWatcher = .shared) {
         self.grace = grace
+        self.watcher = watcher
     }
 
     /// Whether `interruptAll` was called.
@@ -171,7 +176,7 @@ public final class ProcessSupervisor: Sendable {
         if terminateAtOnce { child.signalGroup(SIGTERM) }
         if startWatchdog { Task.detached { await self.watch() } }
 
-        ExitWatcher.shared.watch(child.pid) { termination in
+        watcher.watch(child.pid) { termination in
             let timedOut = Self.table.withLock { $0.children[child.pid]?.timedOut ?? false }
             let wasInterrupted = self.isInterrupted && !timedOut && (interruptible || self.hardStopped)
             let keeps = keepsLeftovers && !timedOut && !wasInterrupted && !self.hardStopped
@@ -196,7 +201,7 @@ public final class ProcessSupervisor: Sendable {
     /// Returns once every exit seen so far has been handled, orphans included.
     public func settle() async {
         await withCheckedContinuation { continuation in
-            ExitWatcher.shared.queue.async { continuation.resume() }
+            watcher.queue.async { continuation.resume() }
         }
     }
 

@@ -39,6 +39,8 @@ extension ProcessSupervisor {
         var services: Set<String> = []
     }
 
+    /// Process-wide, as the subreaper role is (`PR_SET_CHILD_SUBREAPER`
+    /// makes this process, not a supervisor, the parent of every orphan).
     static let adoption = Mutex(Adoption())
     /// One look at a time (they run after exits, from the watchdog and from `release`).
     static let looking = Mutex(())

@@ -62,9 +62,9 @@ let package = Package(
             // every run, `check` and the per-run guard process pay.
             .unsafeFlags(["-static-stdlib", "-Xlinker", "--start-group", "-Xlinker", "-lFoundation", "-Xlinker", "-lFoundationEssentials", "-Xlinker", "-lFoundationInternationalization", "-Xlinker", "-l_FoundationCollections", "-Xlinker", "-l_FoundationCShims", "-Xlinker", "-l_FoundationICU", "-Xlinker", "-lCoreFoundation", "-Xlinker", "-lswiftDispatch", "-Xlinker", "-ldispatch", "-Xlinker", "-lBlocksRuntime", "-Xlinker", "-lswiftSynchronization", "-Xlinker", "--end-group", "-Xlinker", "-lstdc++"], .when(platforms: [.linux], configuration: .release)),
         ]),
-        // Fixture trees, polling, fuzz generators, testbed commands run in-process, for the tests.
+        // Fixture trees, polling, fuzz generators, a fake process launcher, testbed commands run in-process.
         .target(name: "TestSupport", dependencies: [
-            "Declarations", "Requirements", "HostFacts", "Catalog", "Planning", "TestbedCommands",
+            "Declarations", "Requirements", "HostFacts", "Catalog", "Planning", "ProcessSupervision", "Execution", "TestbedCommands",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Tests/TestSupport"),
         .testTarget(name: "RequirementsTests", dependencies: [

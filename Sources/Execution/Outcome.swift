@@ -61,12 +61,17 @@ public enum SetupPhase: String, Sendable, Hashable, Codable {
 
 /// One test's result.
 public struct TestResult: Sendable, Hashable, Codable {
+    /// The test's id.
     public var id: String
+    /// Its outcome.
     public var outcome: TestOutcome
+    /// When it started (wall clock); nil for a test that did not run.
     public var started: Date?
     /// Seconds; 0 for a test that did not run.
     public var duration: Double
+    /// Its exit status, when it exited.
     public var exitStatus: Int32?
+    /// The signal that ended it, when one did.
     public var signal: Int32?
     /// Why: the skip's or failure's words, the unmet requirements, what blocked it.
     public var reason: String?
@@ -76,6 +81,17 @@ public struct TestResult: Sendable, Hashable, Codable {
     /// The test's directory in the run directory (`TESTBED_OUTPUT_DIR`, with Testbed's output.log).
     public var logDirectory: String?
 
+    /// A test's result.
+    /// - Parameters:
+    ///   - id: The test's id.
+    ///   - outcome: Its outcome.
+    ///   - started: When it started.
+    ///   - duration: How long it ran, in seconds.
+    ///   - exitStatus: Its exit status, when it exited.
+    ///   - signal: The signal that ended it, when one did.
+    ///   - reason: Why it has this outcome.
+    ///   - blockedBy: What blocked it.
+    ///   - logDirectory: Its directory in the run directory.
     public init(id: String, outcome: TestOutcome, started: Date? = nil, duration: Double = 0, exitStatus: Int32? = nil,
                 signal: Int32? = nil, reason: String? = nil, blockedBy: String? = nil, logDirectory: String? = nil) {
         self.id = id
@@ -92,19 +108,39 @@ public struct TestResult: Sendable, Hashable, Codable {
 
 /// One setup's, teardown's or restore's result.
 public struct SetupResult: Sendable, Hashable, Codable {
+    /// The setup's name (`restore` for the environment's restore).
     public var name: String
     /// The test a `scope: test` setup ran for.
     public var test: String?
+    /// Which part of the setup ran.
     public var phase: SetupPhase
+    /// Its outcome.
     public var outcome: SetupOutcome
+    /// When it started (wall clock); nil when it did not run.
     public var started: Date?
+    /// How long it ran, in seconds; 0 when it did not run.
     public var duration: Double
+    /// Its exit status, when it exited.
     public var exitStatus: Int32?
+    /// The signal that ended it, when one did.
     public var signal: Int32?
+    /// Why it has this outcome.
     public var reason: String?
     /// The log file, relative to the run directory.
     public var logPath: String?
 
+    /// A setup's, teardown's or restore's result.
+    /// - Parameters:
+    ///   - name: The setup's name.
+    ///   - test: The test a `scope: test` setup ran for.
+    ///   - phase: Which part of the setup ran.
+    ///   - outcome: Its outcome.
+    ///   - started: When it started.
+    ///   - duration: How long it ran, in seconds.
+    ///   - exitStatus: Its exit status, when it exited.
+    ///   - signal: The signal that ended it, when one did.
+    ///   - reason: Why it has this outcome.
+    ///   - logPath: Its log, relative to the run directory.
     public init(name: String, test: String? = nil, phase: SetupPhase, outcome: SetupOutcome, started: Date? = nil,
                 duration: Double = 0, exitStatus: Int32? = nil, signal: Int32? = nil, reason: String? = nil, logPath: String? = nil) {
         self.name = name

@@ -54,8 +54,11 @@ public final class ResultsDirectory: Sendable {
 
     /// The results directory could not be opened.
     public struct OpenError: Error, Sendable, CustomStringConvertible {
+        /// The results directory's path.
         public let path: String
+        /// Why it could not be opened (an `errno` value).
         public let errno: Int32
+        /// "cannot open the results directory PATH: REASON; choose another with --results DIR".
         public var description: String {
             "cannot open the results directory \(path): \(String(cString: strerror(errno))); choose another with --results DIR"
         }
@@ -203,6 +206,7 @@ public final class ResultsDirectory: Sendable {
 /// What Testbed found when a directory it held was no longer at its name,
 /// and what it did: for a warning on stderr and the run's `recording_error`.
 public struct DirectoryRepair: Sendable, Equatable {
+    /// Which directory it was.
     public enum Subject: Sendable, Hashable {
         /// The results directory.
         case results
@@ -213,6 +217,7 @@ public struct DirectoryRepair: Sendable, Equatable {
         /// `tests`, `setups` or `restore` in the run directory.
         case top(String)
     }
+    /// Which directory it was.
     public let subject: Subject
     /// One sentence naming the directory by its path.
     public let warning: String
@@ -476,7 +481,9 @@ struct HeldDirectory: Sendable {
 /// The device and inode of a file: what tells it from another put in its
 /// place (the results directory's files, the directories a run holds).
 public struct FileIdentity: Sendable, Hashable {
+    /// The device it is on (`st_dev`).
     public let device: UInt64
+    /// Its inode number (`st_ino`).
     public let inode: UInt64
 
     /// `name` in the directory `parent`, itself (a link is not followed: it

@@ -66,8 +66,11 @@ public final class RunLayout: Sendable {
 
     /// The run directory could not be opened.
     public struct OpenError: Error, Sendable, CustomStringConvertible {
+        /// The run directory's path.
         public let path: String
+        /// Why it could not be opened (an `errno` value).
         public let errno: Int32
+        /// "cannot open the run directory PATH: REASON; check the results directory".
         public var description: String {
             "cannot open the run directory \(path): \(String(cString: strerror(errno))); check the results directory"
         }
@@ -142,12 +145,20 @@ public final class RunLayout: Sendable {
 
     /// Relative to the run directory.
     public func testDirectory(_ id: String) -> String { "tests/" + Self.encode(id) }
+    /// A setup's directory, relative to the run directory.
+    /// - Parameters:
+    ///   - name: The setup's name.
+    ///   - test: The test a `scope: test` setup runs for; nil for a shared setup.
+    /// - Returns: `setups/NAME`, or `setups/NAME/for/TEST`, each part encoded.
     public func setupDirectory(_ name: String, test: String?) -> String {
         let base = "setups/" + Self.encode(name)
         guard let test else { return base }
         return base + "/for/" + Self.encode(test)
     }
 
+    /// A path in the run directory made absolute.
+    /// - Parameter relative: A path relative to the run directory.
+    /// - Returns: The run directory's path, `/`, and `relative`.
     public func absolute(_ relative: String) -> String { directory + "/" + relative }
 
     /// The results directory the run directory is in, for messages.
@@ -360,7 +371,8 @@ public final class RunLayout: Sendable {
             guard errno == ELOOP || errno == ENOTDIR else { return -1 }
             let kind = plantedKind(name, in: parent)
             guard unlinkat(parent, name, 0) == 0 || errno == ENOENT else { return -1 }
-            notes.append("\(path) was \(kind), not the directory Testbed made; Testbed removed it and made a new directory (it never follows what a step plants in the results)")
+            notes.append("\(path) was \(kind), not the directory Testbed made; Testbed removed it and made a new directory "
+                + "(it never follows what a step plants in the results)")
         }
         errno = ELOOP
         return -1
@@ -411,6 +423,7 @@ public final class StepDirectory: Sendable {
     public let relative: String
     /// What a step had planted in its place and Testbed replaced.
     public let notes: [String]
+    /// Why it could not be opened (nil when `descriptor` is valid).
     public let failure: String?
 
     init(descriptor: Int32, relative: String, notes: [String], failure: String?) {
@@ -454,11 +467,11 @@ public final class StepDirectory: Sendable {
 
 /// A stable 64-bit hash (Swift's Hasher is seeded per process).
 struct FNV1a {
-    var value: UInt64 = 0xcbf29ce484222325
+    var value: UInt64 = 0xcbf2_9ce4_8422_2325
     mutating func add(_ text: String) {
         for byte in text.utf8 {
             value ^= UInt64(byte)
-            value = value &* 0x100000001b3
+            value = value &* 0x100_0000_01b3
         }
     }
 }

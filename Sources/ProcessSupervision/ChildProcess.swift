@@ -243,6 +243,26 @@ public struct ProcessOutcome: Sendable {
     /// process started with `keepsLeftovers` (a setup's services); nil
     /// otherwise, and when nothing of it may outlive it (a timeout, an interrupt).
     public var leftRunning: LeftRunning?
+
+    /// How a run ended (a launcher other than the supervisor, such as a test's fake, makes its own).
+    /// - Parameters:
+    ///   - termination: How it ended; nil when it could not be started.
+    ///   - launchFailure: Why it could not be started, if it could not.
+    ///   - timedOut: It ran past its timeout and was killed.
+    ///   - interrupted: It was stopped because the run was interrupted.
+    ///   - started: When it was started (wall clock).
+    ///   - duration: Seconds from the first attempt to start it to its end.
+    ///   - leftRunning: What it left running, when that is handed over.
+    public init(termination: Termination?, launchFailure: LaunchFailure? = nil, timedOut: Bool = false,
+                interrupted: Bool = false, started: Date, duration: Double, leftRunning: LeftRunning? = nil) {
+        self.termination = termination
+        self.launchFailure = launchFailure
+        self.timedOut = timedOut
+        self.interrupted = interrupted
+        self.started = started
+        self.duration = duration
+        self.leftRunning = leftRunning
+    }
 }
 
 /// What a process left running when it ended: its process group and every
@@ -253,6 +273,15 @@ public struct LeftRunning: Sendable, Hashable {
     public let group: pid_t
     /// The tag in their environment (`TESTBED_PROCESS_TAG`).
     public let tag: String
+
+    /// What a process left running.
+    /// - Parameters:
+    ///   - group: Its process group (the pid of the process that ended).
+    ///   - tag: The tag in their environment.
+    public init(group: pid_t, tag: String) {
+        self.group = group
+        self.tag = tag
+    }
 }
 
 /// A process started in its own process group.

@@ -25,7 +25,11 @@ import Synchronization
 /// works, exits wait: it must stay short (its longest is re-probing a fact
 /// after a setup promised it, once per setup).
 public final class ExitWatcher: TaskExecutor, Sendable {
-    /// The one watcher of the process (one thread, one epoll set).
+    /// The one watcher of the process (one thread, one epoll set), which
+    /// every `ProcessSupervisor` uses unless given another. Process-wide on
+    /// purpose: a child's exit is the whole process' (any thread's `waitpid`
+    /// may reap it), and one epoll thread for every exit is what keeps the
+    /// cost of an exit to one wake-up; a second watcher would add a thread.
     public static let shared = ExitWatcher()
 
     struct Waiter {

@@ -39,6 +39,8 @@ extension ProcessSupervisor {
         var services: Set<String> = []
     }
 
+    /// Process-wide, as the subreaper role is (`PR_SET_CHILD_SUBREAPER`
+    /// makes this process, not a supervisor, the parent of every orphan).
     static let adoption = Mutex(Adoption())
     /// One look at a time (they run after exits, from the watchdog and from `release`).
     static let looking = Mutex(())
@@ -98,7 +100,7 @@ extension ProcessSupervisor {
     /// The escapees that only the setup tagged `tag` may own (its untagged
     /// services), once it is released.
     static func escapees(ownedOnlyBy tag: String) -> [pid_t] {
-        let running = table.withLock { Set($0.children.values.map(\.process.tag)) }
+        let running = awaited.withLock { Set($0.values) }
         return adoption.withLock { adoption in
             let others = running.union(adoption.services).subtracting([tag])
             return adoption.escapees.filter { $0.value.contains(tag) && $0.value.isDisjoint(with: others) }.map(\.key)
@@ -128,10 +130,8 @@ extension ProcessSupervisor {
                     if enabled { adoption.withLock { $0.ended.removeAll() } }
                     return
                 }
-                let (tracked, running) = table.withLock { table in
-                    (Set(table.children.keys), Set(table.children.values.map(\.process.tag)))
-                }
-                // A child spawned but not yet in the table could look like an orphan: register none meanwhile.
+                let (tracked, running) = awaited.withLock { awaited in (Set(awaited.keys), Set(awaited.values)) }
+                // A child spawned but not yet in `awaited` could look like an orphan: register none meanwhile.
                 let spawns = spawning.load(ordering: .sequentiallyConsistent) > 0 || HelperProcesses.spawnsInFlight > 0
                 var killed = false
                 var found: [pid_t: String?] = [:]

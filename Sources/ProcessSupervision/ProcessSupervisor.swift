@@ -5,8 +5,9 @@ import Foundation
 import HostFacts
 import Synchronization
 
-/// Runs processes to completion with timeouts, and keeps a table of what is
-/// running so that an interrupt can stop all of it.
+/// Runs processes to completion with timeouts, and keeps a table of what it
+/// runs (its own, per instance: deadlines, interruptibility) so that an
+/// interrupt can stop all of it.
 ///
 /// Every process gets its own process group and a tag in its environment.
 /// When it ends, whatever is left of its group is killed, and so is every
@@ -16,6 +17,8 @@ import Synchronization
 public final class ProcessSupervisor: Sendable {
     /// How long a process has between SIGTERM and SIGKILL.
     public let grace: Duration
+    /// The watcher that hears the exits of what this supervisor starts.
+    public let watcher: ExitWatcher
     let interrupted = Mutex(false)
     let hardStop = Mutex(false)
 
@@ -25,7 +28,6 @@ public final class ProcessSupervisor: Sendable {
         /// Whether an interrupt stops it (teardowns and restores run to the
         /// end unless a second interrupt kills everything).
         let interruptible: Bool
-        let owner: ObjectIdentifier
         /// SIGTERM goes to its group at this time (nil: no time limit).
         var deadline: ContinuousClock.Instant?
         /// SIGKILL goes to its group at this time, once terminated.
@@ -33,21 +35,29 @@ public final class ProcessSupervisor: Sendable {
         var timedOut = false
     }
 
-    /// Children belong to the whole process, so the table does too: a cleanup
-    /// must never reap a child another supervisor is about to wait for. It also
-    /// holds which supervisors have a watchdog running.
-    static let table = Mutex<(children: [pid_t: Entry], watching: Set<ObjectIdentifier>)>(([:], []))
+    /// What this supervisor runs, and whether its watchdog runs.
+    let running = Mutex<(entries: [pid_t: Entry], watching: Bool)>(([:], false))
 
-    /// Spawns started and not yet in `table`.
+    /// Every child of this process that a supervisor waits for, with its tag.
+    /// Process-wide, as children are (`waitpid`, the subreaper's orphans in
+    /// `/proc/self/task/*/children`): a cleanup after one supervisor's process
+    /// must never reap a child another supervisor is about to wait for, and
+    /// an escapee's possible owners are the steps of every supervisor.
+    static let awaited = Mutex<[pid_t: String]>([:])
+
+    /// Spawns started and not yet in `awaited` (process-wide, for the same reason).
     static let spawning = Atomic<Int>(0)
 
     /// How often the watchdog looks at deadlines: timeouts are this precise.
     static let tick: Duration = .milliseconds(20)
 
     /// A supervisor with nothing running yet.
-    /// - Parameter grace: How long a process has between SIGTERM and SIGKILL (5 s by default).
-    public init(grace: Duration = .seconds(5)) {
+    /// - Parameters:
+    ///   - grace: How long a process has between SIGTERM and SIGKILL (5 s by default).
+    ///   - watcher: The watcher that hears their exits (the process' one by default).
+    public init(grace: Duration = .seconds(5), watcher: ExitWatcher = .shared) {
         self.grace = grace
+        self.watcher = watcher
     }
 
     /// Whether `interruptAll` was called.
@@ -117,7 +127,6 @@ public final class ProcessSupervisor: Sendable {
             return ProcessOutcome(termination: termination, launchFailure: failure, timedOut: timedOut,
                                   interrupted: interrupted, started: started, duration: seconds, leftRunning: leftRunning)
         }
-        let owner = ObjectIdentifier(self)
         // Spawn outside the table's lock (a spawn lasts until the child has
         // exec'd; the exit of another child must not wait for it), but counted:
         // while a spawn is in flight, a cleanup elsewhere does not reap untracked
@@ -130,7 +139,7 @@ public final class ProcessSupervisor: Sendable {
             Self.spawning.subtract(1, ordering: .sequentiallyConsistent)
             if failure.errno == EMFILE || failure.errno == ENFILE, failure.cause == .output || failure.cause == .system {
                 let stop = (interruptible && isInterrupted) || hardStopped
-                let othersRun = Self.table.withLock { !$0.children.isEmpty }
+                let othersRun = Self.awaited.withLock { !$0.isEmpty }
                 let waited = ContinuousClock.now - start
                 if stop {
                     onExit(outcome(nil, interrupted: true))
@@ -160,24 +169,27 @@ public final class ProcessSupervisor: Sendable {
         case .success(let process): child = process
         }
         // An interrupt before this point finds the flag set; one after finds the entry.
-        let (startWatchdog, terminateAtOnce) = Self.table.withLock { table -> (Bool, Bool) in
+        Self.awaited.withLock { $0[child.pid] = child.tag }
+        let (startWatchdog, terminateAtOnce) = running.withLock { running -> (Bool, Bool) in
             let terminate = interruptible && isInterrupted
-            table.children[child.pid] = Entry(process: child, interruptible: interruptible, owner: owner,
-                                              deadline: timeout > .zero ? start + timeout : nil,
-                                              killAt: terminate ? ContinuousClock.now + grace : nil)
-            return (table.watching.insert(owner).inserted, terminate)
+            running.entries[child.pid] = Entry(process: child, interruptible: interruptible,
+                                               deadline: timeout > .zero ? start + timeout : nil,
+                                               killAt: terminate ? ContinuousClock.now + grace : nil)
+            defer { running.watching = true }
+            return (!running.watching, terminate)
         }
         Self.spawning.subtract(1, ordering: .sequentiallyConsistent)
         if terminateAtOnce { child.signalGroup(SIGTERM) }
         if startWatchdog { Task.detached { await self.watch() } }
 
-        ExitWatcher.shared.watch(child.pid) { termination in
-            let timedOut = Self.table.withLock { $0.children[child.pid]?.timedOut ?? false }
+        watcher.watch(child.pid) { termination in
+            let timedOut = self.running.withLock { $0.entries[child.pid]?.timedOut ?? false }
             let wasInterrupted = self.isInterrupted && !timedOut && (interruptible || self.hardStopped)
             let keeps = keepsLeftovers && !timedOut && !wasInterrupted && !self.hardStopped
             // Among the possible owners of the next orphans found, before it leaves the table.
             Self.stepEnded(tag: child.tag, keepsServices: keeps)
-            Self.table.withLock { _ = $0.children.removeValue(forKey: child.pid) }
+            self.running.withLock { _ = $0.entries.removeValue(forKey: child.pid) }
+            Self.awaited.withLock { _ = $0.removeValue(forKey: child.pid) }
             if keeps {
                 // A setup's services: they live on until its teardown. Its untagged
                 // orphans are recorded as its own (the guard learns them) at once.
@@ -196,14 +208,13 @@ public final class ProcessSupervisor: Sendable {
     /// Returns once every exit seen so far has been handled, orphans included.
     public func settle() async {
         await withCheckedContinuation { continuation in
-            ExitWatcher.shared.queue.async { continuation.resume() }
+            watcher.queue.async { continuation.resume() }
         }
     }
 
     /// Sends SIGTERM at each deadline and SIGKILL after the grace period, for
     /// the processes of this supervisor; ends when none is left.
     func watch() async {
-        let owner = ObjectIdentifier(self)
         let grace = self.grace
         var ticks = 0
         while true {
@@ -215,10 +226,8 @@ public final class ProcessSupervisor: Sendable {
             let now = ContinuousClock.now
             var terminate: [ChildProcess] = []
             var kill: [ChildProcess] = []
-            let done = Self.table.withLock { table -> Bool in
-                var mine = false
-                for (pid, var entry) in table.children where entry.owner == owner {
-                    mine = true
+            let done = running.withLock { running -> Bool in
+                for (pid, var entry) in running.entries {
                     if !entry.timedOut, let deadline = entry.deadline, now >= deadline {
                         entry.timedOut = true
                         entry.killAt = min(entry.killAt ?? now + grace, now + grace)
@@ -227,10 +236,10 @@ public final class ProcessSupervisor: Sendable {
                         entry.killAt = nil
                         kill.append(entry.process)
                     }
-                    table.children[pid] = entry
+                    running.entries[pid] = entry
                 }
-                if !mine { table.watching.remove(owner) }
-                return !mine
+                if running.entries.isEmpty { running.watching = false }
+                return !running.watching
             }
             for process in terminate { process.signalGroup(SIGTERM) }
             for process in kill { process.signalGroup(SIGKILL) }
@@ -255,14 +264,14 @@ public final class ProcessSupervisor: Sendable {
     }
 
     /// Reaps a zombie child, unless someone waits for it: one of ours that
-    /// was just started (not yet in the table), or a helper (a probe) that
+    /// was just started (not yet in `awaited`), or a helper (a probe) that
     /// `CommandRunner` waits for, in a group of its own.
     /// Returns whether it reaped it.
     @discardableResult
     static func reapUnlessAwaited(_ pid: pid_t) -> Bool {
         if adoption.withLock({ $0.own.contains(pid) }) { return false }
-        return table.withLock { table in
-            guard table.children[pid] == nil, spawning.load(ordering: .sequentiallyConsistent) == 0 else { return false }
+        return awaited.withLock { awaited in
+            guard awaited[pid] == nil, spawning.load(ordering: .sequentiallyConsistent) == 0 else { return false }
             guard HelperProcesses.spawnsInFlight == 0, !HelperProcesses.isHelper(pid) else { return false }
             var status: Int32 = 0
             return testbed_try_wait(pid, &status) == 1
@@ -273,13 +282,12 @@ public final class ProcessSupervisor: Sendable {
     /// grace period (the watchdog sends it).
     public func interruptAll() {
         interrupted.withLock { $0 = true }
-        let owner = ObjectIdentifier(self)
         let killAt = ContinuousClock.now + grace
-        let children = Self.table.withLock { table -> [ChildProcess] in
+        let children = running.withLock { running -> [ChildProcess] in
             var stopped: [ChildProcess] = []
-            for (pid, var entry) in table.children where entry.owner == owner && entry.interruptible {
+            for (pid, var entry) in running.entries where entry.interruptible {
                 entry.killAt = min(entry.killAt ?? killAt, killAt)
-                table.children[pid] = entry
+                running.entries[pid] = entry
                 stopped.append(entry.process)
             }
             return stopped
@@ -291,8 +299,7 @@ public final class ProcessSupervisor: Sendable {
     public func killAll() {
         interrupted.withLock { $0 = true }
         hardStop.withLock { $0 = true }
-        let owner = ObjectIdentifier(self)
-        let children = Self.table.withLock { $0.children.values.filter { $0.owner == owner }.map(\.process) }
+        let children = running.withLock { $0.entries.values.map(\.process) }
         for child in children { child.signalGroup(SIGKILL) }
     }
 

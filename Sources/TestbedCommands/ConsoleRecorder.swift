@@ -23,7 +23,8 @@ actor ConsoleRecorder: Recorder {
     var done = 0
     var failures = 0
     var infrastructure = 0
-    var running: [String] = []
+    /// The steps running now, in the order they started.
+    var running: [Running] = []
     var lastDraw = ContinuousClock.now - .seconds(1)
     var drawn = false
 
@@ -42,12 +43,12 @@ actor ConsoleRecorder: Recorder {
             let unsupported = info.decided.count
             write("testbed: run \(info.id) on \(info.environment)\(suite.map { ", \($0)" } ?? ""): \(info.tests.count) test\(info.tests.count == 1 ? "" : "s")"
                   + (unsupported > 0 ? " (\(unsupported) unsupported here)" : "") + ", -j \(info.jobs)\n")
-        case let .stepStarted(kind, label, _):
-            running.append(kind == "test" ? label : "\(kind) \(label)")
+        case let .stepStarted(id, kind, _):
+            running.append(Running(id: id, kind: kind))
             draw()
         case .testFinished(let result):
             done += 1
-            remove(result.id)
+            remove(.test(result.id))
             if result.outcome.isTestFailure { failures += 1 }
             if (!live && !quiet) || result.outcome != .pass {
                 var line = "\(Self.mark(result.outcome, style)) \(result.id)"
@@ -59,12 +60,7 @@ actor ConsoleRecorder: Recorder {
             }
             draw()
         case .setupFinished(let result):
-            let phase = result.phase == .teardown ? "teardown" : "setup"
-            if let test = result.test {
-                remove("\(phase) \(result.name) [\(test)]")
-            } else {
-                remove("\(phase) \(result.name)")
-            }
+            if let kind = Self.stepKind(of: result) { remove(kind) }
             if result.outcome.isInfrastructureFailure { infrastructure += 1 }
             let interesting = result.outcome.isInfrastructureFailure || result.outcome == .blocked
             if !live || interesting {
@@ -94,8 +90,38 @@ actor ConsoleRecorder: Recorder {
         }
     }
 
-    func remove(_ label: String) {
-        if let index = running.firstIndex(of: label) { running.remove(at: index) }
+    /// A step that runs: its id in the plan and what it is (unique in the plan).
+    struct Running {
+        let id: Int
+        let kind: Step.Kind
+
+        /// How the progress line names it: a test by its id, a setup or
+        /// teardown as `setup NAME` or `teardown NAME [TEST]`.
+        var name: String {
+            switch kind {
+            case .test(let id): id
+            case .setup(let name): "setup \(name)"
+            case .teardown(let name): "teardown \(name)"
+            case let .testSetup(setup, test): "setup \(setup) [\(test)]"
+            case let .testTeardown(setup, test): "teardown \(setup) [\(test)]"
+            }
+        }
+    }
+
+    /// The step a setup's or teardown's result is about (a restore is no step of the plan).
+    static func stepKind(of result: SetupResult) -> Step.Kind? {
+        switch (result.phase, result.test) {
+        case (.setup, nil): .setup(result.name)
+        case (.setup, let test?): .testSetup(setup: result.name, test: test)
+        case (.teardown, nil): .teardown(result.name)
+        case (.teardown, let test?): .testTeardown(setup: result.name, test: test)
+        case (.restore, _): nil
+        }
+    }
+
+    /// The running step of this kind has ended.
+    func remove(_ kind: Step.Kind) {
+        if let index = running.firstIndex(where: { $0.kind == kind }) { running.remove(at: index) }
     }
 
     func write(_ text: String) {
@@ -124,7 +150,7 @@ actor ConsoleRecorder: Recorder {
         if failures > 0 { line += " " + style.red("\(failures) failed") }
         if infrastructure > 0 { line += " " + style.red("\(infrastructure) infra") }
         if !running.isEmpty {
-            let names = running.prefix(3).joined(separator: ", ") + (running.count > 3 ? " +\(running.count - 3)" : "")
+            let names = running.prefix(3).map(\.name).joined(separator: ", ") + (running.count > 3 ? " +\(running.count - 3)" : "")
             line += " running: " + names
         }
         let width = Int(ProcessInfo.processInfo.environment["COLUMNS"] ?? "") ?? 120

@@ -87,7 +87,7 @@ struct DescriptorBudgetTests {
         let test = TestDefinition(id: "/t", command: .shell("true"), directory: "/", location: here)
         let outcome = ProcessOutcome(termination: nil, launchFailure: failure, timedOut: false, interrupted: false,
                                      started: Date(), duration: 0, leftRunning: nil)
-        let result = Executor.testResult(id: "/t", test: test, timeout: .seconds(1), outcome: outcome,
+        let result = OutcomeClassifier.test(id: "/t", test: test, timeout: .seconds(1), outcome: outcome,
                                          directory: "tests/t", log: nil)
         #expect(result.outcome == .blocked)
         #expect(result.blockedBy == "testbed")
@@ -100,14 +100,14 @@ struct DescriptorBudgetTests {
         let outcome = ProcessOutcome(termination: nil, launchFailure: failure, timedOut: false, interrupted: false,
                                      started: Date(), duration: 0, leftRunning: nil)
         let small = TestDefinition(id: "/t", command: .shell("true"), directory: "/", location: here)
-        let blocked = Executor.testResult(id: "/t", test: small, timeout: .seconds(1), outcome: outcome, directory: "tests/t", log: nil)
+        let blocked = OutcomeClassifier.test(id: "/t", test: small, timeout: .seconds(1), outcome: outcome, directory: "tests/t", log: nil)
         #expect(blocked.outcome == .blocked)
         #expect(blocked.blockedBy == "environment")
         #expect(blocked.reason?.hasSuffix("unset large variables before running testbed") == true)
 
         let word = String(repeating: "x", count: 200_000)
         let huge = TestDefinition(id: "/t", command: .shell("echo " + word), directory: "/", location: here)
-        let error = Executor.testResult(id: "/t", test: huge, timeout: .seconds(1), outcome: outcome, directory: "tests/t", log: nil)
+        let error = OutcomeClassifier.test(id: "/t", test: huge, timeout: .seconds(1), outcome: outcome, directory: "tests/t", log: nil)
         #expect(error.outcome == .error)
         #expect(error.reason == "cannot start: its command at \(here) is 200005 bytes, over the 131072 bytes Linux passes in one "
                 + "argument (MAX_ARG_STRLEN); move it into a script")

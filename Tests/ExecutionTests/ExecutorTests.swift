@@ -185,11 +185,11 @@ struct LayoutTests {
             "/failed": TestHistory(duration: 0.5, failed: true),
             "/medium": TestHistory(duration: 2, failed: false),
         ]
-        var state = ExecutionState(plan: p, baseEnvironment: [:], history: history)
+        var state = ExecutionState(plan: p, history: history)
         var order: [String] = []
         while let next = state.ready.popMin() { order.append(p.steps[next].label) }
         #expect(order == ["/failed", "/new", "/long", "/medium", "/short"])
-        var plain = ExecutionState(plan: p, baseEnvironment: [:])
+        var plain = ExecutionState(plan: p)
         var planOrder: [String] = []
         while let next = plain.ready.popMin() { planOrder.append(p.steps[next].label) }
         #expect(planOrder == ["/short", "/long", "/failed", "/new", "/medium"])
@@ -198,7 +198,7 @@ struct LayoutTests {
     @Test("setups go before any test, whatever the history")
     func setupsFirst() throws {
         let p = try plan([test("/a"), test("/b", setups: ["s"])], [setup("s")])
-        var state = ExecutionState(plan: p, baseEnvironment: [:], history: ["/a": TestHistory(duration: 100, failed: true)])
+        var state = ExecutionState(plan: p, history: ["/a": TestHistory(duration: 100, failed: true)])
         #expect(state.ready.popMin().map { p.steps[$0].label } == "s")
     }
 
@@ -235,7 +235,7 @@ struct EventDispatcherTests {
         var waiting: CheckedContinuation<Void, Never>?
 
         func record(_ event: RunEvent) async {
-            if case .stepStarted(_, let label, _) = event { labels.append(label) }
+            if case .stepStarted(_, .test(let label), _) = event { labels.append(label) }
             waiting?.resume()
             waiting = nil
         }
@@ -254,10 +254,10 @@ struct EventDispatcherTests {
         let collected = Collected()
         let dispatcher = EventDispatcher(recorders: [collected], interval: .seconds(3600))
         let delivery = Task { await dispatcher.deliver() }
-        dispatcher.send(.stepStarted(kind: "test", label: "first", logPath: nil))
+        dispatcher.send(.stepStarted(id: 0, kind: .test("first"), logPath: nil))
         await collected.firstEvent()
-        dispatcher.send(.stepStarted(kind: "test", label: "second", logPath: nil))
-        dispatcher.send(.stepStarted(kind: "test", label: "third", logPath: nil))
+        dispatcher.send(.stepStarted(id: 1, kind: .test("second"), logPath: nil))
+        dispatcher.send(.stepStarted(id: 2, kind: .test("third"), logPath: nil))
         dispatcher.finish()
         await delivery.value
         #expect(await collected.labels == ["first", "second", "third"])

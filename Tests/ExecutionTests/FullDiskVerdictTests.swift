@@ -27,20 +27,20 @@ struct FullDiskVerdictTests {
         log.append("fine\n")
         #expect(!log.sawFullDisk)
         #expect(!layout.resultsDiskFull(), "the temporary directory's disk has room")
-        #expect(Executor.fullResultsDisk(layout, log: log) == nil)
-        #expect(Executor.fullResultsDisk(layout, log: full) == tree.path)
+        #expect(OutcomeClassifier.fullResultsDisk(layout, log: log) == nil)
+        #expect(OutcomeClassifier.fullResultsDisk(layout, log: full) == tree.path)
         #expect(layout.resultsDirectory == tree.path)
     }
 
     @Test("a failed test on a full disk is blocked by the results disk, its exit status or signal kept")
     func blocksTest() {
         var exited = TestResult(id: "/a", outcome: .fail, exitStatus: 1, reason: "exit 1: partial")
-        Executor.blockOnFullDisk(&exited, disk: "/r")
+        OutcomeClassifier.blockOnFullDisk(&exited, disk: "/r")
         #expect(exited == TestResult(id: "/a", outcome: .blocked, exitStatus: 1,
                                      reason: "exit 1 while the results disk (/r) was full: its output could not be written, so its "
                                          + "verdict cannot be trusted; free space and run it again", blockedBy: "results disk"))
         var killed = TestResult(id: "/b", outcome: .fail, signal: SIGPIPE, reason: "killed by signal 13 (SIGPIPE)")
-        Executor.blockOnFullDisk(&killed, disk: "/r")
+        OutcomeClassifier.blockOnFullDisk(&killed, disk: "/r")
         #expect(killed.outcome == .blocked && killed.signal == SIGPIPE && killed.blockedBy == Executor.fullDiskBlocker)
         #expect(killed.reason?.hasPrefix("killed by signal 13 (SIGPIPE) while the results disk (/r) was full: ") == true)
     }
@@ -57,19 +57,19 @@ struct FullDiskVerdictTests {
         let said = "the results disk (\(tree.path)) was full: its output could not be written; free space and run it again"
 
         var exited = SetupResult(name: "s", phase: .setup, outcome: .failed, exitStatus: 2, reason: "exit 2")
-        Executor.noteFullDisk(&exited, layout: layout, log: full)
+        OutcomeClassifier.noteFullDisk(&exited, layout: layout, log: full)
         #expect(exited.outcome == .failed && exited.reason == "exit 2 while \(said)")
         var exports = SetupResult(name: "s", phase: .setup, outcome: .failed, exitStatus: 0, reason: "its export file is gone")
-        Executor.noteFullDisk(&exports, layout: layout, log: full)
+        OutcomeClassifier.noteFullDisk(&exports, layout: layout, log: full)
         #expect(exports.reason == "its export file is gone; \(said)")
         var teardown = SetupResult(name: "s", phase: .teardown, outcome: .failed, signal: SIGKILL, reason: "killed by signal 9 (SIGKILL)")
-        Executor.noteFullDisk(&teardown, layout: layout, log: full)
+        OutcomeClassifier.noteFullDisk(&teardown, layout: layout, log: full)
         #expect(teardown.reason == "killed by signal 9 (SIGKILL) while \(said)")
         var unstarted = SetupResult(name: "s", phase: .setup, outcome: .failed, reason: "cannot start: no such file")
-        Executor.noteFullDisk(&unstarted, layout: layout, log: full)
+        OutcomeClassifier.noteFullDisk(&unstarted, layout: layout, log: full)
         #expect(unstarted.reason == "cannot start: no such file")
         var roomy = SetupResult(name: "s", phase: .setup, outcome: .failed, exitStatus: 2, reason: "exit 2")
-        Executor.noteFullDisk(&roomy, layout: layout, log: nil)
+        OutcomeClassifier.noteFullDisk(&roomy, layout: layout, log: nil)
         #expect(roomy.reason == "exit 2", "the temporary directory's disk has room")
     }
 

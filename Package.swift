@@ -66,6 +66,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: [
             "Declarations", "Requirements", "HostFacts", "Catalog", "Planning",
         ], path: "Tests/TestSupport"),
+        .testTarget(name: "DeclarationsTests", dependencies: ["Declarations", "TestSupport"]),
         .testTarget(name: "RequirementsTests", dependencies: [
             "Requirements", "Declarations", "HostFacts", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
         ]),

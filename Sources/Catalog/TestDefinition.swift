@@ -23,33 +23,33 @@ public struct TestDefinition: Sendable, Hashable, Codable {
 
     /// The test id: the declaring directory's path from the suite root joined
     /// with the test's key, e.g. `/migration/precopy/tcp`.
-    public var id: String { storage.fields.id }
+    @inlinable public var id: String { storage.fields.id }
     /// How the test is started.
-    public var command: Command { storage.fields.command }
+    @inlinable public var command: Command { storage.fields.command }
     /// What it needs from the host, in declaration order.
-    public var requires: [Requirement] { storage.fields.requires }
+    @inlinable public var requires: [Requirement] { storage.fields.requires }
     /// Setups it needs by name, besides those found through `provides`.
-    public var setups: [String] { storage.fields.setups }
+    @inlinable public var setups: [String] { storage.fields.setups }
     /// Its tags, for `--tag` expressions.
-    public var tags: [String] { storage.fields.tags }
+    @inlinable public var tags: [String] { storage.fields.tags }
     /// How long it may run (wall clock); zero for no limit.
-    public var timeout: Duration { storage.fields.timeout }
+    @inlinable public var timeout: Duration { storage.fields.timeout }
     /// Nothing else runs beside it.
-    public var exclusive: Bool { storage.fields.exclusive }
+    @inlinable public var exclusive: Bool { storage.fields.exclusive }
     /// The environment's `restore` runs after it.
-    public var dirties: Bool { storage.fields.dirties }
+    @inlinable public var dirties: Bool { storage.fields.dirties }
     /// The exit status that means "the test skipped itself".
-    public var skipCode: Int32 { storage.fields.skipCode }
+    @inlinable public var skipCode: Int32 { storage.fields.skipCode }
     /// The working directory: the declaring file's directory.
-    public var directory: String { storage.fields.directory }
+    @inlinable public var directory: String { storage.fields.directory }
     /// Where the test was declared.
-    public var location: DeclarationLocation { storage.fields.location }
+    @inlinable public var location: DeclarationLocation { storage.fields.location }
     /// Where the test's `setup:` list was written (for errors about it).
-    public var setupsLocation: DeclarationLocation { storage.fields.setupsLocation }
+    @inlinable public var setupsLocation: DeclarationLocation { storage.fields.setupsLocation }
     /// Where the test's `requires:` list was written (for warnings about it).
-    public var requiresLocation: DeclarationLocation { storage.fields.requiresLocation }
+    @inlinable public var requiresLocation: DeclarationLocation { storage.fields.requiresLocation }
     /// What the test checks, in words, if it says.
-    public var description: String? { storage.fields.description }
+    @inlinable public var description: String? { storage.fields.description }
     /// Which `requires` and `setup` lists the test has, as the loader interned
     /// them: tests of one catalog with the same id have equal lists (and get
     /// the same verdict, which the resolver works out once). Nil for a test
@@ -57,7 +57,7 @@ public struct TestDefinition: Sendable, Hashable, Codable {
     ///
     /// Not part of equality: which id a list gets depends on the order in
     /// which the loader's workers meet the lists.
-    public var requirementSet: RequirementSetID? { storage.requirementSet }
+    @inlinable public var requirementSet: RequirementSetID? { storage.requirementSet }
 
     /// A test.
     /// - Parameters:
@@ -131,28 +131,32 @@ public struct TestDefinition: Sendable, Hashable, Codable {
         case requirementSet
     }
 
-    /// What a test declares.
+    /// What a test declares. (`@usableFromInline`, as the storage: the
+    /// accessors above are inlined into other modules, as a stored
+    /// property's access would be.)
+    @usableFromInline
     struct Fields: Sendable, Hashable, Codable {
-        let id: String
-        let command: Command
-        let requires: [Requirement]
-        let setups: [String]
-        let tags: [String]
-        let timeout: Duration
-        let exclusive: Bool
-        let dirties: Bool
-        let skipCode: Int32
-        let directory: String
-        let location: DeclarationLocation
-        let setupsLocation: DeclarationLocation
-        let requiresLocation: DeclarationLocation
-        let description: String?
+        @usableFromInline let id: String
+        @usableFromInline let command: Command
+        @usableFromInline let requires: [Requirement]
+        @usableFromInline let setups: [String]
+        @usableFromInline let tags: [String]
+        @usableFromInline let timeout: Duration
+        @usableFromInline let exclusive: Bool
+        @usableFromInline let dirties: Bool
+        @usableFromInline let skipCode: Int32
+        @usableFromInline let directory: String
+        @usableFromInline let location: DeclarationLocation
+        @usableFromInline let setupsLocation: DeclarationLocation
+        @usableFromInline let requiresLocation: DeclarationLocation
+        @usableFromInline let description: String?
     }
 
     /// The fields, shared by every copy of the test.
+    @usableFromInline
     final class Storage: Sendable {
-        let fields: Fields
-        let requirementSet: RequirementSetID?
+        @usableFromInline let fields: Fields
+        @usableFromInline let requirementSet: RequirementSetID?
 
         init(_ fields: Fields, requirementSet: RequirementSetID?) {
             self.fields = fields
@@ -160,7 +164,7 @@ public struct TestDefinition: Sendable, Hashable, Codable {
         }
     }
 
-    let storage: Storage
+    @usableFromInline let storage: Storage
 }
 
 /// Names one distinct pair of `requires` and `setup` lists of a catalog: the

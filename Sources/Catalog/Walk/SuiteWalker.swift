@@ -88,7 +88,8 @@ struct SuiteWalker {
                     } else if scope.leadsToNamed(sub) {
                         inner.towardNamed = true
                     } else {
-                        warnings.append("\(CatalogLoader.join(scope.shownRoot, sub).escapingControls) is a link to \(target.escapingControls), outside the suite; not walked "
+                        let shown = CatalogLoader.join(scope.shownRoot, sub).escapingControls
+                        warnings.append("\(shown) is a link to \(target.escapingControls), outside the suite; not walked "
                             + "(name its target on the command line to run tests there)")
                         continue
                     }

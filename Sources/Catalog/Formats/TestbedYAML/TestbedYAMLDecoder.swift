@@ -154,7 +154,8 @@ struct TestbedYAMLDecoder {
                     provides.append(fact)
                 }
             case "requires":
-                requires = try Self.requirements(try reader.strings(entry.value, what: "requires"), node: entry.value, reader: reader, owner: "setup \"\(name)\"")
+                requires = try Self.requirements(try reader.strings(entry.value, what: "requires"), node: entry.value, reader: reader,
+                                                 owner: "setup \"\(name)\"")
                 requiresLocation = at
             case "after":
                 after = try reader.strings(entry.value, what: "after")

@@ -57,7 +57,9 @@ public struct TestDefinition: Sendable, Hashable, Codable {
     ///
     /// Not part of equality: which id a list gets depends on the order in
     /// which the loader's workers meet the lists.
-    @inlinable public var requirementSet: RequirementSetID? { storage.requirementSet }
+    @inlinable public var requirementSet: RequirementSetID? {
+        storage.requirementSet < 0 ? nil : RequirementSetID(storage.requirementSet)
+    }
 
     /// A test.
     /// - Parameters:
@@ -85,8 +87,8 @@ public struct TestDefinition: Sendable, Hashable, Codable {
         requirementSet: RequirementSetID? = nil
     ) {
         let fields = Fields(
-            id: id, command: command, requires: requires, setups: setups, tags: tags, timeout: timeout,
-            exclusive: exclusive, dirties: dirties, skipCode: skipCode, directory: directory, location: location,
+            id: id, command: command, exclusive: exclusive, dirties: dirties, skipCode: skipCode, requires: requires,
+            setups: setups, tags: tags, timeout: timeout, directory: directory, location: location,
             setupsLocation: setupsLocation ?? location, requiresLocation: requiresLocation ?? location,
             description: description)
         storage = Storage(fields, requirementSet: requirementSet)
@@ -123,7 +125,7 @@ public struct TestDefinition: Sendable, Hashable, Codable {
     public func encode(to encoder: any Encoder) throws {
         try storage.fields.encode(to: encoder)
         var container = encoder.container(keyedBy: InterningKey.self)
-        try container.encodeIfPresent(storage.requirementSet, forKey: .requirementSet)
+        try container.encodeIfPresent(requirementSet, forKey: .requirementSet)
     }
 
     /// The key of `requirementSet`, beside the fields' keys.
@@ -136,15 +138,17 @@ public struct TestDefinition: Sendable, Hashable, Codable {
     /// property's access would be.)
     @usableFromInline
     struct Fields: Sendable, Hashable, Codable {
+        // In this order, the small fields fill the padding after `command`:
+        // 216 bytes would be 208, and the storage stays in malloc's 240-byte class.
         @usableFromInline let id: String
         @usableFromInline let command: Command
+        @usableFromInline let exclusive: Bool
+        @usableFromInline let dirties: Bool
+        @usableFromInline let skipCode: Int32
         @usableFromInline let requires: [Requirement]
         @usableFromInline let setups: [String]
         @usableFromInline let tags: [String]
         @usableFromInline let timeout: Duration
-        @usableFromInline let exclusive: Bool
-        @usableFromInline let dirties: Bool
-        @usableFromInline let skipCode: Int32
         @usableFromInline let directory: String
         @usableFromInline let location: DeclarationLocation
         @usableFromInline let setupsLocation: DeclarationLocation
@@ -155,12 +159,17 @@ public struct TestDefinition: Sendable, Hashable, Codable {
     /// The fields, shared by every copy of the test.
     @usableFromInline
     final class Storage: Sendable {
+        // First: the resolver reads it for every test, and the fields' first
+        // bytes (`id`, the lists) share its cache line. The id's number, -1
+        // for none: an optional would take 16 bytes, and the allocation would
+        // grow past malloc's 240-byte size class (the class's was 232 bytes).
+        @usableFromInline let requirementSet: Int
         @usableFromInline let fields: Fields
-        @usableFromInline let requirementSet: RequirementSetID?
 
         init(_ fields: Fields, requirementSet: RequirementSetID?) {
+            precondition(requirementSet.map { $0.rawValue >= 0 } ?? true, "a requirement set's number is never negative")
+            self.requirementSet = requirementSet?.rawValue ?? -1
             self.fields = fields
-            self.requirementSet = requirementSet
         }
     }
 
@@ -175,11 +184,11 @@ public struct TestDefinition: Sendable, Hashable, Codable {
 /// An id means something only within the catalog (and the plans made from it)
 /// whose loader assigned it.
 public struct RequirementSetID: Sendable, Hashable, Codable, CustomStringConvertible {
-    /// The id's number, unique within one load.
+    /// The id's number, unique within one load; never negative.
     public let rawValue: Int
 
     /// An id.
-    /// - Parameter rawValue: Its number.
+    /// - Parameter rawValue: Its number, 0 or more.
     public init(_ rawValue: Int) {
         self.rawValue = rawValue
     }

@@ -12,13 +12,17 @@ final class RequirementCache {
     var parsed: [String: Result<Requirement, RequirementError>] = [:]
     /// Whole `requires` lists: tests share a few lists, parsed (and stored) once
     /// each, numbered in the order met.
-    var lists: [[String]: (number: Int, requirements: [Requirement])] = [:]
+    var lists: [[String]: NumberedList<Requirement>] = [:]
     /// Tag lists, so that tests with equal lists share one array.
     var stringLists: [[String]: [String]] = [:]
     /// Setup lists, shared the same way, numbered in the order met.
-    var setupLists: [[String]: (number: Int, list: [String])] = [:]
-    /// The id of each pair of list numbers (-1 for an empty list).
+    var setupLists: [[String]: NumberedList<String>] = [:]
+    /// The id of each pair of list numbers with a setup list.
     var sets: [ListPair: RequirementSetID] = [:]
+    /// The id of each `requires` list with no setup list, by its number + 1
+    /// (0: no `requires` either). Most tests name no setup: an array costs
+    /// no hashing per test.
+    var withoutSetups: [RequirementSetID?] = []
     /// Where ids come from: shared by the workers of one load, so that ids
     /// are unique across them.
     let ids: RequirementSetCounter
@@ -27,6 +31,13 @@ final class RequirementCache {
 
     init(ids: RequirementSetCounter) {
         self.ids = ids
+    }
+
+    /// A list met before, and its number. (A struct, not a tuple: a
+    /// dictionary's tuple values are copied through generic witnesses.)
+    struct NumberedList<Element> {
+        let number: Int
+        let elements: [Element]
     }
 
     /// The numbers of a `requires` list and a `setup` list.
@@ -45,12 +56,12 @@ final class RequirementCache {
 
     /// The requirements of a list, in order, and the list's number; the first
     /// invalid one throws.
-    func parse(_ texts: [String]) throws(RequirementError) -> (number: Int, requirements: [Requirement]) {
+    func parse(_ texts: [String]) throws(RequirementError) -> NumberedList<Requirement> {
         if let hit = lists[texts] { return hit }
         var result: [Requirement] = []
         result.reserveCapacity(texts.count)
         for text in texts { result.append(try parse(text)) }
-        let entry = (lists.count, result)
+        let entry = NumberedList(number: lists.count, elements: result)
         lists[texts] = entry
         return entry
     }
@@ -69,16 +80,24 @@ final class RequirementCache {
     }
 
     /// An equal setup list seen before, or this one, and its number (-1 when empty).
-    func sharedSetups(_ list: [String]) -> (number: Int, list: [String]) {
-        if list.isEmpty { return (-1, list) }
+    func sharedSetups(_ list: [String]) -> NumberedList<String> {
+        if list.isEmpty { return NumberedList(number: -1, elements: list) }
         if let hit = setupLists[list] { return hit }
-        let entry = (setupLists.count, list)
+        let entry = NumberedList(number: setupLists.count, elements: list)
         setupLists[list] = entry
         return entry
     }
 
     /// The id of the pair of lists numbered `requires` and `setups` (-1 for an empty list).
     func requirementSet(requires: Int, setups: Int) -> RequirementSetID {
+        if setups < 0 {
+            let slot = requires + 1
+            if slot < withoutSetups.count, let id = withoutSetups[slot] { return id }
+            if slot >= withoutSetups.count { withoutSetups += repeatElement(nil, count: slot + 1 - withoutSetups.count) }
+            let id = ids.next()
+            withoutSetups[slot] = id
+            return id
+        }
         let pair = ListPair(requires: requires, setups: setups)
         if let id = sets[pair] { return id }
         let id = ids.next()

@@ -100,7 +100,7 @@ struct TestFields {
         var requiresNumber = -1
         if let texts = values.requires?.values, !texts.isEmpty {
             if let list = try? cache.parse(texts) {
-                (requiresNumber, requires) = list
+                (requiresNumber, requires) = (list.number, list.elements)
             } else {
                 // One error for each invalid requirement, not just the first.
                 for text in texts {
@@ -133,7 +133,7 @@ struct TestFields {
         guard !failed else { return nil }
         let setups = cache.sharedSetups(values.setup?.values ?? [])
         return TestDefinition(
-            id: id, command: command, requires: requires, setups: setups.list,
+            id: id, command: command, requires: requires, setups: setups.elements,
             tags: cache.shared(values.tags?.values ?? []), timeout: timeout, exclusive: exclusive, dirties: dirties,
             skipCode: skipCode, directory: directory, location: location,
             setupsLocation: values.setup?.location, description: values.description?.values.last,

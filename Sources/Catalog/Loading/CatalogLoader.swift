@@ -9,6 +9,13 @@ import Synchronization
 ///
 /// Every problem found is collected, so one run of `testbed check` lists all
 /// of them, each with file and line.
+///
+/// Loading has three parts: `SuiteWalker` finds a suite's files (`Walk/`);
+/// a decoder per format reads each (`Formats/`: `TestbedYAMLDecoder`,
+/// `DropInDecoder`); `CatalogValidator` checks across them once all are read
+/// (duplicates, setup references). Another suite format is a decoder in
+/// `Formats/`, the files it reads found by the walker and dispatched in
+/// `load(_:state:)`.
 public struct CatalogLoader: Sendable {
     /// The name of declaration files.
     public static let declarationFile = "testbed.yaml"

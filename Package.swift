@@ -67,6 +67,7 @@ let package = Package(
             "Declarations", "Requirements", "HostFacts", "Catalog", "Planning", "ProcessSupervision", "Execution", "TestbedCommands",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Tests/TestSupport"),
+        .testTarget(name: "DeclarationsTests", dependencies: ["Declarations", "TestSupport"]),
         .testTarget(name: "RequirementsTests", dependencies: [
             "Requirements", "Declarations", "HostFacts", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
         ]),

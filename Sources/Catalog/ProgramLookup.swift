@@ -15,6 +15,7 @@ public final class ProgramLookup {
     /// Whether each program exists, by directory and program.
     var exists: [String: Bool] = [:]
 
+    /// A lookup.
     public init() {}
 
     /// The relative path a shell command starts (`./x86/run`, also after

@@ -22,6 +22,10 @@ public struct SuitePaths: Sendable {
     /// The results directory when none is given.
     public static let resultsDirectory = "testbed-results"
 
+    /// Looks each path up to its suite root.
+    /// - Parameters:
+    ///   - paths: The paths as the user wrote them.
+    ///   - workingDirectory: The directory relative paths start from.
     public init(_ paths: [String], workingDirectory: String = FileManager.default.currentDirectoryPath) {
         var identities: [String] = []
         for path in paths {
@@ -85,7 +89,8 @@ public struct SuitePaths: Sendable {
         var index = 0
         while index < suites.count {
             let inner = suites[index]
-            guard !SuiteRoot.startsSuiteOfItsOwn(inner.path), let outer = suites.indices.first(where: { $0 != index && (suites[$0].relative(inner.path).map { !$0.isEmpty } ?? false) }),
+            guard !SuiteRoot.startsSuiteOfItsOwn(inner.path),
+                  let outer = suites.indices.first(where: { $0 != index && (suites[$0].relative(inner.path).map { !$0.isEmpty } ?? false) }),
                   let prefix = suites[outer].relative(inner.path) else {
                 index += 1
                 continue

@@ -36,6 +36,10 @@ public struct SuiteRoot: Sendable, Hashable {
         case executable(String)
     }
 
+    /// A suite root, nothing named in it yet.
+    /// - Parameters:
+    ///   - path: The root directory, absolute and standardized.
+    ///   - workingDirectory: The directory `shown` is relative to.
     public init(path: String, workingDirectory: String = FileManager.default.currentDirectoryPath) {
         self.path = path
         shown = Self.shown(path, from: workingDirectory)

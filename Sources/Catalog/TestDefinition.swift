@@ -5,122 +5,209 @@ import Requirements
 /// A test: something to run whose exit status is its verdict, with what it
 /// needs from the host and the setups it needs run first.
 ///
-/// Immutable; a class so that plans of 100,000 tests pass it around by reference.
-public final class TestDefinition: Sendable, Hashable {
+/// A value: two tests are equal when they declare the same thing. Its fields
+/// live in one shared, immutable allocation, so that a copy (the catalog's,
+/// the plan's, the executor's) costs a reference, not ~220 bytes: plans of
+/// 100,000 tests hold a copy of each.
+public struct TestDefinition: Sendable, Hashable, Codable {
     /// How the test is started.
-    public enum Command: Sendable, Hashable {
+    public enum Command: Sendable, Hashable, Codable {
         /// A command line from `testbed.yaml`, run by `/bin/sh -c`.
         case shell(String)
         /// An executable (drop-in or named on the command line), run as it stands.
         case executable(String)
     }
 
+    /// Ten minutes, as DESIGN.md says.
+    public static let defaultTimeout: Duration = .seconds(600)
+
     /// The test id: the declaring directory's path from the suite root joined
     /// with the test's key, e.g. `/migration/precopy/tcp`.
-    public let id: String
-    public let command: Command
-    public let requires: [Requirement]
+    @inlinable public var id: String { storage.fields.id }
+    /// How the test is started.
+    @inlinable public var command: Command { storage.fields.command }
+    /// What it needs from the host, in declaration order.
+    @inlinable public var requires: [Requirement] { storage.fields.requires }
     /// Setups it needs by name, besides those found through `provides`.
-    public let setups: [String]
-    public let tags: [String]
-    public let timeout: Duration
+    @inlinable public var setups: [String] { storage.fields.setups }
+    /// Its tags, for `--tag` expressions.
+    @inlinable public var tags: [String] { storage.fields.tags }
+    /// How long it may run (wall clock); zero for no limit.
+    @inlinable public var timeout: Duration { storage.fields.timeout }
     /// Nothing else runs beside it.
-    public let exclusive: Bool
+    @inlinable public var exclusive: Bool { storage.fields.exclusive }
     /// The environment's `restore` runs after it.
-    public let dirties: Bool
+    @inlinable public var dirties: Bool { storage.fields.dirties }
     /// The exit status that means "the test skipped itself".
-    public let skipCode: Int32
+    @inlinable public var skipCode: Int32 { storage.fields.skipCode }
     /// The working directory: the declaring file's directory.
-    public let directory: String
-    public let location: DeclarationLocation
+    @inlinable public var directory: String { storage.fields.directory }
+    /// Where the test was declared.
+    @inlinable public var location: DeclarationLocation { storage.fields.location }
     /// Where the test's `setup:` list was written (for errors about it).
-    public let setupsLocation: DeclarationLocation
+    @inlinable public var setupsLocation: DeclarationLocation { storage.fields.setupsLocation }
     /// Where the test's `requires:` list was written (for warnings about it).
-    public let requiresLocation: DeclarationLocation
-    public let description: String?
+    @inlinable public var requiresLocation: DeclarationLocation { storage.fields.requiresLocation }
+    /// What the test checks, in words, if it says.
+    @inlinable public var description: String? { storage.fields.description }
+    /// Which `requires` and `setup` lists the test has, as the loader interned
+    /// them: tests of one catalog with the same id have equal lists (and get
+    /// the same verdict, which the resolver works out once). Nil for a test
+    /// made by hand: its lists are looked at on their own.
+    ///
+    /// Not part of equality: which id a list gets depends on the order in
+    /// which the loader's workers meet the lists.
+    @inlinable public var requirementSet: RequirementSetID? {
+        storage.requirementSet < 0 ? nil : RequirementSetID(storage.requirementSet)
+    }
 
+    /// A test.
+    /// - Parameters:
+    ///   - id: The test id (`/migration/precopy/tcp`).
+    ///   - command: How it is started.
+    ///   - requires: What it needs from the host.
+    ///   - setups: The setups it names.
+    ///   - tags: Its tags.
+    ///   - timeout: How long it may run (wall clock); zero for no limit. Ten minutes by default.
+    ///   - exclusive: Nothing else runs beside it.
+    ///   - dirties: The environment's `restore` runs after it.
+    ///   - skipCode: The exit status that means "skipped" (77 by default).
+    ///   - directory: The working directory.
+    ///   - location: Where it was declared.
+    ///   - setupsLocation: Where its `setup:` list was written (`location` by default).
+    ///   - description: What it checks, in words.
+    ///   - requiresLocation: Where its `requires:` list was written (`location` by default).
+    ///   - requirementSet: The interned id of its `requires` and `setup` lists; nil when not interned.
     public init(
         id: String, command: Command, requires: [Requirement] = [], setups: [String] = [],
         tags: [String] = [], timeout: Duration = TestDefinition.defaultTimeout,
         exclusive: Bool = false, dirties: Bool = false, skipCode: Int32 = 77,
         directory: String, location: DeclarationLocation, setupsLocation: DeclarationLocation? = nil,
-        description: String? = nil, requiresLocation: DeclarationLocation? = nil
+        description: String? = nil, requiresLocation: DeclarationLocation? = nil,
+        requirementSet: RequirementSetID? = nil
     ) {
-        self.id = id
-        self.command = command
-        self.requires = requires
-        self.setups = setups
-        self.tags = tags
-        self.timeout = timeout
-        self.exclusive = exclusive
-        self.dirties = dirties
-        self.skipCode = skipCode
-        self.directory = directory
-        self.location = location
-        self.setupsLocation = setupsLocation ?? location
-        self.requiresLocation = requiresLocation ?? location
-        self.description = description
+        let fields = Fields(
+            id: id, command: command, exclusive: exclusive, dirties: dirties, skipCode: skipCode, requires: requires,
+            setups: setups, tags: tags, timeout: timeout, directory: directory, location: location,
+            setupsLocation: setupsLocation ?? location, requiresLocation: requiresLocation ?? location,
+            description: description)
+        storage = Storage(fields, requirementSet: requirementSet)
     }
 
+    /// Whether two tests declare the same thing (`requirementSet` aside).
+    /// - Parameters:
+    ///   - lhs: A test.
+    ///   - rhs: Another test.
+    /// - Returns: True when every declared field is equal.
     public static func == (lhs: TestDefinition, rhs: TestDefinition) -> Bool {
-        lhs === rhs || (lhs.id == rhs.id && lhs.command == rhs.command && lhs.requires == rhs.requires
-            && lhs.setups == rhs.setups && lhs.tags == rhs.tags && lhs.timeout == rhs.timeout
-            && lhs.exclusive == rhs.exclusive && lhs.dirties == rhs.dirties && lhs.skipCode == rhs.skipCode
-            && lhs.directory == rhs.directory && lhs.location == rhs.location)
+        lhs.storage === rhs.storage || lhs.storage.fields == rhs.storage.fields
     }
 
+    /// Hashes the id and the location (equal tests have equal ones).
+    /// - Parameter hasher: The hasher to feed.
     public func hash(into hasher: inout Hasher) {
-        hasher.combine(id)
-        hasher.combine(location)
+        hasher.combine(storage.fields.id)
+        hasher.combine(storage.fields.location)
     }
 
-    /// Ten minutes, as DESIGN.md says.
-    public static let defaultTimeout: Duration = .seconds(600)
+    /// Decodes a test encoded by `encode(to:)`: its fields and its `requirementSet`.
+    /// - Parameter decoder: The decoder.
+    /// - Throws: `DecodingError` when a field is missing or invalid (a requirement that does not parse).
+    public init(from decoder: any Decoder) throws {
+        let fields = try Fields(from: decoder)
+        let container = try decoder.container(keyedBy: InterningKey.self)
+        storage = Storage(fields, requirementSet: try container.decodeIfPresent(RequirementSetID.self, forKey: .requirementSet))
+    }
+
+    /// Encodes the fields, requirements as their text, and the `requirementSet`.
+    /// - Parameter encoder: The encoder.
+    /// - Throws: What the encoder throws.
+    public func encode(to encoder: any Encoder) throws {
+        try storage.fields.encode(to: encoder)
+        var container = encoder.container(keyedBy: InterningKey.self)
+        try container.encodeIfPresent(requirementSet, forKey: .requirementSet)
+    }
+
+    /// The key of `requirementSet`, beside the fields' keys.
+    enum InterningKey: String, CodingKey {
+        case requirementSet
+    }
+
+    /// What a test declares. (`@usableFromInline`, as the storage: the
+    /// accessors above are inlined into other modules, as a stored
+    /// property's access would be.)
+    @usableFromInline
+    struct Fields: Sendable, Hashable, Codable {
+        // In this order, the small fields fill the padding after `command`:
+        // 216 bytes would be 208, and the storage stays in malloc's 240-byte class.
+        @usableFromInline let id: String
+        @usableFromInline let command: Command
+        @usableFromInline let exclusive: Bool
+        @usableFromInline let dirties: Bool
+        @usableFromInline let skipCode: Int32
+        @usableFromInline let requires: [Requirement]
+        @usableFromInline let setups: [String]
+        @usableFromInline let tags: [String]
+        @usableFromInline let timeout: Duration
+        @usableFromInline let directory: String
+        @usableFromInline let location: DeclarationLocation
+        @usableFromInline let setupsLocation: DeclarationLocation
+        @usableFromInline let requiresLocation: DeclarationLocation
+        @usableFromInline let description: String?
+    }
+
+    /// The fields, shared by every copy of the test.
+    @usableFromInline
+    final class Storage: Sendable {
+        // First: the resolver reads it for every test, and the fields' first
+        // bytes (`id`, the lists) share its cache line. The id's number, -1
+        // for none: an optional would take 16 bytes, and the allocation would
+        // grow past malloc's 240-byte size class (the class's was 232 bytes).
+        @usableFromInline let requirementSet: Int
+        @usableFromInline let fields: Fields
+
+        init(_ fields: Fields, requirementSet: RequirementSetID?) {
+            precondition(requirementSet.map { $0.rawValue >= 0 } ?? true, "a requirement set's number is never negative")
+            self.requirementSet = requirementSet?.rawValue ?? -1
+            self.fields = fields
+        }
+    }
+
+    @usableFromInline let storage: Storage
 }
 
-/// Everything a suite declares: its tests and setups, in declaration order.
-public struct Catalog: Sendable {
-    /// The tests the command line named (every test of a suite named whole).
-    public let tests: [TestDefinition]
-    /// Every setup of the suites, named or not: any of them may be needed.
-    public let setups: [SetupDefinition]
-    /// The suite roots and executables it was loaded from.
-    public let roots: [String]
-    /// Every fact name the requirements of the loaded tests and setups
-    /// mention (named or not), when the loader kept them: a superset that
-    /// lets `UnknownFact.find` skip the tests when it knows every name.
-    public let factNames: Set<String>?
-    /// How many loaded tests' commands start with a relative path
-    /// (`./x86/run`), when the loader counted them: none, and `check` has
-    /// no program to look for.
-    public let relativePrograms: Int?
-    /// What the loader warns about, one line each without `testbed: warning:`
-    /// (a link to a directory outside the suite, not walked).
-    public let warnings: [String]
+/// Names one distinct pair of `requires` and `setup` lists of a catalog: the
+/// loader gives every test with the same pair the same id, so that what
+/// depends on the lists alone (a test's verdict, the unknown fact names it
+/// requires) is worked out once per pair, not once per test.
+///
+/// An id means something only within the catalog (and the plans made from it)
+/// whose loader assigned it.
+public struct RequirementSetID: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// The id's number, unique within one load; never negative.
+    public let rawValue: Int
 
-    public init(tests: [TestDefinition], setups: [SetupDefinition], roots: [String],
-                factNames: Set<String>? = nil, relativePrograms: Int? = nil, warnings: [String] = []) {
-        self.warnings = warnings
-        self.tests = tests
-        self.setups = setups
-        self.roots = roots
-        self.factNames = factNames
-        self.relativePrograms = relativePrograms
-    }
-}
-
-/// Every invalid declaration found while loading, each naming file and line.
-public struct CatalogError: Error, Sendable, CustomStringConvertible {
-    public let errors: [DeclarationError]
-    /// The loader's warnings, as in `Catalog.warnings`.
-    public let warnings: [String]
-
-    public init(_ errors: [DeclarationError], warnings: [String] = []) {
-        self.errors = errors
-        self.warnings = warnings
+    /// An id.
+    /// - Parameter rawValue: Its number, 0 or more.
+    public init(_ rawValue: Int) {
+        self.rawValue = rawValue
     }
 
-    public var description: String {
-        errors.map(\.description).joined(separator: "\n")
+    /// Encodes the id as its number.
+    /// - Parameter encoder: The encoder.
+    /// - Throws: What the encoder throws.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
     }
+
+    /// Decodes an id encoded as its number.
+    /// - Parameter decoder: The decoder.
+    /// - Throws: `DecodingError` when the value is not an integer.
+    public init(from decoder: any Decoder) throws {
+        rawValue = try decoder.singleValueContainer().decode(Int.self)
+    }
+
+    /// `#N`, for debugging.
+    public var description: String { "#\(rawValue)" }
 }

@@ -8,14 +8,23 @@ import Requirements
 /// A test is selected when it matches any `--tag` expression (or there is none)
 /// and any id pattern (or there is none).
 public struct TestSelection: Sendable {
+    /// `--tag` expressions; a test matching any is selected (every test when none).
     public let tags: [TagExpression]
+    /// `--id` patterns; a test matching any is selected (every test when none).
     public let ids: [String]
 
+    /// A selection.
+    /// - Parameters:
+    ///   - tags: Tag expressions, OR'ed.
+    ///   - ids: Id patterns, OR'ed.
     public init(tags: [TagExpression] = [], ids: [String] = []) {
         self.tags = tags
         self.ids = ids
     }
 
+    /// Whether the selection takes a test.
+    /// - Parameter test: A test.
+    /// - Returns: True when it matches a tag expression (or there is none) and an id pattern (or there is none).
     public func matches(_ test: TestDefinition) -> Bool {
         if !tags.isEmpty {
             let own = Set(test.tags)
@@ -58,6 +67,9 @@ public indirect enum TagExpression: Sendable, Hashable, CustomStringConvertible 
     /// How deep parentheses may nest: 100 levels.
     public static let maximumNesting = 100
 
+    /// Whether a test with these tags matches.
+    /// - Parameter tags: The test's tags.
+    /// - Returns: True when the expression holds.
     public func matches(_ tags: Set<String>) -> Bool {
         switch self {
         case .tag(let name): tags.contains(name)
@@ -67,6 +79,7 @@ public indirect enum TagExpression: Sendable, Hashable, CustomStringConvertible 
         }
     }
 
+    /// The expression, fully parenthesized (`(a & !b)`).
     public var description: String {
         switch self {
         case .tag(let name): name
@@ -80,13 +93,19 @@ public indirect enum TagExpression: Sendable, Hashable, CustomStringConvertible 
     /// 60 characters when longer, control characters escaped), what is wrong,
     /// and an example of one that parses.
     public struct ParseError: Error, Sendable, CustomStringConvertible {
+        /// The expression as written.
         public let expression: String
+        /// What is wrong with it.
         public let problem: String
+        /// `invalid tag expression "…": problem; write e.g. …`.
         public var description: String {
             "invalid tag expression \"\(shortened(expression))\": \(problem); write e.g. `migration & !slow` or `quick | smoke`"
         }
     }
 
+    /// Parses a tag expression: names, `!`, `&`, `|` (or `,`) and parentheses.
+    /// - Parameter text: The expression as written.
+    /// - Throws: `ParseError` saying what is wrong.
     public init(parsing text: String) throws(ParseError) {
         var tokens: [String] = []
         var word = ""

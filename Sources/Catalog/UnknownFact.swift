@@ -14,6 +14,7 @@ public struct UnknownFact: Sendable, Hashable, CustomStringConvertible {
     public let location: DeclarationLocation
     /// How many of the tests, and of the setups they could use, require it.
     public let tests: Int
+    /// How many of the setups those tests could use require it.
     public let setups: Int
     /// The known name it is closest to, if any is close.
     public let suggestion: String?
@@ -34,8 +35,8 @@ public struct UnknownFact: Sendable, Hashable, CustomStringConvertible {
     ///
     /// This runs before every `check` of 100,000 tests. `names`, every
     /// name the tests and setups may require (`Catalog.factNames`), lets it
-    /// skip them when it knows each one; otherwise tests that share a
-    /// `requires` list (one storage, as the loader gives them) are looked at once.
+    /// skip them when it knows each one; otherwise tests that share their
+    /// lists (one `RequirementSetID`, as the loader gives them) are looked at once.
     public static func find(tests: @autoclosure () -> [TestDefinition], setups: [SetupDefinition], facts: any FactSource,
                             names: Set<String>? = nil) -> [UnknownFact] {
         var providers: [String: [Int]] = [:]
@@ -77,30 +78,31 @@ public struct UnknownFact: Sendable, Hashable, CustomStringConvertible {
                 for alternative in requirement.alternatives { for i in providers[alternative.name] ?? [] { reach(i) } }
             }
         }
-        // Lists by the address of their storage (the loader shares equal
-        // lists), and the last one seen: neighbours usually share theirs.
-        var lists: [UnsafeRawPointer?: Int] = [:]
+        // Lists by the id the loader interned them under, and the last one
+        // seen: neighbours usually share theirs. A test without one (made by
+        // hand) is looked at on its own.
+        var lists: [RequirementSetID: Int] = [:]
         var listNames: [[String]] = []
         var listUses: [Int] = []
-        var last: (key: UnsafeRawPointer?, index: Int) = (nil, -1)
-        var setupLists: Set<UnsafeRawPointer?> = []
+        var last: (key: RequirementSetID?, index: Int) = (nil, -1)
+        var setupLists: Set<RequirementSetID> = []
         for test in tests {
-            if !test.setups.isEmpty, setupLists.insert(test.setups.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }).inserted {
+            let key = test.requirementSet
+            if !test.setups.isEmpty, key.map({ setupLists.insert($0).inserted }) ?? true {
                 for name in test.setups { if let i = setupIndex[name] { reach(i) } }
             }
             guard !test.requires.isEmpty else { continue }
-            let key = test.requires.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
-            if key == last.key {
+            if let key, key == last.key {
                 listUses[last.index] += 1
                 continue
             }
-            if let index = lists[key] {
+            if let key, let index = lists[key] {
                 listUses[index] += 1
                 last = (key, index)
                 continue
             }
             last = (key, listNames.count)
-            lists[key] = listNames.count
+            if let key { lists[key] = listNames.count }
             let names = unknownNames(test.requires)
             listNames.append(names)
             listUses.append(1)

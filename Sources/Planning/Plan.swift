@@ -6,7 +6,7 @@ import Requirements
 /// The dependency graph of setups, tests and teardowns for one run, and the
 /// verdict on every selected test: the resolver's output, which the executor
 /// runs as it stands.
-public struct Plan: Sendable {
+public struct Plan: Sendable, Equatable, Codable {
     /// The environment the plan was resolved against.
     public let environment: String
     /// Every selected test, in catalog order, with its status.
@@ -17,6 +17,12 @@ public struct Plan: Sendable {
     /// The setups the plan uses, by name.
     public let setups: [String: SetupDefinition]
 
+    /// A plan.
+    /// - Parameters:
+    ///   - environment: The environment's name.
+    ///   - tests: Every selected test with its status, in catalog order.
+    ///   - steps: The steps in a topological order.
+    ///   - setups: The setups the steps use, by name.
     public init(environment: String, tests: [PlannedTest], steps: [Step], setups: [String: SetupDefinition]) {
         self.environment = environment
         self.tests = tests
@@ -39,13 +45,20 @@ public struct Plan: Sendable {
 }
 
 /// One selected test and what the resolver decided about it.
-public struct PlannedTest: Sendable {
+public struct PlannedTest: Sendable, Hashable, Codable {
+    /// The test as declared.
     public let test: TestDefinition
+    /// Whether it runs here, and after which setups.
     public let status: Status
     /// Requirements the host does not meet yet that a setup promised to meet;
     /// the executor re-checks them once the setup has run.
     public let promises: [Promise]
 
+    /// A test and its verdict.
+    /// - Parameters:
+    ///   - test: The test.
+    ///   - status: Its verdict.
+    ///   - promises: Requirements setups promised to meet.
     public init(test: TestDefinition, status: Status, promises: [Promise] = []) {
         self.test = test
         self.status = status
@@ -53,7 +66,7 @@ public struct PlannedTest: Sendable {
     }
 
     /// Whether a test suits this environment.
-    public enum Status: Sendable, Hashable {
+    public enum Status: Sendable, Hashable, Codable {
         /// Every requirement is met and no setup is needed.
         case runnable
         /// Runnable once these setups have run (in this order).
@@ -70,11 +83,13 @@ public struct PlannedTest: Sendable {
             }
         }
 
+        /// The setups of `needsSetup`, in order; empty otherwise.
         public var setups: [String] {
             if case .needsSetup(let names) = self { return names }
             return []
         }
 
+        /// The reasons of `unsupported`; empty otherwise.
         public var unmet: [Unmet] {
             if case .unsupported(let unmet) = self { return unmet }
             return []
@@ -170,21 +185,44 @@ public struct RefusedProvider: Sendable, Hashable, Codable, CustomStringConverti
 }
 
 /// A requirement that a setup promised to meet.
-public struct Promise: Sendable, Hashable {
+public struct Promise: Sendable, Hashable, Codable {
+    /// The requirement the host does not meet before the setup runs.
     public let requirement: Requirement
+    /// The setup whose `provides` promises it.
     public let setup: String
+
+    /// A promise.
+    /// - Parameters:
+    ///   - requirement: The requirement promised.
+    ///   - setup: The setup that promises it.
+    public init(requirement: Requirement, setup: String) {
+        self.requirement = requirement
+        self.setup = setup
+    }
 }
 
 /// One node of the plan's graph.
-public struct Step: Sendable, Hashable, Identifiable {
+public struct Step: Sendable, Hashable, Codable, Identifiable {
     /// The step's place in the plan's topological order.
     public let id: Int
+    /// What it runs.
     public let kind: Kind
     /// The ids of the steps that must finish first.
     public let dependencies: [Int]
 
+    /// A step.
+    /// - Parameters:
+    ///   - id: Its place in the plan's topological order.
+    ///   - kind: What it runs.
+    ///   - dependencies: The ids of the steps that must finish first.
+    public init(id: Int, kind: Kind, dependencies: [Int]) {
+        self.id = id
+        self.kind = kind
+        self.dependencies = dependencies
+    }
+
     /// What a step does.
-    public enum Kind: Sendable, Hashable {
+    public enum Kind: Sendable, Hashable, Codable {
         /// A setup shared by every test that needs it (`scope: run`).
         case setup(String)
         /// The teardown of a shared setup.
@@ -197,6 +235,7 @@ public struct Step: Sendable, Hashable, Identifiable {
         case test(String)
     }
 
+    /// The setup's name (`NAME [TEST]` for a per-test one) or the test's id.
     public var label: String {
         switch kind {
         case .setup(let name): name
@@ -206,6 +245,7 @@ public struct Step: Sendable, Hashable, Identifiable {
         }
     }
 
+    /// `setup`, `teardown` or `test`.
     public var kindName: String {
         switch kind {
         case .setup, .testSetup: "setup"
@@ -219,20 +259,17 @@ public struct Step: Sendable, Hashable, Identifiable {
 public enum PlanError: Error, Sendable, Hashable, CustomStringConvertible {
     /// `after` (or a chosen provider) leads back to where it started.
     case cycle([String], DeclarationLocation)
-    /// A test or setup names a setup that nobody declared.
-    case unknownSetup(name: String, neededBy: String, DeclarationLocation)
     /// A shared setup would have to wait for a per-test one.
     case scopeMismatch(setup: String, dependsOn: String, DeclarationLocation)
     /// A test needs setups chained deeper than `ResolverState.longestChain`;
     /// `setup` is the first one past the limit.
     case chainTooLong(test: String, setup: String, limit: Int, DeclarationLocation)
 
+    /// `file:line: what is wrong; the fix`.
     public var description: String {
         switch self {
         case let .cycle(path, location):
             "\(location): dependency cycle: \(path.joined(separator: " -> ")); remove one `after`"
-        case let .unknownSetup(name, owner, location):
-            "\(location): \(owner) needs setup \"\(name)\", which no testbed.yaml declares; declare it under `setups:` or remove it"
         case let .scopeMismatch(setup, dependency, location):
             "\(location): setup \"\(setup)\" (scope: run) comes after \"\(dependency)\" (scope: test); make \"\(setup)\" scope: test too"
         case let .chainTooLong(test, setup, limit, location):

@@ -11,13 +11,20 @@ import Requirements
 /// it (and that can itself run here), closed over `after`; if none can, the
 /// test is unsupported with one reason per unmet requirement.
 public struct Resolver: Sendable {
+    /// The tests and setups to plan.
     public let catalog: Catalog
+    /// What the host has.
     public let facts: any FactSource
     /// Tests that `dirties` the host are unsupported: the environment declares
     /// no `restore` to return it to a pristine state (autopkgtest's
     /// `breaks-testbed`), and `--allow-dirty` was not given.
     public let refusesDirtyingTests: Bool
 
+    /// A resolver.
+    /// - Parameters:
+    ///   - catalog: The tests and setups to plan.
+    ///   - facts: What the host has.
+    ///   - refusesDirtyingTests: Whether `dirties: true` tests are unsupported (nothing restores the host).
     public init(catalog: Catalog, facts: any FactSource, refusesDirtyingTests: Bool = false) {
         self.catalog = catalog
         self.facts = facts
@@ -34,14 +41,14 @@ public struct Resolver: Sendable {
         var state = try ResolverState(catalog: catalog, facts: facts)
         var planned: [PlannedTest] = []
         var closures: [[Int]] = []
-        // Tests with the same `requires` and `setup` lists get the same verdict.
-        // The loader gives equal lists one storage, so the storage's address
-        // stands for the list: no hashing of its text for each of 100,000
-        // tests. (The catalog keeps every list alive, so no address is reused.)
-        var verdicts: [ListIdentity: (status: PlannedTest.Status, promises: [Promise], closure: [Int])] = [:]
+        // Tests with the same `requires` and `setup` lists get the same verdict:
+        // the loader gives each distinct pair of lists one `RequirementSetID`,
+        // so the verdict is worked out once per pair, not once per test.
+        var verdicts: [VerdictKey: (status: PlannedTest.Status, promises: [Promise], closure: [Int])] = [:]
         for test in catalog.tests where selection.matches(test) {
-            let key = ListIdentity(requires: test.requires, setups: test.setups, refused: refusesDirtyingTests && test.dirties)
-            if let known = verdicts[key] {
+            let refused = refusesDirtyingTests && test.dirties
+            let key = test.requirementSet.map { VerdictKey(requirementSet: $0, refused: refused) }
+            if let key, let known = verdicts[key] {
                 planned.append(PlannedTest(test: test, status: known.status, promises: known.promises))
                 closures.append(known.closure)
                 continue
@@ -49,13 +56,13 @@ public struct Resolver: Sendable {
             var (plannedTest, closure) = try state.plan(test)
             if let deepest = state.tooLong {
                 throw .chainTooLong(test: test.id, setup: state.setups[deepest].name, limit: ResolverState.longestChain,
-                                    test.setupsLocation ?? test.location)
+                                    test.setupsLocation)
             }
-            if key.refused {
+            if refused {
                 plannedTest = PlannedTest(test: test, status: .unsupported(plannedTest.status.unmet + [Self.dirtyingRefused]))
                 closure = []
             }
-            verdicts[key] = (plannedTest.status, plannedTest.promises, closure)
+            if let key { verdicts[key] = (plannedTest.status, plannedTest.promises, closure) }
             planned.append(plannedTest)
             closures.append(closure)
         }
@@ -75,18 +82,11 @@ public struct Resolver: Sendable {
     }
 }
 
-/// The storage of a test's `requires` and `setup` lists.
-struct ListIdentity: Hashable {
-    let requires: UnsafeRawPointer?
-    let setups: UnsafeRawPointer?
-    /// The test is refused for `dirties` (part of the verdict).
+/// What a test's verdict depends on besides the catalog and the facts: its
+/// lists (by their interned id), and whether it is refused for `dirties`.
+struct VerdictKey: Hashable {
+    let requirementSet: RequirementSetID
     let refused: Bool
-
-    init(requires: [Requirement], setups: [String], refused: Bool = false) {
-        self.requires = requires.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
-        self.setups = setups.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
-        self.refused = refused
-    }
 }
 
 /// Whether a setup can run here, and what it brings along.
@@ -129,10 +129,8 @@ struct ResolverState {
         resolutions = Array(repeating: nil, count: setups.count)
         for (i, setup) in setups.enumerated() {
             for name in setup.after {
-                guard let dependency = index[name] else {
-                    throw .unknownSetup(name: name, neededBy: "setup \"\(setup.name)\" (after)", setup.location)
-                }
-                edges[i].append(dependency)
+                // Declared: a catalog's setup references are checked when it is made (`Catalog.init`).
+                edges[i].append(index[name]!)
             }
         }
         try checkCycles()
@@ -292,10 +290,8 @@ struct ResolverState {
         var unmet: [Unmet] = []
         var promises: [Promise] = []
         for name in test.setups {
-            guard let i = index[name] else {
-                throw .unknownSetup(name: name, neededBy: "test \(test.id)", test.setupsLocation)
-            }
-            switch resolveSetup(i) {
+            // Declared: a catalog's setup references are checked when it is made (`Catalog.init`).
+            switch resolveSetup(index[name]!) {
             case let .usable(deps, _): append(deps, to: &closure)
             case let .unusable(reasons):
                 unmet.append(Unmet(requirement: "setup:\(name)", cause: .setup(name: name, after: false, because: reasons)))

@@ -286,14 +286,14 @@ struct IDPartTests {
         "", "/", "a/", "/a", "a//b", ".", "..", "./a", "a/.", "a/..", "a/../b", "a\0b", "../escape",
     ])
     func scanAgreesWithTheRule(key: String) {
-        #expect(CatalogLoader.isValidIDPart(key) == Self.reference(key), "\(key.debugDescription)")
+        #expect(TestbedYAMLDecoder.isValidIDPart(key) == Self.reference(key), "\(key.debugDescription)")
     }
 
     @Test func validAndInvalidExamples() {
-        #expect(CatalogLoader.isValidIDPart("migration/precopy/tcp"))
-        #expect(CatalogLoader.isValidIDPart("..."))
-        #expect(!CatalogLoader.isValidIDPart("a/../b"))
-        #expect(!CatalogLoader.isValidIDPart("a//b"))
+        #expect(TestbedYAMLDecoder.isValidIDPart("migration/precopy/tcp"))
+        #expect(TestbedYAMLDecoder.isValidIDPart("..."))
+        #expect(!TestbedYAMLDecoder.isValidIDPart("a/../b"))
+        #expect(!TestbedYAMLDecoder.isValidIDPart("a//b"))
     }
 }
 
@@ -312,10 +312,10 @@ struct DuplicateTests {
         nil, [7, 7, 7, 7, 7], [1, 2, 1, 3, 2], [9, 9, 8, 9, 8],
     ] as [[Int]?])
     func collisions(hashes: [Int]?) {
-        var state = state(["/a", "/b", "/a", "/c", "/b"])
-        state.checkDuplicates(idHashes: hashes ?? state.tests.map(\.id.hashValue))
-        #expect(state.errors.map(\.line) == [3, 5])
-        #expect(state.errors.map(\.message) == [
+        let tests = state(["/a", "/b", "/a", "/c", "/b"]).tests
+        let errors = CatalogValidator.duplicates(tests: tests, idHashes: hashes ?? tests.map(\.id.hashValue), setups: [])
+        #expect(errors.map(\.line) == [3, 5])
+        #expect(errors.map(\.message) == [
             "duplicate test id /a, first declared at testbed.yaml:1; rename one of them",
             "duplicate test id /b, first declared at testbed.yaml:2; rename one of them",
         ])

@@ -33,7 +33,7 @@ struct DescriptorShortageTests {
 
     @Test("a suite directory that cannot be read for want of descriptors becomes that error when loaded, not chmod a+rx")
     func unreadableDirectory() {
-        let file = CatalogLoader.SuiteFile(path: "/s/sub", relative: "sub", isDeclaration: false, unreadable: "",
+        let file = SuiteFile(path: "/s/sub", relative: "sub", isDeclaration: false, unreadable: "",
                                            outOfDescriptors: EMFILE)
         var state = LoadState()
         CatalogLoader().load(.suiteFile(file, root: "s", suite: 0), state: &state)

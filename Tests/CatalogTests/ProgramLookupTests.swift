@@ -33,4 +33,12 @@ struct ProgramLookupTests {
                                     location: DeclarationLocation(file: "d", line: 1))
         #expect(lookup.note(for: dropIn) == nil, "a drop-in is checked when loading, not noted")
     }
+
+    @Test("check notes a relative program a line starts, also after assignments", arguments: [
+        ("./x86/run x.flat", "./x86/run"), ("ACCEL=tcg ./x86/run x.flat", "./x86/run"), ("build/t | tee log", "build/t"),
+        ("/usr/bin/qemu-img info", nil), ("qemu-img info", nil), ("cd x86 && ./run", nil), ("$RUNNER x", nil),
+    ] as [(String, String?)])
+    func relativeProgram(line: String, program: String?) {
+        #expect(ProgramLookup.relativeProgram(of: line).map(String.init) == program)
+    }
 }

@@ -135,16 +135,19 @@ struct ResolverTests {
         #expect(message.contains("dependency cycle: \(path.joined(separator: " -> ")); remove one `after`"))
     }
 
-    @Test("a setup nobody declared is an error naming the test")
+    @Test("a setup nobody declared is refused when the catalog is made, as the loader words it")
     func missingSetup() {
-        #expect(throws: PlanError.unknownSetup(name: "nope", neededBy: "test /t", here)) {
-            try plan([test("/t", setups: ["nope"])])
-        }
+        let error = #expect(throws: CatalogError.self) { try plan([test("/t", setups: ["nope"])]) }
+        #expect(error?.description == "testbed.yaml:1: test /t needs setup \"nope\", which no testbed.yaml declares; "
+            + "declare it under `setups:` or remove it")
+        let after = #expect(throws: CatalogError.self) { try plan([test("/t")], [setup("late", after: ["eraly"]), setup("early")]) }
+        #expect(after?.description == "testbed.yaml:7: setup \"late\" (after) needs setup \"eraly\", which no testbed.yaml declares; "
+            + "did you mean \"early\"?")
     }
 
     @Test("a shared setup cannot wait for a per-test one, with or without steps", arguments: [true, false])
-    func scopeMismatch(steps: Bool) {
-        let catalog = Catalog(tests: [test("/t", setups: ["shared"])],
+    func scopeMismatch(steps: Bool) throws {
+        let catalog = try Catalog(tests: [test("/t", setups: ["shared"])],
                               setups: [setup("shared", after: ["each"]), setup("each", scope: .test)], roots: [])
         #expect(throws: PlanError.scopeMismatch(setup: "shared", dependsOn: "each", DeclarationLocation(file: "testbed.yaml", line: 7))) {
             try Resolver(catalog: catalog, facts: host).resolve(steps: steps)
@@ -155,12 +158,14 @@ struct ResolverTests {
     func sharedLists() throws {
         let requires = ["image:alpine"].map { try! Requirement(parsing: $0) }
         let unmet = ["kernel >= 99"].map { try! Requirement(parsing: $0) }
-        func make(_ id: String, _ requires: [Requirement], _ setups: [String]) -> TestDefinition {
-            TestDefinition(id: id, command: .shell("true"), requires: requires, setups: setups, directory: "/", location: here)
+        // Interned as the loader does: one id per distinct pair of lists.
+        func make(_ id: String, _ requires: [Requirement], _ setups: [String], _ set: Int) -> TestDefinition {
+            TestDefinition(id: id, command: .shell("true"), requires: requires, setups: setups, directory: "/", location: here,
+                           requirementSet: RequirementSetID(set))
         }
         let disk = ["disk"]
-        let p = try plan([make("/a", requires, []), make("/b", requires, disk), make("/c", requires, []),
-                          make("/d", requires, disk), make("/e", unmet, []), make("/f", unmet, disk), make("/g", unmet, [])],
+        let p = try plan([make("/a", requires, [], 0), make("/b", requires, disk, 1), make("/c", requires, [], 0),
+                          make("/d", requires, disk, 1), make("/e", unmet, [], 2), make("/f", unmet, disk, 3), make("/g", unmet, [], 2)],
                          [setup("image", provides: ["image:alpine"]), setup("disk")])
         let kernel = Fact(name: "kernel", value: "6.1.0-13-amd64", source: "static")
         let kernelUnmet = Unmet(requirement: "kernel >= 99", cause: .host([.differs(kernel, shown: "6.1.0-13-amd64")]))
@@ -179,7 +184,7 @@ struct ResolverTests {
 
     @Test("a plan without steps has the same verdicts and no steps")
     func verdictsOnly() throws {
-        let catalog = Catalog(tests: [test("/a", setups: ["vm"]), test("/b"), test("/c", requires: ["root"])],
+        let catalog = try Catalog(tests: [test("/a", setups: ["vm"]), test("/b"), test("/c", requires: ["root"])],
                               setups: [setup("vm", after: ["image"], scope: .test, teardown: true), setup("image")], roots: [])
         let full = try Resolver(catalog: catalog, facts: host).resolve()
         let verdicts = try Resolver(catalog: catalog, facts: host).resolve(steps: false)
@@ -251,7 +256,7 @@ struct DirtyingResolverTests {
 
     @Test("without a restore they are unsupported, each with the reason; other tests with the same lists are not")
     func refused() throws {
-        let catalog = Catalog(tests: [dirtying("/dirty"), test("/clean")], setups: [], roots: [])
+        let catalog = try Catalog(tests: [dirtying("/dirty"), test("/clean")], setups: [], roots: [])
         let plan = try Resolver(catalog: catalog, facts: host, refusesDirtyingTests: true).resolve()
         #expect(plan.tests[0].status == .unsupported([Resolver.dirtyingRefused]))
         #expect(plan.tests[1].status == .runnable)

@@ -13,12 +13,20 @@ public struct Exports: Sendable, Hashable {
     /// The line each of `variables` was written on (its `KEY<<DELIMITER` line for a multi-line value).
     public private(set) var lines: [Int] = []
 
+    /// No variables.
     public init() {}
 
+    /// Whether both export the same variables with the same values in the same order (lines aside).
+    /// - Parameters:
+    ///   - lhs: Exports.
+    ///   - rhs: Other exports.
+    /// - Returns: True when the keys and values are equal in order.
     public static func == (lhs: Exports, rhs: Exports) -> Bool {
         lhs.variables.map(\.key) == rhs.variables.map(\.key) && lhs.variables.map(\.value) == rhs.variables.map(\.value)
     }
 
+    /// Hashes the keys and values in order.
+    /// - Parameter hasher: The hasher to feed.
     public func hash(into hasher: inout Hasher) {
         for (key, value) in variables {
             hasher.combine(key)
@@ -40,17 +48,25 @@ public struct Exports: Sendable, Hashable {
 
     /// A line that cannot be read, or a variable that cannot be passed on.
     public struct ParseError: Error, Sendable, Hashable, CustomStringConvertible {
+        /// The 1-based line of the export file.
         public let line: Int
+        /// What is wrong with it.
         public let message: String
         /// What the setup should do instead.
         public let fix: String
 
+        /// An error at a line of the export file.
+        /// - Parameters:
+        ///   - line: The 1-based line.
+        ///   - message: What is wrong.
+        ///   - fix: What the setup should do instead.
         public init(line: Int, message: String, fix: String = "write KEY=VALUE lines to $TESTBED_EXPORT") {
             self.line = line
             self.message = message
             self.fix = fix
         }
 
+        /// `line N: message`.
         public var description: String { "line \(line): \(message)" }
     }
 

@@ -5,17 +5,25 @@ import Declarations
 /// A fact without a value is a flag (`root`, `kvm`, `DELL_R420`); one with a
 /// value can be compared (`kernel = 6.1.0-13-amd64`, `memory = 25769803776`).
 public struct Fact: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// The fact's name (`kernel`, `cpu-flag:vmx`).
     public let name: String
+    /// Its value; nil for a flag.
     public let value: String?
     /// Where the fact came from: `uname`, `/proc/meminfo`, `environments/lab.yaml:7`…
     public let source: String
 
+    /// A fact.
+    /// - Parameters:
+    ///   - name: Its name.
+    ///   - value: Its value, nil for a flag.
+    ///   - source: Where it came from.
     public init(name: String, value: String?, source: String) {
         self.name = name
         self.value = value
         self.source = source
     }
 
+    /// `NAME` or `NAME = VALUE`.
     public var description: String {
         if let value { return "\(name) = \(value)" }
         return name
@@ -30,6 +38,7 @@ public enum FactLookup: Sendable, Hashable {
     /// e.g. "qemu is not installed on this host (qemu-system-x86_64 is not on PATH)".
     case absent(reason: String)
 
+    /// The fact when present; nil when absent.
     public var fact: Fact? {
         if case let .present(fact) = self { return fact }
         return nil

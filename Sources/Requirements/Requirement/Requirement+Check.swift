@@ -2,6 +2,7 @@ import Declarations
 
 /// Whether a requirement holds, and if not, what the host showed instead.
 public enum RequirementCheck: Sendable, Hashable {
+    /// Every alternative it needs is there (one suffices).
     case met
     /// What the host has for each alternative of the requirement, in the
     /// order written (`qemu >= 8.2 | cmd:qemu-kvm`: two observations).

@@ -11,6 +11,7 @@ public struct Requirement: Sendable, Hashable, CustomStringConvertible {
     /// The alternatives; any one suffices.
     public let alternatives: [Alternative]
 
+    /// The text as written.
     public var description: String { text }
 
     /// Parses one requirement; throws a `RequirementError` that quotes the text
@@ -53,6 +54,7 @@ public enum Alternative: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The alternative in the grammar (`!root`, `qemu >= 8.2`).
     public var description: String {
         switch self {
         case let .present(name): name
@@ -87,11 +89,16 @@ public enum ComparisonOperator: String, Sendable, Hashable, CaseIterable {
 /// A requirement that does not parse: the text, the 1-based column of the bad
 /// part, what is wrong and how to fix it.
 public struct RequirementError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The requirement as written.
     public let text: String
+    /// The 1-based column of the bad part.
     public let column: Int
+    /// What is wrong.
     public let problem: String
+    /// How to fix it.
     public let fix: String
 
+    /// `invalid requirement "…": problem at column N; fix`.
     public var description: String {
         "invalid requirement \"\(shortened(text))\": \(problem) at column \(column); \(fix)"
     }

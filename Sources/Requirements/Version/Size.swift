@@ -4,10 +4,15 @@ import Declarations
 /// `1.5T`, `4096`. Units are powers of 1024 whatever their spelling (`K M G T`,
 /// with an optional `i`, `iB` or `B`).
 public struct Size: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// The size in bytes.
     public let bytes: Double
     /// Whether the text carried a unit (`8G`), as opposed to a bare number.
     public let hasUnit: Bool
 
+    /// A size.
+    /// - Parameters:
+    ///   - bytes: The size in bytes.
+    ///   - hasUnit: Whether it was written with a unit.
     public init(bytes: Double, hasUnit: Bool = false) {
         self.bytes = bytes
         self.hasUnit = hasUnit
@@ -39,8 +44,20 @@ public struct Size: Sendable, Hashable, Comparable, CustomStringConvertible {
         self.hasUnit = !unit.isEmpty
     }
 
+    /// Orders sizes by bytes.
+    /// - Parameters:
+    ///   - lhs: A size.
+    ///   - rhs: Another size.
+    /// - Returns: True when `lhs` has fewer bytes.
     public static func < (lhs: Size, rhs: Size) -> Bool { lhs.bytes < rhs.bytes }
+    /// Equal when the bytes are (`8G == 8192M`), however written.
+    /// - Parameters:
+    ///   - lhs: A size.
+    ///   - rhs: Another size.
+    /// - Returns: True when both have as many bytes.
     public static func == (lhs: Size, rhs: Size) -> Bool { lhs.bytes == rhs.bytes }
+    /// Hashes the bytes.
+    /// - Parameter hasher: The hasher to feed.
     public func hash(into hasher: inout Hasher) { hasher.combine(bytes) }
 
     /// The size in the largest binary unit that keeps it at or above 1: `23.4G`.

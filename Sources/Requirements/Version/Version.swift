@@ -27,6 +27,8 @@ public struct Version: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// The canonical tokens of the text after the epoch, which comparisons use.
     let tokens: [Token]
 
+    /// A version; every text is one.
+    /// - Parameter text: The version as written.
     public init(_ text: String) {
         self.text = text
         let (epoch, rest) = Version.splitEpoch(text)
@@ -34,17 +36,30 @@ public struct Version: Sendable, Hashable, Comparable, CustomStringConvertible {
         self.tokens = Version.canonicalTokens(of: rest)
     }
 
+    /// The text as written.
     public var description: String { text }
 
+    /// Equal when epochs and canonical tokens are (`8.2 == 8.2.0`).
+    /// - Parameters:
+    ///   - lhs: A version.
+    ///   - rhs: Another version.
+    /// - Returns: True when they compare equal.
     public static func == (lhs: Version, rhs: Version) -> Bool {
         lhs.epoch == rhs.epoch && lhs.tokens == rhs.tokens
     }
 
+    /// Hashes the epoch and canonical tokens.
+    /// - Parameter hasher: The hasher to feed.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(epoch)
         hasher.combine(tokens)
     }
 
+    /// The grammar's order (see the type).
+    /// - Parameters:
+    ///   - lhs: A version.
+    ///   - rhs: Another version.
+    /// - Returns: True when `lhs` sorts first.
     public static func < (lhs: Version, rhs: Version) -> Bool {
         compare(lhs, rhs) < 0
     }

@@ -1,4 +1,3 @@
-@testable import Catalog
 @testable import Declarations
 import Testing
 
@@ -30,13 +29,5 @@ struct ShellLineTests {
         let found = ShellLine.firstCommand(line)
         #expect(found.map { String($0.word) } == word)
         if word != nil { #expect(found?.pathReassigned == pathReassigned) }
-    }
-
-    @Test("check notes a relative program a line starts, also after assignments", arguments: [
-        ("./x86/run x.flat", "./x86/run"), ("ACCEL=tcg ./x86/run x.flat", "./x86/run"), ("build/t | tee log", "build/t"),
-        ("/usr/bin/qemu-img info", nil), ("qemu-img info", nil), ("cd x86 && ./run", nil), ("$RUNNER x", nil),
-    ] as [(String, String?)])
-    func relativeProgram(line: String, program: String?) {
-        #expect(ProgramLookup.relativeProgram(of: line).map(String.init) == program)
     }
 }

@@ -30,12 +30,19 @@ public struct DropInHeader: Sendable, Hashable {
     public struct Line: Sendable, Hashable {
         /// The key after `testbed-`, lowercased and with `-` for `_` (`requires`, `skip-code`).
         public let key: String
+        /// The value after the colon, trimmed.
         public let value: String
         /// 1-based line in the file.
         public let line: Int
         /// The key as written, `testbed` and all (`Testbed-Requires`, `TESTBED_TAGS`).
         public let written: String
 
+        /// A header line.
+        /// - Parameters:
+        ///   - key: The key after `testbed-`, canonical (`requires`).
+        ///   - value: The value, trimmed.
+        ///   - line: The 1-based line in the file.
+        ///   - written: The key as written (`testbed-KEY` by default).
         public init(key: String, value: String, line: Int, written: String? = nil) {
             self.key = key
             self.value = value
@@ -47,6 +54,7 @@ public struct DropInHeader: Sendable, Hashable {
         public var isCanonical: Bool { written == "testbed-" + key }
     }
 
+    /// The header lines, in file order.
     public let lines: [Line]
     /// The 1-based number of a header line (`testbed-…`) that starts within
     /// the first `scanLimit` bytes and does not end there; nil when none is cut.
@@ -187,6 +195,7 @@ public struct DropInHeader: Sendable, Hashable {
         String(written.dropFirst(8).lowercased().map { $0 == "_" ? "-" : $0 })
     }
 
+    /// Whether the file has no header line.
     public var isEmpty: Bool { lines.isEmpty }
 }
 

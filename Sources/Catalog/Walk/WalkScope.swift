@@ -85,7 +85,7 @@ struct WalkScope: Sendable {
     }
 }
 
-extension CatalogLoader {
+extension SuiteWalker {
     /// Whether a directory entry is a symbolic link: its `d_type`, or, where
     /// the file system does not fill that in, `lstat`.
     static func isLink(_ type: UInt8, _ path: String) -> Bool {

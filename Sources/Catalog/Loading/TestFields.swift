@@ -97,9 +97,10 @@ struct TestFields {
             failed = true
         }
         var requires: [Requirement] = []
+        var requiresNumber = -1
         if let texts = values.requires?.values, !texts.isEmpty {
             if let list = try? cache.parse(texts) {
-                requires = list
+                (requiresNumber, requires) = (list.number, list.elements)
             } else {
                 // One error for each invalid requirement, not just the first.
                 for text in texts {
@@ -130,11 +131,13 @@ struct TestFields {
             else { fail(values.skipCode, "skip-code of test \(id) is \"\(text)\"; write an exit status from 1 to 255") }
         }
         guard !failed else { return nil }
+        let setups = cache.sharedSetups(values.setup?.values ?? [])
         return TestDefinition(
-            id: id, command: command, requires: requires, setups: cache.shared(values.setup?.values ?? []),
+            id: id, command: command, requires: requires, setups: setups.elements,
             tags: cache.shared(values.tags?.values ?? []), timeout: timeout, exclusive: exclusive, dirties: dirties,
             skipCode: skipCode, directory: directory, location: location,
             setupsLocation: values.setup?.location, description: values.description?.values.last,
-            requiresLocation: values.requires?.location)
+            requiresLocation: values.requires?.location,
+            requirementSet: cache.requirementSet(requires: requiresNumber, setups: setups.number))
     }
 }

@@ -80,22 +80,17 @@ struct StepGate: Sendable {
         }
     }
 
-    /// A setup ran on a promise: checks it was kept. Facts a probe can tell
-    /// are probed again; tags no probe knows are taken on the setup's word.
-    /// `exportedPath`: the PATH its setups export, along which commands are
-    /// looked up as the test will see them. Returns the blocked result of
-    /// the first promise not kept, or nil.
+    /// A setup ran on a promise: checks it was kept (`Plan.verify`: facts a
+    /// probe can tell are probed again; tags no probe knows are taken on the
+    /// setup's word).
+    /// - Parameters:
+    ///   - planned: the test about to start.
+    ///   - exportedPath: the PATH its setups export, along which commands are
+    ///     looked up as the test will see them.
+    /// - Returns: the blocked result of the first promise not kept, or nil.
     func brokenPromise(of planned: PlannedTest, exportedPath: String?) -> TestResult? {
         for promise in planned.promises {
-            let promised = plan.setups[promise.setup]?.provides ?? []
-            let check = promise.requirement.check { name in
-                if !facts.canProbe(name), let fact = promised.first(where: { $0.name == name }) {
-                    return .present(Fact(name: name, value: fact.value, source: "setup \(promise.setup)"))
-                }
-                // As the test will see it: along the PATH its setups export.
-                return facts.lookup(name, searchPath: exportedPath)
-            }
-            if case .unmet(let observed) = check {
+            if case .unmet(let observed) = plan.verify(promise, against: facts, searchPath: exportedPath) {
                 let host = observed.map(\.description).joined(separator: "; ")
                 return TestResult(id: planned.test.id, outcome: .blocked,
                                   reason: "setup \(promise.setup) ran, but \(promise.requirement.text) is still unmet: \(host)",

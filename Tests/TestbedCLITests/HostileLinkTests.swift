@@ -31,6 +31,17 @@ func testbedBounded(_ arguments: [String], in directory: String, environment: [S
 
 /// Every entry below `path` (recursively, links not followed), with each
 /// regular file's content: what must stay as it was.
+/// Runs `testbed run -j 1 --plan-order .` in `tree` with `$OUTSIDE` set to
+/// its `outside/` directory, and expects `status` and nothing written outside.
+func runLeavingOutsideAlone(_ tree: TemporaryTree, status: Int32, sourceLocation: SourceLocation = #_sourceLocation) throws
+    -> (status: Int32, stdout: String, stderr: String, peakKiB: Int) {
+    let before = snapshot(tree["outside"])
+    let run = try testbedBounded(["run", "-j", "1", "--plan-order", "."], in: tree.path, environment: ["OUTSIDE": tree["outside"]])
+    #expect(run.status == status, "\(run.stderr)", sourceLocation: sourceLocation)
+    #expect(snapshot(tree["outside"]) == before, "written outside: \(snapshot(tree["outside"]))", sourceLocation: sourceLocation)
+    return run
+}
+
 func snapshot(_ path: String) -> [String: String] {
     var result: [String: String] = [:]
     guard let walker = FileManager.default.enumerator(atPath: path) else { return result }

@@ -14,10 +14,12 @@ public enum RunEvent: Sendable {
     /// A step began: its id in the plan (`Step.id`) and what it is; `logPath`
     /// is relative to the run directory.
     case stepStarted(id: Int, kind: Step.Kind, logPath: String?)
-    /// A test has its verdict (unsupported tests get theirs at `started`).
-    case testFinished(TestResult)
-    /// A setup, teardown or restore finished (or was skipped as blocked/interrupted).
-    case setupFinished(SetupResult)
+    /// A test has its verdict (unsupported tests get theirs at `started`);
+    /// `step` is the id of its step in the plan (nil for a verdict no step gave).
+    case testFinished(TestResult, step: Int? = nil)
+    /// A setup, teardown or restore finished (or was skipped as blocked/interrupted);
+    /// `step` is the id of its step in the plan (nil for the environment's restore).
+    case setupFinished(SetupResult, step: Int? = nil)
     /// Everything is done; teardowns ran.
     case finished(RunSummary)
 }

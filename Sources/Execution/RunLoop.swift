@@ -116,7 +116,7 @@ struct RunLoop {
         case let .test(index, result):
             state.testResults[result.id] = result
             finished = index
-            emit(.testFinished(result))
+            emit(.testFinished(result, step: index))
             if state.planned[result.id]?.test.dirties == true,
                result.outcome != .blocked, result.outcome != .interrupted || result.started != nil,
                options.restore != nil {
@@ -139,14 +139,14 @@ struct RunLoop {
                 facts.invalidate(definition.provides.map(\.name))
             }
             state.setupResults.append(result)
-            emit(.setupFinished(result))
+            emit(.setupFinished(result, step: index))
         case let .teardown(index, result):
             finished = index
             state.setupResults.append(result)
             if result.outcome.isInfrastructureFailure && options.haltOnInfrastructureFailure && state.haltedBy == nil {
                 state.haltedBy = result.label
             }
-            emit(.setupFinished(result))
+            emit(.setupFinished(result, step: index))
         case .teardownSkipped(let index):
             finished = index
         case .restore(let result):

@@ -320,8 +320,8 @@ public final class StoreRecorder: RunRecorder {
     func apply(_ db: Database, _ event: RunEvent) throws {
         switch event {
         case .started(let info): try store.insertStart(db, info)
-        case .testFinished(let result): try store.updateTest(db, runID, result)
-        case .setupFinished(let result): try store.insertSetup(db, runID, result)
+        case .testFinished(let result, _): try store.updateTest(db, runID, result)
+        case .setupFinished(let result, _): try store.insertSetup(db, runID, result)
         case .stepStarted, .finished: break
         }
     }

@@ -46,9 +46,9 @@ actor ConsoleRecorder: Recorder {
         case let .stepStarted(id, kind, _):
             running.append(Running(id: id, kind: kind))
             draw()
-        case .testFinished(let result):
+        case let .testFinished(result, step):
             done += 1
-            remove(.test(result.id))
+            remove(step)
             if result.outcome.isTestFailure { failures += 1 }
             if (!live && !quiet) || result.outcome != .pass {
                 var line = "\(Self.mark(result.outcome, style)) \(result.id)"
@@ -59,8 +59,8 @@ actor ConsoleRecorder: Recorder {
                 print(line)
             }
             draw()
-        case .setupFinished(let result):
-            if let kind = Self.stepKind(of: result) { remove(kind) }
+        case let .setupFinished(result, step):
+            remove(step)
             if result.outcome.isInfrastructureFailure { infrastructure += 1 }
             let interesting = result.outcome.isInfrastructureFailure || result.outcome == .blocked
             if !live || interesting {
@@ -108,20 +108,9 @@ actor ConsoleRecorder: Recorder {
         }
     }
 
-    /// The step a setup's or teardown's result is about (a restore is no step of the plan).
-    static func stepKind(of result: SetupResult) -> Step.Kind? {
-        switch (result.phase, result.test) {
-        case (.setup, nil): .setup(result.name)
-        case (.setup, let test?): .testSetup(setup: result.name, test: test)
-        case (.teardown, nil): .teardown(result.name)
-        case (.teardown, let test?): .testTeardown(setup: result.name, test: test)
-        case (.restore, _): nil
-        }
-    }
-
-    /// The running step of this kind has ended.
-    func remove(_ kind: Step.Kind) {
-        if let index = running.firstIndex(where: { $0.kind == kind }) { running.remove(at: index) }
+    /// The running step with this id has ended (nil: a verdict no step gave, the restore).
+    func remove(_ step: Int?) {
+        if let step, let index = running.firstIndex(where: { $0.id == step }) { running.remove(at: index) }
     }
 
     func write(_ text: String) {

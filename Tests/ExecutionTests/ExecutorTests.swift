@@ -15,8 +15,8 @@ final class EventLog: Recorder {
     let events = Mutex<[RunEvent]>([])
     func record(_ event: RunEvent) async { events.withLock { $0.append(event) } }
 
-    var tests: [TestResult] { events.withLock { $0.compactMap { if case .testFinished(let r) = $0 { r } else { nil } } } }
-    var setups: [SetupResult] { events.withLock { $0.compactMap { if case .setupFinished(let r) = $0 { r } else { nil } } } }
+    var tests: [TestResult] { events.withLock { $0.compactMap { if case .testFinished(let r, _) = $0 { r } else { nil } } } }
+    var setups: [SetupResult] { events.withLock { $0.compactMap { if case .setupFinished(let r, _) = $0 { r } else { nil } } } }
 }
 
 func execute(_ tests: [TestDefinition], _ setups: [SetupDefinition] = [], facts: any FactSource = host,

@@ -74,7 +74,7 @@ struct StoreRecorderTests {
 
         let info = sampleInfo(tree.path, id: "new")
         let recorder = store.recorder(runID: "new")
-        await recorder.record([.started(info)] + sampleResults().map(RunEvent.testFinished))
+        await recorder.record([.started(info)] + sampleResults().map { RunEvent.testFinished($0) })
         await recorder.record(.finished(sampleSummary(info)))
         #expect(recorder.outcome == RecordingOutcome(exitCode: 1, recordingError: nil, unrecorded: nil))
         #expect(try store.runs().map(\.id).sorted() == ["new", "old"])
@@ -179,7 +179,7 @@ struct StoreRecorderTests {
                 BEGIN SELECT RAISE(ABORT, 'no /b here'); END;
                 """)
         }
-        await recorder.record(sampleResults().map(RunEvent.testFinished))
+        await recorder.record(sampleResults().map { RunEvent.testFinished($0) })
         await recorder.record(.finished(sampleSummary(info)))
 
         let note = "1 record of this run could not be written (no /b here)"
@@ -206,7 +206,7 @@ struct StoreRecorderTests {
                 CREATE TRIGGER refuse_runs BEFORE UPDATE ON run BEGIN SELECT RAISE(ABORT, 'read-only today'); END;
                 """)
         }
-        await recorder.record(sampleResults().map(RunEvent.testFinished))
+        await recorder.record(sampleResults().map { RunEvent.testFinished($0) })
         await recorder.record(.finished(sampleSummary(info)))
 
         #expect(recorder.outcome == RecordingOutcome(
@@ -226,7 +226,7 @@ struct StoreRecorderTests {
         let store = try SQLiteRunStore(directory: tree["results"])
         let info = sampleInfo(tree["results/r1"])
         let recorder = store.recorder(runID: "r1")
-        await recorder.record([.started(info)] + sampleResults().map(RunEvent.testFinished))
+        await recorder.record([.started(info)] + sampleResults().map { RunEvent.testFinished($0) })
         await recorder.record(.finished(sampleSummary(info)))
         let wal = try FileManager.default.attributesOfItem(atPath: tree["results/testbed.sqlite-wal"])[.size] as? Int
         #expect(wal == 0)

@@ -27,8 +27,9 @@ let package = Package(
         // Each target imports only the targets listed here; ARCHITECTURE.md draws the map.
         // Small C helpers for system calls Swift cannot call directly (variadic ioctl, pidfd).
         .target(name: "CShim"),
-        // What the user wrote: YAML with locations (libyaml through Yams' CYaml),
-        // declaration errors, command lines.
+        // What the user wrote: YAML with locations, declaration errors, command lines.
+        // libyaml is imported as CYaml, the C target of the Yams product (SwiftPM
+        // offers no product of its own for it).
         .target(name: "Declarations", dependencies: ["Yams"]),
         // The requirement grammar, versions, sizes, and checks of a requirement against facts.
         .target(name: "Requirements", dependencies: ["Declarations"]),
@@ -48,7 +49,7 @@ let package = Package(
         .target(name: "Results", dependencies: [
             "CShim", "Requirements", "ProcessSupervision", "Execution", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
-        // Text, JSON, JUnit and TAP reports, and the exit-code policy.
+        // Text, JSON, JUnit and TAP reports over one RunReport (the exit-code policy is in Execution).
         .target(name: "Reporting", dependencies: ["Declarations", "Requirements", "ProcessSupervision", "Execution", "Results"]),
         // The command line: check, plan, probe, run, report (swift-argument-parser).
         .target(name: "TestbedCommands", dependencies: [

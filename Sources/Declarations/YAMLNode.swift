@@ -41,6 +41,9 @@ struct YAMLEventParser {
         /// libyaml's problem alone. libyaml gives no line for these; `parse`
         /// counts it from the offset.
         var refused: (offset: Int, value: UInt32)? = nil
+        /// A YAML syntax error (`message` starts "YAML syntax error:"): the
+        /// reader adds "fix the YAML at that line".
+        var isSyntax = false
     }
 
     /// How many nodes a document may expand to, aliases included.
@@ -84,10 +87,10 @@ struct YAMLEventParser {
         // Columns count characters, as libyaml's marks do: every byte but UTF-8 continuation bytes.
         let column = bytes[lineStart..<end].reduce(1) { $1 & 0xC0 == 0x80 ? $0 : $0 + 1 }
         guard problem == "control characters are not allowed", let scalar = Unicode.Scalar(value) else {
-            return Failure(line: line, message: "YAML syntax error: \(problem) (column \(column))")
+            return Failure(line: line, message: "YAML syntax error: \(problem) (column \(column))", isSyntax: true)
         }
         let shown = isUnprintable(scalar) ? String(scalar).escapingControls : "\\u{" + String(value, radix: 16, uppercase: true) + "}"
-        return Failure(line: line, message: "YAML syntax error: control character `\(shown)` is not allowed (column \(column))")
+        return Failure(line: line, message: "YAML syntax error: control character `\(shown)` is not allowed (column \(column))", isSyntax: true)
     }
 
     /// The next event; the caller deletes it.
@@ -105,7 +108,7 @@ struct YAMLEventParser {
             if problem.hasPrefix("Maximum nesting level reached") {
                 (problem, context) = ("lists or mappings nested more than \(Self.maximumNesting) levels deep", "")
             }
-            throw Failure(line: line, message: "YAML syntax error: \(problem)\(context) (column \(column))")
+            throw Failure(line: line, message: "YAML syntax error: \(problem)\(context) (column \(column))", isSyntax: true)
         }
         return event
     }
@@ -213,7 +216,7 @@ struct YAMLEventParser {
     mutating func enter(line: Int) throws(Failure) {
         depth += 1
         if depth > Self.maximumNesting {
-            throw Failure(line: line, message: "YAML syntax error: lists or mappings nested more than \(Self.maximumNesting) levels deep")
+            throw Failure(line: line, message: "YAML syntax error: lists or mappings nested more than \(Self.maximumNesting) levels deep", isSyntax: true)
         }
     }
 

@@ -24,7 +24,7 @@ public struct YAMLReader: Sendable {
             if case .scalar(let text, _, true)? = root, text.isEmpty || text == "~" || text == "null" { return nil }
             return root
         } catch {
-            throw DeclarationError(file: file, line: error.line, message: error.message.hasPrefix("YAML syntax error")
+            throw DeclarationError(file: file, line: error.line, message: error.isSyntax
                                    ? error.message + "; fix the YAML at that line" : error.message)
         }
     }

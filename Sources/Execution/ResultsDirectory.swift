@@ -270,13 +270,6 @@ struct HeldDirectory: Sendable {
         return now == expected ? .unknown : .moved(now)
     }
 
-    /// "the link", "the FIFO"… for what `RunLayout.plantedKind` described.
-    static func noun(_ kind: String) -> String {
-        if kind.hasPrefix("a symbolic link") { return "the link" }
-        if kind.hasPrefix("a ") { return "the " + kind.dropFirst(2) }
-        return "it"
-    }
-
     /// When the directory open at `child` is on another mount than the
     /// directory open at `parent` (a step's `mount --bind`, a tmpfs): what
     /// is mounted there, its source named as `findmnt` names it ("a mount of
@@ -406,7 +399,7 @@ struct HeldDirectory: Sendable {
             } else {
                 let kind = RunLayout.plantedKind(name, in: parent)
                 found = " and \(kind) put in its place"
-                action = "removed \(noun(kind)) and made the directory again"
+                action = "removed \(kind.noun) and made the directory again"
                 guard unlinkat(parent, name, 0) == 0 || errno == ENOENT else { return Remade() }
             }
         }

@@ -394,22 +394,77 @@ public final class RunLayout: Sendable {
         return -1
     }
 
-    /// "a symbolic link to /elsewhere", "a FIFO"…, for a note.
-    public static func plantedKind(_ name: String, in parent: Int32) -> String {
+    /// What a step planted at `name` in `parent` (`fstatat` without following links).
+    ///
+    /// - Parameters:
+    ///   - name: The entry's name in `parent`.
+    ///   - parent: An open directory descriptor.
+    /// - Returns: what is there: a link (with its target), a FIFO, a socket…; `.unknown` when it cannot be read.
+    public static func plantedKind(_ name: String, in parent: Int32) -> PlantedKind {
         var info = stat()
-        guard fstatat(parent, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return "something" }
+        guard fstatat(parent, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return .unknown }
         switch info.st_mode & S_IFMT {
         case S_IFLNK:
             var buffer = [CChar](repeating: 0, count: 1024)
             let count = readlinkat(parent, name, &buffer, buffer.count - 1)
-            guard count >= 0 else { return "a symbolic link" }
-            let target = String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            return "a symbolic link to \(LogTail.printable(target, limit: 200))"
-        case S_IFIFO: return "a FIFO"
-        case S_IFSOCK: return "a socket"
-        case S_IFCHR, S_IFBLK: return "a device"
-        case S_IFDIR: return "a directory"
-        default: return "a file"
+            guard count >= 0 else { return .symbolicLink(target: nil) }
+            return .symbolicLink(target: String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        case S_IFIFO: return .fifo
+        case S_IFSOCK: return .socket
+        case S_IFCHR, S_IFBLK: return .device
+        case S_IFDIR: return .directory
+        default: return .file
+        }
+    }
+}
+
+/// What a step planted where Testbed expected its own file or directory.
+/// Shown as "a symbolic link to /elsewhere", "a FIFO"… (`description`).
+public enum PlantedKind: Sendable, Hashable, CustomStringConvertible {
+    /// A symbolic link, and its target (nil when it cannot be read).
+    case symbolicLink(target: String?)
+    /// A FIFO (named pipe).
+    case fifo
+    /// A Unix socket.
+    case socket
+    /// A character or block device.
+    case device
+    /// A directory.
+    case directory
+    /// A regular file.
+    case file
+    /// Nothing Testbed could look at (it went away, or cannot be read).
+    case unknown
+
+    /// The link's target as shown in messages (control characters escaped, at most 200 characters); nil for anything else.
+    public var shownTarget: String? {
+        guard case .symbolicLink(let target?) = self else { return nil }
+        return LogTail.printable(target, limit: 200)
+    }
+
+    /// "a symbolic link to /elsewhere", "a FIFO", "something"…
+    public var description: String {
+        switch self {
+        case .symbolicLink: shownTarget.map { "a symbolic link to \($0)" } ?? "a symbolic link"
+        case .fifo: "a FIFO"
+        case .socket: "a socket"
+        case .device: "a device"
+        case .directory: "a directory"
+        case .file: "a file"
+        case .unknown: "something"
+        }
+    }
+
+    /// How a sentence names it once introduced: "the link", "the FIFO"…, "it".
+    public var noun: String {
+        switch self {
+        case .symbolicLink: "the link"
+        case .fifo: "the FIFO"
+        case .socket: "the socket"
+        case .device: "the device"
+        case .directory: "the directory"
+        case .file: "the file"
+        case .unknown: "it"
         }
     }
 }

@@ -24,12 +24,12 @@ public struct TextReport {
         self.color = color
     }
 
-    func paint(_ text: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
-    func bold(_ text: String) -> String { paint(text, "1") }
-    func red(_ text: String) -> String { paint(text, "31") }
-    func yellow(_ text: String) -> String { paint(text, "33") }
-    func green(_ text: String) -> String { paint(text, "32") }
-    func dim(_ text: String) -> String { paint(text, "2") }
+    var style: Style { Style(enabled: color) }
+    func bold(_ text: String) -> String { style.bold(text) }
+    func red(_ text: String) -> String { style.red(text) }
+    func yellow(_ text: String) -> String { style.yellow(text) }
+    func green(_ text: String) -> String { style.green(text) }
+    func dim(_ text: String) -> String { style.dim(text) }
 
     /// A path as short as it can be shown: relative to the working directory when below it.
     func shown(_ path: String) -> String {

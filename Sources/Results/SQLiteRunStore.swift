@@ -91,7 +91,7 @@ public final class SQLiteRunStore: RunStore {
             let type = info.st_mode & S_IFMT
             if type == S_IFDIR { throw .notADatabase(path, kind) }
             if !replacing {
-                if type == S_IFLNK { throw .linkedDatabase(path, String(kind.dropFirst("a symbolic link to ".count))) }
+                if type == S_IFLNK { throw .linkedDatabase(path, kind.shownTarget ?? "") }
                 throw .notADatabase(path, kind)
             }
             guard unlinkat(directory, name, 0) == 0 || errno == ENOENT else {

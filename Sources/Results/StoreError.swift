@@ -1,3 +1,5 @@
+import Execution
+
 /// Problems with the results directory or database, each with its fix:
 /// the one error of `Results`, thrown by every `RunStore`.
 public enum StoreError: Error, CustomStringConvertible {
@@ -15,8 +17,8 @@ public enum StoreError: Error, CustomStringConvertible {
     case noSuchRun(String, String)
     /// `testbed.sqlite`, `-wal` or `-shm` (its path) is a symbolic link (to the second).
     case linkedDatabase(String, String)
-    /// `testbed.sqlite`, `-wal` or `-shm` (its path) is not a regular file but the second ("a directory").
-    case notADatabase(String, String)
+    /// `testbed.sqlite`, `-wal` or `-shm` (its path) is not a regular file but what a step planted there.
+    case notADatabase(String, PlantedKind)
 
     /// What is wrong, without the fix.
     public var problem: String {

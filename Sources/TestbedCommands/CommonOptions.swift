@@ -390,22 +390,6 @@ func encodeJSON<T: Encodable>(_ value: T) -> String {
     return escapingUnprintableInJSON(String(decoding: data, as: UTF8.self)) + "\n"
 }
 
-/// ANSI styling for a terminal, off when stdout is not a TTY or NO_COLOR is set.
-struct Style {
-    let enabled: Bool
-
-    static let standard = Style(
-        enabled: isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"].map(\.isEmpty) ?? true
-            && ProcessInfo.processInfo.environment["TERM"] != "dumb")
-
-    func paint(_ text: String, _ code: String) -> String { enabled ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
-    func bold(_ text: String) -> String { paint(text, "1") }
-    func green(_ text: String) -> String { paint(text, "32") }
-    func yellow(_ text: String) -> String { paint(text, "33") }
-    func red(_ text: String) -> String { paint(text, "31") }
-    func dim(_ text: String) -> String { paint(text, "2") }
-}
-
 extension String {
     /// Pads with spaces to `width` characters.
     /// Columns the text takes in a terminal, counting characters; ASCII text without counting grapheme clusters.

@@ -48,7 +48,7 @@ func runOnFake(_ tests: [TestDefinition], _ setups: [SetupDefinition] = [], scri
     return FakeRun(summary: await run.value, log: log, launcher: launcher)
 }
 
-@Suite("Run loop on a fake launcher")
+@Suite("Run loop on a fake launcher", .timeLimit(.minutes(1)))
 struct RunLoopTests {
     @Test("-j 1 runs one step at a time in plan order; -j 2 overlaps them", arguments: [
         (1, ["start test /a", "end test /a", "start test /b", "end test /b"]),

@@ -19,7 +19,7 @@ struct ProbingFacts: FactSource {
     func canProbe(_ name: String) -> Bool { true }
 }
 
-@Suite("Step gate on a fake launcher")
+@Suite("Step gate on a fake launcher", .timeLimit(.minutes(1)))
 struct StepGateTests {
     /// One line per test: id, outcome, blocked by, reason.
     static func verdicts(_ run: FakeRun) -> [String] {

@@ -80,7 +80,7 @@ public final class RunLayout: Sendable {
     /// place is refused), its parent held as the results directory.
     ///
     /// - Parameter directory: The run directory's path; its parent is opened as the results directory.
-    /// - Throws: `OpenError` with the `errno` of opening the results directory or the run directory (`ELOOP` for a link in its place).
+    /// - Throws: `OpenError` with the `errno` of opening the results directory or the run directory (a symbolic link in its place fails: `O_NOFOLLOW`).
     public convenience init(directory: String) throws(OpenError) {
         let url = URL(fileURLWithPath: directory)
         let results: ResultsDirectory
@@ -98,7 +98,7 @@ public final class RunLayout: Sendable {
     /// - Parameters:
     ///   - results: The results directory, already held.
     ///   - name: The run directory's name in it (the run's id).
-    /// - Throws: `OpenError` with the `errno` of `openat` (`ELOOP` for a symbolic link, `ENOTDIR`, `ENOENT`…) or of the results directory.
+    /// - Throws: `OpenError` with the `errno` of `openat` (`O_NOFOLLOW`: a symbolic link fails) or of the results directory.
     public init(results: ResultsDirectory, name: String) throws(OpenError) {
         self.results = results
         self.name = name

@@ -57,6 +57,9 @@ public struct SuiteRoot: Sendable, Hashable {
     /// no directory on the way holds one: then no suite lies around it.
     ///
     /// `directory` must be absolute and standardized.
+    ///
+    /// - Parameter directory: Where the walk starts: a directory the user named, absolute and standardized.
+    /// - Returns: The suite root's absolute path, or nil when no directory on the way holds a `testbed.yaml`.
     public static func find(from directory: String) -> String? {
         var current = directory
         while !holdsDeclarations(current) {
@@ -95,6 +98,9 @@ public struct SuiteRoot: Sendable, Hashable {
     /// Whether a directory below a suite's root starts a suite of its own,
     /// which the parent suite's walk leaves out: its `testbed.yaml` says
     /// `root: true`, or it is the top of another git work tree.
+    ///
+    /// - Parameter directory: An absolute path of a directory below a suite root.
+    /// - Returns: True when it is a git work tree's top or its `testbed.yaml` says `root: true`.
     public static func startsSuiteOfItsOwn(_ directory: String) -> Bool {
         isWorkTreeTop(directory) || (holdsDeclarations(directory) && declaresRoot(declarationFile(in: directory)))
     }
@@ -108,6 +114,11 @@ public struct SuiteRoot: Sendable, Hashable {
 
     /// A path as absolute and standardized (`.` and `..` resolved as text),
     /// relative paths taken from `workingDirectory`.
+    ///
+    /// - Parameters:
+    ///   - path: A path as the user wrote it, absolute or relative.
+    ///   - workingDirectory: The absolute directory a relative `path` starts from; the process's by default.
+    /// - Returns: An absolute path without `.`, `..` or empty components (`..` at the root stays at `/`); links are not resolved.
     public static func absolute(_ path: String, from workingDirectory: String = FileManager.default.currentDirectoryPath) -> String {
         let full = path.hasPrefix("/") ? path : (workingDirectory.hasSuffix("/") ? workingDirectory + path : workingDirectory + "/" + path)
         var parts: [Substring] = []
@@ -123,6 +134,11 @@ public struct SuiteRoot: Sendable, Hashable {
 
     /// A path as short as it can be shown: relative to the working directory
     /// when below it, `.` for the working directory, absolute otherwise.
+    ///
+    /// - Parameters:
+    ///   - path: An absolute, standardized path.
+    ///   - workingDirectory: The absolute working directory it is shown from.
+    /// - Returns: `.`, the part of `path` below `workingDirectory`, or `path` unchanged.
     public static func shown(_ path: String, from workingDirectory: String) -> String {
         if path == workingDirectory { return "." }
         let prefix = workingDirectory.hasSuffix("/") ? workingDirectory : workingDirectory + "/"

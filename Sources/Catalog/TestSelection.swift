@@ -36,6 +36,11 @@ public struct TestSelection: Sendable {
     /// A glob (`/migration/*/tcp`, `*precopy*`; `*` also matches `/`) or a
     /// prefix that ends at a `/` (`/migration` selects `/migration/precopy/tcp`
     /// but not `/migrations`).
+    ///
+    /// - Parameters:
+    ///   - pattern: The pattern as written on the command line; a leading `/` is added unless it starts with `/` or `*`.
+    ///   - id: A test id (`/migration/precopy/tcp`).
+    /// - Returns: True when the glob matches the whole id (`fnmatch`, no flags), or the id equals the prefix or lies below it.
     public static func idMatches(pattern: String, id: String) -> Bool {
         var pattern = pattern
         if !pattern.hasPrefix("/") && !pattern.hasPrefix("*") { pattern = "/" + pattern }

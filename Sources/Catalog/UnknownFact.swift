@@ -37,6 +37,14 @@ public struct UnknownFact: Sendable, Hashable, CustomStringConvertible {
     /// name the tests and setups may require (`Catalog.factNames`), lets it
     /// skip them when it knows each one; otherwise tests that share their
     /// lists (one `RequirementSetID`, as the loader gives them) are looked at once.
+    ///
+    /// - Parameters:
+    ///   - tests: The tests loaded; evaluated only when `names` does not settle it.
+    ///   - setups: Every setup of the catalog, providers of facts.
+    ///   - facts: The host's facts; a name it `knows` is not unknown.
+    ///   - names: Every fact name tests and setups may require, or nil to look at the tests.
+    /// - Returns: The unknown names, in the order of their first use, each with its first location, how many tests and setups
+    ///   require it, and the closest known name; empty when every name is known.
     public static func find(tests: @autoclosure () -> [TestDefinition], setups: [SetupDefinition], facts: any FactSource,
                             names: Set<String>? = nil) -> [UnknownFact] {
         var providers: [String: [Int]] = [:]

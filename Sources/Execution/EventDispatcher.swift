@@ -94,6 +94,8 @@ final class EventDispatcher: Sendable {
 extension Recorder {
     /// Records events in order; recorders that can do better with a batch
     /// (one database transaction) implement it.
+    ///
+    /// - Parameter events: The events, oldest first; each is passed to `record(_:)` in turn.
     public func record(_ events: [RunEvent]) async {
         for event in events { await record(event) }
     }

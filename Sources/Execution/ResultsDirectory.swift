@@ -65,6 +65,10 @@ public final class ResultsDirectory: Sendable {
     }
 
     /// Opens the existing directory `path` (links in it followed: the user gave it).
+    ///
+    /// - Parameter path: The directory's path, absolute or relative to the working directory; it must exist. A symbolic link
+    ///   there is remembered (see `checkUserLink()`) and followed.
+    /// - Throws: `OpenError` with the `errno` of `realpath`, or of opening the directory or its parent.
     public init(path: String) throws(OpenError) {
         let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
         self.path = absolute
@@ -98,11 +102,15 @@ public final class ResultsDirectory: Sendable {
     /// The results directory, checked to be the one held (one `fstatat`);
     /// made again at its name if it is not (what a step put there is not
     /// used, the change logged). -1 with `errno` set when it cannot be made.
+    ///
+    /// - Returns: An open directory descriptor owned by this object (do not close it), or -1 with `errno` set.
     public func descriptor() -> Int32 { open().descriptor }
 
     /// Why Testbed does not write into the results directory now (a mount a
     /// step put over it or in its place: nil once it is gone), checked and
     /// repaired as `descriptor()` does; nil when it does.
+    ///
+    /// - Returns: A sentence naming the mount in the way, or nil when the directory can be written into (or failed for another reason).
     public func refusal() -> String? {
         let opened = open()
         return opened.refused ? opened.failure : nil
@@ -111,6 +119,9 @@ public final class ResultsDirectory: Sendable {
     /// `descriptor()`, and why there is none: a sentence naming what is in
     /// the way ("the results directory is covered by a mount of tmpfs, which
     /// Testbed does not write into": `refused`), or the system's error.
+    ///
+    /// - Returns: `descriptor`, the directory (owned by this object) or -1; `failure`, nil with a descriptor, else the sentence or
+    ///   the `strerror` text; `refused`, true when the failure is a mount Testbed will not write into.
     public func open() -> (descriptor: Int32, failure: String?, refused: Bool) {
         state.withLock { state -> (Int32, String?, Bool) in
             if state.held.isAt(name, in: parent) { return (state.held.descriptor, nil, false) }
@@ -167,6 +178,8 @@ public final class ResultsDirectory: Sendable {
     }
 
     /// What Testbed repaired since the last call, oldest first.
+    ///
+    /// - Returns: The repairs logged since the previous call, oldest first; the log is emptied.
     public func takeRepairs() -> [DirectoryRepair] {
         repairs.withLock { repairs in
             defer { repairs.removeAll() }
@@ -481,6 +494,10 @@ public struct FileIdentity: Sendable, Hashable {
 
     /// `name` in the directory `parent`, itself (a link is not followed: it
     /// is a file of its own): one `fstatat`. Nil when there is no such file.
+    ///
+    /// - Parameters:
+    ///   - name: A file name (or a relative path) in `parent`.
+    ///   - parent: An open directory descriptor.
     public init?(_ name: String, in parent: Int32) {
         var info = stat()
         guard fstatat(parent, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return nil }
@@ -489,6 +506,8 @@ public struct FileIdentity: Sendable, Hashable {
     }
 
     /// The file open as `descriptor`.
+    ///
+    /// - Parameter descriptor: An open file descriptor; nil when it is negative or `fstat` fails.
     public init?(descriptor: Int32) {
         var info = stat()
         guard descriptor >= 0, fstat(descriptor, &info) == 0 else { return nil }

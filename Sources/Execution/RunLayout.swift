@@ -78,6 +78,9 @@ public final class RunLayout: Sendable {
 
     /// Opens `directory` (made by Testbed for this run; a symbolic link in its
     /// place is refused), its parent held as the results directory.
+    ///
+    /// - Parameter directory: The run directory's path; its parent is opened as the results directory.
+    /// - Throws: `OpenError` with the `errno` of opening the results directory or the run directory (a symbolic link in its place fails: `O_NOFOLLOW`).
     public convenience init(directory: String) throws(OpenError) {
         let url = URL(fileURLWithPath: directory)
         let results: ResultsDirectory
@@ -91,6 +94,11 @@ public final class RunLayout: Sendable {
 
     /// Opens the run directory `name` (made by Testbed for this run; a
     /// symbolic link in its place is refused) in `results`.
+    ///
+    /// - Parameters:
+    ///   - results: The results directory, already held.
+    ///   - name: The run directory's name in it (the run's id).
+    /// - Throws: `OpenError` with the `errno` of `openat` (`O_NOFOLLOW`: a symbolic link fails) or of the results directory.
     public init(results: ResultsDirectory, name: String) throws(OpenError) {
         self.results = results
         self.name = name
@@ -114,6 +122,10 @@ public final class RunLayout: Sendable {
     }
 
     /// `/migration/precopy/tcp` → `migration~precopy~tcp`.
+    ///
+    /// - Parameter id: A test id or setup name, any bytes.
+    /// - Returns: One file name: a leading `/` dropped, `/` → `~`, letters, digits, `_`, `-` and `.` kept, any other byte as `%XX`;
+    ///   an empty or all-dot name escaped; above 200 bytes, the first 180 and `~` with a 64-bit FNV-1a hash in hex.
     public static func encode(_ id: String) -> String {
         var out = ""
         var bytes = Array(id.utf8)
@@ -144,6 +156,9 @@ public final class RunLayout: Sendable {
     }
 
     /// Relative to the run directory.
+    ///
+    /// - Parameter id: The test's id.
+    /// - Returns: `tests/` and the id encoded with `encode(_:)`, relative to the run directory.
     public func testDirectory(_ id: String) -> String { "tests/" + Self.encode(id) }
     /// A setup's directory, relative to the run directory.
     /// - Parameters:
@@ -169,6 +184,8 @@ public final class RunLayout: Sendable {
     /// use (root may use the blocks reserved for it), or no inode left where
     /// the filesystem counts them (btrfs reports none at all). One system
     /// call; asked only about a step that did not pass.
+    ///
+    /// - Returns: True when no usable block, or no usable inode, is left; false too when `fstatvfs` fails.
     public func resultsDiskFull() -> Bool {
         var info = statvfs()
         guard fstatvfs(root(), &info) == 0 else { return false }
@@ -191,6 +208,10 @@ public final class RunLayout: Sendable {
     /// another mount (a step's `mount --bind` over it) is never written
     /// into: `StepDirectory.failure` names it. A held directory made again
     /// is logged for the run's warnings (`ResultsDirectory.takeRepairs`).
+    ///
+    /// - Parameter relative: The directory's path relative to the run directory (`tests/ID`); empty for the run directory itself.
+    /// - Returns: The directory opened (its own descriptor, closed with it), with the notes of what was replaced; or a descriptor
+    ///   of -1 and `failure` saying why.
     public func openDirectory(_ relative: String) -> StepDirectory {
         var names = relative.split(separator: "/").map(String.init)
         var notes: [String] = []
@@ -236,6 +257,10 @@ public final class RunLayout: Sendable {
     /// `facts.json`. The descriptor (the caller closes it) and what was
     /// replaced, or why it cannot be made. A held directory made again on
     /// the way is logged for the run's warnings, not in `notes`.
+    ///
+    /// - Parameter name: The file's name in the run directory.
+    /// - Returns: `descriptor`, open for writing (the caller closes it) or -1; `notes`, what was replaced; `failure`, nil with a
+    ///   descriptor, else why (a mount in the way or the `strerror` text).
     public func createFile(_ name: String) -> (descriptor: Int32, notes: [String], failure: String?) {
         var notes: [String] = []
         var fd: Int32 = -1
@@ -497,6 +522,9 @@ public final class StepDirectory: Sendable {
     /// reads its tail back from the same descriptor. Notes about what was
     /// replaced (here and on the way to this directory) are its first lines.
     /// nil and why, when it cannot be made.
+    ///
+    /// - Parameter name: The log's file name in this directory (`output.log`).
+    /// - Returns: The log, or nil and a sentence "PATH cannot be written: REASON" (the path relative to the run directory).
     public func createLog(_ name: String) -> (log: LogFile?, failure: String?) {
         let path = relative + "/" + name
         guard descriptor >= 0 else { return (nil, "\(path) cannot be written: \(failure ?? "no directory")") }
@@ -510,6 +538,9 @@ public final class StepDirectory: Sendable {
 
     /// Creates an empty file in this directory (replacing what a step planted
     /// there); false when it cannot be made.
+    ///
+    /// - Parameter name: The file's name in this directory.
+    /// - Returns: True when the file was made (and closed), false when this directory is not open or the file cannot be made.
     public func createEmptyFile(_ name: String) -> Bool {
         guard descriptor >= 0 else { return false }
         var notes: [String] = []

@@ -7,6 +7,9 @@ import Requirements
 extension Plan {
     /// The plan as a Graphviz digraph: setups as boxes, tests as ellipses,
     /// teardowns as dashed boxes; an edge from each step to those waiting on it.
+    ///
+    /// - Returns: The DOT text, one statement a line, ending with `}` and a line break; unsupported tests in a dashed
+    ///   cluster of notes naming what they lack.
     public func dot() -> String {
         var lines = ["digraph plan {", "  rankdir=LR;", "  node [fontname=\"monospace\"];",
                      "  label=\"testbed plan (environment \(Self.escape(environment)))\";"]

@@ -37,6 +37,14 @@ public struct Resolver: Sendable {
     /// The plan for the selected tests. With `steps: false` the plan has
     /// every verdict and no steps (what `check` needs: building the graph
     /// of 100,000 tests is a tenth of its time); its errors are the same.
+    ///
+    /// - Parameters:
+    ///   - selection: Which of the catalog's tests to plan (ids and tags); all by default.
+    ///   - withSteps: Whether to build the step graph; false for verdicts alone.
+    /// - Returns: The plan: each selected test, in catalog order, runnable with its setups or unsupported with its reasons; the
+    ///   setups used; and, with `steps`, the steps with their dependencies.
+    /// - Throws: `PlanError`: `.cycle` when `after` or a chosen provider leads back to a setup, `.scopeMismatch` when a shared
+    ///   setup would wait for a per-test one, `.chainTooLong` when a test needs setups chained deeper than `ResolverState.longestChain`.
     public func resolve(_ selection: TestSelection = TestSelection(), steps withSteps: Bool = true) throws(PlanError) -> Plan {
         var state = try ResolverState(catalog: catalog, facts: facts)
         var planned: [PlannedTest] = []

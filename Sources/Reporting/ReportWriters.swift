@@ -22,6 +22,9 @@ public enum ReportWriter {
     /// `{"run": {...}, "tests": [...], "setups": [...]}` as DESIGN.md gives it,
     /// with more fields (exit status, log paths) besides; keys sorted, nil
     /// fields left out, as JSONEncoder would write it.
+    ///
+    /// - Parameter report: The run read back from the results database.
+    /// - Returns: The whole JSON document as one string.
     public static func json(_ report: RunReport) -> String {
         collected { json(report, to: $0) }
     }
@@ -34,6 +37,10 @@ public enum ReportWriter {
     }
 
     /// The same, written in chunks: a report of 100,000 tests is never one string.
+    ///
+    /// - Parameters:
+    ///   - report: The run read back from the results database.
+    ///   - write: Called with each chunk in order; the chunks joined are what `json(_:)` returns. Not kept after the call.
     public static func json(_ report: RunReport, to write: (String) -> Void) {
         withoutActuallyEscaping(write) { writeJSON(report, to: $0) }
     }
@@ -141,11 +148,18 @@ public enum ReportWriter {
     /// that could not start as `error` (the message names the setup), skipped,
     /// unsupported and interrupted ones as `skipped`. Infrastructure failures
     /// also appear as errors of a second suite, `testbed.setups`.
+    ///
+    /// - Parameter report: The run read back from the results database.
+    /// - Returns: The whole JUnit XML document as one string (durations in seconds, as JUnit's `time` attributes are).
     public static func junit(_ report: RunReport) -> String {
         collected { junit(report, to: $0) }
     }
 
     /// The same, written in chunks.
+    ///
+    /// - Parameters:
+    ///   - report: The run read back from the results database.
+    ///   - write: Called with each chunk in order; the chunks joined are what `junit(_:)` returns. Not kept after the call.
     public static func junit(_ report: RunReport, to write: (String) -> Void) {
         withoutActuallyEscaping(write) { writeJUnit(report, to: $0) }
     }
@@ -217,6 +231,9 @@ public enum ReportWriter {
     /// TAP version 13: `ok` for passes and skips (`# SKIP` for skipped,
     /// unsupported and interrupted tests), `not ok` for test failures and for
     /// blocked tests, each with a YAML block saying why.
+    ///
+    /// - Parameter report: The run read back from the results database.
+    /// - Returns: The TAP stream: the version line, the plan `1..N`, and one numbered line per test in the report's order.
     public static func tap(_ report: RunReport) -> String {
         var out = "TAP version 13\n1..\(report.tests.count)\n"
         for (index, test) in report.tests.enumerated() {

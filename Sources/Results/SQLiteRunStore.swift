@@ -55,6 +55,13 @@ public final class SQLiteRunStore: RunStore {
     /// followed once, here. `testbed.sqlite`, `-wal` or `-shm` that is a
     /// link, a directory or a FIFO is refused (`linkedDatabase`,
     /// `notADatabase`); a link or a FIFO at `.lock` is replaced (`notes`).
+    ///
+    /// - Parameters:
+    ///   - directory: The results directory's path, absolute or relative to the working directory (as the user gave it; shown so in errors).
+    ///   - create: Whether to make the directory (and its parents) when missing (`testbed run`); false for the readers (`report`, `history`).
+    /// - Throws: `StoreError`: `.cannotCreate`, `.full` or `.notWritable` when the directory cannot be made, opened or written into;
+    ///   `.noRuns` when `create` is false and there is no directory or no database yet; `.linkedDatabase` or `.notADatabase`
+    ///   for a database file that is a link, a directory or a FIFO; `.cannotOpen` when SQLite cannot open or migrate the database.
     public init(directory: String, create: Bool = true) throws(StoreError) {
         let url = URL(fileURLWithPath: directory).standardizedFileURL
         self.directory = url.path
@@ -361,6 +368,10 @@ public final class SQLiteRunStore: RunStore {
 
     /// A new run id (sortable by time, unique across concurrent runs) and its
     /// directory, created.
+    ///
+    /// - Parameter started: When the run starts: its UTC second names the run (`yyyyMMdd-HHmmss`), followed by four random hex digits.
+    /// - Returns: The run's id and the absolute path of its directory, just made (mode 0755) in the results directory.
+    /// - Throws: `StoreError.cannotCreate` when the results directory cannot be opened, `mkdir` fails, or 100 random ids are all taken.
     public func newRun(started: Date = Date()) throws(StoreError) -> (id: String, directory: String) {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
@@ -380,6 +391,8 @@ public final class SQLiteRunStore: RunStore {
 
     /// Points `latest` at a run directory (atomically: a new link renamed
     /// over the old, in the results directory held).
+    ///
+    /// - Parameter id: The run's id, its directory's name in the results directory (the link is relative). Failures are ignored.
     public func pointLatest(at id: String) {
         let parent = results.descriptor()
         guard parent >= 0 else { return }
@@ -391,6 +404,9 @@ public final class SQLiteRunStore: RunStore {
 
     /// The latest verdict of each test that ran to one (pass, fail, timeout,
     /// error, skip), across every run: what the executor orders by.
+    ///
+    /// - Returns: Each test's id mapped to its latest verdict's duration (seconds) and whether it failed (fail, timeout or error);
+    ///   empty when the database cannot be read.
     public func history() -> [String: TestHistory] {
         (try? pool.read { db -> [String: TestHistory] in
             var history: [String: TestHistory] = [:]
@@ -469,6 +485,12 @@ public final class SQLiteRunStore: RunStore {
     /// The recorder that writes a run's events as they happen; `exitCodes`
     /// is the scheme of the exit code it records at the end.
     /// `layout`: the run's directories, checked (and made again) before each write.
+    ///
+    /// - Parameters:
+    ///   - runID: The id of the run recorded, from `newRun(started:)`.
+    ///   - exitCodes: The exit code scheme of the code recorded at the run's end.
+    ///   - layout: The run's directories, checked (and made again) before each write; nil to skip the check.
+    /// - Returns: A recorder bound to this store and run; nothing is written before its first event.
     public func recorder(runID: String, exitCodes: ExitCodes = .standard, layout: RunLayout? = nil) -> StoreRecorder {
         StoreRecorder(store: self, runID: runID, exitCodes: exitCodes, layout: layout)
     }

@@ -27,6 +27,11 @@ public struct CatalogLoader: Sendable {
 
     /// Loads every path: each is looked up to its suite root (`SuitePaths`),
     /// every suite is loaded whole, and the tests the paths name are kept.
+    ///
+    /// - Parameter paths: Files and directories as the user wrote them, relative to the working directory.
+    /// - Returns: The catalog of the tests the paths name, every setup of their suites, and the loader's warnings.
+    /// - Throws: `CatalogError` listing every invalid declaration (a missing path, a file that does not parse, a duplicate id,
+    ///   an unknown setup), with the warnings.
     public func load(_ paths: [String]) async throws(CatalogError) -> Catalog {
         try await load(SuitePaths(paths))
     }
@@ -37,6 +42,12 @@ public struct CatalogLoader: Sendable {
     /// Files are read concurrently, one worker per core; results are
     /// merged back in tree order, so ids and errors come out in the same order
     /// every time.
+    ///
+    /// - Parameter paths: The paths looked up to their suite roots, standalone executables and missing paths.
+    /// - Returns: The catalog: the selected tests in tree order, every setup of the suites, the roots, the fact names required,
+    ///   and the loader's warnings.
+    /// - Throws: `CatalogError` listing every invalid declaration across the suites (named parts or not), in tree order, with
+    ///   the warnings.
     public func load(_ paths: SuitePaths) async throws(CatalogError) -> Catalog {
         var units: [Unit] = paths.missing.map { .missing($0) }
         var warnings: [String] = []

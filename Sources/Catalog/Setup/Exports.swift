@@ -35,6 +35,9 @@ public struct Exports: Sendable, Hashable {
     }
 
     /// The value of a variable, if exported.
+    ///
+    /// - Parameter key: A variable's name, case-sensitive.
+    /// - Returns: The value of the last line that exports it, or nil when none does.
     public subscript(key: String) -> String? {
         variables.last(where: { $0.key == key })?.value
     }
@@ -71,6 +74,10 @@ public struct Exports: Sendable, Hashable {
     }
 
     /// Reads an export file's bytes: UTF-8 text (see `parse(_:)`).
+    ///
+    /// - Parameter bytes: The whole export file.
+    /// - Returns: The variables, as `parse(_:)` reads them.
+    /// - Throws: `ParseError` at the first line that is not valid UTF-8, or any error of `parse(_:)`.
     public static func parse(bytes: [UInt8]) throws(ParseError) -> Exports {
         if let text = String(validating: bytes, as: UTF8.self) { return try parse(text) }
         var number = 1
@@ -84,6 +91,11 @@ public struct Exports: Sendable, Hashable {
 
     /// Reads an export file. Blank lines and `#` comments are skipped; a NUL
     /// byte (which no environment variable can hold) is refused.
+    ///
+    /// - Parameter text: The export file's text; lines end with `\n` or `\r\n`.
+    /// - Returns: The variables in the order written, with their 1-based lines.
+    /// - Throws: `ParseError` for the first line that holds a NUL byte (checked before any other), that is not `KEY=VALUE` or
+    ///   `KEY<<DELIMITER`, whose key is not a variable name, or whose `KEY<<` has no delimiter or is never closed.
     public static func parse(_ text: String) throws(ParseError) -> Exports {
         var exports = Exports()
         // "\r\n" is one Character in Swift: split on both.
@@ -139,6 +151,11 @@ public struct Exports: Sendable, Hashable {
 
     /// What one variable takes of a program's argument space, in bytes: Linux
     /// counts `KEY=VALUE`, its NUL and its pointer.
+    ///
+    /// - Parameters:
+    ///   - key: The variable's name.
+    ///   - value: Its value.
+    /// - Returns: The UTF-8 bytes of `KEY=VALUE`, its NUL, and a pointer's size (8 bytes on 64-bit hosts).
     public static func cost(key: String, value: String) -> Int {
         key.utf8.count + 1 + value.utf8.count + 1 + MemoryLayout<UnsafeRawPointer>.size
     }
@@ -150,6 +167,13 @@ public struct Exports: Sendable, Hashable {
     /// `existingCost`: what a variable of that name takes of it already (an
     /// export replaces it). Throws for the first line that does not fit, with
     /// the fix: a value that large belongs in a file whose path is exported.
+    ///
+    /// - Parameters:
+    ///   - environmentBytes: What the rest of the steps' environment takes, in bytes, counted as `cost(key:value:)` does.
+    ///   - limit: The bytes a program can be given on this host (from `ARG_MAX`, less room for each step's own variables).
+    ///   - existingCost: What a variable of that name already takes of `environmentBytes`, in bytes (0 when it has none).
+    /// - Throws: `ParseError` at the line of the first variable over `maxVariableBytes` (131,072 bytes as `KEY=VALUE` and its
+    ///   NUL), or with which the environment grows over `limit`.
     public func checkPassable(environmentBytes: Int, limit: Int, existingCost: (String) -> Int) throws(ParseError) {
         var total = environmentBytes
         var counted: [String: Int] = [:]

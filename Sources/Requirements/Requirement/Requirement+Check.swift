@@ -89,6 +89,9 @@ extension Alternative {
 
     /// Whether a fact promised by a setup meets this alternative while planning.
     /// A promise without a value meets any comparison; `!NAME` is never met by a promise.
+    ///
+    /// - Parameter value: The value the setup promises (`provides: {kernel: 6.8}`), or nil when it promises the fact without one.
+    /// - Returns: True for `NAME`, false for `!NAME`; for a comparison, true without a value, else whether the value satisfies it.
     public func isMet(byPromise value: String?) -> Bool {
         switch self {
         case .present: return true
@@ -104,6 +107,11 @@ extension Alternative {
 
     /// Compares a fact value with the wanted value: as sizes when either side
     /// carries a unit and both are sizes, otherwise as versions.
+    ///
+    /// - Parameters:
+    ///   - value: The fact's value (`16G`, `6.8.0-45-generic`).
+    ///   - wanted: The value the requirement names.
+    /// - Returns: -1, 0 or 1 as `value` is below, equal to or above `wanted` (sizes by bytes, 1024-based units; else as versions).
     public static func compareValues(_ value: String, _ wanted: String) -> Int {
         if let a = Size(parsing: value), let b = Size(parsing: wanted), a.hasUnit || b.hasUnit {
             return a == b ? 0 : (a < b ? -1 : 1)

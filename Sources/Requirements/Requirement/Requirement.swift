@@ -16,6 +16,11 @@ public struct Requirement: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses one requirement; throws a `RequirementError` that quotes the text
     /// and points at the bad part.
+    ///
+    /// - Parameter text: One requirement as written: alternatives separated by `|`, each `NAME`, `!NAME` or `NAME OP VALUE`.
+    ///   Surrounding whitespace is dropped.
+    /// - Throws: `RequirementError` with the 1-based column of the first bad part: a control character (a tab aside), an empty
+    ///   alternative, a name with a character outside `isNameCharacter(_:)`, a missing or unknown operator or value.
     public init(parsing text: String) throws(RequirementError) {
         self.text = text.trimmingWhitespace()
         // A control character (but a tab) would reach the terminal in every verdict that quotes the requirement.
@@ -74,6 +79,9 @@ public enum ComparisonOperator: String, Sendable, Hashable, CaseIterable {
     case notEqual = "!="
 
     /// Whether `order` (-1, 0, 1: fact against wanted value) satisfies the operator.
+    ///
+    /// - Parameter order: -1, 0 or 1 as the fact's value is below, equal to or above the wanted value (see `compareValues`).
+    /// - Returns: True when the order satisfies the operator (`>=`: 0 or 1, `!=`: -1 or 1…).
     public func holds(order: Int) -> Bool {
         switch self {
         case .greaterOrEqual: order >= 0
@@ -127,6 +135,9 @@ extension Alternative {
     }
 
     /// Whether a character may appear in a fact name: ASCII letters and digits, `_ . : / @ -`.
+    ///
+    /// - Parameter c: A character of a requirement.
+    /// - Returns: True for ASCII letters and digits and `_ . : / @ -`.
     public static func isNameCharacter(_ c: Character) -> Bool {
         (c.isASCII && (c.isLetter || c.isNumber)) || nameSymbols.contains(c)
     }

@@ -19,6 +19,9 @@ public struct Size: Sendable, Hashable, Comparable, CustomStringConvertible {
     }
 
     /// Parses `8G`, `8 GiB`, `8192M`, `25769803776`; nil when the text is not a size.
+    ///
+    /// - Parameter text: Digits (a decimal point allowed), then optionally `K`, `M`, `G`, `T` or `P`, alone or followed by `i`,
+    ///   `B` or `iB`, in either case; units are 1024-based, whitespace around is ignored.
     public init?(parsing text: String) {
         let trimmed = text.trimmingWhitespace()
         var digits = ""

@@ -65,6 +65,11 @@ public struct Version: Sendable, Hashable, Comparable, CustomStringConvertible {
     }
 
     /// -1, 0 or 1 as `lhs` sorts below, equal to or above `rhs`.
+    ///
+    /// - Parameters:
+    ///   - lhs: A version.
+    ///   - rhs: Another version.
+    /// - Returns: -1, 0 or 1; epochs first, then token by token (`~` lowest, pre-release words below the end).
     public static func compare(_ lhs: Version, _ rhs: Version) -> Int {
         let epochs = Token.compare(.number(lhs.epoch), .number(rhs.epoch))
         if epochs != 0 { return epochs }

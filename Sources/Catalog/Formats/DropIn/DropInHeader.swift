@@ -73,6 +73,9 @@ public struct DropInHeader: Sendable, Hashable {
     /// Finds the header lines in the first bytes of a file; empty when there are
     /// none or the bytes are binary. Bytes past `scanLimit` (at most
     /// `lookahead` are looked at) only say whether the last line is cut.
+    ///
+    /// - Parameter bytes: The file's first bytes: up to `scanLimit + lookahead` (8,256) are looked at, more are ignored; a NUL
+    ///   byte in the first `scanLimit` (8,192) makes the file binary.
     public init(bytes: some Collection<UInt8>) {
         let all = Array(bytes.prefix(Self.scanLimit + Self.lookahead))
         let head = all.prefix(Self.scanLimit)

@@ -34,7 +34,7 @@ public struct UnknownFact: Sendable, Hashable, CustomStringConvertible {
     /// `after` or need in turn), each once, in the order of first use.
     ///
     /// This runs before every `check` of 100,000 tests. `names`, every
-    /// name the tests and setups may require (`Catalog.factNames`), lets it
+    /// name the tests and setups may require (`SuiteCatalog.factNames`), lets it
     /// skip them when it knows each one; otherwise tests that share their
     /// lists (one `RequirementSetID`, as the loader gives them) are looked at once.
     ///

@@ -12,7 +12,7 @@ import Requirements
 /// test is unsupported with one reason per unmet requirement.
 public struct Resolver: Sendable {
     /// The tests and setups to plan.
-    public let catalog: Catalog
+    public let catalog: SuiteCatalog
     /// What the host has.
     public let facts: any FactSource
     /// Tests that `dirties` the host are unsupported: the environment declares
@@ -25,7 +25,7 @@ public struct Resolver: Sendable {
     ///   - catalog: The tests and setups to plan.
     ///   - facts: What the host has.
     ///   - refusesDirtyingTests: Whether `dirties: true` tests are unsupported (nothing restores the host).
-    public init(catalog: Catalog, facts: any FactSource, refusesDirtyingTests: Bool = false) {
+    public init(catalog: SuiteCatalog, facts: any FactSource, refusesDirtyingTests: Bool = false) {
         self.catalog = catalog
         self.facts = facts
         self.refusesDirtyingTests = refusesDirtyingTests
@@ -122,7 +122,7 @@ struct ResolverState {
     /// Setups that promise each fact name, in declaration order.
     let providers: [String: [Int]]
 
-    init(catalog: Catalog, facts: any FactSource) throws(PlanError) {
+    init(catalog: SuiteCatalog, facts: any FactSource) throws(PlanError) {
         setups = catalog.setups
         var index: [String: Int] = [:]
         for (i, setup) in setups.enumerated() where index[setup.name] == nil { index[setup.name] = i }
@@ -137,7 +137,7 @@ struct ResolverState {
         resolutions = Array(repeating: nil, count: setups.count)
         for (i, setup) in setups.enumerated() {
             for name in setup.after {
-                // Declared: a catalog's setup references are checked when it is made (`Catalog.init`).
+                // Declared: a catalog's setup references are checked when it is made (`SuiteCatalog.init`).
                 edges[i].append(index[name]!)
             }
         }
@@ -298,7 +298,7 @@ struct ResolverState {
         var unmet: [Unmet] = []
         var promises: [Promise] = []
         for name in test.setups {
-            // Declared: a catalog's setup references are checked when it is made (`Catalog.init`).
+            // Declared: a catalog's setup references are checked when it is made (`SuiteCatalog.init`).
             switch resolveSetup(index[name]!) {
             case let .usable(deps, _): append(deps, to: &closure)
             case let .unusable(reasons):

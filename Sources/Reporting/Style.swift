@@ -23,13 +23,23 @@ public struct Style: Sendable {
     /// - Returns: the text wrapped in the escapes, or the text alone when styling is off.
     public func paint(_ text: String, _ code: String) -> String { enabled ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
     /// Bold text.
+    /// - Parameter text: the text to style.
+    /// - Returns: the text wrapped in the escapes, or as it is when styling is off.
     public func bold(_ text: String) -> String { paint(text, "1") }
-    /// Green text (passed).
+    /// Green (passed) text.
+    /// - Parameter text: the text to style.
+    /// - Returns: the text wrapped in the escapes, or as it is when styling is off.
     public func green(_ text: String) -> String { paint(text, "32") }
-    /// Yellow text (blocked, interrupted).
+    /// Yellow (blocked, interrupted) text.
+    /// - Parameter text: the text to style.
+    /// - Returns: the text wrapped in the escapes, or as it is when styling is off.
     public func yellow(_ text: String) -> String { paint(text, "33") }
-    /// Red text (failures).
+    /// Red (failures) text.
+    /// - Parameter text: the text to style.
+    /// - Returns: the text wrapped in the escapes, or as it is when styling is off.
     public func red(_ text: String) -> String { paint(text, "31") }
-    /// Dim text (skips, durations).
+    /// Dim (skips, durations) text.
+    /// - Parameter text: the text to style.
+    /// - Returns: the text wrapped in the escapes, or as it is when styling is off.
     public func dim(_ text: String) -> String { paint(text, "2") }
 }

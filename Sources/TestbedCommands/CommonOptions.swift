@@ -127,7 +127,7 @@ struct SelectionOptions: ParsableArguments {
     /// - Throws: `CommandFailure` listing every invalid declaration, with
     ///   `policy.invalidDeclarations` (65; 125 for bisect), or `policy.cannotWork`
     ///   when Testbed ran out of descriptors while loading.
-    func loadCatalog(policy: ExitPolicy = .standard) async throws(CommandFailure) -> Catalog {
+    func loadCatalog(policy: ExitPolicy = .standard) async throws(CommandFailure) -> SuiteCatalog {
         do {
             let catalog = try await CatalogLoader().load(suitePaths)
             if !catalog.warnings.isEmpty { writeText(catalog.warnings.map { "testbed: warning: \($0)\n" }.joined(), to: STDERR_FILENO) }
@@ -156,7 +156,7 @@ struct SelectionOptions: ParsableArguments {
 
     /// The catalog as well as the plan (see `resolve`).
     func resolveCatalog(in environment: Environment, steps: Bool = true,
-                        policy: ExitPolicy = .standard) async throws -> (catalog: Catalog, plan: Plan) {
+                        policy: ExitPolicy = .standard) async throws -> (catalog: SuiteCatalog, plan: Plan) {
         let catalog = try await loadCatalog(policy: policy)
         let selection = try selection()
         let plan: Plan
@@ -177,7 +177,7 @@ struct SelectionOptions: ParsableArguments {
     ///
     /// - Throws: with --strict, `CommandFailure` naming each, with
     ///   `policy.invalidDeclarations` (65; 125 for bisect).
-    func reportUnknownFacts(_ plan: Plan, catalog: Catalog, selection: TestSelection, environment: Environment,
+    func reportUnknownFacts(_ plan: Plan, catalog: SuiteCatalog, selection: TestSelection, environment: Environment,
                             policy: ExitPolicy) throws(CommandFailure) {
         // Without --tag and --id the plan has every test of the catalog: no copy of the list.
         let unknown = UnknownFact.find(

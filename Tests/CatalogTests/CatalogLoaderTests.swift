@@ -6,7 +6,7 @@ import Foundation
 import TestSupport
 import Testing
 
-func load(_ tree: TemporaryTree, _ paths: [String]? = nil) async throws -> Catalog {
+func load(_ tree: TemporaryTree, _ paths: [String]? = nil) async throws -> SuiteCatalog {
     try await CatalogLoader().load(paths ?? [tree.path])
 }
 

@@ -21,7 +21,7 @@ final class EventLog: Recorder {
 
 func execute(_ tests: [TestDefinition], _ setups: [SetupDefinition] = [], facts: any FactSource = host,
              jobs: Int = 2, halt: Bool = false) async throws -> (RunSummary, EventLog, TemporaryTree) {
-    let plan = try Resolver(catalog: Catalog(tests: tests, setups: setups, roots: []), facts: facts).resolve()
+    let plan = try Resolver(catalog: SuiteCatalog(tests: tests, setups: setups, roots: []), facts: facts).resolve()
     let tree = try TemporaryTree()
     let log = EventLog()
     let executor = Executor(plan: plan, facts: facts,

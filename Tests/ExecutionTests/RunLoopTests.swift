@@ -32,7 +32,7 @@ struct FakeRun {
 /// The run's id is `fake`: step N's processes have the tag `fake/N`.
 func runOnFake(_ tests: [TestDefinition], _ setups: [SetupDefinition] = [], scripts: [String: FakeLauncher.Script] = [:],
                facts: any FactSource = host, jobs: Int = 1, halt: Bool = false, interrupts: [String] = []) async throws -> FakeRun {
-    let plan = try Resolver(catalog: Catalog(tests: tests, setups: setups, roots: []), facts: facts).resolve()
+    let plan = try Resolver(catalog: SuiteCatalog(tests: tests, setups: setups, roots: []), facts: facts).resolve()
     let tree = try TemporaryTree()
     let log = EventLog()
     let launcher = FakeLauncher(scripts)

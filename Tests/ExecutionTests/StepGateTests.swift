@@ -78,7 +78,7 @@ struct StepGateTests {
     @Test("a test that dirties the host runs alone, then the restore, before the next test")
     func dirtyingRunsAlone() async throws {
         let tree = try TemporaryTree()
-        let plan = try Resolver(catalog: Catalog(tests: [shellTest("/a", "test /a"), dirtying("/d"), shellTest("/b", "test /b")],
+        let plan = try Resolver(catalog: SuiteCatalog(tests: [shellTest("/a", "test /a"), dirtying("/d"), shellTest("/b", "test /b")],
                                                  setups: [], roots: []),
                                 facts: host).resolve()
         let launcher = FakeLauncher()

@@ -34,7 +34,7 @@ struct PlanCodableTests {
             setup("vm", after: ["image"], scope: .test, teardown: true),
             setup("qemu-build", requires: ["root"], provides: ["qemu = 9.1"]),
         ]
-        let catalog = try Catalog(tests: tests, setups: setups, roots: ["/suite"])
+        let catalog = try SuiteCatalog(tests: tests, setups: setups, roots: ["/suite"])
         return try Resolver(catalog: catalog, facts: host, refusesDirtyingTests: true).resolve()
     }
 

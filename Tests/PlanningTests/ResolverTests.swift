@@ -147,7 +147,7 @@ struct ResolverTests {
 
     @Test("a shared setup cannot wait for a per-test one, with or without steps", arguments: [true, false])
     func scopeMismatch(steps: Bool) throws {
-        let catalog = try Catalog(tests: [test("/t", setups: ["shared"])],
+        let catalog = try SuiteCatalog(tests: [test("/t", setups: ["shared"])],
                               setups: [setup("shared", after: ["each"]), setup("each", scope: .test)], roots: [])
         #expect(throws: PlanError.scopeMismatch(setup: "shared", dependsOn: "each", DeclarationLocation(file: "testbed.yaml", line: 7))) {
             try Resolver(catalog: catalog, facts: host).resolve(steps: steps)
@@ -184,7 +184,7 @@ struct ResolverTests {
 
     @Test("a plan without steps has the same verdicts and no steps")
     func verdictsOnly() throws {
-        let catalog = try Catalog(tests: [test("/a", setups: ["vm"]), test("/b"), test("/c", requires: ["root"])],
+        let catalog = try SuiteCatalog(tests: [test("/a", setups: ["vm"]), test("/b"), test("/c", requires: ["root"])],
                               setups: [setup("vm", after: ["image"], scope: .test, teardown: true), setup("image")], roots: [])
         let full = try Resolver(catalog: catalog, facts: host).resolve()
         let verdicts = try Resolver(catalog: catalog, facts: host).resolve(steps: false)
@@ -256,7 +256,7 @@ struct DirtyingResolverTests {
 
     @Test("without a restore they are unsupported, each with the reason; other tests with the same lists are not")
     func refused() throws {
-        let catalog = try Catalog(tests: [dirtying("/dirty"), test("/clean")], setups: [], roots: [])
+        let catalog = try SuiteCatalog(tests: [dirtying("/dirty"), test("/clean")], setups: [], roots: [])
         let plan = try Resolver(catalog: catalog, facts: host, refusesDirtyingTests: true).resolve()
         #expect(plan.tests[0].status == .unsupported([Resolver.dirtyingRefused]))
         #expect(plan.tests[1].status == .runnable)

@@ -54,7 +54,7 @@ public let rootHost = StaticFacts(facts: ["kernel": "6.1.0-13-amd64", "root": ni
 /// - Throws: What `Resolver.resolve` throws.
 public func plan(_ tests: [TestDefinition], _ setups: [SetupDefinition] = [], facts: any FactSource = host,
           selection: TestSelection = TestSelection()) throws -> Plan {
-    try Resolver(catalog: Catalog(tests: tests, setups: setups, roots: []), facts: facts).resolve(selection)
+    try Resolver(catalog: SuiteCatalog(tests: tests, setups: setups, roots: []), facts: facts).resolve(selection)
 }
 
 /// The planned status of one test.

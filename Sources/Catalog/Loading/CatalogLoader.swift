@@ -32,7 +32,7 @@ public struct CatalogLoader: Sendable {
     /// - Returns: The catalog of the tests the paths name, every setup of their suites, and the loader's warnings.
     /// - Throws: `CatalogError` listing every invalid declaration (a missing path, a file that does not parse, a duplicate id,
     ///   an unknown setup), with the warnings.
-    public func load(_ paths: [String]) async throws(CatalogError) -> Catalog {
+    public func load(_ paths: [String]) async throws(CatalogError) -> SuiteCatalog {
         try await load(SuitePaths(paths))
     }
 
@@ -48,7 +48,7 @@ public struct CatalogLoader: Sendable {
     ///   and the loader's warnings.
     /// - Throws: `CatalogError` listing every invalid declaration across the suites (named parts or not), in tree order, with
     ///   the warnings.
-    public func load(_ paths: SuitePaths) async throws(CatalogError) -> Catalog {
+    public func load(_ paths: SuitePaths) async throws(CatalogError) -> SuiteCatalog {
         var units: [Unit] = paths.missing.map { .missing($0) }
         var warnings: [String] = []
         for (index, suite) in paths.suites.enumerated() {
@@ -117,7 +117,7 @@ public struct CatalogLoader: Sendable {
         state.errors += CatalogValidator.setupReferences(tests: state.tests, setups: state.setups)
         if !state.errors.isEmpty { throw CatalogError(state.errors, warnings: warnings) }
         let tests = selected.allSatisfy { $0 } ? state.tests : zip(state.tests, selected).compactMap { $1 ? $0 : nil }
-        return Catalog(validated: tests, setups: state.setups, roots: paths.suites.map(\.path) + paths.executables,
+        return SuiteCatalog(validated: tests, setups: state.setups, roots: paths.suites.map(\.path) + paths.executables,
                        factNames: factNames, relativePrograms: relativePrograms, warnings: warnings)
     }
 

@@ -3,7 +3,7 @@ import HostFacts
 import Requirements
 
 /// Everything a suite declares: its tests and setups, in declaration order.
-public struct Catalog: Sendable {
+public struct SuiteCatalog: Sendable {
     /// The tests the command line named (every test of a suite named whole).
     public let tests: [TestDefinition]
     /// Every setup of the suites, named or not: any of them may be needed.
@@ -58,7 +58,7 @@ public struct Catalog: Sendable {
 public struct CatalogError: Error, Sendable, CustomStringConvertible {
     /// The invalid declarations, in the order found.
     public let errors: [DeclarationError]
-    /// The loader's warnings, as in `Catalog.warnings`.
+    /// The loader's warnings, as in `SuiteCatalog.warnings`.
     public let warnings: [String]
 
     /// An error listing invalid declarations.

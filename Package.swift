@@ -60,8 +60,9 @@ let package = Package(
         .executableTarget(name: "testbed", dependencies: ["TestbedCommands"], linkerSettings: [
             // The Swift runtime and Foundation linked in: a release `testbed` starts
             // in ~10 ms instead of ~40 (no dynamic loading of libFoundation), which
-            // every run, `check` and the per-run guard process pay.
-            .unsafeFlags(["-static-stdlib", "-Xlinker", "--start-group", "-Xlinker", "-lFoundation", "-Xlinker", "-lFoundationEssentials", "-Xlinker", "-lFoundationInternationalization", "-Xlinker", "-l_FoundationCollections", "-Xlinker", "-l_FoundationCShims", "-Xlinker", "-l_FoundationICU", "-Xlinker", "-lCoreFoundation", "-Xlinker", "-lswiftDispatch", "-Xlinker", "-ldispatch", "-Xlinker", "-lBlocksRuntime", "-Xlinker", "-lswiftSynchronization", "-Xlinker", "--end-group", "-Xlinker", "-lstdc++"], .when(platforms: [.linux], configuration: .release)),
+            // every run, `check` and the per-run guard process pay. `-s`: stripped
+            // (symbols are a third of the file; a crash's backtrace then shows addresses).
+            .unsafeFlags(["-static-stdlib", "-Xlinker", "-s", "-Xlinker", "--start-group", "-Xlinker", "-lFoundation", "-Xlinker", "-lFoundationEssentials", "-Xlinker", "-lFoundationInternationalization", "-Xlinker", "-l_FoundationCollections", "-Xlinker", "-l_FoundationCShims", "-Xlinker", "-l_FoundationICU", "-Xlinker", "-lCoreFoundation", "-Xlinker", "-lswiftDispatch", "-Xlinker", "-ldispatch", "-Xlinker", "-lBlocksRuntime", "-Xlinker", "-lswiftSynchronization", "-Xlinker", "--end-group", "-Xlinker", "-lstdc++"], .when(platforms: [.linux], configuration: .release)),
         ]),
         // Fixture trees, polling, fuzz generators, a fake process launcher, testbed commands run in-process.
         .target(name: "TestSupport", dependencies: [

@@ -25,6 +25,9 @@ actor ConsoleRecorder: Recorder {
     var infrastructure = 0
     /// The steps running now, in the order they started.
     var running: [Running] = []
+    /// Tests an interrupt or a halt kept from starting, by reason, in order:
+    /// one line each reason at the end, not one line per test.
+    var neverStarted: [(reason: String, ids: [String])] = []
     var lastDraw = ContinuousClock.now - .seconds(1)
     var drawn = false
 
@@ -50,7 +53,14 @@ actor ConsoleRecorder: Recorder {
             done += 1
             remove(step)
             if result.outcome.isTestFailure { failures += 1 }
-            if (!live && !quiet) || result.outcome != .pass {
+            if result.outcome == .interrupted, result.started == nil {
+                let reason = result.reason ?? ""
+                if let index = neverStarted.firstIndex(where: { $0.reason == reason }) {
+                    neverStarted[index].ids.append(result.id)
+                } else {
+                    neverStarted.append((reason, [result.id]))
+                }
+            } else if (!live && !quiet) || result.outcome != .pass {
                 var line = "\(Self.mark(result.outcome, style)) \(result.id)"
                 if result.duration > 0 { line += style.dim(String(format: " (%.2f s)", result.duration)) }
                 if result.outcome != .pass, let reason = result.reason?.split(separator: "\n").first {
@@ -74,6 +84,11 @@ actor ConsoleRecorder: Recorder {
             draw()
         case .finished:
             clear()
+            for (reason, ids) in neverStarted {
+                let shown = ids.prefix(3).map(\.escapingControls).joined(separator: ", ") + (ids.count > 3 ? " +\(ids.count - 3)" : "")
+                print("\(Self.mark(.interrupted, style)) \(ids.count) test\(ids.count == 1 ? "" : "s") never started: \(shown)"
+                      + (reason.isEmpty ? "" : "  \(reason.escapingControls)"))
+            }
         }
     }
 

@@ -144,10 +144,56 @@ public enum ReportWriter {
         return out
     }
 
+    /// Text for the body of an element (a `failure`, a `system-out`): `&`,
+    /// `<` and `>` escaped, newlines and tabs kept, and every other character
+    /// `xml(_:)` turns into `?` (a carriage return too: a reader would make it
+    /// a newline) made `?`.
+    static func xmlBody(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\n", "\t": out.unicodeScalars.append(scalar)
+            default:
+                if isUnprintable(scalar) || scalar.value == 0xFFFE || scalar.value == 0xFFFF { out += "?" }
+                else { out.unicodeScalars.append(scalar) }
+            }
+        }
+        return out
+    }
+
+    /// How many of a log's last lines a JUnit `failure` or `error` body, and
+    /// the `system-out` beside it, hold (each line cut at 300 characters, so
+    /// at most about 15 KB a test).
+    static let junitTailLines = 50
+
+    /// The close of a `failure` or `error` element that has a body, and the
+    /// `system-out` after it: the body is `reason`, then (when the log
+    /// `relative` below `directory` has lines) a blank line, its last
+    /// `junitTailLines` lines and the log's path (" (not there)" as the
+    /// text report says it); `system-out` holds those lines alone. Nil `relative` (nothing ran): the body is the reason alone.
+    static func junitBody(_ element: String, reason: String, directory: String, log relative: String?) -> String {
+        let lines = relative.map { LogTail.lines(inRun: directory, log: $0, count: junitTailLines) } ?? []
+        var body = reason
+        if let relative {
+            let absence = LogTail.absence(inRun: directory, log: relative).map { " (\($0))" } ?? ""
+            body += "\n\n" + lines.map { $0 + "\n" }.joined() + "log: " + directory + "/" + relative + absence
+        }
+        var out = ">" + xmlBody(body) + "</" + element + ">\n"
+        if !lines.isEmpty { out += "      <system-out>" + xmlBody(lines.joined(separator: "\n") + "\n") + "</system-out>\n" }
+        return out
+    }
+
     /// One `testcase` per test: failures as `failure`, blocked tests and tests
     /// that could not start as `error` (the message names the setup), skipped,
     /// unsupported and interrupted ones as `skipped`. Infrastructure failures
-    /// also appear as errors of a second suite, `testbed.setups`.
+    /// also appear as errors of a second suite, `testbed.setups`. A failure,
+    /// a timeout, a test that could not start and an infrastructure failure
+    /// have a body (the reason, the last `junitTailLines` lines of the log
+    /// and its path) and a `system-out` with those lines, so CI pages
+    /// (GitLab, Jenkins) show what the step printed last.
     ///
     /// - Parameter report: The run read back from the results database.
     /// - Returns: The whole JUnit XML document as one string (durations in seconds, as JUnit's `time` attributes are).
@@ -189,10 +235,12 @@ public enum ReportWriter {
             switch test.outcome {
             case .pass:
                 out += "/>\n"
-            case .fail, .timeout:
-                out += ">\n      <failure type=\"\(test.outcome.rawValue)\" message=\"\(reason)\"/>\n    </testcase>\n"
-            case .error:
-                out += ">\n      <error type=\"error\" message=\"\(reason)\"/>\n    </testcase>\n"
+            case .fail, .timeout, .error:
+                let element = test.outcome == .error ? "error" : "failure"
+                out += ">\n      <\(element) type=\"\(test.outcome.rawValue)\" message=\"\(reason)\""
+                out += junitBody(element, reason: test.reason ?? test.outcome.rawValue, directory: report.run.directory,
+                                 log: test.logDirectory.map { $0 + "/output.log" })
+                out += "    </testcase>\n"
             case .blocked:
                 // A setup by name, or what else blocked it (`results disk`, `testbed`).
                 let blocker = test.blockedBy.map { setupNames.contains($0) ? "setup \($0)" : $0 } ?? "setup ?"
@@ -211,7 +259,8 @@ public enum ReportWriter {
                 let blocked = report.blocked(by: setup.name).count
                 let message = "infrastructure failure: \(setup.label) \(setup.outcome.rawValue)"
                     + (setup.reason.map { " (\($0))" } ?? "") + (blocked > 0 ? "; blocked \(blocked) test\(blocked == 1 ? "" : "s")" : "")
-                out += ">\n      <error type=\"infrastructure\" message=\"\(xml(message))\"/>\n    </testcase>\n"
+                out += ">\n      <error type=\"infrastructure\" message=\"\(xml(message))\""
+                out += junitBody("error", reason: message, directory: report.run.directory, log: setup.logPath) + "    </testcase>\n"
             } else {
                 out += "/>\n"
             }

@@ -5,15 +5,17 @@ import Foundation
 import Requirements
 import Results
 
-/// A run as text for a person: counts, test failures, and infrastructure
-/// failures in a section of their own (the setup, its exit status, the last
-/// lines of its log, the log's path, and the tests it blocked).
+/// A run as text for a person: counts, test failures (each with the last
+/// lines of its output and the log's path), and infrastructure failures in a
+/// section of their own (the setup, its exit status, the last lines of its
+/// log, the log's path, and the tests it blocked).
 public struct TextReport {
     /// The run to show.
     public let report: RunReport
     /// ANSI colours (off for pipes and with NO_COLOR).
     public let color: Bool
-    /// How many log lines to show for each infrastructure failure.
+    /// How many log lines to show for each failed, timed-out or unstartable
+    /// test and for each infrastructure failure.
     public var tailLines = 8
 
     /// - Parameters:
@@ -46,9 +48,18 @@ public struct TextReport {
         LogTail.absence(inRun: report.run.directory, log: relative).map { " (\($0))" } ?? ""
     }
 
-    /// The report as `testbed report` prints it.
+    /// The last `tailLines` lines of the log `relative` (below the run
+    /// directory), each after `      | ` (made printable and cut at 300
+    /// characters by `LogTail.lines`), then the log's path.
+    func tail(_ relative: String) -> String {
+        var out = ""
+        for line in LogTail.lines(inRun: report.run.directory, log: relative, count: tailLines) { out += dim("      | ") + line + "\n" }
+        return out + dim("      log: \(shown(report.run.directory + "/" + relative))" + missing(relative)) + "\n"
+    }
+
+    /// The report as `testbed report` (and `testbed run`, at its end) prints it.
     /// - Returns: lines ending in newlines: the run's header, its verdicts,
-    ///   infrastructure failures with their log tails, and the summary.
+    ///   test failures and infrastructure failures with their log tails, and the summary.
     public func render() -> String {
         var out = ""
         let run = report.run
@@ -69,8 +80,7 @@ public struct TextReport {
             for test in failures {
                 out += "  \(test.id.escapingControls)  \(red(test.outcome.rawValue))" + (test.reason.map { "  \($0.escapingControls)" } ?? "") + "\n"
                 if let directory = test.logDirectory {
-                    out += dim("      log: \(shown(run.directory + "/" + directory + "/output.log"))"
-                               + missing(directory + "/output.log")) + "\n"
+                    out += tail(directory + "/output.log")
                 }
             }
         }
@@ -82,11 +92,7 @@ public struct TextReport {
                 out += "  \(setup.phase == .setup ? "setup" : setup.phase.rawValue) \(bold(setup.name))"
                     + (setup.test.map { " [\($0)]" } ?? "") + "  \(red(setup.outcome.rawValue))"
                     + (setup.reason.map { "  \($0.escapingControls)" } ?? "") + "\n"
-                if let log = setup.logPath {
-                    let path = run.directory + "/" + log
-                    for line in LogTail.lines(inRun: run.directory, log: log, count: tailLines) { out += dim("      | ") + line + "\n" }
-                    out += dim("      log: \(shown(path))" + missing(log)) + "\n"
-                }
+                if let log = setup.logPath { out += tail(log) }
                 let blocked = report.blocked(by: setup.name)
                 if !blocked.isEmpty {
                     let names = blocked.prefix(10).map(\.id).joined(separator: ", ")

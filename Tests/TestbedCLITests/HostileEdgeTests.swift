@@ -102,12 +102,13 @@ struct UnprintableOutputTests {
         #expect(run.stdout.contains("  exit 3: \(shown)\n"), "\(run.stdout)")
         #expect(!hasBidiOrControl(run.stdout + run.stderr), "\(run.stdout)")
         let text = try testbed(["report"], in: tree.path).stdout
-        #expect(text.contains("  /fails  fail  exit 3: \(shown)\n"), "\(text)")
+        #expect(text.contains("  /fails  fail  exit 3: \(shown)\n      | \(shown)\n"), "with its output's tail: \(text)")
         #expect(text.contains("      | \(shown)\n"), "the setup's log tail: \(text)")
         let tap = try testbed(["report", "--tap"], in: tree.path).stdout
         #expect(tap.contains("  message: \"exit 3: \(shown)\"\n"), "\(tap)")
         let junit = try testbed(["report", "--junit"], in: tree.path).stdout
-        #expect(junit.contains("<failure type=\"fail\" message=\"exit 3: \(shown)\"/>"), "\(junit)")
+        #expect(junit.contains("<failure type=\"fail\" message=\"exit 3: \(shown)\">exit 3: \(shown)\n\n\(shown)\nlog: "), "\(junit)")
+        #expect(junit.contains("<system-out>\(shown)\n</system-out>"), "the output's tail: \(junit)")
         let json = try testbed(["report", "--json"], in: tree.path)
         #expect((try report(tree.path).test("/fails")["reason"] as? String) == "exit 3: \(shown)")
         for output in [text, tap, junit, json.stdout] { #expect(!hasBidiOrControl(output), "\(output)") }

@@ -96,6 +96,37 @@ struct ReadmeExamplesTests {
         #expect(readme == binary, "README.md's `\(command)` block is stale; the binary prints:\n\(binary.joined(separator: "\n"))")
     }
 
+    @Test("the walkthrough's run prints the README's summary, its progress lines in some order, and exits as the README says")
+    func walkthroughRun() throws {
+        let example = try #require(try readmeExamples().first { $0.command == "testbed run walkthrough" })
+        let exitCode = try #require(try readmeExamples().first { $0.command == "echo $?" }?.output.first.flatMap { Int32($0) })
+        // A copy, so the run writes no results into the repository.
+        let tree = try TemporaryTree()
+        try FileManager.default.copyItem(atPath: packageRoot.appendingPathComponent("walkthrough").path, toPath: tree["walkthrough"])
+        let result = try testbed(["run", "walkthrough"], in: tree.path)
+        #expect(result.status == exitCode, "\(result.stderr)")
+        // Run ids, durations, -j and the absolute path bash names its script by differ from run to run and host to host.
+        func runComparable(_ lines: [String]) -> [String] {
+            comparable(lines).map { line in
+                line.replacing(/\d{8}-\d{6}-[0-9a-f]{4}/, with: "RUN")
+                    .replacing(/\(\d+\.\d+ s\)/, with: "(D s)")
+                    .replacing(/, \d+\.\d s$/, with: ", D s")
+                    .replacing(/-j \d+$/, with: "-j N")
+                    .replacing(/\| \S*\/walkthrough\/setup\//, with: "| walkthrough/setup/")
+            }
+        }
+        let shown = runComparable(example.output)
+        let summaryStart = try #require(shown.firstIndex { $0.hasPrefix("run RUN on ") }, "README.md's run block has no summary")
+        let printed = runComparable(result.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init))
+        let printedSummary = Array(printed.drop { !$0.hasPrefix("run RUN on ") })
+        #expect(Array(shown[summaryStart...]) == printedSummary,
+                "README.md's `testbed run walkthrough` summary is stale; the binary prints:\n\(result.stdout)")
+        // Progress lines (stderr, one per finished step off a terminal) come in the order steps finish.
+        let shownProgress = shown[..<summaryStart].filter { !$0.isEmpty }.sorted()
+        let printedProgress = runComparable(result.stderr.split(separator: "\n").map(String.init)).filter { !$0.isEmpty }.sorted()
+        #expect(shownProgress == printedProgress, "README.md's `testbed run walkthrough` progress lines are stale; the binary prints:\n\(result.stderr)")
+    }
+
     @Test("the comparison keeps a changed line, and forgives only warnings, the kernel release and trailing blanks")
     func comparisonIsStrict() {
         let shown = ["testbed: warning: x", "...", "  /kernel/future-syscall", "      needs kernel >= 99.0; this host has 6.1.0-13-amd64", ""]

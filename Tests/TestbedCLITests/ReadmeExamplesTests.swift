@@ -140,7 +140,7 @@ struct ReadmeExamplesTests {
     func docsLinks() throws {
         let readme = try String(contentsOf: packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
         #expect(!readme.contains("DESIGN.md"))
-        for page in ["README", "requirements", "facts", "environments", "suites", "outcomes", "results"] {
+        for page in ["README", "first-suite", "requirements", "facts", "environments", "suites", "outcomes", "results"] {
             #expect(FileManager.default.fileExists(atPath: packageRoot.appendingPathComponent("docs/\(page).md").path), "docs/\(page).md")
         }
         for link in readme.matches(of: /\]\((docs\/[^)#]+)/) {

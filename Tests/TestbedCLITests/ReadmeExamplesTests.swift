@@ -62,15 +62,15 @@ func readmeAndBinary(_ command: String) throws -> (readme: [String], binary: [St
     return (comparable(example.output), comparable(result.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)))
 }
 
-/// Whether this host is the one the README's `examples` blocks were taken on: QEMU
-/// and qemu-img installed, a usable /dev/kvm, in a Docker container, no nested
+/// Whether this host is the one the README's `examples` blocks were taken on: root,
+/// QEMU and qemu-img installed, a usable /dev/kvm, in a Docker container, no nested
 /// virtualization flags. Elsewhere those blocks differ by design.
 func isReadmeHost() throws -> Bool {
     let probe = try testbed(["probe", "--json"]).json()
     let facts = (probe["facts"] as? [[String: Any]]) ?? []
     let names = Set(facts.compactMap { $0["name"] as? String })
     let virtualized = facts.first { $0["name"] as? String == "virtualized" }?["value"] as? String
-    return names.isSuperset(of: ["qemu", "qemu-img", "kvm"]) && virtualized == "container:docker"
+    return names.isSuperset(of: ["root", "qemu", "qemu-img", "kvm"]) && virtualized == "container:docker"
         && !names.contains("cpu-flag:vmx") && !names.contains("cpu-flag:svm")
 }
 

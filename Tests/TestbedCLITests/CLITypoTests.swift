@@ -127,6 +127,19 @@ struct CLITypoTests {
             + "name a file such as environments/lab-r420.yaml\n")
     }
 
+    @Test("under run --exit-codes bisect a misspelt option stops git bisect: 128, with run's usage")
+    func misspeltOptionUnderBisect() throws {
+        let tree = try typoTree()
+        let result = try testbed(["run", "--exit-codes", "bisect", "--tagz", "quick", "examples"], in: tree.path)
+        #expect(result.status == 128)
+        #expect(result.stderr == """
+            Error: unknown option '--tagz'; did you mean '--tag'?
+            Usage: testbed run [<options>] [<suite> ...]
+              See 'testbed run --help' for more information.
+
+            """)
+    }
+
     @Test("-k WORD selects the ids containing WORD; with / or a glob it is an --id pattern", arguments: [
         (["-k", "precopy"], ["/migration/precopy/tcp", "/migration/precopy/unix"]),
         (["-k", "tcp"], ["/migration/precopy/tcp", "/migration/postcopy/tcp"]),

@@ -32,6 +32,7 @@ struct CheckCommand: AsyncParsableCommand {
 
     func validate() throws {
         try selection.requireExistingPaths()
+        try environmentOptions.requireExistingFile()
     }
 
     @Flag(help: "Print JSON: {\"environment\", \"tests\": [{\"id\", \"status\", \"setups\", \"unmet\": [{\"requirement\", \"reason\"}], \"notes\"}]}.")

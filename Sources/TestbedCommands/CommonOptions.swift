@@ -34,9 +34,8 @@ struct EnvironmentOptions: ParsableArguments {
             HelperProcesses.adoptOrphans()
         }
         guard let path = environment else { return Environment(local: HostProbe()) }
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
-            let message = "environment file \(path.escapingControls) does not exist; name a file such as environments/lab-r420.yaml"
+        // Checked in `validate()` too; here again for a file removed since.
+        if let message = missingFileMessage {
             if let missing = policy.missingInput { throw CommandFailure(message, status: missing) }
             throw ValidationError(message)
         }
@@ -45,6 +44,34 @@ struct EnvironmentOptions: ParsableArguments {
         } catch {
             throw CommandFailure(error.description, status: error.isTestbedLimit ? policy.cannotWork : policy.invalidDeclarations)
         }
+    }
+}
+
+extension EnvironmentOptions {
+    /// Why `--environment` names no file, nil when it does (or is not given).
+    var missingFileMessage: String? {
+        guard let path = environment else { return nil }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue { return nil }
+        let fix = CommandLineTypos.nearestSibling(of: path).map { "did you mean \($0.escapingControls)?" }
+            ?? "name a file such as environments/lab-r420.yaml"
+        return "environment file \(path.escapingControls) does not exist; \(fix)"
+    }
+
+    /// Refuses an `--environment` file that does not exist; called from the
+    /// subcommands' `validate()`, so the error comes with their usage.
+    ///
+    /// - Parameter policy: the exit codes of the command.
+    /// - Throws: `ValidationError` (64), or, when the policy has a status for
+    ///   missing input (`run --exit-codes bisect`: 125), the message printed
+    ///   and `ExitCode` of that status (as `SelectionOptions.requireExistingPaths`).
+    func requireExistingFile(policy: ExitPolicy = .standard) throws {
+        guard let message = missingFileMessage else { return }
+        if let missing = policy.missingInput {
+            writeText(CommandFailure(message, status: missing).description, to: STDERR_FILENO)
+            throw ExitCode(missing)
+        }
+        throw ValidationError(message)
     }
 }
 
@@ -60,10 +87,16 @@ struct SelectionOptions: ParsableArguments {
         valueName: "expr"))
     var tags: [String] = []
 
-    @Option(name: [.customShort("k"), .customLong("id")], help: ArgumentHelp(
+    @Option(name: .customLong("id"), help: ArgumentHelp(
         "Select tests by id: a prefix (/migration) or a glob (/migration/*/tcp); repeat to select either.",
         valueName: "pattern"))
     var ids: [String] = []
+
+    @Option(name: .customShort("k"), help: ArgumentHelp(
+        "Select tests whose id contains WORD, as pytest's -k (`-k precopy`); a WORD with `/` or a glob character "
+            + "is an --id pattern; repeat to select either.",
+        valueName: "word"))
+    var keywords: [String] = []
 
     @Flag(name: .customLong("allow-dirty"), help: ArgumentHelp(
         "Run tests that declare `dirties: true` even where the environment declares no `restore` (default: unsupported)."))
@@ -88,7 +121,11 @@ struct SelectionOptions: ParsableArguments {
     ///   would not reach `Testbed.start()` as itself.
     func requireExistingPaths(policy: ExitPolicy = .standard) throws {
         for path in paths where !FileManager.default.fileExists(atPath: path) {
-            let message = "\(path.escapingControls) does not exist; name a suite directory, a testbed.yaml or an executable test"
+            let message = if let guess = CommandLineTypos.nearestSibling(of: path) {
+                "\(path.escapingControls) does not exist; did you mean \(guess.escapingControls)?"
+            } else {
+                "\(path.escapingControls) does not exist; name a suite directory, a testbed.yaml or an executable test"
+            }
             if let missing = policy.missingInput {
                 writeText(CommandFailure(message, status: missing).description, to: STDERR_FILENO)
                 throw ExitCode(missing)
@@ -100,7 +137,15 @@ struct SelectionOptions: ParsableArguments {
     /// Every `--tag` and `--id` given, in order: those ArgumentParser read
     /// and those `RepeatedSelections` took off the command line before it.
     var allTags: [String] { tags + RepeatedSelections.taken.withLock { $0.tags } }
-    var allIDs: [String] { ids + RepeatedSelections.taken.withLock { $0.ids } }
+    /// `-k` words are made `--id` patterns (`CommandLineTypos.keywordPattern`).
+    var allIDs: [String] { idOptions.map(\.pattern) }
+
+    /// Every `--id` and `-k` given, as written (`-k precopy`) and as the pattern matched (`*precopy*`).
+    var idOptions: [(written: String, pattern: String)] {
+        let (takenIDs, takenKeywords) = RepeatedSelections.taken.withLock { ($0.ids, $0.keywords) }
+        return (ids + takenIDs).map { ("--id " + $0, $0) }
+            + (keywords + takenKeywords).map { ("-k " + $0, CommandLineTypos.keywordPattern($0)) }
+    }
 
     func validate() throws {
         for tag in Self.distinct(allTags) {
@@ -168,6 +213,12 @@ struct SelectionOptions: ParsableArguments {
             throw CommandFailure(error.description, status: policy.invalidDeclarations)
         }
         keepUntilExit(catalog, plan)
+        if plan.tests.isEmpty, !selection.ids.isEmpty {
+            var seen: Set<String> = []
+            let options = idOptions.filter { seen.insert($0.written).inserted }
+            let lines = CommandLineTypos.unmatchedIDs(options, ids: catalog.tests.map(\.id))
+            writeText(lines.map { "testbed: warning: \($0)\n" }.joined(), to: STDERR_FILENO)
+        }
         try reportUnknownFacts(plan, catalog: catalog, selection: selection, environment: environment, policy: policy)
         return (catalog, plan)
     }
@@ -195,8 +246,9 @@ struct SelectionOptions: ParsableArguments {
 /// 8 s), this in constant time. The first of each stays on the command line,
 /// so ArgumentParser still checks it and `--help` is unchanged.
 enum RepeatedSelections {
-    /// Values taken, in order (after the first `--tag` and `--id`, which ArgumentParser reads).
-    static let taken = Mutex<(tags: [String], ids: [String])>(([], []))
+    /// Values taken, in order (after the first `--tag`, `--id` and `-k`, which
+    /// ArgumentParser reads).
+    static let taken = Mutex<(tags: [String], ids: [String], keywords: [String])>(([], [], []))
 
     /// Subcommands with `SelectionOptions`, and their options that take the
     /// next argument whatever it is (`-t --tag` is a value of `-t`).
@@ -215,8 +267,8 @@ enum RepeatedSelections {
         kept.reserveCapacity(arguments.count)
         var tags: [String] = []
         var ids: [String] = []
-        var seenTag = false
-        var seenID = false
+        var keywords: [String] = []
+        var seen: Set<String> = []
         var index = 1
         while index < arguments.count {
             let argument = arguments[index]
@@ -234,7 +286,7 @@ enum RepeatedSelections {
             var width = 1
             if argument == "--tag" || argument == "--id" || argument == "-k" {
                 if index + 1 < arguments.count, !arguments[index + 1].hasPrefix("-") {
-                    option = argument == "--tag" ? "tag" : "id"
+                    option = String(argument.drop { $0 == "-" })
                     value = arguments[index + 1]
                     width = 2
                 }
@@ -246,14 +298,12 @@ enum RepeatedSelections {
                 value = String(argument.dropFirst("--id=".count))
             }
             if let option, let value {
-                let first = option == "tag" ? !seenTag : !seenID
-                if option == "tag" { seenTag = true } else { seenID = true }
-                if first {
+                if seen.insert(option).inserted {
                     kept += arguments[index..<(index + width)]
                 } else if option == "tag" {
                     tags.append(value)
                 } else {
-                    ids.append(value)
+                    if option == "k" { keywords.append(value) } else { ids.append(value) }
                 }
                 index += width
                 continue
@@ -261,7 +311,7 @@ enum RepeatedSelections {
             kept.append(argument)
             index += 1
         }
-        taken.withLock { $0 = (tags, ids) }
+        taken.withLock { $0 = (tags, ids, keywords) }
         return kept
     }
 }

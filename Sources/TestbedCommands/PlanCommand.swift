@@ -51,6 +51,7 @@ struct PlanCommand: AsyncParsableCommand {
 
     func validate() throws {
         try selection.requireExistingPaths()
+        try environmentOptions.requireExistingFile()
         if dot && json { throw ValidationError("--dot and --json cannot be used together; choose one") }
     }
 

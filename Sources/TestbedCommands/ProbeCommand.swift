@@ -36,6 +36,10 @@ struct ProbeCommand: ParsableCommand {
         let missing: [Missing]
     }
 
+    func validate() throws {
+        try environmentOptions.requireExistingFile()
+    }
+
     func run() throws {
         let environment = try environmentOptions.load()
         let facts = environment.allFacts()

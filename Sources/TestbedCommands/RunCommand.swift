@@ -111,6 +111,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func validate() throws {
         try selection.requireExistingPaths(policy: policy)
+        try environmentOptions.requireExistingFile(policy: policy)
         if let jobs, jobs < 1 { throw ValidationError("-j must be at least 1, not \(jobs)") }
         do {
             _ = try parseTimeoutMultiplier(timeoutMultiplierText)

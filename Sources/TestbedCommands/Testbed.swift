@@ -29,8 +29,14 @@ public struct Testbed: AsyncParsableCommand {
         Exit codes: 0 fine, 2 testbed cannot work here (a file descriptor limit under 64, \
         ulimit -n), 4 nothing selected, 64 bad command line, 65 invalid declarations.
         """,
+        version: Testbed.version,
         subcommands: [ProbeCommand.self, CheckCommand.self, PlanCommand.self, RunCommand.self, ReportCommand.self, GuardCommand.self]
     )
+
+    /// The version `testbed --version` prints. Only the version: SwiftPM has
+    /// no way to embed the commit at build time without a build plugin (and
+    /// `git` at run time would describe whatever tree the binary sits in).
+    public static let version = "0.16.0"
 
     /// The root command, as ArgumentParser makes it (it has no options of its own).
     public init() {}
@@ -53,6 +59,10 @@ public struct Testbed: AsyncParsableCommand {
         } catch {
             dieOfCaughtSignal()
             let status = exitStatus(for: error, arguments: arguments)
+            if let message = usageMessage(for: error, arguments: arguments) {
+                writeText(message, to: STDERR_FILENO)
+                Foundation.exit(status)
+            }
             if status == ExitPolicy(.bisect).badCommandLine {
                 writeText(fullMessage(for: error) + "\n", to: STDERR_FILENO)
                 Foundation.exit(status)
@@ -83,6 +93,7 @@ public struct Testbed: AsyncParsableCommand {
     }
 
     static func execute(parsing arguments: [String]) async throws {
+        try CommandLineTypos.check(arguments)
         var command = try parseAsRoot(RepeatedSelections.take(from: arguments))
         // A closed stdout or stderr (`testbed run … | head`) loses text, never
         // the run: from the first write on (RunCommand.run says so again).
@@ -98,6 +109,22 @@ public struct Testbed: AsyncParsableCommand {
         } else {
             try command.run()
         }
+    }
+
+    /// The message for a `ValidationError` that a subcommand threw outside
+    /// ArgumentParser's parse (from `run()`, or `CommandLineTypos` before
+    /// it), with that subcommand's usage: ArgumentParser would print the
+    /// usage of `testbed` itself.
+    ///
+    /// - Parameters:
+    ///   - error: the error `execute` threw.
+    ///   - arguments: the command line it came from; its first word names the subcommand.
+    /// - Returns: `Error: MESSAGE`, the usage and where to find help, each
+    ///   line ended; nil for another error or a command line without a subcommand.
+    public static func usageMessage(for error: any Error, arguments: [String]) -> String? {
+        guard let error = error as? ValidationError, let name = arguments.first,
+              let command = configuration.subcommands.first(where: { $0._commandName == name }) else { return nil }
+        return "Error: \(error.message)\nUsage: \(usageString(for: command))\n  See 'testbed \(name) --help' for more information.\n"
     }
 
     /// The status the process exits with for an error `execute` threw.

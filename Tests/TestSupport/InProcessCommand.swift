@@ -36,8 +36,10 @@ public func testbedInProcess(_ arguments: [String]) async -> InProcessOutcome {
     } catch let failure as CommandFailure {
         outcome = InProcessOutcome(status: failure.status, message: failure.description)
     } catch {
-        let text = Testbed.fullMessage(for: error)
-        outcome = InProcessOutcome(status: Testbed.exitStatus(for: error, arguments: arguments), message: text.isEmpty ? "" : text + "\n")
+        // As `Testbed.start()`: a subcommand's validation error with its usage.
+        let text = Testbed.usageMessage(for: error, arguments: arguments) ?? Testbed.fullMessage(for: error)
+        outcome = InProcessOutcome(status: Testbed.exitStatus(for: error, arguments: arguments),
+                                   message: text.isEmpty || text.hasSuffix("\n") ? text : text + "\n")
     }
     await inProcessGate.leave()
     return outcome

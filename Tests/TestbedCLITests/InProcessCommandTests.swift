@@ -20,6 +20,7 @@ struct InProcessCommandTests {
         ["check", "good"], ["plan", "good"], ["check", "good", "--id", "/nothing"], ["plan", "good", "--tag", "none"],
         ["check", "invalid"], ["plan", "invalid"], ["check", "no-such-dir"], ["plan", "good", "--strict"],
         ["check", "good", "--tag", "a &"], ["plan", "--no-such-option"],
+        ["check", "good", "--tags", "a"], ["chek", "good"], ["plan", "good", "-e", "missing.yaml"],
     ])
     func sameAsProgram(arguments: [String]) async throws {
         let tree = try TemporaryTree(Self.files)

@@ -1,0 +1,135 @@
+import ArgumentParser
+import Catalog
+import Declarations
+import Foundation
+
+/// Says what a misspelt command line meant: a subcommand (`rn`: `run`), a
+/// long option (`--tags`: `--tag`), a suite path (`exmaples`: `examples`)
+/// and an `--id` pattern that selects nothing (the nearest ids). The
+/// suggestions come from `closest(to:in:)` of Declarations, as for YAML keys.
+enum CommandLineTypos {
+    /// Refuses a command line whose subcommand or a long option is misspelt,
+    /// before ArgumentParser reads it (its own suggestion for an option comes
+    /// after `validate()`, which may fail first on the option's value taken
+    /// as a suite path: `check --tags quick` said `quick does not exist`).
+    ///
+    /// - Parameter arguments: the command line without the program's name.
+    /// - Throws: `ValidationError` (64) naming the word and what was meant;
+    ///   nothing when no known word is close enough (ArgumentParser's own
+    ///   error follows then).
+    static func check(_ arguments: [String]) throws {
+        guard let first = arguments.first, !first.hasPrefix("-") else { return }
+        let subcommands = Testbed.configuration.subcommands
+        guard let command = subcommands.first(where: { $0._commandName == first }) else {
+            let names = subcommands.map { $0._commandName } + ["help"]
+            if first != "help", let guess = closest(to: first, in: names) {
+                throw ValidationError("unknown subcommand '\(first.escapingControls)'; did you mean '\(guess)'?")
+            }
+            return
+        }
+        let known = longOptions(of: command)
+        let takesAnything = RepeatedSelections.subcommands[first] ?? []
+        var index = 1
+        while index < arguments.count {
+            let argument = arguments[index]
+            if argument == "--" { return }
+            if takesAnything.contains(argument) {
+                index += 2
+                continue
+            }
+            index += 1
+            guard argument.hasPrefix("--"), argument.count > 2 else { continue }
+            let name = String(argument.prefix { $0 != "=" })
+            guard !known.contains(name), let guess = closest(to: name, in: known.sorted()) else { continue }
+            throw ValidationError("unknown option '\(name.escapingControls)'; did you mean '\(guess)'?")
+        }
+    }
+
+    /// The long options of a subcommand (`--tag`, `--help`), read from its help screen.
+    static func longOptions(of command: ParsableCommand.Type) -> Set<String> {
+        let help = Testbed.helpMessage(for: command, includeHidden: true, columns: 1000)
+        var names: Set<String> = []
+        for line in help.split(separator: "\n") where line.drop { $0 == " " }.hasPrefix("-") {
+            // `  -k, --id <pattern>    Select …`: the names before the value and the help.
+            let words = line.split(separator: " ").prefix { $0.hasPrefix("-") }
+            for word in words where word.hasPrefix("--") {
+                names.insert(String(word.prefix { $0 != "," && $0 != "=" }))
+            }
+        }
+        return names
+    }
+
+    /// The entry beside a path that does not exist whose name is nearest to
+    /// the path's last component (`exmaples` → `examples`,
+    /// `suites/exmaples` → `suites/examples`); nil when none is close.
+    static func nearestSibling(of path: String) -> String? {
+        let url = URL(fileURLWithPath: path)
+        let name = url.lastPathComponent
+        let directory = path.contains("/") ? url.deletingLastPathComponent().path : "."
+        guard !name.isEmpty, let entries = try? FileManager.default.contentsOfDirectory(atPath: directory),
+              let guess = closest(to: name, in: entries.sorted()) else { return nil }
+        guard let slash = path.trimmingSuffix("/").lastIndex(of: "/") else { return guess }
+        return String(path[...slash]) + guess
+    }
+
+    /// The id patterns that select no test of the catalog, each with the
+    /// ids nearest to it: `--id /migraton selects no test;
+    /// did you mean --id /migration?`. Called when nothing is selected (each line is printed as a warning).
+    ///
+    /// - Parameters:
+    ///   - options: each `--id` and `-k` as written (`-k precopy`) and as the pattern it matches (`*precopy*`).
+    ///   - ids: every test id of the catalog.
+    /// - Returns: one line for each pattern that selects nothing (at most 10 lines).
+    static func unmatchedIDs(_ options: [(written: String, pattern: String)], ids: [String]) -> [String] {
+        var lines: [String] = []
+        // The candidates: every id and every directory above one (`/migration`).
+        var candidates: Set<String> = []
+        for (written, pattern) in options where lines.count < 10 {
+            guard !ids.contains(where: { TestSelection.idMatches(pattern: pattern, id: $0) }) else { continue }
+            if candidates.isEmpty {
+                for id in ids {
+                    candidates.insert(id)
+                    var prefix = Substring(id)
+                    while let slash = prefix.lastIndex(of: "/"), slash > prefix.startIndex {
+                        prefix = prefix[..<slash]
+                        candidates.insert(String(prefix))
+                    }
+                }
+            }
+            let full = pattern.hasPrefix("/") || pattern.hasPrefix("*") ? pattern : "/" + pattern
+            let word = full.trimmingCharacters(in: CharacterSet(charactersIn: "*"))
+            var line = "\(written.escapingControls) selects no test"
+            if written.hasPrefix("-k "), let guess = closestComponent(word, in: candidates) {
+                line += "; did you mean -k \(guess.escapingControls)?"
+            } else if !written.hasPrefix("-k "), let guess = closest(to: full.hasPrefix("*") ? "/" + word : full, in: candidates.sorted()) {
+                line += "; did you mean --id \(guess.escapingControls)?"
+            } else {
+                line += "; `testbed check --json` lists the ids"
+            }
+            lines.append(line)
+        }
+        return lines
+    }
+
+    /// The component of an id nearest to `word` (`-k precopi` → `precopy`).
+    private static func closestComponent(_ word: String, in candidates: Set<String>) -> String? {
+        closest(to: word, in: Set(candidates.flatMap { $0.split(separator: "/").map(String.init) }).sorted())
+    }
+
+    /// The `--id` pattern for `-k WORD`: ids containing WORD (`*WORD*`) when
+    /// WORD has no `/` and no glob character, as pytest's `-k`; else WORD as `--id` reads it.
+    static func keywordPattern(_ word: String) -> String {
+        guard !word.isEmpty, !word.contains(where: { "/*?[".contains($0) }) else { return word }
+        // fnmatch reads a backslash as an escape: one in WORD is literal.
+        return "*" + word.replacingOccurrences(of: "\\", with: "\\\\") + "*"
+    }
+}
+
+extension String {
+    /// The string without trailing `suffix`es (`examples//` → `examples`).
+    func trimmingSuffix(_ suffix: Character) -> Substring {
+        var text = Substring(self)
+        while text.count > 1, text.last == suffix { text = text.dropLast() }
+        return text
+    }
+}

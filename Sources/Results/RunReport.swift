@@ -34,7 +34,7 @@ public struct RunReport: Sendable {
         /// deleted, the disk was full): nil when nothing did.
         public var recordingError: String? = nil
         /// The `testbed run` still going on with this run (it holds the run's
-        /// `RunLock`), as read back by the store; nil when none does.
+        /// `RunLock`: a lock on its run directory), as read back by the store; nil when none does.
         public var running: RunLock.Holder? = nil
 
         /// "(running for 12 s: testbed pid 4242 is still writing it, in RUN_DIR)" while

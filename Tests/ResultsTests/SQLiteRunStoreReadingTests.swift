@@ -60,7 +60,7 @@ struct SQLiteRunStoreReadingTests {
         var lock = RunLock.hold(in: layout)
         #expect(lock != nil)
         await store.recorder(runID: run.id).record(.started(sampleInfo(run.directory, id: run.id)))
-        // Another open of the lock file (as `testbed report` makes) cannot take it; the run started in 2023: hours ago.
+        // Another open of the run directory (as `testbed report` makes) cannot take its lock; the run started in 2023: hours ago.
         let held = try store.report(run.id)
         #expect(held.run.running == RunLock.Holder(pid: getpid()))
         #expect(held.run.runningNote?.hasSuffix(" h: testbed pid \(getpid()) is still writing it, in \(run.directory))") == true)
@@ -73,20 +73,19 @@ struct SQLiteRunStoreReadingTests {
         #expect(left.tests[0].reason?.contains("testbed was killed") == true)
     }
 
-    @Test("a link at .running is never followed: no lock, not running")
-    func plantedLock() throws {
+    @Test("the holder of a run directory's exclusive flock is named by pid; a link to a locked directory is not followed")
+    func holder() throws {
         let tree = try TemporaryTree()
         try tree.directory("run")
-        let target = try TemporaryTree()
-        try target.write("lock", "1\n")
-        let fd = open(target["lock"], O_RDONLY)
+        #expect(RunLock.holder(ofRunAt: tree["run"]) == nil)
+        let fd = open(tree["run"], O_RDONLY | O_DIRECTORY)
         defer { close(fd) }
         #expect(flock(fd, LOCK_EX) == 0)
-        #expect(symlink(target["lock"], tree["run/.running"]) == 0)
+        #expect(RunLock.holder(ofRunAt: tree["run"]) == RunLock.Holder(pid: getpid()))
+        #expect(symlink(tree["run"], tree["link"]) == 0)
+        #expect(RunLock.holder(ofRunAt: tree["link"]) == nil)
+        #expect(RunLock.holder(ofRunAt: tree["gone"]) == nil)
+        #expect(flock(fd, LOCK_UN) == 0)
         #expect(RunLock.holder(ofRunAt: tree["run"]) == nil)
-        // The same file, not through a link: held.
-        #expect(RunLock.holder(ofRunAt: target.path) == nil, "no .running there")
-        #expect(rename(target["lock"], target[".running"]) == 0)
-        #expect(RunLock.holder(ofRunAt: target.path) == RunLock.Holder(pid: 1))
     }
 }

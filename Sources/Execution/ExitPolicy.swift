@@ -58,7 +58,7 @@ public struct ExitPolicy: Sendable, Hashable {
     /// At least one infrastructure failure (setup, teardown, restore, blocked test, recording trouble):
     /// a bit of the standard scheme, OR'ed with `testFailure`.
     public static let infrastructureFailure: Int32 = 2
-    /// Bad command line (ArgumentParser's validation failure, EX_USAGE).
+    /// Bad command line (ArgumentParser's validation failure, EX_USAGE); `testbed report`'s RUN a prefix of several runs' ids.
     public static let usage: Int32 = 64
     /// `testbed report`: no such run, or no run recorded yet (EX_NOINPUT).
     public static let noSuchRun: Int32 = 66

@@ -68,7 +68,7 @@ public struct TextReport {
         out += bold("run \(run.id)") + " on \(run.environment)"
         out += duration.map { String(format: ", %.1f s", $0) } ?? ""
         if !run.complete {
-            out += run.interrupted ? " " + yellow("(interrupted)") : " " + yellow("(incomplete: testbed stopped before the "
+            out += run.interrupted ? " " + yellow("(interrupted)") : " " + yellow(run.runningNote ?? "(incomplete: testbed stopped before the "
                 + "run finished, or could not record its end)")
         }
         out += "\n"

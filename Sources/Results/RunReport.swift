@@ -33,6 +33,19 @@ public struct RunReport: Sendable {
         /// What went wrong while recording the run (the results database was
         /// deleted, the disk was full): nil when nothing did.
         public var recordingError: String? = nil
+        /// The `testbed run` still going on with this run (it holds the run's
+        /// `RunLock`: a lock on its run directory), as read back by the store; nil when none does.
+        public var running: RunLock.Holder? = nil
+
+        /// "(running for 12 s: testbed pid 4242 is still writing it, in RUN_DIR)" while
+        /// a `testbed run` holds the run; nil when none does.
+        public var runningNote: String? {
+            guard let running else { return nil }
+            let elapsed = max(0, Int(Date().timeIntervalSince(started)))
+            let time = elapsed < 120 ? "\(elapsed) s" : elapsed < 7200 ? "\(elapsed / 60) min" : "\(elapsed / 3600) h"
+            let who = running.pid.map { "testbed pid \($0)" } ?? "a testbed"
+            return "(running for \(time): \(who) is still writing it, in \(directory))"
+        }
     }
 
     /// The run's own row.

@@ -50,9 +50,10 @@ public protocol RunStore: AnyObject, Sendable {
 
     /// A recorded run, with every result that was written.
     ///
-    /// - Parameter id: a run id, or a unique prefix of one; nil for the latest run.
-    /// - Returns: the run.
-    /// - Throws: `StoreError.noSuchRun`, `.noRuns`, or `.cannotOpen` when the rows cannot be read.
+    /// - Parameter id: a run id, or a unique prefix of one (every character literal); nil for the latest run.
+    /// - Returns: the run; `run.running` names the `testbed run` still going on with it, if one is.
+    /// - Throws: `StoreError.noSuchRun`, `.ambiguousRun` (a prefix of several runs), `.noRuns`, or `.cannotOpen` when the
+    ///   rows cannot be read.
     func report(_ id: String?) throws(StoreError) -> RunReport
 
     /// Every recorded run, newest first.

@@ -7,17 +7,16 @@ import Requirements
 extension SQLiteRunStore {
     /// A run by id (or a unique prefix of one); the newest when `id` is nil.
     ///
-    /// - Parameter id: a run id or a unique prefix of one; nil for the latest run.
-    /// - Returns: the run with every result written.
-    /// - Throws: `StoreError.noSuchRun`, `.noRuns`, or `.cannotOpen` when the database cannot be read.
+    /// - Parameter id: a run id or a unique prefix of one (every character literal: `%` and `_` too); nil for the latest run.
+    /// - Returns: the run with every result written; `run.running` says whether a `testbed run` still holds it.
+    /// - Throws: `StoreError.noSuchRun`, `.ambiguousRun` (a prefix of several runs' ids), `.noRuns`, or `.cannotOpen` when the
+    ///   database cannot be read.
     public func report(_ id: String? = nil) throws(StoreError) -> RunReport {
         do {
             return try pool.read { db -> RunReport in
                 let row: Row?
                 if let id {
-                    row = try Row.fetchOne(db, sql: "SELECT * FROM run WHERE id = ?", arguments: [id])
-                        ?? Row.fetchAll(db, sql: "SELECT * FROM run WHERE id LIKE ? ORDER BY started DESC", arguments: [id + "%"])
-                            .first
+                    row = try Row.fetchOne(db, sql: "SELECT * FROM run WHERE id = ?", arguments: [id]) ?? onlyRun(db, prefix: id)
                 } else {
                     row = try Row.fetchOne(db, sql: "SELECT * FROM run ORDER BY started DESC, id DESC LIMIT 1")
                 }
@@ -45,14 +44,28 @@ extension SQLiteRunStore {
         }
     }
 
+    /// The run whose id begins with `prefix` (compared character for
+    /// character: no LIKE, so `%` and `_` are themselves); nil when none does.
+    ///
+    /// - Throws: `StoreError.ambiguousRun` naming the runs (newest first) when several do.
+    func onlyRun(_ db: Database, prefix: String) throws -> Row? {
+        let rows = try Row.fetchAll(db, sql: "SELECT * FROM run WHERE substr(id, 1, length(?1)) = ?1 ORDER BY started DESC, id DESC",
+                                    arguments: [prefix])
+        guard rows.count > 1 else { return rows.first }
+        throw StoreError.ambiguousRun(prefix, rows.map { $0["id"] as String }, directory)
+    }
+
     static func run(_ row: Row) -> RunReport.Run {
-        RunReport.Run(
+        let finished = (row["finished"] as Double?).map(Date.init(timeIntervalSince1970:))
+        let directory: String = row["directory"]
+        return RunReport.Run(
             id: row["id"], environment: row["environment"],
             started: Date(timeIntervalSince1970: row["started"]),
-            finished: (row["finished"] as Double?).map(Date.init(timeIntervalSince1970:)),
+            finished: finished,
             exitCode: row["exit_code"], complete: row["complete"], interrupted: row["interrupted"],
-            haltedBy: row["halted_by"], directory: row["directory"], jobs: row["jobs"],
-            recordingError: row["recording_error"])
+            haltedBy: row["halted_by"], directory: directory, jobs: row["jobs"],
+            recordingError: row["recording_error"],
+            running: finished == nil ? RunLock.holder(ofRunAt: directory) : nil)
     }
 
     static func load(_ db: Database, run row: Row) throws -> RunReport {
@@ -66,7 +79,9 @@ extension SQLiteRunStore {
                     duration: row["duration"], exitStatus: row["exit_status"], signal: row["signal"],
                     reason: row["reason"], blockedBy: row["blocked_by"], logDirectory: row["log"])
                 if stored == "pending" {
-                    result.reason = run.finished == nil
+                    result.reason = run.running != nil
+                        ? "not finished yet: the run is still going"
+                        : run.finished == nil
                         ? "not finished: the run stopped before this test had a result (testbed was killed, or could not record it)"
                         : run.recordingError == nil ? "not run"
                         : "not run, or its result could not be recorded (the run's recording error says why)"

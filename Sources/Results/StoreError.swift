@@ -15,6 +15,9 @@ public enum StoreError: Error, CustomStringConvertible {
     case noRuns(String)
     /// No run has this id or prefix (the first) in the results directory (the second).
     case noSuchRun(String, String)
+    /// A run id prefix (the first) that begins the ids of several runs (the
+    /// second, newest first) in the results directory (the third).
+    case ambiguousRun(String, [String], String)
     /// `testbed.sqlite`, `-wal` or `-shm` (its path) is a symbolic link (to the second).
     case linkedDatabase(String, String)
     /// `testbed.sqlite`, `-wal` or `-shm` (its path) is not a regular file but what a step planted there.
@@ -29,6 +32,9 @@ public enum StoreError: Error, CustomStringConvertible {
         case let .full(path): "the filesystem of results directory \(path) is full"
         case let .noRuns(path): "no runs recorded in \(path) yet"
         case let .noSuchRun(run, path): "no run \(run) in \(path)"
+        case let .ambiguousRun(prefix, ids, path):
+            "\(prefix) begins the ids of \(ids.count) runs in \(path): " + ids.prefix(Self.listedRuns).joined(separator: ", ")
+                + (ids.count > Self.listedRuns ? ", and \(ids.count - Self.listedRuns) more" : "")
         case let .linkedDatabase(path, target):
             "\(path) is a symbolic link to \(target), and Testbed never follows links in the results directory"
         case let .notADatabase(path, kind): "\(path) is \(kind), not a file of the results database"
@@ -43,9 +49,13 @@ public enum StoreError: Error, CustomStringConvertible {
         case .full: "free some space or choose another --results DIR"
         case .noRuns: "run `testbed run` first"
         case .noSuchRun: "`testbed report --list` shows the runs"
+        case .ambiguousRun: "give more of the id (`testbed report --list` shows the runs)"
         case .linkedDatabase: "put the file itself in place of the link, or remove the link, or choose another --results DIR"
         }
     }
+
+    /// How many of the runs an ambiguous prefix matches are named (newest first).
+    static let listedRuns = 10
 
     /// The problem and its fix, as printed.
     public var description: String { problem + "; " + fix }

@@ -66,22 +66,33 @@ struct ProbeCommand: ParsableCommand {
             ($0.name.escapingControls, Self.show($0).escapingControls, $0.source.escapingControls)
         }
         if !flags.isEmpty { rows.append(("cpu-flag:*", flags.joined(separator: " "), "/proc/cpuinfo")) }
-        let width = min(28, (rows.map(\.0.count).max() ?? 4) + 2)
-        let valueWidth = min(40, (rows.map(\.1.count).max() ?? 5) + 2)
+        // At least as wide as the headings, and two spaces: "FACT  VALUE  SOURCE".
+        let width = min(28, max(4, rows.map(\.0.count).max() ?? 0) + 2)
+        let valueWidth = min(40, max(5, rows.map(\.1.count).max() ?? 0) + 2)
         out += style.dim("FACT".padded(width) + "VALUE".padded(valueWidth) + "SOURCE") + "\n"
+        // A name or value that leaves less than two spaces before the next
+        // column ends its line, and the next column goes on below, in its
+        // place: the columns never run together, whatever a fact's length.
         for (name, value, source) in rows {
-            if value.count > valueWidth {
-                out += name.padded(width) + value + "\n" + String(repeating: " ", count: width + valueWidth) + source + "\n"
+            out += name.count + 2 > width ? name + "\n" + String(repeating: " ", count: width) : name.padded(width)
+            if value.count + 2 > valueWidth {
+                out += value + "\n" + String(repeating: " ", count: width + valueWidth) + source + "\n"
             } else {
-                out += name.padded(width) + value.padded(valueWidth) + source + "\n"
+                out += value.padded(valueWidth) + source + "\n"
             }
         }
         if !missing.isEmpty {
             out += "\n" + style.bold("missing") + "\n"
-            for item in missing { out += "  " + item.name.escapingControls.padded(width - 2) + item.reason.escapingControls + "\n" }
+            for item in missing { out += "  " + Self.cell(item.name.escapingControls, width - 2) + item.reason.escapingControls + "\n" }
         }
         out += "\n\(facts.count) facts; cmd:NAME, kconfig:CONFIG_X, module:NAME and file:PATH are probed on demand.\n"
         emit(out)
+    }
+
+    /// `text` padded to `width` columns, with at least two spaces after it
+    /// however long it is (a name of 60 characters in a 28-column column).
+    static func cell(_ text: String, _ width: Int) -> String {
+        text.count + 2 > width ? text + "  " : text.padded(width)
     }
 
     static func show(_ fact: Fact) -> String {

@@ -17,9 +17,12 @@ struct ReportCommand: ParsableCommand {
         commandName: "report",
         abstract: "Show a past run (default: the latest) as text, JSON, JUnit XML or TAP.",
         discussion: """
-        RUN is a run id from `testbed report --list` (or a unique prefix of one). \
-        A run that testbed did not finish (killed, or the machine went down) shows \
-        every result that was recorded and says it is incomplete. What went wrong \
+        RUN is a run id from `testbed report --list` (or a unique prefix of one: \
+        a prefix of several runs is an error that lists them). A run still going \
+        shows what it recorded so far and says it is running (the pid of its \
+        testbed and its run directory). A run that testbed did not finish (killed, \
+        or the machine went down) shows every result that was recorded and says \
+        it is incomplete. What went wrong \
         while a run was recorded (its database deleted, a full disk) is shown on a \
         `recording:` line (JSON: run.recording_error).
 
@@ -29,7 +32,8 @@ struct ReportCommand: ParsableCommand {
 
         --json, --junit and --tap are short for --format json, junit and tap.
 
-        Exit codes: 0 shown, 64 bad command line, 66 no such run or no runs yet.
+        Exit codes: 0 shown (a running run too), 64 bad command line or a RUN prefix \
+        of several runs, 66 no such run or no runs yet.
         """)
 
     @Argument(help: ArgumentHelp("The run to show (default: the latest).", valueName: "run"))
@@ -90,14 +94,21 @@ struct ReportCommand: ParsableCommand {
             if runs.isEmpty { throw CommandFailure(StoreError.noRuns(results).description, status: ExitPolicy.noSuchRun) }
             var out = ""
             for run in runs {
-                let state = run.complete ? "exit \(run.exitCode.map(String.init) ?? "?")" : (run.interrupted ? "interrupted" : "incomplete")
+                let state = run.complete ? "exit \(run.exitCode.map(String.init) ?? "?")"
+                    : run.interrupted ? "interrupted" : run.running != nil ? "running" : "incomplete"
                 out += "\(run.id)  \(run.environment)  \(state)\n"
             }
             emit(out)
             return
         }
         let report: RunReport
-        do { report = try store.report(runID) } catch { throw CommandFailure(error.description, status: ExitPolicy.noSuchRun) }
+        do {
+            report = try store.report(runID)
+        } catch {
+            // A prefix of several runs is a RUN to be given in full: a bad command line.
+            if case .ambiguousRun = error { throw CommandFailure(error.description, status: ExitPolicy.usage) }
+            throw CommandFailure(error.description, status: ExitPolicy.noSuchRun)
+        }
         emit(chosenFormat.render(report, color: Style.standard.enabled))
     }
 

@@ -172,6 +172,9 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             throw CommandFailure(error.description, status: policy.cannotWork)
         }
+        // Held until this command returns (or the process dies): `testbed report` tells a running run by it.
+        let runLock = RunLock.hold(in: layout)
+        defer { withExtendedLifetime(runLock) {} }
 
         let facts = environment.recordedFacts()
         if let data = try? JSONEncoder().encode(facts) {

@@ -29,6 +29,10 @@ actor ConsoleRecorder: Recorder {
     /// one line each reason at the end, not one line per test.
     var neverStarted: [(reason: String, ids: [String])] = []
     var lastDraw = ContinuousClock.now - .seconds(1)
+    /// When the run started (`.started`), for the elapsed time.
+    var runStarted = ContinuousClock.now
+    /// A redraw is due once the throttle allows it (a burst of starts is drawn, not dropped).
+    var redrawScheduled = false
     var drawn = false
 
     init(style: Style, live: Bool, quiet: Bool, suite: String? = nil) {
@@ -41,13 +45,14 @@ actor ConsoleRecorder: Recorder {
     func record(_ event: RunEvent) async {
         switch event {
         case .started(let info):
+            runStarted = ContinuousClock.now
             total = info.tests.count
             done = info.decided.count
             let unsupported = info.decided.count
             write("testbed: run \(info.id) on \(info.environment)\(suite.map { ", \($0)" } ?? ""): \(info.tests.count) test\(info.tests.count == 1 ? "" : "s")"
                   + (unsupported > 0 ? " (\(unsupported) unsupported here)" : "") + ", -j \(info.jobs)\n")
         case let .stepStarted(id, kind, _):
-            running.append(Running(id: id, kind: kind))
+            running.append(Running(id: id, kind: kind, since: ContinuousClock.now))
             draw()
         case let .testFinished(result, step):
             done += 1
@@ -109,6 +114,8 @@ actor ConsoleRecorder: Recorder {
     struct Running {
         let id: Int
         let kind: Step.Kind
+        /// When it started.
+        let since: ContinuousClock.Instant
 
         /// How the progress line names it: a test by its id, a setup or
         /// teardown as `setup NAME` or `teardown NAME [TEST]`.
@@ -144,22 +151,90 @@ actor ConsoleRecorder: Recorder {
         drawn = false
     }
 
-    /// Redraws the progress line, at most ten times a second.
+    /// Redraws the progress line, at most ten times a second; a change
+    /// inside the throttle is drawn when it ends, so a burst of steps that
+    /// start together is never left out.
     func draw() {
         guard live else { return }
         let now = ContinuousClock.now
-        guard now - lastDraw > .milliseconds(100) else { return }
-        lastDraw = now
-        var line = "[\(done)/\(total)]"
-        if failures > 0 { line += " " + style.red("\(failures) failed") }
-        if infrastructure > 0 { line += " " + style.red("\(infrastructure) infra") }
-        if !running.isEmpty {
-            let names = running.prefix(3).map(\.name).joined(separator: ", ") + (running.count > 3 ? " +\(running.count - 3)" : "")
-            line += " running: " + names
+        let wait = lastDraw + .milliseconds(100) - now
+        guard wait <= .zero else {
+            if !redrawScheduled {
+                redrawScheduled = true
+                Task { [weak self] in
+                    try? await Task.sleep(for: wait)
+                    await self?.redraw()
+                }
+            }
+            return
         }
-        let width = Int(ProcessInfo.processInfo.environment["COLUMNS"] ?? "") ?? 120
-        if line.count > width { line = String(line.prefix(width - 1)) + "…" }
+        lastDraw = now
+        let line = Self.progressLine(done: done, total: total, failures: failures, infrastructure: infrastructure,
+                                     elapsed: now - runStarted, running: running.map { ($0.name, now - $0.since) },
+                                     width: Self.terminalWidth(), style: style)
         writeText("\r\u{1B}[2K\(line)", to: STDERR_FILENO)
         drawn = true
+    }
+
+    /// The scheduled redraw, unless the run has ended meanwhile.
+    func redraw() {
+        redrawScheduled = false
+        guard done < total || !running.isEmpty else { return }
+        draw()
+    }
+
+    /// "[3/18] 1m05s 1 failed running: /a, /b, setup image" — or, with more
+    /// than three steps running, their count and the longest-running one
+    /// ("running 7, longest /migration/postcopy (2m10s)") — cut to `width`
+    /// visible characters.
+    /// - Parameters:
+    ///   - done: tests with a verdict.
+    ///   - total: tests selected.
+    ///   - failures: test failures so far.
+    ///   - infrastructure: infrastructure failures so far.
+    ///   - elapsed: time since the run started.
+    ///   - running: the running steps' names and how long each has run, in start order.
+    ///   - width: the terminal's columns.
+    ///   - style: colours.
+    /// - Returns: the line, without a newline.
+    static func progressLine(done: Int, total: Int, failures: Int, infrastructure: Int, elapsed: Duration,
+                             running: [(name: String, time: Duration)], width: Int, style: Style) -> String {
+        var plain = "[\(done)/\(total)] \(shortDuration(elapsed))"
+        var line = plain
+        func add(_ text: String, _ styled: String) {
+            plain += text
+            line += styled
+        }
+        if failures > 0 { add(" \(failures) failed", " " + style.red("\(failures) failed")) }
+        if infrastructure > 0 { add(" \(infrastructure) infra", " " + style.red("\(infrastructure) infra")) }
+        if running.count > 3, let longest = running.max(by: { $0.time < $1.time }) {
+            let text = " running \(running.count), longest \(longest.name) (\(shortDuration(longest.time)))"
+            add(text, text)
+        } else if !running.isEmpty {
+            let text = " running: " + running.map(\.name).joined(separator: ", ")
+            add(text, text)
+        }
+        guard plain.count > width, width > 1 else { return line }
+        return String(plain.prefix(width - 1)) + "…"
+    }
+
+    /// "45s", "2m05s", "1h02m".
+    /// - Parameter duration: a non-negative duration.
+    /// - Returns: whole seconds below a minute, then minutes and seconds, then hours and minutes.
+    static func shortDuration(_ duration: Duration) -> String {
+        let seconds = max(0, Int(duration.components.seconds))
+        if seconds < 60 { return "\(seconds)s" }
+        if seconds < 3600 { return String(format: "%dm%02ds", seconds / 60, seconds % 60) }
+        return String(format: "%dh%02dm", seconds / 3600, seconds % 3600 / 60)
+    }
+
+    /// The terminal's width in columns: asked of the terminal itself
+    /// (TIOCGWINSZ on stderr, so a resize counts from the next redraw), else
+    /// `$COLUMNS`, else 80.
+    /// - Returns: the number of columns, at least 20.
+    static func terminalWidth() -> Int {
+        var size = winsize()
+        if ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return max(20, Int(size.ws_col)) }
+        return max(20, Int(ProcessInfo.processInfo.environment["COLUMNS"] ?? "") ?? 80)
     }
 }

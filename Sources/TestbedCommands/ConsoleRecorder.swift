@@ -34,18 +34,37 @@ actor ConsoleRecorder: Recorder {
     /// A redraw is due once the throttle allows it (a burst of starts is drawn, not dropped).
     var redrawScheduled = false
     var drawn = false
+    /// Off a terminal: how often to name what still runs (nil: never).
+    let heartbeat: Duration?
+    /// The steps already named as running long.
+    var announced: Set<Int> = []
+    /// When the last heartbeat was written.
+    var lastHeartbeat = ContinuousClock.now
+    /// Wakes up the heartbeat off a terminal.
+    var ticker: Task<Void, Never>?
 
-    init(style: Style, live: Bool, quiet: Bool, suite: String? = nil) {
+    init(style: Style, live: Bool, quiet: Bool, suite: String? = nil, heartbeat: Duration? = nil) {
         self.style = style
         self.live = live
         self.quiet = quiet
         self.suite = suite
+        self.heartbeat = heartbeat.flatMap { $0 > .zero ? $0 : nil }
     }
 
     func record(_ event: RunEvent) async {
         switch event {
         case .started(let info):
             runStarted = ContinuousClock.now
+            lastHeartbeat = runStarted
+            if !live, let heartbeat {
+                let tick = min(heartbeat, Self.longStep) / 5
+                ticker = Task { [weak self] in
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: tick)
+                        await self?.beat()
+                    }
+                }
+            }
             total = info.tests.count
             done = info.decided.count
             let unsupported = info.decided.count
@@ -88,6 +107,8 @@ actor ConsoleRecorder: Recorder {
             }
             draw()
         case .finished:
+            ticker?.cancel()
+            ticker = nil
             clear()
             for (reason, ids) in neverStarted {
                 let shown = ids.prefix(3).map(\.escapingControls).joined(separator: ", ") + (ids.count > 3 ? " +\(ids.count - 3)" : "")
@@ -149,6 +170,32 @@ actor ConsoleRecorder: Recorder {
         guard live, drawn else { return }
         writeText("\r\u{1B}[2K", to: STDERR_FILENO)
         drawn = false
+    }
+
+    /// How long a step runs before a log (not a terminal) names it.
+    static let longStep = Duration.seconds(5)
+
+    /// Off a terminal: names a step once it has run `longStep` (or the
+    /// heartbeat, if shorter) — "running (5s): /migration/postcopy" — and,
+    /// every `heartbeat`, every step still running and for how long —
+    /// "still running (12m): /migration/postcopy" — so a long step is not
+    /// minutes of silence in a CI log.
+    func beat() {
+        guard let heartbeat else { return }
+        let now = ContinuousClock.now
+        let announceAfter = min(heartbeat, Self.longStep)
+        var named: [Int] = []
+        for step in running where !announced.contains(step.id) && now - step.since >= announceAfter {
+            announced.insert(step.id)
+            named.append(step.id)
+            print("running (\(Self.shortDuration(now - step.since))): \(step.name)")
+        }
+        guard now - lastHeartbeat >= heartbeat else { return }
+        lastHeartbeat = now
+        // Steps named before this beat, that is: running longer than a few seconds.
+        let long = running.filter { announced.contains($0.id) && !named.contains($0.id) }
+        for step in long.prefix(5) { print("still running (\(Self.shortDuration(now - step.since))): \(step.name)") }
+        if long.count > 5 { print("still running: \(long.count - 5) more") }
     }
 
     /// Redraws the progress line, at most ten times a second; a change

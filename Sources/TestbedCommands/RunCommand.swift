@@ -99,6 +99,10 @@ struct RunCommand: AsyncParsableCommand {
         + "test that times out or is interrupted.", valueName: "duration"))
     var killGrace = "5s"
 
+    @Option(help: ArgumentHelp("Off a terminal (CI logs): name a step once it has run 5 s, and every DURATION each step "
+        + "still running and for how long; 0: never.", valueName: "duration"))
+    var heartbeat = "1m"
+
     @Flag(help: "Print the report as JSON at the end (the shape of `testbed report --json`).")
     var json = false
 
@@ -122,6 +126,9 @@ struct RunCommand: AsyncParsableCommand {
             throw ValidationError("--timeout-multiplier \(shortened(timeoutMultiplierText)) is above 0 but under \(smallestTimeoutMultiplier), "
                 + "the smallest multiplier (timeouts are kept in whole milliseconds); write "
                     + "at least \(smallestTimeoutMultiplier), or 0 or less for no timeouts")
+        }
+        if parseTimeout(heartbeat) == nil {
+            throw ValidationError("--heartbeat \(shortened(heartbeat)) is not a duration up to ten years; write e.g. 1m, or 0 for none")
         }
         if parseTimeout(killGrace) == nil {
             throw ValidationError("--kill-grace \(shortened(killGrace)) is not a duration up to ten years; write e.g. 5s")
@@ -201,7 +208,7 @@ struct RunCommand: AsyncParsableCommand {
                       to: STDERR_FILENO)
         }
         let console = ConsoleRecorder(style: Style.forStandardError, live: isatty(STDERR_FILENO) == 1 && !json, quiet: quiet || json,
-                                      suite: suites.firstLineLabel(colon: false))
+                                      suite: suites.firstLineLabel(colon: false), heartbeat: json ? nil : parseTimeout(heartbeat))
         let recorder = store.recorder(runID: run.id, exitCodes: exitCodes, layout: layout)
         let executor = Executor(plan: plan, facts: environment, options: options,
                                 supervisor: ProcessSupervisor(grace: parseTimeout(killGrace)!),

@@ -108,9 +108,37 @@ struct YAMLEventParser {
             if problem.hasPrefix("Maximum nesting level reached") {
                 (problem, context) = ("lists or mappings nested more than \(Self.maximumNesting) levels deep", "")
             }
-            throw Failure(line: line, message: "YAML syntax error: \(problem)\(context) (column \(column))", isSyntax: true)
+            let plain = Self.plainWords(problem: problem, context: context).map { ": " + $0 } ?? ""
+            throw Failure(line: line, message: "YAML syntax error: \(problem)\(context) (column \(column))\(plain)", isSyntax: true)
         }
         return event
+    }
+
+    /// The common YAML mistakes in plain words, from libyaml's own problem
+    /// and context texts (libyaml reports no error codes): a tab used for
+    /// indentation, an unclosed quote, a key without its colon, indentation
+    /// that does not line up.
+    /// - Parameters:
+    ///   - problem: libyaml's `problem` ("found character that cannot start any token").
+    ///   - context: libyaml's `context`, with a leading space, or empty.
+    /// - Returns: what most likely went wrong, or nil for the rarer errors.
+    static func plainWords(problem: String, context: String) -> String? {
+        switch (problem, context) {
+        case ("found character that cannot start any token", _):
+            "most likely a tab indents this line (YAML indents with spaces only), or a value starts with ` or @ (quote it)"
+        case ("found unexpected end of stream", let context) where context.contains("quoted scalar"):
+            "a quoted value is never closed (the file ends first); end it with the quote it starts with"
+        case ("could not find expected ':'", _):
+            "a key has no `:` after it; write `key: value`"
+        case ("did not find expected key", _):
+            "the indentation does not line up with the lines above, or a value holds `: ` (quote it)"
+        case ("mapping values are not allowed in this context", _):
+            "a line above lacks the `:` after its key, the indentation does not line up, or a value holds `: ` (quote it)"
+        case ("did not find expected node content", _):
+            "a value is missing or starts with a character YAML reserves; quote it"
+        default:
+            nil
+        }
     }
 
     mutating func document() throws(Failure) -> YAMLNode? {

@@ -125,16 +125,20 @@ public enum ReportWriter {
     /// Text for an XML attribute or element: escaped, and without the control
     /// characters XML 1.0 forbids; the others `isUnprintable` names (DEL, C1
     /// controls, bidirectional controls, U+2028/U+2029) become `?` too.
-    static func xml(_ text: String) -> String {
+    /// `body`: for the body of an element (a `failure`, a `system-out`):
+    /// quotes stay as they are, newlines are kept, and a carriage return
+    /// becomes `?` (a reader would make it a newline).
+    static func xml(_ text: String, body: Bool = false) -> String {
         var out = ""
         for scalar in text.unicodeScalars {
             switch scalar {
             case "&": out += "&amp;"
             case "<": out += "&lt;"
             case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            case "\n": out += "&#10;"
+            case "\"" where !body: out += "&quot;"
+            case "'" where !body: out += "&apos;"
+            case "\n": if body { out.unicodeScalars.append(scalar) } else { out += "&#10;" }
+            case "\r" where body: out += "?"
             case "\t", "\r": out.unicodeScalars.append(scalar)
             default:
                 if isUnprintable(scalar) || scalar.value == 0xFFFE || scalar.value == 0xFFFF { out += "?" }
@@ -144,25 +148,8 @@ public enum ReportWriter {
         return out
     }
 
-    /// Text for the body of an element (a `failure`, a `system-out`): `&`,
-    /// `<` and `>` escaped, newlines and tabs kept, and every other character
-    /// `xml(_:)` turns into `?` (a carriage return too: a reader would make it
-    /// a newline) made `?`.
-    static func xmlBody(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\n", "\t": out.unicodeScalars.append(scalar)
-            default:
-                if isUnprintable(scalar) || scalar.value == 0xFFFE || scalar.value == 0xFFFF { out += "?" }
-                else { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out
-    }
+    /// Text for the body of an element: `xml(_:body:)` with `body: true`.
+    static func xmlBody(_ text: String) -> String { xml(text, body: true) }
 
     /// How many of a log's last lines a JUnit `failure` or `error` body, and
     /// the `system-out` beside it, hold (each line cut at 300 characters, so

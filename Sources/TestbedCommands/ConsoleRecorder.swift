@@ -42,13 +42,20 @@ actor ConsoleRecorder: Recorder {
     var lastHeartbeat = ContinuousClock.now
     /// Wakes up the heartbeat off a terminal.
     var ticker: Task<Void, Never>?
+    /// Each test's last recorded duration, in seconds, by id (`RunStore.history()`).
+    let recorded: [String: Double]
+    /// The time left, from `recorded` (nil: no test of the run has a recorded duration).
+    var timeLeft: TimeLeft?
+    /// How many steps run at once (`-j`).
+    var jobs = 1
 
-    init(style: Style, live: Bool, quiet: Bool, suite: String? = nil, heartbeat: Duration? = nil) {
+    init(style: Style, live: Bool, quiet: Bool, suite: String? = nil, heartbeat: Duration? = nil, recorded: [String: Double] = [:]) {
         self.style = style
         self.live = live
         self.quiet = quiet
         self.suite = suite
         self.heartbeat = heartbeat.flatMap { $0 > .zero ? $0 : nil }
+        self.recorded = recorded
     }
 
     func record(_ event: RunEvent) async {
@@ -67,15 +74,20 @@ actor ConsoleRecorder: Recorder {
             }
             total = info.tests.count
             done = info.decided.count
+            jobs = info.jobs
+            let decided = Set(info.decided.map(\.id))
+            timeLeft = live ? TimeLeft(tests: info.tests.filter { !decided.contains($0) }, recorded: recorded) : nil
             let unsupported = info.decided.count
             write("testbed: run \(info.id) on \(info.environment)\(suite.map { ", \($0)" } ?? ""): \(info.tests.count) test\(info.tests.count == 1 ? "" : "s")"
                   + (unsupported > 0 ? " (\(unsupported) unsupported here)" : "") + ", -j \(info.jobs)\n")
         case let .stepStarted(id, kind, _):
             running.append(Running(id: id, kind: kind, since: ContinuousClock.now))
+            if case .test(let test) = kind { timeLeft?.leaves(test) }
             draw()
         case let .testFinished(result, step):
             done += 1
             remove(step)
+            timeLeft?.leaves(result.id)
             if result.outcome.isTestFailure { failures += 1 }
             if result.outcome == .interrupted, result.started == nil {
                 let reason = result.reason ?? ""
@@ -216,8 +228,12 @@ actor ConsoleRecorder: Recorder {
             return
         }
         lastDraw = now
+        let tests = running.compactMap { step -> (id: String, elapsed: Duration)? in
+            if case .test(let id) = step.kind { (id, now - step.since) } else { nil }
+        }
+        let left = timeLeft.flatMap { TimeLeft.shown($0.estimate(running: tests, jobs: jobs)) }
         let line = Self.progressLine(done: done, total: total, failures: failures, infrastructure: infrastructure,
-                                     elapsed: now - runStarted, running: running.map { ($0.name, now - $0.since) },
+                                     elapsed: now - runStarted, left: left, running: running.map { ($0.name, now - $0.since) },
                                      width: Self.terminalWidth(), style: style)
         writeText("\r\u{1B}[2K\(line)", to: STDERR_FILENO)
         drawn = true
@@ -230,7 +246,7 @@ actor ConsoleRecorder: Recorder {
         draw()
     }
 
-    /// "[3/18] 1m05s 1 failed running: /a, /b, setup image" — or, with more
+    /// "[3/18] 1m05s ~3m left 1 failed running: /a, /b, setup image" — or, with more
     /// than three steps running, their count and the longest-running one
     /// ("running 7, longest /migration/postcopy (2m10s)") — cut to `width`
     /// visible characters.
@@ -240,13 +256,14 @@ actor ConsoleRecorder: Recorder {
     ///   - failures: test failures so far.
     ///   - infrastructure: infrastructure failures so far.
     ///   - elapsed: time since the run started.
+    ///   - left: the estimate of the time left ("~3m left", `TimeLeft.shown`), nil for none.
     ///   - running: the running steps' names and how long each has run, in start order.
     ///   - width: the terminal's columns.
     ///   - style: colours.
     /// - Returns: the line, without a newline.
-    static func progressLine(done: Int, total: Int, failures: Int, infrastructure: Int, elapsed: Duration,
+    static func progressLine(done: Int, total: Int, failures: Int, infrastructure: Int, elapsed: Duration, left: String? = nil,
                              running: [(name: String, time: Duration)], width: Int, style: Style) -> String {
-        var plain = "[\(done)/\(total)] \(shortDuration(elapsed))"
+        var plain = "[\(done)/\(total)] \(shortDuration(elapsed))" + (left.map { " " + $0 } ?? "")
         var line = plain
         func add(_ text: String, _ styled: String) {
             plain += text

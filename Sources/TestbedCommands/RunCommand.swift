@@ -191,10 +191,11 @@ struct RunCommand: AsyncParsableCommand {
         base["TESTBED_RUN_ID"] = run.id
         base["TESTBED_RUN_DIR"] = run.directory
         let restore = environment.restore.map { ($0.text, environment.directory) }
+        let history = store.history()
         let options = ExecutorOptions(
             jobs: descriptors.jobs, haltOnInfrastructureFailure: haltOnInfra,
             runID: run.id, layout: layout, baseEnvironment: base, restore: restore,
-            history: planOrder ? [:] : store.history(), timeoutMultiplier: timeoutMultiplier)
+            history: planOrder ? [:] : history, timeoutMultiplier: timeoutMultiplier)
 
         if let warning = descriptors.warning { writeText(warning + "\n", to: STDERR_FILENO) }
         // Every child of this process is now Testbed's: an orphan no step is
@@ -208,7 +209,8 @@ struct RunCommand: AsyncParsableCommand {
                       to: STDERR_FILENO)
         }
         let console = ConsoleRecorder(style: Style.forStandardError, live: isatty(STDERR_FILENO) == 1 && !json, quiet: quiet || json,
-                                      suite: suites.firstLineLabel(colon: false), heartbeat: json ? nil : parseTimeout(heartbeat))
+                                      suite: suites.firstLineLabel(colon: false), heartbeat: json ? nil : parseTimeout(heartbeat),
+                                      recorded: history.mapValues(\.duration))
         let recorder = store.recorder(runID: run.id, exitCodes: exitCodes, layout: layout)
         let executor = Executor(plan: plan, facts: environment, options: options,
                                 supervisor: ProcessSupervisor(grace: parseTimeout(killGrace)!),

@@ -21,7 +21,8 @@ public enum ReportWriter {
 
     /// `{"run": {...}, "tests": [...], "setups": [...]}` as DESIGN.md gives it,
     /// with more fields (exit status, log paths) besides; keys sorted, nil
-    /// fields left out, as JSONEncoder would write it.
+    /// fields left out, as JSONEncoder would write it (but `run.running`:
+    /// `null` when no `testbed run` still writes the run).
     ///
     /// - Parameter report: The run read back from the results database.
     /// - Returns: The whole JSON document as one string.
@@ -53,7 +54,8 @@ public enum ReportWriter {
             ("complete", bool(run.complete)), ("directory", string(run.directory)), ("environment", string(run.environment)),
             ("exit_code", run.exitCode.map { String($0) }), ("finished", iso8601(run.finished).map(string)),
             ("halted_by", run.haltedBy.map(string)), ("id", string(run.id)), ("interrupted", bool(run.interrupted)),
-            ("recording_error", run.recordingError.map(string)), ("started", iso8601(run.started).map(string)),
+            ("recording_error", run.recordingError.map(string)), ("running", running(run)),
+            ("started", iso8601(run.started).map(string)),
         ])
         out.append(",\n  \"setups\" : [")
         for (index, setup) in report.setups.enumerated() {
@@ -79,6 +81,15 @@ public enum ReportWriter {
         }
         out.append(report.tests.isEmpty ? "\n\n  ]\n}\n" : "\n  ]\n}\n")
         out.flush()
+    }
+
+    /// `{"for_seconds": 12, "pid": 4242}` while a `testbed run` still holds
+    /// the run (`for_seconds`: whole seconds since it started; `pid` left out
+    /// when `/proc/locks` does not name it), `null` when none does.
+    static func running(_ run: RunReport.Run) -> String {
+        guard let holder = run.running else { return "null" }
+        let seconds = max(0, Int(Date().timeIntervalSince(run.started)))
+        return "{\n      \"for_seconds\" : \(seconds)" + (holder.pid.map { ",\n      \"pid\" : \($0)" } ?? "") + "\n    }"
     }
 
     static func object(_ out: inout ChunkedOutput, indent: String, _ fields: [(String, String?)]) {

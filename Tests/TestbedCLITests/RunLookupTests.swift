@@ -66,6 +66,37 @@ struct RunLookupTests {
         #expect(try testbed(["report", "--list"], in: tree["suite"]).stdout == "\(id)  local  exit 0\n")
     }
 
+    @Test("report --json of a run still going: run.running has its testbed's pid and how long it has run; done, running is null")
+    func runningJSON() throws {
+        let tree = try Self.waitingSuite()
+        let process = try Self.startRun(in: tree)
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        let shown = try testbed(["report", "--json"], in: tree["suite"])
+        #expect(shown.status == 0, "\(shown.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+        let run = try #require(json["run"] as? [String: Any])
+        let running = try #require(run["running"] as? [String: Any], "\(shown.stdout)")
+        #expect(running["pid"] as? Int == Int(process.processIdentifier), "\(shown.stdout)")
+        let seconds = try #require(running["for_seconds"] as? Int, "\(shown.stdout)")
+        #expect((0...60).contains(seconds), "\(shown.stdout)")
+        #expect(Set(running.keys) == ["pid", "for_seconds"], "\(shown.stdout)")
+        #expect(run["complete"] as? Bool == false)
+        #expect(run["exit_code"] == nil && run["finished"] == nil, "\(shown.stdout)")
+
+        _ = FileManager.default.createFile(atPath: tree["release"], contents: nil)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        for arguments in [["report", "--json"], ["report", "--format", "json"]] {
+            let done = try testbed(arguments, in: tree["suite"])
+            let doneRun = try #require((try JSONSerialization.jsonObject(with: Data(done.stdout.utf8)) as? [String: Any])?["run"]
+                as? [String: Any])
+            #expect(doneRun.keys.contains("running") && doneRun["running"] is NSNull, "\(done.stdout)")
+            #expect(doneRun["exit_code"] as? Int == 0)
+        }
+        let written = try String(contentsOfFile: tree["suite/testbed-results/latest/report.json"], encoding: .utf8)
+        #expect(written.contains("\"running\" : null"), "report.json, written as the run ends: \(written)")
+    }
+
     @Test("a testbed killed with SIGKILL holds no lock: its run is incomplete, not running")
     func killed() throws {
         let tree = try Self.waitingSuite()

@@ -175,18 +175,57 @@ public enum ReportWriter {
     static func junitBody(_ element: String, reason: String, directory: String, log relative: String?) -> String {
         let lines = relative.map { LogTail.lines(inRun: directory, log: $0, count: junitTailLines) } ?? []
         var body = reason
-        if let relative {
-            let absence = LogTail.absence(inRun: directory, log: relative).map { " (\($0))" } ?? ""
-            body += "\n\n" + lines.map { $0 + "\n" }.joined() + "log: " + directory + "/" + relative + absence
-        }
+        if let relative { body += "\n\n" + logLines(lines, directory: directory, log: relative) }
         var out = ">" + xmlBody(body) + "</" + element + ">\n"
         if !lines.isEmpty { out += "      <system-out>" + xmlBody(lines.joined(separator: "\n") + "\n") + "</system-out>\n" }
         return out
     }
 
+    /// `lines`, each ending in a newline, then `log: PATH` (with " (not
+    /// there)" as the text report says it), without a final newline.
+    static func logLines(_ lines: [String], directory: String, log relative: String) -> String {
+        let absence = LogTail.absence(inRun: directory, log: relative).map { " (\($0))" } ?? ""
+        return lines.map { $0 + "\n" }.joined() + "log: " + directory + "/" + relative + absence
+    }
+
+    /// How many of the blocking setup's last log lines a blocked test's
+    /// `error` body holds: fewer than the setup's own `testcase` has
+    /// (`junitTailLines`), as one setup may block thousands of tests.
+    static let junitBlockedTailLines = 10
+
+    /// The setup `test` is blocked by (its `blockedBy`), as the run
+    /// recorded it: for a `scope: test` setup, the one run for this test;
+    /// a failed one before one that ran (a setup that ran and broke its
+    /// promise); nil when what blocked it is no setup (`results disk`, `testbed`).
+    static func blockingSetup(of test: TestResult, in setups: [SetupResult]) -> SetupResult? {
+        guard let name = test.blockedBy else { return nil }
+        let candidates = setups.filter { $0.name == name && $0.phase != .teardown && ($0.test == nil || $0.test == test.id) }
+        return candidates.first { $0.outcome.isInfrastructureFailure && $0.test == test.id }
+            ?? candidates.first(where: \.outcome.isInfrastructureFailure) ?? candidates.first
+    }
+
+    /// What a blocked test's `error` body says after its message, when a
+    /// setup blocked it: a blank line, that setup's label, outcome and
+    /// reason, the last `junitBlockedTailLines` lines of its log and the
+    /// log's path; empty when no setup did.
+    static func blockedDetail(setup: SetupResult?, directory: String) -> String {
+        guard let setup else { return "" }
+        let what = switch setup.phase {
+        case .setup: "setup \(setup.label)"
+        case .restore: "the environment's restore"
+        case .teardown: setup.label
+        }
+        var body = "\n\n" + what + " " + setup.outcome.rawValue + (setup.reason.map { " (\($0))" } ?? "")
+        if let log = setup.logPath {
+            body += "\n" + logLines(LogTail.lines(inRun: directory, log: log, count: junitBlockedTailLines), directory: directory, log: log)
+        }
+        return body
+    }
+
     /// One `testcase` per test: failures as `failure`, blocked tests and tests
-    /// that could not start as `error` (the message names the setup), skipped,
-    /// unsupported and interrupted ones as `skipped`. Infrastructure failures
+    /// that could not start as `error` (a blocked test's message names the
+    /// setup; its body adds that setup's outcome, reason and last log lines,
+    /// `blockedDetail`), skipped, unsupported and interrupted ones as `skipped`. Infrastructure failures
     /// also appear as errors of a second suite, `testbed.setups`. A failure,
     /// a timeout, a test that could not start and an infrastructure failure
     /// have a body (the reason, the last `junitTailLines` lines of the log
@@ -227,6 +266,7 @@ public enum ReportWriter {
         out += "      <property name=\"complete\" value=\"\(report.run.complete)\"/>\n"
         out += "    </properties>\n"
         let setupNames = Set(report.setups.map(\.name))
+        var blockedDetails: [String: String] = [:]
         for test in report.tests {
             out += "    <testcase name=\"\(xml(test.id))\" classname=\"\(xml(classname(test.id)))\" time=\"\(round(test.duration))\""
             let reason = xml(test.reason ?? test.outcome.rawValue)
@@ -243,7 +283,12 @@ public enum ReportWriter {
                 // A setup by name, or what else blocked it (`results disk`, `testbed`).
                 let blocker = test.blockedBy.map { setupNames.contains($0) ? "setup \($0)" : $0 } ?? "setup ?"
                 let message = "blocked by \(blocker): \(test.reason ?? "")"
-                out += ">\n      <error type=\"blocked\" message=\"\(xml(message))\"/>\n    </testcase>\n"
+                let setup = blockingSetup(of: test, in: report.setups)
+                // One setup may block thousands of tests: its part of the body is made once.
+                let key = setup.map { "\($0.name)\u{0}\($0.test ?? "")\u{0}\($0.phase.rawValue)" }
+                let detail = key.flatMap { blockedDetails[$0] } ?? blockedDetail(setup: setup, directory: report.run.directory)
+                if let key { blockedDetails[key] = detail }
+                out += ">\n      <error type=\"blocked\" message=\"\(xml(message))\">\(xmlBody(message + detail))</error>\n    </testcase>\n"
             case .skip, .unsupported, .interrupted:
                 out += ">\n      <skipped message=\"\(xml(test.outcome.rawValue + ": " + (test.reason ?? "")))\"/>\n    </testcase>\n"
             }

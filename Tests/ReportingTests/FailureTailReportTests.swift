@@ -114,4 +114,30 @@ struct FailureTailReportTests {
         #expect(reader.outs.first?.hasSuffix("CDATA end ]]> and <tag> & ?[31mred?nul ? ?bidi?return\n" + String(repeating: "x", count: 300) + "…\n")
                 == true, "\(reader.outs)")
     }
+
+    @Test("JUnit: a blocked test's error body names its setup (for a scope: test setup, the one run for it), its reason and last lines")
+    func junitBlocked() throws {
+        let tree = try TemporaryTree(["setups/vm/a.log": "vm for a\n", "setups/vm/b.log": "no memory for b\n", "setups/img/run.log": "fetched\n"])
+        let report = RunReport(
+            run: .init(id: "r2", environment: "lab", started: Date(timeIntervalSince1970: 0), finished: Date(timeIntervalSince1970: 2),
+                       exitCode: 2, complete: true, interrupted: false, haltedBy: nil, directory: tree.path, jobs: 1),
+            tests: [
+                TestResult(id: "/b", outcome: .blocked, reason: "setup vm failed", blockedBy: "vm"),
+                TestResult(id: "/disk", outcome: .blocked, reason: "the results disk is full", blockedBy: "results disk"),
+                TestResult(id: "/promise", outcome: .blocked, reason: "setup img ran, but cmd:qemu is still unmet", blockedBy: "img"),
+            ],
+            setups: [
+                SetupResult(name: "vm", test: "/a", phase: .setup, outcome: .failed, reason: "exit 1", logPath: "setups/vm/a.log"),
+                SetupResult(name: "vm", test: "/b", phase: .setup, outcome: .failed, reason: "exit 2", logPath: "setups/vm/b.log"),
+                SetupResult(name: "img", phase: .setup, outcome: .ok, logPath: "setups/img/run.log"),
+            ],
+            facts: [])
+        let xml = ReportWriter.junit(report)
+        #expect(raw(xml, "/b", "error") == "blocked by setup vm: setup vm failed\n\nsetup vm [/b] failed (exit 2)\nno memory for b\n"
+                + "log: \(tree.path)/setups/vm/b.log", "\(xml)")
+        #expect(raw(xml, "/disk", "error") == "blocked by results disk: the results disk is full", "\(xml)")
+        #expect(raw(xml, "/promise", "error") == "blocked by setup img: setup img ran, but cmd:qemu is still unmet\n\nsetup img ok\nfetched\n"
+                + "log: \(tree.path)/setups/img/run.log", "\(xml)")
+        #expect(testcase(xml, "/b")?.contains("<system-out>") == false, "the setup's output is not the test's")
+    }
 }

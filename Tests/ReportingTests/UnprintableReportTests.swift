@@ -51,7 +51,8 @@ struct UnprintableReportTests {
         let text = ReportWriter.junit(report)
         #expect(!Self.raw(text))
         #expect(text.contains("message=\"exit 1: evil ?txt.exe ?2J ?????[31m\""), "\(text)")
-        #expect(text.contains("<error type=\"blocked\" message=\"blocked by results disk: exit 1 while the results disk (/r) was full\"/>"),
+        #expect(text.contains("<error type=\"blocked\" message=\"blocked by results disk: exit 1 while the results disk (/r) was full\">"
+                              + "blocked by results disk: exit 1 while the results disk (/r) was full</error>"),
                 "\(text)")
         #expect(text.contains("(exit 7 ?)"), "\(text)")
     }

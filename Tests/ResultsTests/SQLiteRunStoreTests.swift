@@ -115,7 +115,8 @@ struct ReportWriterTests {
         let xml = ReportWriter.junit(report)
         #expect(xml.contains("name=\"/a &lt;&amp;&gt; &quot;#b&quot;\""))
         #expect(xml.contains("message=\"exit 1: got &lt;1&gt; &amp; ?[31mred&#10;#2\""))
-        #expect(xml.contains("<error type=\"blocked\" message=\"blocked by setup img: setup img failed\"/>"))
+        #expect(xml.contains("<error type=\"blocked\" message=\"blocked by setup img: setup img failed\">blocked by setup img: setup img failed"
+                             + "\n\nsetup img failed (exit 7)</error>"), "\(xml)")
         #expect(xml.contains("<skipped message=\"skip: no hugepages\"/>"))
         #expect(!xml.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" })
     }

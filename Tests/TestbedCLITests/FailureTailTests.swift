@@ -107,4 +107,56 @@ struct FailureTailTests {
             #expect(fine["system_out"] is NSNull, "a passing test carries no output")
         }
     }
+
+    @Test("junitparser reads a blocked test's error text: which setup blocked it, that setup's outcome and reason, its log's last 10 lines")
+    func junitBlocked() throws {
+        let tree = try TemporaryTree(["testbed.yaml": """
+            setups:
+              bridge:
+                run: 'i=1; while [ $i -le 14 ]; do echo "bridge line $i"; i=$((i+1)); done; echo "fetch <failed>: refused" >&2; exit 7'
+              vm:
+                run: 'true'
+                after: [bridge]
+            tests:
+              behind-vm:
+                run: 'true'
+                setup: [vm]
+              direct:
+                run: 'true'
+                setup: [bridge]
+              independent: 'true'
+            """])
+        #expect(try testbed(["run", "."], in: tree.path).status == 2)
+        let recorded = try #require(try testbed(["report", "--json"], in: tree.path).json()["run"] as? [String: Any])
+        let directory = try #require(recorded["directory"] as? String)
+        let reported = try testbed(["report", "--junit"], in: tree.path).stdout
+        try reported.write(toFile: tree["reported.xml"], atomically: true, encoding: .utf8)
+        for file in [directory + "/junit.xml", tree["reported.xml"]] {
+            let parsed = try run("/usr/bin/env", [try Self.python(), "-c", """
+                import sys, json
+                from junitparser import JUnitXml
+                out = {}
+                for suite in JUnitXml.fromfile(sys.argv[1]):
+                    for case in suite:
+                        out[case.name] = [[type(r).__name__, r.type, r.message, r.text] for r in case.result]
+                print(json.dumps(out))
+                """, file])
+            #expect(parsed.status == 0, "junitparser: \(parsed.output)")
+            let cases = try #require(try JSONSerialization.jsonObject(with: Data(parsed.output.utf8)) as? [String: [[Any]]])
+            let tail = (6...14).map { "bridge line \($0)\n" }.joined() + "fetch <failed>: refused\n"
+            let detail = "\n\nsetup bridge failed (exit 7)\n" + tail + "log: \(directory)/setups/bridge/run.log"
+            for id in ["/behind-vm", "/direct"] {
+                let result = try #require(cases[id]?.first, "\(id): \(parsed.output)")
+                #expect(result[0] as? String == "Error")
+                #expect(result[1] as? String == "blocked")
+                let message = try #require(result[2] as? String)
+                #expect(message.hasPrefix("blocked by setup bridge: "), "\(message)")
+                #expect(result[3] as? String == message + detail, "\(id): \(result)")
+            }
+            #expect(cases["/independent"]?.isEmpty == true)
+            // The setup's own testcase still has all 15 lines.
+            let bridge = try #require(cases["bridge"]?.first)
+            #expect((bridge[3] as? String)?.contains("bridge line 1\nbridge line 2\n") == true, "\(bridge)")
+        }
+    }
 }

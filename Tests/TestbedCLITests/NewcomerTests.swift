@@ -195,4 +195,22 @@ struct NewcomerTests {
         #expect(help.contains("Exit codes: 0 fine, 1 a test failed (run), 2 an infrastructure failure (run) or"), "\(help)")
         #expect(help.contains("3 both 1 and 2 (run), 4 nothing selected"), "\(help)")
     }
+
+    @Test("report --list --json lists the runs as JSON; report --results on a directory that does not exist says so")
+    func reportListAndMissingResults() throws {
+        let tree = try newcomerSuite()
+        _ = try testbed(["run", "--id", "/net"], in: tree.path)
+        let list = try testbed(["report", "--list", "--json"], in: tree.path)
+        #expect(list.status == 0, "\(list.stderr)")
+        let runs = try #require(list.json()["runs"] as? [[String: Any]])
+        #expect(runs.count == 1)
+        #expect(runs.first?["state"] as? String == "complete" && runs.first?["exit_code"] as? Int == 0, "\(runs)")
+        #expect((runs.first?["directory"] as? String)?.hasPrefix(tree["testbed-results/"]) == true, "\(runs)")
+        let missing = try testbed(["report", "--results", tree["nowhere"]], in: tree.path)
+        #expect(missing.status == 66)
+        #expect(missing.stderr == "testbed: error: results directory \(tree["nowhere"]) does not exist; name the directory `testbed run` "
+            + "wrote (default: testbed-results at the suite root)\n", "\(missing.stderr)")
+        let both = try testbed(["report", "--list", "--junit"], in: tree.path)
+        #expect(both.status == 64)
+    }
 }

@@ -213,4 +213,23 @@ struct NewcomerTests {
         let both = try testbed(["report", "--list", "--junit"], in: tree.path)
         #expect(both.status == 64)
     }
+
+    @Test("a misspelt fact name's did-you-mean is in the unsupported reason; a compared unknown name is pointed at facts:")
+    func unknownNamesInReasons() throws {
+        let tree = try TemporaryTree(["testbed.yaml": """
+            tests:
+              typo:
+                run: 'true'
+                requires: ["kernal >= 99.0"]
+              space:
+                run: 'true'
+                requires: ["scratch-space >= 1G"]
+            """])
+        let check = try testbed(["check"], in: tree.path)
+        #expect(check.stdout.contains("      needs kernal >= 99.0; kernal is not present on this host; did you mean kernel?\n"), "\(check.stdout)")
+        #expect(check.stderr.contains("\"scratch-space\" is no fact Testbed probes, the environment declares or a setup provides (1 test; "
+            + "declare it in an environment file's facts: (scratch-space: VALUE) if the lab has it)"), "\(check.stderr)")
+        let run = try testbed(["run"], in: tree.path)
+        #expect(run.stdout.contains("did you mean kernel?"), "the summary's reason too: \(run.stdout)")
+    }
 }

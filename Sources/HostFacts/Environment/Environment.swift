@@ -292,7 +292,8 @@ public final class Environment: FactSource, Sendable {
             }
             return .present(Fact(name: name, value: version, source: probe.text))
         }
-        if let host { return host.lookup(name) }
+        // A name nothing knows: the nearest one this file declares counts too.
+        if let host { return knows(name) || name.hasPrefix("qemu-") ? host.lookup(name) : HostProbe.notPresent(name, among: knownNames) }
         return .absent(reason: "\(name) is not declared in \(source) (probe: false)")
     }
 

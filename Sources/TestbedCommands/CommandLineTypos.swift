@@ -141,7 +141,9 @@ enum CommandLineTypos {
         var word = Substring(path)
         while word.hasPrefix("./") { word = word.dropFirst(2) }
         let trimmed = String(String(word).trimmingSuffix("/"))
-        guard !trimmed.isEmpty, let catalog = try? await CatalogLoader().load(["."]) else { return nil }
+        // Only inside a suite: outside one, `.` would be walked whole (a home directory).
+        let here = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).standardizedFileURL.path
+        guard !trimmed.isEmpty, SuiteRoot.find(from: here) != nil, let catalog = try? await CatalogLoader().load(["."]) else { return nil }
         let ids = catalog.tests.map(\.id) + catalog.unselectedIDs
         let id = trimmed.hasPrefix("/") ? trimmed : "/" + trimmed
         let shown = path.escapingControls

@@ -232,4 +232,16 @@ struct NewcomerTests {
         let run = try testbed(["run"], in: tree.path)
         #expect(run.stdout.contains("did you mean kernel?"), "the summary's reason too: \(run.stdout)")
     }
+
+    @Test("a value an environment file declares is said to be declared there, with its file and line, not had by this host")
+    func declaredValuesInReasons() throws {
+        let tree = try newcomerSuite()
+        try tree.write("testbed.yaml", "tests:\n  big:\n    run: 'true'\n    requires: [\"scratch-space >= 100G\"]\n"
+            + "  unswitched:\n    run: 'true'\n    requires: [\"!MY_LAB_SWITCH\"]\n")
+        let check = try testbed(["check", "-e", "mylab"], in: tree.path)
+        #expect(check.stdout.contains("      needs scratch-space >= 100G; the environment declares 20G (environments/mylab.yaml:4)\n"),
+                "\(check.stdout)")
+        #expect(check.stdout.contains("      needs !MY_LAB_SWITCH; the environment declares MY_LAB_SWITCH (environments/mylab.yaml:2)\n"),
+                "\(check.stdout)")
+    }
 }

@@ -257,7 +257,9 @@ public final class Environment: FactSource, Sendable {
             if let value = fact.value, Alternative.falseWords.contains(value.lowercased()) {
                 return .absent(reason: "\(origin) declares \(name) as \(value)")
             }
-            return .present(Fact(name: name, value: fact.value, source: origin))
+            var declared = Fact(name: name, value: fact.value, source: origin)
+            declared.isDeclared = true
+            return .present(declared)
         }
         if let binary = binaries[name] {
             let path = absolute(binary.text)

@@ -12,8 +12,8 @@ import Requirements
 /// however many tests share them; commands that start with a word without a
 /// `/` (`true`, `make check`) or with an absolute path, `$` or `~` cost none.
 public final class ProgramLookup {
-    /// Whether each program exists, by directory and program.
-    var exists: [String: Bool] = [:]
+    /// Whether each program exists, by directory and program: nil for a file that is not executable.
+    var exists: [String: Bool?] = [:]
 
     /// A lookup.
     public init() {}
@@ -31,23 +31,57 @@ public final class ProgramLookup {
         return word
     }
 
-    /// "./bin/hello does not exist yet (a setup may build it)" when the test's
-    /// command starts with a relative path that is missing from its directory.
+    /// A note when the test will certainly end in `error` or wait for a
+    /// setup: its command starts with a relative path that is missing from
+    /// its directory ("./bin/hello does not exist yet (a setup may build
+    /// it)") or that is a file without the execute bit; or it is a drop-in
+    /// executable that is neither a binary nor starts with `#!`.
     ///
-    /// - Parameter test: A loaded test; only a shell command is looked at, its program relative to `test.directory` (one `stat`
-    ///   per program and directory, remembered).
-    /// - Returns: The note, or nil when the program exists or the command starts no relative path.
+    /// - Parameter test: A loaded test; a shell command's program is looked for relative to `test.directory` (one `stat`
+    ///   per program and directory, remembered); a drop-in's first bytes are read.
+    /// - Returns: The note, or nil when nothing is wrong that can be told before it runs.
     public func note(for test: TestDefinition) -> String? {
-        guard case .shell(let command) = test.command, let program = Self.relativeProgram(of: command) else { return nil }
-        let key = test.directory + "\u{0}" + program
-        let found: Bool
-        if let known = exists[key] {
-            found = known
-        } else {
-            var info = stat()
-            found = stat(test.directory + "/" + program, &info) == 0
-            exists[key] = found
+        switch test.command {
+        case .executable(let path):
+            return Self.startsUnrunnable(path)
+                ? "the file has no #! line and is not a binary, so it cannot start (error when it runs); add one such as #!/bin/sh"
+                : nil
+        case .shell(let command):
+            guard let program = Self.relativeProgram(of: command) else { return nil }
+            let key = test.directory + "\u{0}" + program
+            let state: Bool?
+            if let known = exists[key] {
+                state = known
+            } else {
+                var info = stat()
+                let path = test.directory + "/" + program
+                if stat(path, &info) != 0 {
+                    state = false
+                } else {
+                    // A regular file the test cannot execute: nil.
+                    state = info.st_mode & S_IFMT == S_IFREG && access(path, X_OK) != 0 ? nil : true
+                }
+                exists[key] = state
+            }
+            switch state {
+            case false?: return "\(program) does not exist yet (a setup may build it)"
+            case nil: return "\(program) is not executable, so the test cannot start it (error when it runs); chmod +x it"
+            case true?: return nil
+            }
         }
-        return found ? nil : "\(program) does not exist yet (a setup may build it)"
+    }
+
+    /// Whether an executable neither starts with `#!` nor is an ELF binary
+    /// (the kernel refuses it: ENOEXEC). False when it cannot be read.
+    static func startsUnrunnable(_ path: String) -> Bool {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return false }
+        var head = [UInt8](repeating: 0, count: 4)
+        let got = head.withUnsafeMutableBytes { read(fd, $0.baseAddress!, 4) }
+        guard got >= 2 else { return got >= 0 }
+        return !(head[0] == UInt8(ascii: "#") && head[1] == UInt8(ascii: "!")) && !(got == 4 && head == [0x7f, 0x45, 0x4c, 0x46])
     }
 }

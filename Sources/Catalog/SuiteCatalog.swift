@@ -21,6 +21,15 @@ public struct SuiteCatalog: Sendable {
     /// What the loader warns about, one line each without `testbed: warning:`
     /// (a link to a directory outside the suite, not walked).
     public let warnings: [String]
+    /// The ids of the suites' tests the command line's paths left out (a
+    /// sub-folder selects only the tests under it), in tree order: a
+    /// pattern that selects nothing may name one of them.
+    public internal(set) var unselectedIDs: [String] = []
+    /// How many tests each suite declares, named or not, in the order of
+    /// `SuitePaths.suites` (empty for a catalog made otherwise than by `CatalogLoader`).
+    public internal(set) var declaredCounts: [Int] = []
+    /// How many tests of each suite the paths selected, in the same order.
+    public internal(set) var selectedCounts: [Int] = []
 
     /// A catalog of tests and setups made otherwise than by `CatalogLoader`
     /// (which checks the same): every setup that a test names or a setup

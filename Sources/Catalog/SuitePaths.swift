@@ -118,19 +118,46 @@ public struct SuitePaths: Sendable {
     }
 
     /// Which suite root was used, for a command's first line: `suite` and
-    /// `examples (root of examples/image)`; `suites` and `a, b` for several;
-    /// nil when only standalone executables were named.
-    public var label: (noun: String, text: String)? {
+    /// `examples` for a whole suite; for a part of one, what the paths
+    /// select, with the counts when given: `examples (2 of its 6 tests: those
+    /// under /image)`; `suites` and `a, b` for several; nil when only
+    /// standalone executables were named.
+    ///
+    /// - Parameters:
+    ///   - selected: how many tests the paths select in each suite (`SuiteCatalog.selectedCounts`), or empty.
+    ///   - declared: how many tests each suite declares (`SuiteCatalog.declaredCounts`), or empty.
+    /// - Returns: the noun and the text, or nil.
+    public func label(selected: [Int] = [], declared: [Int] = []) -> (noun: String, text: String)? {
         guard !suites.isEmpty else { return nil }
-        let text = suites.map { suite in
-            suite.isWhole ? suite.shown : suite.shown + " (root of " + suite.named.joined(separator: ", ") + ")"
+        let text = suites.enumerated().map { index, suite in
+            guard !suite.isWhole else { return suite.shown }
+            let what = suite.selectionText
+            guard index < selected.count, index < declared.count else { return suite.shown + " (" + what + ")" }
+            let count = declared[index] == 1 ? "its one test" : "its \(declared[index]) tests"
+            return suite.shown + " (\(selected[index]) of \(count): \(what))"
         }.joined(separator: ", ")
         // Paths as the command line gave them, but never a raw control character.
         return (suites.count == 1 ? "suite" : "suites", text.escapingControls)
     }
+
+    /// `label()` without counts.
+    public var label: (noun: String, text: String)? { label() }
 }
 
 extension SuiteRoot {
+    /// What the parts named select, in words: `those under /net`, `those of
+    /// net/testbed.yaml`, `/net/ping.sh`; `all` for the whole suite.
+    public var selectionText: String {
+        parts.map { part -> String in
+            switch part {
+            case .whole: "all"
+            case .directory(let prefix): "those under \(prefix)"
+            case .declarations(let directory): "those of " + (directory.isEmpty ? "" : directory + "/") + CatalogLoader.declarationFile
+            case .executable(let relative): "/" + relative
+            }
+        }.joined(separator: ", ").escapingControls
+    }
+
     /// Adds what one path selects, once.
     mutating func add(_ part: Part) {
         if !parts.contains(part) { parts.append(part) }

@@ -18,6 +18,9 @@ public struct UnknownFact: Sendable, Hashable, CustomStringConvertible {
     public let setups: Int
     /// The known name it is closest to, if any is close.
     public let suggestion: String?
+    /// Whether a requirement compares it with a value (`scratch-space >= 1G`):
+    /// then an environment declares it under `facts:`, not as a tag.
+    public var compared = false
 
     /// `suite/testbed.yaml:7: "kernal" is no fact …; did you mean "kernel"? (1 test; …)`.
     public var description: String {
@@ -26,7 +29,9 @@ public struct UnknownFact: Sendable, Hashable, CustomStringConvertible {
         var uses: [String] = []
         if tests > 0 { uses.append("\(tests) test\(tests == 1 ? "" : "s")") }
         if setups > 0 { uses.append("\(setups) setup\(setups == 1 ? "" : "s")") }
-        return text + " (\(uses.joined(separator: " and ")); declare it in an environment file's provides: if it is a lab tag)"
+        let fix = compared && suggestion == nil ? "declare it in an environment file's facts: (\(name): VALUE) if the lab has it"
+            : "declare it in an environment file's provides: if it is a lab tag"
+        return text + " (\(uses.joined(separator: " and ")); \(fix))"
     }
 
     /// Every unknown name the tests require, and the setups they could use
@@ -66,11 +71,13 @@ public struct UnknownFact: Sendable, Hashable, CustomStringConvertible {
         var first: [String: DeclarationLocation] = [:]
         var testCounts: [String: Int] = [:]
         var setupCounts: [String: Int] = [:]
+        var compared: Set<String> = []
         func unknownNames(_ requirements: [Requirement]) -> [String] {
             var names: [String] = []
             for requirement in requirements {
-                for alternative in requirement.alternatives where !isKnown(alternative.name) && !names.contains(alternative.name) {
-                    names.append(alternative.name)
+                for alternative in requirement.alternatives where !isKnown(alternative.name) {
+                    if case .compare = alternative { compared.insert(alternative.name) }
+                    if !names.contains(alternative.name) { names.append(alternative.name) }
                 }
             }
             return names
@@ -140,20 +147,13 @@ public struct UnknownFact: Sendable, Hashable, CustomStringConvertible {
         return order.map { name in
             if candidates == nil { candidates = facts.knownNames + providers.keys.sorted() }
             return UnknownFact(name: name, location: first[name]!, tests: testCounts[name] ?? 0, setups: setupCounts[name] ?? 0,
-                               suggestion: suggest(name, among: candidates!))
+                               suggestion: suggest(name, among: candidates!), compared: compared.contains(name))
         }
     }
 
     /// The closest known name; for a name with a prefix (`cpuflag:vmx`), the
     /// closest probe family with the same rest (`cpu-flag:vmx`).
     static func suggest(_ name: String, among candidates: [String]) -> String? {
-        if let colon = name.firstIndex(of: ":") {
-            let prefix = String(name[...colon])
-            let families = candidates.filter { $0.hasSuffix(":") }
-            if !families.contains(prefix), let family = closest(to: prefix, in: families) {
-                return family + name[name.index(after: colon)...]
-            }
-        }
-        return closest(to: name, in: candidates.filter { !$0.hasSuffix(":") && $0 != name })
+        nearestFactName(to: name, among: candidates)
     }
 }

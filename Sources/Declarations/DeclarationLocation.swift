@@ -32,14 +32,19 @@ public struct DeclarationLocation: Sendable, Hashable, Codable, CustomStringConv
 /// ones would overflow the clock; write 0 for no limit).
 public let longestTimeoutSeconds = 315_360_000.0
 
+/// The forms `parseTimeout` accepts, for a message that refuses one.
+public let durationForms = "write seconds (90) or NUMBER UNIT pairs, the largest unit first (10m, 1h30m, 1.5 min, 500ms; "
+    + "units ms, s, m, h, d, also sec, min, hr, second(s), minute(s), hour(s), day(s)), at most ten years"
+
 /// Parses a timeout: `90`, `90s`, `2m`, `1h30m`, `500ms`, `1.5m`; `0` is
 /// zero (no limit, where a timeout is declared). The grammar: a number
 /// alone (seconds), or one or more `NUMBER UNIT` pairs whose units go from
 /// largest to smallest, each at most once (`1d2h`, not `1h1h` or `30s1m`);
 /// a NUMBER is ASCII digits with at most one `.` (`1.5`, `.5`; no sign,
 /// exponent or hexadecimal: `0x1`, `1e3` and `+5` are refused); the units
-/// are `ms`, `s`/`sec`/`secs`, `m`/`min`/`mins`, `h`/`hr`/`hrs`, `d`, in any
-/// case; spaces may stand between the pairs and their parts.
+/// are `ms`, `s`/`sec`/`secs`/`second`/`seconds`, `m`/`min`/`mins`/`minute`/`minutes`,
+/// `h`/`hr`/`hrs`/`hour`/`hours`, `d`/`day`/`days`, in any case; spaces may
+/// stand between the pairs and their parts. `durationForms` says the same to users.
 /// - Parameter text: The timeout as written, surrounding whitespace ignored.
 /// - Returns: The duration in whole milliseconds, rounded up
 ///   (`wholeMilliseconds`); nil when `text` is not a timeout or is longer
@@ -71,7 +76,8 @@ public func parseTimeout(_ text: String) -> Duration? {
         return milliseconds(first)
     }
     let scales: [(names: Set<String>, seconds: Double)] = [
-        (["d"], 86400), (["h", "hr", "hrs"], 3600), (["m", "min", "mins"], 60), (["s", "sec", "secs"], 1), (["ms"], 0.001),
+        (["d", "day", "days"], 86400), (["h", "hr", "hrs", "hour", "hours"], 3600), (["m", "min", "mins", "minute", "minutes"], 60),
+        (["s", "sec", "secs", "second", "seconds"], 1), (["ms"], 0.001),
     ]
     var total = 0.0
     var value: Double? = first

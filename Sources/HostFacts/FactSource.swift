@@ -72,4 +72,34 @@ extension FactSource {
     public static func notPresent(_ name: String) -> FactLookup {
         .absent(reason: "\(name) is not present on this host")
     }
+
+    /// As `notPresent(_:)`, with the known name nearest to `name` when one is
+    /// close (`kernal is not present on this host; did you mean kernel?`): a
+    /// typo shows in the reason itself, where the summary puts it.
+    /// - Parameters:
+    ///   - name: The fact asked for.
+    ///   - candidates: The names the source knows, probe families as their prefix (`cpu-flag:`).
+    /// - Returns: `.absent` with the reason, and the suggestion when there is one.
+    public static func notPresent(_ name: String, among candidates: [String]) -> FactLookup {
+        guard let guess = nearestFactName(to: name, among: candidates) else { return notPresent(name) }
+        return .absent(reason: "\(name) is not present on this host; did you mean \(guess)?")
+    }
+}
+
+/// The known fact name nearest to `name`, nil when none is close: a family
+/// prefix for a name with a colon (`cpu-flg:vmx` → `cpu-flag:vmx`), else a
+/// name (`kernal` → `kernel`).
+/// - Parameters:
+///   - name: The name as written.
+///   - candidates: Known names, probe families as their prefix (`cpu-flag:`).
+/// - Returns: The suggestion, or nil.
+public func nearestFactName(to name: String, among candidates: [String]) -> String? {
+    if let colon = name.firstIndex(of: ":") {
+        let prefix = String(name[...colon])
+        let families = candidates.filter { $0.hasSuffix(":") }
+        if !families.contains(prefix), let family = closest(to: prefix, in: families) {
+            return family + name[name.index(after: colon)...]
+        }
+    }
+    return closest(to: name, in: candidates.filter { !$0.hasSuffix(":") && $0 != name })
 }

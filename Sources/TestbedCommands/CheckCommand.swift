@@ -32,7 +32,7 @@ struct CheckCommand: AsyncParsableCommand {
 
     func validate() throws {
         try selection.requireExistingPaths()
-        try environmentOptions.requireExistingFile()
+        try environmentOptions.requireExistingFile(suite: selection.suitePaths)
     }
 
     @Flag(help: "Print JSON: {\"environment\", \"tests\": [{\"id\", \"status\", \"setups\", \"unmet\": [{\"requirement\", \"reason\"}], \"notes\"}]}.")
@@ -52,23 +52,24 @@ struct CheckCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let environment = try environmentOptions.load()
+        let environment = try environmentOptions.load(suite: selection.suitePaths)
         let (catalog, plan) = try await selection.resolveCatalog(in: environment, steps: false)
-        let notes = catalog.relativePrograms == 0 ? [:] : Self.notes(plan)
+        let notes = Self.notes(plan)
         if json {
             emit(encodeJSON(Output(environment: plan.environment, tests: plan.tests.enumerated().map { index, test in
                 .init(id: test.test.id, status: test.status.name, setups: test.status.setups, unmet: test.status.unmet.map(UnmetJSON.init),
                       notes: notes[index].map { [$0] } ?? [])
             })))
         } else {
-            emit(Self.render(plan, description: environment.description, suite: selection.suitePaths.firstLineLabel(),
-                             notes: notes, style: .standard))
+            emit(Self.render(plan, description: environment.description, suite: selection.suitePaths.firstLineLabel(catalog: catalog),
+                             notes: notes, nothingSelected: selection.nothingSelectedMessage(catalog), style: .standard))
         }
         if plan.tests.isEmpty { throw ExitCode(ExitPolicy.standard.nothingSelected) }
     }
 
     /// A note for each test (by index) whose command starts with a relative
-    /// path that does not exist yet: a setup may build it.
+    /// path that does not exist yet (a setup may build it) or is not
+    /// executable, or that is a drop-in without a `#!` line (`ProgramLookup`).
     static func notes(_ plan: Plan) -> [Int: String] {
         let lookup = ProgramLookup()
         var notes: [Int: String] = [:]
@@ -79,13 +80,13 @@ struct CheckCommand: AsyncParsableCommand {
     }
 
     static func render(_ plan: Plan, description: String?, suite: String? = nil, notes: [Int: String] = [:],
-                       style: Style) -> String {
+                       nothingSelected: String? = nil, style: Style) -> String {
         // Reasons quote what the host said (a `file:` fact's contents, a program's
         // --version line): shown escaped, as run and report show them.
         let head = style.bold("environment: \(plan.environment.escapingControls)") + (description.map { " (\($0.escapingControls))" } ?? "")
             + (suite.map { ", \($0)" } ?? "") + "\n"
         guard !plan.tests.isEmpty else {
-            return head + "no tests selected; check the suite path, --tag and --id\n"
+            return head + (nothingSelected ?? "no tests selected; check the suite path, --tag, --id and -k") + "\n"
         }
         var longest = 0
         for test in plan.tests { longest = max(longest, test.test.id.displayWidth) }

@@ -79,8 +79,14 @@ enum CommandLineTypos {
     /// - Parameters:
     ///   - options: each `--id` and `-k` as written (`-k precopy`) and as the pattern it matches (`*precopy*`).
     ///   - ids: every test id of the catalog.
+    ///   - elsewhere: the ids of the suite's tests the paths left out (`SuiteCatalog.unselectedIDs`):
+    ///     a pattern that matches one of them says so, and how to reach it.
+    ///   - narrowing: what the paths select (`those under /net`), when they name part of a suite.
+    ///   - command: the subcommand, for the command suggested (`check`).
+    ///   - root: the way to the suite root from here (`..`).
     /// - Returns: one line for each pattern that selects nothing (at most 10 lines).
-    static func unmatchedIDs(_ options: [(written: String, pattern: String)], ids: [String]) -> [String] {
+    static func unmatchedIDs(_ options: [(written: String, pattern: String)], ids: [String], elsewhere: [String] = [],
+                             narrowing: String? = nil, command: String = "check", root: String? = nil) -> [String] {
         var lines: [String] = []
         // The candidates: every id and every directory above one (`/migration`).
         var candidates: Set<String> = []
@@ -99,6 +105,19 @@ enum CommandLineTypos {
             let full = pattern.hasPrefix("/") || pattern.hasPrefix("*") ? pattern : "/" + pattern
             let word = full.trimmingCharacters(in: CharacterSet(charactersIn: "*"))
             var line = "\(written.escapingControls) selects no test"
+            if let outside = elsewhere.first(where: { TestSelection.idMatches(pattern: pattern, id: $0) }) {
+                let more = elsewhere.count(where: { TestSelection.idMatches(pattern: pattern, id: $0) }) - 1
+                let also = more > 0 ? " (and \(more) more)" : ""
+                if let narrowing {
+                    line = "\(written.escapingControls) selects none of \(narrowing) (the path narrows the selection to them)"
+                }
+                line += "; it matches \(outside.escapingControls)\(also) elsewhere in the suite"
+                if let root {
+                    line += ": name the suite root (`testbed \(command) \(written.escapingControls) \(root.escapingControls)`) or run from it"
+                }
+                lines.append(line)
+                continue
+            }
             if written.hasPrefix("-k "), let guess = closestComponent(word, in: candidates) {
                 line += "; did you mean -k \(guess.escapingControls)?"
             } else if !written.hasPrefix("-k "), let guess = closest(to: full.hasPrefix("*") ? "/" + word : full, in: candidates.sorted()) {
@@ -109,6 +128,34 @@ enum CommandLineTypos {
             lines.append(line)
         }
         return lines
+    }
+
+    /// What to write instead of a suite path that does not exist but names a
+    /// test of the suite around the current directory: `/wrong-token is a
+    /// test id, not a path; use --id /wrong-token`, or `-k WORD` when it is
+    /// part of ids. Loads that suite (only when such a path was refused).
+    ///
+    /// - Parameter path: the path as given.
+    /// - Returns: the message, or nil when no test matches (or the suite cannot be loaded).
+    static func testIDHint(for path: String) async -> String? {
+        var word = Substring(path)
+        while word.hasPrefix("./") { word = word.dropFirst(2) }
+        let trimmed = String(String(word).trimmingSuffix("/"))
+        // Only inside a suite: outside one, `.` would be walked whole (a home directory).
+        let here = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).standardizedFileURL.path
+        guard !trimmed.isEmpty, SuiteRoot.find(from: here) != nil, let catalog = try? await CatalogLoader().load(["."]) else { return nil }
+        let ids = catalog.tests.map(\.id) + catalog.unselectedIDs
+        let id = trimmed.hasPrefix("/") ? trimmed : "/" + trimmed
+        let shown = path.escapingControls
+        if ids.contains(where: { TestSelection.idMatches(pattern: id, id: $0) }) {
+            return "\(shown) does not exist; it is a test id, not a path: use --id \(id.escapingControls)"
+        }
+        let keyword = trimmed.hasPrefix("/") ? String(trimmed.dropFirst()) : trimmed
+        let pattern = keywordPattern(keyword)
+        if let match = ids.first(where: { TestSelection.idMatches(pattern: pattern, id: $0) }) {
+            return "\(shown) does not exist; it is part of test ids (\(match.escapingControls)), not a path: use -k \(keyword.escapingControls)"
+        }
+        return nil
     }
 
     /// The component of an id nearest to `word` (`-k precopi` → `precopy`).

@@ -15,32 +15,41 @@ import Synchronization
 /// `--environment FILE`.
 struct EnvironmentOptions: ParsableArguments {
     @Option(name: [.customShort("e"), .long], help: ArgumentHelp(
-        "An environment file (environments/NAME.yaml) describing the host; default: probe this host.",
+        "An environment file describing the host: a path (from the current directory, else from the suite root), "
+            + "or NAME for environments/NAME.yaml at the suite root; default: probe this host.",
         valueName: "file"))
     var environment: String?
 
     /// The environment of `--environment`, or of this host when none is given.
     ///
-    /// - Parameter policy: the exit codes of the command (`run --exit-codes bisect` changes them).
+    /// - Parameters:
+    ///   - policy: the exit codes of the command (`run --exit-codes bisect` changes them).
+    ///   - suite: the suites named, whose first root a relative file or a NAME is looked for in
+    ///     (nil: the suite around the current directory).
     /// - Returns: the environment.
     /// - Throws: `ValidationError` (64) for a missing file, or `CommandFailure` with
     ///   `policy.missingInput` when it has one (bisect: 125); `policy.invalidDeclarations`
     ///   (65; 125 for bisect) for an invalid file; `policy.cannotWork` when Testbed ran out of descriptors.
-    func load(policy: ExitPolicy = .standard) throws -> Environment {
+    func load(policy: ExitPolicy = .standard, suite: SuitePaths? = nil) throws -> Environment {
         if Testbed.ownsProcess {
             stopHelpersOnSignals()
             // Every child of this process is a probe until a run's steps start:
             // what a probe leaves in another session is killed when it ends.
             HelperProcesses.adoptOrphans()
         }
-        guard let path = environment else { return Environment(local: HostProbe()) }
+        guard environment != nil else { return Environment(local: HostProbe()) }
         // Checked in `validate()` too; here again for a file removed since.
-        if let message = missingFileMessage {
+        guard let path = resolvedPath(suite: suite) else {
+            let message = missingFileMessage(suite: suite) ?? "environment file does not exist"
             if let missing = policy.missingInput { throw CommandFailure(message, status: missing) }
             throw ValidationError(message)
         }
         do {
-            return try Environment(contentsOf: path)
+            let environment = try Environment(contentsOf: path)
+            if !environment.warnings.isEmpty {
+                writeText(environment.warnings.map { "testbed: warning: \($0.escapingControls)\n" }.joined(), to: STDERR_FILENO)
+            }
+            return environment
         } catch {
             throw CommandFailure(error.description, status: error.isTestbedLimit ? policy.cannotWork : policy.invalidDeclarations)
         }
@@ -48,25 +57,76 @@ struct EnvironmentOptions: ParsableArguments {
 }
 
 extension EnvironmentOptions {
-    /// Why `--environment` names no file, nil when it does (or is not given).
-    var missingFileMessage: String? {
+    /// The suite root `--environment` is looked for in: the first suite
+    /// named, else the suite around the current directory.
+    static func suiteRoot(_ suite: SuitePaths?) -> SuiteRoot? {
+        if let first = suite?.suites.first { return first }
+        let here = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).standardizedFileURL.path
+        return SuiteRoot.find(from: here).map { SuiteRoot(path: $0) }
+    }
+
+    /// The file `--environment` names, as it is opened: the path from the
+    /// current directory when a file is there; else, from the suite root, the
+    /// path (`environments/lab.yaml` from a sub-folder), or for a NAME without
+    /// `/` and `.yaml`, `environments/NAME.yaml`. Nil when none is a file.
+    ///
+    /// - Parameter suite: the suites named (nil: the suite around the current directory).
+    /// - Returns: the path, relative to the current directory or absolute; nil when no file is found.
+    func resolvedPath(suite: SuitePaths?) -> String? {
         guard let path = environment else { return nil }
+        if Self.isFile(path) { return path }
+        guard !path.hasPrefix("/"), let root = Self.suiteRoot(suite) else { return nil }
+        var candidates = [path]
+        if !path.contains("/"), !path.hasSuffix(".yaml"), !path.hasSuffix(".yml") { candidates.insert("environments/\(path).yaml", at: 0) }
+        for candidate in candidates where Self.isFile(joinPath(root.path, candidate)) {
+            return joinPath(root.shown, candidate)
+        }
+        return nil
+    }
+
+    static func isFile(_ path: String) -> Bool {
         var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue { return nil }
-        let fix = CommandLineTypos.nearestSibling(of: path).map { "did you mean \($0.escapingControls)?" }
-            ?? "name a file such as environments/lab-r420.yaml"
-        return "environment file \(path.escapingControls) does not exist; \(fix)"
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
+    }
+
+    /// Why `--environment` names no file, nil when it does (or is not given):
+    /// where it was looked for, and the environment files the suite has.
+    ///
+    /// - Parameter suite: the suites named (nil: the suite around the current directory).
+    /// - Returns: the message, or nil.
+    func missingFileMessage(suite: SuitePaths?) -> String? {
+        guard let path = environment, resolvedPath(suite: suite) == nil else { return nil }
+        let root = Self.suiteRoot(suite)
+        var message = "environment file \(path.escapingControls) does not exist"
+        if let root, !path.hasPrefix("/") { message += " here nor at the suite root \(root.shown.escapingControls)" }
+        if let guess = CommandLineTypos.nearestSibling(of: path) { return message + "; did you mean \(guess.escapingControls)?" }
+        let directory = root.map { joinPath($0.path, "environments") } ?? "environments"
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        if let root, let guess = closest(to: name.hasSuffix(".yaml") || name.hasSuffix(".yml") ? name : name + ".yaml", in: files) {
+            let stem = guess.hasSuffix(".yaml") ? String(guess.dropLast(5)) : guess
+            return message + "; did you mean -e \(stem.escapingControls) (\(joinPath(root.shown, "environments/" + guess).escapingControls))?"
+        }
+        guard !files.isEmpty else {
+            return message + "; write one (environments/NAME.yaml at the suite root, see docs/environments.md) or leave out -e to probe this host"
+        }
+        let shown = files.prefix(10).map { "environments/" + $0 }.joined(separator: ", ")
+        return message + "; the suite's environment files: \(shown.escapingControls)\(files.count > 10 ? ", …" : "")"
+            + " (-e NAME names environments/NAME.yaml)"
     }
 
     /// Refuses an `--environment` file that does not exist; called from the
     /// subcommands' `validate()`, so the error comes with their usage.
     ///
-    /// - Parameter policy: the exit codes of the command.
+    /// - Parameters:
+    ///   - policy: the exit codes of the command.
+    ///   - suite: the suites named (nil: the suite around the current directory).
     /// - Throws: `ValidationError` (64), or, when the policy has a status for
     ///   missing input (`run --exit-codes bisect`: 125), the message printed
     ///   and `ExitCode` of that status (as `SelectionOptions.requireExistingPaths`).
-    func requireExistingFile(policy: ExitPolicy = .standard) throws {
-        guard let message = missingFileMessage else { return }
+    func requireExistingFile(policy: ExitPolicy = .standard, suite: SuitePaths? = nil) throws {
+        guard let message = missingFileMessage(suite: suite) else { return }
         if let missing = policy.missingInput {
             writeText(CommandFailure(message, status: missing).description, to: STDERR_FILENO)
             throw ExitCode(missing)
@@ -121,6 +181,7 @@ struct SelectionOptions: ParsableArguments {
     ///   would not reach `Testbed.start()` as itself.
     func requireExistingPaths(policy: ExitPolicy = .standard) throws {
         for path in paths where !FileManager.default.fileExists(atPath: path) {
+            Self.missingPath.withLock { $0 = path }
             let message = if let guess = CommandLineTypos.nearestSibling(of: path) {
                 "\(path.escapingControls) does not exist; did you mean \(guess.escapingControls)?"
             } else {
@@ -133,6 +194,10 @@ struct SelectionOptions: ParsableArguments {
             throw ValidationError(message)
         }
     }
+
+    /// The suite path `requireExistingPaths` refused last, for
+    /// `CommandLineTypos.testIDHint` (a test id given as a path).
+    static let missingPath = Mutex<String?>(nil)
 
     /// Every `--tag` and `--id` given, in order: those ArgumentParser read
     /// and those `RepeatedSelections` took off the command line before it.
@@ -200,8 +265,16 @@ struct SelectionOptions: ParsableArguments {
     }
 
     /// The catalog as well as the plan (see `resolve`).
-    func resolveCatalog(in environment: Environment, steps: Bool = true,
-                        policy: ExitPolicy = .standard) async throws -> (catalog: SuiteCatalog, plan: Plan) {
+    ///
+    /// - Parameters:
+    ///   - environment: the facts to resolve against.
+    ///   - steps: false for a plan with verdicts only (`check`).
+    ///   - policy: the exit codes of the command.
+    ///   - command: the subcommand's name, for the commands a warning suggests (`check`).
+    /// - Returns: the catalog the paths loaded and the plan.
+    /// - Throws: `CommandFailure` with `policy.invalidDeclarations` (65; 125 for bisect) on invalid declarations.
+    func resolveCatalog(in environment: Environment, steps: Bool = true, policy: ExitPolicy = .standard,
+                        command: String = "check") async throws -> (catalog: SuiteCatalog, plan: Plan) {
         let catalog = try await loadCatalog(policy: policy)
         let selection = try selection()
         let plan: Plan
@@ -216,11 +289,58 @@ struct SelectionOptions: ParsableArguments {
         if plan.tests.isEmpty, !selection.ids.isEmpty {
             var seen: Set<String> = []
             let options = idOptions.filter { seen.insert($0.written).inserted }
-            let lines = CommandLineTypos.unmatchedIDs(options, ids: catalog.tests.map(\.id))
+            let lines = CommandLineTypos.unmatchedIDs(options, ids: catalog.tests.map(\.id), elsewhere: catalog.unselectedIDs,
+                                                      narrowing: narrowingText, command: command, root: rootFromHere)
             writeText(lines.map { "testbed: warning: \($0)\n" }.joined(), to: STDERR_FILENO)
         }
         try reportUnknownFacts(plan, catalog: catalog, selection: selection, environment: environment, policy: policy)
         return (catalog, plan)
+    }
+
+    /// What the paths narrowed the suite to, when they name part of one
+    /// suite: `those under /net`; nil for a whole suite or several.
+    var narrowingText: String? {
+        let suites = suitePaths.suites
+        guard suites.count == 1, !suites[0].isWhole else { return nil }
+        return suites[0].selectionText
+    }
+
+    /// The way from the working directory to the suite root, when the paths
+    /// name part of one suite: `..` from a sub-folder, else the root as shown.
+    var rootFromHere: String? {
+        let suites = suitePaths.suites
+        guard suites.count == 1 else { return nil }
+        let root = suites[0].path
+        let here = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).standardizedFileURL.path
+        if here == root { return "." }
+        guard here.hasPrefix(root.hasSuffix("/") ? root : root + "/") else { return suites[0].shown }
+        let depth = here.dropFirst(root.count).split(separator: "/").count
+        return Array(repeating: "..", count: max(1, depth)).joined(separator: "/")
+    }
+
+    /// Why nothing is selected, with what to do: the paths hold none of the
+    /// suite's tests (a sub-folder without any), the suite declares none, or
+    /// `--tag`, `--id` and `-k` match none of those the paths select.
+    ///
+    /// - Parameters:
+    ///   - catalog: the catalog the paths loaded.
+    ///   - command: the subcommand, for the command suggested (`run ..`).
+    /// - Returns: one line, starting `no tests selected:`.
+    func nothingSelectedMessage(_ catalog: SuiteCatalog, command: String = "check") -> String {
+        let declared = catalog.declaredCounts.reduce(0, +)
+        if catalog.tests.isEmpty {
+            if declared == 0, suitePaths.executables.isEmpty {
+                return "no tests selected: the suite declares no tests; declare one under `tests:` in testbed.yaml, or give an "
+                    + "executable a `# testbed-description:` header (docs/suites.md)"
+            }
+            let tests = declared == 1 ? "the suite's one test is not" : "none of the suite's \(declared) tests is"
+            let narrowed = narrowingText.map { " \($0)" } ?? " what the path names"
+            let reach = rootFromHere.map { "; name the suite root (`testbed \(command) \($0.escapingControls)`) or run from it" } ?? ""
+            return "no tests selected: \(tests) among\(narrowed)\(reach)"
+        }
+        let count = catalog.tests.count == 1 ? "the one test" : "the \(catalog.tests.count) tests"
+        return "no tests selected: --tag, --id and -k match none of \(count) the path selects; check them "
+            + "(`testbed check --json` lists the ids; -k WORD selects the ids containing WORD)"
     }
 
     /// Warns about every fact name nothing knows (a typo turns a test off
@@ -317,11 +437,16 @@ enum RepeatedSelections {
 }
 
 extension SuitePaths {
-    /// The suite root for a command's first line: `suite: examples (root of
-    /// examples/image)`, or without the colon inside a sentence (`plan for
+    /// The suite root for a command's first line: `suite: examples (2 of its
+    /// 6 tests: those under /image)`, or without the colon inside a sentence (`plan for
     /// environment local, suite examples: …`); nil for standalone executables.
-    func firstLineLabel(colon: Bool = true) -> String? {
-        label.map { "\($0.noun)\(colon ? ":" : "") \($0.text)" }
+    ///
+    /// - Parameters:
+    ///   - colon: a colon after `suite` (`check`'s first line), or none (`run`'s, inside a sentence).
+    ///   - catalog: the catalog loaded, for how many tests the paths select of how many (`2 of its 6 tests`).
+    /// - Returns: the label, or nil.
+    func firstLineLabel(colon: Bool = true, catalog: SuiteCatalog? = nil) -> String? {
+        label(selected: catalog?.selectedCounts ?? [], declared: catalog?.declaredCounts ?? []).map { "\($0.noun)\(colon ? ":" : "") \($0.text)" }
     }
 }
 
@@ -450,4 +575,10 @@ extension String {
     func padded(_ width: Int) -> String {
         count >= width ? self : self + String(repeating: " ", count: width - count)
     }
+}
+
+/// `directory/relative`, or `relative` alone when the directory is `.`.
+func joinPath(_ directory: String, _ relative: String) -> String {
+    if directory == "." { return relative }
+    return directory.hasSuffix("/") ? directory + relative : directory + "/" + relative
 }

@@ -51,12 +51,12 @@ struct PlanCommand: AsyncParsableCommand {
 
     func validate() throws {
         try selection.requireExistingPaths()
-        try environmentOptions.requireExistingFile()
+        try environmentOptions.requireExistingFile(suite: selection.suitePaths)
         if dot && json { throw ValidationError("--dot and --json cannot be used together; choose one") }
     }
 
     func run() async throws {
-        let environment = try environmentOptions.load()
+        let environment = try environmentOptions.load(suite: selection.suitePaths)
         let plan = try await selection.resolve(in: environment)
         if dot {
             emit(plan.dot())

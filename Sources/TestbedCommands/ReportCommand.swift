@@ -55,7 +55,8 @@ struct ReportCommand: ParsableCommand {
     @Flag(help: "TAP version 13.")
     var tap = false
 
-    @Flag(help: "List the runs, newest first.")
+    @Flag(help: ArgumentHelp("List the runs, newest first; with --json: {\"runs\": [{\"id\", \"environment\", \"started\", "
+        + "\"finished\", \"exit_code\", \"state\", \"directory\"}]}."))
     var list = false
 
     /// The format a flag asks for (`--json`, `--junit`, `--tap`); nil without one.
@@ -65,6 +66,7 @@ struct ReportCommand: ParsableCommand {
     var chosenFormat: ReportFormat { format ?? flagFormat ?? .text }
 
     func validate() throws {
+        if list, json, !junit, !tap, format == nil { return }  // `--list --json`: the runs as JSON
         if [json, junit, tap, list].filter({ $0 }).count > 1 {
             throw ValidationError("choose one of --json, --junit, --tap and --list")
         }
@@ -76,6 +78,11 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         let results = self.results ?? Self.defaultResults()
+        var isDirectory: ObjCBool = false
+        if self.results != nil, !FileManager.default.fileExists(atPath: results, isDirectory: &isDirectory) || !isDirectory.boolValue {
+            throw CommandFailure("results directory \(results.escapingControls) does not exist; name the directory `testbed run` wrote "
+                + "(default: testbed-results at the suite root)", status: ExitPolicy.noSuchRun)
+        }
         let store: any RunStore
         do {
             store = try openStore(results, create: false)
@@ -92,6 +99,10 @@ struct ReportCommand: ParsableCommand {
             let runs: [RunReport.Run]
             do { runs = try store.runs() } catch { throw CommandFailure(error.description, status: ExitPolicy.noSuchRun) }
             if runs.isEmpty { throw CommandFailure(StoreError.noRuns(results).description, status: ExitPolicy.noSuchRun) }
+            if json {
+                emit(encodeJSON(ListedRuns(runs: runs.map(ListedRuns.Run.init))))
+                return
+            }
             var out = ""
             for run in runs {
                 let state = run.complete ? "exit \(run.exitCode.map(String.init) ?? "?")"
@@ -123,4 +134,48 @@ struct ReportCommand: ParsableCommand {
         let shown = SuiteRoot.shown(root, from: here)
         return shown == "." ? SuitePaths.resultsDirectory : shown + "/" + SuitePaths.resultsDirectory
     }
+}
+
+/// `report --list --json`: the runs, newest first.
+struct ListedRuns: Encodable {
+    struct Run: Encodable {
+        let id: String
+        let environment: String
+        let started: String
+        let finished: String?
+        let exitCode: Int32?
+        /// `complete`, `interrupted`, `running` or `incomplete`.
+        let state: String
+        let directory: String
+
+        enum CodingKeys: String, CodingKey {
+            case id, environment, started, finished
+            case exitCode = "exit_code"
+            case state, directory
+        }
+
+        init(_ run: RunReport.Run) {
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            id = run.id
+            environment = run.environment
+            started = formatter.string(from: run.started)
+            finished = run.finished.map(formatter.string(from:))
+            exitCode = run.exitCode
+            state = run.complete ? "complete" : run.interrupted ? "interrupted" : run.running != nil ? "running" : "incomplete"
+            directory = run.directory
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(id, forKey: .id)
+            try container.encode(environment, forKey: .environment)
+            try container.encode(started, forKey: .started)
+            try container.encode(finished, forKey: .finished)
+            try container.encode(exitCode, forKey: .exitCode)
+            try container.encode(state, forKey: .state)
+            try container.encode(directory, forKey: .directory)
+        }
+    }
+    let runs: [Run]
 }

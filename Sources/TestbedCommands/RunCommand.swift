@@ -115,7 +115,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func validate() throws {
         try selection.requireExistingPaths(policy: policy)
-        try environmentOptions.requireExistingFile(policy: policy)
+        try environmentOptions.requireExistingFile(policy: policy, suite: selection.suitePaths)
         if let jobs, jobs < 1 { throw ValidationError("-j must be at least 1, not \(jobs)") }
         do {
             _ = try parseTimeoutMultiplier(timeoutMultiplierText)
@@ -128,10 +128,10 @@ struct RunCommand: AsyncParsableCommand {
                     + "at least \(smallestTimeoutMultiplier), or 0 or less for no timeouts")
         }
         if parseTimeout(heartbeat) == nil {
-            throw ValidationError("--heartbeat \(shortened(heartbeat)) is not a duration up to ten years; write e.g. 1m, or 0 for none")
+            throw ValidationError("--heartbeat \(shortened(heartbeat)) is not a duration; \(durationForms); or 0 for none")
         }
         if parseTimeout(killGrace) == nil {
-            throw ValidationError("--kill-grace \(shortened(killGrace)) is not a duration up to ten years; write e.g. 5s")
+            throw ValidationError("--kill-grace \(shortened(killGrace)) is not a duration; \(durationForms)")
         }
     }
 
@@ -151,8 +151,8 @@ struct RunCommand: AsyncParsableCommand {
         // As many steps as descriptors allow, the soft limit raised for them
         // (a step that cannot start for want of them is Testbed's limit, not the test's).
         let descriptors = DescriptorBudget.apply(requested: jobs ?? CPUBudget().count)
-        let environment = try environmentOptions.load(policy: policy)
-        let plan = try await selection.resolve(in: environment, policy: policy)
+        let environment = try environmentOptions.load(policy: policy, suite: selection.suitePaths)
+        let (catalog, plan) = try await selection.resolveCatalog(in: environment, policy: policy, command: "run")
         let suites = selection.suitePaths
         let results = self.results ?? suites.defaultResults
         if latch.fired {
@@ -160,7 +160,8 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode(ExitPolicy.interrupted)
         }
         guard !plan.tests.isEmpty else {
-            writeText("testbed: no tests selected; check the suite path, --tag and --id\n", to: STDERR_FILENO)
+            let suite = suites.firstLineLabel(colon: false, catalog: catalog).map { "testbed: \($0)\n" } ?? ""
+            writeText(suite + "testbed: \(selection.nothingSelectedMessage(catalog, command: "run"))\n", to: STDERR_FILENO)
             throw ExitCode(policy.nothingSelected)
         }
         let store: any RunStore
@@ -209,7 +210,7 @@ struct RunCommand: AsyncParsableCommand {
                       to: STDERR_FILENO)
         }
         let console = ConsoleRecorder(style: Style.forStandardError, live: isatty(STDERR_FILENO) == 1 && !json, quiet: quiet || json,
-                                      suite: suites.firstLineLabel(colon: false), heartbeat: json ? nil : parseTimeout(heartbeat),
+                                      suite: suites.firstLineLabel(colon: false, catalog: catalog), heartbeat: json ? nil : parseTimeout(heartbeat),
                                       recorded: history.mapValues(\.duration))
         let recorder = store.recorder(runID: run.id, exitCodes: exitCodes, layout: layout)
         let executor = Executor(plan: plan, facts: environment, options: options,

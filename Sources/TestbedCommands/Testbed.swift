@@ -26,8 +26,10 @@ public struct Testbed: AsyncParsableCommand {
           testbed plan examples --dot | dot -Tsvg > plan.svg
           testbed check --environment environments/lab-r420.yaml examples
 
-        Exit codes: 0 fine, 2 testbed cannot work here (a file descriptor limit under 64, \
-        ulimit -n), 4 nothing selected, 64 bad command line, 65 invalid declarations.
+        Exit codes: 0 fine, 1 a test failed (run), 2 an infrastructure failure (run) or \
+        testbed cannot work here (a file descriptor limit under 64, ulimit -n), 3 both 1 and 2 \
+        (run), 4 nothing selected, 64 bad command line, 65 invalid declarations, 130 \
+        interrupted; `testbed run --help` has run's own, and --exit-codes bisect.
         """,
         version: Testbed.version,
         subcommands: [ProbeCommand.self, CheckCommand.self, PlanCommand.self, RunCommand.self, ReportCommand.self, GuardCommand.self]
@@ -94,7 +96,16 @@ public struct Testbed: AsyncParsableCommand {
 
     static func execute(parsing arguments: [String]) async throws {
         try CommandLineTypos.check(arguments)
-        var command = try parseAsRoot(RepeatedSelections.take(from: arguments))
+        var command: ParsableCommand
+        do {
+            command = try parseAsRoot(RepeatedSelections.take(from: arguments))
+        } catch {
+            // A test id given as a path (`testbed run /wrong-token`): say how to select it.
+            if !bisecting(arguments), let path = SelectionOptions.missingPath.withLock({ $0 }), let hint = await CommandLineTypos.testIDHint(for: path) {
+                throw ValidationError(hint)
+            }
+            throw error
+        }
         // A closed stdout or stderr (`testbed run … | head`) loses text, never
         // the run: from the first write on (RunCommand.run says so again).
         if command is RunCommand {

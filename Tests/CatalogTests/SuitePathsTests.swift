@@ -100,7 +100,8 @@ struct SuitePathsTests {
         #expect(paths.suites[0].shown == "suite")
         #expect(paths.defaultResults == "suite/testbed-results")
         #expect(paths.label?.noun == "suite")
-        #expect(paths.label?.text == "suite (root of suite/image, suite/kvm/api.sh, suite/image)")
+        #expect(paths.label?.text == "suite (those under /image, /kvm/api.sh)")
+        #expect(paths.label(selected: [3], declared: [7])?.text == "suite (3 of its 7 tests: those under /image, /kvm/api.sh)")
     }
 
     @Test("the default results directory and the label", arguments: [
@@ -111,7 +112,7 @@ struct SuitePathsTests {
         (["outer/gap/inner", "outer"], "outer/testbed-results", "suite outer"),   // inner lies in outer's walk: one suite
         (["lone/t.sh"], "testbed-results", nil),
         (["suite", "lone/t.sh"], "testbed-results", "suite suite"),
-        (["suite/image", "nowhere"], "testbed-results", "suite suite (root of suite/image)"),
+        (["suite/image", "nowhere"], "testbed-results", "suite suite (those under /image)"),
     ] as [([String], String, String?)])
     func defaults(paths: [String], results: String, label: String?) throws {
         let tree = try suiteTree()

@@ -95,6 +95,8 @@ struct HostProbeTests {
         ("qemu-system-aarch64", "`/usr/bin/qemu-system-aarch64 --version` printed no version (exit 1)"),
         ("qemu-system-ppc64", "qemu-system-ppc64 is not on PATH"),
         ("DELL_R420", "DELL_R420 is not present on this host"),
+        ("kernal", "kernal is not present on this host; did you mean kernel?"),
+        ("cpuflag:vmx", "cpuflag:vmx is not present on this host; did you mean cpu-flag:vmx?"),
     ])
     func absent(name: String, reason: String) {
         #expect(probe(tree).lookup(name) == .absent(reason: reason))

@@ -11,6 +11,7 @@ struct InputEdgeTests {
         ("90", 90_000), ("90s", 90_000), ("2m", 120_000), ("1h30m", 5_400_000), ("1h 30m", 5_400_000), ("500ms", 500),
         ("1.5m", 90_000), (".5s", 500), ("0", 0), ("0s", 0), ("0.0004", 1), ("1d2h3m4s5ms", 93_784_005), ("2 MIN", 120_000),
         ("1hr", 3_600_000), ("3secs", 3000), ("315360000", 315_360_000_000),
+        ("10 minutes", 600_000), ("1 minute", 60_000), ("2 hours 30 seconds", 7_230_000), ("1 day", 86_400_000), ("1 second", 1000),
     ])
     func durations(text: String, milliseconds: Int64) {
         #expect(parseTimeout(text) == .milliseconds(milliseconds), "\(text)")
@@ -19,6 +20,7 @@ struct InputEdgeTests {
     @Test("anything else is refused: hexadecimal, exponents, signs, repeated or unordered units, non-ASCII digits, over ten years", arguments: [
         "0x1", "0x1p0", "0X10", "1e3", "1e400", "+5", "-5s", "1d1d", "1h1h", "30s1m", "1ms1s", "1h30", "5x", "h", ".", "1..2s",
         "inf", "nan", "６０s", "٣s", "", " ", "1_000", "315360001", "3650d1s", "106751991167301d", "99999999999999999999",
+        "10 minutez", "1 minute 1 hour", "5 parsecs",
     ])
     func refusedDurations(text: String) {
         #expect(parseTimeout(text) == nil, "\(text)")

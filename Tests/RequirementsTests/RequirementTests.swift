@@ -43,6 +43,8 @@ struct RequirementGrammarTests {
         ("qemu >=", 6, "missing value after `>=`"),
         (">= 8.2", 1, "missing fact name"),
         ("qemu = 8.2", 6, "`=` is not an operator"),
+        ("kernel => 99.0", 8, "`=>` is not an operator"),
+        ("qemu =< 8.2", 6, "`=<` is not an operator"),
         ("qemu >= 8.2 9", 12, "unexpected ` `"),
         ("qemu >> 8.2", 7, "unexpected `>`"),
         ("qemu version", 5, "space inside fact name"),
@@ -63,6 +65,20 @@ struct RequirementGrammarTests {
             #expect(error.problem.contains(problem), "\(error)")
             #expect(error.description.hasPrefix("invalid requirement \"\(text)\""))
             #expect(error.description.contains("; "), "the message ends with a fix")
+        }
+    }
+
+    @Test("`=>` and `=<` are read as meant `>=` and `<=`, and the fix says so", arguments: [
+        ("kernel => 99.0", "did you mean `>=`? write `kernel >= 99.0`"),
+        ("qemu=<8.2", "did you mean `<=`? write `qemu <= 8.2`"),
+        ("=> 1", "did you mean `>=`? write `NAME >= 1`"),
+    ])
+    func swappedOperators(text: String, fix: String) {
+        do {
+            _ = try Requirement(parsing: text)
+            Issue.record("\"\(text)\" parsed")
+        } catch {
+            #expect(error.fix == fix, "\(error)")
         }
     }
 }

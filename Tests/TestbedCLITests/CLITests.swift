@@ -269,7 +269,8 @@ struct CLITests {
         let old = try testbed(["check", "--json", "-e", "environments/lab-r420-win7.yaml", "examples", "--id", "/lab"]).json()
         let oldTests = try #require(old["tests"] as? [[String: Any]])
         let reasons = oldTests.flatMap { ($0["unmet"] as? [[String: String]] ?? []).compactMap { $0["reason"] } }
-        #expect(reasons.sorted() == ["needs libvirt >= 9.0; this host has 8.10.0", "needs windows-7sp1+; this host has 7"])
+        #expect(reasons.sorted() == ["needs libvirt >= 9.0; the environment declares 8.10.0 (environments/lab-r420-win7.yaml:11)",
+                                     "needs windows-7sp1+; the environment declares 7 (environments/lab-r420-win7.yaml:9)"])
         #expect(oldTests.first { $0["id"] as? String == "/lab/gpu-passthrough" }?["status"] as? String == "runnable")
     }
 

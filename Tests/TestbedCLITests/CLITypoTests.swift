@@ -107,11 +107,12 @@ struct CLITypoTests {
         let tree = try typoTree()
         let missing = try testbed(["check", "-e", "missing.yaml", "examples"], in: tree.path)
         #expect(missing.status == 64)
-        #expect(missing.stderr == "Error: environment file missing.yaml does not exist; name a file such as environments/lab-r420.yaml\n"
+        #expect(missing.stderr == "Error: environment file missing.yaml does not exist here nor at the suite root examples; "
+            + "write one (environments/NAME.yaml at the suite root, see docs/environments.md) or leave out -e to probe this host\n"
             + checkUsage)
         let misspelt = try testbed(["check", "-e", "environments/lab-r42.yaml", "examples"], in: tree.path)
         #expect(misspelt.status == 64)
-        #expect(misspelt.stderr == "Error: environment file environments/lab-r42.yaml does not exist; "
+        #expect(misspelt.stderr == "Error: environment file environments/lab-r42.yaml does not exist here nor at the suite root examples; "
             + "did you mean environments/lab-r420.yaml?\n" + checkUsage)
         let probe = try testbed(["probe", "-e", "missing.yaml"], in: tree.path)
         #expect(probe.status == 64)
@@ -123,8 +124,8 @@ struct CLITypoTests {
         let tree = try typoTree()
         let result = try testbed(["run", "--exit-codes", "bisect", "-e", "missing.yaml", "examples"], in: tree.path)
         #expect(result.status == 125)
-        #expect(result.stderr == "testbed: error: environment file missing.yaml does not exist; "
-            + "name a file such as environments/lab-r420.yaml\n")
+        #expect(result.stderr == "testbed: error: environment file missing.yaml does not exist here nor at the suite root examples; "
+            + "write one (environments/NAME.yaml at the suite root, see docs/environments.md) or leave out -e to probe this host\n")
     }
 
     @Test("under run --exit-codes bisect a misspelt option stops git bisect: 128, with run's usage")
@@ -182,7 +183,8 @@ struct CLITypoTests {
             testbed: warning: -k zzzzzz selects no test; `testbed check --json` lists the ids
 
             """)
-        #expect(result.stdout.hasSuffix("no tests selected; check the suite path, --tag and --id\n"))
+        #expect(result.stdout.hasSuffix("no tests selected: --tag, --id and -k match none of the 4 tests the path selects; "
+            + "check them (`testbed check --json` lists the ids; -k WORD selects the ids containing WORD)\n"), "\(result.stdout)")
     }
 
     @Test("an --id that selects tests says nothing of the others")

@@ -68,7 +68,8 @@ struct FactProbeTests {
         #expect(status["/iproute/too-new"] == "unsupported")
         #expect(reasons["/iproute/too-new"] == ["needs iproute2 >= 6.2; this host has 6.1.0"])
         #expect(status["/deb/epoch"] == "runnable")
-        #expect(reasons["/deb/next-epoch"] == ["needs qemu-deb >= 2:1.0; this host has 1:7.2+dfsg-7+deb12u18"])
+        #expect(reasons["/deb/next-epoch"]?.first?.hasPrefix("needs qemu-deb >= 2:1.0; the environment declares 1:7.2+dfsg-7+deb12u18 (") == true,
+                "\(reasons["/deb/next-epoch"] ?? [])")
         #expect(status["/tool/version"] == "runnable")
         #expect(reasons["/tool/too-new"] == ["needs tool-3+; this host has 2.4.1"])
         let children = pids(in: tree["bin/children"])

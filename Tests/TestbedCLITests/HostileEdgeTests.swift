@@ -179,8 +179,8 @@ struct InputEdgeCLITests {
             + "milliseconds); write at least 0.001, or 0 or less for no timeouts"),
         (["--timeout-multiplier", "1e-400"], "--timeout-multiplier 1e-400 is above 0 but under 0.001, the smallest multiplier (timeouts "
             + "are kept in whole milliseconds); write at least 0.001, or 0 or less for no timeouts"),
-        (["--kill-grace", "0x5"], "--kill-grace 0x5 is not a duration up to ten years; write e.g. 5s"),
-        (["--kill-grace", "1d1d"], "--kill-grace 1d1d is not a duration up to ten years; write e.g. 5s"),
+        (["--kill-grace", "0x5"], "--kill-grace 0x5 is not a duration; " + durationForms),
+        (["--kill-grace", "1d1d"], "--kill-grace 1d1d is not a duration; " + durationForms),
     ])
     func undocumentedOptions(arguments: [String], message: String) throws {
         let tree = try TemporaryTree(["testbed.yaml": "tests:\n  a: 'true'\n"])

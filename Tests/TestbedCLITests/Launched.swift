@@ -70,7 +70,7 @@ func expectTimeoutRefused(_ value: String, sourceLocation: SourceLocation = #_so
         ], executables: ["sub/t.sh"])
         let result = try boundedTestbed(["check", "."], in: tree.path).result
         #expect(result.status == 65, sourceLocation: sourceLocation)
-        let fix = "not a duration up to ten years; write e.g. 90s, 10m or 1h (0 for no limit)"
+        let fix = "not a duration; " + durationForms + "; or 0 for no limit"
         #expect(result.stderr == """
             testbed: error: testbed.yaml:4: timeout of setup "s" is "\(value)", \(fix)
             testbed: error: testbed.yaml:8: timeout of test /a is "\(value)", \(fix)
@@ -78,3 +78,8 @@ func expectTimeoutRefused(_ value: String, sourceLocation: SourceLocation = #_so
 
             """, "\(result.stderr)", sourceLocation: sourceLocation)
 }
+
+/// The forms of a duration, as every refusal of one names them (`durationForms` of Declarations, spelt out:
+/// a change to what the parser accepts changes what users are told).
+let durationForms = "write seconds (90) or NUMBER UNIT pairs, the largest unit first (10m, 1h30m, 1.5 min, 500ms; "
+    + "units ms, s, m, h, d, also sec, min, hr, second(s), minute(s), hour(s), day(s)), at most ten years"

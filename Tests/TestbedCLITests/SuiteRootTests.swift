@@ -66,13 +66,14 @@ struct SuiteRootTests {
     func firstLines() throws {
         let tree = try rootedTree()
         let check = try testbed(["check", "suite/image"], in: tree.path)
-        #expect(check.stdout.hasPrefix("environment: local (this host, probed), suite: suite (root of suite/image)\n"), "\(check.stdout)")
+        #expect(check.stdout.hasPrefix("environment: local (this host, probed), suite: suite (2 of its 4 tests: those under /image)\n"), "\(check.stdout)")
         let whole = try testbed(["check", "suite"], in: tree.path)
         #expect(whole.stdout.hasPrefix("environment: local (this host, probed), suite: suite\n"), "\(whole.stdout)")
         let above = try testbed(["check"], in: tree["suite/image"])
-        #expect(above.stdout.hasPrefix("environment: local (this host, probed), suite: \(tree["suite"]) (root of .)\n"), "\(above.stdout)")
+        #expect(above.stdout.hasPrefix("environment: local (this host, probed), suite: \(tree["suite"]) (2 of its 4 tests: those under /image)\n"),
+                "\(above.stdout)")
         let plan = try testbed(["plan", "suite/image/boot.sh"], in: tree.path)
-        #expect(plan.stdout.hasPrefix("plan for environment local, suite suite (root of suite/image/boot.sh): 2 steps (1 setup, 1 test, 0 teardowns)\n"),
+        #expect(plan.stdout.hasPrefix("plan for environment local, suite suite (/image/boot.sh): 2 steps (1 setup, 1 test, 0 teardowns)\n"),
                 "\(plan.stdout)")
         let two = try testbed(["check", "suite", "other"], in: tree.path)
         #expect(two.stdout.hasPrefix("environment: local (this host, probed), suites: suite, other\n"), "\(two.stdout)")
@@ -87,7 +88,7 @@ struct SuiteRootTests {
         #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
         let first = run.stderr.split(separator: "\n").first.map(String.init) ?? ""
         #expect(first.hasPrefix("testbed: run "), "\(run.stderr)")
-        #expect(first.contains(" on local, suite suite (root of suite/image): 2 tests, -j "), "\(first)")
+        #expect(first.contains(" on local, suite suite (2 of its 4 tests: those under /image): 2 tests, -j "), "\(first)")
         #expect(run.stdout.contains("2 passed"), "\(run.stdout)")
         #expect(FileManager.default.fileExists(atPath: tree["suite/testbed-results/testbed.sqlite"]))
         #expect(!FileManager.default.fileExists(atPath: tree["testbed-results"]))
@@ -167,7 +168,8 @@ struct SuiteRootTests {
         let tree = try rootedTree()
         let run = try testbed(["run", "suite/images", "other", "suite/images/testbed.yaml"], in: tree.path)
         #expect(run.status == 0, "\(run.stderr)")
-        #expect(run.stderr.contains(" on local, suites suite (root of suite/images, suite/images/testbed.yaml), other: 2 tests"), "\(run.stderr)")
+        #expect(run.stderr.contains(" on local, suites suite (1 of its 4 tests: those under /images, those of images/testbed.yaml), other: 2 tests"),
+                "\(run.stderr)")
         #expect(try report(tree.path).outcomes == ["/images/other": "pass", "/elsewhere": "pass"])
         #expect(!FileManager.default.fileExists(atPath: tree["suite/testbed-results"]))
     }

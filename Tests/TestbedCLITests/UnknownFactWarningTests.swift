@@ -93,7 +93,7 @@ struct UnknownFactWarningTests {
 
             unsupported (2)
               /typo
-                  needs kernal >= 5.10; kernal is not present on this host
+                  needs kernal >= 5.10; kernal is not present on this host; did you mean kernel?
               /lab
                   needs DELL_R420; DELL_R420 is not present on this host
 

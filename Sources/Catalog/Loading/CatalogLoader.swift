@@ -100,15 +100,21 @@ public struct CatalogLoader: Sendable {
         var idHashes: [Int] = []
         // Whether the paths named each test of `state.tests`.
         var selected: [Bool] = []
+        var declaredCounts = [Int](repeating: 0, count: paths.suites.count)
+        var selectedCounts = declaredCounts
         for (index, result) in results.enumerated() {
             guard let result else { continue }
             state.tests += result.tests
             idHashes += result.idHashes
             state.setups += result.setups
             state.errors += result.errors
+            if case let .suiteFile(_, _, suite) = allUnits[index] { declaredCounts[suite] += result.tests.count }
             if case let .suiteFile(file, _, suite) = allUnits[index], !paths.suites[suite].isWhole {
-                selected += result.tests.map { Self.isNamed($0, from: file, by: paths.suites[suite]) }
+                let named = result.tests.map { Self.isNamed($0, from: file, by: paths.suites[suite]) }
+                selectedCounts[suite] += named.count(where: { $0 })
+                selected += named
             } else {
+                if case let .suiteFile(_, _, suite) = allUnits[index] { selectedCounts[suite] += result.tests.count }
                 selected += repeatElement(true, count: result.tests.count)
             }
         }
@@ -116,9 +122,14 @@ public struct CatalogLoader: Sendable {
         state.errors += CatalogValidator.duplicates(tests: state.tests, idHashes: idHashes, setups: state.setups)
         state.errors += CatalogValidator.setupReferences(tests: state.tests, setups: state.setups)
         if !state.errors.isEmpty { throw CatalogError(state.errors, warnings: warnings) }
-        let tests = selected.allSatisfy { $0 } ? state.tests : zip(state.tests, selected).compactMap { $1 ? $0 : nil }
-        return SuiteCatalog(validated: tests, setups: state.setups, roots: paths.suites.map(\.path) + paths.executables,
-                       factNames: factNames, relativePrograms: relativePrograms, warnings: warnings)
+        let everyTest = selected.allSatisfy { $0 }
+        let tests = everyTest ? state.tests : zip(state.tests, selected).compactMap { $1 ? $0 : nil }
+        var catalog = SuiteCatalog(validated: tests, setups: state.setups, roots: paths.suites.map(\.path) + paths.executables,
+                                   factNames: factNames, relativePrograms: relativePrograms, warnings: warnings)
+        if !everyTest { catalog.unselectedIDs = zip(state.tests, selected).compactMap { $1 ? nil : $0.id } }
+        catalog.declaredCounts = declaredCounts
+        catalog.selectedCounts = selectedCounts
+        return catalog
     }
 
     /// Whether a part of the suite the command line named selects a test

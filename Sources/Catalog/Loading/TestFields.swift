@@ -111,7 +111,7 @@ struct TestFields {
         var timeout = TestDefinition.defaultTimeout
         if let text = values.timeout?.values.last {
             if let parsed = parseTimeout(text) { timeout = parsed }
-            else { fail(values.timeout, "timeout of test \(id) is \"\(text)\", not a duration up to ten years; write e.g. 90s, 10m or 1h (0 for no limit)") }
+            else { fail(values.timeout, "timeout of test \(id) is \"\(text)\", not a duration; \(durationForms); or 0 for no limit") }
         }
         func flag(_ key: String, _ field: FieldTable.Field?) -> Bool {
             guard let text = field?.values.last else { return false }

@@ -108,6 +108,9 @@ struct SuiteWalker {
                     files.append(SuiteFile(path: path, relative: relative, isDeclaration: true))
                 } else if info.st_mode & 0o111 != 0 {
                     executables.append(SuiteFile(path: path, relative: relative.isEmpty ? entry : relative + "/" + entry, isDeclaration: false))
+                } else if let warning = Self.headerWithoutExecuteBit(
+                    path, name: entry, shown: CatalogLoader.join(scope.shownRoot, relative.isEmpty ? entry : relative + "/" + entry)) {
+                    warnings.append(warning)
                 }
             }
         }
@@ -162,6 +165,27 @@ struct SuiteWalker {
                 files.append(SuiteFile(path: CatalogLoader.join(suite.path, relative), relative: relative, isDeclaration: false, named: true))
             }
         }
+    }
+
+    /// Names of files that may be scripts: read for a `testbed-` header
+    /// when they are not executable (no other file is opened: a suite may
+    /// hold sources and disk images).
+    static let scriptSuffixes = [".sh", ".bash", ".zsh", ".ksh", ".py", ".pl", ".rb", ".tcl", ".exp", ".lua", ".js"]
+
+    /// The warning for a file with a `testbed-` header line but no execute
+    /// bit: it is not a test, which would drop it without a word. Only files
+    /// named like scripts (`scriptSuffixes`, or without a `.`) are read.
+    ///
+    /// - Parameters:
+    ///   - path: the file's path.
+    ///   - name: its name.
+    ///   - shown: the path shown in the warning.
+    /// - Returns: `FILE:LINE: has a testbed- header but is not executable, …`, or nil.
+    static func headerWithoutExecuteBit(_ path: String, name: String, shown: String) -> String? {
+        guard !name.contains(".") || scriptSuffixes.contains(where: { name.hasSuffix($0) }),
+              case .bytes(let head) = DropInDecoder.readHead(path),
+              let line = DropInHeader(bytes: head).lines.first?.line else { return nil }
+        return "\(shown.escapingControls):\(line): has a testbed- header but is not executable, so it is not a test; chmod +x it"
     }
 
     /// What a file that is not a regular file is, for a message.

@@ -31,6 +31,9 @@ public final class Environment: FactSource, Sendable {
     public let restore: DeclaredCommand?
     /// The directory of the environment file; commands run there.
     public let directory: String
+    /// What the file declares that it probably did not mean, one line each
+    /// without `testbed: warning:` (a fact named both in `provides:` and in `facts:`).
+    public let warnings: [String]
     let runner: CommandRunner
     let cache = Mutex<[String: FactLookup]>([:])
 
@@ -66,6 +69,7 @@ public final class Environment: FactSource, Sendable {
         commandProbes = [:]
         binaries = [:]
         restore = nil
+        warnings = []
         directory = FileManager.default.currentDirectoryPath
         runner = host.runner
     }
@@ -93,6 +97,18 @@ public final class Environment: FactSource, Sendable {
         var commandProbes: [String: DeclaredCommand] = [:]
         var binaries: [String: DeclaredCommand] = [:]
         var restore: DeclaredCommand?
+        var warnings: [String] = []
+        /// A fact declared a second time: the later declaration wins, and a warning says so.
+        func declare(_ fact: DeclaredFact) {
+            if let earlier = declared[fact.name] {
+                let place = { (fact: DeclaredFact) in fact.isOverride ? "facts:" : "provides:" }
+                let value = fact.value.map { " (\($0))" } ?? ""
+                warnings.append("\(path)\(fact.line.map { ":\($0)" } ?? ""): fact \(fact.name) is declared in \(place(earlier))"
+                    + "\(earlier.line.map { " (line \($0))" } ?? "") and again in \(place(fact)); this one\(value) is used; keep one "
+                    + "(provides: for a tag or a version an admin vouches for, facts: for a value that overrides a probed one)")
+            }
+            declared[fact.name] = fact
+        }
 
         if let root = try reader.parse(text) {
             let entries = try reader.mapping(root, what: "an environment file")
@@ -112,14 +128,14 @@ public final class Environment: FactSource, Sendable {
                     for item in items {
                         let tag = try reader.string(item, what: "each tag of provides")
                         let fact = try Environment.parseTag(tag, reader: reader, node: item)
-                        declared[fact.name] = DeclaredFact(name: fact.name, value: fact.value, line: reader.line(item), isOverride: false)
+                        declare(DeclaredFact(name: fact.name, value: fact.value, line: reader.line(item), isOverride: false))
                     }
                 case "facts":
                     for fact in try reader.mapping(entry.value, what: "facts") {
                         try Environment.checkName(fact.key, reader: reader, node: fact.keyNode)
                         let value = try reader.string(fact.value, what: "the value of fact \(fact.key)")
                         try Environment.checkPrintable(value, what: "the value of fact \(fact.key)", reader: reader, node: fact.value)
-                        declared[fact.key] = DeclaredFact(name: fact.key, value: value, line: reader.line(fact.keyNode), isOverride: true)
+                        declare(DeclaredFact(name: fact.key, value: value, line: reader.line(fact.keyNode), isOverride: true))
                     }
                 case "probes":
                     for probe in try reader.mapping(entry.value, what: "probes") {
@@ -147,6 +163,7 @@ public final class Environment: FactSource, Sendable {
         self.commandProbes = commandProbes
         self.binaries = binaries
         self.restore = restore
+        self.warnings = warnings
     }
 
     /// `DELL_R420` or `virtiowin = 2013-10-24`.
@@ -240,7 +257,9 @@ public final class Environment: FactSource, Sendable {
             if let value = fact.value, Alternative.falseWords.contains(value.lowercased()) {
                 return .absent(reason: "\(origin) declares \(name) as \(value)")
             }
-            return .present(Fact(name: name, value: fact.value, source: origin))
+            var declared = Fact(name: name, value: fact.value, source: origin)
+            declared.isDeclared = true
+            return .present(declared)
         }
         if let binary = binaries[name] {
             let path = absolute(binary.text)
@@ -275,7 +294,8 @@ public final class Environment: FactSource, Sendable {
             }
             return .present(Fact(name: name, value: version, source: probe.text))
         }
-        if let host { return host.lookup(name) }
+        // A name nothing knows: the nearest one this file declares counts too.
+        if let host { return knows(name) || name.hasPrefix("qemu-") ? host.lookup(name) : HostProbe.notPresent(name, among: knownNames) }
         return .absent(reason: "\(name) is not declared in \(source) (probe: false)")
     }
 

@@ -210,7 +210,7 @@ public final class HostProbe: FactSource, Sendable {
         if let id = name.dropPrefix("pci:") { return probePCI(id) }
         if let file = name.dropPrefix("file:") { return probeFile(file) }
         if name.hasPrefix("qemu-") { return probeBinaryVersion(name, fact: name) }
-        return Self.notPresent(name)
+        return Self.notPresent(name, among: Self.builtInNames)
     }
 
     // MARK: - Files

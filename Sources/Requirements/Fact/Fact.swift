@@ -11,6 +11,15 @@ public struct Fact: Sendable, Hashable, Codable, CustomStringConvertible {
     public let value: String?
     /// Where the fact came from: `uname`, `/proc/meminfo`, `environments/lab.yaml:7`…
     public let source: String
+    /// Whether an environment file declares it (`provides:`, `facts:`) rather
+    /// than the host being probed for it: a reason then says "the
+    /// environment declares 20G (lab.yaml:5)", not "this host has 20G".
+    /// Not encoded (the JSON shapes of facts and plans stay as they are).
+    public var isDeclared = false
+
+    enum CodingKeys: String, CodingKey {
+        case name, value, source
+    }
 
     /// A fact.
     /// - Parameters:

@@ -29,13 +29,16 @@ public enum Observation: Sendable, Hashable, Codable, CustomStringConvertible {
     /// requirement writes it (`8 GiB (8589934592 bytes)` for a size in units).
     case differs(Fact, shown: String)
 
-    /// The host's side in words: "this host has 7.2.9".
+    /// The host's side in words: "this host has 7.2.9", or for a fact an environment file declares
+    /// "the environment declares 20G (lab.yaml:5)".
     public var description: String {
         switch self {
         case .absent(let reason): reason
         case let .switchedOff(name, value): "\(name) is \(value) on this host"
+        case .present(let fact) where fact.isDeclared: "the environment declares \(fact) (\(fact.source))"
         case .present(let fact): "this host has \(fact)"
         case .noValue(let name): "\(name) is present on this host but has no value to compare"
+        case .differs(let fact, let shown) where fact.isDeclared: "the environment declares \(shown) (\(fact.source))"
         case .differs(_, let shown): "this host has \(shown)"
         }
     }

@@ -173,6 +173,14 @@ extension Alternative {
         if let (opIndex, op) = Alternative.findOperator(in: body) {
             let name = String(body[body.startIndex..<opIndex]).trimmingWhitespace()
             let valueStart = opIndex + op.rawValue.count
+            // `=>` and `=<`, written as spoken: the `=` would end up in the fact name.
+            if op == .greater || op == .less, opIndex > body.startIndex, body[opIndex - 1] == "=" {
+                let meant = op.rawValue + "="
+                let stem = String(name.dropLast()).trimmingWhitespace()
+                let value = String(body[valueStart..<body.endIndex]).trimmingWhitespace()
+                throw fail(base + (opIndex - 1 - body.startIndex), "`=\(op.rawValue)` is not an operator",
+                           "did you mean `\(meant)`? write `\(shortened(stem.isEmpty ? "NAME" : stem)) \(meant) \(shortened(value.isEmpty ? "VALUE" : value))`")
+            }
             let value = String(body[valueStart..<body.endIndex]).trimmingWhitespace()
             guard !name.isEmpty else {
                 throw fail(base + (opIndex - body.startIndex), "missing fact name before `\(op.rawValue)`",

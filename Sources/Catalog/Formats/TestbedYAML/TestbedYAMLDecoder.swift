@@ -168,7 +168,7 @@ struct TestbedYAMLDecoder {
             case "timeout":
                 let text = try reader.string(entry.value, what: "timeout")
                 guard let value = parseTimeout(text) else {
-                    throw at.error("timeout of setup \"\(name)\" is \"\(text)\", not a duration up to ten years; write e.g. 90s, 10m or 1h (0 for no limit)")
+                    throw at.error("timeout of setup \"\(name)\" is \"\(text)\", not a duration; \(durationForms); or 0 for no limit")
                 }
                 timeout = value
             case "description":

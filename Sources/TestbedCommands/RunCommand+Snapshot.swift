@@ -70,11 +70,7 @@ extension RunCommand {
         var provenance = collected.provenance
         provenance.labels = labels
         if let snapshot = provenance.snapshot {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-            if let data = try? encoder.encode(snapshot) {
-                writeFile("snapshot.json", in: layout) { $0(String(decoding: data, as: UTF8.self) + "\n") }
-            }
+            writeFile("snapshot.json", in: layout) { $0(snapshot.prettyJSON()) }
         }
         return provenance
     }

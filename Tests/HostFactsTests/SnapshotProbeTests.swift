@@ -34,9 +34,12 @@ struct SnapshotProbeTests {
             bad\u{1B}[31m 1.0
             zlib1g\t1:1.2.13
             zlib1g\t1:1.3
+            crlf\t2.0\r
             """
         let packages = SnapshotProbe.parsePackages(text)
-        #expect(packages == ["libvirt0": "9.0.0-4", "qemu-system-x86": "1:8.2.2+ds-0ubuntu1", "zlib1g": "1:1.3"])
+        #expect(packages == ["libvirt0": "9.0.0-4", "qemu-system-x86": "1:8.2.2+ds-0ubuntu1", "zlib1g": "1:1.3", "crlf": "2.0"])
+        #expect(SnapshotProbe.parsePackages("").isEmpty)
+        #expect(SnapshotProbe.parsePackages("a 1\nb 2") == ["a": "1", "b": "2"], "no newline at the end")
     }
 
     @Test("dpkg's default list keeps installed packages, not those removed but for their configuration")

@@ -114,6 +114,14 @@ struct SnapshotStoreTests {
         #expect(a.canonicalJSON().hasPrefix(#"{"binaries":{},"facts":{"a":"1","b":"2"},"kernel_command_line":null,"#))
         #expect(a.hash == b.hash)
         #expect(a.hash != RunSnapshot().hash)
+        // Every text survives: quotes, backslashes, control characters, slashes, non-ASCII.
+        let odd = RunSnapshot(facts: ["file:/etc/x": "a \"b\" \\c\u{1}\u{7F}\t\n", "é": "ü/ñ"], kernelCommandLine: "root=/dev/sda1 \"x\"",
+                              modules: ["m"], packages: ["libc6:amd64": "2.36-9+deb12u4"], packageManager: "dpkg", binaries: ["q": "9"])
+        #expect(RunSnapshot.decode(odd.canonicalJSON()) == odd)
+        #expect(RunSnapshot.decode(odd.prettyJSON()) == odd)
+        #expect(odd.canonicalJSON().contains(#""root=/dev/sda1 \"x\"""#))
+        #expect(!odd.canonicalJSON().contains("\n"), "one line")
+        #expect(odd.prettyJSON().hasPrefix("{\n  \"binaries\" : {\n    \"q\" : \"9\"\n  },\n  \"facts\" : {\n"))
     }
 }
 

@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // SHA-256 of a run's snapshot (the key that shares identical snapshots between runs).
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         // Property-based tests that fuzz the parsers (Tests/*/…FuzzTests.swift).
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
@@ -48,7 +50,8 @@ let package = Package(
         ]),
         // The results database (SQLite through GRDB): a recorder that writes runs, and reads them back.
         .target(name: "Results", dependencies: [
-            "CShim", "Requirements", "ProcessSupervision", "Execution", .product(name: "GRDB", package: "GRDB.swift"),
+            "CShim", "Requirements", "HostFacts", "ProcessSupervision", "Execution", .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The lab's memory read back: two runs compared, a test's timeline, fail ratios, snapshot diffs, regressions, why.
         .target(name: "History", dependencies: ["Execution", "Results"]),

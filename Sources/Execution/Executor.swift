@@ -120,9 +120,10 @@ public final class Executor: Sendable {
     /// Runs the plan; returns when every step has finished or been skipped.
     /// - Parameters:
     ///   - recordedFacts: The facts to record with the run (`RunInfo.facts`).
+    ///   - provenance: The host, its snapshot, the labels and the suite's revision, recorded with the run (`RunInfo`).
     ///   - started: When the run started.
     /// - Returns: Every test's and setup's result, in plan order.
-    public func run(facts recordedFacts: [Fact], started: Date = Date()) async -> RunSummary {
+    public func run(facts recordedFacts: [Fact], provenance: RunProvenance = RunProvenance(), started: Date = Date()) async -> RunSummary {
         let dispatcher = self.dispatcher
         let delivery = Task { await dispatcher.deliver() }
         var state = ExecutionState(plan: plan, history: options.history)
@@ -134,7 +135,8 @@ public final class Executor: Sendable {
         for result in decided { state.testResults[result.id] = result }
         dispatcher.send(.started(RunInfo(
             id: options.runID, environment: plan.environment, started: started, directory: options.layout.directory,
-            tests: plan.tests.map(\.test.id), decided: decided, facts: recordedFacts, jobs: options.jobs)))
+            tests: plan.tests.map(\.test.id), decided: decided, facts: recordedFacts, jobs: options.jobs,
+            provenance: provenance)))
 
         let base = EnvironmentBlock(options.baseEnvironment)
         let loop = RunLoop(

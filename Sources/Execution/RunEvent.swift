@@ -42,6 +42,49 @@ public struct RunInfo: Sendable {
     public let facts: [Fact]
     /// How many steps run at once (`-j`).
     public let jobs: Int
+    /// The host's name (`gethostname`); nil when unknown. With `environment`
+    /// it says which runs are comparable (`testbed diff`, regressions).
+    public var host: String? = nil
+    /// `/etc/machine-id`; nil when unreadable.
+    public var machineID: String? = nil
+    /// The host's state as the run started; nil when none was taken.
+    public var snapshot: RunSnapshot? = nil
+    /// `--label KEY=VALUE`: what is under test (`qemu=9.1.0-rc2`).
+    public var labels: [String: String] = [:]
+    /// The full commit hash of the suite root's git work tree; nil when it is not in one (or git is missing).
+    public var suiteCommit: String? = nil
+    /// Whether `git status --porcelain` printed anything; nil when the suite is not in a git work tree.
+    public var suiteDirty: Bool? = nil
+
+    /// The run as it starts.
+    ///
+    /// - Parameters:
+    ///   - id: the run's id.
+    ///   - environment: the environment's name.
+    ///   - started: when the run started.
+    ///   - directory: the run directory, absolute.
+    ///   - tests: every selected test, in plan order.
+    ///   - decided: the verdicts decided before anything runs.
+    ///   - facts: the facts recorded with the run.
+    ///   - jobs: how many steps run at once.
+    ///   - provenance: the host, its snapshot, the labels and the suite's revision.
+    public init(id: String, environment: String, started: Date, directory: String, tests: [String], decided: [TestResult],
+                facts: [Fact], jobs: Int, provenance: RunProvenance = RunProvenance()) {
+        self.id = id
+        self.environment = environment
+        self.started = started
+        self.directory = directory
+        self.tests = tests
+        self.decided = decided
+        self.facts = facts
+        self.jobs = jobs
+        host = provenance.host
+        machineID = provenance.machineID
+        snapshot = provenance.snapshot
+        labels = provenance.labels
+        suiteCommit = provenance.suiteCommit
+        suiteDirty = provenance.suiteDirty
+    }
 }
 
 /// The run as it ends.

@@ -1,6 +1,7 @@
 import Execution
 import ProcessSupervision
 import Foundation
+import HostFacts
 import Requirements
 
 /// One run as a `RunStore` has it: what `testbed report` shows and every
@@ -36,6 +37,21 @@ public struct RunReport: Sendable {
         /// The `testbed run` still going on with this run (it holds the run's
         /// `RunLock`: a lock on its run directory), as read back by the store; nil when none does.
         public var running: RunLock.Holder? = nil
+        /// The hostname the run ran on; nil for runs recorded before Testbed recorded it.
+        public var host: String? = nil
+        /// `/etc/machine-id` of that host; nil when unreadable or not recorded.
+        public var machineID: String? = nil
+        /// `--label KEY=VALUE`, by key (empty: none).
+        public var labels: [String: String] = [:]
+        /// The suite root's git commit; nil outside a git work tree (or not recorded).
+        public var suiteCommit: String? = nil
+        /// Whether the suite's work tree had changes; nil outside one (or not recorded).
+        public var suiteDirty: Bool? = nil
+        /// The hash (SHA-256, hex) of the run's snapshot (`RunSnapshot`); nil when none was recorded.
+        public var snapshot: String? = nil
+        /// How many tests had each outcome, as recorded at the run's end; nil
+        /// for a run that never ended (count its tests instead: `RunReport.counts`).
+        public var counts: [TestOutcome: Int]? = nil
 
         /// "(running for 12 s: testbed pid 4242 is still writing it, in RUN_DIR)" while
         /// a `testbed run` holds the run; nil when none does.
@@ -84,6 +100,13 @@ public struct RunReport: Sendable {
                   exitCode: recording.exitCode, complete: !summary.interrupted, interrupted: summary.interrupted,
                   haltedBy: summary.haltedBy, directory: info.directory, jobs: info.jobs,
                   recordingError: recording.recordingError)
+        run.host = info.host
+        run.machineID = info.machineID
+        run.labels = info.labels
+        run.suiteCommit = info.suiteCommit
+        run.suiteDirty = info.suiteDirty
+        run.snapshot = info.snapshot.map { RunSnapshot.hash(of: $0.canonicalJSON()) }
+        run.counts = RunReport.counts(of: summary.tests)
         tests = summary.tests
         setups = summary.setups
         facts = info.facts
@@ -105,7 +128,13 @@ public struct RunReport: Sendable {
     }
 
     /// How many tests have each outcome.
-    public var counts: [TestOutcome: Int] {
+    public var counts: [TestOutcome: Int] { Self.counts(of: tests) }
+
+    /// How many of `tests` have each outcome (outcomes none has are absent).
+    ///
+    /// - Parameter tests: the results.
+    /// - Returns: outcome → count.
+    public static func counts(of tests: [TestResult]) -> [TestOutcome: Int] {
         var counts: [TestOutcome: Int] = [:]
         for test in tests { counts[test.outcome, default: 0] += 1 }
         return counts

@@ -58,7 +58,7 @@ extension SQLiteRunStore {
     static func run(_ row: Row) -> RunReport.Run {
         let finished = (row["finished"] as Double?).map(Date.init(timeIntervalSince1970:))
         let directory: String = row["directory"]
-        return RunReport.Run(
+        var run = RunReport.Run(
             id: row["id"], environment: row["environment"],
             started: Date(timeIntervalSince1970: row["started"]),
             finished: finished,
@@ -66,6 +66,14 @@ extension SQLiteRunStore {
             haltedBy: row["halted_by"], directory: directory, jobs: row["jobs"],
             recordingError: row["recording_error"],
             running: finished == nil ? RunLock.holder(ofRunAt: directory) : nil)
+        run.host = row["host"]
+        run.machineID = row["machine_id"]
+        run.labels = RowJSON.labels(row["labels"])
+        run.suiteCommit = row["suite_commit"]
+        run.suiteDirty = row["suite_dirty"]
+        run.snapshot = row["snapshot"]
+        run.counts = RowJSON.counts(row["counts"])
+        return run
     }
 
     static func load(_ db: Database, run row: Row) throws -> RunReport {

@@ -3,6 +3,7 @@ import Execution
 import ProcessSupervision
 import Foundation
 import GRDB
+import HostFacts
 import Requirements
 import Synchronization
 
@@ -301,69 +302,6 @@ public final class SQLiteRunStore: RunStore {
         return "check the results directory or choose another --results DIR"
     }
 
-    static var migrator: DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE run (
-                    id TEXT PRIMARY KEY,
-                    environment TEXT NOT NULL,
-                    started REAL NOT NULL,
-                    finished REAL,
-                    exit_code INTEGER,
-                    complete INTEGER NOT NULL DEFAULT 0,
-                    interrupted INTEGER NOT NULL DEFAULT 0,
-                    halted_by TEXT,
-                    directory TEXT NOT NULL,
-                    jobs INTEGER NOT NULL
-                );
-                CREATE TABLE fact (
-                    run_id TEXT NOT NULL REFERENCES run(id) ON DELETE CASCADE,
-                    name TEXT NOT NULL,
-                    value TEXT,
-                    source TEXT NOT NULL,
-                    PRIMARY KEY (run_id, name)
-                );
-                CREATE TABLE test_result (
-                    run_id TEXT NOT NULL REFERENCES run(id) ON DELETE CASCADE,
-                    position INTEGER NOT NULL,
-                    id TEXT NOT NULL,
-                    outcome TEXT NOT NULL,
-                    started REAL,
-                    duration REAL NOT NULL DEFAULT 0,
-                    exit_status INTEGER,
-                    signal INTEGER,
-                    reason TEXT,
-                    blocked_by TEXT,
-                    log TEXT,
-                    PRIMARY KEY (run_id, id)
-                );
-                CREATE INDEX test_result_by_id ON test_result(id);
-                CREATE TABLE setup_result (
-                    run_id TEXT NOT NULL REFERENCES run(id) ON DELETE CASCADE,
-                    seq INTEGER NOT NULL,
-                    name TEXT NOT NULL,
-                    test_id TEXT,
-                    phase TEXT NOT NULL,
-                    outcome TEXT NOT NULL,
-                    started REAL,
-                    duration REAL NOT NULL DEFAULT 0,
-                    exit_status INTEGER,
-                    signal INTEGER,
-                    reason TEXT,
-                    log TEXT,
-                    PRIMARY KEY (run_id, seq)
-                );
-                """)
-        }
-        // What went wrong while recording the run (nil: nothing); databases
-        // written before it keep their runs, with nil here.
-        migrator.registerMigration("v2") { db in
-            try db.execute(sql: "ALTER TABLE run ADD COLUMN recording_error TEXT")
-        }
-        return migrator
-    }
-
     // MARK: - Runs
 
     /// A new run id (sortable by time, unique across concurrent runs) and its
@@ -428,8 +366,19 @@ public final class SQLiteRunStore: RunStore {
     // MARK: - Writing
 
     func insertStart(_ db: Database, _ info: RunInfo) throws {
-            try db.execute(sql: "INSERT INTO run (id, environment, started, directory, jobs) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [info.id, info.environment, info.started.timeIntervalSince1970, info.directory, info.jobs])
+            var snapshot: String?
+            if let body = info.snapshot?.canonicalJSON() {
+                let hash = RunSnapshot.hash(of: body)
+                // Shared by every run whose host was in the same state.
+                try db.execute(sql: "INSERT OR IGNORE INTO snapshot (hash, body) VALUES (?, ?)", arguments: [hash, body])
+                snapshot = hash
+            }
+            try db.execute(sql: """
+                INSERT INTO run (id, environment, started, directory, jobs, host, machine_id, snapshot, labels, suite_commit, suite_dirty)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [info.id, info.environment, info.started.timeIntervalSince1970, info.directory, info.jobs,
+                                 info.host, info.machineID, snapshot, RowJSON.encode(info.labels), info.suiteCommit,
+                                 info.suiteDirty])
             let fact = try db.makeStatement(sql: "INSERT OR REPLACE INTO fact (run_id, name, value, source) VALUES (?, ?, ?, ?)")
             for item in info.facts { try fact.execute(arguments: [info.id, item.name, item.value, item.source]) }
             let decided = Dictionary(info.decided.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
@@ -464,19 +413,20 @@ public final class SQLiteRunStore: RunStore {
     }
 
     /// The run's end: `exitCode` is the one `testbed run` exits with;
-    /// `recordingError` says what went wrong while recording it (nil: nothing).
+    /// `recordingError` says what went wrong while recording it (nil: nothing);
+    /// `counts` the tests by outcome.
     func updateFinish(_ db: Database, _ summary: RunSummary, exitCode: Int32, recordingError: String?) throws {
             try db.execute(sql: """
-                UPDATE run SET finished = ?, exit_code = ?, complete = ?, interrupted = ?, halted_by = ?, recording_error = ?
-                WHERE id = ?
+                UPDATE run SET finished = ?, exit_code = ?, complete = ?, interrupted = ?, halted_by = ?, recording_error = ?,
+                    counts = ? WHERE id = ?
                 """, arguments: [summary.finished.timeIntervalSince1970, exitCode,
                                  summary.interrupted ? 0 : 1, summary.interrupted ? 1 : 0, summary.haltedBy, recordingError,
-                                 summary.id])
+                                 RowJSON.encode(RunReport.counts(of: summary.tests)), summary.id])
     }
 
     /// Removes every row of a run (before it is written again whole).
     func deleteRun(_ db: Database, _ runID: String) throws {
-        for table in ["fact", "test_result", "setup_result"] {
+        for table in ["fact", "test_result", "test_attempt", "setup_result"] {
             try db.execute(sql: "DELETE FROM \(table) WHERE run_id = ?", arguments: [runID])
         }
         try db.execute(sql: "DELETE FROM run WHERE id = ?", arguments: [runID])

@@ -1,0 +1,52 @@
+import Crypto
+import Execution
+import Foundation
+import HostFacts
+
+extension RunSnapshot {
+    /// The key a snapshot is stored under: the SHA-256 of its stored body, in lower-case hex.
+    ///
+    /// - Parameter body: the snapshot's `canonicalJSON()`.
+    /// - Returns: 64 hex digits.
+    public static func hash(of body: String) -> String {
+        SHA256.hash(data: Data(body.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The key this snapshot is stored under (`hash(of: canonicalJSON())`).
+    public var hash: String { Self.hash(of: canonicalJSON()) }
+}
+
+/// The JSON of the run row's `labels` and `counts`: an object with sorted keys.
+enum RowJSON {
+    /// `{"build":"abc","qemu":"9.1"}`, keys sorted.
+    static func encode(_ object: [String: String]) -> String {
+        encoded(object)
+    }
+
+    /// `{"fail":1,"pass":3}`, keys sorted.
+    static func encode(_ counts: [TestOutcome: Int]) -> String {
+        encoded(Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }))
+    }
+
+    static func encoded<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    /// The labels of a row; empty when the text is not an object of strings.
+    static func labels(_ text: String?) -> [String: String] {
+        guard let text, let data = text.data(using: .utf8) else { return [:] }
+        return (try? JSONDecoder().decode([String: String].self, from: data)) ?? [:]
+    }
+
+    /// The counts of a row; nil when there are none (or the text is not an object of numbers).
+    /// Outcomes this version does not know are left out.
+    static func counts(_ text: String?) -> [TestOutcome: Int]? {
+        guard let text, let data = text.data(using: .utf8),
+              let raw = try? JSONDecoder().decode([String: Int].self, from: data) else { return nil }
+        var counts: [TestOutcome: Int] = [:]
+        for (key, value) in raw { if let outcome = TestOutcome(rawValue: key) { counts[outcome] = value } }
+        return counts
+    }
+}

@@ -54,7 +54,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The lab's memory read back: two runs compared, a test's timeline, fail ratios, snapshot diffs, regressions, why.
-        .target(name: "History", dependencies: ["Execution", "Results"]),
+        .target(name: "History", dependencies: ["HostFacts", "Execution", "Results"]),
         // Text, JSON, JUnit and TAP reports over one RunReport (the exit-code policy is in Execution).
         .target(name: "Reporting", dependencies: ["Declarations", "Requirements", "ProcessSupervision", "Execution", "Results"]),
         // The command line: check, plan, probe, run, report (swift-argument-parser).
@@ -91,7 +91,7 @@ let package = Package(
         .testTarget(name: "ResultsTests", dependencies: [
             "Results", "Reporting", "Execution", "Requirements", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
-        .testTarget(name: "HistoryTests", dependencies: ["History", "Results", "Execution"]),
+        .testTarget(name: "HistoryTests", dependencies: ["History", "Results", "Execution", "HostFacts"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Results", "Execution", "TestSupport"]),
         .testTarget(name: "TestbedCLITests", dependencies: ["testbed", "TestbedCommands", "TestSupport"]),
     ]

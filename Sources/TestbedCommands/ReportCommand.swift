@@ -76,17 +76,7 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         let results = self.results ?? Self.defaultResults()
-        let store: any RunStore
-        do {
-            store = try openStore(results, create: false)
-        } catch {
-            // `testbed run` keeps results at the suite root; say so when we looked elsewhere.
-            var none = false
-            if case .noRuns = error { none = true }
-            let hint = none && self.results == nil && results == SuitePaths.resultsDirectory
-                ? ", or pass --results SUITE/testbed-results for a suite elsewhere (testbed run keeps results at the suite root)" : ""
-            throw CommandFailure(error.description + hint, status: ExitPolicy.noSuchRun)
-        }
+        let store = try openStoreToRead(self.results)
         for note in store.notes { writeText("testbed: warning: \(note)\n", to: STDERR_FILENO) }
         if list {
             let runs: [RunReport.Run]

@@ -30,7 +30,8 @@ public struct Testbed: AsyncParsableCommand {
         ulimit -n), 4 nothing selected, 64 bad command line, 65 invalid declarations.
         """,
         version: Testbed.version,
-        subcommands: [ProbeCommand.self, CheckCommand.self, PlanCommand.self, RunCommand.self, ReportCommand.self, GuardCommand.self]
+        subcommands: [ProbeCommand.self, CheckCommand.self, PlanCommand.self, RunCommand.self, ReportCommand.self, RunsCommand.self,
+                      HistoryCommand.self, DiffCommand.self, WhyCommand.self, GuardCommand.self]
     )
 
     /// The version `testbed --version` prints. Only the version: SwiftPM has

@@ -29,8 +29,8 @@ struct WhyCommand: ParsableCommand {
     @OptionGroup var store: HistoryStoreOptions
     @OptionGroup var filter: RunFilterOptions
 
-    @Option(help: ArgumentHelp("How many changes to name (default: 20; 0 for all).", valueName: "n"))
-    var limit = 20
+    @Option(help: ArgumentHelp("How many changes to name (default: 10; 0 for all).", valueName: "n"))
+    var limit = 10
 
     func validate() throws {
         if limit < 0 { throw ValidationError("--limit must be 0 (all) or more, not \(limit)") }
@@ -50,7 +50,12 @@ struct WhyCommand: ParsableCommand {
             emit(encodeJSON(WhyJSON(why, host: place.host, environment: place.environment)))
             return
         }
-        emit(why.text(limit: limit == 0 ? Int.max : limit).escapingControls + "\n")
+        let limit = self.limit == 0 ? Int.max : self.limit
+        var text = why.text(limit: limit).escapingControls
+        if case let .changed(pass, failure) = why.answer, let diff = why.diff, diff.changes.count > limit {
+            text += " (`testbed diff \(pass.runID) \(failure.runID)` lists them all)"
+        }
+        emit(text + "\n")
     }
 
     /// The answer for `test` on the host and environment of `filter`, or of the latest run of `test` where `filter` leaves one open.

@@ -132,6 +132,9 @@ struct HistoryCommandsTests {
         let why = try testbed(["why", "/flip"], in: tree["suite"])
         #expect(why.status == 0, "\(why.stderr)")
         #expect(why.stdout == "/flip last passed in run \(ids[1]) (kernel 6.1.0-13), first failed in \(ids[0]). What changed: \(Self.change)\n")
+        let bounded = try testbed(["why", "/flip", "--limit", "1"], in: tree["suite"])
+        #expect(bounded.stdout.hasSuffix("What changed: kernel 6.1.0-13 → 6.1.0-15; and 1 more (`testbed diff \(ids[1]) \(ids[0])` lists them all)\n"),
+                "\(bounded.stdout)")
         let whyJSON = try testbed(["why", "/flip", "--json"], in: tree["suite"]).json()
         #expect(whyJSON["answer"] as? String == "changed")
         #expect((whyJSON["first_failure"] as? [String: Any])?["run"] as? String == ids[0])

@@ -90,7 +90,7 @@ let package = Package(
         ]),
         .testTarget(name: "ResultsTests", dependencies: [
             "Results", "Reporting", "Execution", "Requirements", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
-        ]),
+        ], exclude: ["Fixtures"]),
         .testTarget(name: "HistoryTests", dependencies: ["History", "Results", "Execution", "HostFacts"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Results", "Execution", "TestSupport"]),
         .testTarget(name: "TestbedCLITests", dependencies: ["testbed", "TestbedCommands", "TestSupport"]),

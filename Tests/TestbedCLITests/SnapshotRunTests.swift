@@ -91,3 +91,31 @@ struct SnapshotRunTests {
         #expect(!FileManager.default.fileExists(atPath: tree["suite/testbed-results"]), "nothing ran")
     }
 }
+
+@Suite("A results database from before schema v3, end to end", .serialized)
+struct OldDatabaseRunTests {
+    @Test("testbed run adds a run to it; report of an old run and --list still work")
+    func oldRunsStayReadable() throws {
+        let tree = try TemporaryTree(snapshotSuite)
+        try tree.directory("results")
+        try FileManager.default.copyItem(atPath: packageRoot.appendingPathComponent("Tests/ResultsTests/Fixtures/v2.sqlite").path,
+                                         toPath: tree["results/testbed.sqlite"])
+        let run = try testbed(["run", "suite", "--results", "results", "--label", "qemu=9.1", "-e", "env/lab.yaml"], in: tree.path)
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        let list = try testbed(["report", "--list", "--results", "results"], in: tree.path)
+        #expect(list.status == 0)
+        let ids = list.stdout.split(separator: "\n").map { $0.split(separator: " ").first.map(String.init) ?? "" }
+        #expect(Array(ids.dropFirst()) == ["20261130-020435-dbfa", "20261130-020434-a2de", "20261130-020433-7e54"], "\(list.stdout)")
+        let old = try testbed(["report", "20261130-020433", "--results", "results"], in: tree.path)
+        #expect(old.status == 0, "\(old.stderr)")
+        #expect(old.stdout.contains("test failures (1)\n  /fails  fail  exit 1: assertion failed"), "\(old.stdout)")
+        #expect(old.stdout.contains("1 passed, 1 failed, 1 blocked by infrastructure, 1 infrastructure failure — exit 3"))
+        #expect(!old.stdout.contains("labels:"))
+        let json = try report(tree.path, ["20261130-020433", "--results", "results"])
+        #expect(json.run["host"] == nil)
+        #expect(json.run["labels"] as? [String: String] == [:])
+        #expect(json.outcomes == ["/passes": "pass", "/fails": "fail", "/behind-bridge": "blocked"])
+        let latest = try report(tree.path, ["--results", "results"])
+        #expect(latest.run["labels"] as? [String: String] == ["qemu": "9.1"])
+    }
+}

@@ -184,6 +184,30 @@ struct HistoryCommandsTests {
         #expect(diff.stderr.contains("is the first recorded run: nothing to compare it with"), "\(diff.stderr)")
     }
 
+    @Test("a database from before hosts and snapshots (schema v2): its runs are listed, have a history, and are compared by outcome only")
+    func oldDatabase() throws {
+        let tree = try TemporaryTree()
+        try FileManager.default.createDirectory(atPath: tree["results"], withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: packageRoot.appendingPathComponent("Tests/ResultsTests/Fixtures/v2.sqlite").path,
+                                         toPath: tree["results/testbed.sqlite"])
+        let runs = try testbed(["runs", "--results", tree["results"]], in: tree.path)
+        #expect(runs.status == 0, "\(runs.stderr)")
+        let lines = runs.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 4, "\(runs.stdout)")
+        #expect(lines[1].hasPrefix("20261130-020435-dbfa") && lines[1].contains(" -     local ") && lines[1].contains("incomplete"),
+                "\(runs.stdout)")
+        #expect(lines[1].hasSuffix("1 pass, 1 fail, 1 blocked, 1 interrupted"), "\(runs.stdout)")
+        #expect(lines[3].hasPrefix("20261130-020433-7e54") && lines[3].contains("complete") && lines[3].hasSuffix("1 pass, 1 fail, 1 blocked"),
+                "\(runs.stdout)")
+        let history = try testbed(["history", "/fails", "--results", tree["results"]], in: tree.path)
+        #expect(history.stdout.contains("last pass: never\nflips: 0\nfail ratio: 100% (95% interval 100–100%, 2 of 2)\n"), "\(history.stdout)")
+        let why = try testbed(["why", "/fails", "--results", tree["results"]], in: tree.path)
+        #expect(why.stdout == "/fails never passed on this host and environment (failed in all 2 runs with a verdict)\n", "\(why.stdout)")
+        let diff = try testbed(["diff", "--results", tree["results"]], in: tree.path)
+        #expect(diff.stdout.hasPrefix("diff 20261130-020434-a2de → 20261130-020435-dbfa (-, local)\n"), "\(diff.stdout)")
+        #expect(diff.stdout.hasSuffix("what changed\n  neither run recorded a snapshot: nothing to compare\n"), "\(diff.stdout)")
+    }
+
     @Test("the commands need runs: a results directory that is not there is exit 66", arguments: ["runs", "diff"])
     func noResults(command: String) throws {
         let tree = try TemporaryTree()

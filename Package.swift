@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Execution", targets: ["Execution"]),
         .library(name: "Results", targets: ["Results"]),
         .library(name: "Reporting", targets: ["Reporting"]),
+        .library(name: "History", targets: ["History"]),
         .library(name: "TestbedCommands", targets: ["TestbedCommands"]),
     ],
     dependencies: [
@@ -52,12 +53,14 @@ let package = Package(
             "CShim", "Requirements", "HostFacts", "ProcessSupervision", "Execution", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // The lab's memory read back: two runs compared, a test's timeline, fail ratios, snapshot diffs, regressions, why.
+        .target(name: "History", dependencies: ["HostFacts", "Execution", "Results"]),
         // Text, JSON, JUnit and TAP reports over one RunReport (the exit-code policy is in Execution).
         .target(name: "Reporting", dependencies: ["Declarations", "Requirements", "ProcessSupervision", "Execution", "Results"]),
         // The command line: check, plan, probe, run, report (swift-argument-parser).
         .target(name: "TestbedCommands", dependencies: [
             "CShim", "Declarations", "Requirements", "HostFacts", "Catalog", "Planning", "ProcessSupervision",
-            "Execution", "Results", "Reporting",
+            "Execution", "Results", "Reporting", "History",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "testbed", dependencies: ["TestbedCommands"], linkerSettings: [
@@ -88,6 +91,7 @@ let package = Package(
         .testTarget(name: "ResultsTests", dependencies: [
             "Results", "Reporting", "Execution", "Requirements", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
         ], exclude: ["Fixtures"]),
+        .testTarget(name: "HistoryTests", dependencies: ["History", "Results", "Execution", "HostFacts"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Results", "Execution", "TestSupport"]),
         .testTarget(name: "TestbedCLITests", dependencies: ["testbed", "TestbedCommands", "TestSupport"]),
     ]

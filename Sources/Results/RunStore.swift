@@ -1,5 +1,6 @@
 import Execution
 import Foundation
+import HostFacts
 
 /// Where runs are recorded and read back: the results of `testbed run`, and
 /// what `testbed report` and the executor's ordering read.
@@ -67,6 +68,79 @@ public protocol RunStore: AnyObject, Sendable {
     ///
     /// - Returns: the history; empty when it cannot be read (ordering is a nicety).
     func history() -> [String: TestHistory]
+
+    // MARK: The lab's memory (`runs`, `history`, `diff`, `why`, regressions): each answers through an index.
+
+    /// The runs of one host and environment (or any), newest first (`testbed runs`).
+    ///
+    /// - Parameter filter: the host, environment and how many.
+    /// - Returns: the runs' rows, each with `counts` (counted from its results when the row has none).
+    /// - Throws: `StoreError.cannotOpen` when the rows cannot be read.
+    func runs(_ filter: RunFilter) throws(StoreError) -> [RunReport.Run]
+
+    /// One run's row without its results (`report(_:)` reads them too).
+    ///
+    /// - Parameter id: a run id or a unique prefix of one; nil for the latest run.
+    /// - Returns: the row, with `counts`.
+    /// - Throws: `StoreError.noSuchRun`, `.ambiguousRun`, `.noRuns`, or `.cannotOpen`.
+    func run(_ id: String?) throws(StoreError) -> RunReport.Run
+
+    /// A run's tests with their outcomes only, in plan order, and its setups' results: what `testbed diff` compares
+    /// (`report(_:)` reads every field of every test).
+    ///
+    /// - Parameter runID: the run's id.
+    /// - Returns: the tests (id and outcome) and the setups.
+    /// - Throws: `StoreError.cannotOpen` when the rows cannot be read.
+    func outcomes(ofRun runID: String) throws(StoreError) -> (tests: [TestResult], setups: [SetupResult])
+
+    /// One test's results across runs, newest first, each with its run's
+    /// start, host and environment (`testbed history`, `testbed why`).
+    ///
+    /// - Parameters:
+    ///   - test: the test's id.
+    ///   - filter: the host, environment and how many.
+    /// - Returns: the entries; results not written yet are left out.
+    /// - Throws: `StoreError.cannotOpen` when the rows cannot be read.
+    func testHistory(_ test: String, filter: RunFilter) throws(StoreError) -> [HistoryEntry]
+
+    /// Whether any run has a result for `test` (else the command suggests a near id).
+    ///
+    /// - Parameter test: the test's id.
+    /// - Returns: true when one does.
+    /// - Throws: `StoreError.cannotOpen` when the rows cannot be read.
+    func hasTest(_ test: String) throws(StoreError) -> Bool
+
+    /// The test ids of the newest `runs` runs, sorted: what a misspelt id is compared with.
+    ///
+    /// - Parameter runs: how many runs to look at.
+    /// - Returns: the ids.
+    /// - Throws: `StoreError.cannotOpen` when the rows cannot be read.
+    func recentTestIDs(runs: Int) throws(StoreError) -> [String]
+
+    /// The snapshot a run recorded (`RunSnapshot`, shared by hash).
+    ///
+    /// - Parameter runID: the run's id.
+    /// - Returns: the snapshot; nil for a run that recorded none.
+    /// - Throws: `StoreError.cannotOpen` when the rows cannot be read.
+    func snapshot(ofRun runID: String) throws(StoreError) -> RunSnapshot?
+
+    /// The newest run that started before `run` on the same host and environment.
+    ///
+    /// - Parameter run: the run.
+    /// - Returns: its row; nil when there is none or `run` has no host (recorded before hosts were).
+    /// - Throws: `StoreError.cannotOpen` when the rows cannot be read.
+    func previousComparableRun(of run: RunReport.Run) throws(StoreError) -> RunReport.Run?
+
+    /// The newest verdict (pass, fail, timeout, error) of each test in the runs
+    /// before `run` on its host and environment: where a regression's chain
+    /// ends (runs where the test was skipped, blocked or unsupported are passed over).
+    ///
+    /// - Parameters:
+    ///   - tests: the test ids.
+    ///   - run: the run.
+    /// - Returns: each test's newest earlier verdict, by id; a test without one is absent.
+    /// - Throws: `StoreError.cannotOpen` when the rows cannot be read.
+    func latestVerdicts(of tests: [String], before run: RunReport.Run) throws(StoreError) -> [String: HistoryEntry]
 }
 
 extension RunStore {

@@ -78,22 +78,7 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         let results = self.results ?? Self.defaultResults()
-        var isDirectory: ObjCBool = false
-        if self.results != nil, !FileManager.default.fileExists(atPath: results, isDirectory: &isDirectory) || !isDirectory.boolValue {
-            throw CommandFailure("results directory \(results.escapingControls) does not exist; name the directory `testbed run` wrote "
-                + "(default: testbed-results at the suite root)", status: ExitPolicy.noSuchRun)
-        }
-        let store: any RunStore
-        do {
-            store = try openStore(results, create: false)
-        } catch {
-            // `testbed run` keeps results at the suite root; say so when we looked elsewhere.
-            var none = false
-            if case .noRuns = error { none = true }
-            let hint = none && self.results == nil && results == SuitePaths.resultsDirectory
-                ? ", or pass --results SUITE/testbed-results for a suite elsewhere (testbed run keeps results at the suite root)" : ""
-            throw CommandFailure(error.description + hint, status: ExitPolicy.noSuchRun)
-        }
+        let store = try openStoreToRead(self.results)
         for note in store.notes { writeText("testbed: warning: \(note)\n", to: STDERR_FILENO) }
         if list {
             let runs: [RunReport.Run]

@@ -246,6 +246,11 @@ struct RunCommand: AsyncParsableCommand {
             emit(ReportFormat.json.render(report))
         } else {
             emit("\n" + ReportFormat.text.render(report, color: Style.standard.enabled))
+            // What broke since the last comparable run, and what changed since each passed
+            // (not when the recording went wrong: the database may not be the one this run wrote).
+            if recording.unrecorded == nil && report.run.recordingError == nil {
+                emit(RunRegressions.text(for: report, in: store, style: Style.standard))
+            }
         }
         // Directories made again after the recorder's last look (while writing the reports).
         for repair in store.results.takeRepairs() { writeText("testbed: warning: \(repair.warning)\n", to: STDERR_FILENO) }

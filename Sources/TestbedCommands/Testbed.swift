@@ -32,7 +32,8 @@ public struct Testbed: AsyncParsableCommand {
         interrupted; `testbed run --help` has run's own, and --exit-codes bisect.
         """,
         version: Testbed.version,
-        subcommands: [ProbeCommand.self, CheckCommand.self, PlanCommand.self, RunCommand.self, ReportCommand.self, GuardCommand.self]
+        subcommands: [ProbeCommand.self, CheckCommand.self, PlanCommand.self, RunCommand.self, ReportCommand.self, RunsCommand.self,
+                      HistoryCommand.self, DiffCommand.self, WhyCommand.self, GuardCommand.self]
     )
 
     /// The version `testbed --version` prints. Only the version: SwiftPM has

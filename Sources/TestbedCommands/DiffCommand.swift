@@ -1,0 +1,206 @@
+import ArgumentParser
+import Execution
+import Foundation
+import History
+import Reporting
+import Results
+
+/// `testbed diff [RUN_A] RUN_B`: two runs compared.
+struct DiffCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diff",
+        abstract: "Compare two runs: regressions, fixes, new infrastructure failures, still failing, new and gone tests; what changed.",
+        discussion: """
+        Tests are sorted into regressions (pass → fail; fail is fail, timeout or error), \
+        fixes (fail → pass), still failing, new (only in RUN_B) and gone (only in RUN_A); \
+        setups that failed in RUN_B and not in RUN_A are new infrastructure failures. \
+        Then what differs between the runs' states: facts, packages, loaded modules, the \
+        environment's binaries, the kernel command line, labels and the suite's commit.
+
+        With one run, it is RUN_B and RUN_A is the run before it on the same host and \
+        environment; with none, RUN_B is the latest run. A run is an id or a unique \
+        prefix of one (`testbed runs` lists them).
+
+          testbed diff
+          testbed diff 20261129-1012 20261130-0901
+          testbed diff --json | jq '.regressions[].id'
+
+        Exit codes: 0 shown, 64 bad command line or a prefix of several runs, 66 no such run, \
+        or no earlier run to compare with.
+        """)
+
+    @Argument(help: ArgumentHelp("RUN_A (older) and RUN_B, or RUN_B alone, or none (the latest).", valueName: "run"))
+    var runIDs: [String] = []
+
+    @OptionGroup var store: HistoryStoreOptions
+
+    @Option(help: ArgumentHelp("How many tests or changes to list in each section of the text (default: 50; 0 for all).",
+                               valueName: "n"))
+    var limit = 50
+
+    func validate() throws {
+        if runIDs.count > 2 { throw ValidationError("give at most two runs (RUN_A RUN_B), not \(runIDs.count)") }
+        if limit < 0 { throw ValidationError("--limit must be 0 (all) or more, not \(limit)") }
+    }
+
+    func run() throws {
+        let store = try self.store.open()
+        let before: RunReport.Run
+        let after: RunReport.Run
+        let outcomes: (before: (tests: [TestResult], setups: [SetupResult]), after: (tests: [TestResult], setups: [SetupResult]))
+        do {
+            after = try store.run(runIDs.last)
+            if runIDs.count == 2 {
+                before = try store.run(runIDs[0])
+            } else {
+                let previous = try store.previousComparableRun(of: after) ?? store.runs(RunFilter()).first { $0.started < after.started }
+                guard let previous else {
+                    throw CommandFailure("run \(after.id) is the first recorded run: nothing to compare it with; "
+                                         + "give two runs (`testbed runs` lists them)", status: ExitPolicy.noSuchRun)
+                }
+                before = previous
+            }
+            outcomes = (try store.outcomes(ofRun: before.id), try store.outcomes(ofRun: after.id))
+        } catch let error as StoreError {
+            throw historyFailure(error)
+        }
+        let comparison = RunComparison(before: outcomes.before.tests, after: outcomes.after.tests, setupsBefore: outcomes.before.setups,
+                                       setupsAfter: outcomes.after.setups)
+        let snapshots = (try? store.snapshot(ofRun: before.id), try? store.snapshot(ofRun: after.id))
+        let diff = SnapshotDiff(from: SnapshotDiff.State(run: before, snapshot: snapshots.0 ?? nil),
+                                to: SnapshotDiff.State(run: after, snapshot: snapshots.1 ?? nil))
+        if self.store.json {
+            emit(encodeJSON(DiffJSON(before: before, after: after, comparison: comparison, diff: diff)))
+            return
+        }
+        emit(Self.text(before: before, after: after, comparison: comparison, diff: diff, limit: limit == 0 ? Int.max : limit,
+                       style: Style.standard))
+    }
+
+    /// The comparison as text: a header, each non-empty section bounded by `limit`, then what changed.
+    static func text(before: RunReport.Run, after: RunReport.Run, comparison: RunComparison, diff: SnapshotDiff, limit: Int,
+                     style: Style) -> String {
+        var out = style.bold("diff \(before.id) → \(after.id)")
+        let place = { (run: RunReport.Run) in "\((run.host ?? "-").escapingControls), \(run.environment.escapingControls)" }
+        out += place(before) == place(after) ? " (\(place(after)))\n" : " (\(place(before)) → \(place(after)))\n"
+        func section(_ title: String, _ changes: [RunComparison.Change], paint: (String) -> String) {
+            guard !changes.isEmpty else { return }
+            out += "\n" + paint("\(title) (\(changes.count))") + "\n"
+            let outcome = { (value: TestOutcome?) in value?.rawValue ?? "-" }
+            for change in changes.prefix(limit) {
+                out += "  \(change.id.escapingControls)  \(outcome(change.before)) → \(outcome(change.after))\n"
+            }
+            if changes.count > limit { out += "  and \(changes.count - limit) more (--limit 0 lists them all)\n" }
+        }
+        section("regressions", comparison.regressions, paint: style.red)
+        section("fixes", comparison.fixes, paint: style.green)
+        if !comparison.newInfrastructureFailures.isEmpty {
+            let failures = comparison.newInfrastructureFailures
+            out += "\n" + style.yellow("new infrastructure failures (\(failures.count))") + "\n"
+            for setup in failures.prefix(limit) {
+                let reason = setup.reason.map { ": " + ($0.split(separator: "\n").first.map(String.init) ?? "").escapingControls } ?? ""
+                out += "  \(setup.label.escapingControls)  \(setup.outcome.rawValue)\(reason)\n"
+            }
+            if failures.count > limit { out += "  and \(failures.count - limit) more (--limit 0 lists them all)\n" }
+        }
+        section("still failing", comparison.stillFailing) { $0 }
+        section("new tests", comparison.new) { $0 }
+        section("gone tests", comparison.gone) { $0 }
+        if comparison.isEmpty && comparison.stillFailing.isEmpty {
+            out += "\nno regressions, fixes, new infrastructure failures, new or gone tests\n"
+        }
+        out += "\n" + style.bold("what changed") + "\n"
+        for line in diff.lines(perSection: limit) { out += "  " + line + "\n" }
+        return out
+    }
+}
+
+/// `testbed diff --json`.
+struct DiffJSON: Encodable {
+    struct Change: Encodable {
+        var id: String
+        var before: String?
+        var after: String?
+
+        init(_ change: RunComparison.Change) {
+            id = change.id
+            before = change.before?.rawValue
+            after = change.after?.rawValue
+        }
+    }
+
+    struct Setup: Encodable {
+        var name: String
+        var test: String?
+        var phase: String
+        var outcome: String
+        var reason: String?
+
+        init(_ setup: SetupResult) {
+            name = setup.name
+            test = setup.test
+            phase = setup.phase.rawValue
+            outcome = setup.outcome.rawValue
+            reason = setup.reason
+        }
+    }
+
+    var from: String
+    var to: String
+    var regressions: [Change]
+    var fixes: [Change]
+    var newInfrastructureFailures: [Setup]
+    var stillFailing: [Change]
+    var new: [Change]
+    var gone: [Change]
+    var changes: [SnapshotChangeJSON]
+    var snapshotNote: String?
+
+    enum CodingKeys: String, CodingKey {
+        case from, to, regressions, fixes, new, gone, changes
+        case newInfrastructureFailures = "new_infrastructure_failures"
+        case stillFailing = "still_failing"
+        case snapshotNote = "snapshot_note"
+    }
+
+    init(before: RunReport.Run, after: RunReport.Run, comparison: RunComparison, diff: SnapshotDiff) {
+        from = before.id
+        to = after.id
+        regressions = comparison.regressions.map(Change.init)
+        fixes = comparison.fixes.map(Change.init)
+        newInfrastructureFailures = comparison.newInfrastructureFailures.map(Setup.init)
+        stillFailing = comparison.stillFailing.map(Change.init)
+        new = comparison.new.map(Change.init)
+        gone = comparison.gone.map(Change.init)
+        changes = diff.changes.map(SnapshotChangeJSON.init)
+        snapshotNote = diff.missingNote
+    }
+}
+
+/// One `SnapshotDiff.Change` as JSON: `section`, `key`, `old` and `new` (null when absent), and `text`.
+struct SnapshotChangeJSON: Encodable {
+    var section: String
+    var key: String
+    var old: String?
+    var new: String?
+    var text: String
+
+    init(_ change: SnapshotDiff.Change) {
+        section = change.section.rawValue
+        key = change.key
+        old = change.old
+        new = change.new
+        text = change.text
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(section, forKey: .section)
+        try container.encode(key, forKey: .key)
+        try container.encode(old, forKey: .old)
+        try container.encode(new, forKey: .new)
+        try container.encode(text, forKey: .text)
+    }
+
+    enum CodingKeys: String, CodingKey { case section, key, old, new, text }
+}

@@ -1,0 +1,135 @@
+import ArgumentParser
+import Execution
+import Foundation
+import History
+import Reporting
+import Results
+
+/// `testbed history TEST`: one test's outcomes over the runs, newest first.
+struct HistoryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "history",
+        abstract: "Show a test's outcomes over the runs, newest first, with its last pass, flips and fail ratio.",
+        discussion: """
+        One line per run that has a result for TEST (newest first, --limit of them): \
+        the run, when it started, its host and environment, the outcome and how long \
+        the test ran. Below: the run where it last passed, how many times it flipped \
+        between pass and fail (runs where it was skipped, blocked or unsupported are \
+        passed over), and its fail ratio among the runs with a verdict, with a 95% \
+        interval: p ± 1.96·√(p(1−p)/n), or "< 300/n %" when it never failed (the rule \
+        of three). The last pass, the flips and the ratio count every matching run, \
+        not only those listed.
+
+          testbed history /net/virtio
+          testbed history /net/virtio --host lab1 -e lab-r420 --limit 50
+          testbed history /net/virtio --json | jq .fail_ratio
+
+        Exit codes: 0 shown, 64 bad command line, 66 no results, or no run has a result for TEST.
+        """)
+
+    @Argument(help: ArgumentHelp("The test's id (/net/virtio).", valueName: "test"))
+    var test: String
+
+    @OptionGroup var store: HistoryStoreOptions
+    @OptionGroup var filter: RunFilterOptions
+
+    @Option(help: ArgumentHelp("How many runs to list, newest first (default: 20; 0 for all).", valueName: "n"))
+    var limit = 20
+
+    func validate() throws {
+        if limit < 0 { throw ValidationError("--limit must be 0 (all) or more, not \(limit)") }
+    }
+
+    func run() throws {
+        let store = try self.store.open()
+        let test = try knownTest(self.test, in: store)
+        let entries: [HistoryEntry]
+        do { entries = try store.testHistory(test, filter: filter.filter()) } catch { throw historyFailure(error) }
+        let timeline = TestTimeline(entries)
+        let shown = limit == 0 ? entries : Array(entries.prefix(limit))
+        if self.store.json {
+            emit(encodeJSON(HistoryJSON(test: test, timeline: timeline, shown: shown)))
+            return
+        }
+        let style = Style.standard
+        var out = style.bold("history of \(test.escapingControls)") + " (newest first)\n"
+        guard !entries.isEmpty else {
+            emit(out + "no run matching --host and -e has a result for it; `testbed history \(test.escapingControls)` shows every run\n")
+            return
+        }
+        let rows = shown.map { entry -> [String] in
+            [entry.runID, HistoryText.date(entry.started), (entry.host ?? "-").escapingControls, entry.environment.escapingControls,
+             entry.outcome.rawValue + (entry.flaky.map { " (flaky: \($0))" } ?? ""), HistoryText.duration(entry.duration)]
+        }
+        out += HistoryText.table(["RUN", "STARTED", "HOST", "ENVIRONMENT", "OUTCOME", "DURATION"], rows, style: style) { column, cell in
+            guard column == 4 else { return cell }
+            let outcome = TestOutcome(rawValue: String(cell.prefix { $0 != " " }))
+            return outcome == .pass ? style.green(cell) : outcome?.isTestFailure == true ? style.red(cell) : cell
+        }
+        if shown.count < entries.count {
+            out += style.dim("… and \(entries.count - shown.count) older runs (--limit 0 lists them all)") + "\n"
+        }
+        out += "last pass: " + (timeline.lastPass.map { "run \($0.runID) (\(HistoryText.date($0.started)))" } ?? "never") + "\n"
+        out += "flips: \(timeline.flips)\n"
+        out += "fail ratio: \(timeline.ratio.text)\n"
+        emit(out)
+    }
+}
+
+/// One history entry as JSON.
+struct HistoryEntryJSON: Encodable {
+    var run: String
+    var started: String
+    var host: String?
+    var environment: String
+    var outcome: String
+    var duration: Double
+    var flaky: String?
+
+    init(_ entry: HistoryEntry) {
+        run = entry.runID
+        started = HistoryText.iso8601(entry.started)
+        host = entry.host
+        environment = entry.environment
+        outcome = entry.outcome.rawValue
+        duration = (entry.duration * 1000).rounded() / 1000
+        flaky = entry.flaky
+    }
+}
+
+/// `testbed history --json`.
+struct HistoryJSON: Encodable {
+    var test: String
+    /// The entries listed (--limit).
+    var runs: [HistoryEntryJSON]
+    /// How many runs have a result for the test (all, not only those listed).
+    var total: Int
+    var lastPass: HistoryEntryJSON?
+    var flips: Int
+    var failRatio: FailRatioJSON
+
+    enum CodingKeys: String, CodingKey {
+        case test, runs, total, flips
+        case lastPass = "last_pass"
+        case failRatio = "fail_ratio"
+    }
+
+    init(test: String, timeline: TestTimeline, shown: [HistoryEntry]) {
+        self.test = test
+        runs = shown.map(HistoryEntryJSON.init)
+        total = timeline.entries.count
+        lastPass = timeline.lastPass.map(HistoryEntryJSON.init)
+        flips = timeline.flips
+        failRatio = timeline.ratio.json
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(test, forKey: .test)
+        try container.encode(runs, forKey: .runs)
+        try container.encode(total, forKey: .total)
+        try container.encode(lastPass, forKey: .lastPass)  // null when it never passed
+        try container.encode(flips, forKey: .flips)
+        try container.encode(failRatio, forKey: .failRatio)
+    }
+}

@@ -80,6 +80,18 @@ public struct TestResult: Sendable, Hashable, Codable {
     public var blockedBy: String?
     /// The test's directory in the run directory (`TESTBED_OUTPUT_DIR`, with Testbed's output.log).
     public var logDirectory: String?
+    /// Its earlier attempts, first first, when it ran more than once (`--rerun-failures`); this result is the last.
+    public var attempts: [TestAttempt] = []
+    /// Why it is marked flaky: a failure its `flaky: K/N` forgave, or a pass on a rerun; nil otherwise.
+    public var flaky: FlakyMark?
+
+    /// A failure that counts toward the exit code: `fail`, `timeout` or
+    /// `error`, unless the test's flaky policy forgave it.
+    public var isCountedFailure: Bool {
+        guard outcome.isTestFailure else { return false }
+        if case .forgiven? = flaky { return false }
+        return true
+    }
 
     /// A test's result.
     /// - Parameters:
@@ -92,8 +104,13 @@ public struct TestResult: Sendable, Hashable, Codable {
     ///   - reason: Why it has this outcome.
     ///   - blockedBy: What blocked it.
     ///   - logDirectory: Its directory in the run directory.
+    ///   - attempts: Its earlier attempts, first first (`--rerun-failures`).
+    ///   - flaky: Why it is marked flaky, if it is.
     public init(id: String, outcome: TestOutcome, started: Date? = nil, duration: Double = 0, exitStatus: Int32? = nil,
-                signal: Int32? = nil, reason: String? = nil, blockedBy: String? = nil, logDirectory: String? = nil) {
+                signal: Int32? = nil, reason: String? = nil, blockedBy: String? = nil, logDirectory: String? = nil,
+                attempts: [TestAttempt] = [], flaky: FlakyMark? = nil) {
+        self.attempts = attempts
+        self.flaky = flaky
         self.id = id
         self.outcome = outcome
         self.started = started

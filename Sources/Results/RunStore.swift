@@ -67,6 +67,16 @@ public protocol RunStore: AnyObject, Sendable {
     ///
     /// - Returns: the history; empty when it cannot be read (ordering is a nicety).
     func history() -> [String: TestHistory]
+
+    /// A test's earlier verdicts on one host and environment (newest first),
+    /// for the flaky policy (`flaky: K/N`) of the executor.
+    ///
+    /// - Parameters:
+    ///   - host: the host's name, as runs record it.
+    ///   - environment: the environment's name.
+    ///   - runID: the run being judged, left out.
+    /// - Returns: the history, read when asked.
+    func verdictHistory(host: String, environment: String, excludingRun runID: String) -> any VerdictHistory
 }
 
 extension RunStore {

@@ -76,7 +76,7 @@ actor ConsoleRecorder: Recorder {
         case let .testFinished(result, step):
             done += 1
             remove(step)
-            if result.outcome.isTestFailure { failures += 1 }
+            if result.isCountedFailure { failures += 1 }
             if result.outcome == .interrupted, result.started == nil {
                 let reason = result.reason ?? ""
                 if let index = neverStarted.firstIndex(where: { $0.reason == reason }) {
@@ -84,13 +84,22 @@ actor ConsoleRecorder: Recorder {
                 } else {
                     neverStarted.append((reason, [result.id]))
                 }
-            } else if (!live && !quiet) || result.outcome != .pass {
+            } else if (!live && !quiet) || result.outcome != .pass || result.flaky != nil {
                 var line = "\(Self.mark(result.outcome, style)) \(result.id)"
                 if result.duration > 0 { line += style.dim(String(format: " (%.2f s)", result.duration)) }
+                if let flaky = result.flaky { line += " " + style.yellow("(\(flaky.description))") }
                 if result.outcome != .pass, let reason = result.reason?.split(separator: "\n").first {
                     line += "  " + reason.escapingControls
                 }
                 print(line)
+            }
+            draw()
+        case let .testRerun(result, attempt, step):
+            remove(step)
+            if !quiet || !live {
+                var line = "\(style.yellow("RERUN")) \(result.id)  attempt \(attempt) ended \(result.outcome.rawValue)"
+                if let reason = result.reason?.split(separator: "\n").first { line += ": " + reason.escapingControls }
+                print(line + "; running it again")
             }
             draw()
         case let .setupFinished(result, step):

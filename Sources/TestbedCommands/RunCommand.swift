@@ -103,6 +103,11 @@ struct RunCommand: AsyncParsableCommand {
         + "still running and for how long; 0: never.", valueName: "duration"))
     var heartbeat = "1m"
 
+    @Option(name: .customLong("rerun-failures"), help: ArgumentHelp("Run a test that fails (fail, timeout, error) again up to N "
+        + "times, with its scope: test setups; every attempt is recorded, and a test that then passes is a pass marked flaky.",
+        valueName: "n"))
+    var rerunFailures = 0
+
     @Flag(help: "Print the report as JSON at the end (the shape of `testbed report --json`).")
     var json = false
 
@@ -117,6 +122,9 @@ struct RunCommand: AsyncParsableCommand {
         try selection.requireExistingPaths(policy: policy)
         try environmentOptions.requireExistingFile(policy: policy)
         if let jobs, jobs < 1 { throw ValidationError("-j must be at least 1, not \(jobs)") }
+        if rerunFailures < 0 || rerunFailures > Self.maximumReruns {
+            throw ValidationError("--rerun-failures must be from 0 to \(Self.maximumReruns), not \(rerunFailures)")
+        }
         do {
             _ = try parseTimeoutMultiplier(timeoutMultiplierText)
         } catch .notANumber {
@@ -137,6 +145,16 @@ struct RunCommand: AsyncParsableCommand {
 
     /// The exit codes of this run (`--exit-codes`).
     var policy: ExitPolicy { ExitPolicy(exitCodes) }
+
+    /// The most `--rerun-failures` allows: a test runs at most 101 times in a run.
+    static let maximumReruns = 100
+
+    /// This host's name (`gethostname`): the runs a flaky test's failure is judged against were recorded on it.
+    static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
 
     func run() async throws {
         // Signals are caught from the start: one that comes before the run
@@ -191,10 +209,12 @@ struct RunCommand: AsyncParsableCommand {
         base["TESTBED_RUN_ID"] = run.id
         base["TESTBED_RUN_DIR"] = run.directory
         let restore = environment.restore.map { ($0.text, environment.directory) }
-        let options = ExecutorOptions(
+        var options = ExecutorOptions(
             jobs: descriptors.jobs, haltOnInfrastructureFailure: haltOnInfra,
             runID: run.id, layout: layout, baseEnvironment: base, restore: restore,
             history: planOrder ? [:] : store.history(), timeoutMultiplier: timeoutMultiplier)
+        options.rerunFailures = rerunFailures
+        options.verdictHistory = store.verdictHistory(host: Self.hostName(), environment: plan.environment, excludingRun: run.id)
 
         if let warning = descriptors.warning { writeText(warning + "\n", to: STDERR_FILENO) }
         // Every child of this process is now Testbed's: an orphan no step is

@@ -214,7 +214,8 @@ struct RunCommand: AsyncParsableCommand {
             runID: run.id, layout: layout, baseEnvironment: base, restore: restore,
             history: planOrder ? [:] : store.history(), timeoutMultiplier: timeoutMultiplier)
         options.rerunFailures = rerunFailures
-        options.verdictHistory = store.verdictHistory(host: Self.hostName(), environment: plan.environment, excludingRun: run.id)
+        let hostName = Self.hostName()
+        options.verdictHistory = store.verdictHistory(host: hostName, environment: plan.environment, excludingRun: run.id)
 
         if let warning = descriptors.warning { writeText(warning + "\n", to: STDERR_FILENO) }
         // Every child of this process is now Testbed's: an orphan no step is
@@ -234,7 +235,9 @@ struct RunCommand: AsyncParsableCommand {
                                 supervisor: ProcessSupervisor(grace: parseTimeout(killGrace)!),
                                 recorders: [recorder, console])
         latch.attach { executor.interrupt() }
-        _ = await executor.run(facts: facts)
+        // The host's name on the run row: the flaky policy compares runs on it.
+        // (The full provenance, snapshot and labels, comes with the snapshot's probe.)
+        _ = await executor.run(facts: facts, provenance: RunProvenance(host: hostName))
         // Every step has ended and every service was stopped: no escapee has an owner left.
         ProcessSupervisor.killEscapees()
 

@@ -20,6 +20,8 @@ actor ConsoleRecorder: Recorder {
     /// The suite root, for the first line: `suite examples (root of examples/image)`.
     let suite: String?
     var total = 0
+    /// The run's `--rerun-failures`: "passed on attempt 2 of 3".
+    var rerunFailures = 0
     var done = 0
     var failures = 0
     var infrastructure = 0
@@ -66,6 +68,7 @@ actor ConsoleRecorder: Recorder {
                 }
             }
             total = info.tests.count
+            rerunFailures = info.rerunFailures
             done = info.decided.count
             let unsupported = info.decided.count
             write("testbed: run \(info.id) on \(info.environment)\(suite.map { ", \($0)" } ?? ""): \(info.tests.count) test\(info.tests.count == 1 ? "" : "s")"
@@ -87,7 +90,7 @@ actor ConsoleRecorder: Recorder {
             } else if (!live && !quiet) || result.outcome != .pass || result.flaky != nil {
                 var line = "\(Self.mark(result.outcome, style)) \(result.id)"
                 if result.duration > 0 { line += style.dim(String(format: " (%.2f s)", result.duration)) }
-                if let flaky = result.flaky { line += " " + style.yellow("(\(flaky.description))") }
+                if let flaky = result.flaky { line += " " + style.yellow("(\(flaky.words(rerunFailures: rerunFailures)))") }
                 if result.outcome != .pass, let reason = result.reason?.split(separator: "\n").first {
                     line += "  " + reason.escapingControls
                 }

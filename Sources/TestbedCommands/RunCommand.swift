@@ -114,6 +114,10 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .shortAndLong, help: "Print only failures and the summary.")
     var quiet = false
 
+    @Option(name: .customLong("label"), help: ArgumentHelp("Record what is under test with the run: KEY=VALUE "
+        + "(qemu=9.1.0-rc2, build=abc123); the key of letters, digits, _ . -; repeatable.", valueName: "key=value"))
+    var labelTexts: [String] = []
+
     @Flag(name: .customLong("plan-order"), help: ArgumentHelp("Start ready tests in plan order, ignoring earlier runs "
         + "(default: tests that failed last time first, then the longest)."))
     var planOrder = false
@@ -141,6 +145,7 @@ struct RunCommand: AsyncParsableCommand {
         if parseTimeout(killGrace) == nil {
             throw ValidationError("--kill-grace \(shortened(killGrace)) is not a duration up to ten years; write e.g. 5s")
         }
+        _ = try Self.parseLabels(labelTexts)
     }
 
     /// The exit codes of this run (`--exit-codes`).
@@ -148,13 +153,6 @@ struct RunCommand: AsyncParsableCommand {
 
     /// The most `--rerun-failures` allows: a test runs at most 101 times in a run.
     static let maximumReruns = 100
-
-    /// This host's name (`gethostname`): the runs a flaky test's failure is judged against were recorded on it.
-    static func hostName() -> String {
-        var buffer = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
 
     func run() async throws {
         // Signals are caught from the start: one that comes before the run
@@ -170,9 +168,11 @@ struct RunCommand: AsyncParsableCommand {
         // (a step that cannot start for want of them is Testbed's limit, not the test's).
         let descriptors = DescriptorBudget.apply(requested: jobs ?? CPUBudget().count)
         let environment = try environmentOptions.load(policy: policy)
-        let plan = try await selection.resolve(in: environment, policy: policy)
         let suites = selection.suitePaths
         let results = self.results ?? suites.defaultResults
+        // The package list and git take a while: they run while the plan is made.
+        let snapshot = Self.startSnapshot(of: environment, suites: suites, results: results)
+        let plan = try await selection.resolve(in: environment, policy: policy)
         if latch.fired {
             writeText("testbed: interrupted before the run started; nothing ran\n", to: STDERR_FILENO)
             throw ExitCode(ExitPolicy.interrupted)
@@ -214,8 +214,10 @@ struct RunCommand: AsyncParsableCommand {
             runID: run.id, layout: layout, baseEnvironment: base, restore: restore,
             history: planOrder ? [:] : store.history(), timeoutMultiplier: timeoutMultiplier)
         options.rerunFailures = rerunFailures
-        let hostName = Self.hostName()
-        options.verdictHistory = store.verdictHistory(host: hostName, environment: plan.environment, excludingRun: run.id)
+        // A flaky test's failure is judged against the runs recorded on this host (the run row's `host`).
+        if let host = SnapshotProbe.hostname() {
+            options.verdictHistory = store.verdictHistory(host: host, environment: plan.environment, excludingRun: run.id)
+        }
 
         if let warning = descriptors.warning { writeText(warning + "\n", to: STDERR_FILENO) }
         // Every child of this process is now Testbed's: an orphan no step is
@@ -234,10 +236,9 @@ struct RunCommand: AsyncParsableCommand {
         let executor = Executor(plan: plan, facts: environment, options: options,
                                 supervisor: ProcessSupervisor(grace: parseTimeout(killGrace)!),
                                 recorders: [recorder, console])
+        let provenance = await Self.finishSnapshot(snapshot, labels: (try? Self.parseLabels(labelTexts)) ?? [:], layout: layout)
         latch.attach { executor.interrupt() }
-        // The host's name on the run row: the flaky policy compares runs on it.
-        // (The full provenance, snapshot and labels, comes with the snapshot's probe.)
-        _ = await executor.run(facts: facts, provenance: RunProvenance(host: hostName))
+        _ = await executor.run(facts: facts, provenance: provenance)
         // Every step has ended and every service was stopped: no escapee has an owner left.
         ProcessSupervisor.killEscapees()
 

@@ -14,9 +14,11 @@ func sampleSnapshot(libvirt: String = "9.0.0-4") -> RunSnapshot {
                 packageManager: "dpkg", binaries: ["qemu-src": "9.1.0"])
 }
 
-/// Records one whole run of `sampleInfo` with `provenance`.
-func recordRun(_ store: SQLiteRunStore, id: String, at directory: String, provenance: RunProvenance) async {
-    var info = sampleInfo(directory, id: id)
+/// Records one whole run of `sampleInfo` with `provenance` (started at `started`, else `sampleInfo`'s time).
+func recordRun(_ store: SQLiteRunStore, id: String, at directory: String, provenance: RunProvenance, started: Date? = nil) async {
+    let sample = sampleInfo(directory, id: id)
+    var info = RunInfo(id: id, environment: sample.environment, started: started ?? sample.started, directory: directory,
+                       tests: sample.tests, decided: sample.decided, facts: sample.facts, jobs: sample.jobs)
     info.host = provenance.host
     info.machineID = provenance.machineID
     info.snapshot = provenance.snapshot

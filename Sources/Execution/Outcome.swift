@@ -181,6 +181,30 @@ public struct SetupResult: Sendable, Hashable, Codable {
     }
 }
 
+extension TestResult {
+    enum CodingKeys: String, CodingKey {
+        case id, outcome, started, duration, exitStatus, signal, reason, blockedBy, logDirectory, attempts, flaky
+    }
+
+    /// Decodes a result; one written before there were reruns (no
+    /// `attempts`, no `flaky`) reads as a single attempt, not flaky.
+    /// - Parameter decoder: The decoder.
+    /// - Throws: `DecodingError` when a field is missing or of the wrong type.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(id: try container.decode(String.self, forKey: .id), outcome: try container.decode(TestOutcome.self, forKey: .outcome),
+                  started: try container.decodeIfPresent(Date.self, forKey: .started),
+                  duration: try container.decodeIfPresent(Double.self, forKey: .duration) ?? 0,
+                  exitStatus: try container.decodeIfPresent(Int32.self, forKey: .exitStatus),
+                  signal: try container.decodeIfPresent(Int32.self, forKey: .signal),
+                  reason: try container.decodeIfPresent(String.self, forKey: .reason),
+                  blockedBy: try container.decodeIfPresent(String.self, forKey: .blockedBy),
+                  logDirectory: try container.decodeIfPresent(String.self, forKey: .logDirectory),
+                  attempts: try container.decodeIfPresent([TestAttempt].self, forKey: .attempts) ?? [],
+                  flaky: try container.decodeIfPresent(FlakyMark.self, forKey: .flaky))
+    }
+}
+
 extension TestOutcome {
     /// A verdict about the code: it ran and passed or failed.
     public var isVerdict: Bool { self == .pass || isTestFailure }

@@ -229,3 +229,17 @@ struct RerunTests {
         #expect(FlakyJudge.forgiveness(policy, earlier: earlier) == expected)
     }
 }
+
+@Suite("TestResult as JSON")
+struct TestResultCodingTests {
+    @Test("attempts and the flaky mark round-trip; a result written before them reads as one attempt, not flaky")
+    func coding() throws {
+        let result = TestResult(id: "/a", outcome: .pass, duration: 1, exitStatus: 0, logDirectory: "tests/a/attempt-2",
+                                attempts: [TestAttempt(outcome: .fail, exitStatus: 1, reason: "exit 1", logDirectory: "tests/a")],
+                                flaky: .rerun(attempts: 2))
+        let decoded = try JSONDecoder().decode(TestResult.self, from: JSONEncoder().encode(result))
+        #expect(decoded == result)
+        let old = try JSONDecoder().decode(TestResult.self, from: Data(#"{"id": "/b", "outcome": "fail", "duration": 2}"#.utf8))
+        #expect(old == TestResult(id: "/b", outcome: .fail, duration: 2))
+    }
+}

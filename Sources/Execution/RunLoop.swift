@@ -99,7 +99,8 @@ struct RunLoop {
         let step = plan.steps[index]
         emit(.stepStarted(id: index, kind: step.kind, logPath: nil))
         let environment = state.inputExports(for: index)
-        let attempt = state.attemptOwner(of: index).flatMap { state.attempt[$0] } ?? 1
+        // Nothing to look up unless a test runs again (most runs: none).
+        let attempt = state.attempt.isEmpty ? 1 : state.attemptOwner(of: index).flatMap { state.attempt[$0] } ?? 1
         if case .test(let id) = step.kind {
             runner.startTest(index, test: state.planned[id]!.test, environment: environment, attempt: attempt) { sink.yield($0) }
         } else {
@@ -198,7 +199,8 @@ struct RunLoop {
     /// A teardown step ended: the step whose dependents it makes ready (nil
     /// when it was the last per-test teardown of an attempt and the test runs again).
     func teardownEnded(_ index: Int, _ state: inout ExecutionState) -> Int? {
-        guard case .testTeardown(_, let test) = plan.steps[index].kind, let waiting = state.awaitingRerun[test] else { return index }
+        guard !state.awaitingRerun.isEmpty, case .testTeardown(_, let test) = plan.steps[index].kind,
+              let waiting = state.awaitingRerun[test] else { return index }
         release(index, within: test, &state)
         state.awaitingRerun[test] = (waiting.step, waiting.teardowns - 1)
         if waiting.teardowns == 1 { rearm(test, &state) }

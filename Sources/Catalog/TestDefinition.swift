@@ -58,7 +58,12 @@ public struct TestDefinition: Sendable, Hashable, Codable {
     /// Not part of equality: which id a list gets depends on the order in
     /// which the loader's workers meet the lists.
     @inlinable public var requirementSet: RequirementSetID? {
-        storage.requirementSet < 0 ? nil : RequirementSetID(storage.requirementSet)
+        storage.requirementSet < 0 ? nil : RequirementSetID(Int(storage.requirementSet))
+    }
+    /// Its `flaky: K/N`, if it declares one: a failure counts only when it
+    /// failed in K of its last N runs on this host and environment.
+    public var flaky: FlakyPolicy? {
+        storage.flaky == 0 ? nil : FlakyPolicy(threshold: Int(storage.flaky >> 16), window: Int(storage.flaky & 0xFFFF))
     }
 
     /// A test.
@@ -78,20 +83,21 @@ public struct TestDefinition: Sendable, Hashable, Codable {
     ///   - description: What it checks, in words.
     ///   - requiresLocation: Where its `requires:` list was written (`location` by default).
     ///   - requirementSet: The interned id of its `requires` and `setup` lists; nil when not interned.
+    ///   - flaky: Its `flaky: K/N`, if it declares one.
     public init(
         id: String, command: Command, requires: [Requirement] = [], setups: [String] = [],
         tags: [String] = [], timeout: Duration = TestDefinition.defaultTimeout,
         exclusive: Bool = false, dirties: Bool = false, skipCode: Int32 = 77,
         directory: String, location: DeclarationLocation, setupsLocation: DeclarationLocation? = nil,
         description: String? = nil, requiresLocation: DeclarationLocation? = nil,
-        requirementSet: RequirementSetID? = nil
+        requirementSet: RequirementSetID? = nil, flaky: FlakyPolicy? = nil
     ) {
         let fields = Fields(
             id: id, command: command, exclusive: exclusive, dirties: dirties, skipCode: skipCode, requires: requires,
             setups: setups, tags: tags, timeout: timeout, directory: directory, location: location,
             setupsLocation: setupsLocation ?? location, requiresLocation: requiresLocation ?? location,
             description: description)
-        storage = Storage(fields, requirementSet: requirementSet)
+        storage = Storage(fields, requirementSet: requirementSet, flaky: flaky)
     }
 
     /// Whether two tests declare the same thing (`requirementSet` aside).
@@ -100,7 +106,7 @@ public struct TestDefinition: Sendable, Hashable, Codable {
     ///   - rhs: Another test.
     /// - Returns: True when every declared field is equal.
     public static func == (lhs: TestDefinition, rhs: TestDefinition) -> Bool {
-        lhs.storage === rhs.storage || lhs.storage.fields == rhs.storage.fields
+        lhs.storage === rhs.storage || (lhs.storage.fields == rhs.storage.fields && lhs.storage.flaky == rhs.storage.flaky)
     }
 
     /// Hashes the id and the location (equal tests have equal ones).
@@ -110,27 +116,30 @@ public struct TestDefinition: Sendable, Hashable, Codable {
         hasher.combine(storage.fields.location)
     }
 
-    /// Decodes a test encoded by `encode(to:)`: its fields and its `requirementSet`.
+    /// Decodes a test encoded by `encode(to:)`: its fields, its `flaky` and its `requirementSet`.
     /// - Parameter decoder: The decoder.
     /// - Throws: `DecodingError` when a field is missing or invalid (a requirement that does not parse).
     public init(from decoder: any Decoder) throws {
         let fields = try Fields(from: decoder)
         let container = try decoder.container(keyedBy: InterningKey.self)
-        storage = Storage(fields, requirementSet: try container.decodeIfPresent(RequirementSetID.self, forKey: .requirementSet))
+        storage = Storage(fields, requirementSet: try container.decodeIfPresent(RequirementSetID.self, forKey: .requirementSet),
+                          flaky: try container.decodeIfPresent(FlakyPolicy.self, forKey: .flaky))
     }
 
-    /// Encodes the fields, requirements as their text, and the `requirementSet`.
+    /// Encodes the fields, requirements as their text, `flaky` (`K/N`) and the `requirementSet`.
     /// - Parameter encoder: The encoder.
     /// - Throws: What the encoder throws.
     public func encode(to encoder: any Encoder) throws {
         try storage.fields.encode(to: encoder)
         var container = encoder.container(keyedBy: InterningKey.self)
         try container.encodeIfPresent(requirementSet, forKey: .requirementSet)
+        try container.encodeIfPresent(flaky, forKey: .flaky)
     }
 
-    /// The key of `requirementSet`, beside the fields' keys.
+    /// The keys of `requirementSet` and `flaky`, beside the fields' keys.
     enum InterningKey: String, CodingKey {
         case requirementSet
+        case flaky
     }
 
     /// What a test declares. (`@usableFromInline`, as the storage: the
@@ -163,12 +172,17 @@ public struct TestDefinition: Sendable, Hashable, Codable {
         // bytes (`id`, the lists) share its cache line. The id's number, -1
         // for none: an optional would take 16 bytes, and the allocation would
         // grow past malloc's 240-byte size class (the class's was 232 bytes).
-        @usableFromInline let requirementSet: Int
+        @usableFromInline let requirementSet: Int32
+        /// `flaky: K/N` as K << 16 | N (N ≤ 1000), 0 for none: it shares the
+        /// 8 bytes `requirementSet` had alone, so the allocation stays 232 bytes.
+        let flaky: UInt32
         @usableFromInline let fields: Fields
 
-        init(_ fields: Fields, requirementSet: RequirementSetID?) {
-            precondition(requirementSet.map { $0.rawValue >= 0 } ?? true, "a requirement set's number is never negative")
-            self.requirementSet = requirementSet?.rawValue ?? -1
+        init(_ fields: Fields, requirementSet: RequirementSetID?, flaky: FlakyPolicy?) {
+            precondition(requirementSet.map { $0.rawValue >= 0 && $0.rawValue <= Int(Int32.max) } ?? true,
+                         "a requirement set's number is never negative and fits 32 bits")
+            self.requirementSet = requirementSet.map { Int32($0.rawValue) } ?? -1
+            self.flaky = flaky.map { UInt32($0.threshold) << 16 | UInt32($0.window) } ?? 0
             self.fields = fields
         }
     }

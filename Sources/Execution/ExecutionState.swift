@@ -31,6 +31,16 @@ struct ExecutionState {
     var restoreCount = 0
     var restoreFailed = false
     var haltedBy: String?
+    /// The failed attempts of each test run again (`--rerun-failures`), first first.
+    var failedAttempts: [String: [TestResult]] = [:]
+    /// A test between attempts: its step, and how many of its per-test
+    /// teardowns are still to end before it runs again.
+    var awaitingRerun: [String: (step: Int, teardowns: Int)] = [:]
+    /// The attempt each test run again is on (absent: its first).
+    var attempt: [String: Int] = [:]
+    /// What a per-test setup without a teardown left running before its test
+    /// ran again: released at the end of the run, as `services` are.
+    var retiredServices: [LeftRunning] = []
     /// Setup step index by setup name and test (nil for shared setups).
     let setupSteps: [SetupKey: Int]
 
@@ -91,6 +101,26 @@ struct ExecutionState {
         case .setup(let name), .testSetup(let name, _), .teardown(let name), .testTeardown(let name, _): name
         case .test(let id): id
         }
+    }
+
+    /// The test a step belongs to when it is a test or one of its
+    /// `scope: test` setups or teardowns: the steps run again with it.
+    func attemptOwner(of step: Int) -> String? {
+        switch plan.steps[step].kind {
+        case .test(let id): id
+        case .testSetup(_, let test), .testTeardown(_, let test): test
+        case .setup, .teardown: nil
+        }
+    }
+
+    /// The steps of one attempt of the test at step `testStep`: its
+    /// `scope: test` setups (each a direct dependency of the test), the test
+    /// and its per-test teardowns (each depends on the test directly).
+    func attemptSteps(ofTest testStep: Int) -> [Int] {
+        guard case .test(let id) = plan.steps[testStep].kind else { return [] }
+        let setups = plan.steps[testStep].dependencies.filter { attemptOwner(of: $0) == id }
+        let teardowns = dependents[testStep].filter { attemptOwner(of: $0) == id }
+        return setups + [testStep] + teardowns
     }
 
     /// The first dependency that failed or was blocked, and the setup at the root.

@@ -27,6 +27,12 @@ public struct ExecutorOptions: Sendable {
     /// Every test's and setup's timeout is multiplied by this (meson's
     /// `--timeout-multiplier`, for slow hosts such as TCG); zero or less: no limits.
     public var timeoutMultiplier: Double
+    /// How many more times a test that fails (`fail`, `timeout`, `error`) is
+    /// run, with its `scope: test` setups (`--rerun-failures`); 0: none.
+    public var rerunFailures: Int = 0
+    /// Earlier verdicts on this host and environment, for the flaky policy
+    /// of a test that declares `flaky: K/N` and failed; nil: none known.
+    public var verdictHistory: (any VerdictHistory)?
 
     /// How to run a plan.
     /// - Parameters:
@@ -133,10 +139,12 @@ public final class Executor: Sendable {
                               reason: unmet.map(\.description).joined(separator: "\n"))
         }
         for result in decided { state.testResults[result.id] = result }
-        dispatcher.send(.started(RunInfo(
+        var info = RunInfo(
             id: options.runID, environment: plan.environment, started: started, directory: options.layout.directory,
             tests: plan.tests.map(\.test.id), decided: decided, facts: recordedFacts, jobs: options.jobs,
-            provenance: provenance)))
+            provenance: provenance)
+        info.rerunFailures = options.rerunFailures
+        dispatcher.send(.started(info))
 
         let base = EnvironmentBlock(options.baseEnvironment)
         let loop = RunLoop(
@@ -152,7 +160,7 @@ public final class Executor: Sendable {
         }
         // What setups without a teardown (or whose teardown did not run) left
         // running lives until now.
-        let services = state.services.values
+        let services = Array(state.services.values) + state.retiredServices
         let launcher = self.launcher
         let immediately = interruption.hardStopped
         await withDiscardingTaskGroup { group in

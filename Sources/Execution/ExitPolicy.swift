@@ -136,21 +136,24 @@ public struct ExitPolicy: Sendable, Hashable {
     /// The exit code of a run from its outcomes: what the run row, the
     /// summary line, `testbed report` and the process all say.
     ///
+    /// A failure its flaky policy forgave (`TestResult.flaky` is
+    /// `.forgiven`) is a verdict but not a test failure: it leaves the code alone.
+    ///
     /// - Parameters:
-    ///   - tests: the outcome of every selected test (none: nothing selected).
+    ///   - tests: the result of every selected test (none: nothing selected).
     ///   - setups: the outcome of every setup, teardown and restore that ran or was skipped.
     ///   - interrupted: the run was stopped.
     ///   - recordingFailed: the results directory did not take the run as it went.
     /// - Returns: the code by `run(testFailures:infrastructureFailures:interrupted:nothingSelected:nothingTested:recordingFailed:)`.
-    public func run(tests: some Collection<TestOutcome>, setups: some Sequence<SetupOutcome>, interrupted: Bool,
+    public func run(tests: some Collection<TestResult>, setups: some Sequence<SetupOutcome>, interrupted: Bool,
                     recordingFailed: Bool = false) -> Int32 {
         var testFailures = 0
         var blocked = 0
         var verdicts = 0
-        for outcome in tests {
-            if outcome.isTestFailure { testFailures += 1 }
-            if outcome == .blocked { blocked += 1 }
-            if outcome.isVerdict { verdicts += 1 }
+        for test in tests {
+            if test.isCountedFailure { testFailures += 1 }
+            if test.outcome == .blocked { blocked += 1 }
+            if test.outcome.isVerdict { verdicts += 1 }
         }
         let setupFailures = setups.reduce(0) { $0 + ($1.isInfrastructureFailure ? 1 : 0) }
         return run(testFailures: testFailures, infrastructureFailures: setupFailures + blocked, interrupted: interrupted,

@@ -80,6 +80,18 @@ public struct TestResult: Sendable, Hashable, Codable {
     public var blockedBy: String?
     /// The test's directory in the run directory (`TESTBED_OUTPUT_DIR`, with Testbed's output.log).
     public var logDirectory: String?
+    /// Its earlier attempts, first first, when it ran more than once (`--rerun-failures`); this result is the last.
+    public var attempts: [TestAttempt] = []
+    /// Why it is marked flaky: a failure its `flaky: K/N` forgave, or a pass on a rerun; nil otherwise.
+    public var flaky: FlakyMark?
+
+    /// A failure that counts toward the exit code: `fail`, `timeout` or
+    /// `error`, unless the test's flaky policy forgave it.
+    public var isCountedFailure: Bool {
+        guard outcome.isTestFailure else { return false }
+        if case .forgiven? = flaky { return false }
+        return true
+    }
 
     /// A test's result.
     /// - Parameters:
@@ -92,8 +104,13 @@ public struct TestResult: Sendable, Hashable, Codable {
     ///   - reason: Why it has this outcome.
     ///   - blockedBy: What blocked it.
     ///   - logDirectory: Its directory in the run directory.
+    ///   - attempts: Its earlier attempts, first first (`--rerun-failures`).
+    ///   - flaky: Why it is marked flaky, if it is.
     public init(id: String, outcome: TestOutcome, started: Date? = nil, duration: Double = 0, exitStatus: Int32? = nil,
-                signal: Int32? = nil, reason: String? = nil, blockedBy: String? = nil, logDirectory: String? = nil) {
+                signal: Int32? = nil, reason: String? = nil, blockedBy: String? = nil, logDirectory: String? = nil,
+                attempts: [TestAttempt] = [], flaky: FlakyMark? = nil) {
+        self.attempts = attempts
+        self.flaky = flaky
         self.id = id
         self.outcome = outcome
         self.started = started
@@ -161,6 +178,30 @@ public struct SetupResult: Sendable, Hashable, Codable {
         if let test { text += " [\(test)]" }
         if phase != .setup { text += " (\(phase.rawValue))" }
         return text
+    }
+}
+
+extension TestResult {
+    enum CodingKeys: String, CodingKey {
+        case id, outcome, started, duration, exitStatus, signal, reason, blockedBy, logDirectory, attempts, flaky
+    }
+
+    /// Decodes a result; one written before there were reruns (no
+    /// `attempts`, no `flaky`) reads as a single attempt, not flaky.
+    /// - Parameter decoder: The decoder.
+    /// - Throws: `DecodingError` when a field is missing or of the wrong type.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(id: try container.decode(String.self, forKey: .id), outcome: try container.decode(TestOutcome.self, forKey: .outcome),
+                  started: try container.decodeIfPresent(Date.self, forKey: .started),
+                  duration: try container.decodeIfPresent(Double.self, forKey: .duration) ?? 0,
+                  exitStatus: try container.decodeIfPresent(Int32.self, forKey: .exitStatus),
+                  signal: try container.decodeIfPresent(Int32.self, forKey: .signal),
+                  reason: try container.decodeIfPresent(String.self, forKey: .reason),
+                  blockedBy: try container.decodeIfPresent(String.self, forKey: .blockedBy),
+                  logDirectory: try container.decodeIfPresent(String.self, forKey: .logDirectory),
+                  attempts: try container.decodeIfPresent([TestAttempt].self, forKey: .attempts) ?? [],
+                  flaky: try container.decodeIfPresent(FlakyMark.self, forKey: .flaky))
     }
 }
 

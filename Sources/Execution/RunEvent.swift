@@ -17,6 +17,10 @@ public enum RunEvent: Sendable {
     /// A test has its verdict (unsupported tests get theirs at `started`);
     /// `step` is the id of its step in the plan (nil for a verdict no step gave).
     case testFinished(TestResult, step: Int? = nil)
+    /// A test failed on `attempt` (from 1) and runs again (`--rerun-failures`),
+    /// with its `scope: test` setups; its `testFinished` comes after its last
+    /// attempt, with this one among its `attempts`.
+    case testRerun(TestResult, attempt: Int, step: Int?)
     /// A setup, teardown or restore finished (or was skipped as blocked/interrupted);
     /// `step` is the id of its step in the plan (nil for the environment's restore).
     case setupFinished(SetupResult, step: Int? = nil)
@@ -55,6 +59,8 @@ public struct RunInfo: Sendable {
     public var suiteCommit: String? = nil
     /// Whether `git status --porcelain` printed anything; nil when the suite is not in a git work tree.
     public var suiteDirty: Bool? = nil
+    /// `--rerun-failures`: how many more times a failing test runs (0: none).
+    public var rerunFailures = 0
 
     /// The run as it starts.
     ///
@@ -104,8 +110,8 @@ public struct RunSummary: Sendable {
     /// The first infrastructure failure that halted the run (`--halt-on-infra`), if any.
     public let haltedBy: String?
 
-    /// How many tests failed, timed out or could not start.
-    public var testFailures: Int { tests.filter(\.outcome.isTestFailure).count }
+    /// How many tests failed, timed out or could not start (a failure the flaky policy forgave aside).
+    public var testFailures: Int { tests.filter(\.isCountedFailure).count }
     /// How many setups, teardowns and restores failed or timed out.
     public var infrastructureFailures: Int { setups.filter(\.outcome.isInfrastructureFailure).count }
 
@@ -113,7 +119,7 @@ public struct RunSummary: Sendable {
     /// - Parameter codes: Which set of codes (`standard` by default, or `bisect`).
     /// - Returns: The exit code; blocked tests count as infrastructure failures.
     public func exitCode(_ codes: ExitCodes = .standard) -> Int32 {
-        ExitPolicy(codes).run(tests: tests.lazy.map(\.outcome), setups: setups.lazy.map(\.outcome), interrupted: interrupted)
+        ExitPolicy(codes).run(tests: tests, setups: setups.lazy.map(\.outcome), interrupted: interrupted)
     }
 }
 

@@ -14,6 +14,8 @@ import Synchronization
 ///   `tests/ID/output.log` in it
 /// - `setups/NAME/{check,run,teardown}.log`, `setups/NAME/export`
 /// - `setups/NAME/for/ID/…` for `scope: test` setups
+/// - `tests/ID/attempt-N/` and `setups/NAME/for/ID/attempt-N/` for the Nth
+///   attempt of a test run again (`--rerun-failures`)
 /// - `restore/N.log`
 /// - `facts.json`, `report.json`, `junit.xml`
 ///
@@ -169,6 +171,18 @@ public final class RunLayout: Sendable {
         let base = "setups/" + Self.encode(name)
         guard let test else { return base }
         return base + "/for/" + Self.encode(test)
+    }
+
+    /// Where an attempt of a test (or of a `scope: test` setup for it) keeps
+    /// its files when the test runs more than once (`--rerun-failures`): the
+    /// first in `directory` itself, attempt N in `directory/attempt-N`, so that
+    /// no attempt's log replaces another's.
+    /// - Parameters:
+    ///   - directory: The test's or setup's directory (`testDirectory(_:)`, `setupDirectory(_:test:)`).
+    ///   - attempt: The attempt, from 1.
+    /// - Returns: `directory` for attempt 1, else `directory/attempt-N`.
+    public static func attemptDirectory(_ directory: String, attempt: Int) -> String {
+        attempt <= 1 ? directory : directory + "/attempt-\(attempt)"
     }
 
     /// A path in the run directory made absolute.

@@ -99,13 +99,15 @@ struct RunLoop {
         let step = plan.steps[index]
         emit(.stepStarted(id: index, kind: step.kind, logPath: nil))
         let environment = state.inputExports(for: index)
+        // Nothing to look up unless a test runs again (most runs: none).
+        let attempt = state.attempt.isEmpty ? 1 : state.attemptOwner(of: index).flatMap { state.attempt[$0] } ?? 1
         if case .test(let id) = step.kind {
-            runner.startTest(index, test: state.planned[id]!.test, environment: environment) { sink.yield($0) }
+            runner.startTest(index, test: state.planned[id]!.test, environment: environment, attempt: attempt) { sink.yield($0) }
         } else {
             // A teardown stops what its setup left running, once it has run.
             let services = state.setupStep(of: index).flatMap { state.services.removeValue(forKey: $0) }
             let runner = self.runner
-            group.addTask { sink.yield(await runner.runStep(index, environment: environment, services: services)) }
+            group.addTask { sink.yield(await runner.runStep(index, environment: environment, services: services, attempt: attempt)) }
         }
     }
 
@@ -114,14 +116,19 @@ struct RunLoop {
         var finished: Int?
         switch completion {
         case let .test(index, result):
-            state.testResults[result.id] = result
-            finished = index
-            emit(.testFinished(result, step: index))
             if state.planned[result.id]?.test.dirties == true,
                result.outcome != .blocked, result.outcome != .interrupted || result.started != nil,
                options.restore != nil {
                 state.restorePending = true
             }
+            if rerunsLeft(after: result, state) {
+                beginRerun(index, result, &state)
+                return
+            }
+            let final = finalResult(result, &state)
+            state.testResults[final.id] = final
+            finished = index
+            emit(.testFinished(final, step: index))
         case let .setup(index, result, exports, started, blockedBy, services):
             finished = index
             if let services { state.services[index] = services }
@@ -141,24 +148,138 @@ struct RunLoop {
             state.setupResults.append(result)
             emit(.setupFinished(result, step: index))
         case let .teardown(index, result):
-            finished = index
+            finished = teardownEnded(index, &state)
             state.setupResults.append(result)
             if result.outcome.isInfrastructureFailure && options.haltOnInfrastructureFailure && state.haltedBy == nil {
                 state.haltedBy = result.label
             }
             emit(.setupFinished(result, step: index))
         case .teardownSkipped(let index):
-            finished = index
+            finished = teardownEnded(index, &state)
         case .restore(let result):
             state.setupResults.append(result)
             if result.outcome != .ok { state.restoreFailed = true }
             emit(.setupFinished(result))
         }
-        if let finished {
-            for dependent in state.dependents[finished] {
-                state.remaining[dependent] -= 1
-                if state.remaining[dependent] == 0 { state.ready.push(dependent) }
+        if let finished { release(finished, &state) }
+    }
+
+    /// Makes ready the steps that waited for `step`; `within`: only those
+    /// that belong to this test's attempt (its per-test teardowns), while
+    /// the test runs again.
+    func release(_ step: Int, within test: String? = nil, _ state: inout ExecutionState) {
+        for dependent in state.dependents[step] where test == nil || state.attemptOwner(of: dependent) == test {
+            state.remaining[dependent] -= 1
+            if state.remaining[dependent] == 0 { state.ready.push(dependent) }
+        }
+    }
+
+    // MARK: - Reruns (`--rerun-failures`)
+
+    /// Whether a test that ended so runs again: it failed (`fail`, `timeout`,
+    /// `error`), has reruns left, and the run was neither interrupted nor halted.
+    func rerunsLeft(after result: TestResult, _ state: ExecutionState) -> Bool {
+        result.outcome.isTestFailure && (state.failedAttempts[result.id]?.count ?? 0) < options.rerunFailures
+            && !interruption.interrupted && state.haltedBy == nil
+    }
+
+    /// A failed attempt of a test that runs again: its per-test teardowns run
+    /// (what waits for them beyond the test, shared teardowns, still waits),
+    /// then its per-test setups and the test run again (`rearm`).
+    func beginRerun(_ index: Int, _ result: TestResult, _ state: inout ExecutionState) {
+        let id = result.id
+        state.failedAttempts[id, default: []].append(result)
+        emit(.testRerun(result, attempt: state.failedAttempts[id]!.count, step: index))
+        let teardowns = state.dependents[index].filter { state.attemptOwner(of: $0) == id }
+        state.awaitingRerun[id] = (index, teardowns.count)
+        release(index, within: id, &state)
+        if teardowns.isEmpty { rearm(id, &state) }
+    }
+
+    /// A teardown step ended: the step whose dependents it makes ready (nil
+    /// when it was the last per-test teardown of an attempt and the test runs again).
+    func teardownEnded(_ index: Int, _ state: inout ExecutionState) -> Int? {
+        guard !state.awaitingRerun.isEmpty, case .testTeardown(_, let test) = plan.steps[index].kind,
+              let waiting = state.awaitingRerun[test] else { return index }
+        release(index, within: test, &state)
+        state.awaitingRerun[test] = (waiting.step, waiting.teardowns - 1)
+        if waiting.teardowns == 1 { rearm(test, &state) }
+        return nil
+    }
+
+    /// Runs a test's attempt again once the last one's per-test teardowns
+    /// ended: its per-test setups, the test and its teardowns wait again for
+    /// one another (its shared setups are still up: what they wait for
+    /// includes the test). After an interrupt or a halt it does not run
+    /// again: its last failure is its result.
+    func rearm(_ id: String, _ state: inout ExecutionState) {
+        guard let (testStep, _) = state.awaitingRerun.removeValue(forKey: id) else { return }
+        let steps = state.attemptSteps(ofTest: testStep)
+        if interruption.interrupted || state.haltedBy != nil {
+            var failures = state.failedAttempts.removeValue(forKey: id) ?? []
+            guard var last = failures.popLast() else { return }
+            last.attempts = failures.map(TestAttempt.init)
+            last = judged(last, state)
+            state.testResults[id] = last
+            emit(.testFinished(last, step: testStep))
+            // What waited for the test and its teardowns beyond this attempt (shared teardowns).
+            for step in steps where step == testStep || state.attemptOwner(of: step) == id && plan.steps[step].kind.isTeardown {
+                for dependent in state.dependents[step] where state.attemptOwner(of: dependent) != id {
+                    state.remaining[dependent] -= 1
+                    if state.remaining[dependent] == 0 { state.ready.push(dependent) }
+                }
             }
+            return
+        }
+        state.attempt[id] = (state.failedAttempts[id]?.count ?? 0) + 1
+        let group = Set(steps)
+        for step in steps {
+            state.remaining[step] = plan.steps[step].dependencies.filter { group.contains($0) }.count
+            if case .testSetup = plan.steps[step].kind {
+                state.started.remove(step)
+                state.blame[step] = nil
+                state.exports[step] = nil
+                if let left = state.services.removeValue(forKey: step) { state.retiredServices.append(left) }
+            }
+        }
+        for step in steps where state.remaining[step] == 0 { state.ready.push(step) }
+    }
+
+    /// A test's result after its last attempt: its earlier attempts in
+    /// `attempts`, a pass after failures marked `.rerun`, a failure judged by
+    /// its flaky policy. An attempt that never started (an interrupt, a halt or
+    /// a failed setup kept it from running again) is no attempt: the last
+    /// failure is the result, its reason saying why it did not run again.
+    func finalResult(_ result: TestResult, _ state: inout ExecutionState) -> TestResult {
+        var final = result
+        if var failures = state.failedAttempts.removeValue(forKey: result.id), !failures.isEmpty {
+            if result.started == nil && (result.outcome == .blocked || result.outcome == .interrupted) {
+                final = failures.removeLast()
+                final.reason = OutcomeClassifier.adding("not run again: \(result.reason ?? result.outcome.rawValue)", to: final.reason)
+            }
+            final.attempts = failures.map(TestAttempt.init)
+            if final.outcome == .pass { final.flaky = .rerun(attempts: failures.count + 1) }
+        }
+        return judged(final, state)
+    }
+
+    /// A failure of a test that declares `flaky: K/N`, forgiven (`.forgiven`)
+    /// unless it failed in K of its last N runs on this host and environment.
+    func judged(_ result: TestResult, _ state: ExecutionState) -> TestResult {
+        guard result.outcome.isTestFailure, let policy = state.planned[result.id]?.test.flaky else { return result }
+        let earlier = policy.window > 1 ? options.verdictHistory?.recentVerdicts(test: result.id, limit: policy.window - 1) ?? [] : []
+        var judged = result
+        judged.flaky = FlakyJudge.forgiveness(policy, earlier: earlier)
+        return judged
+    }
+}
+
+extension Step.Kind {
+    /// A shared or per-test teardown.
+    var isTeardown: Bool {
+        switch self {
+        case .teardown, .testTeardown: true
+        case .setup, .testSetup, .test: false
         }
     }
 }

@@ -47,16 +47,18 @@ struct StepRunner: Sendable {
     func tag(_ index: Int) -> String { "\(options.runID)/\(index)" }
 
     /// Runs a setup or teardown step; `services`: what the teardown's setup
-    /// left running, stopped once the teardown has run.
-    func runStep(_ index: Int, environment: [String: String], services: LeftRunning? = nil) async -> Completion {
+    /// left running, stopped once the teardown has run; `attempt`: the
+    /// attempt of the test a `scope: test` setup runs for (its own directory from the second).
+    func runStep(_ index: Int, environment: [String: String], services: LeftRunning? = nil, attempt: Int = 1) async -> Completion {
         switch plan.steps[index].kind {
         case .test: fatalError("tests start through startTest")
         case .setup(let name): return await runSetup(index, name: name, test: nil, environment: environment)
-        case let .testSetup(name, test): return await runSetup(index, name: name, test: test, environment: environment)
+        case let .testSetup(name, test):
+            return await runSetup(index, name: name, test: test, environment: environment, attempt: attempt)
         case .teardown(let name):
             return await runTeardown(index, name: name, test: nil, environment: environment, services: services)
         case let .testTeardown(name, test):
-            return await runTeardown(index, name: name, test: test, environment: environment, services: services)
+            return await runTeardown(index, name: name, test: test, environment: environment, services: services, attempt: attempt)
         }
     }
 
@@ -68,11 +70,13 @@ struct StepRunner: Sendable {
     /// known, and a failure's or skip's reason is read from that descriptor.
     /// A failure while the results disk is full is `blocked` by it
     /// (`blockOnFullDisk`): one `fstatvfs`, only for a test that failed.
-    func startTest(_ index: Int, test: TestDefinition, environment: [String: String],
+    ///
+    /// `attempt`: from the second (`--rerun-failures`), the test's directory is `tests/ID/attempt-N`.
+    func startTest(_ index: Int, test: TestDefinition, environment: [String: String], attempt: Int = 1,
                    completion: @escaping @Sendable (Completion) -> Void) {
         let id = test.id
         let timeout = effective(test.timeout)
-        let directory = options.layout.testDirectory(id)
+        let directory = RunLayout.attemptDirectory(options.layout.testDirectory(id), attempt: attempt)
         let (log, logFailure) = options.layout.openDirectory(directory).createLog("output.log")
         var variables = environment
         variables["TESTBED_TEST_ID"] = id
@@ -105,9 +109,9 @@ struct StepRunner: Sendable {
 
     /// Runs a setup: its `check` first (exit 0: already satisfied, its run
     /// skipped), then its `run`; reads its exports when it succeeded.
-    func runSetup(_ index: Int, name: String, test: String?, environment: [String: String]) async -> Completion {
+    func runSetup(_ index: Int, name: String, test: String?, environment: [String: String], attempt: Int = 1) async -> Completion {
         guard let setup = plan.setups[name] else { fatalError("unknown setup \(name)") }
-        let directory = options.layout.setupDirectory(name, test: test)
+        let directory = RunLayout.attemptDirectory(options.layout.setupDirectory(name, test: test), attempt: attempt)
         // Held until the setup has run: its logs and its export file are
         // made and read through it, whatever the setup does to the name.
         let folder = options.layout.openDirectory(directory)
@@ -163,12 +167,12 @@ struct StepRunner: Sendable {
     /// Runs a setup's teardown (to its end: an interrupt does not stop it),
     /// then stops what the setup left running.
     func runTeardown(_ index: Int, name: String, test: String?, environment: [String: String],
-                     services: LeftRunning?) async -> Completion {
+                     services: LeftRunning?, attempt: Int = 1) async -> Completion {
         guard let setup = plan.setups[name], let teardown = setup.teardown else {
             if let services { await launcher.release(services, immediately: interruption.hardStopped) }
             return .teardownSkipped(index)
         }
-        let directory = options.layout.setupDirectory(name, test: test)
+        let directory = RunLayout.attemptDirectory(options.layout.setupDirectory(name, test: test), attempt: attempt)
         var variables = environment
         variables["TESTBED_SETUP"] = name
         if let test { variables["TESTBED_TEST_ID"] = test }

@@ -56,7 +56,8 @@ public enum ReportWriter {
             ("exit_code", run.exitCode.map { String($0) }), ("finished", iso8601(run.finished).map(string)),
             ("halted_by", run.haltedBy.map(string)), ("host", run.host.map(string)), ("id", string(run.id)),
             ("interrupted", bool(run.interrupted)), ("labels", labels),
-            ("machine_id", run.machineID.map(string)), ("recording_error", run.recordingError.map(string)), ("running", running(run)),
+            ("machine_id", run.machineID.map(string)), ("recording_error", run.recordingError.map(string)),
+            ("rerun_failures", run.rerunFailures.map { String($0) }), ("running", running(run)),
             ("snapshot", run.snapshot.map(string)), ("started", iso8601(run.started).map(string)),
             ("suite_commit", run.suiteCommit.map(string)), ("suite_dirty", run.suiteDirty.map(bool)),
         ])
@@ -75,8 +76,9 @@ public enum ReportWriter {
         for (index, test) in report.tests.enumerated() {
             out.append(index == 0 ? "\n    " : ",\n    ")
             object(&out, indent: "    ", [
+                ("attempts", test.attempts.isEmpty ? nil : attemptsJSON(test.attempts, directory: run.directory)),
                 ("blocked_by", test.blockedBy.map(string)), ("duration", number(round(test.duration))),
-                ("exit_status", test.exitStatus.map { String($0) }),
+                ("exit_status", test.exitStatus.map { String($0) }), ("flaky", test.flaky.map(flakyJSON)),
                 ("id", string(test.id)), ("log", test.logDirectory.map { string(run.directory + "/" + $0 + "/output.log") }),
                 ("outcome", string(test.outcome.rawValue)), ("reason", test.reason.map(string)),
                 ("signal", test.signal.map { String($0) }),
@@ -93,6 +95,39 @@ public enum ReportWriter {
         guard let holder = run.running else { return "null" }
         let seconds = max(0, Int(Date().timeIntervalSince(run.started)))
         return "{\n      \"for_seconds\" : \(seconds)" + (holder.pid.map { ",\n      \"pid\" : \($0)" } ?? "") + "\n    }"
+    }
+
+    /// `{"kind": "forgiven", "failures": 1, "window": 3, "threshold": 2}` or `{"kind": "rerun", "attempts": 2}`, on one line.
+    static func flakyJSON(_ mark: FlakyMark) -> String {
+        switch mark {
+        case let .forgiven(failures, window, threshold):
+            "{\"failures\" : \(failures), \"kind\" : \"forgiven\", \"threshold\" : \(threshold), \"window\" : \(window)}"
+        case let .rerun(attempts):
+            "{\"attempts\" : \(attempts), \"kind\" : \"rerun\"}"
+        }
+    }
+
+    /// A test's earlier attempts, first first: each an object with its
+    /// number (`attempt`, from 1) and the fields of a test's result.
+    static func attemptsJSON(_ attempts: [TestAttempt], directory: String) -> String {
+        var text = ""
+        do {
+            var out = ChunkedOutput { text += $0 }
+            out.append("[")
+            for (index, attempt) in attempts.enumerated() {
+                out.append(index == 0 ? "\n        " : ",\n        ")
+                object(&out, indent: "        ", [
+                    ("attempt", String(index + 1)), ("duration", number(round(attempt.duration))),
+                    ("exit_status", attempt.exitStatus.map { String($0) }),
+                    ("log", attempt.logDirectory.map { string(directory + "/" + $0 + "/output.log") }),
+                    ("outcome", string(attempt.outcome.rawValue)), ("reason", attempt.reason.map(string)),
+                    ("signal", attempt.signal.map { String($0) }), ("started", iso8601(attempt.started).map(string)),
+                ])
+            }
+            out.append("\n      ]")
+            out.flush()
+        }
+        return text
     }
 
     static func object(_ out: inout ChunkedOutput, indent: String, _ fields: [(String, String?)]) {
@@ -263,9 +298,11 @@ public enum ReportWriter {
     static func writeJUnit(_ report: RunReport, to write: @escaping (String) -> Void) {
         var out = ChunkedOutput(write)
         let counts = report.counts
-        let failures = (counts[.fail] ?? 0) + (counts[.timeout] ?? 0)
-        let errors = (counts[.error] ?? 0) + (counts[.blocked] ?? 0)
-        let skipped = (counts[.skip] ?? 0) + (counts[.unsupported] ?? 0) + (counts[.interrupted] ?? 0)
+        // A failure the flaky policy forgave is `skipped` (the run's exit code does not count it).
+        let forgiven = report.forgivenFailures
+        let failures = (counts[.fail] ?? 0) + (counts[.timeout] ?? 0) - forgiven.filter { $0.outcome != .error }.count
+        let errors = (counts[.error] ?? 0) + (counts[.blocked] ?? 0) - forgiven.filter { $0.outcome == .error }.count
+        let skipped = (counts[.skip] ?? 0) + (counts[.unsupported] ?? 0) + (counts[.interrupted] ?? 0) + forgiven.count
         let time = report.tests.reduce(0) { $0 + $1.duration }
         let setupFailures = report.infrastructureFailures
         out += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -284,13 +321,27 @@ public enum ReportWriter {
             out += "    <testcase name=\"\(xml(test.id))\" classname=\"\(xml(classname(test.id)))\" time=\"\(round(test.duration))\""
             let reason = xml(test.reason ?? test.outcome.rawValue)
             switch test.outcome {
+            case .pass where !test.attempts.isEmpty:
+                // Surefire's convention (Jenkins reads it): a pass after failed attempts is flaky.
+                out += ">\n" + junitAttempts(test.attempts, flaky: true, directory: report.run.directory) + "    </testcase>\n"
             case .pass:
                 out += "/>\n"
             case .fail, .timeout, .error:
+                if case let .forgiven(failures, window, threshold)? = test.flaky {
+                    // Not red on a CI page: the run's exit code does not count it (docs/README.md, Decisions).
+                    let message = "flaky failure forgiven: \(test.outcome.rawValue) (\(failures) of the last \(window), threshold \(threshold))"
+                        + (test.reason.map { ": \($0)" } ?? "")
+                    out += ">\n      <skipped message=\"\(xml(message))\"/>\n"
+                    let lines = test.logDirectory.map { LogTail.lines(inRun: report.run.directory, log: $0 + "/output.log", count: junitTailLines) } ?? []
+                    if !lines.isEmpty { out += "      <system-out>" + xmlBody(lines.joined(separator: "\n") + "\n") + "</system-out>\n" }
+                    out += "    </testcase>\n"
+                    continue
+                }
                 let element = test.outcome == .error ? "error" : "failure"
                 out += ">\n      <\(element) type=\"\(test.outcome.rawValue)\" message=\"\(reason)\""
                 out += junitBody(element, reason: test.reason ?? test.outcome.rawValue, directory: report.run.directory,
                                  log: test.logDirectory.map { $0 + "/output.log" })
+                out += junitAttempts(test.attempts, flaky: false, directory: report.run.directory)
                 out += "    </testcase>\n"
             case .blocked:
                 // A setup by name, or what else blocked it (`results disk`, `testbed`).
@@ -325,6 +376,28 @@ public enum ReportWriter {
         out.flush()
     }
 
+    /// A test's earlier attempts as surefire writes reruns: `flakyFailure` /
+    /// `flakyError` in a test that passed in the end (`flaky`), `rerunFailure`
+    /// / `rerunError` in one that failed every attempt; each with `message`
+    /// and `type`, a `stackTrace` (the reason and the log's last lines and
+    /// path) and a `system-out` (those lines).
+    static func junitAttempts(_ attempts: [TestAttempt], flaky: Bool, directory: String) -> String {
+        var out = ""
+        for (index, attempt) in attempts.enumerated() {
+            let element = (flaky ? "flaky" : "rerun") + (attempt.outcome == .error ? "Error" : "Failure")
+            let reason = "attempt \(index + 1): " + (attempt.reason ?? attempt.outcome.rawValue)
+            let relative = attempt.logDirectory.map { $0 + "/output.log" }
+            let lines = relative.map { LogTail.lines(inRun: directory, log: $0, count: junitTailLines) } ?? []
+            var trace = reason
+            if let relative { trace += "\n\n" + lines.map { $0 + "\n" }.joined() + "log: " + directory + "/" + relative }
+            out += "      <\(element) type=\"\(attempt.outcome.rawValue)\" message=\"\(xml(reason))\">\n"
+            out += "        <stackTrace>" + xmlBody(trace) + "</stackTrace>\n"
+            if !lines.isEmpty { out += "        <system-out>" + xmlBody(lines.joined(separator: "\n") + "\n") + "</system-out>\n" }
+            out += "      </\(element)>\n"
+        }
+        return out
+    }
+
     /// `/migration/precopy/tcp` → `migration.precopy`.
     static func classname(_ id: String) -> String {
         let parts = id.split(separator: "/").dropLast()
@@ -347,7 +420,23 @@ public enum ReportWriter {
                 .replacingOccurrences(of: "\n", with: " ").escapingControls
             let reason = (test.reason ?? "").replacingOccurrences(of: "\n", with: "; ").replacingOccurrences(of: "#", with: "\\#")
                 .escapingControls
+            if case let .forgiven(failures, window, threshold)? = test.flaky, test.outcome.isTestFailure {
+                // TAP's "a failure that does not count".
+                out += "not ok \(number) - \(name) # TODO flaky: forgiven (\(failures) of the last \(window), threshold \(threshold))\n"
+                out += "  ---\n  outcome: \(test.outcome.rawValue)\n"
+                if let reason = test.reason { out += "  message: \(yaml(reason))\n" }
+                out += "  duration_ms: \(Int((test.duration * 1000).rounded()))\n  ...\n"
+                continue
+            }
             switch test.outcome {
+            case .pass where !test.attempts.isEmpty:
+                out += "ok \(number) - \(name)\n"
+                out += "  ---\n  flaky: \(yaml(test.flaky?.words(rerunFailures: report.run.rerunFailures) ?? "flaky"))\n"
+                out += "  attempts: \(test.attempts.count + 1)\n"
+                for (index, attempt) in test.attempts.enumerated() {
+                    out += "  attempt_\(index + 1): \(yaml(attempt.outcome.rawValue + (attempt.reason.map { ": " + $0 } ?? "")))\n"
+                }
+                out += "  ...\n"
             case .pass:
                 out += "ok \(number) - \(name)\n"
             case .skip, .unsupported, .interrupted:

@@ -77,16 +77,19 @@ public struct TextReport {
         }
         if let trouble = run.recordingError { out += yellow("recording: \(trouble.escapingControls)") + "\n" }
 
-        let failures = report.testFailures
+        let failures = report.countedFailures
         if !failures.isEmpty {
             out += "\n" + red("test failures (\(failures.count))") + "\n"
             for test in failures {
-                out += "  \(test.id.escapingControls)  \(red(test.outcome.rawValue))" + (test.reason.map { "  \($0.escapingControls)" } ?? "") + "\n"
+                let tries = test.attempts.isEmpty ? "" : dim(" (failed all \(test.attempts.count + 1) attempts)")
+                out += "  \(test.id.escapingControls)  \(red(test.outcome.rawValue))" + tries
+                    + (test.reason.map { "  \($0.escapingControls)" } ?? "") + "\n"
                 if let directory = test.logDirectory {
                     out += tail(directory + "/output.log")
                 }
             }
         }
+        out += flakySection()
 
         let infrastructure = report.infrastructureFailures
         if !infrastructure.isEmpty {
@@ -129,8 +132,10 @@ public struct TextReport {
         }
 
         var parts: [String] = []
+        let forgiven = report.forgivenFailures
         for outcome in TestOutcome.allCases {
-            guard let count = counts[outcome], count > 0 else { continue }
+            let excused = outcome.isTestFailure ? forgiven.filter { $0.outcome == outcome }.count : 0
+            guard let all = counts[outcome], case let count = all - excused, count > 0 else { continue }
             let text = "\(count) \(Self.words[outcome]!)"
             switch outcome {
             case .pass: parts.append(green(text))
@@ -139,12 +144,45 @@ public struct TextReport {
             default: parts.append(text)
             }
         }
+        if !forgiven.isEmpty {
+            parts.append(yellow("\(forgiven.count) flaky failure\(forgiven.count == 1 ? "" : "s") forgiven"))
+        }
+        let reruns = report.rerunPasses.count
+        if reruns > 0 { parts.append(yellow("\(reruns) flaky pass\(reruns == 1 ? "" : "es") on a rerun")) }
         if !infrastructure.isEmpty {
             parts.append(red("\(infrastructure.count) infrastructure failure\(infrastructure.count == 1 ? "" : "s")"))
         }
         out += "\n" + (parts.isEmpty ? "no tests" : parts.joined(separator: ", "))
         if let code = run.exitCode, run.finished != nil { out += dim(" — exit \(code)") }
         out += "\n"
+        return out
+    }
+
+    /// Failures the flaky policy forgave (each with its log's tail: it did
+    /// fail) and passes on a rerun (with how each earlier attempt ended), in a
+    /// section of their own: neither counts toward the exit code.
+    func flakySection() -> String {
+        let forgiven = report.forgivenFailures
+        let reruns = report.rerunPasses
+        guard !forgiven.isEmpty || !reruns.isEmpty else { return "" }
+        var out = "\n" + yellow("flaky (\(forgiven.count + reruns.count)): not counted in the exit code") + "\n"
+        for test in forgiven {
+            let words = test.flaky?.words(rerunFailures: report.run.rerunFailures) ?? "flaky"
+            var threshold = ""
+            if case let .forgiven(_, _, k)? = test.flaky { threshold = ", threshold \(k)" }
+            out += "  \(test.id.escapingControls)  \(yellow(test.outcome.rawValue)) (\(words)\(threshold))"
+                + (test.reason.map { "  \($0.escapingControls)" } ?? "") + "\n"
+            if let directory = test.logDirectory { out += tail(directory + "/output.log") }
+        }
+        for test in reruns {
+            let words = test.flaky?.words(rerunFailures: report.run.rerunFailures) ?? "flaky"
+            out += "  \(test.id.escapingControls)  \(green(test.outcome.rawValue)) (\(words))\n"
+            for (index, attempt) in test.attempts.enumerated() {
+                out += dim("      attempt \(index + 1): ") + attempt.outcome.rawValue
+                    + (attempt.reason.map { "  \($0.escapingControls)" } ?? "")
+                    + (attempt.logDirectory.map { dim("  log: \(shown(report.run.directory + "/" + $0 + "/output.log"))") } ?? "") + "\n"
+            }
+        }
         return out
     }
 

@@ -52,6 +52,8 @@ public struct RunReport: Sendable {
         /// How many tests had each outcome, as recorded at the run's end; nil
         /// for a run that never ended (count its tests instead: `RunReport.counts`).
         public var counts: [TestOutcome: Int]? = nil
+        /// `--rerun-failures` of the run; nil for runs recorded before Testbed recorded it.
+        public var rerunFailures: Int? = nil
 
         /// "(running for 12 s: testbed pid 4242 is still writing it, in RUN_DIR)" while
         /// a `testbed run` holds the run; nil when none does.
@@ -107,6 +109,7 @@ public struct RunReport: Sendable {
         run.suiteDirty = info.suiteDirty
         run.snapshot = info.snapshot.map { RunSnapshot.hash(of: $0.canonicalJSON()) }
         run.counts = RunReport.counts(of: summary.tests)
+        run.rerunFailures = info.rerunFailures
         tests = summary.tests
         setups = summary.setups
         facts = info.facts
@@ -123,7 +126,7 @@ public struct RunReport: Sendable {
     /// - Parameter codes: the scheme (`--exit-codes`).
     /// - Returns: the code (`ExitPolicy.run(tests:setups:interrupted:recordingFailed:)`).
     public func exitCode(_ codes: ExitCodes) -> Int32 {
-        ExitPolicy(codes).run(tests: tests.lazy.map(\.outcome), setups: setups.lazy.map(\.outcome), interrupted: run.interrupted,
+        ExitPolicy(codes).run(tests: tests, setups: setups.lazy.map(\.outcome), interrupted: run.interrupted,
                               recordingFailed: run.recordingError != nil)
     }
 

@@ -141,6 +141,16 @@ public protocol RunStore: AnyObject, Sendable {
     /// - Returns: each test's newest earlier verdict, by id; a test without one is absent.
     /// - Throws: `StoreError.cannotOpen` when the rows cannot be read.
     func latestVerdicts(of tests: [String], before run: RunReport.Run) throws(StoreError) -> [String: HistoryEntry]
+
+    /// A test's earlier verdicts on one host and environment (newest first),
+    /// for the flaky policy (`flaky: K/N`) of the executor.
+    ///
+    /// - Parameters:
+    ///   - host: the host's name, as runs record it.
+    ///   - environment: the environment's name.
+    ///   - runID: the run being judged, left out.
+    /// - Returns: the history, read when asked.
+    func verdictHistory(host: String, environment: String, excludingRun runID: String) -> any VerdictHistory
 }
 
 extension RunStore {

@@ -73,12 +73,13 @@ extension SQLiteRunStore {
         run.suiteDirty = row["suite_dirty"]
         run.snapshot = row["snapshot"]
         run.counts = RowJSON.counts(row["counts"])
+        run.rerunFailures = row["rerun_failures"]
         return run
     }
 
     static func load(_ db: Database, run row: Row) throws -> RunReport {
         let run = Self.run(row)
-        let tests = try Row.fetchAll(db, sql: "SELECT * FROM test_result WHERE run_id = ? ORDER BY position", arguments: [run.id])
+        let results = try Row.fetchAll(db, sql: "SELECT * FROM test_result WHERE run_id = ? ORDER BY position", arguments: [run.id])
             .map { row -> TestResult in
                 let stored: String = row["outcome"]
                 var result = TestResult(
@@ -86,6 +87,7 @@ extension SQLiteRunStore {
                     started: (row["started"] as Double?).map(Date.init(timeIntervalSince1970:)),
                     duration: row["duration"], exitStatus: row["exit_status"], signal: row["signal"],
                     reason: row["reason"], blockedBy: row["blocked_by"], logDirectory: row["log"])
+                result.flaky = Self.flakyMark(row)
                 if stored == "pending" {
                     result.reason = run.running != nil
                         ? "not finished yet: the run is still going"
@@ -96,6 +98,7 @@ extension SQLiteRunStore {
                 }
                 return result
             }
+        let tests = try Self.withAttempts(db, run: run.id, results)
         let setups = try Row.fetchAll(db, sql: "SELECT * FROM setup_result WHERE run_id = ? ORDER BY seq", arguments: [run.id])
             .map(Self.setup)
         let facts = try Row.fetchAll(db, sql: "SELECT * FROM fact WHERE run_id = ? ORDER BY name", arguments: [run.id])

@@ -67,6 +67,7 @@ extension SQLiteRunStore {
             try db.execute(sql: "ALTER TABLE run ADD COLUMN recording_error TEXT")
         }
         migrator.registerMigration("v3") { db in try migrateToV3(db) }
+        migrator.registerMigration("v4") { db in try migrateToV4(db) }
         return migrator
     }
 

@@ -393,12 +393,30 @@ public final class SQLiteRunStore: RunStore {
 
     func updateTest(_ db: Database, _ runID: String, _ result: TestResult) throws {
             // Cached: this runs once per test, and compiling it each time costs more than running it.
+            var flaky: (kind: String?, failures: Int?, window: Int?, threshold: Int?) = (result.flaky?.kind, nil, nil, nil)
+            if case let .forgiven(failures, window, threshold)? = result.flaky { flaky = (flaky.kind, failures, window, threshold) }
             try db.cachedStatement(sql: """
                 UPDATE test_result SET outcome = ?, started = ?, duration = ?, exit_status = ?, signal = ?,
-                    reason = ?, blocked_by = ?, log = ? WHERE run_id = ? AND id = ?
+                    reason = ?, blocked_by = ?, log = ?, attempts = ?, flaky = ?, flaky_failures = ?, flaky_window = ?,
+                    flaky_threshold = ? WHERE run_id = ? AND id = ?
                 """).execute(arguments: [result.outcome.rawValue, result.started?.timeIntervalSince1970, result.duration,
                                  result.exitStatus, result.signal, result.reason, result.blockedBy, result.logDirectory,
+                                 result.attempts.count + 1, flaky.kind, flaky.failures, flaky.window, flaky.threshold,
                                  runID, result.id])
+            for (index, attempt) in result.attempts.enumerated() {
+                try insertAttempt(db, runID, id: result.id, attempt: index + 1, attempt)
+            }
+    }
+
+    /// One earlier attempt of a test run again (`--rerun-failures`): a
+    /// `test_attempt` row, written when the attempt ends and again with the
+    /// test's result (the same row).
+    func insertAttempt(_ db: Database, _ runID: String, id: String, attempt number: Int, _ attempt: TestAttempt) throws {
+            try db.cachedStatement(sql: """
+                INSERT OR REPLACE INTO test_attempt (run_id, id, attempt, outcome, started, duration, exit_status, signal, reason, log)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [runID, id, number, attempt.outcome.rawValue, attempt.started?.timeIntervalSince1970,
+                                 attempt.duration, attempt.exitStatus, attempt.signal, attempt.reason, attempt.logDirectory])
     }
 
     func insertSetup(_ db: Database, _ runID: String, _ result: SetupResult) throws {

@@ -15,7 +15,7 @@ extension RunSummary {
     ///     went (deleted, full, not writable), even if it was written later.
     /// - Returns: the code (`ExitPolicy.run(tests:setups:interrupted:recordingFailed:)`).
     public func exitCode(_ codes: ExitCodes, recordingFailed: Bool) -> Int32 {
-        ExitPolicy(codes).run(tests: tests.lazy.map(\.outcome), setups: setups.lazy.map(\.outcome), interrupted: interrupted,
+        ExitPolicy(codes).run(tests: tests, setups: setups.lazy.map(\.outcome), interrupted: interrupted,
                               recordingFailed: recordingFailed)
     }
 }
@@ -157,7 +157,7 @@ public final class StoreRecorder: RunRecorder {
                     state.info = info
                     state.events.append(event)
                 case .finished(let end): summary = end
-                case .testFinished, .setupFinished: state.events.append(event)
+                case .testFinished, .setupFinished, .testRerun: state.events.append(event)
                 }
             }
             if summary == nil { _ = sync(&state, force: false) }
@@ -319,8 +319,11 @@ public final class StoreRecorder: RunRecorder {
 
     func apply(_ db: Database, _ event: RunEvent) throws {
         switch event {
-        case .started(let info): try store.insertStart(db, info)
+        case .started(let info):
+            try store.insertStart(db, info)
+            try store.recordReruns(db, info)
         case .testFinished(let result, _): try store.updateTest(db, runID, result)
+        case let .testRerun(result, attempt, _): try store.insertAttempt(db, runID, id: result.id, attempt: attempt, TestAttempt(result))
         case .setupFinished(let result, _): try store.insertSetup(db, runID, result)
         case .stepStarted, .finished: break
         }

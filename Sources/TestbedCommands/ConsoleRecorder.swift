@@ -20,6 +20,8 @@ actor ConsoleRecorder: Recorder {
     /// The suite root, for the first line: `suite examples (root of examples/image)`.
     let suite: String?
     var total = 0
+    /// The run's `--rerun-failures`: "passed on attempt 2 of 3".
+    var rerunFailures = 0
     var done = 0
     var failures = 0
     var infrastructure = 0
@@ -73,6 +75,7 @@ actor ConsoleRecorder: Recorder {
                 }
             }
             total = info.tests.count
+            rerunFailures = info.rerunFailures
             done = info.decided.count
             jobs = info.jobs
             let decided = Set(info.decided.map(\.id))
@@ -88,7 +91,7 @@ actor ConsoleRecorder: Recorder {
             done += 1
             remove(step)
             timeLeft?.leaves(result.id)
-            if result.outcome.isTestFailure { failures += 1 }
+            if result.isCountedFailure { failures += 1 }
             if result.outcome == .interrupted, result.started == nil {
                 let reason = result.reason ?? ""
                 if let index = neverStarted.firstIndex(where: { $0.reason == reason }) {
@@ -96,13 +99,22 @@ actor ConsoleRecorder: Recorder {
                 } else {
                     neverStarted.append((reason, [result.id]))
                 }
-            } else if (!live && !quiet) || result.outcome != .pass {
+            } else if (!live && !quiet) || result.outcome != .pass || result.flaky != nil {
                 var line = "\(Self.mark(result.outcome, style)) \(result.id)"
                 if result.duration > 0 { line += style.dim(String(format: " (%.2f s)", result.duration)) }
+                if let flaky = result.flaky { line += " " + style.yellow("(\(flaky.words(rerunFailures: rerunFailures)))") }
                 if result.outcome != .pass, let reason = result.reason?.split(separator: "\n").first {
                     line += "  " + reason.escapingControls
                 }
                 print(line)
+            }
+            draw()
+        case let .testRerun(result, attempt, step):
+            remove(step)
+            if !quiet || !live {
+                var line = "\(style.yellow("RERUN")) \(result.id)  attempt \(attempt) ended \(result.outcome.rawValue)"
+                if let reason = result.reason?.split(separator: "\n").first { line += ": " + reason.escapingControls }
+                print(line + "; running it again")
             }
             draw()
         case let .setupFinished(result, step):

@@ -103,6 +103,11 @@ struct RunCommand: AsyncParsableCommand {
         + "still running and for how long; 0: never.", valueName: "duration"))
     var heartbeat = "1m"
 
+    @Option(name: .customLong("rerun-failures"), help: ArgumentHelp("Run a test that fails (fail, timeout, error) again up to N "
+        + "times, with its scope: test setups; every attempt is recorded, and a test that then passes is a pass marked flaky.",
+        valueName: "n"))
+    var rerunFailures = 0
+
     @Flag(help: "Print the report as JSON at the end (the shape of `testbed report --json`).")
     var json = false
 
@@ -121,6 +126,9 @@ struct RunCommand: AsyncParsableCommand {
         try selection.requireExistingPaths(policy: policy)
         try environmentOptions.requireExistingFile(policy: policy, suite: selection.suitePaths)
         if let jobs, jobs < 1 { throw ValidationError("-j must be at least 1, not \(jobs)") }
+        if rerunFailures < 0 || rerunFailures > Self.maximumReruns {
+            throw ValidationError("--rerun-failures must be from 0 to \(Self.maximumReruns), not \(rerunFailures)")
+        }
         do {
             _ = try parseTimeoutMultiplier(timeoutMultiplierText)
         } catch .notANumber {
@@ -142,6 +150,9 @@ struct RunCommand: AsyncParsableCommand {
 
     /// The exit codes of this run (`--exit-codes`).
     var policy: ExitPolicy { ExitPolicy(exitCodes) }
+
+    /// The most `--rerun-failures` allows: a test runs at most 101 times in a run.
+    static let maximumReruns = 100
 
     func run() async throws {
         // Signals are caught from the start: one that comes before the run
@@ -200,10 +211,15 @@ struct RunCommand: AsyncParsableCommand {
         base["TESTBED_RUN_DIR"] = run.directory
         let restore = environment.restore.map { ($0.text, environment.directory) }
         let history = store.history()
-        let options = ExecutorOptions(
+        var options = ExecutorOptions(
             jobs: descriptors.jobs, haltOnInfrastructureFailure: haltOnInfra,
             runID: run.id, layout: layout, baseEnvironment: base, restore: restore,
             history: planOrder ? [:] : history, timeoutMultiplier: timeoutMultiplier)
+        options.rerunFailures = rerunFailures
+        // A flaky test's failure is judged against the runs recorded on this host (the run row's `host`).
+        if let host = SnapshotProbe.hostname() {
+            options.verdictHistory = store.verdictHistory(host: host, environment: plan.environment, excludingRun: run.id)
+        }
 
         if let warning = descriptors.warning { writeText(warning + "\n", to: STDERR_FILENO) }
         // Every child of this process is now Testbed's: an orphan no step is

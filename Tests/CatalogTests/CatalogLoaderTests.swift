@@ -324,13 +324,13 @@ struct DuplicateTests {
 
 @Suite("Test fields")
 struct FieldTableTests {
-    @Test(arguments: ["run", "requires", "setup", "tags", "timeout", "exclusive", "dirties", "skip-code", "description", "other", "x"])
+    @Test(arguments: ["run", "requires", "setup", "tags", "timeout", "exclusive", "dirties", "skip-code", "flaky", "description", "other", "x"])
     func keepsEachKeyApart(key: String) {
         var table = FieldTable()
         let location = DeclarationLocation(file: "testbed.yaml", line: 3)
         table[key] = ([key], location)
         #expect(table[key]?.values == [key])
-        for other in ["run", "requires", "setup", "tags", "timeout", "exclusive", "dirties", "skip-code", "description", "other", "x"]
+        for other in ["run", "requires", "setup", "tags", "timeout", "exclusive", "dirties", "skip-code", "flaky", "description", "other", "x"]
         where other != key {
             #expect(table[other] == nil, "setting \(key) set \(other)")
         }

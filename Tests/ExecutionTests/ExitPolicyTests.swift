@@ -11,10 +11,20 @@ struct ExitPolicyTests {
         let setups: [SetupOutcome]
         var interrupted = false
         var recordingFailed = false
+        /// The indices of `tests` whose failure the flaky policy forgave.
+        var forgiven: Set<Int> = []
         let standard: Int32
         let bisect: Int32
 
         var testDescription: String { name }
+
+        /// The tests as results (`forgiven` marked).
+        var results: [TestResult] {
+            tests.enumerated().map { index, outcome in
+                TestResult(id: "/t\(index)", outcome: outcome,
+                           flaky: forgiven.contains(index) ? .forgiven(failures: 1, window: 3, threshold: 2) : nil)
+            }
+        }
     }
 
     static let runs: [Case] = [
@@ -35,6 +45,10 @@ struct ExitPolicyTests {
         Case(name: "recording failed: the infrastructure bit", tests: [.pass], setups: [], recordingFailed: true, standard: 2, bisect: 0),
         Case(name: "recording failed beside a test failure", tests: [.fail], setups: [], recordingFailed: true, standard: 3, bisect: 1),
         Case(name: "recording failed with nothing selected keeps 4", tests: [], setups: [], recordingFailed: true, standard: 4, bisect: 125),
+        Case(name: "a failure its flaky policy forgave leaves the code alone", tests: [.pass, .fail], setups: [], forgiven: [1],
+             standard: 0, bisect: 0),
+        Case(name: "a forgiven failure beside one that counts", tests: [.fail, .fail], setups: [], forgiven: [1], standard: 1, bisect: 1),
+        Case(name: "a forgiven failure is still a verdict", tests: [.skip, .timeout], setups: [], forgiven: [1], standard: 0, bisect: 0),
         Case(name: "recording failed when interrupted keeps 130", tests: [.pass], setups: [], interrupted: true, recordingFailed: true,
              standard: 130, bisect: 130),
     ]
@@ -42,7 +56,7 @@ struct ExitPolicyTests {
     @Test("a run's exit code under each scheme", arguments: runs)
     func run(_ run: Case) {
         for (scheme, expected) in [(ExitCodes.standard, run.standard), (.bisect, run.bisect)] {
-            let code = ExitPolicy(scheme).run(tests: run.tests, setups: run.setups, interrupted: run.interrupted,
+            let code = ExitPolicy(scheme).run(tests: run.results, setups: run.setups, interrupted: run.interrupted,
                                               recordingFailed: run.recordingFailed)
             #expect(code == expected, "\(scheme)")
         }
@@ -52,7 +66,7 @@ struct ExitPolicyTests {
     func summary(_ run: Case) {
         let summary = RunSummary(
             id: "r", started: .now, finished: .now,
-            tests: run.tests.enumerated().map { TestResult(id: "/t\($0.offset)", outcome: $0.element) },
+            tests: run.results,
             setups: run.setups.map { SetupResult(name: "s", phase: .setup, outcome: $0) },
             interrupted: run.interrupted, haltedBy: nil)
         #expect(summary.exitCode(.standard) == run.standard)

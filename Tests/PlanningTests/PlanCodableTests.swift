@@ -19,7 +19,7 @@ struct PlanCodableTests {
             requires: [try Requirement(parsing: "image:alpine >= 3.19"), try Requirement(parsing: "cpu-flag:vmx | cpu-flag:svm")],
             setups: ["vm"], tags: ["slow", "vm"], timeout: .milliseconds(90_500), exclusive: true, skipCode: 3,
             directory: "/suite/vm", location: file, setupsLocation: file.with(line: 5), description: "boots the image",
-            requiresLocation: file.with(line: 4), requirementSet: RequirementSetID(7))
+            requiresLocation: file.with(line: 4), requirementSet: RequirementSetID(7), flaky: FlakyPolicy(threshold: 9, window: 10))
         let tests = [
             full,
             TestDefinition(id: "/plain", command: .shell("true"), directory: "/suite", location: here, requirementSet: RequirementSetID(0)),
@@ -54,6 +54,8 @@ struct PlanCodableTests {
         #expect(decoded == plan)
         #expect(decoded.tests.map(\.test.requirementSet) == plan.tests.map(\.test.requirementSet))
         #expect(decoded.tests[0].test.timeout == .milliseconds(90_500))
+        #expect(decoded.tests[0].test.flaky?.description == "9/10")
+        #expect(decoded.tests[1].test.flaky == nil)
         // Written again, the same bytes: nothing is lost or invented on the way.
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys

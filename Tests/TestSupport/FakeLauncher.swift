@@ -87,19 +87,26 @@ public final class FakeLauncher: ProcessLauncher {
         var interrupted = false
         var hardStopped = false
         var waiting: [(command: String, continuation: CheckedContinuation<Void, Never>)] = []
+        /// How many times each command of `sequences` has started.
+        var starts: [String: Int] = [:]
     }
 
     let scripts: [String: Script]
     let fallback: Script
+    /// Commands that end differently each time they start: the Nth start
+    /// ends as the Nth script (the last one again after that).
+    let sequences: [String: [Script]]
     let state = Mutex(State())
 
     /// A launcher whose commands end as `scripts` say.
     /// - Parameters:
     ///   - scripts: How each command ends, by command line (or file path).
     ///   - fallback: How any other command ends (exit 0 at once by default).
-    public init(_ scripts: [String: Script] = [:], fallback: Script = Script(.exit(0))) {
+    ///   - sequences: Commands that end differently each time they start (the Nth start as the Nth script, then the last).
+    public init(_ scripts: [String: Script] = [:], fallback: Script = Script(.exit(0)), sequences: [String: [Script]] = [:]) {
         self.scripts = scripts
         self.fallback = fallback
+        self.sequences = sequences
     }
 
     /// Everything that happened, in order.
@@ -143,7 +150,14 @@ public final class FakeLauncher: ProcessLauncher {
         case .commandLine(let line): command = line
         case .file(let path, _): command = path
         }
-        let script = scripts[command] ?? fallback
+        var script = scripts[command] ?? fallback
+        if let sequence = sequences[command], !sequence.isEmpty {
+            let count = state.withLock { state -> Int in
+                defer { state.starts[command, default: 0] += 1 }
+                return state.starts[command] ?? 0
+            }
+            script = sequence[min(count, sequence.count - 1)]
+        }
         let launch = Launch(command: command, tag: tag, environment: spec.environment, timeout: timeout,
                             interruptible: interruptible, keepsLeftovers: keepsLeftovers)
         let running = Running(launch: launch, spec: spec, script: script, started: Date(), since: .now, onExit: onExit)

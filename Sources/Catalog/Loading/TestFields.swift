@@ -6,11 +6,11 @@ import Requirements
 /// for each of 100,000 tests), any other in a dictionary.
 struct FieldTable {
     typealias Field = (values: [String], location: DeclarationLocation)
-    var run, requires, setup, tags, timeout, exclusive, dirties, skipCode, description: Field?
+    var run, requires, setup, tags, timeout, exclusive, dirties, skipCode, flaky, description: Field?
     var other: [String: Field] = [:]
 
     /// The keys a test may have, in slot order.
-    static let keys = ["run", "requires", "setup", "tags", "timeout", "exclusive", "dirties", "skip-code", "description"]
+    static let keys = ["run", "requires", "setup", "tags", "timeout", "exclusive", "dirties", "skip-code", "flaky", "description"]
 
     /// The known key's slot. Lengths are compared first: a failed `==` of two
     /// small strings is a runtime call, and this runs for every key of every test.
@@ -44,6 +44,7 @@ struct FieldTable {
             case 5: exclusive
             case 6: dirties
             case 7: skipCode
+            case 8: flaky
             default: description
             }
         }
@@ -57,6 +58,7 @@ struct FieldTable {
             case 5: exclusive = newValue
             case 6: dirties = newValue
             case 7: skipCode = newValue
+            case 8: flaky = newValue
             default: description = newValue
             }
         }
@@ -130,6 +132,14 @@ struct TestFields {
             if let code = Int32(text), (1...255).contains(code) { skipCode = code }
             else { fail(values.skipCode, "skip-code of test \(id) is \"\(text)\"; write an exit status from 1 to 255") }
         }
+        var flaky: FlakyPolicy?
+        if let text = values.flaky?.values.last {
+            if let policy = FlakyPolicy(text) { flaky = policy }
+            else {
+                fail(values.flaky, "flaky of test \(id) is \"\(text)\"; write K/N with 1 <= K <= N <= \(FlakyPolicy.maximumWindow), "
+                     + "e.g. 2/3: a failure counts only when the test failed in K of its last N runs")
+            }
+        }
         guard !failed else { return nil }
         let setups = cache.sharedSetups(values.setup?.values ?? [])
         return TestDefinition(
@@ -138,6 +148,6 @@ struct TestFields {
             skipCode: skipCode, directory: directory, location: location,
             setupsLocation: values.setup?.location, description: values.description?.values.last,
             requiresLocation: values.requires?.location,
-            requirementSet: cache.requirementSet(requires: requiresNumber, setups: setups.number))
+            requirementSet: cache.requirementSet(requires: requiresNumber, setups: setups.number), flaky: flaky)
     }
 }

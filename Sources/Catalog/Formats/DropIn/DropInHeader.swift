@@ -10,6 +10,7 @@ import Requirements
 /// # testbed-setup: guest-image
 /// # testbed-tags: migration slow
 /// # testbed-timeout: 5m
+/// # testbed-flaky: 2/3
 /// ```
 ///
 /// Any comment leader works (`#`, `//`, `--`, `;`). Only the first
@@ -63,7 +64,7 @@ public struct DropInHeader: Sendable, Hashable {
     public let cutKey: String?
 
     /// The keys a header may carry.
-    public static let keys = ["requires", "setup", "tags", "timeout", "exclusive", "dirties", "skip-code", "description"]
+    public static let keys = ["requires", "setup", "tags", "timeout", "exclusive", "dirties", "skip-code", "flaky", "description"]
     /// How much of a file is read for its header.
     public static let scanLimit = 8192
     /// How many bytes past `scanLimit` a caller reads, to tell whether the line

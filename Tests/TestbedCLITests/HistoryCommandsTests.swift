@@ -208,11 +208,16 @@ struct HistoryCommandsTests {
         #expect(diff.stdout.hasSuffix("what changed\n  neither run recorded a snapshot: nothing to compare\n"), "\(diff.stdout)")
     }
 
-    @Test("the commands need runs: a results directory that is not there is exit 66", arguments: ["runs", "diff"])
+    @Test("the commands need runs: a results directory that is not there, or holds none, is exit 66", arguments: ["runs", "diff"])
     func noResults(command: String) throws {
         let tree = try TemporaryTree()
         let result = try testbed([command, "--results", tree["nowhere"]], in: tree.path)
         #expect(result.status == 66, "\(result.stderr)")
-        #expect(result.stderr.contains("no runs recorded"), "\(result.stderr)")
+        #expect(result.stderr.contains("results directory \(tree["nowhere"]) does not exist"), "\(result.stderr)")
+        // A directory that is there but holds no run.
+        try FileManager.default.createDirectory(atPath: tree["empty"], withIntermediateDirectories: true)
+        let empty = try testbed([command, "--results", tree["empty"]], in: tree.path)
+        #expect(empty.status == 66, "\(empty.stderr)")
+        #expect(empty.stderr.contains("no runs recorded"), "\(empty.stderr)")
     }
 }

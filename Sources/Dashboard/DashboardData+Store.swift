@@ -24,10 +24,15 @@ extension DashboardData {
         let newestFirst = try store.runs(RunFilter(limit: max(1, last)))
         var gatherer = Gatherer(runCount: newestFirst.count, resultsDirectory: store.directory)
         var latest: RunReport?
-        for (index, row) in newestFirst.reversed().enumerated() {
-            let report = try store.report(row.id)
-            gatherer.add(report, at: index)
-            if index == newestFirst.count - 1 { latest = report }
+        for (index, run) in newestFirst.reversed().enumerated() {
+            if index == newestFirst.count - 1 {
+                let report = try store.report(run.id)
+                gatherer.add(run: report.run, tests: report.tests, setups: report.setups, at: index)
+                latest = report
+            } else {
+                let (tests, setups) = try store.briefResults(ofRun: run.id)
+                gatherer.add(run: run, tests: tests, setups: setups, at: index)
+            }
         }
         var comparison: Comparison?
         if let latest, let previous = try store.previousComparableRun(of: latest.run) {
@@ -60,15 +65,22 @@ extension DashboardData {
         var rows: [RegressionRow] = []
         for (index, regression) in regressions.enumerated() {
             var why = "passed in \(regression.lastPass.runID); `testbed why \(regression.test)` tells what changed"
+            var headline = why
             var changes: [String] = []
             if index < explainedRegressions {
                 let timeline = TestTimeline(try store.testHistory(regression.test, filter: place))
                 let answer = Why(test: regression.test, timeline: timeline, state: { states.state($0.runID) })
                 why = answer.text(limit: 6)
+                headline = why
+                if case let .changed(pass, failure) = answer.answer {
+                    let kernel = answer.lastPassKernel.map { " (kernel \($0))" } ?? ""
+                    headline = "last passed in run \(pass.runID)\(kernel), first failed in \(failure.runID)"
+                        + (answer.diff.map { $0.isEmpty ? ": " + $0.summary() : "; what changed:" } ?? "; what changed is unknown")
+                }
                 changes = Self.bounded(answer.diff?.changes.map(\.text) ?? [])
             }
             rows.append(RegressionRow(test: regression.test, outcome: regression.outcome, lastPass: regression.lastPass.runID,
-                                      why: why, changes: changes, log: logs[regression.test] ?? nil))
+                                      why: why, headline: headline, changes: changes, log: logs[regression.test] ?? nil))
         }
         let changes = SnapshotDiff(from: states.state(previous.run.id) ?? SnapshotDiff.State(run: previous.run, snapshot: nil),
                                    to: states.state(latest.run.id) ?? SnapshotDiff.State(run: latest.run, snapshot: nil))
@@ -129,11 +141,11 @@ struct Gatherer {
         self.resultsDirectory = resultsDirectory
     }
 
-    /// Adds run number `index` (0: the oldest shown).
-    mutating func add(_ report: RunReport, at index: Int) {
-        let failedSetups = report.setups.filter(\.outcome.isInfrastructureFailure)
-        columns.append(column(report, infrastructureFailures: failedSetups.count))
-        for test in report.tests {
+    /// Adds run number `index` (0: the oldest shown): its row, tests and setups.
+    mutating func add(run: RunReport.Run, tests: [TestResult], setups runSetups: [SetupResult], at index: Int) {
+        let failedSetups = runSetups.filter(\.outcome.isInfrastructureFailure)
+        columns.append(column(run, counts: RunReport.counts(of: tests), infrastructureFailures: failedSetups.count))
+        for test in tests {
             let row: Int
             if let known = rowIndex[test.id] {
                 row = known
@@ -152,12 +164,12 @@ struct Gatherer {
             }
         }
         var seen: [String: Bool] = [:]
-        for setup in report.setups {
+        for setup in runSetups {
             let failed = setup.outcome.isInfrastructureFailure
             seen[setup.name] = (seen[setup.name] ?? false) || failed
             if failed {
                 setups[setup.name, default: Tally()].failures += 1
-                setups[setup.name]?.lastRun = report.run.id
+                setups[setup.name]?.lastRun = run.id
                 setups[setup.name]?.lastReason = Self.firstLine(setup.reason).map { setup.label + ": " + $0 } ?? setup.label
             }
         }
@@ -165,12 +177,12 @@ struct Gatherer {
             setups[name, default: Tally()].runs += 1
             if failed { setups[name]?.failedRuns += 1 }
         }
-        let host = report.run.host ?? "(host not recorded)"
+        let host = run.host ?? "(host not recorded)"
         hosts[host, default: Tally()].runs += 1
         if let failure = failedSetups.last {
             hosts[host]?.failures += failedSetups.count
             hosts[host]?.failedRuns += 1
-            hosts[host]?.lastRun = report.run.id
+            hosts[host]?.lastRun = run.id
             hosts[host]?.lastReason = Self.firstLine(failure.reason).map { failure.label + ": " + $0 } ?? failure.label
         }
     }
@@ -185,18 +197,17 @@ struct Gatherer {
 
     /// The latest run at a glance.
     func summary(of report: RunReport) -> DashboardData.Summary {
-        DashboardData.Summary(run: column(report, infrastructureFailures: report.infrastructureFailures.count),
+        DashboardData.Summary(run: column(report.run, counts: report.counts, infrastructureFailures: report.infrastructureFailures.count),
                               failedSetups: report.infrastructureFailures.map(\.label),
                               blocked: report.tests.filter { $0.outcome == .blocked }.count)
     }
 
-    func column(_ report: RunReport, infrastructureFailures: Int) -> DashboardData.RunColumn {
-        let run = report.run
+    func column(_ run: RunReport.Run, counts: [TestOutcome: Int], infrastructureFailures: Int) -> DashboardData.RunColumn {
         let prefix = resultsDirectory.hasSuffix("/") ? resultsDirectory : resultsDirectory + "/"
         let directory = run.directory.hasPrefix(prefix) ? String(run.directory.dropFirst(prefix.count)) : run.directory
         return DashboardData.RunColumn(id: run.id, started: run.started, host: run.host, environment: run.environment, labels: run.labels,
                                        exitCode: run.exitCode, complete: run.complete, running: run.running != nil, directory: directory,
-                                       counts: report.counts, infrastructureFailures: infrastructureFailures)
+                                       counts: counts, infrastructureFailures: infrastructureFailures)
     }
 
     static func ranked(_ tallies: [String: Tally]) -> [DashboardData.FragileRow] {

@@ -106,6 +106,9 @@ public struct DashboardData: Sendable, Hashable {
         public var lastPass: String
         /// `testbed why` in one line.
         public var why: String
+        /// Where it passed and failed, without what changed (`last passed in run R1 (kernel 6.1.0-13), first failed in R2`):
+        /// shown above `changes`.
+        public var headline: String
         /// What differs between the last pass's run and the first failure's, one change each
         /// (`kernel 6.1.0-13 → 6.1.0-15`); empty when nothing recorded differs or it is unknown.
         public var changes: [String]
@@ -119,13 +122,16 @@ public struct DashboardData: Sendable, Hashable {
         ///   - outcome: its outcome now.
         ///   - lastPass: the run where it last passed.
         ///   - why: `why` in one line.
+        ///   - headline: where it passed and failed (default: `why`).
         ///   - changes: what differs, one change each.
         ///   - log: its directory in the latest run.
-        public init(test: String, outcome: TestOutcome, lastPass: String, why: String, changes: [String], log: String?) {
+        public init(test: String, outcome: TestOutcome, lastPass: String, why: String, headline: String? = nil, changes: [String],
+                    log: String?) {
             self.test = test
             self.outcome = outcome
             self.lastPass = lastPass
             self.why = why
+            self.headline = headline ?? why
             self.changes = changes
             self.log = log
         }

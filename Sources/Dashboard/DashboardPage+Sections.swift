@@ -75,10 +75,7 @@ extension DashboardPage {
                     } ?? Tag.element("span", ["class": "id"], text: row.test)]),
                     Tag.element("td", ["class": "o-" + row.outcome.rawValue], text: "pass → " + row.outcome.rawValue),
                     Tag.element("td", [:], [Tag.element("code", text: row.lastPass)]),
-                    Tag.element("td", [:], [
-                        Tag.element("div", text: row.why),
-                        row.changes.isEmpty ? .empty : Tag.element("ul", ["class": "changes"], row.changes.map { Tag.element("li", text: $0) }),
-                    ]),
+                    Tag.element("td", [:], [Tag.element("div", text: row.headline), changeList(row.changes)]),
                 ])
             }
             nodes.append(Tag.element("table", ["id": "regressions"], [
@@ -93,6 +90,14 @@ extension DashboardPage {
         nodes.append(Tag.element("h3", text: "What differs between the two runs"))
         nodes.append(Tag.element("ul", ["class": "changes", "id": "run-changes"], comparison.changes.map { Tag.element("li", text: $0) }))
         return Tag.element("section", ["id": "diff"], nodes)
+    }
+
+    /// What changed, as a list; more than 6 changes start collapsed under their count.
+    func changeList(_ changes: [String]) -> Markup {
+        guard !changes.isEmpty else { return .empty }
+        let list = Tag.element("ul", ["class": "changes"], changes.map { Tag.element("li", text: $0) })
+        guard changes.count > 6 else { return list }
+        return Tag.element("details", [:], [Tag.element("summary", text: "\(changes.count) changes"), list])
     }
 
     /// A heading with a count, and the items in a collapsed list (open when short).

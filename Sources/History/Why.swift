@@ -62,7 +62,8 @@ public struct Why: Sendable, Hashable {
         case let .neverPassed(verdicts):
             return verdicts == 0
                 ? "\(test) never passed nor failed on this host and environment (no run with a verdict)"
-                : "\(test) never passed on this host and environment (failed in all \(verdicts) run\(verdicts == 1 ? "" : "s") with a verdict)"
+                : "\(test) never passed on this host and environment (failed in "
+                + (verdicts == 1 ? "its only run with a verdict)" : "all \(verdicts) runs with a verdict)")
         }
     }
 

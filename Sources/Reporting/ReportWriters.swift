@@ -48,12 +48,16 @@ public enum ReportWriter {
     static func writeJSON(_ report: RunReport, to write: @escaping (String) -> Void) {
         var out = ChunkedOutput(write)
         let run = report.run
+        let labels = nested(indent: "    ", run.labels.sorted { $0.key < $1.key }.map { ($0.key, string($0.value)) })
         out.append("{\n  \"run\" : ")
         object(&out, indent: "  ", [
             ("complete", bool(run.complete)), ("directory", string(run.directory)), ("environment", string(run.environment)),
             ("exit_code", run.exitCode.map { String($0) }), ("finished", iso8601(run.finished).map(string)),
-            ("halted_by", run.haltedBy.map(string)), ("id", string(run.id)), ("interrupted", bool(run.interrupted)),
-            ("recording_error", run.recordingError.map(string)), ("started", iso8601(run.started).map(string)),
+            ("halted_by", run.haltedBy.map(string)), ("host", run.host.map(string)), ("id", string(run.id)),
+            ("interrupted", bool(run.interrupted)), ("labels", labels),
+            ("machine_id", run.machineID.map(string)), ("recording_error", run.recordingError.map(string)),
+            ("snapshot", run.snapshot.map(string)), ("started", iso8601(run.started).map(string)),
+            ("suite_commit", run.suiteCommit.map(string)), ("suite_dirty", run.suiteDirty.map(bool)),
         ])
         out.append(",\n  \"setups\" : [")
         for (index, setup) in report.setups.enumerated() {
@@ -91,6 +95,16 @@ public enum ReportWriter {
             first = false
         }
         out.append("\n" + indent + "}")
+    }
+
+    /// An object as a value of another (`{}` when empty), its keys at `indent` + 2 spaces.
+    static func nested(indent: String, _ fields: [(String, String)]) -> String {
+        guard !fields.isEmpty else { return "{}" }
+        var text = ""
+        var out = ChunkedOutput { text += $0 }
+        object(&out, indent: indent, fields.map { ($0.0, $0.1) })
+        out.flush()
+        return text
     }
 
     static func bool(_ value: Bool) -> String { value ? "true" : "false" }

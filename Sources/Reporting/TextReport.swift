@@ -72,6 +72,9 @@ public struct TextReport {
                 + "run finished, or could not record its end)")
         }
         out += "\n"
+        if !run.labels.isEmpty {
+            out += "labels: " + run.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)".escapingControls }.joined(separator: " ") + "\n"
+        }
         if let trouble = run.recordingError { out += yellow("recording: \(trouble.escapingControls)") + "\n" }
 
         let failures = report.testFailures

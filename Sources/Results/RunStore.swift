@@ -85,6 +85,14 @@ public protocol RunStore: AnyObject, Sendable {
     /// - Throws: `StoreError.noSuchRun`, `.ambiguousRun`, `.noRuns`, or `.cannotOpen`.
     func run(_ id: String?) throws(StoreError) -> RunReport.Run
 
+    /// A run's tests with their outcomes only, in plan order, and its setups' results: what `testbed diff` compares
+    /// (`report(_:)` reads every field of every test).
+    ///
+    /// - Parameter runID: the run's id.
+    /// - Returns: the tests (id and outcome) and the setups.
+    /// - Throws: `StoreError.cannotOpen` when the rows cannot be read.
+    func outcomes(ofRun runID: String) throws(StoreError) -> (tests: [TestResult], setups: [SetupResult])
+
     /// One test's results across runs, newest first, each with its run's
     /// start, host and environment (`testbed history`, `testbed why`).
     ///

@@ -47,6 +47,25 @@ extension SQLiteRunStore {
         }
     }
 
+    /// A run's tests with their outcomes only (in plan order), and its setups: what two runs are compared by.
+    ///
+    /// - Parameter runID: the run's id.
+    /// - Returns: the tests (id and outcome; a result not written yet reads as interrupted) and the setups' results.
+    /// - Throws: `StoreError.cannotOpen` when the database cannot be read.
+    public func outcomes(ofRun runID: String) throws(StoreError) -> (tests: [TestResult], setups: [SetupResult]) {
+        try reading { db in
+            var tests: [TestResult] = []
+            let rows = try Row.fetchCursor(db, sql: "SELECT id, outcome FROM test_result WHERE run_id = ? ORDER BY position",
+                                           arguments: [runID])
+            while let row = try rows.next() {
+                tests.append(TestResult(id: row[0], outcome: TestOutcome(rawValue: row[1]) ?? .interrupted))
+            }
+            let setups = try Row.fetchAll(db, sql: "SELECT * FROM setup_result WHERE run_id = ? ORDER BY seq", arguments: [runID])
+                .map(Self.setup)
+            return (tests, setups)
+        }
+    }
+
     /// One test's results in the runs of `filter`, newest first (results not
     /// written yet, `pending`, are left out).
     ///

@@ -97,16 +97,19 @@ extension SQLiteRunStore {
                 return result
             }
         let setups = try Row.fetchAll(db, sql: "SELECT * FROM setup_result WHERE run_id = ? ORDER BY seq", arguments: [run.id])
-            .map { row in
-                SetupResult(
-                    name: row["name"], test: row["test_id"], phase: SetupPhase(rawValue: row["phase"]) ?? .setup,
-                    outcome: SetupOutcome(rawValue: row["outcome"]) ?? .failed,
-                    started: (row["started"] as Double?).map(Date.init(timeIntervalSince1970:)),
-                    duration: row["duration"], exitStatus: row["exit_status"], signal: row["signal"],
-                    reason: row["reason"], logPath: row["log"])
-            }
+            .map(Self.setup)
         let facts = try Row.fetchAll(db, sql: "SELECT * FROM fact WHERE run_id = ? ORDER BY name", arguments: [run.id])
             .map { Fact(name: $0["name"], value: $0["value"], source: $0["source"]) }
         return RunReport(run: run, tests: tests, setups: setups, facts: facts)
+    }
+
+    /// A setup result from a `setup_result` row.
+    static func setup(_ row: Row) -> SetupResult {
+        SetupResult(
+            name: row["name"], test: row["test_id"], phase: SetupPhase(rawValue: row["phase"]) ?? .setup,
+            outcome: SetupOutcome(rawValue: row["outcome"]) ?? .failed,
+            started: (row["started"] as Double?).map(Date.init(timeIntervalSince1970:)),
+            duration: row["duration"], exitStatus: row["exit_status"], signal: row["signal"],
+            reason: row["reason"], logPath: row["log"])
     }
 }

@@ -45,32 +45,35 @@ struct DiffCommand: ParsableCommand {
 
     func run() throws {
         let store = try self.store.open()
-        let before: RunReport
-        let after: RunReport
+        let before: RunReport.Run
+        let after: RunReport.Run
+        let outcomes: (before: (tests: [TestResult], setups: [SetupResult]), after: (tests: [TestResult], setups: [SetupResult]))
         do {
-            after = try store.report(runIDs.last)
+            after = try store.run(runIDs.last)
             if runIDs.count == 2 {
-                before = try store.report(runIDs[0])
+                before = try store.run(runIDs[0])
             } else {
-                let previous = try store.previousComparableRun(of: after.run) ?? store.runs(RunFilter()).first { $0.started < after.run.started }
+                let previous = try store.previousComparableRun(of: after) ?? store.runs(RunFilter()).first { $0.started < after.started }
                 guard let previous else {
-                    throw CommandFailure("run \(after.run.id) is the first recorded run: nothing to compare it with; "
+                    throw CommandFailure("run \(after.id) is the first recorded run: nothing to compare it with; "
                                          + "give two runs (`testbed runs` lists them)", status: ExitPolicy.noSuchRun)
                 }
-                before = try store.report(previous.id)
+                before = previous
             }
+            outcomes = (try store.outcomes(ofRun: before.id), try store.outcomes(ofRun: after.id))
         } catch let error as StoreError {
             throw historyFailure(error)
         }
-        let comparison = RunComparison(before: before.tests, after: after.tests, setupsBefore: before.setups, setupsAfter: after.setups)
-        let snapshots = (try? store.snapshot(ofRun: before.run.id), try? store.snapshot(ofRun: after.run.id))
-        let diff = SnapshotDiff(from: SnapshotDiff.State(run: before.run, snapshot: snapshots.0 ?? nil),
-                                to: SnapshotDiff.State(run: after.run, snapshot: snapshots.1 ?? nil))
+        let comparison = RunComparison(before: outcomes.before.tests, after: outcomes.after.tests, setupsBefore: outcomes.before.setups,
+                                       setupsAfter: outcomes.after.setups)
+        let snapshots = (try? store.snapshot(ofRun: before.id), try? store.snapshot(ofRun: after.id))
+        let diff = SnapshotDiff(from: SnapshotDiff.State(run: before, snapshot: snapshots.0 ?? nil),
+                                to: SnapshotDiff.State(run: after, snapshot: snapshots.1 ?? nil))
         if self.store.json {
-            emit(encodeJSON(DiffJSON(before: before.run, after: after.run, comparison: comparison, diff: diff)))
+            emit(encodeJSON(DiffJSON(before: before, after: after, comparison: comparison, diff: diff)))
             return
         }
-        emit(Self.text(before: before.run, after: after.run, comparison: comparison, diff: diff, limit: limit == 0 ? Int.max : limit,
+        emit(Self.text(before: before, after: after, comparison: comparison, diff: diff, limit: limit == 0 ? Int.max : limit,
                        style: Style.standard))
     }
 

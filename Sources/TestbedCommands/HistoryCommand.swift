@@ -88,7 +88,7 @@ struct HistoryEntryJSON: Encodable {
 
     init(_ entry: HistoryEntry) {
         run = entry.runID
-        started = ISO8601DateFormatter().string(from: entry.started)
+        started = HistoryText.iso8601(entry.started)
         host = entry.host
         environment = entry.environment
         outcome = entry.outcome.rawValue

@@ -101,13 +101,19 @@ func knownTest(_ test: String, in store: any RunStore) throws -> String {
 
 /// How the history commands show times and durations.
 enum HistoryText {
-    /// `2026-11-30 09:01:02`, local time.
+    /// `2026-11-30 09:01:02`, local time (`localtime_r`: a `DateFormatter` a row costs more than the query).
     static func date(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
-        return formatter.string(from: date)
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        localtime_r(&seconds, &parts)
+        return String(format: "%04d-%02d-%02d %02d:%02d:%02d", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
+                      Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
     }
+
+    /// `2026-11-30T09:01:02Z`: for JSON.
+    static func iso8601(_ date: Date) -> String { isoStyle.format(date) }
+
+    static let isoStyle = Date.ISO8601FormatStyle()
 
     /// `0.012 s`, `4.2 s`, `2m05s`, `1h02m`.
     static func duration(_ seconds: Double) -> String {

@@ -109,6 +109,10 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .shortAndLong, help: "Print only failures and the summary.")
     var quiet = false
 
+    @Option(name: .customLong("label"), help: ArgumentHelp("Record what is under test with the run: KEY=VALUE "
+        + "(qemu=9.1.0-rc2, build=abc123); the key of letters, digits, _ . -; repeatable.", valueName: "key=value"))
+    var labelTexts: [String] = []
+
     @Flag(name: .customLong("plan-order"), help: ArgumentHelp("Start ready tests in plan order, ignoring earlier runs "
         + "(default: tests that failed last time first, then the longest)."))
     var planOrder = false
@@ -133,6 +137,7 @@ struct RunCommand: AsyncParsableCommand {
         if parseTimeout(killGrace) == nil {
             throw ValidationError("--kill-grace \(shortened(killGrace)) is not a duration up to ten years; write e.g. 5s")
         }
+        _ = try Self.parseLabels(labelTexts)
     }
 
     /// The exit codes of this run (`--exit-codes`).
@@ -152,9 +157,11 @@ struct RunCommand: AsyncParsableCommand {
         // (a step that cannot start for want of them is Testbed's limit, not the test's).
         let descriptors = DescriptorBudget.apply(requested: jobs ?? CPUBudget().count)
         let environment = try environmentOptions.load(policy: policy)
-        let plan = try await selection.resolve(in: environment, policy: policy)
         let suites = selection.suitePaths
         let results = self.results ?? suites.defaultResults
+        // The package list and git take a while: they run while the plan is made.
+        let snapshot = Self.startSnapshot(of: environment, suites: suites, results: results)
+        let plan = try await selection.resolve(in: environment, policy: policy)
         if latch.fired {
             writeText("testbed: interrupted before the run started; nothing ran\n", to: STDERR_FILENO)
             throw ExitCode(ExitPolicy.interrupted)
@@ -213,8 +220,9 @@ struct RunCommand: AsyncParsableCommand {
         let executor = Executor(plan: plan, facts: environment, options: options,
                                 supervisor: ProcessSupervisor(grace: parseTimeout(killGrace)!),
                                 recorders: [recorder, console])
+        let provenance = await Self.finishSnapshot(snapshot, labels: (try? Self.parseLabels(labelTexts)) ?? [:], layout: layout)
         latch.attach { executor.interrupt() }
-        _ = await executor.run(facts: facts)
+        _ = await executor.run(facts: facts, provenance: provenance)
         // Every step has ended and every service was stopped: no escapee has an owner left.
         ProcessSupervisor.killEscapees()
 
@@ -235,8 +243,11 @@ struct RunCommand: AsyncParsableCommand {
             emit(ReportFormat.json.render(report))
         } else {
             emit("\n" + ReportFormat.text.render(report, color: Style.standard.enabled))
-            // What broke since the last comparable run, and what changed since each passed.
-            emit(RunRegressions.text(for: report, in: store, style: Style.standard))
+            // What broke since the last comparable run, and what changed since each passed
+            // (not when the recording went wrong: the database may not be the one this run wrote).
+            if recording.unrecorded == nil && report.run.recordingError == nil {
+                emit(RunRegressions.text(for: report, in: store, style: Style.standard))
+            }
         }
         // Directories made again after the recorder's last look (while writing the reports).
         for repair in store.results.takeRepairs() { writeText("testbed: warning: \(repair.warning)\n", to: STDERR_FILENO) }

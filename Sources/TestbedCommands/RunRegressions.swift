@@ -12,7 +12,9 @@ enum RunRegressions {
 
     /// `regressions since run X (same host and environment): /a, /b` and one
     /// line of what changed for each (at most `explained`); empty when there
-    /// is none, no comparable earlier run, or the store cannot say.
+    /// is none, no comparable earlier run, or the store cannot say. Only for
+    /// a run recorded without trouble (the caller checks `recordingError`):
+    /// after trouble the results directory may not be the one the run wrote.
     ///
     /// - Parameters:
     ///   - report: the run that just ended (its host, environment and start as recorded).

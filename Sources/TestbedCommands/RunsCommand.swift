@@ -97,8 +97,8 @@ struct RunJSON: Encodable {
 
     init(_ run: RunReport.Run) {
         id = run.id
-        started = ISO8601DateFormatter().string(from: run.started)
-        finished = run.finished.map { ISO8601DateFormatter().string(from: $0) }
+        started = HistoryText.iso8601(run.started)
+        finished = run.finished.map(HistoryText.iso8601)
         duration = run.finished.map { ($0.timeIntervalSince(run.started) * 1000).rounded() / 1000 }
         host = run.host
         machineID = run.machineID

@@ -24,7 +24,7 @@ struct WhyTests {
         Case(outcomes: "fpf", text: "/net/virtio last passed in run r2 (kernel 6.1.0-2), first failed in r3. "
              + "What changed: kernel 6.1.0-2 → 6.1.0-3; package libvirt0 9.0.0-4 → 9.0.0-5"),
         Case(outcomes: "ff", text: "/net/virtio never passed on this host and environment (failed in all 2 runs with a verdict)"),
-        Case(outcomes: "f", text: "/net/virtio never passed on this host and environment (failed in all 1 run with a verdict)"),
+        Case(outcomes: "f", text: "/net/virtio never passed on this host and environment (failed in its only run with a verdict)"),
         Case(outcomes: "sb", text: "/net/virtio never passed nor failed on this host and environment (no run with a verdict)"),
         Case(outcomes: "psf", text: "/net/virtio passed in its latest run with a verdict, r3: nothing to explain"),
     ]

@@ -29,6 +29,8 @@ public final class Environment: FactSource, Sendable {
     public let binaries: [String: DeclaredCommand]
     /// `restore:` — the command that returns the host to a pristine state.
     public let restore: DeclaredCommand?
+    /// `packages:` — where a run's snapshot takes the installed packages from.
+    public let packages: PackageList
     /// The directory of the environment file; commands run there.
     public let directory: String
     let runner: CommandRunner
@@ -44,6 +46,17 @@ public final class Environment: FactSource, Sendable {
         public let line: Int?
         /// True for `facts:` overrides, false for `provides:` tags.
         public let isOverride: Bool
+    }
+
+    /// Where the installed packages of a run's snapshot come from (`packages:`).
+    public enum PackageList: Sendable, Hashable {
+        /// `dpkg-query` when it is on PATH, else `rpm`, else none (no `packages:` key).
+        case automatic
+        /// `packages: none` (or `false`): no package list is recorded.
+        case none
+        /// `packages: COMMAND`: a command line (run by `/bin/sh` in the file's
+        /// directory) that prints one `NAME VERSION` per line.
+        case command(DeclaredCommand)
     }
 
     /// A command or path in the environment file, with its line.
@@ -66,6 +79,7 @@ public final class Environment: FactSource, Sendable {
         commandProbes = [:]
         binaries = [:]
         restore = nil
+        packages = .automatic
         directory = FileManager.default.currentDirectoryPath
         runner = host.runner
     }
@@ -93,10 +107,11 @@ public final class Environment: FactSource, Sendable {
         var commandProbes: [String: DeclaredCommand] = [:]
         var binaries: [String: DeclaredCommand] = [:]
         var restore: DeclaredCommand?
+        var packages = PackageList.automatic
 
         if let root = try reader.parse(text) {
             let entries = try reader.mapping(root, what: "an environment file")
-            try reader.checkKeys(entries, allowed: ["name", "description", "probe", "provides", "facts", "probes", "binaries", "restore"],
+            try reader.checkKeys(entries, allowed: ["name", "description", "probe", "provides", "facts", "probes", "binaries", "restore", "packages"],
                                  what: "an environment file")
             for entry in entries {
                 switch entry.key {
@@ -135,6 +150,16 @@ public final class Environment: FactSource, Sendable {
                     }
                 case "restore":
                     restore = DeclaredCommand(text: try reader.string(entry.value, what: "restore"), line: reader.line(entry.value))
+                case "packages":
+                    let command = try reader.string(entry.value, what: "packages")
+                    if Environment.noPackageWords.contains(command.trimmingWhitespace().lowercased()) {
+                        packages = .none
+                    } else if command.trimmingWhitespace().isEmpty {
+                        throw reader.error(entry.value, "packages is empty; write a command that prints one NAME VERSION per line "
+                            + "(packages: cat packages.txt), or packages: none to record no package list")
+                    } else {
+                        packages = .command(DeclaredCommand(text: command, line: reader.line(entry.value)))
+                    }
                 default: break
                 }
             }
@@ -147,7 +172,11 @@ public final class Environment: FactSource, Sendable {
         self.commandProbes = commandProbes
         self.binaries = binaries
         self.restore = restore
+        self.packages = packages
     }
+
+    /// `packages:` values that record no package list.
+    static let noPackageWords: Set<String> = ["none", "false", "no", "off"]
 
     /// `DELL_R420` or `virtiowin = 2013-10-24`.
     static func parseTag(_ tag: String, reader: YAMLReader, node: YAMLNode) throws(DeclarationError) -> (name: String, value: String?) {

@@ -28,7 +28,8 @@ enum PageAssets {
     """
 
     /// The script: status-strip cells made when their group opens (one link per cell, to that run's
-    /// log), and the filter box. Runs with the page; nothing is fetched.
+    /// log), and the filter box (which opens the groups holding a match when there are at most 2,000
+    /// matching rows; `#filter=TEXT` in the page's address fills it in). Runs with the page; nothing is fetched.
     static let script = """
     (function(){
     var runs=JSON.parse(document.getElementById('tb-runs').textContent);
@@ -43,11 +44,14 @@ enum PageAssets {
     var groups=document.querySelectorAll('details.group');
     for(var g=0;g<groups.length;g++){(function(d){if(d.open)fillGroup(d);d.addEventListener('toggle',function(){if(d.open)fillGroup(d);});})(groups[g]);}
     var box=document.getElementById('filter');
-    if(box)box.addEventListener('input',function(){var q=box.value.trim().toLowerCase();
-    var rows=document.querySelectorAll('tr[data-t]');
-    for(var i=0;i<rows.length;i++){var hit=!q||rows[i].getAttribute('data-t').toLowerCase().indexOf(q)>=0;rows[i].classList.toggle('hidden',!hit);}
+    function filter(){var q=box.value.trim().toLowerCase();
+    var rows=document.querySelectorAll('tr[data-t]'),hits=0;
+    for(var i=0;i<rows.length;i++){var hit=!q||rows[i].getAttribute('data-t').toLowerCase().indexOf(q)>=0;
+    rows[i].classList.toggle('hidden',!hit);if(hit)hits++;}
     for(var j=0;j<groups.length;j++){var d=groups[j];var any=d.querySelector('tr[data-t]:not(.hidden)');
-    d.classList.toggle('hidden',!!q&&!any);if(q&&any&&!d.open)d.open=true;}});
+    d.classList.toggle('hidden',!!q&&!any);if(q&&any&&!d.open&&hits<=2000)d.open=true;}}
+    if(box){box.addEventListener('input',filter);
+    if(location.hash.indexOf('#filter=')===0){box.value=decodeURIComponent(location.hash.slice(8));filter();}}
     })();
     """
 }

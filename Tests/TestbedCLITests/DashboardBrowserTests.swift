@@ -125,6 +125,14 @@ struct DashboardBrowserTests {
             #expect(!html.contains(external), "\(external)")
         }
 
+        // The filter box, filled in from the address: only the rows of matching tests stay shown.
+        let filtered = try Self.chromium(tree, ["--dump-dom", "file://" + page + "#filter=flaky"]).stdout
+        #expect(filtered.contains(#"<tr data-t="/net/virtio" data-l="tests/net~virtio" class="hidden">"#), "\(filtered)")
+        #expect(filtered.contains(#"<tr data-t="/net/flaky" data-l="tests/net~flaky""#), "\(filtered)")
+        #expect(!filtered.contains(#"<tr data-t="/net/flaky" data-l="tests/net~flaky" class="hidden">"#), "\(filtered)")
+        #expect(filtered.contains(#"<details class="group hidden""#), "the groups without a match are hidden")
+        #expect(!html.contains(#"class="hidden""#), "nothing is hidden without a filter")
+
         let shot = tree["dashboard.png"]
         let screenshot = try Self.chromium(tree, ["--screenshot=\(shot)", "--window-size=1280,2000", "--hide-scrollbars", "file://" + page])
         #expect(screenshot.status == 0, "\(screenshot.stderr)")

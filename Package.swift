@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "Results", targets: ["Results"]),
         .library(name: "Reporting", targets: ["Reporting"]),
         .library(name: "History", targets: ["History"]),
+        .library(name: "Dashboard", targets: ["Dashboard"]),
         .library(name: "TestbedCommands", targets: ["TestbedCommands"]),
     ],
     dependencies: [
@@ -25,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         // Property-based tests that fuzz the parsers (Tests/*/…FuzzTests.swift).
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        // HTML of `testbed report --html` (the dashboard), built as typed nodes rather than concatenated strings.
+        .package(url: "https://github.com/JohnSundell/Plot", from: "0.14.0"),
     ],
     targets: [
         // Each target imports only the targets listed here; ARCHITECTURE.md draws the map.
@@ -55,12 +58,14 @@ let package = Package(
         ]),
         // The lab's memory read back: two runs compared, a test's timeline, fail ratios, snapshot diffs, regressions, why.
         .target(name: "History", dependencies: ["HostFacts", "Execution", "Results"]),
+        // The dashboard: the store's recent history gathered into one value (`DashboardData`), rendered as one self-contained HTML page.
+        .target(name: "Dashboard", dependencies: ["HostFacts", "Execution", "Results", "History", .product(name: "Plot", package: "Plot")]),
         // Text, JSON, JUnit and TAP reports over one RunReport (the exit-code policy is in Execution).
         .target(name: "Reporting", dependencies: ["Declarations", "Requirements", "ProcessSupervision", "Execution", "Results"]),
         // The command line: check, plan, probe, run, report (swift-argument-parser).
         .target(name: "TestbedCommands", dependencies: [
             "CShim", "Declarations", "Requirements", "HostFacts", "Catalog", "Planning", "ProcessSupervision",
-            "Execution", "Results", "Reporting", "History",
+            "Execution", "Results", "Reporting", "History", "Dashboard",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "testbed", dependencies: ["TestbedCommands"], linkerSettings: [
@@ -92,6 +97,7 @@ let package = Package(
             "Results", "Reporting", "Execution", "Requirements", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
         ], exclude: ["Fixtures"]),
         .testTarget(name: "HistoryTests", dependencies: ["History", "Results", "Execution", "HostFacts"]),
+        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "History", "Results", "Execution", "HostFacts", "TestSupport"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Results", "Execution", "TestSupport"]),
         .testTarget(name: "TestbedCLITests", dependencies: ["testbed", "TestbedCommands", "TestSupport"]),
     ]

@@ -62,6 +62,8 @@ public struct ExitPolicy: Sendable, Hashable {
     public static let usage: Int32 = 64
     /// `testbed report`: no such run, or no run recorded yet (EX_NOINPUT).
     public static let noSuchRun: Int32 = 66
+    /// `testbed report --html`: the page could not be written (EX_CANTCREAT).
+    public static let cannotCreate: Int32 = 73
     /// Interrupted (SIGINT, SIGTERM, SIGHUP): running work stopped, teardowns ran, results kept.
     /// The same under every scheme: it stops a bisection.
     public static let interrupted: Int32 = 130

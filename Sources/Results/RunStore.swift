@@ -151,6 +151,15 @@ public protocol RunStore: AnyObject, Sendable {
     ///   - runID: the run being judged, left out.
     /// - Returns: the history, read when asked.
     func verdictHistory(host: String, environment: String, excludingRun runID: String) -> any VerdictHistory
+
+    /// A run's results in brief, read quickly (the dashboard folds 100 runs of 10,000 tests): each test's id,
+    /// outcome, start, duration and log directory (no reason, exit status or signal); each setup's name, test,
+    /// phase, outcome and reason.
+    ///
+    /// - Parameter runID: the run's id.
+    /// - Returns: the tests in plan order (results not written yet are left out), the setups in the order they ended.
+    /// - Throws: `StoreError.cannotOpen` when the rows cannot be read.
+    func briefResults(ofRun runID: String) throws(StoreError) -> (tests: [TestResult], setups: [SetupResult])
 }
 
 extension RunStore {

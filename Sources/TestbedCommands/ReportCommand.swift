@@ -32,8 +32,18 @@ struct ReportCommand: ParsableCommand {
 
         --json, --junit and --tap are short for --format json, junit and tap.
 
+        --html FILE writes the dashboard of the newest runs (--last N, default 20) \
+        to FILE: one self-contained page (no network) with the latest run's \
+        summary, its diff against the previous run on the same host and \
+        environment (regressions with what changed), a status strip per test \
+        (each cell links to that run's log, relative to FILE), the flaky tests, \
+        infrastructure failures per setup and per host, the slowest tests' \
+        durations and the unsupported tests (docs/dashboard.md).
+
+          testbed report --html testbed-results/index.html --last 50
+
         Exit codes: 0 shown (a running run too), 64 bad command line or a RUN prefix \
-        of several runs, 66 no such run or no runs yet.
+        of several runs, 66 no such run or no runs yet, 73 the --html file cannot be written.
         """)
 
     @Argument(help: ArgumentHelp("The run to show (default: the latest).", valueName: "run"))
@@ -59,6 +69,16 @@ struct ReportCommand: ParsableCommand {
         + "\"finished\", \"exit_code\", \"state\", \"directory\"}]}."))
     var list = false
 
+    @Option(help: ArgumentHelp("Write the dashboard of the newest runs to this HTML file (one self-contained page).",
+                               valueName: "file"))
+    var html: String?
+
+    @Option(help: ArgumentHelp("With --html: how many of the newest runs (default: 20).", valueName: "n"))
+    var last: Int?
+
+    /// How many runs `--html` shows without `--last`.
+    static let defaultLast = 20
+
     /// The format a flag asks for (`--json`, `--junit`, `--tap`); nil without one.
     var flagFormat: ReportFormat? { json ? .json : junit ? .junit : tap ? .tap : nil }
 
@@ -70,6 +90,13 @@ struct ReportCommand: ParsableCommand {
         if [json, junit, tap, list].filter({ $0 }).count > 1 {
             throw ValidationError("choose one of --json, --junit, --tap and --list")
         }
+        if html != nil, let other = [format != nil ? "--format" : nil, json ? "--json" : nil, junit ? "--junit" : nil,
+                                     tap ? "--tap" : nil, list ? "--list" : nil, runID != nil ? "RUN" : nil].compactMap({ $0 }).first {
+            throw ValidationError("--html writes the dashboard of the newest runs and takes no \(other); choose one")
+        }
+        if let last, html == nil || last < 1 {
+            throw ValidationError(html == nil ? "--last \(last) goes with --html FILE; add it" : "--last must be 1 or more, not \(last)")
+        }
         if let format, list || (flagFormat.map { $0 != format } ?? false) {
             throw ValidationError("--format \(format.rawValue) and \(list ? "--list" : "--" + (flagFormat?.rawValue ?? "")) "
                 + "ask for different output; choose one")
@@ -80,6 +107,10 @@ struct ReportCommand: ParsableCommand {
         let results = self.results ?? Self.defaultResults()
         let store = try openStoreToRead(self.results)
         for note in store.notes { writeText("testbed: warning: \(note)\n", to: STDERR_FILENO) }
+        if let html {
+            try writeDashboard(to: html, store: store)
+            return
+        }
         if list {
             let runs: [RunReport.Run]
             do { runs = try store.runs() } catch { throw CommandFailure(error.description, status: ExitPolicy.noSuchRun) }

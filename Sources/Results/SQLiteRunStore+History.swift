@@ -34,14 +34,7 @@ extension SQLiteRunStore {
     /// - Throws: `StoreError.noSuchRun`, `.ambiguousRun`, `.noRuns`, or `.cannotOpen`.
     public func run(_ id: String?) throws(StoreError) -> RunReport.Run {
         try reading { db in
-            let row: Row?
-            if let id {
-                row = try Row.fetchOne(db, sql: "SELECT * FROM run WHERE id = ?", arguments: [id]) ?? onlyRun(db, prefix: id)
-            } else {
-                row = try Row.fetchOne(db, sql: "SELECT * FROM run ORDER BY started DESC, id DESC LIMIT 1")
-            }
-            guard let row else { throw id.map { StoreError.noSuchRun($0, directory) } ?? StoreError.noRuns(directory) }
-            var run = Self.run(row)
+            var run = Self.run(try runRow(db, id))
             if run.counts == nil { run.counts = try Self.countResults(db, run: run) }
             return run
         }

@@ -14,14 +14,7 @@ extension SQLiteRunStore {
     public func report(_ id: String? = nil) throws(StoreError) -> RunReport {
         do {
             return try pool.read { db -> RunReport in
-                let row: Row?
-                if let id {
-                    row = try Row.fetchOne(db, sql: "SELECT * FROM run WHERE id = ?", arguments: [id]) ?? onlyRun(db, prefix: id)
-                } else {
-                    row = try Row.fetchOne(db, sql: "SELECT * FROM run ORDER BY started DESC, id DESC LIMIT 1")
-                }
-                guard let row else { throw id.map { StoreError.noSuchRun($0, directory) } ?? StoreError.noRuns(directory) }
-                return try Self.load(db, run: row)
+                try Self.load(db, run: runRow(db, id))
             }
         } catch let error as StoreError {
             throw error
@@ -48,6 +41,20 @@ extension SQLiteRunStore {
     /// character: no LIKE, so `%` and `_` are themselves); nil when none does.
     ///
     /// - Throws: `StoreError.ambiguousRun` naming the runs (newest first) when several do.
+    /// The row of run `id` (or of the one run whose id begins with it); the latest run's when `id` is nil.
+    ///
+    /// - Throws: `StoreError.noSuchRun`, `.ambiguousRun`, `.noRuns`, or what the database throws.
+    func runRow(_ db: Database, _ id: String?) throws -> Row {
+        let row: Row?
+        if let id {
+            row = try Row.fetchOne(db, sql: "SELECT * FROM run WHERE id = ?", arguments: [id]) ?? onlyRun(db, prefix: id)
+        } else {
+            row = try Row.fetchOne(db, sql: "SELECT * FROM run ORDER BY started DESC, id DESC LIMIT 1")
+        }
+        guard let row else { throw id.map { StoreError.noSuchRun($0, directory) } ?? StoreError.noRuns(directory) }
+        return row
+    }
+
     func onlyRun(_ db: Database, prefix: String) throws -> Row? {
         let rows = try Row.fetchAll(db, sql: "SELECT * FROM run WHERE substr(id, 1, length(?1)) = ?1 ORDER BY started DESC, id DESC",
                                     arguments: [prefix])

@@ -33,12 +33,7 @@ struct HistoryCommand: ParsableCommand {
     @OptionGroup var store: HistoryStoreOptions
     @OptionGroup var filter: RunFilterOptions
 
-    @Option(help: ArgumentHelp("How many runs to list, newest first (default: 20; 0 for all).", valueName: "n"))
-    var limit = 20
-
-    func validate() throws {
-        if limit < 0 { throw ValidationError("--limit must be 0 (all) or more, not \(limit)") }
-    }
+    @OptionGroup var runLimit: RunLimitOptions
 
     func run() throws {
         let store = try self.store.open()
@@ -46,7 +41,7 @@ struct HistoryCommand: ParsableCommand {
         let entries: [HistoryEntry]
         do { entries = try store.testHistory(test, filter: filter.filter()) } catch { throw historyFailure(error) }
         let timeline = TestTimeline(entries)
-        let shown = limit == 0 ? entries : Array(entries.prefix(limit))
+        let shown = runLimit.count.map { Array(entries.prefix($0)) } ?? entries
         if self.store.json {
             emit(encodeJSON(HistoryJSON(test: test, timeline: timeline, shown: shown)))
             return

@@ -192,3 +192,16 @@ final class RunStates {
         return state
     }
 }
+
+/// `--limit N` of `runs` and `history`: how many runs are listed, newest first.
+struct RunLimitOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("How many runs to list, newest first (default: 20; 0 for all).", valueName: "n"))
+    var limit = 20
+
+    /// The limit, nil for all (`--limit 0`).
+    var count: Int? { limit == 0 ? nil : limit }
+
+    func validate() throws {
+        if limit < 0 { throw ValidationError("--limit must be 0 (all) or more, not \(limit)") }
+    }
+}

@@ -27,17 +27,12 @@ struct RunsCommand: ParsableCommand {
     @OptionGroup var store: HistoryStoreOptions
     @OptionGroup var filter: RunFilterOptions
 
-    @Option(help: ArgumentHelp("How many runs to list, newest first (default: 20; 0 for all).", valueName: "n"))
-    var limit = 20
-
-    func validate() throws {
-        if limit < 0 { throw ValidationError("--limit must be 0 (all) or more, not \(limit)") }
-    }
+    @OptionGroup var runLimit: RunLimitOptions
 
     func run() throws {
         let store = try self.store.open()
         let runs: [RunReport.Run]
-        do { runs = try store.runs(filter.filter(limit: limit == 0 ? nil : limit)) } catch { throw historyFailure(error) }
+        do { runs = try store.runs(filter.filter(limit: runLimit.count)) } catch { throw historyFailure(error) }
         if self.store.json {
             emit(encodeJSON(runs.map(RunJSON.init)))
             return

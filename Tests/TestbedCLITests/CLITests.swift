@@ -25,16 +25,30 @@ struct Result {
 }
 
 /// Runs the built binary with the arguments, in `directory` (or `executable`,
-/// such as `taskset`, that runs it).
+/// such as `taskset`, that runs it), with NO_COLOR set.
 func testbed(_ arguments: [String], in directory: String? = nil, executable: String = testbedBinary) throws -> Result {
+    var environment = ProcessInfo.processInfo.environment
+    environment["NO_COLOR"] = "1"
+    return try runProgram(executable, arguments, in: directory ?? packageRoot.path, environment: environment)
+}
+
+/// Runs a program to its end: its stdout, stderr and status. Output goes to
+/// files, so a large output cannot fill a pipe and stall the child.
+///
+/// - Parameters:
+///   - executable: the program's path.
+///   - arguments: its arguments.
+///   - directory: where it runs (default: here).
+///   - environment: its environment (default: this process's).
+/// - Returns: its status and what it wrote.
+/// - Throws: when it cannot be started or its output cannot be read.
+func runProgram(_ executable: String, _ arguments: [String], in directory: String? = nil,
+                environment: [String: String]? = nil) throws -> Result {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
-    process.currentDirectoryURL = URL(fileURLWithPath: directory ?? packageRoot.path)
-    var environment = ProcessInfo.processInfo.environment
-    environment["NO_COLOR"] = "1"
-    process.environment = environment
-    // Output goes to files: a large output cannot fill a pipe and stall the child.
+    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+    if let environment { process.environment = environment }
     let scratch = try TemporaryTree()
     FileManager.default.createFile(atPath: scratch["out"], contents: nil)
     FileManager.default.createFile(atPath: scratch["err"], contents: nil)

@@ -5,28 +5,6 @@ import TestSupport
 /// Debian's headless browser; nil when it is not installed (`.ci/run` installs it).
 let chromiumPath: String? = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
-/// Runs a program to its end; its stdout, stderr and status.
-func runProgram(_ executable: String, _ arguments: [String], in directory: String? = nil) throws -> Result {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-    let scratch = try TemporaryTree()
-    _ = FileManager.default.createFile(atPath: scratch["out"], contents: nil)
-    _ = FileManager.default.createFile(atPath: scratch["err"], contents: nil)
-    let out = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch["out"]))
-    let err = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch["err"]))
-    defer { try? out.close(); try? err.close() }
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    process.waitUntilExit()
-    return Result(status: process.terminationStatus,
-                  stdout: String(decoding: FileManager.default.contents(atPath: scratch["out"]) ?? Data(), as: UTF8.self),
-                  stderr: String(decoding: FileManager.default.contents(atPath: scratch["err"]) ?? Data(), as: UTF8.self))
-}
-
 /// `testbed report --html` end to end: three real runs make a history (a regression as an
 /// environment fact moves, a flaky flip, a setup that fails once, an unsupported test), and the
 /// page is opened in real headless Chromium with the network blocked.

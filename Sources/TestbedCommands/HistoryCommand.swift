@@ -48,7 +48,7 @@ struct HistoryCommand: ParsableCommand {
         let timeline = TestTimeline(entries)
         let shown = limit == 0 ? entries : Array(entries.prefix(limit))
         if self.store.json {
-            emit(encodeJSON(HistoryJSON(test: test, timeline: timeline, shown: shown)))
+            emit(encodeJSON(Self.json(test: test, entries: entries, limit: limit)))
             return
         }
         let style = Style.standard
@@ -73,6 +73,19 @@ struct HistoryCommand: ParsableCommand {
         out += "flips: \(timeline.flips)\n"
         out += "fail ratio: \(timeline.ratio.text)\n"
         emit(out)
+    }
+}
+
+extension HistoryCommand {
+    /// The JSON value of `testbed history TEST --json` and `GET /api/tests/history?id=TEST`.
+    ///
+    /// - Parameters:
+    ///   - test: the test's id.
+    ///   - entries: its history, newest first.
+    ///   - limit: how many entries to list (0: all).
+    /// - Returns: the value.
+    static func json(test: String, entries: [HistoryEntry], limit: Int) -> HistoryJSON {
+        HistoryJSON(test: test, timeline: TestTimeline(entries), shown: limit == 0 ? entries : Array(entries.prefix(limit)))
     }
 }
 

@@ -64,12 +64,19 @@ public struct TestbedServer: Sendable {
         let last = self.last
         let api = self.api
         let logs = LogFiles(directory: directory)
-        router.get("/") { _, _ in try Self.dashboard(directory: directory, last: last) }
-        router.get("/logs") { _, _ in Self.log(logs, "") }
-        router.get("/logs/**") { request, _ in
+        // Each route answers GET and HEAD (the middleware drops HEAD's body); any other method is 405.
+        func route(_ path: RouterPath, _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response) {
+            for method in [HTTPRequest.Method.get, .head] { router.on(path, method: method, use: handler) }
+            for method in [HTTPRequest.Method.post, .put, .delete, .patch, .options] {
+                router.on(path, method: method) { _, _ in Response(status: .methodNotAllowed, headers: [.allow: "GET, HEAD"]) }
+            }
+        }
+        route("/") { _, _ in try Self.dashboard(directory: directory, last: last) }
+        route("/logs") { _, _ in Self.log(logs, "") }
+        route("/logs/**") { request, _ in
             Self.log(logs, String(request.uri.path.dropFirst("/logs/".count)).removingPercentEncoding ?? "/")
         }
-        router.get("/api/**") { request, _ in
+        route("/api/**") { request, _ in
             let path = String(request.uri.path.dropFirst("/api/".count))
             let query = Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }) { first, _ in first }
             return Self.api(api, directory: directory, path: path, query: query)
@@ -196,12 +203,19 @@ public struct TestbedServer: Sendable {
     }
 }
 
-/// Refuses every method but GET and HEAD: 405 with `Allow: GET, HEAD`.
+/// On a matched route: refuses every method but GET and HEAD (405 with `Allow: GET, HEAD`); HEAD answers as GET without the body.
 struct ReadOnlyMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.method == .get || request.method == .head else {
+        switch request.method {
+        case .get:
+            return try await next(request, context)
+        case .head:
+            var head = request.head
+            head.method = .get
+            let response = try await next(Request(head: head, body: request.body), context)
+            return Response(status: response.status, headers: response.headers)
+        default:
             return Response(status: .methodNotAllowed, headers: [.allow: "GET, HEAD"])
         }
-        return try await next(request, context)
     }
 }

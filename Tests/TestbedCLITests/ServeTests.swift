@@ -109,6 +109,8 @@ struct ServeTests {
         #expect(page.status == 200 && page.body.contains("<html") && page.body.contains("/flip"), "\(page.body.prefix(300))")
         #expect(try http(server.port, "/api/runs", method: "POST").status == 405)
         #expect(try http(server.port, "/", method: "DELETE").status == 405)
+        let head = try http(server.port, "/api/runs", method: "HEAD")
+        #expect(head.status == 200 && head.body.isEmpty, "\(head)")
         kill(process.processIdentifier, SIGTERM)
         process.waitUntilExit()
         #expect(process.terminationReason == .exit && process.terminationStatus == 0)

@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "Reporting", targets: ["Reporting"]),
         .library(name: "History", targets: ["History"]),
         .library(name: "Dashboard", targets: ["Dashboard"]),
+        .library(name: "Server", targets: ["Server"]),
         .library(name: "TestbedCommands", targets: ["TestbedCommands"]),
     ],
     dependencies: [
@@ -28,6 +29,9 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         // HTML of `testbed report --html` (the dashboard), built as typed nodes rather than concatenated strings.
         .package(url: "https://github.com/JohnSundell/Plot", from: "0.14.0"),
+        // `testbed serve`: the HTTP server of the live dashboard and the read-only JSON API (only the Server module imports it).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // Each target imports only the targets listed here; ARCHITECTURE.md draws the map.
@@ -60,12 +64,17 @@ let package = Package(
         .target(name: "History", dependencies: ["HostFacts", "Execution", "Results"]),
         // The dashboard: the store's recent history gathered into one value (`DashboardData`), rendered as one self-contained HTML page.
         .target(name: "Dashboard", dependencies: ["HostFacts", "Execution", "Results", "History", .product(name: "Plot", package: "Plot")]),
+        // `testbed serve`: the live dashboard, the logs and the read-only JSON API over HTTP (Hummingbird).
+        .target(name: "Server", dependencies: [
+            "Results", "History", "Dashboard", .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // Text, JSON, JUnit and TAP reports over one RunReport (the exit-code policy is in Execution).
         .target(name: "Reporting", dependencies: ["Declarations", "Requirements", "ProcessSupervision", "Execution", "Results"]),
         // The command line: check, plan, probe, run, report (swift-argument-parser).
         .target(name: "TestbedCommands", dependencies: [
             "CShim", "Declarations", "Requirements", "HostFacts", "Catalog", "Planning", "ProcessSupervision",
-            "Execution", "Results", "Reporting", "History", "Dashboard",
+            "Execution", "Results", "Reporting", "History", "Dashboard", "Server",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "testbed", dependencies: ["TestbedCommands"], linkerSettings: [
@@ -98,7 +107,8 @@ let package = Package(
         ], exclude: ["Fixtures"]),
         .testTarget(name: "HistoryTests", dependencies: ["History", "Results", "Execution", "HostFacts"]),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "History", "Results", "Execution", "HostFacts", "TestSupport"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Results", "TestSupport"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Results", "Execution", "TestSupport"]),
-        .testTarget(name: "TestbedCLITests", dependencies: ["testbed", "TestbedCommands", "TestSupport"]),
+        .testTarget(name: "TestbedCLITests", dependencies: ["testbed", "TestbedCommands", "TestSupport", "Yams"]),
     ]
 )

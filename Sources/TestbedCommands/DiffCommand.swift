@@ -45,6 +45,25 @@ struct DiffCommand: ParsableCommand {
 
     func run() throws {
         let store = try self.store.open()
+        let (before, after, comparison, diff) = try Self.compare(runIDs, store: store)
+        if self.store.json {
+            emit(encodeJSON(Self.json(before: before, after: after, comparison: comparison, diff: diff)))
+            return
+        }
+        emit(Self.text(before: before, after: after, comparison: comparison, diff: diff, limit: limit == 0 ? Int.max : limit,
+                       style: Style.standard))
+    }
+
+    /// The JSON value of `testbed diff --json` and `GET /api/diff`.
+    static func json(before: RunReport.Run, after: RunReport.Run, comparison: RunComparison, diff: SnapshotDiff) -> DiffJSON {
+        DiffJSON(before: before, after: after, comparison: comparison, diff: diff)
+    }
+
+    /// The two runs `runIDs` name (RUN_A RUN_B, RUN_B alone, or none: the latest and the run before it), compared.
+    ///
+    /// - Throws: `CommandFailure`: 64 for a prefix of several runs, 66 for no such run or nothing to compare with.
+    static func compare(_ runIDs: [String], store: any RunStore) throws
+        -> (RunReport.Run, RunReport.Run, RunComparison, SnapshotDiff) {
         let before: RunReport.Run
         let after: RunReport.Run
         let outcomes: (before: (tests: [TestResult], setups: [SetupResult]), after: (tests: [TestResult], setups: [SetupResult]))
@@ -69,12 +88,7 @@ struct DiffCommand: ParsableCommand {
         let snapshots = (try? store.snapshot(ofRun: before.id), try? store.snapshot(ofRun: after.id))
         let diff = SnapshotDiff(from: SnapshotDiff.State(run: before, snapshot: snapshots.0 ?? nil),
                                 to: SnapshotDiff.State(run: after, snapshot: snapshots.1 ?? nil))
-        if self.store.json {
-            emit(encodeJSON(DiffJSON(before: before, after: after, comparison: comparison, diff: diff)))
-            return
-        }
-        emit(Self.text(before: before, after: after, comparison: comparison, diff: diff, limit: limit == 0 ? Int.max : limit,
-                       style: Style.standard))
+        return (before, after, comparison, diff)
     }
 
     /// The comparison as text: a header, each non-empty section bounded by `limit`, then what changed.

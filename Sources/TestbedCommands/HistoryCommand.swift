@@ -43,7 +43,7 @@ struct HistoryCommand: ParsableCommand {
         let timeline = TestTimeline(entries)
         let shown = runLimit.count.map { Array(entries.prefix($0)) } ?? entries
         if self.store.json {
-            emit(encodeJSON(HistoryJSON(test: test, timeline: timeline, shown: shown)))
+            emit(encodeJSON(Self.json(test: test, entries: entries, limit: limit)))
             return
         }
         let style = Style.standard
@@ -68,6 +68,19 @@ struct HistoryCommand: ParsableCommand {
         out += "flips: \(timeline.flips)\n"
         out += "fail ratio: \(timeline.ratio.text)\n"
         emit(out)
+    }
+}
+
+extension HistoryCommand {
+    /// The JSON value of `testbed history TEST --json` and `GET /api/tests/history?id=TEST`.
+    ///
+    /// - Parameters:
+    ///   - test: the test's id.
+    ///   - entries: its history, newest first.
+    ///   - limit: how many entries to list (0: all).
+    /// - Returns: the value.
+    static func json(test: String, entries: [HistoryEntry], limit: Int) -> HistoryJSON {
+        HistoryJSON(test: test, timeline: TestTimeline(entries), shown: limit == 0 ? entries : Array(entries.prefix(limit)))
     }
 }
 

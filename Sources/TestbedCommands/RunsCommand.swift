@@ -34,7 +34,7 @@ struct RunsCommand: ParsableCommand {
         let runs: [RunReport.Run]
         do { runs = try store.runs(filter.filter(limit: runLimit.count)) } catch { throw historyFailure(error) }
         if self.store.json {
-            emit(encodeJSON(runs.map(RunJSON.init)))
+            emit(encodeJSON(Self.json(runs)))
             return
         }
         guard !runs.isEmpty else {
@@ -57,6 +57,9 @@ struct RunsCommand: ParsableCommand {
             }
         })
     }
+
+    /// The JSON value of `testbed runs --json` and `GET /api/runs`.
+    static func json(_ runs: [RunReport.Run]) -> [RunJSON] { runs.map(RunJSON.init) }
 
     /// `complete`, `interrupted`, `running`, `incomplete`.
     static func state(_ run: RunReport.Run) -> String {

@@ -47,7 +47,7 @@ struct WhyCommand: ParsableCommand {
             throw historyFailure(error)
         }
         if self.store.json {
-            emit(encodeJSON(WhyJSON(why, host: place.host, environment: place.environment)))
+            emit(encodeJSON(Self.json(why, place: place)))
             return
         }
         let limit = self.limit == 0 ? Int.max : self.limit
@@ -57,6 +57,9 @@ struct WhyCommand: ParsableCommand {
         }
         emit(text + "\n")
     }
+
+    /// The JSON value of `testbed why TEST --json` and `GET /api/why?test=TEST`.
+    static func json(_ why: Why, place: RunFilter) -> WhyJSON { WhyJSON(why, host: place.host, environment: place.environment) }
 
     /// The answer for `test` on the host and environment of `filter`, or of the latest run of `test` where `filter` leaves one open.
     ///

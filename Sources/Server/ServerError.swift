@@ -1,0 +1,39 @@
+/// Why `testbed serve` cannot start or answer.
+public enum ServerError: Error, CustomStringConvertible, Equatable {
+    /// `--listen` is not `HOST:PORT`.
+    case badListen(String)
+    /// The address is taken by another program.
+    case inUse(String)
+    /// Listening failed for another reason (the address, the reason).
+    case cannotListen(String, String)
+
+    /// The message, lowercase, naming the address and ending with the fix.
+    public var description: String {
+        switch self {
+        case let .badListen(text):
+            return "--listen \(text) is not HOST:PORT; give an address and a port, e.g. --listen 127.0.0.1:8080 (port 0: any free port)"
+        case let .inUse(address):
+            return "\(address) is in use; choose another with --listen HOST:PORT"
+        case let .cannotListen(address, reason):
+            return "cannot listen on \(address): \(reason); choose another address with --listen HOST:PORT"
+        }
+    }
+}
+
+/// An answer of the API that is not 200: its HTTP status and a one-line message (served as `{"error": MESSAGE}`).
+public struct APIFailure: Error, Sendable, Equatable {
+    /// The HTTP status: 400 for a bad request, 404 for nothing there.
+    public var status: Int
+    /// The message, as the CLI prints it.
+    public var message: String
+
+    /// An answer of `status` saying `message`.
+    ///
+    /// - Parameters:
+    ///   - status: the HTTP status.
+    ///   - message: the message.
+    public init(status: Int, message: String) {
+        self.status = status
+        self.message = message
+    }
+}

@@ -1,0 +1,221 @@
+import Dashboard
+import Foundation
+import Hummingbird
+import Logging
+import Results
+
+/// `testbed serve`: the live dashboard at `/`, the results directory read-only under `/logs/`, and the JSON API under `/api/`.
+///
+/// Every request opens the store anew (SQLite in WAL mode: a reader never waits for `testbed run` writing, and sees its
+/// last commit), so the server keeps answering while runs are recorded. GET and HEAD only; any other method is 405.
+public struct TestbedServer: Sendable {
+    /// The results directory.
+    public let directory: String
+    /// Where to listen.
+    public let address: ListenAddress
+    /// How many runs the dashboard shows.
+    public let last: Int
+    /// What answers `/api/`.
+    public let api: any APIAnswering
+
+    /// A server of `directory`.
+    ///
+    /// - Parameters:
+    ///   - directory: the results directory.
+    ///   - address: where to listen.
+    ///   - last: how many runs the dashboard shows.
+    ///   - api: what answers `/api/`.
+    public init(directory: String, address: ListenAddress, last: Int, api: any APIAnswering) {
+        self.directory = directory
+        self.address = address
+        self.last = last
+        self.api = api
+    }
+
+    /// Listens and serves until SIGTERM or SIGINT, then returns (requests under way are finished first).
+    ///
+    /// - Parameter listening: called once listening, with the address and the real port (the kernel's when 0 was asked).
+    /// - Throws: `ServerError.inUse` when the address is taken, `.cannotListen` for another failure to listen.
+    public func run(listening: @escaping @Sendable (ListenAddress) -> Void) async throws(ServerError) {
+        var logger = Logger(label: "testbed-serve")
+        logger.logLevel = .critical
+        let address = self.address
+        let app = Application(
+            router: router(), configuration: .init(address: .hostname(address.host, port: address.port), serverName: "testbed"),
+            onServerRunning: { channel in
+                listening(ListenAddress(host: address.host, port: channel.localAddress?.port ?? address.port))
+            }, logger: logger)
+        do {
+            try await app.runService()
+        } catch {
+            let text = String(describing: error)
+            if text.contains("Address already in use") || text.contains("EADDRINUSE") || text.contains("errno: 98") {
+                throw .inUse(address.description)
+            }
+            throw .cannotListen(address.description, text)
+        }
+    }
+
+    /// The routes.
+    func router() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: ReadOnlyMiddleware())
+        let directory = self.directory
+        let last = self.last
+        let api = self.api
+        let logs = LogFiles(directory: directory)
+        // Each route answers GET and HEAD (the middleware drops HEAD's body); any other method is 405.
+        func route(_ path: RouterPath, _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response) {
+            for method in [HTTPRequest.Method.get, .head] { router.on(path, method: method, use: handler) }
+            for method in [HTTPRequest.Method.post, .put, .delete, .patch, .options] {
+                router.on(path, method: method) { _, _ in Response(status: .methodNotAllowed, headers: [.allow: "GET, HEAD"]) }
+            }
+        }
+        route("/") { _, _ in try Self.dashboard(directory: directory, last: last) }
+        route("/logs") { _, _ in Self.log(logs, "") }
+        route("/logs/**") { request, _ in
+            Self.log(logs, String(request.uri.path.dropFirst("/logs/".count)).removingPercentEncoding ?? "/")
+        }
+        route("/api/**") { request, _ in
+            let path = String(request.uri.path.dropFirst("/api/".count))
+            let query = Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }) { first, _ in first }
+            return Self.api(api, directory: directory, path: path, query: query)
+        }
+        return router
+    }
+
+    /// The dashboard of the newest `last` runs, rendered now; links to run directories go to `/logs/`.
+    static func dashboard(directory: String, last: Int) throws -> Response {
+        let html: String
+        do {
+            let store = try SQLiteRunStore(directory: directory, create: false)
+            let data = try DashboardData(store: store, last: last)
+            var page = ""
+            try DashboardPage(data: data, linkBase: "/logs/").write { page += $0 }
+            html = page
+        } catch {
+            return text(.notFound, "\(error)\n")
+        }
+        return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    /// A file (as text/plain) or a directory listing (HTML) inside the results directory; 404 for anything else.
+    static func log(_ logs: LogFiles, _ relative: String) -> Response {
+        switch logs.entry(relative) {
+        case .none:
+            return text(.notFound, "no such file in the results directory\n")
+        case let .file(path):
+            guard let data = FileManager.default.contents(atPath: path) else { return text(.notFound, "cannot read the file\n") }
+            return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        case let .directory(path):
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
+            let base = relative.isEmpty || relative.hasSuffix("/") ? "" : (relative.split(separator: "/").last.map(String.init) ?? "") + "/"
+            var html = "<!doctype html><meta charset=\"utf-8\"><title>\(escaped(relative))</title><ul>\n"
+            for name in names {
+                let encoded = name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/?#")))
+                    ?? name
+                html += "<li><a href=\"\(escaped(base + encoded))\">\(escaped(name))</a></li>\n"
+            }
+            return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(string: html + "</ul>\n")))
+        }
+    }
+
+    /// The answer of `/api/PATH?QUERY`.
+    static func api(_ api: any APIAnswering, directory: String, path: String, query: [String: String]) -> Response {
+        let request: APIRequest
+        switch parse(path: path, query: query) {
+        case let .success(parsed): request = parsed
+        case let .failure(failure): return json(failure)
+        }
+        do {
+            let store: SQLiteRunStore
+            do { store = try SQLiteRunStore(directory: directory, create: false) } catch {
+                throw APIFailure(status: 404, message: error.description)
+            }
+            let body = try api.answer(request, store: store)
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+        } catch let failure as APIFailure {
+            return json(failure)
+        } catch {
+            return json(APIFailure(status: 500, message: "\(error)"))
+        }
+    }
+
+    /// The request a path below `/api/` and its query ask.
+    ///
+    /// - Parameters:
+    ///   - path: the path after `/api/`, percent-encoded as received.
+    ///   - query: the query's parameters, decoded.
+    /// - Returns: the request, or a 404 (unknown path) or 400 (a missing or bad parameter).
+    public static func parse(path: String, query: [String: String]) -> Result<APIRequest, APIFailure> {
+        func number(_ name: String, default value: Int) -> Int? {
+            guard let text = query[name] else { return value }
+            guard let number = Int(text), number >= 0 else { return nil }
+            return number
+        }
+        let filter = RunFilter(host: query["host"], environment: query["environment"])
+        let trimmed = path.hasSuffix("/") ? String(path.dropLast()) : path
+        switch trimmed {
+        case "runs":
+            guard let limit = number("limit", default: 20) else { return .failure(APIFailure(status: 400, message: "limit must be 0 or more")) }
+            return .success(.runs(filter, limit: limit))
+        case "hosts":
+            return .success(.hosts)
+        case "diff":
+            return .success(.diff(a: query["a"], b: query["b"]))
+        case "why":
+            guard let test = query["test"], !test.isEmpty else { return .failure(APIFailure(status: 400, message: "give the test: why?test=TEST")) }
+            return .success(.why(test: test, filter: filter))
+        case "tests/history":
+            guard let test = query["id"], !test.isEmpty else {
+                return .failure(APIFailure(status: 400, message: "give the test: tests/history?id=TEST"))
+            }
+            guard let limit = number("limit", default: 20) else { return .failure(APIFailure(status: 400, message: "limit must be 0 or more")) }
+            return .success(.history(test: test, filter: filter, limit: limit))
+        default:
+            if trimmed.hasPrefix("runs/"), let id = String(trimmed.dropFirst("runs/".count)).removingPercentEncoding, !id.isEmpty,
+               !id.contains("/") {
+                return .success(.run(id))
+            }
+            return .failure(APIFailure(status: 404, message: "no such API path /api/\(path); docs/openapi.yaml lists them"))
+        }
+    }
+
+    static func json(_ failure: APIFailure) -> Response {
+        struct Body: Encodable { var error: String }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(Body(error: failure.message))) ?? Data("{}".utf8)
+        return Response(status: HTTPResponse.Status(code: failure.status), headers: [.contentType: "application/json"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func text(_ status: HTTPResponse.Status, _ body: String) -> Response {
+        Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    static func escaped(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+}
+
+/// On a matched route: refuses every method but GET and HEAD (405 with `Allow: GET, HEAD`); HEAD answers as GET without the body.
+struct ReadOnlyMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        switch request.method {
+        case .get:
+            return try await next(request, context)
+        case .head:
+            var head = request.head
+            head.method = .get
+            let response = try await next(Request(head: head, body: request.body), context)
+            return Response(status: response.status, headers: response.headers)
+        default:
+            return Response(status: .methodNotAllowed, headers: [.allow: "GET, HEAD"])
+        }
+    }
+}

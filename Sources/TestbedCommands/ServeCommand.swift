@@ -1,0 +1,145 @@
+import ArgumentParser
+import Execution
+import Foundation
+import History
+import Reporting
+import Results
+import Server
+
+/// `testbed serve`: the live dashboard and the read-only JSON API over HTTP.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the dashboard live, the results directory read-only and a JSON API of the history over HTTP.",
+        discussion: """
+        `/` is the dashboard of `report --html`, rendered anew for every request; \
+        `/logs/PATH` serves the results directory read-only (never a path outside it); \
+        `/api/` answers JSON with the shapes of the CLI's --json: runs, runs/ID, \
+        tests/history?id=TEST, diff?a=RUN_A&b=RUN_B, why?test=TEST, hosts \
+        (docs/openapi.yaml describes them). GET and HEAD only; no authentication.
+
+        It listens on 127.0.0.1:8080 unless --listen says otherwise; an address \
+        other than loopback prints a warning. The first line on stdout is the \
+        URL it listens on (with the real port when --listen asks for port 0). \
+        It reads the database per request, so it keeps answering while \
+        `testbed run` records into the same results directory. SIGTERM or \
+        SIGINT stops it (exit 0).
+
+          testbed serve
+          testbed serve --results lab/testbed-results --listen 127.0.0.1:0
+          curl -s localhost:8080/api/runs | jq '.[0].counts'
+
+        Exit codes: 0 stopped by SIGTERM or SIGINT, 64 bad command line, 66 no \
+        results directory or no runs yet, 69 the address is in use or cannot be listened on.
+        """)
+
+    /// Exit status when the address is taken or cannot be listened on (EX_UNAVAILABLE).
+    static let unavailable: Int32 = 69
+
+    @Option(help: ArgumentHelp("The results directory (default: ./testbed-results if it exists, else "
+        + "testbed-results at the root of the suite around the current directory).", valueName: "dir"))
+    var results: String?
+
+    @Option(help: ArgumentHelp("Where to listen (default: 127.0.0.1:8080; port 0: any free port, printed on stdout).",
+                               valueName: "host:port"))
+    var listen: String?
+
+    @Option(help: ArgumentHelp("How many runs the dashboard shows (default: 20).", valueName: "n"))
+    var last = 20
+
+    func validate() throws {
+        if let listen { do { _ = try ListenAddress(parsing: listen) } catch { throw ValidationError(error.description) } }
+        if last < 1 { throw ValidationError("--last must be 1 or more, not \(last)") }
+    }
+
+    func run() async throws {
+        let address = try listen.map { try ListenAddress(parsing: $0) } ?? .standard
+        let store = try openStoreToRead(results)
+        for note in store.notes { writeText("testbed: warning: \(note)\n", to: STDERR_FILENO) }
+        let directory = store.directory
+        if !address.isLoopback {
+            writeText("testbed: warning: listening on \(address), reachable from other machines: the API is read-only and "
+                + "unauthenticated, anyone who reaches it reads the whole history; use --listen 127.0.0.1:PORT to keep it local\n",
+                to: STDERR_FILENO)
+        }
+        let server = TestbedServer(directory: directory, address: address, last: last, api: ServeAPI())
+        do {
+            try await server.run { real in
+                emit("http://\(real)/\n")
+                writeText("testbed: serving \(directory) on http://\(real)/ (SIGINT or SIGTERM stops)\n", to: STDERR_FILENO)
+            }
+        } catch {
+            throw CommandFailure(error.description, status: Self.unavailable)
+        }
+    }
+}
+
+/// The API's answers: each built by the function that builds the CLI's `--json` of the same question.
+struct ServeAPI: APIAnswering {
+    func answer(_ request: APIRequest, store: any RunStore) throws(APIFailure) -> String {
+        do {
+            return try text(request, store: store)
+        } catch let failure as CommandFailure {
+            throw APIFailure(status: failure.status == ExitPolicy.usage ? 400 : 404, message: failure.message)
+        } catch let error as StoreError {
+            let failure = historyFailure(error)
+            throw APIFailure(status: failure.status == ExitPolicy.usage ? 400 : 404, message: failure.message)
+        } catch {
+            throw APIFailure(status: 500, message: "\(error)")
+        }
+    }
+
+    func text(_ request: APIRequest, store: any RunStore) throws -> String {
+        switch request {
+        case let .runs(filter, limit):
+            var filter = filter
+            filter.limit = limit == 0 ? nil : limit
+            return encodeJSON(RunsCommand.json(try store.runs(filter)))
+        case let .run(id):
+            return ReportFormat.json.render(try store.report(id))
+        case let .history(test, filter, limit):
+            let test = try knownTest(test, in: store)
+            return encodeJSON(HistoryCommand.json(test: test, entries: try store.testHistory(test, filter: filter), limit: limit))
+        case let .diff(a, b):
+            if a != nil, b == nil { throw CommandFailure("give b (RUN_B) with a (RUN_A), or b alone", status: ExitPolicy.usage) }
+            let (before, after, comparison, diff) = try DiffCommand.compare([a, b].compactMap { $0 }, store: store)
+            return encodeJSON(DiffCommand.json(before: before, after: after, comparison: comparison, diff: diff))
+        case let .why(test, filter):
+            let test = try knownTest(test, in: store)
+            let (why, place) = try WhyCommand.answer(test, store: store, filter: filter)
+            return encodeJSON(WhyCommand.json(why, place: place))
+        case .hosts:
+            return encodeJSON(HostJSON.all(try store.runs(RunFilter())))
+        }
+    }
+}
+
+/// A host as `GET /api/hosts` lists it: its name (null for runs recorded before hosts were), its runs count, its latest run.
+struct HostJSON: Encodable {
+    var host: String?
+    var runs: Int
+    var latest: RunJSON
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(host, forKey: .host)
+        try container.encode(runs, forKey: .runs)
+        try container.encode(latest, forKey: .latest)
+    }
+
+    enum CodingKeys: String, CodingKey { case host, runs, latest }
+
+    /// Every host of `runs` (newest first), sorted by name (the runs without a host last).
+    static func all(_ runs: [RunReport.Run]) -> [HostJSON] {
+        var order: [String?] = []
+        var grouped: [String?: [RunReport.Run]] = [:]
+        for run in runs {
+            if grouped[run.host] == nil { order.append(run.host) }
+            grouped[run.host, default: []].append(run)
+        }
+        return order.sorted { ($0 ?? "\u{10FFFF}") < ($1 ?? "\u{10FFFF}") }.compactMap { host in
+            guard let runs = grouped[host], let latest = runs.max(by: { $0.started < $1.started }) else { return nil }
+            return HostJSON(host: host, runs: runs.count, latest: RunJSON(latest))
+        }
+    }
+}

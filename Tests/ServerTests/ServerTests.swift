@@ -1,0 +1,84 @@
+import Foundation
+import Results
+import Server
+import Testing
+import TestSupport
+
+@Suite("listen addresses")
+struct ListenAddressTests {
+    @Test("HOST:PORT parses; loopback is 127/8, localhost and ::1")
+    func parses() throws {
+        let standard = try ListenAddress(parsing: "127.0.0.1:8080")
+        #expect(standard == .standard && standard.isLoopback)
+        let six = try ListenAddress(parsing: "[::1]:0")
+        #expect(six.host == "::1" && six.port == 0 && six.isLoopback && six.description == "[::1]:0")
+        #expect(try ListenAddress(parsing: "127.1.2.3:9").isLoopback)
+        #expect(try ListenAddress(parsing: "localhost:9").isLoopback)
+        #expect(try !ListenAddress(parsing: "0.0.0.0:8080").isLoopback)
+        #expect(try !ListenAddress(parsing: "192.0.2.7:8080").isLoopback)
+    }
+
+    @Test("not HOST:PORT: badListen naming the text", arguments: ["8080", ":8080", "host:", "host:70000", "host:-1", "host:http"])
+    func refuses(_ text: String) {
+        #expect(throws: ServerError.badListen(text)) { try ListenAddress(parsing: text) }
+    }
+
+    @Test("the messages end with the fix")
+    func messages() {
+        #expect(ServerError.inUse("127.0.0.1:8080").description == "127.0.0.1:8080 is in use; choose another with --listen HOST:PORT")
+    }
+}
+
+@Suite("the results directory under /logs/")
+struct LogFilesTests {
+    @Test("a file and a directory inside are served; .., absolute paths and links leading out are not")
+    func inside() throws {
+        let tree = try TemporaryTree()
+        try tree.write("results/run1/log.txt", "hello")
+        try tree.write("secret", "no")
+        try FileManager.default.createSymbolicLink(atPath: tree["results/out"], withDestinationPath: tree.path)
+        try FileManager.default.createSymbolicLink(atPath: tree["results/in"], withDestinationPath: tree["results/run1"])
+        let logs = LogFiles(directory: tree["results"])
+        let real = logs.root
+        #expect(logs.entry("run1/log.txt") == .file(real + "/run1/log.txt"))
+        #expect(logs.entry("run1/") == .directory(real + "/run1"))
+        #expect(logs.entry("") == .directory(real))
+        #expect(logs.entry("in/log.txt") == .file(real + "/run1/log.txt"))
+        for path in ["../secret", "run1/../../secret", "/etc/passwd", "out/secret", "out", "./run1/log.txt", "run1//log.txt",
+                     "run1/missing", "run1/log.txt\0"] {
+            #expect(logs.entry(path) == .none, "\(path)")
+        }
+    }
+}
+
+@Suite("API paths")
+struct APIRequestTests {
+    @Test("each path and query becomes its request")
+    func paths() throws {
+        let cases: [(String, [String: String], APIRequest)] = [
+            ("runs", [:], .runs(RunFilter(), limit: 20)),
+            ("runs/", ["limit": "0", "host": "lab1"], .runs(RunFilter(host: "lab1"), limit: 0)),
+            ("runs/20261130-0901", [:], .run("20261130-0901")),
+            ("tests/history", ["id": "/net/virtio", "environment": "lab"],
+             .history(test: "/net/virtio", filter: RunFilter(environment: "lab"), limit: 20)),
+            ("diff", ["a": "x", "b": "y"], .diff(a: "x", b: "y")),
+            ("diff", [:], .diff(a: nil, b: nil)),
+            ("why", ["test": "/a/b"], .why(test: "/a/b", filter: RunFilter())),
+            ("hosts", [:], .hosts),
+        ]
+        for (path, query, expected) in cases {
+            let parsed = try TestbedServer.parse(path: path, query: query).get()
+            #expect(parsed == expected, "\(path)")
+        }
+    }
+
+    @Test("unknown paths are 404, missing or bad parameters 400")
+    func failures() {
+        let statuses = [("nowhere", [String: String]()), ("runs/a/b", [:]), ("why", [:]), ("tests/history", [:]),
+                        ("runs", ["limit": "-1"])].map { path, query -> Int in
+            if case let .failure(failure) = TestbedServer.parse(path: path, query: query) { return failure.status }
+            return 200
+        }
+        #expect(statuses == [404, 404, 400, 400, 400])
+    }
+}

@@ -43,7 +43,7 @@ struct HistoryCommand: ParsableCommand {
         let timeline = TestTimeline(entries)
         let shown = runLimit.count.map { Array(entries.prefix($0)) } ?? entries
         if self.store.json {
-            emit(encodeJSON(Self.json(test: test, entries: entries, limit: limit)))
+            emit(encodeJSON(Self.json(test: test, entries: entries, limit: runLimit.limit)))
             return
         }
         let style = Style.standard

@@ -36,6 +36,9 @@ struct FlakyTests {
         #expect(firstOutput.contains("/wobbly  fail (flaky: 1 of the last 3, threshold 2)"), "\(firstOutput)")
         #expect(firstOutput.contains("1 flaky failure forgiven"), "\(firstOutput)")
         #expect(!firstOutput.contains("test failures"), "\(firstOutput)")
+        // The console line says the threshold as the summary does; a forgiven failure is no regression.
+        #expect(first.stderr.contains("(flaky: 1 of the last 3, threshold 2)"), "\(first.stderr)")
+        #expect(!first.stdout.contains("regressions"), "\(first.stdout)")
 
         let forgiven = try report(tree.path)
         #expect(forgiven.outcome("/wobbly") == "fail")

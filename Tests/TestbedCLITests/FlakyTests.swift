@@ -82,6 +82,8 @@ struct FlakyTests {
         let output = result.stdout + result.stderr
         #expect(result.status == 0, "\(output)")
         #expect(output.contains("/second-time-lucky  pass (flaky: passed on attempt 2 of 3)"), "\(output)")
+        // The summary counts the test once, among the passes.
+        #expect(result.stdout.contains("\n1 passed (1 flaky: passed on a rerun) — exit 0\n"), "\(result.stdout)")
         #expect(try String(contentsOfFile: tree["setups.count"], encoding: .utf8) == "up\nup\n")
         #expect(try String(contentsOfFile: tree["teardowns.count"], encoding: .utf8) == "down\ndown\n")
 

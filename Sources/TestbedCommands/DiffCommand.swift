@@ -89,6 +89,22 @@ struct DiffCommand: ParsableCommand {
                        style: Style.standard, latestVerdicts: earlierVerdicts != nil))
     }
 
+    /// What the reader should know before reading a comparison: RUN_A newer than RUN_B (comparing backwards),
+    /// runs on different hosts or environments (not comparable).
+    ///
+    /// - Parameters:
+    ///   - before: RUN_A.
+    ///   - after: RUN_B.
+    /// - Returns: the notes, in words; empty for none.
+    static func notes(before: RunReport.Run, after: RunReport.Run) -> [String] {
+        var notes: [String] = []
+        if before.started > after.started { notes.append("RUN_A is newer than RUN_B: comparing backwards") }
+        if before.host != after.host || before.environment != after.environment {
+            notes.append("these runs are on different hosts/environments: not comparable, showing what differs")
+        }
+        return notes
+    }
+
     /// The comparison as text: a header, each non-empty section bounded by `limit`, then what changed.
     /// With `latestVerdicts`, the tests were judged against each one's latest earlier verdict (RUN_A not given):
     /// the header says so, and a test whose earlier verdict is not from `before` names its run.
@@ -100,6 +116,7 @@ struct DiffCommand: ParsableCommand {
         if latestVerdicts {
             out += "tests judged against their latest earlier verdict on this host and environment (new: first verdict)\n"
         }
+        for note in notes(before: before, after: after) { out += style.yellow("note: " + note) + "\n" }
         func section(_ title: String, _ changes: [RunComparison.Change], paint: (String) -> String) {
             guard !changes.isEmpty else { return }
             out += "\n" + paint("\(title) (\(changes.count))") + "\n"
@@ -181,9 +198,10 @@ struct DiffJSON: Encodable {
     var changes: [SnapshotChangeJSON]
     var snapshotNote: String?
     var latestVerdicts: Bool
+    var notes: [String]
 
     enum CodingKeys: String, CodingKey {
-        case from, to, regressions, fixes, new, gone, changes
+        case from, to, regressions, fixes, new, gone, changes, notes
         case latestVerdicts = "latest_verdicts"
         case newInfrastructureFailures = "new_infrastructure_failures"
         case stillFailing = "still_failing"
@@ -192,6 +210,7 @@ struct DiffJSON: Encodable {
 
     init(before: RunReport.Run, after: RunReport.Run, comparison: RunComparison, diff: SnapshotDiff, latestVerdicts: Bool = false) {
         self.latestVerdicts = latestVerdicts
+        notes = DiffCommand.notes(before: before, after: after)
         from = before.id
         to = after.id
         regressions = comparison.regressions.map(Change.init)

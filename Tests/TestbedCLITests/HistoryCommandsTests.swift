@@ -251,6 +251,13 @@ struct PartialRunHistoryTests {
         #expect(regressions.compactMap { $0["before_run"] as? String } == [ids[2]])
         #expect((json["new"] as? [Any])?.isEmpty == true)
 
+        // Newer first: said; and runs of another environment are not comparable.
+        let backwards = try testbed(["diff", ids[0], ids[2]], in: tree["suite"])
+        #expect(backwards.stdout.contains("note: RUN_A is newer than RUN_B: comparing backwards\n"), "\(backwards.stdout)")
+        #expect(!backwards.stdout.contains("not comparable"), "\(backwards.stdout)")
+        let forwards = try testbed(["diff", ids[2], ids[0]], in: tree["suite"])
+        #expect(!forwards.stdout.contains("note:"), "\(forwards.stdout)")
+
         // Two runs given are compared as they are: /flip is new in the third run against the partial one.
         let literal = try testbed(["diff", ids[1], ids[0]], in: tree["suite"])
         #expect(literal.stdout.contains("new tests (2)\n  /flip  - → fail\n  /skipped  - → skip\n"), "\(literal.stdout)")
@@ -260,6 +267,13 @@ struct PartialRunHistoryTests {
         let html = try String(contentsOfFile: tree["page.html"], encoding: .utf8)
         #expect(html.contains("Regressions (1)"), "regressions in the dashboard")
         #expect(!html.contains("New tests (1)") && !html.contains("New tests (2)"), "new tests in the dashboard")
+
+        // The latest run in another environment: diff falls back to the run before it, and says they are not comparable.
+        try tree.write("suite/other.yaml", "facts:\n  kernel: 6.1.0-13\n")
+        _ = try testbed(["run", "-e", "other.yaml", "."], in: tree["suite"])
+        let elsewhere = try testbed(["diff", "--json"], in: tree["suite"]).json()
+        #expect(elsewhere["from"] as? String == ids[0])
+        #expect(elsewhere["notes"] as? [String] == ["these runs are on different hosts/environments: not comparable, showing what differs"])
     }
 }
 

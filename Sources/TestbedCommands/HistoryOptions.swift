@@ -142,10 +142,18 @@ enum HistoryText {
     }
 
     /// `3 pass, 1 fail, 2 skip`: the counts in the order outcomes are declared, zeros left out; `no tests` when empty.
-    static func counts(_ counts: [TestOutcome: Int], style: Style) -> String {
+    static func counts(_ counts: [TestOutcome: Int], flaky: (forgiven: Int, rerunPasses: Int)? = nil, style: Style) -> String {
+        let forgiven = flaky?.forgiven ?? 0
+        let failures = TestOutcome.allCases.filter(\.isTestFailure).reduce(0) { $0 + (counts[$1] ?? 0) }
         let parts = TestOutcome.allCases.compactMap { outcome -> String? in
             guard let count = counts[outcome], count > 0 else { return nil }
-            let text = "\(count) \(outcome.rawValue)"
+            var text = "\(count) \(outcome.rawValue)"
+            // `2 fail (2 forgiven)` (the forgiven failures after the last failing outcome), `1 pass (1 flaky)`.
+            if outcome == .pass, let passes = flaky?.rerunPasses, passes > 0 { text += " (\(passes) flaky)" }
+            if outcome.isTestFailure, forgiven > 0,
+               TestOutcome.allCases.last(where: { $0.isTestFailure && (counts[$0] ?? 0) > 0 }) == outcome {
+                text += " (\(forgiven) forgiven\(failures > count ? " of the \(failures) failures" : ""))"
+            }
             return outcome == .pass ? style.green(text) : outcome.isTestFailure ? style.red(text) : outcome == .blocked ? style.yellow(text) : text
         }
         return parts.isEmpty ? "no tests" : parts.joined(separator: ", ")

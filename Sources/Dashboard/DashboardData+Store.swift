@@ -44,7 +44,8 @@ extension DashboardData {
                   unsupported: latest.map(Self.unsupported) ?? [])
     }
 
-    /// The latest run against the previous comparable one: `RunComparison`'s lists, the regressions
+    /// The latest run against each test's latest earlier verdict on its host and environment (so a partial run in
+    /// between hides nothing; nothing is gone), with the previous comparable run's setups and state: `RunComparison`'s lists, the regressions
     /// as the end of `testbed run` finds them (each with its `why`), and what differs between the two runs' states.
     ///
     /// - Parameters:
@@ -54,9 +55,8 @@ extension DashboardData {
     /// - Returns: the comparison.
     /// - Throws: `StoreError.cannotOpen` when the rows cannot be read.
     static func compare(_ latest: RunReport, with previous: RunReport, in store: any RunStore) throws(StoreError) -> Comparison {
-        let diff = RunComparison(before: previous.tests, after: latest.tests, setupsBefore: previous.setups, setupsAfter: latest.setups)
-        let failing = latest.tests.filter(\.outcome.isTestFailure).map(\.id)
-        let verdicts = try store.latestVerdicts(of: failing, before: latest.run)
+        let verdicts = try store.latestVerdicts(of: latest.tests.map(\.id), before: latest.run)
+        let diff = RunComparison(after: latest.tests, earlierVerdicts: verdicts, setupsBefore: previous.setups, setupsAfter: latest.setups)
         let regressions = Regression.find(current: latest.tests, host: latest.run.host, environment: latest.run.environment,
                                           earlier: verdicts.mapValues { [$0] })
         var states = StateCache(store: store)

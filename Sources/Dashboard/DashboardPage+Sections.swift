@@ -86,7 +86,7 @@ extension DashboardPage {
         nodes.append(idList("New infrastructure failures", comparison.newInfrastructureFailures, id: "new-infra"))
         nodes.append(idList("Still failing", comparison.stillFailing, id: "still-failing"))
         nodes.append(idList("New tests", comparison.new, id: "new-tests"))
-        nodes.append(idList("Gone tests", comparison.gone, id: "gone-tests"))
+        if !comparison.gone.isEmpty { nodes.append(idList("Gone tests", comparison.gone, id: "gone-tests")) }
         nodes.append(Tag.element("h3", text: "What differs between the two runs"))
         nodes.append(Tag.element("ul", ["class": "changes", "id": "run-changes"], comparison.changes.map { Tag.element("li", text: $0) }))
         return Tag.element("section", ["id": "diff"], nodes)
@@ -126,15 +126,23 @@ extension DashboardPage {
             Tag.element("noscript", [:], [Tag.element("p", text: "The cells are drawn by the page's script: enable JavaScript to see them.")]),
         ]).render().dropLast("</section>".count).description)
         let open = data.tests.count <= Self.openGroupsUpTo
-        var start = 0
-        while start < data.tests.count {
-            let prefix = Self.group(of: data.tests[start].id)
-            var end = start + 1
-            while end < data.tests.count && Self.group(of: data.tests[end].id) == prefix { end += 1 }
-            try sink(group(prefix, data.tests[start..<end], open: open).render())
-            start = end
+        // Grouped first, then in id order inside a group: `/flaky-yaml` sorts between `/flaky/a` and
+        // `/mode` by id, yet it is in the one `/` group.
+        for (prefix, tests) in Self.groups(data.tests) {
+            try sink(group(prefix, tests[...], open: open).render())
         }
         try sink("</section>")
+    }
+
+    /// The tests grouped by `group(of:)`: one group per prefix, prefixes in order, each group's tests in
+    /// the order given.
+    ///
+    /// - Parameter tests: the tests, in the order they are shown inside a group.
+    /// - Returns: each prefix with its tests.
+    static func groups(_ tests: [DashboardData.TestRow]) -> [(prefix: Substring, tests: [DashboardData.TestRow])] {
+        var members: [Substring: [DashboardData.TestRow]] = [:]
+        for test in tests { members[group(of: test.id), default: []].append(test) }
+        return members.keys.sorted().map { ($0, members[$0] ?? []) }
     }
 
     /// `/net` of `/net/virtio/a`; the id itself when it has no `/` after its first character.

@@ -6,7 +6,8 @@ import Results
 ///
 /// With failures, the interval is the normal approximation p ± 1.96·√(p(1−p)/n),
 /// clamped to [0, 1]. With none, the rule of three bounds the true ratio:
-/// below 3/n (shown "< 300/n %").
+/// below 3/n (shown "< 300/n %"); with every verdict a failure, its mirror:
+/// above 1 − 3/n (shown "> (100 − 300/n) %").
 public struct FailRatio: Sendable, Hashable {
     /// How many verdicts were failures (fail, timeout, error).
     public let failures: Int
@@ -40,19 +41,23 @@ public struct FailRatio: Sendable, Hashable {
     public var ratio: Double? { verdicts == 0 ? nil : Double(failures) / Double(verdicts) }
 
     /// The 95% interval: p ± 1.96·√(p(1−p)/n) clamped to [0, 1] with
-    /// failures; [0, 3/n] (the rule of three, at most 1) without; nil without verdicts.
+    /// failures and passes; [0, 3/n] (the rule of three, at most 1) without failures; [1 − 3/n, 1]
+    /// (at least 0) with nothing but failures; nil without verdicts.
     public var interval: ClosedRange<Double>? {
         guard let p = ratio else { return nil }
         guard failures > 0 else { return 0...min(1, 3 / Double(verdicts)) }
+        guard failures < verdicts else { return max(0, 1 - 3 / Double(verdicts))...1 }
         let half = 1.96 * (p * (1 - p) / Double(verdicts)).squareRoot()
         return max(0, p - half)...min(1, p + half)
     }
 
     /// `30% (95% interval 2–58%, 3 of 10)`; `< 30% (0 of 10)` without
-    /// failures (the rule of three); `no verdicts` without any.
+    /// failures (the rule of three); `> 70% (10 of 10)` with nothing but failures (its mirror);
+    /// `no verdicts` without any.
     public var text: String {
         guard let p = ratio, let interval else { return "no verdicts" }
         guard failures > 0 else { return "< \(Self.percent(interval.upperBound)) (0 of \(verdicts))" }
+        guard failures < verdicts else { return "> \(Self.percent(interval.lowerBound)) (\(verdicts) of \(verdicts))" }
         return "\(Self.percent(p)) (95% interval \(Self.percent(interval.lowerBound, sign: false))–\(Self.percent(interval.upperBound)), "
             + "\(failures) of \(verdicts))"
     }
@@ -77,11 +82,14 @@ public struct FailRatio: Sendable, Hashable {
     }
 
     /// The JSON form: `failures`, `verdicts`, `ratio`, `low` and `high` (the
-    /// 95% interval; `low` 0 and `high` 3/n without failures), `rule_of_three`
-    /// (true when the interval is the rule of three's bound), `text`.
+    /// 95% interval; `low` 0 and `high` 3/n without failures, `low` 1 − 3/n and `high` 1 with nothing
+    /// but failures), `rule_of_three` (true when the interval is the rule of three's bound or its mirror),
+    /// `text`; the numbers rounded to 4 decimals.
     public var json: FailRatioJSON {
-        FailRatioJSON(failures: failures, verdicts: verdicts, ratio: ratio, low: interval?.lowerBound, high: interval?.upperBound,
-                      ruleOfThree: verdicts > 0 && failures == 0, text: text)
+        let rounded = { (value: Double?) in value.map { ($0 * 10_000).rounded() / 10_000 } }
+        return FailRatioJSON(failures: failures, verdicts: verdicts, ratio: rounded(ratio), low: rounded(interval?.lowerBound),
+                             high: rounded(interval?.upperBound), ruleOfThree: verdicts > 0 && (failures == 0 || failures == verdicts),
+                             text: text)
     }
 }
 
@@ -97,7 +105,7 @@ public struct FailRatioJSON: Sendable, Hashable, Codable {
     public var low: Double?
     /// The 95% interval's upper bound.
     public var high: Double?
-    /// Whether `high` is the rule of three's 3/n (no failures).
+    /// Whether the interval is the rule of three's (`high` 3/n: no failures) or its mirror's (`low` 1 − 3/n: all failures).
     public var ruleOfThree: Bool
     /// As text (`FailRatio.text`).
     public var text: String

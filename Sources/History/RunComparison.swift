@@ -16,6 +16,9 @@ public struct RunComparison: Sendable, Hashable {
         public var before: TestOutcome?
         /// Its outcome in the second run; nil when it is not in it (gone).
         public var after: TestOutcome?
+        /// The run `before` comes from when it is not the first run (a comparison against each test's
+        /// latest earlier verdict); nil otherwise.
+        public var beforeRun: String?
 
         /// A change.
         ///
@@ -23,10 +26,12 @@ public struct RunComparison: Sendable, Hashable {
         ///   - id: the test's id.
         ///   - before: its outcome in the first run.
         ///   - after: its outcome in the second run.
-        public init(id: String, before: TestOutcome?, after: TestOutcome?) {
+        ///   - beforeRun: the run `before` comes from, when it is not the first run.
+        public init(id: String, before: TestOutcome?, after: TestOutcome?, beforeRun: String? = nil) {
             self.id = id
             self.before = before
             self.after = after
+            self.beforeRun = beforeRun
         }
     }
 
@@ -82,6 +87,42 @@ public struct RunComparison: Sendable, Hashable {
             self[keyPath: keyPath].sort { $0.id < $1.id }
         }
         newInfrastructureFailures.sort { $0.label < $1.label }
+    }
+
+    /// Compares a run with each test's latest earlier verdict on its host and environment (`testbed diff`
+    /// without RUN_A, the dashboard): a partial run in between (a sub-folder, a `--tag`) hides nothing.
+    /// New tests are those with their first verdict (no earlier one at all); nothing is gone (a test
+    /// missing from a partial run is not gone).
+    ///
+    /// - Parameters:
+    ///   - after: the run's test results.
+    ///   - earlierVerdicts: each test's latest earlier verdict on the run's host and environment
+    ///     (`RunStore.latestVerdicts(of:before:)`); tests without one are absent.
+    ///   - setupsBefore: the previous comparable run's setup results (for new infrastructure failures).
+    ///   - setupsAfter: the run's setup results.
+    public init(after: [TestResult], earlierVerdicts: [String: HistoryEntry], setupsBefore: [SetupResult] = [],
+                setupsAfter: [SetupResult] = []) {
+        self.init(before: [], after: [], setupsBefore: setupsBefore, setupsAfter: setupsAfter)
+        var seen: Set<String> = []
+        for test in after where seen.insert(test.id).inserted {
+            guard let earlier = earlierVerdicts[test.id], earlier.isVerdict else {
+                if test.outcome == .pass || test.outcome.isTestFailure {
+                    new.append(Change(id: test.id, before: nil, after: test.outcome))
+                }
+                continue
+            }
+            let change = Change(id: test.id, before: earlier.outcome, after: test.outcome, beforeRun: earlier.runID)
+            if earlier.outcome == .pass && test.outcome.isTestFailure {
+                regressions.append(change)
+            } else if earlier.outcome.isTestFailure && test.outcome == .pass {
+                fixes.append(change)
+            } else if earlier.outcome.isTestFailure && test.outcome.isTestFailure {
+                stillFailing.append(change)
+            }
+        }
+        for keyPath in [\Self.regressions, \.fixes, \.stillFailing, \.new] {
+            self[keyPath: keyPath].sort { $0.id < $1.id }
+        }
     }
 
     /// Whether nothing differs that the comparison lists (still failing aside).

@@ -104,10 +104,13 @@ public struct SnapshotDiff: Sendable, Hashable {
         }
 
         /// `kernel 6.1.0-13 → 6.1.0-15`, `package libvirt0 9.0.0-4 → 9.0.0-5`, `fact kvm appeared (yes)`,
-        /// `module kvm_intel no longer loaded`, `kernel command line +quiet −debug`, `suite commit 1a2b3c4 → 4d5e6f7 (dirty)`.
+        /// `module kvm_intel no longer loaded`, `kernel command line +quiet −debug`, `suite commit 1a2b3c4 → 4d5e6f7 (dirty)`;
+        /// an empty value as `""` (`label qemu 9.1 → ""`), a fact without a value as `present` (`fact LAB vanished (was present)`).
         public var text: String {
-            let old = self.old.map(SnapshotDiff.clipped)
-            let new = self.new.map(SnapshotDiff.clipped)
+            // An empty value is shown: `""`, or `present` for a fact without a value (a tag such as a `provides:`).
+            let shown = { (value: String) in value.isEmpty ? (self.section == .facts ? "present" : "\"\"") : SnapshotDiff.clipped(value) }
+            let old = self.old.map(shown)
+            let new = self.new.map(shown)
             switch section {
             case .modules:
                 return "module \(key) " + (new == nil ? "no longer loaded" : "now loaded")

@@ -133,12 +133,14 @@ public struct TextReport {
 
         var parts: [String] = []
         let forgiven = report.forgivenFailures
+        let reruns = report.rerunPasses.count
         for outcome in TestOutcome.allCases {
             let excused = outcome.isTestFailure ? forgiven.filter { $0.outcome == outcome }.count : 0
             guard let all = counts[outcome], case let count = all - excused, count > 0 else { continue }
             let text = "\(count) \(Self.words[outcome]!)"
             switch outcome {
-            case .pass: parts.append(green(text))
+            // A rerun pass is one of the passes, counted once: `1 passed (1 flaky: passed on a rerun)`.
+            case .pass: parts.append(green(text) + (reruns > 0 ? " " + yellow("(\(reruns) flaky: passed on a rerun)") : ""))
             case .fail, .timeout, .error: parts.append(red(text))
             case .blocked: parts.append(yellow(text))
             default: parts.append(text)
@@ -147,8 +149,6 @@ public struct TextReport {
         if !forgiven.isEmpty {
             parts.append(yellow("\(forgiven.count) flaky failure\(forgiven.count == 1 ? "" : "s") forgiven"))
         }
-        let reruns = report.rerunPasses.count
-        if reruns > 0 { parts.append(yellow("\(reruns) flaky pass\(reruns == 1 ? "" : "es") on a rerun")) }
         if !infrastructure.isEmpty {
             parts.append(red("\(infrastructure.count) infrastructure failure\(infrastructure.count == 1 ? "" : "s")"))
         }

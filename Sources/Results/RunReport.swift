@@ -52,6 +52,10 @@ public struct RunReport: Sendable {
         /// How many tests had each outcome, as recorded at the run's end; nil
         /// for a run that never ended (count its tests instead: `RunReport.counts`).
         public var counts: [TestOutcome: Int]? = nil
+        /// Of the failures in `counts`, how many the flaky policy forgave, and of the passes, how many passed
+        /// on a rerun, as recorded at the run's end (the `counts` keys `forgiven` and `flaky_pass`); nil for runs
+        /// recorded before Testbed kept them, or that never ended.
+        public var flakyCounts: (forgiven: Int, rerunPasses: Int)? = nil
         /// `--rerun-failures` of the run; nil for runs recorded before Testbed recorded it.
         public var rerunFailures: Int? = nil
 

@@ -23,9 +23,33 @@ enum RowJSON {
         encoded(object)
     }
 
-    /// `{"fail":1,"pass":3}`, keys sorted.
-    static func encode(_ counts: [TestOutcome: Int]) -> String {
-        encoded(Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }))
+    /// `{"fail":1,"pass":3}`, keys sorted; with the flaky marks when there are any: `"forgiven"` (failures
+    /// the flaky policy forgave) and `"flaky_pass"` (passes on a rerun).
+    static func encode(_ counts: [TestOutcome: Int], marks: (forgiven: Int, rerunPasses: Int) = (0, 0)) -> String {
+        var object = Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) })
+        if marks.forgiven > 0 { object["forgiven"] = marks.forgiven }
+        if marks.rerunPasses > 0 { object["flaky_pass"] = marks.rerunPasses }
+        return encoded(object)
+    }
+
+    /// How many of `tests` are failures the flaky policy forgave, and how many passed on a rerun.
+    static func marks(of tests: [TestResult]) -> (forgiven: Int, rerunPasses: Int) {
+        var marks = (forgiven: 0, rerunPasses: 0)
+        for test in tests {
+            switch test.flaky {
+            case .forgiven? where test.outcome.isTestFailure: marks.forgiven += 1
+            case .rerun? where test.outcome == .pass: marks.rerunPasses += 1
+            default: break
+            }
+        }
+        return marks
+    }
+
+    /// The flaky marks of a row's counts: nil when the text is not an object of numbers.
+    static func marks(_ text: String?) -> (forgiven: Int, rerunPasses: Int)? {
+        guard let text, let data = text.data(using: .utf8),
+              let raw = try? JSONDecoder().decode([String: Int].self, from: data) else { return nil }
+        return (raw["forgiven"] ?? 0, raw["flaky_pass"] ?? 0)
     }
 
     static func encoded<T: Encodable>(_ value: T) -> String {

@@ -80,6 +80,7 @@ extension SQLiteRunStore {
         run.suiteDirty = row["suite_dirty"]
         run.snapshot = row["snapshot"]
         run.counts = RowJSON.counts(row["counts"])
+        run.flakyCounts = RowJSON.marks(row["counts"])
         run.rerunFailures = row["rerun_failures"]
         return run
     }

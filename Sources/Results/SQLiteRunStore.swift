@@ -439,7 +439,7 @@ public final class SQLiteRunStore: RunStore {
                     counts = ? WHERE id = ?
                 """, arguments: [summary.finished.timeIntervalSince1970, exitCode,
                                  summary.interrupted ? 0 : 1, summary.interrupted ? 1 : 0, summary.haltedBy, recordingError,
-                                 RowJSON.encode(RunReport.counts(of: summary.tests)), summary.id])
+                                 RowJSON.encode(RunReport.counts(of: summary.tests), marks: RowJSON.marks(of: summary.tests)), summary.id])
     }
 
     /// Removes every row of a run (before it is written again whole).

@@ -48,8 +48,8 @@ public enum StoreError: Error, CustomStringConvertible {
         case .cannotOpen, .notADatabase: "move it aside or choose another --results DIR"
         case .full: "free some space or choose another --results DIR"
         case .noRuns: "run `testbed run` first"
-        case .noSuchRun: "`testbed report --list` shows the runs"
-        case .ambiguousRun: "give more of the id (`testbed report --list` shows the runs)"
+        case .noSuchRun: "`testbed runs` lists the runs"
+        case .ambiguousRun: "give more of the id (`testbed runs` lists the runs)"
         case .linkedDatabase: "put the file itself in place of the link, or remove the link, or choose another --results DIR"
         }
     }

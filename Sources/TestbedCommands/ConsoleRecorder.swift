@@ -102,7 +102,11 @@ actor ConsoleRecorder: Recorder {
             } else if (!live && !quiet) || result.outcome != .pass || result.flaky != nil {
                 var line = "\(Self.mark(result.outcome, style)) \(result.id)"
                 if result.duration > 0 { line += style.dim(String(format: " (%.2f s)", result.duration)) }
-                if let flaky = result.flaky { line += " " + style.yellow("(\(flaky.words(rerunFailures: rerunFailures)))") }
+                if let flaky = result.flaky {
+                    var threshold = ""
+                    if case let .forgiven(_, _, k) = flaky { threshold = ", threshold \(k)" }
+                    line += " " + style.yellow("(\(flaky.words(rerunFailures: rerunFailures))\(threshold))")
+                }
                 if result.outcome != .pass, let reason = result.reason?.split(separator: "\n").first {
                     line += "  " + reason.escapingControls
                 }

@@ -11,15 +11,18 @@ struct DiffCommand: ParsableCommand {
         commandName: "diff",
         abstract: "Compare two runs: regressions, fixes, new infrastructure failures, still failing, new and gone tests; what changed.",
         discussion: """
-        Tests are sorted into regressions (pass → fail; fail is fail, timeout or error), \
-        fixes (fail → pass), still failing, new (only in RUN_B) and gone (only in RUN_A); \
+        Tests are sorted into regressions (pass -> fail; fail is fail, timeout or error), \
+        fixes (fail -> pass), still failing, new (only in RUN_B) and gone (only in RUN_A); \
         setups that failed in RUN_B and not in RUN_A are new infrastructure failures. \
         Then what differs between the runs' states: facts, packages, loaded modules, the \
         environment's binaries, the kernel command line, labels and the suite's commit.
 
         With one run, it is RUN_B and RUN_A is the run before it on the same host and \
-        environment; with none, RUN_B is the latest run. A run is an id or a unique \
-        prefix of one (`testbed runs` lists them).
+        environment; with none, RUN_B is the latest run. Then each test of RUN_B is judged \
+        against its latest earlier verdict on that host and environment, so that a partial \
+        run in between (a sub-folder, a --tag) hides nothing: new tests are those with their \
+        first verdict, and none is gone. Two runs given are compared as they are. A run is \
+        an id or a unique prefix of one (`testbed runs` lists them).
 
           testbed diff
           testbed diff 20261129-1012 20261130-0901
@@ -45,64 +48,109 @@ struct DiffCommand: ParsableCommand {
 
     func run() throws {
         let store = try self.store.open()
-        let (before, after, comparison, diff) = try Self.compare(runIDs, store: store)
+        let result = try Self.compare(runIDs, store: store)
         if self.store.json {
-            emit(encodeJSON(Self.json(before: before, after: after, comparison: comparison, diff: diff)))
+            emit(encodeJSON(Self.json(result)))
             return
         }
-        emit(Self.text(before: before, after: after, comparison: comparison, diff: diff, limit: limit == 0 ? Int.max : limit,
-                       style: Style.standard))
+        emit(Self.text(before: result.before, after: result.after, comparison: result.comparison, diff: result.diff,
+                       limit: limit == 0 ? Int.max : limit, style: Style.standard, latestVerdicts: result.latestVerdicts))
+    }
+
+    /// Two runs compared: what `testbed diff` and `GET /api/diff` show.
+    struct Comparison {
+        /// RUN_A and RUN_B.
+        var before: RunReport.Run
+        var after: RunReport.Run
+        /// Their tests and setups sorted into regressions, fixes, new infrastructure failures, ...
+        var comparison: RunComparison
+        /// What differs between their records.
+        var diff: SnapshotDiff
+        /// The tests were judged against each one's latest earlier verdict on the host and environment (RUN_A not given).
+        var latestVerdicts: Bool
     }
 
     /// The JSON value of `testbed diff --json` and `GET /api/diff`.
-    static func json(before: RunReport.Run, after: RunReport.Run, comparison: RunComparison, diff: SnapshotDiff) -> DiffJSON {
-        DiffJSON(before: before, after: after, comparison: comparison, diff: diff)
+    static func json(_ result: Comparison) -> DiffJSON {
+        DiffJSON(before: result.before, after: result.after, comparison: result.comparison, diff: result.diff,
+                 latestVerdicts: result.latestVerdicts)
     }
 
-    /// The two runs `runIDs` name (RUN_A RUN_B, RUN_B alone, or none: the latest and the run before it), compared.
+    /// The two runs `runIDs` name (RUN_A RUN_B: those two, literally; RUN_B alone or none: RUN_B or the latest run,
+    /// against the previous run on its host and environment, each test judged against its latest earlier verdict there).
     ///
     /// - Throws: `CommandFailure`: 64 for a prefix of several runs, 66 for no such run or nothing to compare with.
-    static func compare(_ runIDs: [String], store: any RunStore) throws
-        -> (RunReport.Run, RunReport.Run, RunComparison, SnapshotDiff) {
+    static func compare(_ runIDs: [String], store: any RunStore) throws -> Comparison {
         let before: RunReport.Run
         let after: RunReport.Run
         let outcomes: (before: (tests: [TestResult], setups: [SetupResult]), after: (tests: [TestResult], setups: [SetupResult]))
+        var earlierVerdicts: [String: HistoryEntry]?
         do {
             after = try store.run(runIDs.last)
             if runIDs.count == 2 {
                 before = try store.run(runIDs[0])
             } else {
-                let previous = try store.previousComparableRun(of: after) ?? store.runs(RunFilter()).first { $0.started < after.started }
+                let comparable = try store.previousComparableRun(of: after)
+                let previous = try comparable ?? store.runs(RunFilter()).first { $0.started < after.started }
                 guard let previous else {
                     throw CommandFailure("run \(after.id) is the first recorded run: nothing to compare it with; "
-                                         + "give two runs (`testbed runs` lists them)", status: ExitPolicy.noSuchRun)
+                                         + "run again to have something to compare with", status: ExitPolicy.noSuchRun)
                 }
                 before = previous
             }
             outcomes = (try store.outcomes(ofRun: before.id), try store.outcomes(ofRun: after.id))
+            if runIDs.count < 2 && before.host == after.host && before.environment == after.environment {
+                earlierVerdicts = try store.latestVerdicts(of: outcomes.after.tests.map(\.id), before: after)
+            }
         } catch let error as StoreError {
             throw historyFailure(error)
         }
-        let comparison = RunComparison(before: outcomes.before.tests, after: outcomes.after.tests, setupsBefore: outcomes.before.setups,
-                                       setupsAfter: outcomes.after.setups)
+        let comparison = earlierVerdicts.map {
+            RunComparison(after: outcomes.after.tests, earlierVerdicts: $0, setupsBefore: outcomes.before.setups,
+                          setupsAfter: outcomes.after.setups)
+        } ?? RunComparison(before: outcomes.before.tests, after: outcomes.after.tests, setupsBefore: outcomes.before.setups,
+                           setupsAfter: outcomes.after.setups)
         let snapshots = (try? store.snapshot(ofRun: before.id), try? store.snapshot(ofRun: after.id))
         let diff = SnapshotDiff(from: SnapshotDiff.State(run: before, snapshot: snapshots.0 ?? nil),
                                 to: SnapshotDiff.State(run: after, snapshot: snapshots.1 ?? nil))
-        return (before, after, comparison, diff)
+        return Comparison(before: before, after: after, comparison: comparison, diff: diff, latestVerdicts: earlierVerdicts != nil)
+    }
+
+    /// What the reader should know before reading a comparison: RUN_A newer than RUN_B (comparing backwards),
+    /// runs on different hosts or environments (not comparable).
+    ///
+    /// - Parameters:
+    ///   - before: RUN_A.
+    ///   - after: RUN_B.
+    /// - Returns: the notes, in words; empty for none.
+    static func notes(before: RunReport.Run, after: RunReport.Run) -> [String] {
+        var notes: [String] = []
+        if before.started > after.started { notes.append("RUN_A is newer than RUN_B: comparing backwards") }
+        if before.host != after.host || before.environment != after.environment {
+            notes.append("these runs are on different hosts/environments: not comparable, showing what differs")
+        }
+        return notes
     }
 
     /// The comparison as text: a header, each non-empty section bounded by `limit`, then what changed.
+    /// With `latestVerdicts`, the tests were judged against each one's latest earlier verdict (RUN_A not given):
+    /// the header says so, and a test whose earlier verdict is not from `before` names its run.
     static func text(before: RunReport.Run, after: RunReport.Run, comparison: RunComparison, diff: SnapshotDiff, limit: Int,
-                     style: Style) -> String {
+                     style: Style, latestVerdicts: Bool = false) -> String {
         var out = style.bold("diff \(before.id) → \(after.id)")
         let place = { (run: RunReport.Run) in "\((run.host ?? "-").escapingControls), \(run.environment.escapingControls)" }
         out += place(before) == place(after) ? " (\(place(after)))\n" : " (\(place(before)) → \(place(after)))\n"
+        if latestVerdicts {
+            out += "tests judged against their latest earlier verdict on this host and environment (new: first verdict)\n"
+        }
+        for note in notes(before: before, after: after) { out += style.yellow("note: " + note) + "\n" }
         func section(_ title: String, _ changes: [RunComparison.Change], paint: (String) -> String) {
             guard !changes.isEmpty else { return }
             out += "\n" + paint("\(title) (\(changes.count))") + "\n"
             let outcome = { (value: TestOutcome?) in value?.rawValue ?? "-" }
             for change in changes.prefix(limit) {
-                out += "  \(change.id.escapingControls)  \(outcome(change.before)) → \(outcome(change.after))\n"
+                let elsewhere = change.beforeRun.map { $0 == before.id ? "" : " (\(outcome(change.before)) in \($0))" } ?? ""
+                out += "  \(change.id.escapingControls)  \(outcome(change.before)) → \(outcome(change.after))\(elsewhere)\n"
             }
             if changes.count > limit { out += "  and \(changes.count - limit) more (--limit 0 lists them all)\n" }
         }
@@ -135,11 +183,18 @@ struct DiffJSON: Encodable {
         var id: String
         var before: String?
         var after: String?
+        var beforeRun: String?
+
+        enum CodingKeys: String, CodingKey {
+            case id, before, after
+            case beforeRun = "before_run"
+        }
 
         init(_ change: RunComparison.Change) {
             id = change.id
             before = change.before?.rawValue
             after = change.after?.rawValue
+            beforeRun = change.beforeRun
         }
     }
 
@@ -169,15 +224,20 @@ struct DiffJSON: Encodable {
     var gone: [Change]
     var changes: [SnapshotChangeJSON]
     var snapshotNote: String?
+    var latestVerdicts: Bool
+    var notes: [String]
 
     enum CodingKeys: String, CodingKey {
-        case from, to, regressions, fixes, new, gone, changes
+        case from, to, regressions, fixes, new, gone, changes, notes
+        case latestVerdicts = "latest_verdicts"
         case newInfrastructureFailures = "new_infrastructure_failures"
         case stillFailing = "still_failing"
         case snapshotNote = "snapshot_note"
     }
 
-    init(before: RunReport.Run, after: RunReport.Run, comparison: RunComparison, diff: SnapshotDiff) {
+    init(before: RunReport.Run, after: RunReport.Run, comparison: RunComparison, diff: SnapshotDiff, latestVerdicts: Bool = false) {
+        self.latestVerdicts = latestVerdicts
+        notes = DiffCommand.notes(before: before, after: after)
         from = before.id
         to = after.id
         regressions = comparison.regressions.map(Change.init)

@@ -16,8 +16,8 @@ struct HistoryCommand: ParsableCommand {
         the test ran. Below: the run where it last passed, how many times it flipped \
         between pass and fail (runs where it was skipped, blocked or unsupported are \
         passed over), and its fail ratio among the runs with a verdict, with a 95% \
-        interval: p ± 1.96·√(p(1−p)/n), or "< 300/n %" when it never failed (the rule \
-        of three). The last pass, the flips and the ratio count every matching run, \
+        interval: p +/- 1.96 * sqrt(p(1-p)/n), or "< 300/n %" when it never failed (the rule \
+        of three), "> (100 - 300/n) %" when it always failed. The last pass, the flips and the ratio count every matching run, \
         not only those listed.
 
           testbed history /net/virtio

@@ -62,7 +62,13 @@ struct RunFilterOptions: ParsableArguments {
 func openStoreToRead(_ given: String?) throws -> any RunStore {
     let results = given ?? ReportCommand.defaultResults()
     var isDirectory: ObjCBool = false
-    if given != nil, !FileManager.default.fileExists(atPath: results, isDirectory: &isDirectory) || !isDirectory.boolValue {
+    if !FileManager.default.fileExists(atPath: results, isDirectory: &isDirectory) || !isDirectory.boolValue {
+        if given == nil {
+            let here = FileManager.default.currentDirectoryPath
+            let place = results.hasPrefix("/") ? results : (here == "/" ? "" : here) + "/" + results
+            throw CommandFailure("no results directory: \(place.escapingControls) does not exist; `testbed run` writes it at the "
+                + "suite root (or pass --results SUITE/testbed-results for a suite elsewhere)", status: ExitPolicy.noSuchRun)
+        }
         throw CommandFailure("results directory \(results.escapingControls) does not exist; name the directory `testbed run` wrote "
             + "(default: testbed-results at the suite root)", status: ExitPolicy.noSuchRun)
     }
@@ -84,18 +90,26 @@ func historyFailure(_ error: StoreError) -> CommandFailure {
     return CommandFailure(error.description, status: ExitPolicy.noSuchRun)
 }
 
-/// Refuses a test id no run has a result for, naming the nearest id of the latest runs.
+/// Refuses a test id no run has a result for, naming the nearest id of the latest runs (or the tests under it).
 ///
 /// - Parameters:
 ///   - test: the id as given.
 ///   - store: the store.
 /// - Returns: the id to use: `test`, or `/test` when only that has results.
-/// - Throws: `CommandFailure` (66): `no run has a result for test X; did you mean Y?`.
+/// - Throws: `CommandFailure` (66): `no run has a result for test X; did you mean Y?`, or for a prefix of ids
+///   (`/flaky`) `/flaky is not a test id; tests under it: /flaky/a, /flaky/b`.
 func knownTest(_ test: String, in store: any RunStore) throws -> String {
     do {
         if try store.hasTest(test) { return test }
         if !test.hasPrefix("/"), try store.hasTest("/" + test) { return "/" + test }
         let ids = try store.recentTestIDs(runs: 5)
+        let under = (test.hasPrefix("/") ? test : "/" + test).trimmingSuffix("/") + "/"
+        let inside = Set(ids.filter { $0.hasPrefix(under) }).sorted()
+        if !inside.isEmpty {
+            let named = inside.prefix(10).map(\.escapingControls).joined(separator: ", ")
+                + (inside.count > 10 ? ", and \(inside.count - 10) more" : "")
+            throw CommandFailure("\(test.escapingControls) is not a test id; tests under it: \(named)", status: ExitPolicy.noSuchRun)
+        }
         let fix = closest(to: test.hasPrefix("/") ? test : "/" + test, in: ids).map { "did you mean \($0.escapingControls)?" }
             ?? "`testbed report` lists the tests of the latest run"
         throw CommandFailure("no run has a result for test \(test.escapingControls); \(fix)", status: ExitPolicy.noSuchRun)
@@ -128,10 +142,18 @@ enum HistoryText {
     }
 
     /// `3 pass, 1 fail, 2 skip`: the counts in the order outcomes are declared, zeros left out; `no tests` when empty.
-    static func counts(_ counts: [TestOutcome: Int], style: Style) -> String {
+    static func counts(_ counts: [TestOutcome: Int], flaky: (forgiven: Int, rerunPasses: Int)? = nil, style: Style) -> String {
+        let forgiven = flaky?.forgiven ?? 0
+        let failures = TestOutcome.allCases.filter(\.isTestFailure).reduce(0) { $0 + (counts[$1] ?? 0) }
         let parts = TestOutcome.allCases.compactMap { outcome -> String? in
             guard let count = counts[outcome], count > 0 else { return nil }
-            let text = "\(count) \(outcome.rawValue)"
+            var text = "\(count) \(outcome.rawValue)"
+            // `2 fail (2 forgiven)` (the forgiven failures after the last failing outcome), `1 pass (1 flaky)`.
+            if outcome == .pass, let passes = flaky?.rerunPasses, passes > 0 { text += " (\(passes) flaky)" }
+            if outcome.isTestFailure, forgiven > 0,
+               TestOutcome.allCases.last(where: { $0.isTestFailure && (counts[$0] ?? 0) > 0 }) == outcome {
+                text += " (\(forgiven) forgiven\(failures > count ? " of the \(failures) failures" : ""))"
+            }
             return outcome == .pass ? style.green(text) : outcome.isTestFailure ? style.red(text) : outcome == .blocked ? style.yellow(text) : text
         }
         return parts.isEmpty ? "no tests" : parts.joined(separator: ", ")

@@ -10,9 +10,10 @@ enum RunRegressions {
     /// How many regressions get a line of what changed (the rest: `testbed why`).
     static let explained = 5
 
-    /// `regressions since run X (same host and environment): /a, /b` and one
+    /// `regressions (passed the last time they ran on this host and environment): /a, /b` and one
     /// line of what changed for each (at most `explained`); empty when there
-    /// is none, no comparable earlier run, or the store cannot say. Only for
+    /// is none, no comparable earlier run, or the store cannot say. A failure the flaky policy forgave is
+    /// no regression (the summary lists it as forgiven). Only for
     /// a run recorded without trouble (the caller checks `recordingError`):
     /// after trouble the results directory may not be the one the run wrote.
     ///
@@ -22,15 +23,19 @@ enum RunRegressions {
     ///   - style: the colours.
     /// - Returns: the lines, each ended; empty for none.
     static func text(for report: RunReport, in store: any RunStore, style: Style) -> String {
-        let failing = report.tests.filter(\.outcome.isTestFailure).map(\.id)
-        guard !failing.isEmpty, let previous = try? store.previousComparableRun(of: report.run),
-              let verdicts = try? store.latestVerdicts(of: failing, before: report.run) else { return "" }
-        let regressions = Regression.find(current: report.tests, host: report.run.host, environment: report.run.environment,
+        // A failure the flaky policy forgave is shown as such in the summary; it is no regression.
+        let counted = report.tests.filter { test in
+            if case .forgiven? = test.flaky { return false }
+            return true
+        }
+        let failing = counted.filter(\.outcome.isTestFailure).map(\.id)
+        guard !failing.isEmpty, let verdicts = try? store.latestVerdicts(of: failing, before: report.run) else { return "" }
+        let regressions = Regression.find(current: counted, host: report.run.host, environment: report.run.environment,
                                           earlier: verdicts.mapValues { [$0] })
         guard !regressions.isEmpty else { return "" }
         let named = regressions.prefix(20).map { $0.test.escapingControls }.joined(separator: ", ")
             + (regressions.count > 20 ? " and \(regressions.count - 20) more" : "")
-        var out = "\n" + style.red("regressions since run \(previous.id) (same host and environment): ") + named + "\n"
+        var out = "\n" + style.red("regressions (passed the last time they ran on this host and environment): ") + named + "\n"
         let states = RunStates(store)
         let now = SnapshotDiff.State(run: report.run, snapshot: (try? store.snapshot(ofRun: report.run.id)) ?? nil)
         for regression in regressions.prefix(explained) {

@@ -46,7 +46,8 @@ struct RunsCommand: ParsableCommand {
         let rows = runs.map { run -> [String] in
             [run.id, HistoryText.date(run.started), run.finished.map { HistoryText.duration($0.timeIntervalSince(run.started)) } ?? "-",
              (run.host ?? "-").escapingControls, run.environment.escapingControls, run.exitCode.map(String.init) ?? "-",
-             Self.state(run), HistoryText.labels(run.labels), HistoryText.counts(run.counts ?? [:], style: Style(enabled: false))]
+             Self.state(run), HistoryText.labels(run.labels), HistoryText.counts(run.counts ?? [:], flaky: run.flakyCounts,
+                                                                             style: Style(enabled: false))]
         }
         emit(HistoryText.table(["RUN", "STARTED", "DURATION", "HOST", "ENVIRONMENT", "EXIT", "STATE", "LABELS", "TESTS"], rows,
                                style: style) { column, cell in
@@ -103,6 +104,8 @@ struct RunJSON: Encodable {
         environment = run.environment
         labels = run.labels
         counts = Dictionary(uniqueKeysWithValues: (run.counts ?? [:]).map { ($0.key.rawValue, $0.value) })
+        if let flaky = run.flakyCounts, flaky.forgiven > 0 { counts["forgiven"] = flaky.forgiven }
+        if let flaky = run.flakyCounts, flaky.rerunPasses > 0 { counts["flaky_pass"] = flaky.rerunPasses }
         exitCode = run.exitCode
         state = RunsCommand.state(run)
         suiteCommit = run.suiteCommit

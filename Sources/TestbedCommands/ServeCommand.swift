@@ -102,8 +102,7 @@ struct ServeAPI: APIAnswering {
             return encodeJSON(HistoryCommand.json(test: test, entries: try store.testHistory(test, filter: filter), limit: limit))
         case let .diff(a, b):
             if a != nil, b == nil { throw CommandFailure("give b (RUN_B) with a (RUN_A), or b alone", status: ExitPolicy.usage) }
-            let (before, after, comparison, diff) = try DiffCommand.compare([a, b].compactMap { $0 }, store: store)
-            return encodeJSON(DiffCommand.json(before: before, after: after, comparison: comparison, diff: diff))
+            return encodeJSON(DiffCommand.json(try DiffCommand.compare([a, b].compactMap { $0 }, store: store)))
         case let .why(test, filter):
             let test = try knownTest(test, in: store)
             let (why, place) = try WhyCommand.answer(test, store: store, filter: filter)

@@ -65,6 +65,21 @@ struct DashboardPageTests {
         #expect(DashboardPage.date(Date(timeIntervalSince1970: seconds)) == expected)
     }
 
+    @Test("one group per id prefix whatever the id order puts between its tests: grouped first, then sorted inside")
+    func groupedByPrefix() {
+        let ids = ["/broken", "/flaky-yaml", "/flaky/drop.sh", "/flaky/rerun.sh", "/future", "/mode", "/net/a", "/write"]
+        let groups = DashboardPage.groups(ids.map { DashboardData.TestRow(id: $0, outcomes: [.pass]) })
+        #expect(groups.map { String($0.prefix) } == ["/", "/flaky", "/net"])
+        #expect(groups.map { $0.tests.map(\.id) } == [["/broken", "/flaky-yaml", "/future", "/mode", "/write"],
+                                                     ["/flaky/drop.sh", "/flaky/rerun.sh"], ["/net/a"]])
+        let data = DashboardData(resultsDirectory: "/r", runs: [DashboardData.RunColumn(id: "r1", started: Date(timeIntervalSince1970: 0))],
+                                 summary: nil, comparison: nil, tests: ids.map { DashboardData.TestRow(id: $0, outcomes: [.pass]) })
+        var page = ""
+        DashboardPage(data: data).write { page += $0 }
+        #expect(page.components(separatedBy: "/ — 5 tests").count == 2, "one `/` group of 5 tests")
+        #expect(!page.contains("/ — 2 tests") && !page.contains("/ — 1 test<"))
+    }
+
     @Test("10,000 tests over 100 runs: under 15 MB, no element per cell, groups closed")
     func large() {
         let runs = (0..<100).map { index in

@@ -1,5 +1,7 @@
 import Execution
+import Foundation
 import History
+import Results
 import Testing
 
 struct RunComparisonTests {
@@ -40,6 +42,32 @@ struct RunComparisonTests {
         #expect(comparison.stillFailing.map(\.id) == example.stillFailing)
         #expect(comparison.new.map(\.id) == example.new)
         #expect(comparison.gone.map(\.id) == example.gone)
+    }
+
+    static let verdictCases: [Case] = [
+        Case(name: "a pass in an earlier run (not the previous one) then a failure is a regression",
+             before: [("/mode", .pass), ("/net", .pass)], after: [("/mode", .fail), ("/net", .pass)], regressions: ["/mode"]),
+        Case(name: "fail then pass is a fix, fail then timeout still fails",
+             before: [("/a", .fail), ("/b", .error)], after: [("/a", .pass), ("/b", .timeout)], fixes: ["/a"], stillFailing: ["/b"]),
+        Case(name: "no earlier verdict: new when it has one now; a skip now is not new; nothing is gone",
+             before: [("/old", .pass)], after: [("/first", .fail), ("/skipped", .skip)], new: ["/first"]),
+    ]
+
+    @Test("a run against each test's latest earlier verdict: regressions, fixes, still failing, new; never gone",
+          arguments: verdictCases)
+    func againstLatestVerdicts(_ example: Case) throws {
+        let verdicts = Dictionary(uniqueKeysWithValues: example.before.map {
+            ($0.0, HistoryEntry(runID: "run-of-\($0.0)", started: Date(timeIntervalSince1970: 0), host: "h", outcome: $0.1))
+        })
+        let comparison = RunComparison(after: example.after.map { TestResult(id: $0.0, outcome: $0.1) }, earlierVerdicts: verdicts)
+        #expect(comparison.regressions.map(\.id) == example.regressions)
+        #expect(comparison.fixes.map(\.id) == example.fixes)
+        #expect(comparison.stillFailing.map(\.id) == example.stillFailing)
+        #expect(comparison.new.map(\.id) == example.new)
+        #expect(comparison.gone.isEmpty)
+        for change in comparison.regressions + comparison.fixes + comparison.stillFailing {
+            #expect(change.beforeRun == "run-of-\(change.id)")
+        }
     }
 
     @Test("the outcomes on both sides are kept")

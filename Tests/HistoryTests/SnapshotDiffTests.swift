@@ -63,6 +63,15 @@ struct SnapshotDiffTests {
                  $0.suiteDirty = nil
              },
              texts: ["suite commit 1a2b3c4 → none"]),
+        Case(name: "empty values are shown: \"\" for a label, present for a fact without a value (a tag)", old: base,
+             new: changed {
+                 $0.labels["qemu"] = ""
+                 $0.labels["empty"] = ""
+                 $0.facts["MY_LAB_SWITCH"] = ""
+             },
+             texts: ["fact MY_LAB_SWITCH appeared (present)", "label empty appeared (\"\")", "label qemu abc → \"\""]),
+        Case(name: "a tag that vanished", old: changed { $0.facts["MY_LAB_SWITCH"] = "" }, new: base,
+             texts: ["fact MY_LAB_SWITCH vanished (was present)"]),
         Case(name: "a run without snapshot (recorded before snapshots were) compares nothing",
              old: State(labels: ["qemu": "abc"], hasSnapshot: false), new: changed { $0.labels["qemu"] = "def" }, texts: []),
         Case(name: "sections in order: facts, packages, modules, binaries, command line, labels, commit", old: base,

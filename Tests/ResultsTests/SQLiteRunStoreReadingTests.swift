@@ -37,7 +37,7 @@ struct SQLiteRunStoreReadingTests {
             #expect(ids == ["abc3", "ab%2", "ab_1"])
             #expect(directory == tree.path)
             #expect(error.description == "ab begins the ids of 3 runs in \(tree.path): abc3, ab%2, ab_1; "
-                + "give more of the id (`testbed report --list` shows the runs)")
+                + "give more of the id (`testbed runs` lists the runs)")
         }
     }
 

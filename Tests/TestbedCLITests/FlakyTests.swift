@@ -36,6 +36,16 @@ struct FlakyTests {
         #expect(firstOutput.contains("/wobbly  fail (flaky: 1 of the last 3, threshold 2)"), "\(firstOutput)")
         #expect(firstOutput.contains("1 flaky failure forgiven"), "\(firstOutput)")
         #expect(!firstOutput.contains("test failures"), "\(firstOutput)")
+        // The console line says the threshold as the summary does; a forgiven failure is no regression.
+        #expect(first.stderr.contains("(flaky: 1 of the last 3, threshold 2)"), "\(first.stderr)")
+        #expect(!first.stdout.contains("regressions"), "\(first.stdout)")
+
+        // `testbed runs` marks the forgiven failure, in the text and in the counts of the JSON.
+        let runs = try testbed(["runs", "--limit", "1"], in: tree.path)
+        #expect(runs.stdout.contains("1 pass, 1 fail (1 forgiven)"), "\(runs.stdout)")
+        let listed = try #require(JSONSerialization.jsonObject(with: Data(try testbed(["runs", "--json", "--limit", "1"], in: tree.path).stdout.utf8))
+            as? [[String: Any]])
+        #expect(listed.first?["counts"] as? [String: Int] == ["pass": 1, "fail": 1, "forgiven": 1])
 
         let forgiven = try report(tree.path)
         #expect(forgiven.outcome("/wobbly") == "fail")
@@ -79,6 +89,10 @@ struct FlakyTests {
         let output = result.stdout + result.stderr
         #expect(result.status == 0, "\(output)")
         #expect(output.contains("/second-time-lucky  pass (flaky: passed on attempt 2 of 3)"), "\(output)")
+        // The summary counts the test once, among the passes.
+        #expect(result.stdout.contains("\n1 passed (1 flaky: passed on a rerun) — exit 0\n"), "\(result.stdout)")
+        let runs = try testbed(["runs"], in: tree.path)
+        #expect(runs.stdout.contains("1 pass (1 flaky)"), "\(runs.stdout)")
         #expect(try String(contentsOfFile: tree["setups.count"], encoding: .utf8) == "up\nup\n")
         #expect(try String(contentsOfFile: tree["teardowns.count"], encoding: .utf8) == "down\ndown\n")
 

@@ -48,6 +48,18 @@ struct ManualTests {
         }
     }
 
+    @Test("every help text the manual is made of is ASCII (the man page generator drops other characters: ±, √, −, →)")
+    func helpIsASCII() throws {
+        let dump = try testbed(["--experimental-dump-help"])
+        #expect(dump.status == 0, "\(dump.stderr)")
+        let foreign = dump.stdout.unicodeScalars.filter { !$0.isASCII }.map { String($0) }
+        #expect(foreign.isEmpty, "characters the manual would lose: \(Set(foreign).sorted()); use +/-, sqrt, ->")
+        let manual = try String(contentsOf: packageRoot.appendingPathComponent("docs/man/testbed.1"), encoding: .utf8)
+        let manualIsASCII = manual.unicodeScalars.allSatisfy(\.isASCII)
+        #expect(manualIsASCII, "docs/man/testbed.1 has characters beyond ASCII")
+        #expect(manual.contains("1.96 * sqrt(p(1-p)/n)"), "docs/man/testbed.1 is not regenerated; \(Self.regenerate)")
+    }
+
     /// Whether an item line of the manual (`.It Fl -json`, `.It Fl e , -environment Ar file`) names `--option` exactly.
     static func documents(_ manual: String, _ option: String) -> Bool {
         manual.split(separator: "\n").contains { line in

@@ -130,7 +130,7 @@ struct RunLookupTests {
         #expect(both.status == 64)
         #expect(both.stdout.isEmpty)
         #expect(both.stderr == "testbed: error: \(common) begins the ids of 2 runs in \(tree.path)/testbed-results: "
-            + "\(ids[1]), \(ids[0]); give more of the id (`testbed report --list` shows the runs)\n", "\(both.stderr)")
+            + "\(ids[1]), \(ids[0]); give more of the id (`testbed runs` lists the runs)\n", "\(both.stderr)")
         for id in ids {
             let one = try testbed(["report", String(id.dropLast())], in: tree.path)
             #expect(one.status == 0, "\(one.stderr)")
@@ -150,7 +150,7 @@ struct RunLookupTests {
             let shown = try testbed(["report", asked], in: tree.path)
             #expect(shown.status == 66, "\(asked): \(shown.stdout)")
             #expect(shown.stderr == "testbed: error: no run \(asked) in \(tree.path)/testbed-results; "
-                + "`testbed report --list` shows the runs\n", "\(shown.stderr)")
+                + "`testbed runs` lists the runs\n", "\(shown.stderr)")
         }
         #expect(try testbed(["report", String(id.prefix(9))], in: tree.path).status == 0)
     }

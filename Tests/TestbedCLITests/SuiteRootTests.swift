@@ -108,7 +108,8 @@ struct SuiteRootTests {
         // Above the suite there is no suite root to find: the error says where to look.
         let above = try testbed(["report"], in: tree.path)
         #expect(above.status == 66)
-        #expect(above.stderr.contains("or pass --results SUITE/testbed-results for a suite elsewhere (testbed run keeps results at the suite root)"),
+        #expect(above.stderr.contains("testbed-results does not exist; `testbed run` writes it at the suite root "
+            + "(or pass --results SUITE/testbed-results for a suite elsewhere)"),
                 "\(above.stderr)")
     }
 

@@ -176,6 +176,22 @@ public struct TestbedServer: Sendable {
             guard let limit = number("limit", default: 20) else { return .failure(APIFailure(status: 400, message: "limit must be 0 or more")) }
             return .success(.history(test: test, filter: filter, limit: limit))
         default:
+            // The path forms: `tests/{TEST}/history` and `why/{TEST}`, TEST percent-encoded (`%2Fnet%2Fvirtio`) or
+            // written out (`tests/net/virtio/history`), with or without its leading `/`.
+            func testID(_ text: Substring) -> String? {
+                guard let id = String(text).removingPercentEncoding, !id.isEmpty, id != "/" else { return nil }
+                return id.hasPrefix("/") ? id : "/" + id
+            }
+            if trimmed.hasPrefix("tests/"), trimmed.hasSuffix("/history"),
+               let test = testID(trimmed.dropFirst("tests/".count).dropLast("/history".count)) {
+                guard let limit = number("limit", default: 20) else {
+                    return .failure(APIFailure(status: 400, message: "limit must be 0 or more"))
+                }
+                return .success(.history(test: test, filter: filter, limit: limit))
+            }
+            if trimmed.hasPrefix("why/"), let test = testID(trimmed.dropFirst("why/".count)) {
+                return .success(.why(test: test, filter: filter))
+            }
             if trimmed.hasPrefix("runs/"), let id = String(trimmed.dropFirst("runs/".count)).removingPercentEncoding, !id.isEmpty,
                !id.contains("/") {
                 return .success(.run(id))

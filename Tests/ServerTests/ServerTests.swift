@@ -64,6 +64,12 @@ struct APIRequestTests {
             ("diff", ["a": "x", "b": "y"], .diff(a: "x", b: "y")),
             ("diff", [:], .diff(a: nil, b: nil)),
             ("why", ["test": "/a/b"], .why(test: "/a/b", filter: RunFilter())),
+            // The path forms of the issue: the id percent-encoded or written out.
+            ("tests/%2Fnet%2Fvirtio/history", ["limit": "5"], .history(test: "/net/virtio", filter: RunFilter(), limit: 5)),
+            ("tests//net/virtio/history", [:], .history(test: "/net/virtio", filter: RunFilter(), limit: 20)),
+            ("tests/net/virtio/history", [:], .history(test: "/net/virtio", filter: RunFilter(), limit: 20)),
+            ("why/%2Fa%2Fb", [:], .why(test: "/a/b", filter: RunFilter())),
+            ("why/a/b", ["host": "lab1"], .why(test: "/a/b", filter: RunFilter(host: "lab1"))),
             ("hosts", [:], .hosts),
         ]
         for (path, query, expected) in cases {
@@ -75,10 +81,10 @@ struct APIRequestTests {
     @Test("unknown paths are 404, missing or bad parameters 400")
     func failures() {
         let statuses = [("nowhere", [String: String]()), ("runs/a/b", [:]), ("why", [:]), ("tests/history", [:]),
-                        ("runs", ["limit": "-1"])].map { path, query -> Int in
+                        ("runs", ["limit": "-1"]), ("tests//history", [:]), ("why/", [:])].map { path, query -> Int in
             if case let .failure(failure) = TestbedServer.parse(path: path, query: query) { return failure.status }
             return 200
         }
-        #expect(statuses == [404, 404, 400, 400, 400])
+        #expect(statuses == [404, 404, 400, 400, 400, 404, 400])
     }
 }

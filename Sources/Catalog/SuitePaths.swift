@@ -133,7 +133,7 @@ public struct SuitePaths: Sendable {
             guard !suite.isWhole else { return suite.shown }
             let what = suite.selectionText
             guard index < selected.count, index < declared.count else { return suite.shown + " (" + what + ")" }
-            let count = declared[index] == 1 ? "its one test" : "its \(declared[index]) tests"
+            let count = declared[index] == 1 ? "1 test" : "its \(declared[index]) tests"
             return suite.shown + " (\(selected[index]) of \(count): \(what))"
         }.joined(separator: ", ")
         // Paths as the command line gave them, but never a raw control character.

@@ -29,7 +29,7 @@ public struct UnknownFact: Sendable, Hashable, CustomStringConvertible {
         var uses: [String] = []
         if tests > 0 { uses.append("\(tests) test\(tests == 1 ? "" : "s")") }
         if setups > 0 { uses.append("\(setups) setup\(setups == 1 ? "" : "s")") }
-        let fix = compared && suggestion == nil ? "declare it in an environment file's facts: (\(name): VALUE) if the lab has it"
+        let fix = compared ? "declare it in an environment file's facts: (\(name): VALUE) if the lab has it"
             : "declare it in an environment file's provides: if it is a lab tag"
         return text + " (\(uses.joined(separator: " and ")); \(fix))"
     }

@@ -224,7 +224,7 @@ public struct LaunchFailure: Error, Sendable, Hashable, CustomStringConvertible 
     public var description: String {
         switch cause {
         case .notFound(let directory?):
-            "cannot start \(program): it does not exist in \(directory); build it first (a setup the test needs may make it) or fix the path"
+            "cannot start \(program): it does not exist in \(directory); fix the path, or build it before this step runs (a setup can make it)"
         case .notFound(nil): "cannot start \(program): no such file; fix the path"
         case .notOnPath: "cannot start \(program): it is not on PATH; install it or fix the command"
         case .notExecutable: "cannot start \(program): permission denied (is it executable?); chmod +x it"

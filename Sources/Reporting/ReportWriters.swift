@@ -8,12 +8,17 @@ import Results
 /// Machine-readable renderings of a run: JSON (DESIGN.md's shape), JUnit XML
 /// and TAP 13.
 public enum ReportWriter {
-    static func iso8601(_ date: Date?) -> String? {
-        guard let date else { return nil }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
+    /// A time as every JSON answer writes it: ISO 8601 in UTC to the millisecond (`2026-11-30T09:01:02.120Z`), the
+    /// fraction truncated; `report --json`, `runs --json`, `history --json` and the API share it, so one run's times
+    /// are the same text everywhere.
+    ///
+    /// - Parameter date: the time, or nil.
+    /// - Returns: the text, nil for nil.
+    public static func iso8601(_ date: Date?) -> String? {
+        date.map { isoStyle.format($0) }
     }
+
+    static let isoStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
     static func round(_ seconds: Double) -> Double { (seconds * 1000).rounded() / 1000 }
 
@@ -50,15 +55,17 @@ public enum ReportWriter {
         var out = ChunkedOutput(write)
         let run = report.run
         let labels = nested(indent: "    ", run.labels.sorted { $0.key < $1.key }.map { ($0.key, string($0.value)) })
+        let counts = nested(indent: "    ", run.countsByName.sorted { $0.key < $1.key }.map { ($0.key, String($0.value)) })
         out.append("{\n  \"run\" : ")
         object(&out, indent: "  ", [
-            ("complete", bool(run.complete)), ("directory", string(run.directory)), ("environment", string(run.environment)),
+            ("complete", bool(run.complete)), ("counts", counts), ("directory", string(run.directory)),
+            ("duration", run.duration.map(number)), ("environment", string(run.environment)),
             ("exit_code", run.exitCode.map { String($0) }), ("finished", iso8601(run.finished).map(string)),
             ("halted_by", run.haltedBy.map(string)), ("host", run.host.map(string)), ("id", string(run.id)),
             ("interrupted", bool(run.interrupted)), ("labels", labels),
             ("machine_id", run.machineID.map(string)), ("recording_error", run.recordingError.map(string)),
             ("rerun_failures", run.rerunFailures.map { String($0) }), ("running", running(run)),
-            ("snapshot", run.snapshot.map(string)), ("started", iso8601(run.started).map(string)),
+            ("snapshot", run.snapshot.map(string)), ("started", iso8601(run.started).map(string)), ("state", string(run.state.rawValue)),
             ("suite_commit", run.suiteCommit.map(string)), ("suite_dirty", run.suiteDirty.map(bool)),
         ])
         out.append(",\n  \"setups\" : [")

@@ -4,6 +4,18 @@ import Foundation
 import HostFacts
 import Requirements
 
+/// Where a run stands, as `runs --json` and `report --json` write it (`"state"`).
+public enum RunState: String, Sendable, Codable {
+    /// Every step finished and the run was not interrupted.
+    case complete
+    /// Stopped by a signal (Ctrl-C, SIGTERM).
+    case interrupted
+    /// A `testbed run` still holds it.
+    case running
+    /// Ended without its end recorded (killed, or its recording failed) and no `testbed run` holds it.
+    case incomplete
+}
+
 /// One run as a `RunStore` has it: what `testbed report` shows and every
 /// report writer (text, JSON, JUnit, TAP) renders. Read back from the store
 /// (`RunStore.report(_:)`), or handed over by the recorder as a run ends
@@ -58,6 +70,25 @@ public struct RunReport: Sendable {
         public var flakyCounts: (forgiven: Int, rerunPasses: Int)? = nil
         /// `--rerun-failures` of the run; nil for runs recorded before Testbed recorded it.
         public var rerunFailures: Int? = nil
+
+        /// Where the run stands: complete, interrupted, still running, or incomplete (ended without its end recorded).
+        public var state: RunState {
+            complete ? .complete : interrupted ? .interrupted : running != nil ? .running : .incomplete
+        }
+
+        /// The counts as recorded at the run's end, by outcome name, with `forgiven` and `flaky_pass` when
+        /// any (the JSON `"counts"` of `runs --json` and `report --json`); empty for a run that never ended.
+        public var countsByName: [String: Int] {
+            var names = Dictionary(uniqueKeysWithValues: (counts ?? [:]).map { ($0.key.rawValue, $0.value) })
+            if let flakyCounts, flakyCounts.forgiven > 0 { names["forgiven"] = flakyCounts.forgiven }
+            if let flakyCounts, flakyCounts.rerunPasses > 0 { names["flaky_pass"] = flakyCounts.rerunPasses }
+            return names
+        }
+
+        /// Seconds from start to end, rounded to the millisecond; nil when unfinished.
+        public var duration: Double? {
+            finished.map { ($0.timeIntervalSince(started) * 1000).rounded() / 1000 }
+        }
 
         /// "(running for 12 s: testbed pid 4242 is still writing it, in RUN_DIR)" while
         /// a `testbed run` holds the run; nil when none does.

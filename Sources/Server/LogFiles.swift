@@ -23,7 +23,8 @@ public struct LogFiles: Sendable {
     }
 
     /// The entry `relative` names: refused (`none`) when it is absolute, holds `..`, `.`, an empty
-    /// component or a NUL, or resolves (through symbolic links) to a place outside the results directory.
+    /// component or a NUL, names a hidden entry (`isHidden`), or resolves (through symbolic links) to a
+    /// place outside the results directory.
     ///
     /// - Parameter relative: the path below `/logs/`, percent-decoded.
     /// - Returns: the entry.
@@ -32,6 +33,7 @@ public struct LogFiles: Sendable {
         let parts = relative.split(separator: "/", omittingEmptySubsequences: false)
         let trimmed = parts.last == "" ? parts.dropLast() : parts[...]
         if trimmed.contains(where: { $0 == ".." || $0 == "." || $0.isEmpty }) { return .none }
+        for (index, part) in trimmed.enumerated() where Self.isHidden(String(part), atRoot: index == 0) { return .none }
         let joined = trimmed.isEmpty ? root : root + "/" + trimmed.joined(separator: "/")
         guard let real = Self.resolved(joined), real == root || real.hasPrefix(root == "/" ? "/" : root + "/") else { return .none }
         var info = stat()
@@ -41,6 +43,18 @@ public struct LogFiles: Sendable {
         case S_IFDIR: return .directory(real)
         default: return .none
         }
+    }
+
+    /// Whether `name` is kept out of `/logs/`: Testbed's own bookkeeping, not a log. Every dot entry (the
+    /// results directory's `.lock`, a run directory's `.running`) and, at the results directory's top, the
+    /// database and its WAL, shared-memory and journal files (`testbed.sqlite*`).
+    ///
+    /// - Parameters:
+    ///   - name: one path component.
+    ///   - atRoot: whether it is directly in the results directory.
+    /// - Returns: true when hidden.
+    public static func isHidden(_ name: String, atRoot: Bool) -> Bool {
+        name.hasPrefix(".") || (atRoot && name.hasPrefix("testbed.sqlite"))
     }
 
     static func resolved(_ path: String) -> String? {

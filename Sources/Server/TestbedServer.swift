@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Results
+import Synchronization
 
 /// `testbed serve`: the live dashboard at `/`, the results directory read-only under `/logs/`, and the JSON API under `/api/`.
 ///
@@ -71,8 +72,12 @@ public struct TestbedServer: Sendable {
                 router.on(path, method: method) { _, _ in Response(status: .methodNotAllowed, headers: [.allow: "GET, HEAD"]) }
             }
         }
-        route("/") { _, _ in try Self.dashboard(directory: directory, last: last) }
-        route("/logs") { _, _ in Self.log(logs, "") }
+        let cache = DashboardCache()
+        route("/") { _, _ in try Self.dashboard(directory: directory, last: last, cache: cache) }
+        // `/logs` answers with a redirect: its listing's relative links need the trailing slash.
+        route("/logs") { request, _ in
+            request.uri.path == "/logs" ? Response(status: .movedPermanently, headers: [.location: "/logs/"]) : Self.log(logs, "")
+        }
         route("/logs/**") { request, _ in
             Self.log(logs, String(request.uri.path.dropFirst("/logs/".count)).removingPercentEncoding ?? "/")
         }
@@ -84,8 +89,14 @@ public struct TestbedServer: Sendable {
         return router
     }
 
-    /// The dashboard of the newest `last` runs, rendered now; links to run directories go to `/logs/`.
-    static func dashboard(directory: String, last: Int) throws -> Response {
+    /// The dashboard of the newest `last` runs, rendered now unless `cache` holds the page of the same database state
+    /// (`DashboardCache`); links to run directories go to `/logs/`.
+    static func dashboard(directory: String, last: Int, cache: DashboardCache? = nil) throws -> Response {
+        let key = DashboardCache.Key(directory: directory)
+        if let cache, let html = cache.page(for: key) {
+            return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
+        }
         let html: String
         do {
             let store = try SQLiteRunStore(directory: directory, create: false)
@@ -96,6 +107,7 @@ public struct TestbedServer: Sendable {
         } catch {
             return text(.notFound, "\(error)\n")
         }
+        cache?.keep(html, for: key)
         return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
                         body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
     }
@@ -110,7 +122,9 @@ public struct TestbedServer: Sendable {
             return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
                             body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
         case let .directory(path):
+            let atRoot = path == logs.root
             let names = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
+                .filter { !LogFiles.isHidden($0, atRoot: atRoot) }
             let base = relative.isEmpty || relative.hasSuffix("/") ? "" : (relative.split(separator: "/").last.map(String.init) ?? "") + "/"
             var html = "<!doctype html><meta charset=\"utf-8\"><title>\(escaped(relative))</title><ul>\n"
             for name in names {
@@ -151,17 +165,19 @@ public struct TestbedServer: Sendable {
     ///   - query: the query's parameters, decoded.
     /// - Returns: the request, or a 404 (unknown path) or 400 (a missing or bad parameter).
     public static func parse(path: String, query: [String: String]) -> Result<APIRequest, APIFailure> {
-        func number(_ name: String, default value: Int) -> Int? {
-            guard let text = query[name] else { return value }
-            guard let number = Int(text), number >= 0 else { return nil }
-            return number
+        func number(_ name: String, default value: Int) -> Result<Int, APIFailure> {
+            guard let text = query[name] else { return .success(value) }
+            guard let number = Int(text) else {
+                return .failure(APIFailure(status: 400, message: "\(name) must be a whole number, not '\(text)'; e.g. \(name)=20"))
+            }
+            guard number >= 0 else { return .failure(APIFailure(status: 400, message: "\(name) must be 0 or more (0: all), not \(number)")) }
+            return .success(number)
         }
         let filter = RunFilter(host: query["host"], environment: query["environment"])
         let trimmed = path.hasSuffix("/") ? String(path.dropLast()) : path
         switch trimmed {
         case "runs":
-            guard let limit = number("limit", default: 20) else { return .failure(APIFailure(status: 400, message: "limit must be 0 or more")) }
-            return .success(.runs(filter, limit: limit))
+            return number("limit", default: 20).map { .runs(filter, limit: $0) }
         case "hosts":
             return .success(.hosts)
         case "diff":
@@ -173,8 +189,7 @@ public struct TestbedServer: Sendable {
             guard let test = query["id"], !test.isEmpty else {
                 return .failure(APIFailure(status: 400, message: "give the test: tests/history?id=TEST"))
             }
-            guard let limit = number("limit", default: 20) else { return .failure(APIFailure(status: 400, message: "limit must be 0 or more")) }
-            return .success(.history(test: test, filter: filter, limit: limit))
+            return number("limit", default: 20).map { .history(test: test, filter: filter, limit: $0) }
         default:
             // The path forms: `tests/{TEST}/history` and `why/{TEST}`, TEST percent-encoded (`%2Fnet%2Fvirtio`) or
             // written out (`tests/net/virtio/history`), with or without its leading `/`.
@@ -184,10 +199,7 @@ public struct TestbedServer: Sendable {
             }
             if trimmed.hasPrefix("tests/"), trimmed.hasSuffix("/history"),
                let test = testID(trimmed.dropFirst("tests/".count).dropLast("/history".count)) {
-                guard let limit = number("limit", default: 20) else {
-                    return .failure(APIFailure(status: 400, message: "limit must be 0 or more"))
-                }
-                return .success(.history(test: test, filter: filter, limit: limit))
+                return number("limit", default: 20).map { .history(test: test, filter: filter, limit: $0) }
             }
             if trimmed.hasPrefix("why/"), let test = testID(trimmed.dropFirst("why/".count)) {
                 return .success(.why(test: test, filter: filter))
@@ -233,5 +245,41 @@ struct ReadOnlyMiddleware<Context: RequestContext>: RouterMiddleware {
         default:
             return Response(status: .methodNotAllowed, headers: [.allow: "GET, HEAD"])
         }
+    }
+}
+
+/// The last dashboard page served, and the state of the database it was rendered from: `GET /` renders anew only when
+/// the database or its write-ahead log changed (size or modification time, to the nanosecond), or after `lifetime`
+/// (5 seconds: a running run's elapsed time moves on without a write).
+final class DashboardCache: Sendable {
+    /// What the page depends on: the stat of `testbed.sqlite` and `testbed.sqlite-wal`.
+    struct Key: Equatable, Sendable {
+        var files: [Int64]
+
+        init(directory: String) {
+            files = ["testbed.sqlite", "testbed.sqlite-wal"].flatMap { name -> [Int64] in
+                var info = stat()
+                guard stat(directory + "/" + name, &info) == 0 else { return [-1, -1, -1] }
+                return [Int64(info.st_size), Int64(info.st_mtim.tv_sec), Int64(info.st_mtim.tv_nsec)]
+            }
+        }
+    }
+
+    let lifetime: Duration
+    private let kept = Mutex<(key: Key, html: String, at: ContinuousClock.Instant)?>(nil)
+
+    init(lifetime: Duration = .seconds(5)) { self.lifetime = lifetime }
+
+    /// The page kept for `key`, if it is still fresh.
+    func page(for key: Key) -> String? {
+        kept.withLock { kept in
+            guard let kept, kept.key == key, ContinuousClock.now - kept.at < lifetime else { return nil }
+            return kept.html
+        }
+    }
+
+    /// Keeps `html` as the page of `key`.
+    func keep(_ html: String, for key: Key) {
+        kept.withLock { $0 = (key, html, ContinuousClock.now) }
     }
 }

@@ -129,10 +129,8 @@ enum HistoryText {
                       Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
     }
 
-    /// `2026-11-30T09:01:02Z`: for JSON.
-    static func iso8601(_ date: Date) -> String { isoStyle.format(date) }
-
-    static let isoStyle = Date.ISO8601FormatStyle()
+    /// `2026-11-30T09:01:02.120Z`: for JSON (`ReportWriter.iso8601`).
+    static func iso8601(_ date: Date) -> String { ReportWriter.iso8601(date) ?? "" }
 
     /// `0.012 s`, `4.2 s`, `2m05s`, `1h02m`.
     static func duration(_ seconds: Double) -> String {

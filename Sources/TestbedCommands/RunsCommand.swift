@@ -64,7 +64,7 @@ struct RunsCommand: ParsableCommand {
 
     /// `complete`, `interrupted`, `running`, `incomplete`.
     static func state(_ run: RunReport.Run) -> String {
-        run.complete ? "complete" : run.interrupted ? "interrupted" : run.running != nil ? "running" : "incomplete"
+        run.state.rawValue
     }
 }
 
@@ -98,14 +98,12 @@ struct RunJSON: Encodable {
         id = run.id
         started = HistoryText.iso8601(run.started)
         finished = run.finished.map(HistoryText.iso8601)
-        duration = run.finished.map { ($0.timeIntervalSince(run.started) * 1000).rounded() / 1000 }
+        duration = run.duration
         host = run.host
         machineID = run.machineID
         environment = run.environment
         labels = run.labels
-        counts = Dictionary(uniqueKeysWithValues: (run.counts ?? [:]).map { ($0.key.rawValue, $0.value) })
-        if let flaky = run.flakyCounts, flaky.forgiven > 0 { counts["forgiven"] = flaky.forgiven }
-        if let flaky = run.flakyCounts, flaky.rerunPasses > 0 { counts["flaky_pass"] = flaky.rerunPasses }
+        counts = run.countsByName
         exitCode = run.exitCode
         state = RunsCommand.state(run)
         suiteCommit = run.suiteCommit

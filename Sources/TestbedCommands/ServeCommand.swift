@@ -57,15 +57,15 @@ struct ServeCommand: AsyncParsableCommand {
         let store = try openStoreToRead(results)
         for note in store.notes { writeText("testbed: warning: \(note)\n", to: STDERR_FILENO) }
         let directory = store.directory
-        if !address.isLoopback {
-            writeText("testbed: warning: listening on \(address), reachable from other machines: the API is read-only and "
-                + "unauthenticated, anyone who reaches it reads the whole history; use --listen 127.0.0.1:PORT to keep it local\n",
-                to: STDERR_FILENO)
-        }
         let server = TestbedServer(directory: directory, address: address, last: last, api: ServeAPI())
         do {
             try await server.run { real in
                 emit("http://\(real)/\n")
+                if !real.isLoopback {
+                    writeText("testbed: warning: listening on \(real), reachable from other machines: the API is read-only and "
+                        + "unauthenticated, anyone who reaches it reads the whole history; use --listen 127.0.0.1:PORT to keep it local\n",
+                        to: STDERR_FILENO)
+                }
                 writeText("testbed: serving \(directory) on http://\(real)/ (SIGINT or SIGTERM stops)\n", to: STDERR_FILENO)
             }
         } catch {
@@ -109,36 +109,6 @@ struct ServeAPI: APIAnswering {
             return encodeJSON(WhyCommand.json(why, place: place))
         case .hosts:
             return encodeJSON(HostJSON.all(try store.runs(RunFilter())))
-        }
-    }
-}
-
-/// A host as `GET /api/hosts` lists it: its name (null for runs recorded before hosts were), its runs count, its latest run.
-struct HostJSON: Encodable {
-    var host: String?
-    var runs: Int
-    var latest: RunJSON
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(host, forKey: .host)
-        try container.encode(runs, forKey: .runs)
-        try container.encode(latest, forKey: .latest)
-    }
-
-    enum CodingKeys: String, CodingKey { case host, runs, latest }
-
-    /// Every host of `runs` (newest first), sorted by name (the runs without a host last).
-    static func all(_ runs: [RunReport.Run]) -> [HostJSON] {
-        var order: [String?] = []
-        var grouped: [String?: [RunReport.Run]] = [:]
-        for run in runs {
-            if grouped[run.host] == nil { order.append(run.host) }
-            grouped[run.host, default: []].append(run)
-        }
-        return order.sorted { ($0 ?? "\u{10FFFF}") < ($1 ?? "\u{10FFFF}") }.compactMap { host in
-            guard let runs = grouped[host], let latest = runs.max(by: { $0.started < $1.started }) else { return nil }
-            return HostJSON(host: host, runs: runs.count, latest: RunJSON(latest))
         }
     }
 }

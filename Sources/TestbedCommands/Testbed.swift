@@ -33,7 +33,7 @@ public struct Testbed: AsyncParsableCommand {
         """,
         version: Testbed.version,
         subcommands: [ProbeCommand.self, CheckCommand.self, PlanCommand.self, RunCommand.self, ReportCommand.self, RunsCommand.self,
-                      HistoryCommand.self, DiffCommand.self, WhyCommand.self, ServeCommand.self, GuardCommand.self]
+                      HistoryCommand.self, DiffCommand.self, WhyCommand.self, HostsCommand.self, ServeCommand.self, GuardCommand.self]
     )
 
     /// The version `testbed --version` prints. Only the version: SwiftPM has

@@ -84,7 +84,7 @@ struct UnknownFactTests {
         #expect(found.map(\.tests) == [3, 2])
         #expect(found.map(\.location.description) == [tree["testbed.yaml"] + ":7", tree["testbed.yaml"] + ":7"])
         #expect(found[0].description == "\(tree["testbed.yaml"]):7: \"kernal\" is no fact Testbed probes, the environment declares "
-            + "or a setup provides; did you mean \"kernel\"? (3 tests; declare it in an environment file's provides: if it is a lab tag)")
+            + "or a setup provides; did you mean \"kernel\"? (3 tests; declare it in an environment file's facts: (kernal: VALUE) if the lab has it)")
         #expect(found[1].description.contains("provides (2 tests; declare it"))
     }
 

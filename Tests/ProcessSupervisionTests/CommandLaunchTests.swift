@@ -48,7 +48,7 @@ struct CommandLaunchTests {
     @Test("what a failed start says names the program and the fix")
     func descriptions() {
         #expect(LaunchFailure(program: "./x86/run", errno: ENOENT, cause: .notFound(in: "/src/kvm-unit-tests")).description
-            == "cannot start ./x86/run: it does not exist in /src/kvm-unit-tests; build it first (a setup the test needs may make it) or fix the path")
+            == "cannot start ./x86/run: it does not exist in /src/kvm-unit-tests; fix the path, or build it before this step runs (a setup can make it)")
         #expect(LaunchFailure(program: "t.sh", errno: ENOEXEC, cause: .noInterpreterLine).description.hasSuffix("add one such as #!/bin/sh"))
     }
 

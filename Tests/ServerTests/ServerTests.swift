@@ -49,6 +49,22 @@ struct LogFilesTests {
             #expect(logs.entry(path) == .none, "\(path)")
         }
     }
+
+    @Test("Testbed's own bookkeeping is hidden: dot entries anywhere, the database at the top")
+    func hidden() throws {
+        let tree = try TemporaryTree()
+        for path in ["results/.lock", "results/testbed.sqlite", "results/testbed.sqlite-wal", "results/run1/.running",
+                     "results/run1/testbed.sqlite", "results/run1/log.txt"] {
+            try tree.write(path, "x")
+        }
+        let logs = LogFiles(directory: tree["results"])
+        for path in [".lock", "testbed.sqlite", "testbed.sqlite-wal", "run1/.running"] {
+            #expect(logs.entry(path) == .none, "\(path)")
+        }
+        // A test's own artifact of that name in a run directory is a log like any other.
+        #expect(logs.entry("run1/testbed.sqlite") == .file(logs.root + "/run1/testbed.sqlite"))
+        #expect(logs.entry("run1/log.txt") == .file(logs.root + "/run1/log.txt"))
+    }
 }
 
 @Suite("API paths")
@@ -86,5 +102,16 @@ struct APIRequestTests {
             return 200
         }
         #expect(statuses == [404, 404, 400, 400, 400, 404, 400])
+    }
+
+    @Test("a limit that is no number says so; a negative one says 0 or more", arguments: [
+        ("abc", "limit must be a whole number, not 'abc'; e.g. limit=20"), ("-3", "limit must be 0 or more (0: all), not -3"),
+    ])
+    func limits(value: String, message: String) {
+        for path in ["runs", "tests/history", "tests/a/history"] {
+            let parsed = TestbedServer.parse(path: path, query: ["limit": value, "id": "/a"])
+            guard case let .failure(failure) = parsed else { Issue.record("\(path) accepted limit=\(value)"); continue }
+            #expect(failure.status == 400 && failure.message == message, "\(path): \(failure.message)")
+        }
     }
 }

@@ -37,7 +37,7 @@ struct Served {
 }
 
 /// One HTTP/1.1 request over a plain socket, the path sent as it is (no client-side `..` folding).
-func http(_ port: Int, _ path: String, method: String = "GET") throws -> (status: Int, body: String) {
+func http(_ port: Int, _ path: String, method: String = "GET") throws -> (status: Int, body: String, head: String) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw POSIXError(.EIO) }
     defer { close(fd) }
@@ -60,8 +60,9 @@ func http(_ port: Int, _ path: String, method: String = "GET") throws -> (status
     }
     let text = String(decoding: data, as: UTF8.self)
     let status = Int(text.split(separator: " ").dropFirst().first ?? "") ?? 0
-    let body = text.range(of: "\r\n\r\n").map { String(text[$0.upperBound...]) } ?? ""
-    return (status, body)
+    let split = text.range(of: "\r\n\r\n")
+    let body = split.map { String(text[$0.upperBound...]) } ?? ""
+    return (status, body, split.map { String(text[..<$0.lowerBound]) } ?? text)
 }
 
 /// Parsed JSON, for comparing two answers whatever their layout.
@@ -88,6 +89,7 @@ struct ServeTests {
             ("/api/diff", ["diff", "--json"]),
             ("/api/diff?a=\(ids[2])&b=\(ids[0])", ["diff", ids[2], ids[0], "--json"]),
             ("/api/why?test=/flip", ["why", "/flip", "--json"]),
+            ("/api/hosts", ["hosts", "--json"]),
         ]
         for (path, arguments) in pairs {
             let answer = try http(server.port, path)
@@ -101,6 +103,10 @@ struct ServeTests {
         #expect(hosts.count == 1)
         #expect(hosts.first?["runs"] as? Int == 3)
         #expect((hosts.first?["latest"] as? [String: Any])?["id"] as? String == ids[0])
+        let table = try testbed(["hosts"], in: tree["suite"])
+        let row = table.stdout.split(separator: "\n").dropFirst().first.map(String.init) ?? ""
+        #expect(table.status == 0 && table.stdout.hasPrefix("HOST  RUNS  LATEST RUN"), "\(table.stdout)\(table.stderr)")
+        #expect(row.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first == "3" && row.contains(ids[0]), "\(row)")
         let missing = try http(server.port, "/api/tests/history?id=/nothing")
         #expect(missing.status == 404 && missing.body.contains("no run has a result for test /nothing"), "\(missing)")
         #expect(try http(server.port, "/api/nowhere").status == 404)
@@ -138,6 +144,81 @@ struct ServeTests {
         kill(process.processIdentifier, SIGINT)
         process.waitUntilExit()
         #expect(process.terminationReason == .exit && process.terminationStatus == 0)
+    }
+
+    @Test("/logs redirects to /logs/; the listing and /logs/ hide the lock files and the database")
+    func logsListing() throws {
+        let (tree, ids, _) = try HistoryCommandsTests.threeRuns()
+        let (served, process, _) = try Served.start(["--results", "testbed-results"], in: tree["suite"])
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        let server = try #require(served)
+        let redirect = try http(server.port, "/logs")
+        #expect(redirect.status == 301 && redirect.head.lowercased().contains("location: /logs/"), "\(redirect.head)")
+        let listing = try http(server.port, "/logs/")
+        #expect(listing.status == 200)
+        for id in ids { #expect(listing.body.contains("href=\"\(id)\""), "\(id): \(listing.body)") }
+        for hidden in [".lock", "testbed.sqlite"] {
+            #expect(!listing.body.contains(hidden), "\(hidden) listed: \(listing.body)")
+            #expect(try http(server.port, "/logs/\(hidden)").status == 404, "\(hidden) served")
+        }
+        #expect(try http(server.port, "/logs/\(ids[0])/report.json").status == 200)
+    }
+
+    @Test("a run in /api/runs and in /api/runs/ID: every key of the first is in the second with the same value")
+    func runShapes() throws {
+        let (tree, ids, _) = try HistoryCommandsTests.threeRuns()
+        let (served, process, _) = try Served.start([], in: tree["suite"])
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        let server = try #require(served)
+        let runs = try #require(parsedJSON(try http(server.port, "/api/runs").body) as? [[String: NSObject]])
+        #expect(runs.count == 3)
+        for listed in runs {
+            let id = try #require(listed["id"] as? String)
+            let report = try #require(parsedJSON(try http(server.port, "/api/runs/\(id)").body) as? [String: Any])
+            let run = try #require(report["run"] as? [String: NSObject])
+            for (key, value) in listed { #expect(run[key] == value, "\(id) \(key): \(value) vs \(String(describing: run[key]))") }
+            #expect((listed["started"] as? String)?.contains(".") == true, "milliseconds: \(listed)")
+        }
+        #expect(Set(runs.compactMap { $0["id"] as? String }) == Set(ids))
+    }
+
+    @Test("--listen 0.0.0.0:0 warns with the port it really listens on")
+    func anyAddress() throws {
+        let (tree, _, _) = try HistoryCommandsTests.threeRuns()
+        let (_, process, scratch) = try Served.start([], listen: "0.0.0.0:0", in: tree["suite"])
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        var out = ""
+        var err = ""
+        _ = eventually(within: 30) {
+            out = (try? String(contentsOfFile: scratch["out"], encoding: .utf8)) ?? ""
+            err = (try? String(contentsOfFile: scratch["err"], encoding: .utf8)) ?? ""
+            return err.contains("warning: listening on") || !process.isRunning
+        }
+        let line = try #require(out.split(separator: "\n").first.map(String.init), "\(err)")
+        let port = try #require(Int(line.dropFirst("http://0.0.0.0:".count).dropLast()), "\(line)")
+        #expect(port > 0)
+        #expect(err.contains("warning: listening on 0.0.0.0:\(port), reachable from other machines"), "\(err)")
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+    }
+
+    @Test("/ is the same page while nothing is written, and shows a new run once `testbed run` has recorded it")
+    func dashboardFollowsWrites() throws {
+        let (tree, ids, _) = try HistoryCommandsTests.threeRuns()
+        let (served, process, _) = try Served.start([], in: tree["suite"])
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        let server = try #require(served)
+        let first = try http(server.port, "/")
+        let again = try http(server.port, "/")
+        #expect(first.status == 200 && first.body.contains(ids[0]))
+        #expect(again.body == first.body)
+        try HistoryCommandsTests.run(tree, expecting: 1)
+        let runs = try #require(parsedJSON(try testbed(["runs", "--json", "--limit", "1"], in: tree["suite"]).stdout) as? [[String: Any]])
+        let newest = try #require(runs.first?["id"] as? String)
+        #expect(!ids.contains(newest))
+        let after = try http(server.port, "/")
+        #expect(after.status == 200 && after.body.contains(newest), "the page does not show run \(newest)")
     }
 
     @Test("a taken port: 69 and `127.0.0.1:PORT is in use; choose another with --listen HOST:PORT`")

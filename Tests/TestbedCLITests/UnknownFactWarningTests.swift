@@ -24,7 +24,7 @@ let typoSuite: [String: String] = [
 ]
 
 let kernalWarning = "suite/testbed.yaml:8: \"kernal\" is no fact Testbed probes, the environment declares or a setup provides; "
-    + "did you mean \"kernel\"? (1 test; declare it in an environment file's provides: if it is a lab tag)"
+    + "did you mean \"kernel\"? (1 test; declare it in an environment file's facts: (kernal: VALUE) if the lab has it)"
 let labWarning = "suite/testbed.yaml:11: \"DELL_R420\" is no fact Testbed probes, the environment declares or a setup provides "
     + "(1 test; declare it in an environment file's provides: if it is a lab tag)"
 
@@ -73,7 +73,7 @@ struct UnknownFactWarningTests {
         let all = try testbed(["check", "."], in: tree.path)
         #expect(all.stderr == """
             testbed: warning: testbed.yaml:4: "kernal" is no fact Testbed probes, the environment declares or a setup provides; did you mean "kernel"? (4 \
-            tests; declare it in an environment file's provides: if it is a lab tag)
+            tests; declare it in an environment file's facts: (kernal: VALUE) if the lab has it)
             testbed: warning: testbed.yaml:4: "cpuflag:vmx" is no fact Testbed probes, the environment declares or a setup provides; did you mean \
             "cpu-flag:vmx"? (3 tests; declare it in an environment file's provides: if it is a lab tag)
 

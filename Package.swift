@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "Declarations", targets: ["Declarations"]),
         .library(name: "Requirements", targets: ["Requirements"]),
         .library(name: "HostFacts", targets: ["HostFacts"]),
+        .library(name: "Subtests", targets: ["Subtests"]),
         .library(name: "Catalog", targets: ["Catalog"]),
         .library(name: "Planning", targets: ["Planning"]),
         .library(name: "ProcessSupervision", targets: ["ProcessSupervision"]),
@@ -45,15 +46,17 @@ let package = Package(
         .target(name: "Requirements", dependencies: ["Declarations"]),
         // What a host has: probes of the local host, environment files, fact sources.
         .target(name: "HostFacts", dependencies: ["CShim", "Declarations", "Requirements"]),
-        // Suites, tests and setups as declared: the loader, selection, exports.
-        .target(name: "Catalog", dependencies: ["Declarations", "Requirements", "HostFacts"]),
+        // Subtests: the output protocols (TAP, KTAP, kvm-unit-tests' report lines, gtest) and their streaming parsers.
+        .target(name: "Subtests"),
+        // Suites, tests and setups as declared: the loader, selection, exports; field suite formats.
+        .target(name: "Catalog", dependencies: ["Declarations", "Requirements", "HostFacts", "Subtests"]),
         // Catalog + facts -> a plan (verdicts and the graph of steps), decided before anything runs.
         .target(name: "Planning", dependencies: ["Declarations", "Requirements", "HostFacts", "Catalog"]),
         // The Linux mechanics of starting, watching and killing processes.
         .target(name: "ProcessSupervision", dependencies: ["CShim", "Declarations", "HostFacts"]),
         // Runs a plan: steps, outcomes, run events, the results directory on disk.
         .target(name: "Execution", dependencies: [
-            "CShim", "Declarations", "Requirements", "HostFacts", "Catalog", "Planning", "ProcessSupervision",
+            "CShim", "Declarations", "Requirements", "HostFacts", "Catalog", "Planning", "ProcessSupervision", "Subtests",
         ]),
         // The results database (SQLite through GRDB): a recorder that writes runs, and reads them back.
         .target(name: "Results", dependencies: [
@@ -94,6 +97,7 @@ let package = Package(
             "Requirements", "Declarations", "HostFacts", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "HostFactsTests", dependencies: ["HostFacts", "Requirements", "Declarations", "CShim", "TestSupport"]),
+        .testTarget(name: "SubtestsTests", dependencies: ["Subtests"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "Requirements", "HostFacts", "Declarations", "TestSupport"]),
         .testTarget(name: "PlanningTests", dependencies: [
             "Planning", "Catalog", "Requirements", "HostFacts", "Declarations", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based"),

@@ -1,6 +1,7 @@
 import Declarations
 import HostFacts
 import Requirements
+import Subtests
 
 /// A test: something to run whose exit status is its verdict, with what it
 /// needs from the host and the setups it needs run first.
@@ -40,6 +41,8 @@ public struct TestDefinition: Sendable, Hashable, Codable {
     @inlinable public var dirties: Bool { storage.fields.dirties }
     /// The exit status that means "the test skipped itself".
     @inlinable public var skipCode: Int32 { storage.fields.skipCode }
+    /// How its output reports subtests (`protocol:`); `.exitcode` (none) by default.
+    @inlinable public var outputProtocol: OutputProtocol { storage.fields.outputProtocol }
     /// The working directory: the declaring file's directory.
     @inlinable public var directory: String { storage.fields.directory }
     /// Where the test was declared.
@@ -84,16 +87,18 @@ public struct TestDefinition: Sendable, Hashable, Codable {
     ///   - requiresLocation: Where its `requires:` list was written (`location` by default).
     ///   - requirementSet: The interned id of its `requires` and `setup` lists; nil when not interned.
     ///   - flaky: Its `flaky: K/N`, if it declares one.
+    ///   - outputProtocol: How its output reports subtests (`.exitcode`: none).
     public init(
         id: String, command: Command, requires: [Requirement] = [], setups: [String] = [],
         tags: [String] = [], timeout: Duration = TestDefinition.defaultTimeout,
         exclusive: Bool = false, dirties: Bool = false, skipCode: Int32 = 77,
         directory: String, location: DeclarationLocation, setupsLocation: DeclarationLocation? = nil,
         description: String? = nil, requiresLocation: DeclarationLocation? = nil,
-        requirementSet: RequirementSetID? = nil, flaky: FlakyPolicy? = nil
+        requirementSet: RequirementSetID? = nil, flaky: FlakyPolicy? = nil, outputProtocol: OutputProtocol = .exitcode
     ) {
         let fields = Fields(
-            id: id, command: command, exclusive: exclusive, dirties: dirties, skipCode: skipCode, requires: requires,
+            id: id, command: command, exclusive: exclusive, dirties: dirties, outputProtocol: outputProtocol, skipCode: skipCode,
+            requires: requires,
             setups: setups, tags: tags, timeout: timeout, directory: directory, location: location,
             setupsLocation: setupsLocation ?? location, requiresLocation: requiresLocation ?? location,
             description: description)
@@ -153,6 +158,8 @@ public struct TestDefinition: Sendable, Hashable, Codable {
         @usableFromInline let command: Command
         @usableFromInline let exclusive: Bool
         @usableFromInline let dirties: Bool
+        // One byte, in the padding before `skipCode`: the storage keeps its size.
+        @usableFromInline let outputProtocol: OutputProtocol
         @usableFromInline let skipCode: Int32
         @usableFromInline let requires: [Requirement]
         @usableFromInline let setups: [String]

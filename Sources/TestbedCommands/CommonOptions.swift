@@ -166,6 +166,10 @@ struct SelectionOptions: ParsableArguments {
         + "declared by the environment, provided by no setup (a warning otherwise)."))
     var strict = false
 
+    @Option(help: ArgumentHelp("Read every suite named as this format (default: recognised by its files): "
+        + SuiteFormat.names + ".", valueName: "name"))
+    var format: SuiteFormat?
+
     var paths: [String] { suites.isEmpty ? ["."] : suites }
 
     /// The suite roots the paths lie in, and standalone executables.
@@ -239,7 +243,7 @@ struct SelectionOptions: ParsableArguments {
     ///   when Testbed ran out of descriptors while loading.
     func loadCatalog(policy: ExitPolicy = .standard) async throws(CommandFailure) -> SuiteCatalog {
         do {
-            let catalog = try await CatalogLoader().load(suitePaths)
+            let catalog = try await CatalogLoader(format: format).load(suitePaths)
             if !catalog.warnings.isEmpty { writeText(catalog.warnings.map { "testbed: warning: \($0)\n" }.joined(), to: STDERR_FILENO) }
             return catalog
         } catch {
@@ -582,3 +586,5 @@ func joinPath(_ directory: String, _ relative: String) -> String {
     if directory == "." { return relative }
     return directory.hasSuffix("/") ? directory + relative : directory + "/" + relative
 }
+
+extension SuiteFormat: ExpressibleByArgument {}

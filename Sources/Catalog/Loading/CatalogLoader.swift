@@ -22,8 +22,15 @@ public struct CatalogLoader: Sendable {
     /// Directories never searched for tests.
     public static let skippedDirectories: Set<String> = ["testbed-results", "node_modules"]
 
+    /// The format every suite is read as (`--format`); nil: each suite's own, recognised by its files.
+    public let format: SuiteFormat?
+
     /// A loader.
-    public init() {}
+    ///
+    /// - Parameter format: the format every suite is read as (`--format NAME`), or nil to recognise each by its files.
+    public init(format: SuiteFormat? = nil) {
+        self.format = format
+    }
 
     /// Loads every path: each is looked up to its suite root (`SuitePaths`),
     /// every suite is loaded whole, and the tests the paths name are kept.
@@ -52,6 +59,11 @@ public struct CatalogLoader: Sendable {
         var units: [Unit] = paths.missing.map { .missing($0) }
         var warnings: [String] = []
         for (index, suite) in paths.suites.enumerated() {
+            let format = self.format ?? SuiteFormat.recognise(suite.path)
+            if format != .testbed {
+                units.append(.field(format, root: suite.path, shown: suite.shown, suite: index))
+                continue
+            }
             var files: [SuiteFile] = []
             let walker = SuiteWalker()
             walker.walk(suite, into: &files, warnings: &warnings)
@@ -108,13 +120,20 @@ public struct CatalogLoader: Sendable {
             idHashes += result.idHashes
             state.setups += result.setups
             state.errors += result.errors
-            if case let .suiteFile(_, _, suite) = allUnits[index] { declaredCounts[suite] += result.tests.count }
-            if case let .suiteFile(file, _, suite) = allUnits[index], !paths.suites[suite].isWhole {
-                let named = result.tests.map { Self.isNamed($0, from: file, by: paths.suites[suite]) }
+            let suite: Int? = switch allUnits[index] {
+            case let .suiteFile(_, _, suite), let .field(_, _, _, suite): suite
+            default: nil
+            }
+            if let suite { declaredCounts[suite] += result.tests.count }
+            if let suite, !paths.suites[suite].isWhole {
+                let named = result.tests.map { test in
+                    if case let .suiteFile(file, _, _) = allUnits[index] { return Self.isNamed(test, from: file, by: paths.suites[suite]) }
+                    return Self.isNamed(test, by: paths.suites[suite])
+                }
                 selectedCounts[suite] += named.count(where: { $0 })
                 selected += named
             } else {
-                if case let .suiteFile(_, _, suite) = allUnits[index] { selectedCounts[suite] += result.tests.count }
+                if let suite { selectedCounts[suite] += result.tests.count }
                 selected += repeatElement(true, count: result.tests.count)
             }
         }
@@ -145,6 +164,17 @@ public struct CatalogLoader: Sendable {
         }
     }
 
+    /// Whether a part of a field suite the command line named selects `test`: a directory selects the ids under it.
+    static func isNamed(_ test: TestDefinition, by suite: SuiteRoot) -> Bool {
+        suite.parts.contains { part in
+            switch part {
+            case .whole: true
+            case .directory(let prefix): test.id == prefix || test.id.hasPrefix(prefix + "/")
+            case .declarations, .executable: false
+            }
+        }
+    }
+
     /// The next unit to load, shared by the workers.
     final class UnitCounter: Sendable {
         let value = Atomic<Int>(0)
@@ -157,6 +187,8 @@ public struct CatalogLoader: Sendable {
         case executable(String)
         /// A file of suite number `suite`; `root` is the suite's root as shown.
         case suiteFile(SuiteFile, root: String, suite: Int)
+        /// A whole suite of a field format; `root` absolute, `shown` as shown.
+        case field(SuiteFormat, root: String, shown: String, suite: Int)
     }
 
     func load(_ unit: Unit, state: inout LoadState) {
@@ -169,6 +201,8 @@ public struct CatalogLoader: Sendable {
             while id.hasPrefix("./") { id = String(id.dropFirst(2)) }
             if !id.hasPrefix("/") { id = "/" + id }
             DropInDecoder().loadExecutable(path, shownAs: path, id: id, state: &state)
+        case let .field(format, root, shown, _):
+            format.decoder?.decode(root: root, shownAs: shown, state: &state)
         case let .suiteFile(file, root, _):
             if file.misnamed {
                 state.errors.append(DeclarationError(file: Self.join(root, file.relative), line: nil, message:

@@ -1,16 +1,17 @@
 import Declarations
 import HostFacts
 import Requirements
+import Subtests
 
 /// A test's fields by key: the known keys in stored properties (no hashing
 /// for each of 100,000 tests), any other in a dictionary.
 struct FieldTable {
     typealias Field = (values: [String], location: DeclarationLocation)
-    var run, requires, setup, tags, timeout, exclusive, dirties, skipCode, flaky, description: Field?
+    var run, requires, setup, tags, timeout, exclusive, dirties, skipCode, flaky, description, outputProtocol: Field?
     var other: [String: Field] = [:]
 
     /// The keys a test may have, in slot order.
-    static let keys = ["run", "requires", "setup", "tags", "timeout", "exclusive", "dirties", "skip-code", "flaky", "description"]
+    static let keys = ["run", "requires", "setup", "tags", "timeout", "exclusive", "dirties", "skip-code", "flaky", "description", "protocol"]
 
     /// The known key's slot. Lengths are compared first: a failed `==` of two
     /// small strings is a runtime call, and this runs for every key of every test.
@@ -45,7 +46,8 @@ struct FieldTable {
             case 6: dirties
             case 7: skipCode
             case 8: flaky
-            default: description
+            case 9: description
+            default: outputProtocol
             }
         }
         set {
@@ -59,7 +61,8 @@ struct FieldTable {
             case 6: dirties = newValue
             case 7: skipCode = newValue
             case 8: flaky = newValue
-            default: description = newValue
+            case 9: description = newValue
+            default: outputProtocol = newValue
             }
         }
     }
@@ -140,6 +143,11 @@ struct TestFields {
                      + "e.g. 2/3: a failure counts only when the test failed in K of its last N runs")
             }
         }
+        var outputProtocol = OutputProtocol.exitcode
+        if let text = values.outputProtocol?.values.last {
+            if let known = OutputProtocol(rawValue: text.lowercased()) { outputProtocol = known }
+            else { fail(values.outputProtocol, "protocol of test \(id) is \"\(text)\"; write one of \(OutputProtocol.names)") }
+        }
         guard !failed else { return nil }
         let setups = cache.sharedSetups(values.setup?.values ?? [])
         return TestDefinition(
@@ -148,6 +156,7 @@ struct TestFields {
             skipCode: skipCode, directory: directory, location: location,
             setupsLocation: values.setup?.location, description: values.description?.values.last,
             requiresLocation: values.requires?.location,
-            requirementSet: cache.requirementSet(requires: requiresNumber, setups: setups.number), flaky: flaky)
+            requirementSet: cache.requirementSet(requires: requiresNumber, setups: setups.number), flaky: flaky,
+            outputProtocol: outputProtocol)
     }
 }

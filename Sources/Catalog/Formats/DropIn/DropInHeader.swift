@@ -64,7 +64,7 @@ public struct DropInHeader: Sendable, Hashable {
     public let cutKey: String?
 
     /// The keys a header may carry.
-    public static let keys = ["requires", "setup", "tags", "timeout", "exclusive", "dirties", "skip-code", "flaky", "description"]
+    public static let keys = ["requires", "setup", "tags", "timeout", "exclusive", "dirties", "skip-code", "flaky", "description", "protocol"]
     /// How much of a file is read for its header.
     public static let scanLimit = 8192
     /// How many bytes past `scanLimit` a caller reads, to tell whether the line

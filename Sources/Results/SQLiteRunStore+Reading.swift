@@ -86,7 +86,9 @@ extension SQLiteRunStore {
     }
 
     static func load(_ db: Database, run row: Row) throws -> RunReport {
-        let run = Self.run(row)
+        var run = Self.run(row)
+        // As `runs` has them: a run that never ended has its results counted.
+        if run.counts == nil { run.counts = try Self.countResults(db, run: run) }
         let results = try Row.fetchAll(db, sql: "SELECT * FROM test_result WHERE run_id = ? ORDER BY position", arguments: [run.id])
             .map { row -> TestResult in
                 let stored: String = row["outcome"]

@@ -21,12 +21,13 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
     /// Parses `HOST:PORT` (`[V6]:PORT` for IPv6).
     ///
     /// - Parameter text: the option's value.
-    /// - Throws: `ServerError.badListen` when it is not of that form or the port is not 0...65535.
+    /// - Throws: `ServerError.badListen` when it is not of that form, `.portOutOfRange` when the port is not 0...65535.
     public init(parsing text: String) throws(ServerError) {
         guard let colon = text.lastIndex(of: ":") else { throw .badListen(text) }
         var host = String(text[..<colon])
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty, let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { throw .badListen(text) }
+        guard !host.isEmpty, let port = Int(text[text.index(after: colon)...]) else { throw .badListen(text) }
+        guard (0...65535).contains(port) else { throw .portOutOfRange(text, port) }
         self.init(host: host, port: port)
     }
 

@@ -39,7 +39,11 @@ public struct LogFiles: Sendable {
         var info = stat()
         guard stat(real, &info) == 0 else { return .none }
         switch info.st_mode & S_IFMT {
-        case S_IFREG: return .file(real)
+        case S_IFREG:
+            // The database reached under another name (a symbolic or hard link a test left in its output): never opened.
+            // Opening and closing it here would drop the SQLite locks this process holds on it (POSIX locks are per
+            // process and file), and a writer could then delete the WAL under a reader.
+            return isBookkeeping(info) ? .none : .file(real)
         case S_IFDIR: return .directory(real)
         default: return .none
         }
@@ -56,6 +60,27 @@ public struct LogFiles: Sendable {
     public static func isHidden(_ name: String, atRoot: Bool) -> Bool {
         name.hasPrefix(".") || (atRoot && name.hasPrefix("testbed.sqlite"))
     }
+
+    /// Whether the file `info` describes is the database or one of its companion files (same device and inode).
+    func isBookkeeping(_ info: stat) -> Bool {
+        for name in Self.databaseFiles {
+            var other = stat()
+            if stat(root + "/" + name, &other) == 0, other.st_dev == info.st_dev, other.st_ino == info.st_ino { return true }
+        }
+        return false
+    }
+
+    /// Whether `path` leads (through links) to the database or one of its companion files.
+    ///
+    /// - Parameter path: an absolute path inside the results directory.
+    /// - Returns: true when it is the database under another name.
+    public func isBookkeeping(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFREG && isBookkeeping(info)
+    }
+
+    /// The database and its companions, at the results directory's top.
+    static let databaseFiles = ["testbed.sqlite", "testbed.sqlite-wal", "testbed.sqlite-shm", "testbed.sqlite-journal"]
 
     static func resolved(_ path: String) -> String? {
         guard let pointer = realpath(path, nil) else { return nil }

@@ -2,6 +2,8 @@
 public enum ServerError: Error, CustomStringConvertible, Equatable {
     /// `--listen` is not `HOST:PORT`.
     case badListen(String)
+    /// The port of `--listen` is not 0...65535 (the text, the port).
+    case portOutOfRange(String, Int)
     /// The address is taken by another program.
     case inUse(String)
     /// Listening failed for another reason (the address, the reason).
@@ -12,11 +14,23 @@ public enum ServerError: Error, CustomStringConvertible, Equatable {
         switch self {
         case let .badListen(text):
             return "--listen \(text) is not HOST:PORT; give an address and a port, e.g. --listen 127.0.0.1:8080 (port 0: any free port)"
+        case let .portOutOfRange(text, port):
+            return "--listen \(text): port \(port) is out of range; give a port from 1 to 65535 (0: any free port)"
         case let .inUse(address):
             return "\(address) is in use; choose another with --listen HOST:PORT"
         case let .cannotListen(address, reason):
-            return "cannot listen on \(address): \(reason); choose another address with --listen HOST:PORT"
+            return "cannot listen on \(address): \(Self.plain(reason)); choose another address with --listen HOST:PORT"
         }
+    }
+}
+
+extension ServerError {
+    /// The reason NIO gives, without its call: `bind(descriptor:ptr:bytes:): Cannot assign requested address) (errno: 99)`
+    /// becomes `Cannot assign requested address (errno 99)`; an address not on this machine says so.
+    static func plain(_ reason: String) -> String {
+        if reason.contains("errno: 99") { return "no interface of this machine has that address (errno 99)" }
+        guard let start = reason.range(of: "): ") else { return reason }
+        return String(reason[start.upperBound...]).replacingOccurrences(of: ") (errno: ", with: " (errno ")
     }
 }
 

@@ -102,10 +102,10 @@ public struct TestbedServer: Sendable {
             let store = try SQLiteRunStore(directory: directory, create: false)
             let data = try DashboardData(store: store, last: last)
             var page = ""
-            try DashboardPage(data: data, linkBase: "/logs/").write { page += $0 }
+            DashboardPage(data: data, linkBase: "/logs/").write { page += $0 }
             html = page
         } catch {
-            return text(.notFound, "\(error)\n")
+            return text(status(of: error) == 500 ? .internalServerError : .notFound, "\(error)\n")
         }
         cache?.keep(html, for: key)
         return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
@@ -124,7 +124,7 @@ public struct TestbedServer: Sendable {
         case let .directory(path):
             let atRoot = path == logs.root
             let names = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
-                .filter { !LogFiles.isHidden($0, atRoot: atRoot) }
+                .filter { !LogFiles.isHidden($0, atRoot: atRoot) && !logs.isBookkeeping(path + "/" + $0) }
             let base = relative.isEmpty || relative.hasSuffix("/") ? "" : (relative.split(separator: "/").last.map(String.init) ?? "") + "/"
             var html = "<!doctype html><meta charset=\"utf-8\"><title>\(escaped(relative))</title><ul>\n"
             for name in names {
@@ -134,6 +134,17 @@ public struct TestbedServer: Sendable {
             }
             return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
                             body: ResponseBody(byteBuffer: ByteBuffer(string: html + "</ul>\n")))
+        }
+    }
+
+    /// The HTTP status of a store error: 500 for a database that is there but cannot be read, 404 for no database or no run.
+    ///
+    /// - Parameter error: what the store threw.
+    /// - Returns: 500 or 404.
+    public static func status(of error: StoreError) -> Int {
+        switch error {
+        case .cannotOpen, .notADatabase, .linkedDatabase, .full: 500
+        default: 404
         }
     }
 
@@ -147,7 +158,7 @@ public struct TestbedServer: Sendable {
         do {
             let store: SQLiteRunStore
             do { store = try SQLiteRunStore(directory: directory, create: false) } catch {
-                throw APIFailure(status: 404, message: error.description)
+                throw APIFailure(status: Self.status(of: error), message: error.description)
             }
             let body = try api.answer(request, store: store)
             return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: body)))

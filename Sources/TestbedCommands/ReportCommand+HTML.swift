@@ -22,6 +22,11 @@ extension ReportCommand {
             throw CommandFailure(error.description, status: ExitPolicy.noSuchRun)
         }
         let path = URL(fileURLWithPath: file).standardizedFileURL.path
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw CommandFailure("\(file) is a directory; name the page's file, e.g. --html \(file.hasSuffix("/") ? file : file + "/")dashboard.html",
+                                 status: ExitPolicy.usage)
+        }
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         let base = DashboardPage.relativePath(from: directory, to: URL(fileURLWithPath: store.directory).standardizedFileURL.path)
         let page = DashboardPage(data: data, linkBase: base)
@@ -42,11 +47,12 @@ extension ReportCommand {
             }
             try handle.write(contentsOf: buffer)
             try handle.close()
-            if rename(temporary, path) != 0 { throw CocoaError(.fileWriteUnknown) }
+            if rename(temporary, path) != 0 { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
         } catch {
             try? handle.close()
             unlink(temporary)
-            throw CommandFailure("cannot write the dashboard to \(path): \(error.localizedDescription); check the disk and the path",
+            let why = (error as? POSIXError).map { String(cString: strerror($0.code.rawValue)) } ?? error.localizedDescription
+            throw CommandFailure("cannot write the dashboard to \(path): \(why); check the disk and the path",
                                  status: ExitPolicy.cannotCreate)
         }
         let runs = data.runs.count

@@ -82,6 +82,7 @@ struct ServeAPI: APIAnswering {
         } catch let failure as CommandFailure {
             throw APIFailure(status: failure.status == ExitPolicy.usage ? 400 : 404, message: failure.message)
         } catch let error as StoreError {
+            if TestbedServer.status(of: error) == 500 { throw APIFailure(status: 500, message: error.description) }
             let failure = historyFailure(error)
             throw APIFailure(status: failure.status == ExitPolicy.usage ? 400 : 404, message: failure.message)
         } catch {

@@ -16,7 +16,8 @@ struct OpenAPITests {
         #expect(document["openapi"] as? String == "3.1.0")
         let paths = try #require(document["paths"] as? [String: Any])
         let schemas = try #require((document["components"] as? [String: Any])?["schemas"] as? [String: Any])
-        #expect(Set(paths.keys) == ["/api/runs", "/api/runs/{id}", "/api/tests/history", "/api/diff", "/api/why", "/api/hosts"])
+        #expect(Set(paths.keys) == ["/api/runs", "/api/runs/{id}", "/api/tests/history", "/api/tests/{test}/history", "/api/diff",
+                                    "/api/why", "/api/why/{test}", "/api/hosts"])
         let (tree, ids, _) = try HistoryCommandsTests.threeRuns()
         let (served, process, _) = try Served.start([], in: tree["suite"])
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
@@ -31,7 +32,8 @@ struct OpenAPITests {
             let parameters = get["parameters"] as? [[String: Any]] ?? []
             let query = parameters.filter { $0["in"] as? String == "query" && $0["required"] as? Bool == true }
                 .map { "\($0["name"] as? String ?? "")=\(values[$0["name"] as? String ?? ""] ?? "")" }
-            let url = path.replacingOccurrences(of: "{id}", with: ids[1]) + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
+            let url = path.replacingOccurrences(of: "{id}", with: ids[1]).replacingOccurrences(of: "{test}", with: "%2Fflip")
+                + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
             let answer = try http(server.port, url)
             #expect(answer.status == 200, "\(url): \(answer.body)")
             let responses = try #require(get["responses"] as? [String: Any])

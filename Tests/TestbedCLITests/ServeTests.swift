@@ -149,15 +149,23 @@ struct ServeTests {
     @Test("/logs redirects to /logs/; the listing and /logs/ hide the lock files and the database")
     func logsListing() throws {
         let (tree, ids, _) = try HistoryCommandsTests.threeRuns()
+        // The database under another name, as a test could leave it in its output: opening it in the server would drop
+        // the server's SQLite locks, and a writing run could then delete the WAL under it.
+        try FileManager.default.createSymbolicLink(atPath: tree["suite/testbed-results/db.txt"], withDestinationPath: "testbed.sqlite")
         let (served, process, _) = try Served.start(["--results", "testbed-results"], in: tree["suite"])
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
         let server = try #require(served)
+        #expect(try http(server.port, "/").status == 200)
+        #expect(try http(server.port, "/logs/db.txt").status == 404)
+        try HistoryCommandsTests.run(tree, expecting: 1)
+        let after = try http(server.port, "/api/runs?limit=0")
+        #expect(after.status == 200 && (parsedJSON(after.body) as? [Any])?.count == 4, "\(after.body)")
         let redirect = try http(server.port, "/logs")
         #expect(redirect.status == 301 && redirect.head.lowercased().contains("location: /logs/"), "\(redirect.head)")
         let listing = try http(server.port, "/logs/")
         #expect(listing.status == 200)
         for id in ids { #expect(listing.body.contains("href=\"\(id)\""), "\(id): \(listing.body)") }
-        for hidden in [".lock", "testbed.sqlite"] {
+        for hidden in [".lock", "testbed.sqlite", "db.txt"] {
             #expect(!listing.body.contains(hidden), "\(hidden) listed: \(listing.body)")
             #expect(try http(server.port, "/logs/\(hidden)").status == 404, "\(hidden) served")
         }

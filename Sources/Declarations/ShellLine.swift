@@ -57,7 +57,8 @@ public enum ShellLine {
     /// The program a line starts: its first word after `NAME=value`
     /// assignments (`ACCEL=tcg ./x86/run x.flat | tee log` → `./x86/run`),
     /// when that is a plain word and no builtin; nil when it cannot be known
-    /// without running the shell (`$QEMU`, `cd build && ./run`), and when
+    /// without running the shell (`$QEMU`, `cd build && ./run`, a function
+    /// defined by the line: `g() { true; }; g`), and when
     /// the line handles its failure (`modprobe x || true`).
     /// - Parameter line: A `run:`, `check:` or `teardown:` line.
     /// - Returns: The program's word as written, and `pathReassigned`, true
@@ -86,6 +87,10 @@ public enum ShellLine {
                 continue
             }
             if !word.utf8.contains(UInt8(ascii: "/")) && builtins.contains(String(word)) { return nil }
+            // `g() { …; }; g`: the line defines a function; its name is no program to look for.
+            var after = position
+            while after < utf8.endIndex, isBlank(utf8[after]) { after = utf8.index(after: after) }
+            if after < utf8.endIndex, utf8[after] == UInt8(ascii: "(") { return nil }
             // `modprobe vhost || true; …`: the line handles the command's failure,
             // a missing one included; the shell is left to run it.
             if let operatorStart = utf8[position...].firstIndex(where: { $0 == UInt8(ascii: ";") || $0 == UInt8(ascii: "&")

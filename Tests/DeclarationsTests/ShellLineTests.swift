@@ -24,6 +24,7 @@ struct ShellLineTests {
         ("cd build && ./run", nil, false), ("$QEMU -version", nil, false), ("\"./quoted\" x", nil, false),
         ("(cd x; ./run)", nil, false), ("exec ./run", nil, false), ("X=$(pwd) ./run", nil, false),
         ("modprobe vhost_net || true; ./run", nil, false), ("./run x | tee log || exit 77", "./run", false),
+        ("g() { true; }; g", nil, false), ("check_kvm () { test -e /dev/kvm; }; check_kvm", nil, false),
     ] as [(String, String?, Bool)])
     func firstCommand(line: String, word: String?, pathReassigned: Bool) {
         let found = ShellLine.firstCommand(line)

@@ -48,6 +48,23 @@ struct BuiltProgramTests {
         #expect(!(try testbed(["check", "."], in: tree.path).stdout.contains("note:")))
     }
 
+    @Test("a line that defines a shell function and calls it runs in the shell: no program is looked for by that name")
+    func shellFunction() throws {
+        let tree = try TemporaryTree(["testbed.yaml": """
+            setups:
+              ready:
+                run: "mark() { touch ready; }; mark"
+                check: "seen() { test -e ready; }; seen"
+            tests:
+              defined:
+                run: "g() { test -e ready; }; g"
+                setup: [ready]
+            """])
+        let run = try testbed(["run", "."], in: tree.path)
+        #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+        #expect(!run.stdout.contains("not on PATH"), "\(run.stdout)")
+    }
+
     @Test("a program still missing when the test starts is an error of that test, not of the suite")
     func stillMissing() throws {
         let tree = try TemporaryTree(["testbed.yaml": "tests:\n  never:\n    run: ./never-built\n  fine: 'true'\n"])

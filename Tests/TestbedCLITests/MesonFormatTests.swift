@@ -61,5 +61,13 @@ struct MesonFormatTests {
         _ = try testbed(["run", "build"], in: tree.path)
         let again = try report(tree["build"])
         #expect(again.setup("ninja").first?["outcome"] as? String == "satisfied", "\(again.setups)")
+
+        // A testbed.yaml in the build directory wins; --format meson reads meson's list anyway.
+        try tree.write("build/testbed.yaml", "tests:\n  own: 'true'\n")
+        let own = try testbed(["check", "--json", "build"], in: tree.path)
+        #expect(try #require(try own.json()["tests"] as? [[String: Any]]).compactMap { $0["id"] as? String } == ["/own"])
+        let forced = try testbed(["check", "--json", "--format", "meson", "build"], in: tree.path)
+        let forcedIDs = try #require(try forced.json()["tests"] as? [[String: Any]]).compactMap { $0["id"] as? String }
+        #expect(forcedIDs.first == "/tap count", "\(forced.stdout)\(forced.stderr)")
     }
 }

@@ -71,7 +71,7 @@ struct AutopkgtestDecoderTests {
 
             Tests: three
             Tests-Directory: tests
-            Architecture: amd64
+            Architecture: armhf
             """,
         ])
         let catalog = try await CatalogLoader().load([tree.path])
@@ -104,6 +104,17 @@ struct AutopkgtestDecoderTests {
         #expect(setups == ["depends-1", "depends-2"])
         #expect(catalog.setups[1].run.hasSuffix("-- hello"))
         #expect(catalog.setups[0].requires.map(\.description) == ["root", "cmd:apt-get"])
+    }
+
+    @Test("Architecture becomes a requirement on arch, or unsupported when a name is not mapped")
+    func architecture() {
+        let read = AutopkgtestDecoder.Context.architecture
+        #expect(read("amd64 arm64") == ["arch == x86_64 | arch == aarch64"])
+        #expect(read("!i386") == ["arch != i686", "arch != i586", "arch != i386"])
+        #expect(read("linux-any") == [])
+        #expect(read("any-amd64") == ["arch == x86_64"])
+        #expect(read("hurd-i386") == nil)
+        #expect(read("amd64 !arm64") == nil)
     }
 
     @Test("bad stanzas are errors naming the control file and line")

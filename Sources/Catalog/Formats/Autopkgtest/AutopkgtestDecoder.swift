@@ -116,7 +116,7 @@ struct AutopkgtestDecoder: FieldSuiteDecoder {
                 let name = field.name.lowercased()
                 if Self.isIgnored(name) { continue }
                 if name == "architecture" {
-                    requires.append("autopkgtest:architecture")
+                    requires += Self.architecture(field.value) ?? ["autopkgtest:architecture"]
                 } else if !AutopkgtestDecoder.knownFields.contains(name) {
                     requires.append("autopkgtest:field:" + name)
                 }
@@ -179,6 +179,31 @@ struct AutopkgtestDecoder: FieldSuiteDecoder {
         /// Fields autopkgtest does not act on: `Classes` (free text for the archive's tools) and `X-` fields.
         static func isIgnored(_ name: String) -> Bool {
             name == "classes" || name.hasPrefix("x-")
+        }
+
+        /// Debian's architecture names as the kernel names machines (`uname -m`, Testbed's `arch` fact).
+        static let machines: [String: [String]] = [
+            "amd64": ["x86_64"], "i386": ["i686", "i586", "i386"], "arm64": ["aarch64"], "ppc64el": ["ppc64le"],
+            "ppc64": ["ppc64"], "s390x": ["s390x"], "riscv64": ["riscv64"], "mips64el": ["mips64"], "loong64": ["loongarch64"],
+        ]
+
+        /// `Architecture: amd64 arm64` (or `!i386 !armhf`) as requirements on `arch`; none for `any`, `all` and
+        /// `linux-any`; nil when a name is not one of `machines` (`any-amd64` and `linux-amd64` read as `amd64`).
+        static func architecture(_ value: String) -> [String]? {
+            let names = ControlFile.items(value)
+            if names.contains(where: { ["any", "all", "linux-any"].contains($0) }) { return [] }
+            var wanted: [String] = []
+            var refused: [String] = []
+            for written in names {
+                let negated = written.hasPrefix("!")
+                var name = negated ? String(written.dropFirst()) : written
+                for prefix in ["any-", "linux-"] where name.hasPrefix(prefix) { name = String(name.dropFirst(prefix.count)) }
+                guard let machines = machines[name] else { return nil }
+                if negated { refused += machines } else { wanted += machines }
+            }
+            if !wanted.isEmpty, !refused.isEmpty { return nil }
+            if !wanted.isEmpty { return [wanted.map { "arch == " + $0 }.joined(separator: " | ")] }
+            return refused.map { "arch != " + $0 }
         }
 
         /// A skip code no exit status matches: without `skippable`, exit 77 is a failure, as autopkgtest says.

@@ -81,3 +81,15 @@ extension MesonTest {
         return test
     }
 }
+
+@Suite("Shell quoting of generated command lines")
+struct FieldShellTests {
+    @Test("plain words stay; anything the shell reads specially is single-quoted and reads back as written",
+          arguments: ["/usr/bin/sh", "-c", "a b", "it's", "$HOME", "*", "", "A=b", "~x", "x;y", "back\\slash", "new\nline", "é"])
+    func quote(word: String) throws {
+        let quoted = FieldShell.quote(word)
+        if word.allSatisfy({ FieldShell.plain.contains($0) }) && !word.isEmpty { #expect(quoted == word) }
+        let echoed = try shell("printf '%s' " + quoted)
+        #expect(echoed.stdout == word)
+    }
+}

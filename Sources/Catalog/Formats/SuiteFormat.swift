@@ -38,9 +38,9 @@ public enum SuiteFormat: String, Sendable, Hashable, Codable, CaseIterable {
         switch self {
         case .testbed: nil
         case .kvmUnitTests: FieldFormatPending(format: self)
-        case .autopkgtest: FieldFormatPending(format: self)
+        case .autopkgtest: AutopkgtestDecoder()
         case .kselftest: FieldFormatPending(format: self)
-        case .meson: FieldFormatPending(format: self)
+        case .meson: MesonDecoder()
         }
     }
 }

@@ -61,8 +61,9 @@ public struct RunReport: Sendable {
         public var suiteDirty: Bool? = nil
         /// The hash (SHA-256, hex) of the run's snapshot (`RunSnapshot`); nil when none was recorded.
         public var snapshot: String? = nil
-        /// How many tests had each outcome, as recorded at the run's end; nil
-        /// for a run that never ended (count its tests instead: `RunReport.counts`).
+        /// How many tests had each outcome, as recorded at the run's end; for a run that never ended, counted from its
+        /// results when read back (`runs`, `report`: a result not written yet is left out while the run is still going, and
+        /// counts as interrupted once it is not); nil when nothing counted them.
         public var counts: [TestOutcome: Int]? = nil
         /// Of the failures in `counts`, how many the flaky policy forgave, and of the passes, how many passed
         /// on a rerun, as recorded at the run's end (the `counts` keys `forgiven` and `flaky_pass`); nil for runs

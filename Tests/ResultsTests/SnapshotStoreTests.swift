@@ -151,7 +151,10 @@ struct SchemaV3MigrationTests {
         #expect(old1.run.host == nil)
         #expect(old1.run.labels.isEmpty)
         #expect(old1.tests.map(\.outcome) == [.pass, .fail, .pass, .interrupted])
-        #expect(try store.report("old2").run.counts == nil)
+        // Unfinished: no counts in its row (the migration backfills finished runs only); read back, its results are counted.
+        let old2 = try store.report("old2")
+        #expect(old2.run.counts == RunReport.counts(of: old2.tests))
+        #expect(try openDatabase(tree.path).read { try Row.fetchOne($0, sql: "SELECT counts FROM run WHERE id = 'old2'")?["counts"] as String? } == nil)
         let applied = try openDatabase(tree.path).read { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations") }
         #expect(applied == ["v1", "v2", "v3", "v4"])
         let tables = try openDatabase(tree.path).read {

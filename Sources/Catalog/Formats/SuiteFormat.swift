@@ -37,9 +37,9 @@ public enum SuiteFormat: String, Sendable, Hashable, Codable, CaseIterable {
     var decoder: (any FieldSuiteDecoder)? {
         switch self {
         case .testbed: nil
-        case .kvmUnitTests: FieldFormatPending(format: self)
+        case .kvmUnitTests: KVMUnitTestsDecoder()
         case .autopkgtest: FieldFormatPending(format: self)
-        case .kselftest: FieldFormatPending(format: self)
+        case .kselftest: KselftestDecoder()
         case .meson: FieldFormatPending(format: self)
         }
     }

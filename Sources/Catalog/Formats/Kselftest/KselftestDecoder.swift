@@ -1,0 +1,89 @@
+import Declarations
+import Foundation
+import Subtests
+
+/// Reads an installed kselftest tree (what `make -C tools/testing/selftests install` writes; `docs/formats/kselftest.md`):
+/// each `COLLECTION:TEST` line of `kselftest-list.txt` becomes a test `/COLLECTION/TEST`, run as `run_kselftest.sh`
+/// runs it: `./TEST` in the collection's directory, its timeout the collection's `settings` `timeout=` (45 s when it
+/// says none; 0 for none), exit 4 (`KSFT_SKIP`) a skip, its output KTAP.
+struct KselftestDecoder: FieldSuiteDecoder {
+    /// kselftest's default timeout: 45 s.
+    static let defaultTimeout: Duration = .seconds(45)
+    /// kselftest's skip code, `KSFT_SKIP`.
+    static let skipCode: Int32 = 4
+    /// The list of tests at the tree's top.
+    static let listFile = "kselftest-list.txt"
+
+    func recognises(_ directory: String) -> Bool {
+        FileManager.default.fileExists(atPath: directory + "/" + Self.listFile)
+    }
+
+    func decode(root: String, shownAs: String, state: inout LoadState) {
+        let shownList = CatalogLoader.join(shownAs, Self.listFile)
+        guard let data = FileManager.default.contents(atPath: root + "/" + Self.listFile) else {
+            state.errors.append(DeclarationError(file: shownList, line: nil, message:
+                "there is no \(Self.listFile) to read; install the tree with `make -C tools/testing/selftests install`"))
+            return
+        }
+        let base = root.hasSuffix("/") ? String(root.dropLast()) : root
+        var timeouts: [String: Duration] = [:]
+        var seen: [String: Int] = [:]
+        for (index, rawLine) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+            .enumerated() {
+            let line = rawLine.trimmingCharacters(in: .whitespaces)
+            let number = index + 1
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            guard let colon = line.firstIndex(of: ":"), colon != line.startIndex, line.index(after: colon) != line.endIndex else {
+                state.errors.append(DeclarationError(file: shownList, line: number, message:
+                    "\"\(shortened(line))\" is not COLLECTION:TEST; write one test a line, e.g. `net:reuseport_bpf`"))
+                continue
+            }
+            let collection = String(line[..<colon])
+            let test = String(line[line.index(after: colon)...])
+            guard !collection.hasPrefix("/"), !test.hasPrefix("/"),
+                  !(collection + "/" + test).split(separator: "/").contains("..") else {
+                state.errors.append(DeclarationError(file: shownList, line: number, message:
+                    "\(line) leads out of the tree; name a collection and a test inside it"))
+                continue
+            }
+            let id = "/\(collection)/\(test)"
+            if let first = seen[id] {
+                state.errors.append(DeclarationError(file: shownList, line: number, message:
+                    "\(line) is listed twice (first on line \(first)); remove one"))
+                continue
+            }
+            seen[id] = number
+            let timeout: Duration
+            if let known = timeouts[collection] {
+                timeout = known
+            } else {
+                switch Self.settingsTimeout(base + "/" + collection + "/settings") {
+                case .some(.some(let value)): timeout = value
+                case .some(.none):
+                    state.errors.append(DeclarationError(file: CatalogLoader.join(shownAs, collection + "/settings"), line: nil,
+                        message: "its timeout= is no number of seconds; write e.g. `timeout=45`"))
+                    timeout = Self.defaultTimeout
+                case .none: timeout = Self.defaultTimeout
+                }
+                timeouts[collection] = timeout
+            }
+            state.tests.append(TestDefinition(
+                id: id, command: .shell("./" + KVMUnitTestsCommand.quoted(test)), tags: [collection],
+                timeout: timeout, skipCode: Self.skipCode, directory: base + "/" + collection,
+                location: DeclarationLocation(file: shownList, line: number), outputProtocol: .ktap))
+        }
+    }
+
+    /// The `timeout=` of a collection's `settings`: nil when the file or the key is missing, `.some(nil)` when the value
+    /// is no number; zero means no limit, as the runner's `timeout 0`.
+    static func settingsTimeout(_ path: String) -> Duration?? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            guard trimmed.hasPrefix("timeout=") else { continue }
+            guard let seconds = Int(trimmed.dropFirst("timeout=".count)), seconds >= 0 else { return .some(nil) }
+            return .some(.seconds(seconds))
+        }
+        return nil
+    }
+}

@@ -186,9 +186,13 @@ struct KselftestDecoderTests {
         var state = LoadState()
         KselftestDecoder().decode(root: tree.path, shownAs: "ks", state: &state)
         #expect(state.errors.isEmpty)
-        #expect(state.tests.map(\.id) == ["/alpha/passes", "/alpha/fails", "/alpha/skips", "/alpha/hangs", "/beta/deep/where"])
+        #expect(state.tests.map(\.id) == ["/alpha/passes", "/alpha/fails", "/alpha/skips", "/alpha/hangs", "/beta/deep/where",
+            "/beta/deep/plain.sh", "/beta/deep/data"])
         let first = state.tests[0]
-        #expect(first.command == .shell("./'passes'"))
+        #expect(first.command == .shell("t=./'passes'; if [ ! -x \"$t\" ]; then echo \"# Warning: file $t is not executable\"; "
+            + "i=$(head -n 1 \"$t\"); case $i in '#!'*) exec ${i#??} \"$t\" $KSELFTEST_PASSES_ARGS;; esac; exit 1; fi; "
+            + "exec \"$t\" $KSELFTEST_PASSES_ARGS"))
+        #expect(KselftestDecoder.command("cpu-on-off-test.sh").hasSuffix("exec \"$t\" $KSELFTEST_CPU_ON_OFF_TEST_SH_ARGS"))
         #expect(first.directory == tree.path + "/alpha")
         #expect(first.timeout == .seconds(2))
         #expect(first.skipCode == 4)

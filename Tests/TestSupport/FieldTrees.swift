@@ -130,18 +130,21 @@ public enum FieldTrees {
 
     /// An installed kselftest tree: `kselftest-list.txt`, `run_kselftest.sh` (never run), collections `alpha` (a
     /// `settings` with `timeout=2`) and `beta/deep` (no `settings`: 45 s); tests that pass with KTAP output, fail, skip
-    /// (exit 4) and outlive their timeout.
+    /// (exit 4) and outlive their timeout; `where` prints its directory and arguments; `plain.sh` (not executable) has a
+    /// `#!` line, `data` (not executable) none.
     /// - Returns: The files and the executables, for `TemporaryTree`.
     public static func kselftest() -> (files: [String: String], executables: Set<String>) {
         let files: [String: String] = [
             "run_kselftest.sh": "#!/bin/sh\necho 'not run by these tests'\nexit 1\n",
-            "kselftest-list.txt": "alpha:passes\nalpha:fails\nalpha:skips\nalpha:hangs\nbeta/deep:where\n",
+            "kselftest-list.txt": "alpha:passes\nalpha:fails\nalpha:skips\nalpha:hangs\nbeta/deep:where\nbeta/deep:plain.sh\nbeta/deep:data\n",
             "alpha/settings": "timeout=2\n",
             "alpha/passes": "#!/bin/sh\necho 'TAP version 13'\necho '1..2'\necho 'ok 1 first'\necho 'ok 2 second'\n",
             "alpha/fails": "#!/bin/sh\necho 'TAP version 13'\necho '1..1'\necho 'not ok 1 broken'\nexit 1\n",
             "alpha/skips": "#!/bin/sh\necho 'TAP version 13'\necho '1..0 # SKIP no such device'\nexit 4\n",
             "alpha/hangs": "#!/bin/sh\nsleep 10\n",
-            "beta/deep/where": "#!/bin/sh\npwd\n",
+            "beta/deep/where": "#!/bin/sh\npwd\necho \"args: $*\"\n",
+            "beta/deep/plain.sh": "#!/bin/sh -e\necho 'run by its interpreter'\n",
+            "beta/deep/data": "no interpreter\n",
         ]
         return (files, ["run_kselftest.sh", "alpha/passes", "alpha/fails", "alpha/skips", "alpha/hangs", "beta/deep/where"])
     }

@@ -103,13 +103,19 @@ struct FieldFormatTests {
         let (files, executables) = FieldTrees.kselftest()
         let tree = try TemporaryTree(files, executables: executables)
         let results = tree.path + "/results"
-        let result = try testbed(["run", "-j", "2", "--results", results, tree.path], in: tree.path)
+        let result = try testbed(["run", "-j", "2", "--results", results, tree.path], in: tree.path,
+                                 with: ["KSELFTEST_WHERE_ARGS": "-a two"])
         #expect(result.status != 0)
         let found = try outcomes(results: results, in: tree.path)
         #expect(found.mapValues(\.outcome) == [
             "/alpha/passes": "pass", "/alpha/fails": "fail", "/alpha/skips": "skip", "/alpha/hangs": "timeout", "/beta/deep/where": "pass",
+            "/beta/deep/plain.sh": "pass", "/beta/deep/data": "fail",
         ])
-        let pwd = (try? String(contentsOfFile: "\(results)/latest/tests/beta~deep~where/output.log", encoding: .utf8)) ?? ""
-        #expect(pwd.hasSuffix("/beta/deep\n"))
+        let log = { (name: String) in
+            (try? String(contentsOfFile: "\(results)/latest/tests/beta~deep~\(name)/output.log", encoding: .utf8)) ?? ""
+        }
+        #expect(log("where").hasSuffix("/beta/deep\nargs: -a two\n"))
+        #expect(log("plain.sh") == "# Warning: file ./plain.sh is not executable\nrun by its interpreter\n")
+        #expect(log("data") == "# Warning: file ./data is not executable\n")
     }
 }

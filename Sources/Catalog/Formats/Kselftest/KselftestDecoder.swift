@@ -4,7 +4,7 @@ import Subtests
 
 /// Reads an installed kselftest tree (what `make -C tools/testing/selftests install` writes; `docs/formats/kselftest.md`):
 /// each `COLLECTION:TEST` line of `kselftest-list.txt` becomes a test `/COLLECTION/TEST`, run as `run_kselftest.sh`
-/// runs it: `./TEST` in the collection's directory, its timeout the collection's `settings` `timeout=` (45 s when it
+/// runs it: `./TEST $KSELFTEST_TEST_ARGS` in the collection's directory, its timeout the collection's `settings` `timeout=` (45 s when it
 /// says none; 0 for none), exit 4 (`KSFT_SKIP`) a skip, its output KTAP.
 struct KselftestDecoder: FieldSuiteDecoder {
     /// kselftest's default timeout: 45 s.
@@ -68,10 +68,23 @@ struct KselftestDecoder: FieldSuiteDecoder {
                 timeouts[collection] = timeout
             }
             state.tests.append(TestDefinition(
-                id: id, command: .shell("./" + KVMUnitTestsCommand.quoted(test)), tags: [collection],
+                id: id, command: .shell(Self.command(test)), tags: [collection],
                 timeout: timeout, skipCode: Self.skipCode, directory: base + "/" + collection,
                 location: DeclarationLocation(file: shownList, line: number), outputProtocol: .ktap))
         }
+    }
+
+    /// The shell line `run_kselftest.sh` runs for `test` in its collection: `./TEST $KSELFTEST_NAME_ARGS` (`NAME` the
+    /// test's name upper-cased, other characters than letters, digits and `_` made `_`); a test that is not executable
+    /// runs through the interpreter of its `#!` line, with the runner's warning, and without one it fails.
+    static func command(_ test: String) -> String {
+        let name = test.split(separator: "/").last.map(String.init) ?? test
+        let variable = "KSELFTEST_" + String(name.unicodeScalars.filter { $0 != " " && $0 != "\t" && !($0.value < 32) }.map { scalar in
+            scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar) || scalar == "_") ? Character(scalar) : "_"
+        }).uppercased() + "_ARGS"
+        let path = "./" + KVMUnitTestsCommand.quoted(test)
+        return "t=\(path); if [ ! -x \"$t\" ]; then echo \"# Warning: file $t is not executable\"; i=$(head -n 1 \"$t\"); "
+            + "case $i in '#!'*) exec ${i#??} \"$t\" $\(variable);; esac; exit 1; fi; exec \"$t\" $\(variable)"
     }
 
     /// The `timeout=` of a collection's `settings`: nil when the file or the key is missing, `.some(nil)` when the value

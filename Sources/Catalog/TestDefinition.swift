@@ -43,6 +43,9 @@ public struct TestDefinition: Sendable, Hashable, Codable {
     @inlinable public var skipCode: Int32 { storage.fields.skipCode }
     /// How its output reports subtests (`protocol:`); `.exitcode` (none) by default.
     @inlinable public var outputProtocol: OutputProtocol { storage.fields.outputProtocol }
+    /// Whether a selection with no `--tag` and no `--id` takes it (false: only a tag or id that matches selects it,
+    /// as kvm-unit-tests' `nodefault` group).
+    @inlinable public var selectedByDefault: Bool { storage.fields.selectedByDefault }
     /// The working directory: the declaring file's directory.
     @inlinable public var directory: String { storage.fields.directory }
     /// Where the test was declared.
@@ -88,17 +91,19 @@ public struct TestDefinition: Sendable, Hashable, Codable {
     ///   - requirementSet: The interned id of its `requires` and `setup` lists; nil when not interned.
     ///   - flaky: Its `flaky: K/N`, if it declares one.
     ///   - outputProtocol: How its output reports subtests (`.exitcode`: none).
+    ///   - selectedByDefault: Whether a selection without `--tag` and `--id` takes it (true by default).
     public init(
         id: String, command: Command, requires: [Requirement] = [], setups: [String] = [],
         tags: [String] = [], timeout: Duration = TestDefinition.defaultTimeout,
         exclusive: Bool = false, dirties: Bool = false, skipCode: Int32 = 77,
         directory: String, location: DeclarationLocation, setupsLocation: DeclarationLocation? = nil,
         description: String? = nil, requiresLocation: DeclarationLocation? = nil,
-        requirementSet: RequirementSetID? = nil, flaky: FlakyPolicy? = nil, outputProtocol: OutputProtocol = .exitcode
+        requirementSet: RequirementSetID? = nil, flaky: FlakyPolicy? = nil, outputProtocol: OutputProtocol = .exitcode,
+        selectedByDefault: Bool = true
     ) {
         let fields = Fields(
-            id: id, command: command, exclusive: exclusive, dirties: dirties, outputProtocol: outputProtocol, skipCode: skipCode,
-            requires: requires,
+            id: id, command: command, exclusive: exclusive, dirties: dirties, outputProtocol: outputProtocol,
+            selectedByDefault: selectedByDefault, skipCode: skipCode, requires: requires,
             setups: setups, tags: tags, timeout: timeout, directory: directory, location: location,
             setupsLocation: setupsLocation ?? location, requiresLocation: requiresLocation ?? location,
             description: description)
@@ -160,6 +165,8 @@ public struct TestDefinition: Sendable, Hashable, Codable {
         @usableFromInline let dirties: Bool
         // One byte, in the padding before `skipCode`: the storage keeps its size.
         @usableFromInline let outputProtocol: OutputProtocol
+        // One byte more in the same padding.
+        @usableFromInline let selectedByDefault: Bool
         @usableFromInline let skipCode: Int32
         @usableFromInline let requires: [Requirement]
         @usableFromInline let setups: [String]

@@ -6,7 +6,9 @@ import Requirements
 /// Which tests of a catalog to consider: by tag expression and by test id.
 ///
 /// A test is selected when it matches any `--tag` expression (or there is none)
-/// and any id pattern (or there is none).
+/// and any id pattern (or there is none). A test not selected by default
+/// (`TestDefinition.selectedByDefault`, kvm-unit-tests' `nodefault`) is selected
+/// only by a `--tag` or `--id` that matches it.
 public struct TestSelection: Sendable {
     /// `--tag` expressions; a test matching any is selected (every test when none).
     public let tags: [TagExpression]
@@ -24,8 +26,10 @@ public struct TestSelection: Sendable {
 
     /// Whether the selection takes a test.
     /// - Parameter test: A test.
-    /// - Returns: True when it matches a tag expression (or there is none) and an id pattern (or there is none).
+    /// - Returns: True when it matches a tag expression (or there is none) and an id pattern (or there is none); for a
+    ///   test not selected by default, only when there is a tag expression or an id pattern.
     public func matches(_ test: TestDefinition) -> Bool {
+        if !test.selectedByDefault, tags.isEmpty, ids.isEmpty { return false }
         if !tags.isEmpty {
             let own = Set(test.tags)
             guard tags.contains(where: { $0.matches(own) }) else { return false }

@@ -102,6 +102,14 @@ struct HostProbeTests {
         #expect(probe(tree).lookup(name) == .absent(reason: reason))
     }
 
+    @Test("env:NAME is a variable of Testbed's own environment; unset or empty, it is absent")
+    func environmentVariable() throws {
+        let path = try #require(ProcessInfo.processInfo.environment["PATH"])
+        #expect(value(probe(tree).lookup("env:PATH")) == .some(path))
+        #expect(probe(tree).lookup("env:TESTBED_NO_SUCH_VARIABLE_SET") == .absent(reason: "TESTBED_NO_SUCH_VARIABLE_SET is not set in testbed's environment"))
+        #expect(HostProbe.isBuiltIn("env:ACCEL"))
+    }
+
     @Test("root is present for uid 0")
     func root() {
         #expect(probe(tree, uid: 0).lookup("root").fact?.name == "root")

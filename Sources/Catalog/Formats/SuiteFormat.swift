@@ -37,9 +37,9 @@ public enum SuiteFormat: String, Sendable, Hashable, Codable, CaseIterable {
     var decoder: (any FieldSuiteDecoder)? {
         switch self {
         case .testbed: nil
-        case .kvmUnitTests: FieldFormatPending(format: self)
+        case .kvmUnitTests: KVMUnitTestsDecoder()
         case .autopkgtest: AutopkgtestDecoder()
-        case .kselftest: FieldFormatPending(format: self)
+        case .kselftest: KselftestDecoder()
         case .meson: MesonDecoder()
         }
     }
@@ -57,16 +57,4 @@ protocol FieldSuiteDecoder: Sendable {
     ///   - shownAs: the root as shown to the user (for error locations).
     ///   - state: where tests, setups and errors go.
     func decode(root: String, shownAs: String, state: inout LoadState)
-}
-
-/// A format named but not read yet: recognises nothing, and says so when forced.
-struct FieldFormatPending: FieldSuiteDecoder {
-    let format: SuiteFormat
-
-    func recognises(_ directory: String) -> Bool { false }
-
-    func decode(root: String, shownAs: String, state: inout LoadState) {
-        state.errors.append(DeclarationError(file: shownAs, line: nil,
-            message: "the \(format.rawValue) format cannot be read yet; write a testbed.yaml for this suite"))
-    }
 }

@@ -102,7 +102,7 @@ public final class HostProbe: FactSource, Sendable {
     }
 
     static let fixedNames: Set<String> = ["root", "kernel", "arch", "os", "os-version", "cpus", "memory", "kvm", "virtualized", "qemu"]
-    static let families = ["cpu-flag:", "cmd:", "kconfig:", "module:", "pci:", "file:", "qemu-"]
+    static let families = ["cpu-flag:", "cmd:", "kconfig:", "module:", "pci:", "file:", "env:", "qemu-"]
 
     /// Whether a probe can tell this fact: any built-in name.
     /// - Parameter name: A fact name.
@@ -209,6 +209,7 @@ public final class HostProbe: FactSource, Sendable {
         if let module = name.dropPrefix("module:") { return probeModule(module) }
         if let id = name.dropPrefix("pci:") { return probePCI(id) }
         if let file = name.dropPrefix("file:") { return probeFile(file) }
+        if let variable = name.dropPrefix("env:") { return probeVariable(variable) }
         if name.hasPrefix("qemu-") { return probeBinaryVersion(name, fact: name) }
         return Self.notPresent(name, among: Self.builtInNames)
     }
@@ -523,6 +524,14 @@ public final class HostProbe: FactSource, Sendable {
         guard file.hasPrefix("/") else { return .absent(reason: "file:\(file) must name an absolute path") }
         guard let text = read(file) else { return .absent(reason: "\(file) is not readable on this host") }
         return .present(Fact(name: "file:\(file)", value: text.firstLine ?? "", source: file))
+    }
+
+    /// `env:NAME`: a variable of Testbed's own environment (what the caller set, e.g. kvm-unit-tests' `ACCEL`).
+    func probeVariable(_ variable: String) -> FactLookup {
+        guard let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty else {
+            return .absent(reason: "\(variable) is not set in testbed's environment")
+        }
+        return .present(Fact(name: "env:\(variable)", value: value, source: "the environment"))
     }
 }
 

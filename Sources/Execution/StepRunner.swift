@@ -5,6 +5,7 @@ import HostFacts
 import Planning
 import ProcessSupervision
 import Requirements
+import Subtests
 
 /// Runs one step's processes: builds their environments, starts tests,
 /// runs setups (their check, their run, their exports), teardowns and the
@@ -99,6 +100,11 @@ struct StepRunner: Sendable {
         let layout = options.layout
         launcher.start(spec, tag: tag(index), timeout: timeout, interruptible: true, keepsLeftovers: false) { outcome in
             var result = OutcomeClassifier.test(id: id, test: test, timeout: timeout, outcome: outcome, directory: directory, log: log)
+            // Only a test with a protocol reads its log again: an `exitcode` test costs nothing more.
+            if test.outputProtocol != .exitcode, outcome.launchFailure == nil, let log,
+               let stream = OutcomeClassifier.subtests(of: log, protocol: test.outputProtocol) {
+                OutcomeClassifier.addSubtests(&result, stream)
+            }
             if result.outcome == .fail, let disk = OutcomeClassifier.fullResultsDisk(layout, log: log) {
                 OutcomeClassifier.blockOnFullDisk(&result, disk: disk)
             }

@@ -4,6 +4,7 @@ import ProcessSupervision
 import Foundation
 import Requirements
 import Results
+import Subtests
 
 /// Machine-readable renderings of a run: JSON (DESIGN.md's shape), JUnit XML
 /// and TAP 13.
@@ -89,6 +90,8 @@ public enum ReportWriter {
                 ("id", string(test.id)), ("log", test.logDirectory.map { string(run.directory + "/" + $0 + "/output.log") }),
                 ("outcome", string(test.outcome.rawValue)), ("reason", test.reason.map(string)),
                 ("signal", test.signal.map { String($0) }),
+                ("subtest_counts", test.subtestCounts.map(subtestCountsJSON)),
+                ("subtests", test.subtests.isEmpty ? nil : subtestsJSON(test.subtests)),
             ])
         }
         out.append(report.tests.isEmpty ? "\n\n  ]\n}\n" : "\n  ]\n}\n")
@@ -112,6 +115,22 @@ public enum ReportWriter {
         case let .rerun(attempts):
             "{\"attempts\" : \(attempts), \"kind\" : \"rerun\"}"
         }
+    }
+
+    /// `{"fail" : 1, "pass" : 3, "skip" : 0, "xfail" : 0}`, on one line: every subtest reported, those not kept too.
+    static func subtestCountsJSON(_ counts: SubtestCounts) -> String {
+        "{\"fail\" : \(counts.fail), \"pass\" : \(counts.pass), \"skip\" : \(counts.skip), \"xfail\" : \(counts.xfail)}"
+    }
+
+    /// A test's subtests in the order reported: each `{"name", "outcome", "reason"}` on one line (`reason` left out when none).
+    static func subtestsJSON(_ subtests: [Subtest]) -> String {
+        var text = "["
+        for (index, subtest) in subtests.enumerated() {
+            text += index == 0 ? "\n        " : ",\n        "
+            text += "{\"name\" : " + string(subtest.name) + ", \"outcome\" : " + string(subtest.outcome.rawValue)
+                + (subtest.reason.map { ", \"reason\" : " + string($0) } ?? "") + "}"
+        }
+        return text + "\n      ]"
     }
 
     /// A test's earlier attempts, first first: each an object with its
@@ -312,11 +331,15 @@ public enum ReportWriter {
         let skipped = (counts[.skip] ?? 0) + (counts[.unsupported] ?? 0) + (counts[.interrupted] ?? 0) + forgiven.count
         let time = report.tests.reduce(0) { $0 + $1.duration }
         let setupFailures = report.infrastructureFailures
+        // Each kept subtest is a test case of its own (classname: its test's id).
+        let subtests = SubtestCounts(report.tests.lazy.flatMap(\.subtests))
+        let (allTests, allFailures, allSkipped) = (report.tests.count + subtests.total, failures + subtests.fail,
+                                                   skipped + subtests.skip + subtests.xfail)
         out += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        out += "<testsuites name=\"testbed\" tests=\"\(report.tests.count + report.setups.count)\" failures=\"\(failures)\" "
-            + "errors=\"\(errors + setupFailures.count)\" skipped=\"\(skipped)\" time=\"\(round(time))\">\n"
-        out += "  <testsuite name=\"testbed.\(xml(report.run.environment))\" tests=\"\(report.tests.count)\" failures=\"\(failures)\" "
-            + "errors=\"\(errors)\" skipped=\"\(skipped)\" time=\"\(round(time))\" timestamp=\"\(xml(iso8601(report.run.started) ?? ""))\">\n"
+        out += "<testsuites name=\"testbed\" tests=\"\(allTests + report.setups.count)\" failures=\"\(allFailures)\" "
+            + "errors=\"\(errors + setupFailures.count)\" skipped=\"\(allSkipped)\" time=\"\(round(time))\">\n"
+        out += "  <testsuite name=\"testbed.\(xml(report.run.environment))\" tests=\"\(allTests)\" failures=\"\(allFailures)\" "
+            + "errors=\"\(errors)\" skipped=\"\(allSkipped)\" time=\"\(round(time))\" timestamp=\"\(xml(iso8601(report.run.started) ?? ""))\">\n"
         out += "    <properties>\n"
         out += "      <property name=\"run\" value=\"\(xml(report.run.id))\"/>\n"
         out += "      <property name=\"environment\" value=\"\(xml(report.run.environment))\"/>\n"
@@ -325,6 +348,7 @@ public enum ReportWriter {
         let setupNames = Set(report.setups.map(\.name))
         var blockedDetails: [String: String] = [:]
         for test in report.tests {
+            defer { if !test.subtests.isEmpty { out += junitSubtests(test) } }
             out += "    <testcase name=\"\(xml(test.id))\" classname=\"\(xml(classname(test.id)))\" time=\"\(round(test.duration))\""
             let reason = xml(test.reason ?? test.outcome.rawValue)
             switch test.outcome {
@@ -401,6 +425,27 @@ public enum ReportWriter {
             out += "        <stackTrace>" + xmlBody(trace) + "</stackTrace>\n"
             if !lines.isEmpty { out += "        <system-out>" + xmlBody(lines.joined(separator: "\n") + "\n") + "</system-out>\n" }
             out += "      </\(element)>\n"
+        }
+        return out
+    }
+
+    /// A test's subtests as test cases of their own, after the test's: `classname` the test's id, `name` the
+    /// subtest's; a failed one has a `failure` (type `subtest`, its reason), a skipped one and an expected failure
+    /// (`xfail`) are `skipped` with theirs.
+    static func junitSubtests(_ test: TestResult) -> String {
+        var out = ""
+        for subtest in test.subtests {
+            out += "    <testcase name=\"\(xml(subtest.name))\" classname=\"\(xml(test.id))\" time=\"0\""
+            switch subtest.outcome {
+            case .pass:
+                out += "/>\n"
+            case .fail:
+                let message = subtest.reason ?? "failed"
+                out += ">\n      <failure type=\"subtest\" message=\"\(xml(message))\">\(xmlBody(message))</failure>\n    </testcase>\n"
+            case .skip, .xfail:
+                let message = (subtest.outcome == .xfail ? "expected failure" : "skip") + (subtest.reason.map { ": \($0)" } ?? "")
+                out += ">\n      <skipped message=\"\(xml(message))\"/>\n    </testcase>\n"
+            }
         }
         return out
     }

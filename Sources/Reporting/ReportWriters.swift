@@ -117,22 +117,6 @@ public enum ReportWriter {
         }
     }
 
-    /// `{"fail" : 1, "pass" : 3, "skip" : 0, "xfail" : 0}`, on one line: every subtest reported, those not kept too.
-    static func subtestCountsJSON(_ counts: SubtestCounts) -> String {
-        "{\"fail\" : \(counts.fail), \"pass\" : \(counts.pass), \"skip\" : \(counts.skip), \"xfail\" : \(counts.xfail)}"
-    }
-
-    /// A test's subtests in the order reported: each `{"name", "outcome", "reason"}` on one line (`reason` left out when none).
-    static func subtestsJSON(_ subtests: [Subtest]) -> String {
-        var text = "["
-        for (index, subtest) in subtests.enumerated() {
-            text += index == 0 ? "\n        " : ",\n        "
-            text += "{\"name\" : " + string(subtest.name) + ", \"outcome\" : " + string(subtest.outcome.rawValue)
-                + (subtest.reason.map { ", \"reason\" : " + string($0) } ?? "") + "}"
-        }
-        return text + "\n      ]"
-    }
-
     /// A test's earlier attempts, first first: each an object with its
     /// number (`attempt`, from 1) and the fields of a test's result.
     static func attemptsJSON(_ attempts: [TestAttempt], directory: String) -> String {
@@ -429,27 +413,6 @@ public enum ReportWriter {
         return out
     }
 
-    /// A test's subtests as test cases of their own, after the test's: `classname` the test's id, `name` the
-    /// subtest's; a failed one has a `failure` (type `subtest`, its reason), a skipped one and an expected failure
-    /// (`xfail`) are `skipped` with theirs.
-    static func junitSubtests(_ test: TestResult) -> String {
-        var out = ""
-        for subtest in test.subtests {
-            out += "    <testcase name=\"\(xml(subtest.name))\" classname=\"\(xml(test.id))\" time=\"0\""
-            switch subtest.outcome {
-            case .pass:
-                out += "/>\n"
-            case .fail:
-                let message = subtest.reason ?? "failed"
-                out += ">\n      <failure type=\"subtest\" message=\"\(xml(message))\">\(xmlBody(message))</failure>\n    </testcase>\n"
-            case .skip, .xfail:
-                let message = (subtest.outcome == .xfail ? "expected failure" : "skip") + (subtest.reason.map { ": \($0)" } ?? "")
-                out += ">\n      <skipped message=\"\(xml(message))\"/>\n    </testcase>\n"
-            }
-        }
-        return out
-    }
-
     /// `/migration/precopy/tcp` → `migration.precopy`.
     static func classname(_ id: String) -> String {
         let parts = id.split(separator: "/").dropLast()
@@ -460,16 +423,19 @@ public enum ReportWriter {
 
     /// TAP version 13: `ok` for passes and skips (`# SKIP` for skipped,
     /// unsupported and interrupted tests), `not ok` for test failures and for
-    /// blocked tests, each with a YAML block saying why.
+    /// blocked tests, each with a YAML block saying why. When a test has
+    /// subtests, the stream is TAP version 14 and they come before its line as
+    /// an indented subtest (`# Subtest: ID`, its plan, a test point each).
     ///
     /// - Parameter report: The run read back from the results database.
     /// - Returns: The TAP stream: the version line, the plan `1..N`, and one numbered line per test in the report's order.
     public static func tap(_ report: RunReport) -> String {
-        var out = "TAP version 13\n1..\(report.tests.count)\n"
+        let version = report.tests.contains { !$0.subtests.isEmpty } ? 14 : 13
+        var out = "TAP version \(version)\n1..\(report.tests.count)\n"
         for (index, test) in report.tests.enumerated() {
             let number = index + 1
-            let name = test.id.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "#", with: "\\#")
-                .replacingOccurrences(of: "\n", with: " ").escapingControls
+            let name = tapName(test.id)
+            if !test.subtests.isEmpty { out += tapSubtests(test, name: name) }
             let reason = (test.reason ?? "").replacingOccurrences(of: "\n", with: "; ").replacingOccurrences(of: "#", with: "\\#")
                 .escapingControls
             if case let .forgiven(failures, window, threshold)? = test.flaky, test.outcome.isTestFailure {
@@ -504,6 +470,12 @@ public enum ReportWriter {
             }
         }
         return out
+    }
+
+    /// A name for a TAP description: `\` and `#` escaped, on one line, controls escaped.
+    static func tapName(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "#", with: "\\#")
+            .replacingOccurrences(of: "\n", with: " ").escapingControls
     }
 
     /// A YAML scalar in double quotes; every character `isUnprintable` names

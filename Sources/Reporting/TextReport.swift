@@ -60,15 +60,17 @@ public struct TextReport {
     /// How many failed subtests a failure shows under it, at most.
     static let shownSubtests = 20
 
-    /// A test's failed subtests, one a line under it (`      ✗ name  reason`), at most `shownSubtests`, then how many more.
+    /// A test's failed subtests, one a line under it (`      ✗ subtest name  reason`), at most `shownSubtests`, then how many more.
     func failedSubtests(_ test: TestResult) -> String {
         let failed = test.subtests.filter { $0.outcome == .fail }
         let total = test.subtestCounts?.fail ?? failed.count
         guard total > 0 else { return "" }
         var out = ""
         for subtest in failed.prefix(Self.shownSubtests) {
+            // A reason that only repeats the name (kvm-unit-tests' `FAIL: name` line) is not shown again.
+            let reason = subtest.reason.flatMap { $0.hasSuffix(subtest.name) ? nil : $0 }
             out += "      " + red("✗") + " subtest " + subtest.name.escapingControls
-                + (subtest.reason.map { "  " + dim($0.escapingControls) } ?? "") + "\n"
+                + (reason.map { "  " + dim($0.escapingControls) } ?? "") + "\n"
         }
         let more = total - min(failed.count, Self.shownSubtests)
         if more > 0 { out += "      … and \(more) more failed subtest\(more == 1 ? "" : "s")\n" }

@@ -73,6 +73,10 @@ public struct SubtestStream: Sendable {
         if !line.isEmpty { endLine() }
         finished = true
         if let found = parser?.finish() { take(found) }
+        if let extra = parser?.countedOnly, extra.total > 0 {
+            counts.fail += extra.fail
+            dropped += extra.total
+        }
     }
 
     private mutating func endLine() {
@@ -103,4 +107,11 @@ protocol SubtestLineParser: Sendable {
     mutating func read(_ line: String) -> [Subtest]
     /// The subtests the end of the output completes.
     mutating func finish() -> [Subtest]
+    /// Failures counted but never made into values (a plan of millions never reported), known once finished.
+    var countedOnly: SubtestCounts { get }
+}
+
+extension SubtestLineParser {
+    /// None.
+    var countedOnly: SubtestCounts { SubtestCounts() }
 }

@@ -29,6 +29,8 @@ struct TAPParser: SubtestLineParser {
     private var bailed = false
     private var inYAML = false
     private var afterTestPoint = false
+    /// The missing tests of plans too long to name each.
+    private(set) var countedOnly = SubtestCounts()
     /// The most subtests held back while their parents' names are unknown.
     static let maximumBuffered = SubtestStream.maximumKept
 
@@ -162,12 +164,14 @@ struct TAPParser: SubtestLineParser {
         return result
     }
 
-    /// Failures for the tests `level`'s plan promised and its output never reported (at most `maximumKept` named).
-    private func missing(_ level: Level, prefix: String) -> [Subtest] {
+    /// Failures for the tests `level`'s plan promised and its output never reported: at most `maximumKept` named,
+    /// the rest only counted (`countedOnly`).
+    private mutating func missing(_ level: Level, prefix: String) -> [Subtest] {
         guard let planned = level.planned, planned > level.seen else { return [] }
         let first = max(level.highest, level.seen) + 1
-        let last = min(planned, first + SubtestStream.maximumKept + 1)
-        guard first <= last else { return [] }
+        guard first <= planned else { return [] }
+        let last = min(planned, first + SubtestStream.maximumKept - 1)
+        countedOnly.fail += planned - last
         return (first...last).map {
             Subtest(name: prefix + "test \($0)", outcome: .fail, reason: "planned (1..\(planned)) but never reported")
         }

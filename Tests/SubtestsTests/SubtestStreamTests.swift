@@ -206,3 +206,17 @@ struct SubtestStreamTests {
         #expect(stream.firstFailure?.name == "n2")
     }
 }
+
+@Suite("subtest streams: plans too long to name")
+struct SubtestPlanLimitTests {
+    @Test("a plan of a million never reported: 10,000 named failures kept, every one counted, quickly")
+    func hugePlan() {
+        var stream = SubtestStream(protocol: .tap)
+        stream.feed(Array("1..1000000\nok 1 - only\n".utf8))
+        stream.finish()
+        #expect(stream.subtests.count == SubtestStream.maximumKept)
+        #expect(stream.counts == SubtestCounts(pass: 1, fail: 999_999, skip: 0))
+        #expect(stream.dropped == 1_000_000 - SubtestStream.maximumKept)
+        #expect(stream.subtests.last?.name == "test \(SubtestStream.maximumKept)")
+    }
+}

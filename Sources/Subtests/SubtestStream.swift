@@ -89,6 +89,7 @@ public struct SubtestStream: Sendable {
 
     private mutating func take(_ found: [Subtest]) {
         for var subtest in found {
+            subtest.name = Self.capped(subtest.name)
             counts.add(subtest.outcome)
             if subtest.outcome == .fail, firstFailure == nil { firstFailure = subtest }
             if subtests.count < limit {
@@ -98,6 +99,16 @@ public struct SubtestStream: Sendable {
                 dropped += 1
             }
         }
+    }
+}
+
+extension SubtestStream {
+    /// `name` cut to `maximumLineBytes` (a deeply nested name grows with each parent), `…` at the end when cut.
+    static func capped(_ name: String) -> String {
+        guard name.utf8.count > maximumLineBytes else { return name }
+        var cut = String(decoding: name.utf8.prefix(maximumLineBytes - 3), as: UTF8.self)
+        while cut.utf8.count > maximumLineBytes - 3 { cut.removeLast() }
+        return cut + "…"
     }
 }
 

@@ -149,7 +149,7 @@ struct TAPParser: SubtestLineParser {
         // Children already reported (every name above known) were named when reported.
         let prefixName = parent ?? level.header
         let prefix = prefixName.map { $0 + "/" } ?? ""
-        var result = held.map { var subtest = $0; subtest.name = prefix + subtest.name; return subtest }
+        var result = held.map { var subtest = $0; subtest.name = SubtestStream.capped(prefix + subtest.name); return subtest }
         buffered -= level.children.count
         result += placeholders(level.overflow, prefix: prefix)
         result += missing(level, prefix: prefix)

@@ -220,3 +220,22 @@ struct SubtestPlanLimitTests {
         #expect(stream.subtests.last?.name == "test \(SubtestStream.maximumKept)")
     }
 }
+
+@Suite("subtest streams: deep nesting")
+struct SubtestNestingLimitTests {
+    @Test("a name nested 200 levels deep is cut to 4 KiB")
+    func deep() {
+        var stream = SubtestStream(protocol: .tap)
+        let depth = 200
+        var output = String(repeating: "    ", count: depth) + "ok 1 - leaf\n"
+        for level in stride(from: depth - 1, through: 0, by: -1) {
+            output += String(repeating: "    ", count: level) + "ok 1 - " + String(repeating: "n", count: 40) + "\n"
+        }
+        stream.feed(Array(output.utf8))
+        stream.finish()
+        #expect(stream.subtests.count == depth + 1)
+        #expect(stream.subtests.allSatisfy { $0.name.utf8.count <= SubtestStream.maximumLineBytes })
+        #expect(stream.subtests.first?.name.hasSuffix("…") == true)
+        #expect(stream.subtests.last?.name == String(repeating: "n", count: 40))
+    }
+}

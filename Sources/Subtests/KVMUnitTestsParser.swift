@@ -70,7 +70,8 @@ struct GTestParser: SubtestLineParser {
         }
         let tag = text[text.index(after: text.startIndex)..<close].trimmingSpaces
         let rest = text[text.index(after: close)...].trimmingSpaces
-        let name = String(rest.prefix { $0 != " " })
+        // `[  FAILED  ] Inst/Math.Param/0, where GetParam() = 4 (0 ms)`: the name ends at a space or that comma.
+        let name = String(rest.prefix { $0 != " " && $0 != "," })
         switch tag {
         case "RUN":
             var found: [Subtest] = []

@@ -98,11 +98,11 @@ struct StepRunner: Sendable {
                                directory: test.directory, output: output)
         }
         let layout = options.layout
+        // Only a test with a protocol has its log read (as it runs): an `exitcode` test costs nothing more.
+        let reader = test.outputProtocol == .exitcode ? nil : log.flatMap { SubtestReader(log: $0, protocol: test.outputProtocol, live: true) }
         launcher.start(spec, tag: tag(index), timeout: timeout, interruptible: true, keepsLeftovers: false) { outcome in
             var result = OutcomeClassifier.test(id: id, test: test, timeout: timeout, outcome: outcome, directory: directory, log: log)
-            // Only a test with a protocol reads its log again: an `exitcode` test costs nothing more.
-            if test.outputProtocol != .exitcode, outcome.launchFailure == nil, let log,
-               let stream = OutcomeClassifier.subtests(of: log, protocol: test.outputProtocol) {
+            if let stream = reader?.finish(), outcome.launchFailure == nil {
                 OutcomeClassifier.addSubtests(&result, stream)
             }
             if result.outcome == .fail, let disk = OutcomeClassifier.fullResultsDisk(layout, log: log) {

@@ -48,3 +48,29 @@ struct SubtestVerdictTests {
         #expect(OutcomeClassifier.subtests(of: log, protocol: .exitcode) == nil)
     }
 }
+
+@Suite("subtests read while the test runs")
+struct SubtestReaderTests {
+    @Test("a live reader reads what the test wrote before it ends, and the rest when finished")
+    func live() async throws {
+        let tree = try TemporaryTree()
+        let log = try SubtestVerdictTests.log("ok 1 - early\n", in: tree)
+        let reader = try #require(SubtestReader(log: log, protocol: .tap, live: true))
+        let deadline = Date().addingTimeInterval(5)
+        while reader.bytesRead < 13, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(reader.bytesRead == 13, "read while the test runs")
+        log.append("not ok 2 - late\n")
+        let stream = reader.finish()
+        #expect(stream.subtests.map(\.name) == ["early", "late"])
+        #expect(reader.bytesRead == 29)
+    }
+
+    @Test("no reader for exitcode, nor for a log that is not a regular file")
+    func none() throws {
+        let tree = try TemporaryTree()
+        let log = try SubtestVerdictTests.log("ok 1\n", in: tree)
+        #expect(SubtestReader(log: log, protocol: .exitcode, live: true) == nil)
+        let null = LogFile(descriptor: open("/dev/null", O_RDWR | O_CLOEXEC), relative: "null")
+        #expect(SubtestReader(log: null, protocol: .tap, live: true) == nil)
+    }
+}

@@ -60,24 +60,24 @@ let package = Package(
         ]),
         // The results database (SQLite through GRDB): a recorder that writes runs, and reads them back.
         .target(name: "Results", dependencies: [
-            "CShim", "Requirements", "HostFacts", "ProcessSupervision", "Execution", .product(name: "GRDB", package: "GRDB.swift"),
+            "CShim", "Requirements", "HostFacts", "ProcessSupervision", "Execution", "Subtests", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The lab's memory read back: two runs compared, a test's timeline, fail ratios, snapshot diffs, regressions, why.
-        .target(name: "History", dependencies: ["HostFacts", "Execution", "Results"]),
+        .target(name: "History", dependencies: ["HostFacts", "Execution", "Results", "Subtests"]),
         // The dashboard: the store's recent history gathered into one value (`DashboardData`), rendered as one self-contained HTML page.
-        .target(name: "Dashboard", dependencies: ["HostFacts", "Execution", "Results", "History", .product(name: "Plot", package: "Plot")]),
+        .target(name: "Dashboard", dependencies: ["HostFacts", "Execution", "Results", "History", "Subtests", .product(name: "Plot", package: "Plot")]),
         // `testbed serve`: the live dashboard, the logs and the read-only JSON API over HTTP (Hummingbird).
         .target(name: "Server", dependencies: [
             "Results", "History", "Dashboard", .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Text, JSON, JUnit and TAP reports over one RunReport (the exit-code policy is in Execution).
-        .target(name: "Reporting", dependencies: ["Declarations", "Requirements", "ProcessSupervision", "Execution", "Results"]),
+        .target(name: "Reporting", dependencies: ["Declarations", "Requirements", "ProcessSupervision", "Execution", "Results", "Subtests"]),
         // The command line: check, plan, probe, run, report (swift-argument-parser).
         .target(name: "TestbedCommands", dependencies: [
             "CShim", "Declarations", "Requirements", "HostFacts", "Catalog", "Planning", "ProcessSupervision",
-            "Execution", "Results", "Reporting", "History", "Dashboard", "Server",
+            "Execution", "Results", "Reporting", "History", "Dashboard", "Server", "Subtests",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "testbed", dependencies: ["TestbedCommands"], linkerSettings: [
@@ -104,15 +104,15 @@ let package = Package(
         ]),
         .testTarget(name: "ProcessSupervisionTests", dependencies: ["ProcessSupervision", "HostFacts", "Declarations", "CShim", "TestSupport"]),
         .testTarget(name: "ExecutionTests", dependencies: [
-            "Execution", "ProcessSupervision", "Planning", "Catalog", "Requirements", "HostFacts", "Declarations", "TestSupport",
+            "Execution", "ProcessSupervision", "Planning", "Catalog", "Requirements", "HostFacts", "Declarations", "Subtests", "TestSupport",
         ]),
         .testTarget(name: "ResultsTests", dependencies: [
-            "Results", "Reporting", "Execution", "Requirements", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+            "Results", "Reporting", "Execution", "Requirements", "Subtests", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
         ], exclude: ["Fixtures"]),
         .testTarget(name: "HistoryTests", dependencies: ["History", "Results", "Execution", "HostFacts"]),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "History", "Results", "Execution", "HostFacts", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Results", "TestSupport"]),
-        .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Results", "Execution", "TestSupport"]),
+        .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Results", "Execution", "Subtests", "TestSupport"]),
         .testTarget(name: "TestbedCLITests", dependencies: ["testbed", "TestbedCommands", "TestSupport", "Yams"]),
     ]
 )

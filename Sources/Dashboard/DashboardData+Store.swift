@@ -3,6 +3,7 @@ import Foundation
 import History
 import HostFacts
 import Results
+import Subtests
 
 extension DashboardData {
     /// How many regressions get their `why` (the others name `testbed why`).
@@ -162,6 +163,9 @@ struct Gatherer {
                 rows[row].log = log
                 rows[row].logged[index] = true
             }
+            // Runs come oldest first: the newest run's subtests stay.
+            rows[row].failedSubtestCount = test.subtestCounts?.fail ?? 0
+            rows[row].failedSubtests = test.subtests.lazy.filter { $0.outcome == .fail }.prefix(3).map(\.name)
         }
         var seen: [String: Bool] = [:]
         for setup in runSetups {

@@ -193,6 +193,10 @@ public struct DashboardData: Sendable, Hashable {
         public var log: String?
         /// The runs where it had a log directory (a cell links to the log only there).
         public var logged: [Bool]
+        /// How many of its subtests failed in the newest run that has it (0: none, or no subtests).
+        public var failedSubtestCount = 0
+        /// The names of the first of those (at most 3), in the order reported.
+        public var failedSubtests: [String] = []
 
         /// A row.
         ///

@@ -152,6 +152,15 @@ extension DashboardPage {
         return id[..<slash]
     }
 
+    /// ` (2 subtests failed: a, b)` under a test's outcome, small; nothing when none failed.
+    static func failedSubtests(_ test: DashboardData.TestRow) -> [Markup] {
+        guard test.failedSubtestCount > 0 else { return [] }
+        let count = test.failedSubtestCount
+        let more = count > test.failedSubtests.count ? ", …" : ""
+        let text = " (\(count) subtest\(count == 1 ? "" : "s") failed: " + test.failedSubtests.joined(separator: ", ") + more + ")"
+        return [Tag.element("small", ["class": "muted subtests"], text: text)]
+    }
+
     func group(_ prefix: Substring, _ tests: ArraySlice<DashboardData.TestRow>, open: Bool) -> Markup {
         let last = data.runs.count - 1
         var failing = 0
@@ -169,7 +178,8 @@ extension DashboardPage {
             rows.append(Tag.element("tr", ["data-t": test.id, "data-l": test.log.map(Self.pathEncoded)], [
                 Tag.element("td", ["class": "id"], text: test.id),
                 Tag.element("td", [:], [Tag.element("span", ["class": "strip", "data-o": codes])]),
-                Tag.element("td", ["class": now.map { "o-" + $0.rawValue }], text: now?.rawValue ?? "not in the latest run"),
+                Tag.element("td", ["class": now.map { "o-" + $0.rawValue }], [.text(now?.rawValue ?? "not in the latest run")]
+                            + Self.failedSubtests(test)),
                 Tag.element("td", ["class": "muted"], text: test.ratio.text),
             ]))
         }

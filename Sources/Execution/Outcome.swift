@@ -5,6 +5,7 @@ import HostFacts
 import Planning
 import ProcessSupervision
 import Requirements
+import Subtests
 
 /// A test's outcome (DESIGN.md, "Outcomes").
 public enum TestOutcome: String, Sendable, Hashable, Codable, CaseIterable {
@@ -84,6 +85,11 @@ public struct TestResult: Sendable, Hashable, Codable {
     public var attempts: [TestAttempt] = []
     /// Why it is marked flaky: a failure its `flaky: K/N` forgave, or a pass on a rerun; nil otherwise.
     public var flaky: FlakyMark?
+    /// The subtests its output reported (its `outputProtocol`), at most `SubtestStream.maximumKept`, in the order reported;
+    /// empty for an `exitcode` test.
+    public var subtests: [Subtest] = []
+    /// How many subtests its output reported, by outcome, those not kept too; nil for an `exitcode` test (or one that did not run).
+    public var subtestCounts: SubtestCounts?
 
     /// A failure that counts toward the exit code: `fail`, `timeout` or
     /// `error`, unless the test's flaky policy forgave it.
@@ -183,7 +189,27 @@ public struct SetupResult: Sendable, Hashable, Codable {
 
 extension TestResult {
     enum CodingKeys: String, CodingKey {
-        case id, outcome, started, duration, exitStatus, signal, reason, blockedBy, logDirectory, attempts, flaky
+        case id, outcome, started, duration, exitStatus, signal, reason, blockedBy, logDirectory, attempts, flaky, subtests, subtestCounts
+    }
+
+    /// Encodes a result; `subtests` and `subtestCounts` only when it has them.
+    /// - Parameter encoder: The encoder.
+    /// - Throws: What the encoder throws.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(outcome, forKey: .outcome)
+        try container.encodeIfPresent(started, forKey: .started)
+        try container.encode(duration, forKey: .duration)
+        try container.encodeIfPresent(exitStatus, forKey: .exitStatus)
+        try container.encodeIfPresent(signal, forKey: .signal)
+        try container.encodeIfPresent(reason, forKey: .reason)
+        try container.encodeIfPresent(blockedBy, forKey: .blockedBy)
+        try container.encodeIfPresent(logDirectory, forKey: .logDirectory)
+        try container.encode(attempts, forKey: .attempts)
+        try container.encodeIfPresent(flaky, forKey: .flaky)
+        if !subtests.isEmpty { try container.encode(subtests, forKey: .subtests) }
+        try container.encodeIfPresent(subtestCounts, forKey: .subtestCounts)
     }
 
     /// Decodes a result; one written before there were reruns (no
@@ -202,6 +228,8 @@ extension TestResult {
                   logDirectory: try container.decodeIfPresent(String.self, forKey: .logDirectory),
                   attempts: try container.decodeIfPresent([TestAttempt].self, forKey: .attempts) ?? [],
                   flaky: try container.decodeIfPresent(FlakyMark.self, forKey: .flaky))
+        subtests = try container.decodeIfPresent([Subtest].self, forKey: .subtests) ?? []
+        subtestCounts = try container.decodeIfPresent(SubtestCounts.self, forKey: .subtestCounts)
     }
 }
 

@@ -5,6 +5,7 @@ import HostFacts
 import Planning
 import ProcessSupervision
 import Requirements
+import Subtests
 
 /// Runs one step's processes: builds their environments, starts tests,
 /// runs setups (their check, their run, their exports), teardowns and the
@@ -97,8 +98,13 @@ struct StepRunner: Sendable {
                                directory: test.directory, output: output)
         }
         let layout = options.layout
+        // Only a test with a protocol has its log read (as it runs): an `exitcode` test costs nothing more.
+        let reader = test.outputProtocol == .exitcode ? nil : log.flatMap { SubtestReader(log: $0, protocol: test.outputProtocol, live: true) }
         launcher.start(spec, tag: tag(index), timeout: timeout, interruptible: true, keepsLeftovers: false) { outcome in
             var result = OutcomeClassifier.test(id: id, test: test, timeout: timeout, outcome: outcome, directory: directory, log: log)
+            if let stream = reader?.finish(), outcome.launchFailure == nil {
+                OutcomeClassifier.addSubtests(&result, stream)
+            }
             if result.outcome == .fail, let disk = OutcomeClassifier.fullResultsDisk(layout, log: log) {
                 OutcomeClassifier.blockOnFullDisk(&result, disk: disk)
             }

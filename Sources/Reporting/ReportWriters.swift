@@ -4,6 +4,7 @@ import ProcessSupervision
 import Foundation
 import Requirements
 import Results
+import Subtests
 
 /// Machine-readable renderings of a run: JSON (DESIGN.md's shape), JUnit XML
 /// and TAP 13.
@@ -89,6 +90,8 @@ public enum ReportWriter {
                 ("id", string(test.id)), ("log", test.logDirectory.map { string(run.directory + "/" + $0 + "/output.log") }),
                 ("outcome", string(test.outcome.rawValue)), ("reason", test.reason.map(string)),
                 ("signal", test.signal.map { String($0) }),
+                ("subtest_counts", test.subtestCounts.map(subtestCountsJSON)),
+                ("subtests", test.subtests.isEmpty ? nil : subtestsJSON(test.subtests)),
             ])
         }
         out.append(report.tests.isEmpty ? "\n\n  ]\n}\n" : "\n  ]\n}\n")
@@ -312,11 +315,15 @@ public enum ReportWriter {
         let skipped = (counts[.skip] ?? 0) + (counts[.unsupported] ?? 0) + (counts[.interrupted] ?? 0) + forgiven.count
         let time = report.tests.reduce(0) { $0 + $1.duration }
         let setupFailures = report.infrastructureFailures
+        // Each kept subtest is a test case of its own (classname: its test's id).
+        let subtests = SubtestCounts(report.tests.lazy.flatMap(\.subtests))
+        let (allTests, allFailures, allSkipped) = (report.tests.count + subtests.total, failures + subtests.fail,
+                                                   skipped + subtests.skip + subtests.xfail)
         out += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        out += "<testsuites name=\"testbed\" tests=\"\(report.tests.count + report.setups.count)\" failures=\"\(failures)\" "
-            + "errors=\"\(errors + setupFailures.count)\" skipped=\"\(skipped)\" time=\"\(round(time))\">\n"
-        out += "  <testsuite name=\"testbed.\(xml(report.run.environment))\" tests=\"\(report.tests.count)\" failures=\"\(failures)\" "
-            + "errors=\"\(errors)\" skipped=\"\(skipped)\" time=\"\(round(time))\" timestamp=\"\(xml(iso8601(report.run.started) ?? ""))\">\n"
+        out += "<testsuites name=\"testbed\" tests=\"\(allTests + report.setups.count)\" failures=\"\(allFailures)\" "
+            + "errors=\"\(errors + setupFailures.count)\" skipped=\"\(allSkipped)\" time=\"\(round(time))\">\n"
+        out += "  <testsuite name=\"testbed.\(xml(report.run.environment))\" tests=\"\(allTests)\" failures=\"\(allFailures)\" "
+            + "errors=\"\(errors)\" skipped=\"\(allSkipped)\" time=\"\(round(time))\" timestamp=\"\(xml(iso8601(report.run.started) ?? ""))\">\n"
         out += "    <properties>\n"
         out += "      <property name=\"run\" value=\"\(xml(report.run.id))\"/>\n"
         out += "      <property name=\"environment\" value=\"\(xml(report.run.environment))\"/>\n"
@@ -325,6 +332,7 @@ public enum ReportWriter {
         let setupNames = Set(report.setups.map(\.name))
         var blockedDetails: [String: String] = [:]
         for test in report.tests {
+            defer { if !test.subtests.isEmpty { out += junitSubtests(test) } }
             out += "    <testcase name=\"\(xml(test.id))\" classname=\"\(xml(classname(test.id)))\" time=\"\(round(test.duration))\""
             let reason = xml(test.reason ?? test.outcome.rawValue)
             switch test.outcome {
@@ -415,16 +423,19 @@ public enum ReportWriter {
 
     /// TAP version 13: `ok` for passes and skips (`# SKIP` for skipped,
     /// unsupported and interrupted tests), `not ok` for test failures and for
-    /// blocked tests, each with a YAML block saying why.
+    /// blocked tests, each with a YAML block saying why. When a test has
+    /// subtests, the stream is TAP version 14 and they come before its line as
+    /// an indented subtest (`# Subtest: ID`, its plan, a test point each).
     ///
     /// - Parameter report: The run read back from the results database.
     /// - Returns: The TAP stream: the version line, the plan `1..N`, and one numbered line per test in the report's order.
     public static func tap(_ report: RunReport) -> String {
-        var out = "TAP version 13\n1..\(report.tests.count)\n"
+        let version = report.tests.contains { !$0.subtests.isEmpty } ? 14 : 13
+        var out = "TAP version \(version)\n1..\(report.tests.count)\n"
         for (index, test) in report.tests.enumerated() {
             let number = index + 1
-            let name = test.id.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "#", with: "\\#")
-                .replacingOccurrences(of: "\n", with: " ").escapingControls
+            let name = tapName(test.id)
+            if !test.subtests.isEmpty { out += tapSubtests(test, name: name) }
             let reason = (test.reason ?? "").replacingOccurrences(of: "\n", with: "; ").replacingOccurrences(of: "#", with: "\\#")
                 .escapingControls
             if case let .forgiven(failures, window, threshold)? = test.flaky, test.outcome.isTestFailure {
@@ -459,6 +470,12 @@ public enum ReportWriter {
             }
         }
         return out
+    }
+
+    /// A name for a TAP description: `\` and `#` escaped, on one line, controls escaped.
+    static func tapName(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "#", with: "\\#")
+            .replacingOccurrences(of: "\n", with: " ").escapingControls
     }
 
     /// A YAML scalar in double quotes; every character `isUnprintable` names

@@ -57,6 +57,26 @@ public struct TextReport {
         return out + dim("      log: \(shown(report.run.directory + "/" + relative))" + missing(relative)) + "\n"
     }
 
+    /// How many failed subtests a failure shows under it, at most.
+    static let shownSubtests = 20
+
+    /// A test's failed subtests, one a line under it (`      ✗ subtest name  reason`), at most `shownSubtests`, then how many more.
+    func failedSubtests(_ test: TestResult) -> String {
+        let failed = test.subtests.filter { $0.outcome == .fail }
+        let total = test.subtestCounts?.fail ?? failed.count
+        guard total > 0 else { return "" }
+        var out = ""
+        for subtest in failed.prefix(Self.shownSubtests) {
+            // A reason that only repeats the name (kvm-unit-tests' `FAIL: name` line) is not shown again.
+            let reason = subtest.reason.flatMap { $0.hasSuffix(subtest.name) ? nil : $0 }
+            out += "      " + red("✗") + " subtest " + subtest.name.escapingControls
+                + (reason.map { "  " + dim($0.escapingControls) } ?? "") + "\n"
+        }
+        let more = total - min(failed.count, Self.shownSubtests)
+        if more > 0 { out += "      … and \(more) more failed subtest\(more == 1 ? "" : "s")\n" }
+        return out
+    }
+
     /// The report as `testbed report` (and `testbed run`, at its end) prints it.
     /// - Returns: lines ending in newlines: the run's header, its verdicts,
     ///   test failures and infrastructure failures with their log tails, and the summary.
@@ -84,6 +104,7 @@ public struct TextReport {
                 let tries = test.attempts.isEmpty ? "" : dim(" (failed all \(test.attempts.count + 1) attempts)")
                 out += "  \(test.id.escapingControls)  \(red(test.outcome.rawValue))" + tries
                     + (test.reason.map { "  \($0.escapingControls)" } ?? "") + "\n"
+                out += failedSubtests(test)
                 if let directory = test.logDirectory {
                     out += tail(directory + "/output.log")
                 }

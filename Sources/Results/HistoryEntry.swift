@@ -1,5 +1,6 @@
 import Execution
 import Foundation
+import Subtests
 
 /// One test's result in one run, with the run it belongs to: a row of
 /// `testbed history`, and what regressions and `why` look back through.
@@ -19,6 +20,12 @@ public struct HistoryEntry: Sendable, Hashable {
     /// How the flaky policy marked it: `forgiven` (a failure the policy
     /// forgave), `rerun` (failed, then passed on a rerun); nil when not flaky.
     public var flaky: String?
+    /// Its subtests in that run by outcome (every one reported); nil when it reported none (an `exitcode` test).
+    public var subtests: SubtestCounts?
+    /// The names of its first failed subtests in that run (at most `HistoryEntry.failedSubtestsShown`), in the order reported.
+    public var failedSubtests: [String] = []
+    /// How many failed subtests' names an entry holds, at most (5).
+    public static let failedSubtestsShown = 5
 
     /// An entry.
     ///

@@ -74,7 +74,10 @@ extension SQLiteRunStore {
             arguments += [test]
             let limit = filter.limit.map { " LIMIT \($0)" } ?? ""
             return try Row.fetchAll(db, sql: """
-                SELECT t.run_id, t.outcome, t.duration, t.flaky, r.started, r.host, r.environment
+                SELECT t.run_id, t.outcome, t.duration, t.flaky, r.started, r.host, r.environment, t.subtest_counts,
+                    (SELECT group_concat(name, char(10)) FROM (SELECT s.name FROM subtest s
+                        WHERE s.run_id = t.run_id AND s.test_id = t.id AND s.outcome = 'fail' ORDER BY s.ordinal
+                        LIMIT \(HistoryEntry.failedSubtestsShown))) AS failed_subtests
                 FROM test_result t JOIN run r ON r.id = t.run_id
                 \(clause) t.id = ? AND t.outcome != 'pending' ORDER BY r.started DESC, r.id DESC\(limit)
                 """, arguments: arguments).map(Self.entry)
@@ -232,9 +235,15 @@ extension SQLiteRunStore {
     }
 
     /// A history entry from a row of `t.run_id, t.outcome, t.duration, t.flaky, r.started, r.host, r.environment`.
+    /// With `t.subtest_counts` and `failed_subtests` (names joined by newlines) too, when the query has them.
     static func entry(_ row: Row) -> HistoryEntry {
-        HistoryEntry(runID: row["run_id"], started: Date(timeIntervalSince1970: row["started"]), host: row["host"],
-                     environment: row["environment"], outcome: TestOutcome(rawValue: row["outcome"]) ?? .interrupted,
-                     duration: row["duration"], flaky: row["flaky"])
+        var entry = HistoryEntry(runID: row["run_id"], started: Date(timeIntervalSince1970: row["started"]), host: row["host"],
+                                 environment: row["environment"], outcome: TestOutcome(rawValue: row["outcome"]) ?? .interrupted,
+                                 duration: row["duration"], flaky: row["flaky"])
+        if row.hasColumn("subtest_counts") { entry.subtests = subtestCounts(row["subtest_counts"]) }
+        if row.hasColumn("failed_subtests"), let names = row["failed_subtests"] as String? {
+            entry.failedSubtests = names.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        }
+        return entry
     }
 }

@@ -2,6 +2,7 @@ import Execution
 import Foundation
 import GRDB
 import Requirements
+import Subtests
 
 // Reading runs back from the SQLite database: `testbed report`.
 extension SQLiteRunStore {
@@ -89,8 +90,10 @@ extension SQLiteRunStore {
         var run = Self.run(row)
         // As `runs` has them: a run that never ended has its results counted.
         if run.counts == nil { run.counts = try Self.countResults(db, run: run) }
+        var subtestCounts: [String: SubtestCounts] = [:]
         let results = try Row.fetchAll(db, sql: "SELECT * FROM test_result WHERE run_id = ? ORDER BY position", arguments: [run.id])
             .map { row -> TestResult in
+                if let counts = Self.subtestCounts(row["subtest_counts"]) { subtestCounts[row["id"]] = counts }
                 let stored: String = row["outcome"]
                 var result = TestResult(
                     id: row["id"], outcome: TestOutcome(rawValue: stored) ?? .interrupted,
@@ -108,7 +111,7 @@ extension SQLiteRunStore {
                 }
                 return result
             }
-        let tests = try Self.withAttempts(db, run: run.id, results)
+        let tests = try Self.withSubtests(db, run: run.id, try Self.withAttempts(db, run: run.id, results), counts: subtestCounts)
         let setups = try Row.fetchAll(db, sql: "SELECT * FROM setup_result WHERE run_id = ? ORDER BY seq", arguments: [run.id])
             .map(Self.setup)
         let facts = try Row.fetchAll(db, sql: "SELECT * FROM fact WHERE run_id = ? ORDER BY name", arguments: [run.id])

@@ -68,6 +68,7 @@ extension SQLiteRunStore {
         }
         migrator.registerMigration("v3") { db in try migrateToV3(db) }
         migrator.registerMigration("v4") { db in try migrateToV4(db) }
+        migrator.registerMigration("v5") { db in try migrateToV5(db) }
         return migrator
     }
 

@@ -406,6 +406,7 @@ public final class SQLiteRunStore: RunStore {
             for (index, attempt) in result.attempts.enumerated() {
                 try insertAttempt(db, runID, id: result.id, attempt: index + 1, attempt)
             }
+            try writeSubtests(db, runID, result)
     }
 
     /// One earlier attempt of a test run again (`--rerun-failures`): a
@@ -445,6 +446,7 @@ public final class SQLiteRunStore: RunStore {
     /// Removes every row of a run (before it is written again whole).
     func deleteRun(_ db: Database, _ runID: String) throws {
         for table in ["fact", "test_result", "test_attempt", "setup_result"] {
+            if table == "test_result" { try db.execute(sql: "DELETE FROM subtest WHERE run_id = ?", arguments: [runID]) }
             try db.execute(sql: "DELETE FROM \(table) WHERE run_id = ?", arguments: [runID])
         }
         try db.execute(sql: "DELETE FROM run WHERE id = ?", arguments: [runID])

@@ -4,6 +4,7 @@ import Foundation
 import History
 import Reporting
 import Results
+import Subtests
 
 /// `testbed history TEST`: one test's outcomes over the runs, newest first.
 struct HistoryCommand: ParsableCommand {
@@ -52,11 +53,15 @@ struct HistoryCommand: ParsableCommand {
             emit(out + "no run matching --host and -e has a result for it; `testbed history \(test.escapingControls)` shows every run\n")
             return
         }
+        // A SUBTESTS column when any run of it reported subtests.
+        let subtests = shown.contains { $0.subtests != nil }
         let rows = shown.map { entry -> [String] in
             [entry.runID, HistoryText.date(entry.started), (entry.host ?? "-").escapingControls, entry.environment.escapingControls,
              entry.outcome.rawValue + (entry.flaky.map { " (flaky: \($0))" } ?? ""), HistoryText.duration(entry.duration)]
+                + (subtests ? [Self.subtestsCell(entry)] : [])
         }
-        out += HistoryText.table(["RUN", "STARTED", "HOST", "ENVIRONMENT", "OUTCOME", "DURATION"], rows, style: style) { column, cell in
+        let headers = ["RUN", "STARTED", "HOST", "ENVIRONMENT", "OUTCOME", "DURATION"] + (subtests ? ["SUBTESTS"] : [])
+        out += HistoryText.table(headers, rows, style: style) { column, cell in
             guard column == 4 else { return cell }
             let outcome = TestOutcome(rawValue: String(cell.prefix { $0 != " " }))
             return outcome == .pass ? style.green(cell) : outcome?.isTestFailure == true ? style.red(cell) : cell
@@ -72,6 +77,16 @@ struct HistoryCommand: ParsableCommand {
 }
 
 extension HistoryCommand {
+    /// `1 of 3 subtests failed: migrates`, `12 subtests, none failed`, `-` when it reported none.
+    static func subtestsCell(_ entry: HistoryEntry) -> String {
+        guard let counts = entry.subtests else { return "-" }
+        let total = "\(counts.total) subtest\(counts.total == 1 ? "" : "s")"
+        guard counts.fail > 0 else { return total + ", none failed" }
+        let more = counts.fail - entry.failedSubtests.count
+        return "\(counts.fail) of \(total) failed: " + entry.failedSubtests.map(\.escapingControls).joined(separator: ", ")
+            + (more > 0 ? ", …" : "")
+    }
+
     /// The JSON value of `testbed history TEST --json` and `GET /api/tests/history?id=TEST`.
     ///
     /// - Parameters:
@@ -93,6 +108,15 @@ struct HistoryEntryJSON: Encodable {
     var outcome: String
     var duration: Double
     var flaky: String?
+    /// Its subtests by outcome, when it reported any.
+    var subtests: SubtestCounts?
+    /// Its first failed subtests' names, when any failed.
+    var failedSubtests: [String]?
+
+    enum CodingKeys: String, CodingKey {
+        case run, started, host, environment, outcome, duration, flaky, subtests
+        case failedSubtests = "failed_subtests"
+    }
 
     init(_ entry: HistoryEntry) {
         run = entry.runID
@@ -102,6 +126,8 @@ struct HistoryEntryJSON: Encodable {
         outcome = entry.outcome.rawValue
         duration = (entry.duration * 1000).rounded() / 1000
         flaky = entry.flaky
+        subtests = entry.subtests
+        failedSubtests = entry.failedSubtests.isEmpty ? nil : entry.failedSubtests
     }
 }
 

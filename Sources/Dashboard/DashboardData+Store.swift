@@ -56,7 +56,9 @@ extension DashboardData {
     /// - Returns: the comparison.
     /// - Throws: `StoreError.cannotOpen` when the rows cannot be read.
     static func compare(_ latest: RunReport, with previous: RunReport, in store: any RunStore) throws(StoreError) -> Comparison {
-        let verdicts = try store.latestVerdicts(of: latest.tests.map(\.id), before: latest.run)
+        // Only a verdict now is compared with an earlier one (`RunComparison`): the others are never looked up.
+        let verdicts = try store.latestVerdicts(of: latest.tests.filter { $0.outcome == .pass || $0.outcome.isTestFailure }.map(\.id),
+                                                before: latest.run)
         let diff = RunComparison(after: latest.tests, earlierVerdicts: verdicts, setupsBefore: previous.setups, setupsAfter: latest.setups)
         let regressions = Regression.find(current: latest.tests, host: latest.run.host, environment: latest.run.environment,
                                           earlier: verdicts.mapValues { [$0] })

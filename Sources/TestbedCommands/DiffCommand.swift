@@ -100,7 +100,10 @@ struct DiffCommand: ParsableCommand {
             }
             outcomes = (try store.outcomes(ofRun: before.id), try store.outcomes(ofRun: after.id))
             if runIDs.count < 2 && before.host == after.host && before.environment == after.environment {
-                earlierVerdicts = try store.latestVerdicts(of: outcomes.after.tests.map(\.id), before: after)
+                // Only a verdict now (pass, or a test failure) is compared with an earlier one (`RunComparison`):
+                // a test skipped or unsupported throughout is never looked up run after run.
+                earlierVerdicts = try store.latestVerdicts(
+                    of: outcomes.after.tests.filter { $0.outcome == .pass || $0.outcome.isTestFailure }.map(\.id), before: after)
             }
         } catch let error as StoreError {
             throw historyFailure(error)

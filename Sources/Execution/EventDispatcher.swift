@@ -14,6 +14,12 @@ import Synchronization
 /// After each delivery the dispatcher waits `interval` before the next, so a
 /// run of many short tests costs a few dozen transactions a second rather than
 /// one per test, and results still reach the database within that interval.
+///
+/// The run's start is the exception (`deliverNow`): the recorders have it
+/// before the first step is launched, so that what they make of it (the run's
+/// row, the results directory's `latest` link) is there before any step
+/// runs, never made while a step is at work in the results directory (a test
+/// that `rm -rf`s it would find an entry made behind its back and fail).
 final class EventDispatcher: Sendable {
     let recorders: [any Recorder]
     let pending = Mutex<[RunEvent]>([])
@@ -33,6 +39,15 @@ final class EventDispatcher: Sendable {
     func send(_ event: RunEvent) {
         pending.withLock { $0.append(event) }
         ring.yield()
+    }
+
+    /// Delivers `events` to every recorder and returns once they have them:
+    /// the run's start, before the first step. Call it before `send` and
+    /// `deliver` (nothing else is delivered meanwhile, so the order holds).
+    ///
+    /// - Parameter events: The events, oldest first.
+    func deliverNow(_ events: [RunEvent]) async {
+        for recorder in recorders { await recorder.record(events) }
     }
 
     /// Delivers events until `finish` is called and everything queued is delivered.

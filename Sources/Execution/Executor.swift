@@ -131,7 +131,6 @@ public final class Executor: Sendable {
     /// - Returns: Every test's and setup's result, in plan order.
     public func run(facts recordedFacts: [Fact], provenance: RunProvenance = RunProvenance(), started: Date = Date()) async -> RunSummary {
         let dispatcher = self.dispatcher
-        let delivery = Task { await dispatcher.deliver() }
         var state = ExecutionState(plan: plan, history: options.history)
         let decided = plan.tests.compactMap { planned -> TestResult? in
             guard case .unsupported(let unmet) = planned.status else { return nil }
@@ -144,7 +143,11 @@ public final class Executor: Sendable {
             tests: plan.tests.map(\.test.id), decided: decided, facts: recordedFacts, jobs: options.jobs,
             provenance: provenance)
         info.rerunFailures = options.rerunFailures
-        dispatcher.send(.started(info))
+        // Recorded before the first step is launched (the run's row, `latest`):
+        // made while a step is at work in the results directory, `latest`
+        // would make a test's `rm -rf` of it fail ("Directory not empty").
+        await dispatcher.deliverNow([.started(info)])
+        let delivery = Task { await dispatcher.deliver() }
 
         let base = EnvironmentBlock(options.baseEnvironment)
         let loop = RunLoop(

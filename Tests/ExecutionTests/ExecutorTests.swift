@@ -20,7 +20,7 @@ final class EventLog: Recorder {
 }
 
 func execute(_ tests: [TestDefinition], _ setups: [SetupDefinition] = [], facts: any FactSource = host,
-             jobs: Int = 2, halt: Bool = false) async throws -> (RunSummary, EventLog, TemporaryTree) {
+             jobs: Int = 2, halt: Bool = false, recorders: [any Recorder] = []) async throws -> (RunSummary, EventLog, TemporaryTree) {
     let plan = try Resolver(catalog: SuiteCatalog(tests: tests, setups: setups, roots: []), facts: facts).resolve()
     let tree = try TemporaryTree()
     let log = EventLog()
@@ -28,7 +28,7 @@ func execute(_ tests: [TestDefinition], _ setups: [SetupDefinition] = [], facts:
                             options: ExecutorOptions(jobs: jobs, haltOnInfrastructureFailure: halt, runID: "test-\(UUID().uuidString)",
                                                      layout: try RunLayout(directory: tree.path),
                                                      baseEnvironment: ["PATH": "/usr/bin:/bin", "RUN_DIR": tree.path]),
-                            supervisor: ProcessSupervisor(grace: .milliseconds(200)), recorders: [log])
+                            supervisor: ProcessSupervisor(grace: .milliseconds(200)), recorders: [log] + recorders)
     return (await executor.run(facts: []), log, tree)
 }
 
@@ -60,6 +60,27 @@ struct ExecutorTests {
         #expect(Set(log.tests.map(\.id)) == ["/a", "/b"])
         #expect(summary.tests.map(\.outcome) == [.pass, .fail, .unsupported])
         #expect(summary.exitCode() == 1)
+    }
+
+    /// A recorder slow to take the run's start (a loaded machine), which
+    /// then makes a file, as the store makes `latest` in the results directory.
+    final class SlowStart: Recorder {
+        let marker: String
+        init(marker: String) { self.marker = marker }
+        func record(_ event: RunEvent) async {
+            guard case .started = event else { return }
+            try? await Task.sleep(for: .milliseconds(300))
+            FileManager.default.createFile(atPath: marker, contents: Data())
+        }
+    }
+
+    @Test("the run's start is recorded before the first step is launched, however slow the recorder (no entry made behind a step's back)")
+    func startRecordedBeforeFirstStep() async throws {
+        let marks = try TemporaryTree()
+        let marker = marks.path + "/started"
+        let (summary, _, _) = try await execute([shellTest("/a", "test -e '\(marker)'")], jobs: 1,
+                                                recorders: [SlowStart(marker: marker)])
+        #expect(summary.tests.map(\.outcome) == [.pass], "\(summary.tests.map(\.reason))")
     }
 
     @Test("exports flow to everything after the setup, transitively, as literal text")

@@ -18,13 +18,23 @@ extension OutcomeClassifier {
     }
 
     /// Puts `stream`'s subtests on `result`, and applies the verdict rule: a test of a protocol in
-    /// `subtestsDecideVerdict` that passed (exited 0) with a failed subtest is `fail`, its reason naming the first.
+    /// `subtestsDecideVerdict` that passed (exited 0) with a failed subtest is `fail`, its reason naming the first;
+    /// a test that failed by its exit status with a failed subtest has that subtest in its reason (`exit 1: subtest X failed`).
     /// - Parameters:
     ///   - result: The test's result, its outcome from its exit status.
     ///   - stream: Its output read through its protocol's parser.
     static func addSubtests(_ result: inout TestResult, _ stream: SubtestStream) {
         result.subtests = stream.subtests
         result.subtestCounts = stream.counts
+        if result.outcome == .fail, result.signal == nil, let code = result.exitStatus, let first = stream.firstFailure {
+            // A failure its exit status tells: its first failed subtest says more than its last line (a register dump,
+            // a summary, a later passing subtest).
+            let others = stream.counts.fail - 1
+            // A reason that only repeats the name (kvm-unit-tests' `FAIL: NAME`) is left out.
+            let why = first.reason.flatMap { $0.contains(first.name) ? nil : ": \($0)" } ?? ""
+            result.reason = "exit \(code): subtest \(first.name) failed" + why + (others > 0 ? " (and \(others) more)" : "")
+            return
+        }
         guard result.outcome == .pass, subtestsDecideVerdict.contains(stream.outputProtocol), let first = stream.firstFailure else { return }
         result.outcome = .fail
         let others = stream.counts.fail - 1

@@ -36,14 +36,14 @@ struct SubtestVerdictTests {
         #expect(result.subtestCounts?.total == result.subtests.count)
     }
 
-    @Test("a failed test keeps its own reason; exitcode reads nothing")
+    @Test("a test failed by its exit status names its first failed subtest; exitcode reads nothing")
     func failedAndExitcode() throws {
         let tree = try TemporaryTree()
         let log = try Self.log("not ok 1 - b\n", in: tree)
         let stream = try #require(OutcomeClassifier.subtests(of: log, protocol: .tap))
         var result = TestResult(id: "/t", outcome: .fail, exitStatus: 2, reason: "exit 2: not ok 1 - b")
         OutcomeClassifier.addSubtests(&result, stream)
-        #expect(result.reason == "exit 2: not ok 1 - b")
+        #expect(result.reason == "exit 2: subtest b failed")
         #expect(result.subtests.map(\.name) == ["b"])
         #expect(OutcomeClassifier.subtests(of: log, protocol: .exitcode) == nil)
     }

@@ -92,15 +92,17 @@ struct SubtestStreamTests {
             not ok 1 example
                 KTAP version 1
                 # Subtest: other
-                1..1
+                1..2
                 not ok 1 known # XFAIL bug 42
+                ok 2 expected # XFAIL as ksft_test_result_xfail prints it
             ok 2 other
 
             """
         let stream = parse(output, .ktap)
         #expect(summary(stream.subtests) == [
             "example/example_simple_test pass", "example/example_skip_test skip [this test should be skipped]",
-            "example/example_fail fail", "example fail", "other/known xfail [bug 42]", "other pass",
+            "example/example_fail fail", "example fail", "other/known xfail [bug 42]",
+            "other/expected xfail [as ksft_test_result_xfail prints it]", "other pass",
         ])
     }
 

@@ -25,7 +25,7 @@ struct MesonDecoderTests {
         let catalog = try await CatalogLoader().load([tree.path])
         #expect(catalog.tests.map(\.id) == ["/tap count", "/a/b", "/sub/inverted", "/tiny/inverted"])
         let tap = catalog.tests[0]
-        #expect(tap.tags == ["tiny:fast", "fast", "tiny:slow", "slow"])
+        #expect(tap.tags == ["tiny:fast", "tiny", "fast", "tiny:slow", "slow"])
         #expect(tap.timeout == .seconds(30))
         #expect(!tap.exclusive)
         #expect(tap.outputProtocol == .tap)

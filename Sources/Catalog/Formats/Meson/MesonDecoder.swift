@@ -83,7 +83,7 @@ struct MesonTest: Equatable {
     let name: String
     /// The project of its first suite (`PROJECT:SUITE`), empty when it has none.
     let project: String
-    /// `suite` as tags: each `PROJECT:SUITE` and its `SUITE`, each once.
+    /// `suite` as tags: each `PROJECT:SUITE`, its `PROJECT` and its `SUITE`, each once.
     let tags: [String]
     /// `timeout` (seconds; 0 or less: none).
     let timeout: Duration
@@ -143,7 +143,9 @@ struct MesonTest: Equatable {
         self.outputProtocol = outputProtocol
         var tags: [String] = []
         for suite in suites {
-            for tag in [suite, String(suite.split(separator: ":", maxSplits: 1).last ?? "")] where !tag.isEmpty && !tags.contains(tag) {
+            // `meson test --suite PROJECT` selects every suite of the project: its name is a tag too.
+            let parts = suite.split(separator: ":", maxSplits: 1).map(String.init)
+            for tag in [suite] + parts where !tag.isEmpty && !tags.contains(tag) {
                 tags.append(tag)
             }
         }

@@ -152,12 +152,13 @@ extension DashboardPage {
         return id[..<slash]
     }
 
-    /// ` (2 subtests failed: a, b)` under a test's outcome, small; nothing when none failed.
+    /// ` (2 subtests failed: a; b)` under a test's outcome, small; nothing when none failed.
     static func failedSubtests(_ test: DashboardData.TestRow) -> [Markup] {
         guard test.failedSubtestCount > 0 else { return [] }
         let count = test.failedSubtestCount
-        let more = count > test.failedSubtests.count ? ", …" : ""
-        let text = " (\(count) subtest\(count == 1 ? "" : "s") failed: " + test.failedSubtests.joined(separator: ", ") + more + ")"
+        let more = count > test.failedSubtests.count ? "; …" : ""
+        // `; `: kvm-unit-tests' names hold commas (`mov null, %ss`).
+        let text = " (\(count) subtest\(count == 1 ? "" : "s") failed: " + test.failedSubtests.joined(separator: "; ") + more + ")"
         return [Tag.element("small", ["class": "muted subtests"], text: text)]
     }
 

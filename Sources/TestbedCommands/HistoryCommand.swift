@@ -77,14 +77,15 @@ struct HistoryCommand: ParsableCommand {
 }
 
 extension HistoryCommand {
-    /// `1 of 3 subtests failed: migrates`, `12 subtests, none failed`, `-` when it reported none.
+    /// `1 of 3 subtests failed: migrates`, `12 subtests, none failed`, `-` when it reported none. Names are
+    /// joined with `; ` (kvm-unit-tests' names hold commas: `mov null, %ss`).
     static func subtestsCell(_ entry: HistoryEntry) -> String {
         guard let counts = entry.subtests else { return "-" }
         let total = "\(counts.total) subtest\(counts.total == 1 ? "" : "s")"
         guard counts.fail > 0 else { return total + ", none failed" }
         let more = counts.fail - entry.failedSubtests.count
-        return "\(counts.fail) of \(total) failed: " + entry.failedSubtests.map(\.escapingControls).joined(separator: ", ")
-            + (more > 0 ? ", …" : "")
+        return "\(counts.fail) of \(total) failed: " + entry.failedSubtests.map(\.escapingControls).joined(separator: "; ")
+            + (more > 0 ? "; …" : "")
     }
 
     /// The JSON value of `testbed history TEST --json` and `GET /api/tests/history?id=TEST`.

@@ -207,7 +207,7 @@ struct KselftestDecoderTests {
     func errors() throws {
         let tree = try TemporaryTree([
             "kselftest-list.txt": "a:one\nnocolon\n../up:x\na:one\n\n# comment\nb:two\n",
-            "b/settings": "timeout=soon\n",
+            "b/settings": "# settings\ntimeout=soon\n",
         ])
         var state = LoadState()
         KselftestDecoder().decode(root: tree.path, shownAs: "ks", state: &state)
@@ -216,7 +216,7 @@ struct KselftestDecoderTests {
             "ks/kselftest-list.txt:2: \"nocolon\" is not COLLECTION:TEST; write one test a line, e.g. `net:reuseport_bpf`",
             "ks/kselftest-list.txt:3: ../up:x leads out of the tree; name a collection and a test inside it",
             "ks/kselftest-list.txt:4: a:one is listed twice (first on line 1); remove one",
-            "ks/b/settings: its timeout= is no number of seconds; write e.g. `timeout=45`",
+            "ks/b/settings:2: timeout=soon is no number of seconds; write e.g. `timeout=45` (0: no limit)",
         ])
     }
 }

@@ -34,7 +34,7 @@ struct DashboardSubtestTests {
         #expect(row.failedSubtests == ["b", "c", "d"])
         #expect(data.tests.first { $0.id == "/plain" }?.failedSubtestCount == 0)
         let html = DashboardPage(data: data).render()
-        #expect(html.contains("<small class=\"muted subtests\"> (4 subtests failed: b, c, d, …)</small>"), "\(html)")
+        #expect(html.contains("<small class=\"muted subtests\"> (4 subtests failed: b; c; d; …)</small>"), "\(html)")
         #expect(html.components(separatedBy: "class=\"muted subtests\"").count == 2, "only the test whose subtests failed")
     }
 }

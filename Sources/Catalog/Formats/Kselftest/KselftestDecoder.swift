@@ -58,10 +58,10 @@ struct KselftestDecoder: FieldSuiteDecoder {
                 timeout = known
             } else {
                 switch Self.settingsTimeout(base + "/" + collection + "/settings") {
-                case .some(.some(let value)): timeout = value
-                case .some(.none):
-                    state.errors.append(DeclarationError(file: CatalogLoader.join(shownAs, collection + "/settings"), line: nil,
-                        message: "its timeout= is no number of seconds; write e.g. `timeout=45`"))
+                case .seconds(let value): timeout = value
+                case let .bad(line, text):
+                    state.errors.append(DeclarationError(file: CatalogLoader.join(shownAs, collection + "/settings"), line: line,
+                        message: "timeout=\(text) is no number of seconds; write e.g. `timeout=45` (0: no limit)"))
                     timeout = Self.defaultTimeout
                 case .none: timeout = Self.defaultTimeout
                 }
@@ -87,16 +87,23 @@ struct KselftestDecoder: FieldSuiteDecoder {
             + "case $i in '#!'*) exec ${i#??} \"$t\" $\(variable);; esac; exit 1; fi; exec \"$t\" $\(variable)"
     }
 
-    /// The `timeout=` of a collection's `settings`: nil when the file or the key is missing, `.some(nil)` when the value
-    /// is no number; zero means no limit, as the runner's `timeout 0`.
-    static func settingsTimeout(_ path: String) -> Duration?? {
+    /// The `timeout=` of a collection's `settings`: nil when the file or the key is missing; its value (zero means no
+    /// limit, as the runner's `timeout 0`), or the line and text of a value that is no number of seconds.
+    static func settingsTimeout(_ path: String) -> SettingsTimeout? {
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+        for (index, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             guard trimmed.hasPrefix("timeout=") else { continue }
-            guard let seconds = Int(trimmed.dropFirst("timeout=".count)), seconds >= 0 else { return .some(nil) }
-            return .some(.seconds(seconds))
+            let text = String(trimmed.dropFirst("timeout=".count))
+            guard let seconds = Int(text), seconds >= 0 else { return .bad(line: index + 1, text: text) }
+            return .seconds(.seconds(seconds))
         }
         return nil
     }
+}
+
+/// A collection's `timeout=`: a number of seconds, or a value that is none, with its line (1-based) and text.
+enum SettingsTimeout: Equatable {
+    case seconds(Duration)
+    case bad(line: Int, text: String)
 }

@@ -63,16 +63,22 @@ struct FailureTailTests {
         return "python3"
     }
 
+    /// The latest run's junit.xml as the run wrote it, and as `report --junit` writes it (saved as `reported.xml`).
+    static func junitFiles(in tree: TemporaryTree) throws -> (directory: String, files: [String]) {
+        let recorded = try #require(try testbed(["report", "--json"], in: tree.path).json()["run"] as? [String: Any])
+        let directory = try #require(recorded["directory"] as? String)
+        let reported = try testbed(["report", "--junit"], in: tree.path).stdout
+        try reported.write(toFile: tree["reported.xml"], atomically: true, encoding: .utf8)
+        return (directory, [directory + "/junit.xml", tree["reported.xml"]])
+    }
+
     @Test("junitparser reads the failure's text (reason, output tail, log) and system-out of a failed and a timed-out test")
     func junitBodies() throws {
         let tree = try TemporaryTree(Self.suite)
         _ = try testbed(["run", ".", "--kill-grace", "1s"], in: tree.path)
-        let recorded = try #require(try testbed(["report", "--json"], in: tree.path).json()["run"] as? [String: Any])
-        let directory = try #require(recorded["directory"] as? String)
         // The junit.xml the run wrote, and the one `report --junit` writes: both read the same.
-        let reported = try testbed(["report", "--junit"], in: tree.path).stdout
-        try reported.write(toFile: tree["reported.xml"], atomically: true, encoding: .utf8)
-        for file in [directory + "/junit.xml", tree["reported.xml"]] {
+        let (directory, files) = try Self.junitFiles(in: tree)
+        for file in files {
             let parsed = try run("/usr/bin/env", [try Self.python(), "-c", """
                 import sys, json
                 from junitparser import JUnitXml
@@ -127,11 +133,9 @@ struct FailureTailTests {
               independent: 'true'
             """])
         #expect(try testbed(["run", "."], in: tree.path).status == 2)
-        let recorded = try #require(try testbed(["report", "--json"], in: tree.path).json()["run"] as? [String: Any])
-        let directory = try #require(recorded["directory"] as? String)
-        let reported = try testbed(["report", "--junit"], in: tree.path).stdout
-        try reported.write(toFile: tree["reported.xml"], atomically: true, encoding: .utf8)
-        for file in [directory + "/junit.xml", tree["reported.xml"]] {
+        // The junit.xml the run wrote, and the one `report --junit` writes: both read the same.
+        let (directory, files) = try Self.junitFiles(in: tree)
+        for file in files {
             let parsed = try run("/usr/bin/env", [try Self.python(), "-c", """
                 import sys, json
                 from junitparser import JUnitXml

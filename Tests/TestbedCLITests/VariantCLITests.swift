@@ -143,7 +143,7 @@ struct VariantCLITests {
         let run = try FileManager.default.destinationOfSymbolicLink(atPath: tree["testbed-results/latest"])
         let runDirectory = tree["testbed-results/" + URL(fileURLWithPath: run).lastPathComponent]
         let names = try FileManager.default.contentsOfDirectory(atPath: runDirectory + "/tests").sorted()
-        #expect(names == ["mig~precopy%5Bmachine%3Dpc%2Caccel%3Dtcg%5D", "mig~precopy%5Bmachine%3Dq35%2Caccel%3Dtcg%5D"])
+        #expect(names == ["mig~precopy[machine=pc,accel=tcg]", "mig~precopy[machine=q35,accel=tcg]"])
         let seen = try String(contentsOfFile: runDirectory + "/tests/" + names[1] + "/seen", encoding: .utf8)
         #expect(seen == "machine=q35 accel=tcg flags=\n")
 
@@ -169,10 +169,54 @@ struct VariantCLITests {
         let result = try testbed(["run", "."], in: tree.path)
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         let tests = tree["testbed-results/latest/tests/"]
-        #expect(try String(contentsOfFile: tests + "t%5Bcpu-model%3Dhost%5D/seen", encoding: .utf8) == "host fast\n")
-        #expect(try String(contentsOfFile: tests + "t%5Bcpu-model%3Dmax%5D/seen", encoding: .utf8) == "max \n")
+        #expect(try String(contentsOfFile: tests + "t[cpu-model=host]/seen", encoding: .utf8) == "host fast\n")
+        #expect(try String(contentsOfFile: tests + "t[cpu-model=max]/seen", encoding: .utf8) == "max \n")
         let reported = try report(tree.path)
         #expect(reported.outcome("/drop/boot.sh[smp=1]") == "pass")
         #expect(reported.outcome("/drop/boot.sh[smp=4]") == "pass")
+    }
+}
+
+@Suite("Variants in the lab's memory: history, why, flaky", .serialized)
+struct VariantHistoryTests {
+    @Test("each variant is its own test: history of the test lists each variant, why names one, flaky counts its own runs")
+    func history() throws {
+        let tree = try TemporaryTree(["testbed.yaml": """
+        tests:
+          t:
+            run: '[ "$TESTBED_VARIANT_MODE" = good ] || [ ! -e broken ]'
+            flaky: 2/2
+            variants:
+              mode: [good, flip]
+        """])
+        let first = try testbed(["run", "."], in: tree.path)
+        #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+        try tree.write("broken", "")
+        // flip fails once in its last 2 runs: under its flaky bar (its own runs, not good's passes).
+        let second = try testbed(["run", "."], in: tree.path)
+        #expect(second.status == 0, "\(second.stdout)\(second.stderr)")
+        let third = try testbed(["run", "."], in: tree.path)
+        #expect(third.status == 1, "\(third.stdout)\(third.stderr)")
+        #expect(try report(tree.path).outcome("/t[mode=good]") == "pass")
+
+        let history = try testbed(["history", "/t"], in: tree.path)
+        #expect(history.status == 0, "\(history.stderr)")
+        #expect(history.stdout.contains("history of /t[mode=flip] (newest first)"))
+        #expect(history.stdout.contains("history of /t[mode=good] (newest first)"))
+        #expect(history.stdout.components(separatedBy: "fail ratio:").count == 3)
+        let json = try testbed(["history", "/t", "--json"], in: tree.path).json()
+        #expect(json["test"] as? String == "/t")
+        let variants = json["variants"] as? [[String: Any]] ?? []
+        #expect(variants.compactMap { $0["test"] as? String } == ["/t[mode=flip]", "/t[mode=good]"])
+        #expect(variants.compactMap { $0["total"] as? Int } == [3, 3])
+
+        let one = try testbed(["history", "/t[mode=flip]", "--json"], in: tree.path).json()
+        #expect(one["flips"] as? Int == 1)
+        let why = try testbed(["why", "/t[mode=flip]"], in: tree.path)
+        #expect(why.status == 0, "\(why.stderr)")
+        #expect(why.stdout.hasPrefix("/t[mode=flip] last passed in run "), "\(why.stdout)")
+        let base = try testbed(["why", "/t"], in: tree.path)
+        #expect(base.status == 66)
+        #expect(base.stderr.contains("/t is not a test id; tests under it: /t[mode=flip], /t[mode=good]"), "\(base.stderr)")
     }
 }

@@ -71,6 +71,13 @@ public struct TestDefinition: Sendable, Hashable, Codable {
     public var flaky: FlakyPolicy? {
         storage.flaky == 0 ? nil : FlakyPolicy(threshold: Int(storage.flaky >> 16), window: Int(storage.flaky & 0xFFFF))
     }
+    /// Which variant of its test this is (`[machine=pc,accel=tcg]`), when the test declares `variants:`; nil otherwise.
+    public var variant: TestVariant? { storage.variant?.variant }
+    /// The test's id without its variant (`/migration/precopy`); the id itself for a test without variants.
+    public var baseID: String { storage.variant?.variant.baseID ?? storage.fields.id }
+    /// The variables its process gets besides Testbed's own (`TESTBED_VARIANT_MACHINE=pc` and each value's `env`);
+    /// empty for a test without variants.
+    public var environment: [String: String] { storage.variant?.variant.environment ?? [:] }
 
     /// A test.
     /// - Parameters:
@@ -92,6 +99,8 @@ public struct TestDefinition: Sendable, Hashable, Codable {
     ///   - flaky: Its `flaky: K/N`, if it declares one.
     ///   - outputProtocol: How its output reports subtests (`.exitcode`: none).
     ///   - selectedByDefault: Whether a selection without `--tag` and `--id` takes it (true by default).
+    ///   - variant: Which variant of its test it is; nil for a test without variants (`id` then holds the variant's suffix:
+    ///     the caller passes `variant.id`).
     public init(
         id: String, command: Command, requires: [Requirement] = [], setups: [String] = [],
         tags: [String] = [], timeout: Duration = TestDefinition.defaultTimeout,
@@ -99,7 +108,7 @@ public struct TestDefinition: Sendable, Hashable, Codable {
         directory: String, location: DeclarationLocation, setupsLocation: DeclarationLocation? = nil,
         description: String? = nil, requiresLocation: DeclarationLocation? = nil,
         requirementSet: RequirementSetID? = nil, flaky: FlakyPolicy? = nil, outputProtocol: OutputProtocol = .exitcode,
-        selectedByDefault: Bool = true
+        selectedByDefault: Bool = true, variant: TestVariant? = nil
     ) {
         let fields = Fields(
             id: id, command: command, exclusive: exclusive, dirties: dirties, outputProtocol: outputProtocol,
@@ -107,7 +116,7 @@ public struct TestDefinition: Sendable, Hashable, Codable {
             setups: setups, tags: tags, timeout: timeout, directory: directory, location: location,
             setupsLocation: setupsLocation ?? location, requiresLocation: requiresLocation ?? location,
             description: description)
-        storage = Storage(fields, requirementSet: requirementSet, flaky: flaky)
+        storage = Storage(fields, requirementSet: requirementSet, flaky: flaky, variant: variant)
     }
 
     /// Whether two tests declare the same thing (`requirementSet` aside).
@@ -116,7 +125,8 @@ public struct TestDefinition: Sendable, Hashable, Codable {
     ///   - rhs: Another test.
     /// - Returns: True when every declared field is equal.
     public static func == (lhs: TestDefinition, rhs: TestDefinition) -> Bool {
-        lhs.storage === rhs.storage || (lhs.storage.fields == rhs.storage.fields && lhs.storage.flaky == rhs.storage.flaky)
+        lhs.storage === rhs.storage || (lhs.storage.fields == rhs.storage.fields && lhs.storage.flaky == rhs.storage.flaky
+                                        && lhs.variant == rhs.variant)
     }
 
     /// Hashes the id and the location (equal tests have equal ones).
@@ -133,7 +143,8 @@ public struct TestDefinition: Sendable, Hashable, Codable {
         let fields = try Fields(from: decoder)
         let container = try decoder.container(keyedBy: InterningKey.self)
         storage = Storage(fields, requirementSet: try container.decodeIfPresent(RequirementSetID.self, forKey: .requirementSet),
-                          flaky: try container.decodeIfPresent(FlakyPolicy.self, forKey: .flaky))
+                          flaky: try container.decodeIfPresent(FlakyPolicy.self, forKey: .flaky),
+                          variant: try container.decodeIfPresent(TestVariant.self, forKey: .variant))
     }
 
     /// Encodes the fields, requirements as their text, `flaky` (`K/N`) and the `requirementSet`.
@@ -144,12 +155,14 @@ public struct TestDefinition: Sendable, Hashable, Codable {
         var container = encoder.container(keyedBy: InterningKey.self)
         try container.encodeIfPresent(requirementSet, forKey: .requirementSet)
         try container.encodeIfPresent(flaky, forKey: .flaky)
+        try container.encodeIfPresent(variant, forKey: .variant)
     }
 
-    /// The keys of `requirementSet` and `flaky`, beside the fields' keys.
+    /// The keys of `requirementSet`, `flaky` and `variant`, beside the fields' keys.
     enum InterningKey: String, CodingKey {
         case requirementSet
         case flaky
+        case variant
     }
 
     /// What a test declares. (`@usableFromInline`, as the storage: the
@@ -191,13 +204,26 @@ public struct TestDefinition: Sendable, Hashable, Codable {
         /// 8 bytes `requirementSet` had alone, so the allocation stays 232 bytes.
         let flaky: UInt32
         @usableFromInline let fields: Fields
+        /// The variant, boxed: one pointer (nil for the tests without one), so the
+        /// allocation grows 8 bytes (240, still malloc's 240-byte class).
+        let variant: VariantBox?
 
-        init(_ fields: Fields, requirementSet: RequirementSetID?, flaky: FlakyPolicy?) {
+        init(_ fields: Fields, requirementSet: RequirementSetID?, flaky: FlakyPolicy?, variant: TestVariant?) {
             precondition(requirementSet.map { $0.rawValue >= 0 && $0.rawValue <= Int(Int32.max) } ?? true,
                          "a requirement set's number is never negative and fits 32 bits")
             self.requirementSet = requirementSet.map { Int32($0.rawValue) } ?? -1
             self.flaky = flaky.map { UInt32($0.threshold) << 16 | UInt32($0.window) } ?? 0
             self.fields = fields
+            self.variant = variant.map(VariantBox.init)
+        }
+    }
+
+    /// A variant behind one pointer.
+    final class VariantBox: Sendable {
+        let variant: TestVariant
+
+        init(_ variant: TestVariant) {
+            self.variant = variant
         }
     }
 

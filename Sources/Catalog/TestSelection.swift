@@ -3,10 +3,11 @@ import Foundation
 import HostFacts
 import Requirements
 
-/// Which tests of a catalog to consider: by tag expression and by test id.
+/// Which tests of a catalog to consider: by tag expression, by test id and by
+/// variant.
 ///
-/// A test is selected when it matches any `--tag` expression (or there is none)
-/// and any id pattern (or there is none). A test not selected by default
+/// A test is selected when it matches any `--tag` expression (or there is none),
+/// any id pattern (or there is none) and every axis of `--variant` it has. A test not selected by default
 /// (`TestDefinition.selectedByDefault`, kvm-unit-tests' `nodefault`) is selected
 /// only by a `--tag` or `--id` that matches it.
 public struct TestSelection: Sendable {
@@ -14,22 +15,29 @@ public struct TestSelection: Sendable {
     public let tags: [TagExpression]
     /// `--id` patterns; a test matching any is selected (every test when none).
     public let ids: [String]
+    /// `--variant AXIS=VALUE`: the values each axis may take. A test with the axis is selected when its value is one of
+    /// them (the same axis repeated: either); a test without the axis is not filtered by it; different axes: all hold.
+    public let variants: [String: Set<String>]
 
     /// A selection.
     /// - Parameters:
     ///   - tags: Tag expressions, OR'ed.
     ///   - ids: Id patterns, OR'ed.
-    public init(tags: [TagExpression] = [], ids: [String] = []) {
+    ///   - variants: The values each axis may take (`--variant`); empty: every variant.
+    public init(tags: [TagExpression] = [], ids: [String] = [], variants: [String: Set<String>] = [:]) {
         self.tags = tags
         self.ids = ids
+        self.variants = variants
     }
 
     /// Whether the selection takes a test.
     /// - Parameter test: A test.
-    /// - Returns: True when it matches a tag expression (or there is none) and an id pattern (or there is none); for a
-    ///   test not selected by default, only when there is a tag expression or an id pattern.
+    /// - Returns: True when it matches a tag expression (or there is none), an id pattern (or there is none) and
+    ///   `variants` (`matchesVariant`); for a test not selected by default, only when there is a tag expression or an id
+    ///   pattern.
     public func matches(_ test: TestDefinition) -> Bool {
         if !test.selectedByDefault, tags.isEmpty, ids.isEmpty { return false }
+        if !variants.isEmpty, !matchesVariant(test) { return false }
         if !tags.isEmpty {
             let own = Set(test.tags)
             guard tags.contains(where: { $0.matches(own) }) else { return false }
@@ -37,22 +45,42 @@ public struct TestSelection: Sendable {
         return ids.isEmpty || ids.contains { Self.idMatches(pattern: $0, id: test.id) }
     }
 
-    /// A glob (`/migration/*/tcp`, `*precopy*`; `*` also matches `/`) or a
-    /// prefix that ends at a `/` (`/migration` selects `/migration/precopy/tcp`
-    /// but not `/migrations`).
+    /// Whether a test's variant agrees with `variants`: for each axis named that the test has, its value is one of those
+    /// given. A test without variants, or without an axis, is not filtered by it.
+    /// - Parameter test: A test.
+    /// - Returns: True when no axis it has rules it out.
+    public func matchesVariant(_ test: TestDefinition) -> Bool {
+        guard let variant = test.variant else { return true }
+        for value in variant.values {
+            if let allowed = variants[value.axis], !allowed.contains(value.value) { return false }
+        }
+        return true
+    }
+
+    /// An exact id (brackets and all: `/migration/precopy[machine=pc,accel=tcg]`), a
+    /// glob (`/migration/*/tcp`, `*precopy*`; `*` also matches `/`) or a
+    /// prefix that ends at a `/` or a variant's `[` (`/migration` selects `/migration/precopy/tcp`
+    /// but not `/migrations`; `/migration/precopy` selects `/migration/precopy[machine=pc]`).
+    /// A glob also selects a variant whose test's id it matches (`*precopy` selects `/m/precopy[machine=pc]`).
     ///
     /// - Parameters:
     ///   - pattern: The pattern as written on the command line; a leading `/` is added unless it starts with `/` or `*`.
     ///   - id: A test id (`/migration/precopy/tcp`).
-    /// - Returns: True when the glob matches the whole id (`fnmatch`, no flags), or the id equals the prefix or lies below it.
+    /// - Returns: True when the id equals the pattern, the glob matches the whole id (`fnmatch`, no flags) or the id
+    ///   without its variant, or the id lies below the prefix or is one of its variants.
     public static func idMatches(pattern: String, id: String) -> Bool {
         var pattern = pattern
         if !pattern.hasPrefix("/") && !pattern.hasPrefix("*") { pattern = "/" + pattern }
+        // Before any glob reading: `[machine=pc]` would be a bracket expression.
+        if id == pattern { return true }
         if pattern.contains(where: { "*?[".contains($0) }) {
-            return fnmatch(pattern, id, 0) == 0
+            if fnmatch(pattern, id, 0) == 0 { return true }
+            // A variant's values hold no `[`: the last one starts its suffix.
+            guard id.last == "]", let bracket = id.lastIndex(of: "[") else { return false }
+            return fnmatch(pattern, String(id[..<bracket]), 0) == 0
         }
         if pattern.hasSuffix("/") { return id.hasPrefix(pattern) }
-        return id == pattern || id.hasPrefix(pattern + "/")
+        return id.hasPrefix(pattern + "/") || id.hasPrefix(pattern + "[")
     }
 }
 

@@ -145,6 +145,15 @@ extension DashboardPage {
         return members.keys.sorted().map { ($0, members[$0] ?? []) }
     }
 
+    /// The test's id of a variant's id: `/m/p` of `/m/p[machine=pc,accel=tcg]`; nil for an id without a variant's suffix
+    /// (`[`, axis=value pairs separated by `,`, `]` at its end).
+    static func variantBase(of id: String) -> Substring? {
+        guard id.hasSuffix("]"), let open = id.lastIndex(of: "["), open > id.startIndex else { return nil }
+        let pairs = id[id.index(after: open)..<id.index(before: id.endIndex)].split(separator: ",", omittingEmptySubsequences: false)
+        guard !pairs.isEmpty, pairs.allSatisfy({ $0.contains("=") && !$0.hasPrefix("=") }) else { return nil }
+        return id[..<open]
+    }
+
     /// `/net` of `/net/virtio/a`; the id itself when it has no `/` after its first character.
     static func group(of id: String) -> Substring {
         let body = id.hasPrefix("/") ? id.dropFirst() : Substring(id)
@@ -167,7 +176,25 @@ extension DashboardPage {
         var failing = 0
         var rows: [Markup] = []
         rows.reserveCapacity(tests.count)
+        // A test's variants (`/m/p[machine=pc]`, contiguous in id order) come under one row naming the test.
+        var variantCounts: [Substring: (count: Int, failing: Int)] = [:]
         for test in tests {
+            guard let base = Self.variantBase(of: test.id) else { continue }
+            let failingNow = last >= 0 && test.outcomes[last]?.isTestFailure == true
+            variantCounts[base, default: (0, 0)].count += 1
+            if failingNow { variantCounts[base, default: (0, 0)].failing += 1 }
+        }
+        var currentBase: Substring?
+        for test in tests {
+            let base = Self.variantBase(of: test.id)
+            if let base, base != currentBase, let counts = variantCounts[base] {
+                let text = "\(base) — \(counts.count) variant\(counts.count == 1 ? "" : "s")"
+                    + (counts.failing > 0 ? ", \(counts.failing) failing now" : "")
+                rows.append(Tag.element("tr", ["class": "variants", "data-v": String(base)], [
+                    Tag.element("td", ["class": "id", "colspan": "4"], text: text),
+                ]))
+            }
+            currentBase = base
             var codes = ""
             codes.reserveCapacity(test.outcomes.count)
             for (index, outcome) in test.outcomes.enumerated() {
@@ -177,7 +204,8 @@ extension DashboardPage {
             let now = last >= 0 ? test.outcomes[last] : nil
             if now?.isTestFailure == true { failing += 1 }
             rows.append(Tag.element("tr", ["data-t": test.id, "data-l": test.log.map(Self.pathEncoded)], [
-                Tag.element("td", ["class": "id"], text: test.id),
+                Tag.element("td", ["class": base == nil ? "id" : "id variant"],
+                            text: base.map { String(test.id.dropFirst($0.count)) } ?? test.id),
                 Tag.element("td", [:], [Tag.element("span", ["class": "strip", "data-o": codes])]),
                 Tag.element("td", ["class": now.map { "o-" + $0.rawValue }], [.text(now?.rawValue ?? "not in the latest run")]
                             + Self.failedSubtests(test)),

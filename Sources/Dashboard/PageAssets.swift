@@ -18,7 +18,8 @@ enum PageAssets {
     .o-pass{color:var(--pass)}.o-fail,.o-timeout,.o-error{color:var(--fail);font-weight:600}.o-blocked{color:var(--blocked)}
     ul.changes{margin:2px 0;padding-left:18px}pre.reason{margin:0;white-space:pre-wrap;font-size:12px}
     details.group{border-top:1px solid #eee}details.group>summary{cursor:pointer;padding:4px 0}
-    .strips td{padding:1px 8px 1px 0}.strip{display:inline-flex;gap:1px;vertical-align:middle}
+    .strips td{padding:1px 8px 1px 0}
+    tr.variants td{padding-top:4px;font-weight:600}td.variant{padding-left:16px}.strip{display:inline-flex;gap:1px;vertical-align:middle}
     .c{display:inline-block;width:8px;height:16px;border-radius:1px;background:var(--none);outline:1px solid #eaeef2}
     .c.p{background:var(--pass)}.c.f{background:var(--fail)}.c.t{background:var(--timeout)}.c.e{background:var(--error)}
     .c.s{background:var(--skip)}.c.u{background:var(--unsupported)}.c.b{background:var(--blocked)}.c.i{background:var(--interrupted)}

@@ -20,7 +20,7 @@ import Synchronization
 /// - `facts.json`, `report.json`, `junit.xml`
 ///
 /// A test id becomes one directory name: `/` is written `~`, and `~`, `%`
-/// and every byte outside `A-Z a-z 0-9 . _ -` are percent-encoded, so no id
+/// and every byte outside `A-Z a-z 0-9 . _ - + = , [ ]` are percent-encoded, so no id
 /// (`..`, spaces, non-UTF-8) can reach outside the run directory.
 ///
 /// Tests run with the run directory at hand (`TESTBED_RUN_DIR`,
@@ -126,7 +126,8 @@ public final class RunLayout: Sendable {
     /// `/migration/precopy/tcp` → `migration~precopy~tcp`.
     ///
     /// - Parameter id: A test id or setup name, any bytes.
-    /// - Returns: One file name: a leading `/` dropped, `/` → `~`, letters, digits, `_`, `-` and `.` kept, any other byte as `%XX`;
+    /// - Returns: One file name: a leading `/` dropped, `/` → `~`, letters, digits, `_`, `-`, `.` and a variant's `[ ] = , +` kept,
+    ///   any other byte as `%XX`;
     ///   an empty or all-dot name escaped; above 200 bytes, the first 180 and `~` with a 64-bit FNV-1a hash in hex.
     public static func encode(_ id: String) -> String {
         var out = ""
@@ -136,7 +137,9 @@ public final class RunLayout: Sendable {
             switch byte {
             case UInt8(ascii: "/"): out.append("~")
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"):
+                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"),
+                 // A variant's suffix stays readable: `precopy[machine=pc,accel=tcg]`.
+                 UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: "="), UInt8(ascii: ","), UInt8(ascii: "+"):
                 out.append(Character(UnicodeScalar(byte)))
             case UInt8(ascii: "."):
                 out.append(".")

@@ -80,6 +80,8 @@ struct StepRunner: Sendable {
         let directory = RunLayout.attemptDirectory(options.layout.testDirectory(id), attempt: attempt)
         let (log, logFailure) = options.layout.openDirectory(directory).createLog("output.log")
         var variables = environment
+        // A variant's TESTBED_VARIANT_<AXIS> and its values' `env`; Testbed's own variables below win.
+        variables.merge(test.environment) { $1 }
         variables["TESTBED_TEST_ID"] = id
         variables["TESTBED_OUTPUT_DIR"] = options.layout.absolute(directory)
         // The facts its requirements named, as the host has them: TESTBED_FACT_QEMU=7.2.22.

@@ -17,7 +17,8 @@ struct CheckCommand: AsyncParsableCommand {
         discussion: """
         Every selected test is runnable, needs setup (and which setups, found through \
         `setup:` or through a setup that `provides` a missing fact), or unsupported with \
-        one reason per unmet requirement and this host's actual value.
+        one reason per unmet requirement and this host's actual value. A test's variants \
+        are listed under its id, each with its status.
 
           testbed check examples
           testbed check --environment environments/lab-r420.yaml examples
@@ -35,12 +36,17 @@ struct CheckCommand: AsyncParsableCommand {
         try environmentOptions.requireExistingFile(suite: selection.suitePaths)
     }
 
-    @Flag(help: "Print JSON: {\"environment\", \"tests\": [{\"id\", \"status\", \"setups\", \"unmet\": [{\"requirement\", \"reason\"}], \"notes\"}]}.")
+    @Flag(help: ArgumentHelp("Print JSON: {\"environment\", \"tests\": [{\"id\", \"test\", \"variant\", \"status\", \"setups\", \"unmet\": "
+        + "[{\"requirement\", \"reason\"}], \"notes\"}]}."))
     var json = false
 
     struct Output: Encodable {
         struct Test: Encodable {
             let id: String
+            /// The test's id without its variant (the id itself for a test without variants).
+            let test: String
+            /// A variant's axes and values (the id keeps their order); absent for a test without variants.
+            let variant: [String: String]?
             let status: String
             let setups: [String]
             let unmet: [UnmetJSON]
@@ -57,7 +63,9 @@ struct CheckCommand: AsyncParsableCommand {
         let notes = Self.notes(plan)
         if json {
             emit(encodeJSON(Output(environment: plan.environment, tests: plan.tests.enumerated().map { index, test in
-                .init(id: test.test.id, status: test.status.name, setups: test.status.setups, unmet: test.status.unmet.map(UnmetJSON.init),
+                .init(id: test.test.id, test: test.test.baseID,
+                      variant: test.test.variant.map { Dictionary($0.values.map { ($0.axis, $0.value) }) { $1 } },
+                      status: test.status.name, setups: test.status.setups, unmet: test.status.unmet.map(UnmetJSON.init),
                       notes: notes[index].map { [$0] } ?? [])
             })))
         } else {
@@ -89,7 +97,24 @@ struct CheckCommand: AsyncParsableCommand {
             return head + (nothingSelected ?? "no tests selected; check the suite path, --tag, --id and -k") + "\n"
         }
         var longest = 0
-        for test in plan.tests { longest = max(longest, test.test.id.displayWidth) }
+        // A variant is shown in its test's group, by its suffix (`[machine=pc]`), not in the status sections.
+        var variantGroups: [String: [Int]] = [:]
+        var groupOrder: [String] = []
+        var plainCounts = (runnable: 0, needsSetup: 0, unsupported: 0)
+        for (index, test) in plan.tests.enumerated() {
+            if let variant = test.test.variant {
+                if variantGroups[variant.baseID] == nil { groupOrder.append(variant.baseID) }
+                variantGroups[variant.baseID, default: []].append(index)
+                longest = max(longest, variant.suffix.displayWidth + 2)
+                continue
+            }
+            longest = max(longest, test.test.id.displayWidth)
+            switch test.status {
+            case .runnable: plainCounts.runnable += 1
+            case .needsSetup: plainCounts.needsSetup += 1
+            case .unsupported: plainCounts.unsupported += 1
+            }
+        }
         let width = min(48, longest + 2)
         let counts = plan.counts
         // Bytes, not String appends: 100,000 lines of small pieces.
@@ -105,38 +130,74 @@ struct CheckCommand: AsyncParsableCommand {
         func note(_ index: Int) {
             if !notes.isEmpty, let note = notes[index] { line("      ", style.dim("note: " + note.escapingControls)) }
         }
-        if counts.runnable > 0 {
-            heading(style.green("runnable (\(counts.runnable))"))
-            for (index, test) in plan.tests.enumerated() {
+        func setupsColumn(_ setups: [String], used: Int) {
+            // The setups in a column; an id too long for it gets a line of its own.
+            if used > width {
+                out.append(UInt8(ascii: "\n"))
+                out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: width + 2))
+            } else {
+                out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: width + 2 - used))
+            }
+            line("after ", setups.joined(separator: ", ").escapingControls)
+        }
+        if plainCounts.runnable > 0 {
+            heading(style.green("runnable (\(plainCounts.runnable))"))
+            for (index, test) in plan.tests.enumerated() where test.test.variant == nil {
                 if case .runnable = test.status {
                     line("  ", test.test.id)
                     note(index)
                 }
             }
         }
-        if counts.needsSetup > 0 {
-            heading(style.yellow("needs setup (\(counts.needsSetup))"))
-            for (index, test) in plan.tests.enumerated() {
+        if plainCounts.needsSetup > 0 {
+            heading(style.yellow("needs setup (\(plainCounts.needsSetup))"))
+            for (index, test) in plan.tests.enumerated() where test.test.variant == nil {
                 guard case .needsSetup(let setups) = test.status else { continue }
                 line("  ", test.test.id, end: false)
-                // The setups in a column; an id too long for it gets a line of its own.
-                let used = test.test.id.displayWidth + 2
-                if used > width {
-                    out.append(UInt8(ascii: "\n"))
-                    out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: width + 2))
-                } else {
-                    out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: width + 2 - used))
-                }
-                line("after ", setups.joined(separator: ", ").escapingControls)
+                setupsColumn(setups, used: test.test.id.displayWidth + 2)
                 note(index)
             }
         }
-        if counts.unsupported > 0 {
-            heading(style.red("unsupported (\(counts.unsupported))"))
-            for (index, test) in plan.tests.enumerated() {
+        if plainCounts.unsupported > 0 {
+            heading(style.red("unsupported (\(plainCounts.unsupported))"))
+            for (index, test) in plan.tests.enumerated() where test.test.variant == nil {
                 guard case .unsupported(let unmet) = test.status else { continue }
                 line("  ", test.test.id)
                 for reason in unmet { line("      ", reason.description.escapingControls) }
+                note(index)
+            }
+        }
+        // Each test with variants: its id, then each variant's suffix with its status (and setups or reasons).
+        for base in groupOrder {
+            let indices = variantGroups[base] ?? []
+            var tally = (runnable: 0, needsSetup: 0, unsupported: 0)
+            for index in indices {
+                switch plan.tests[index].status {
+                case .runnable: tally.runnable += 1
+                case .needsSetup: tally.needsSetup += 1
+                case .unsupported: tally.unsupported += 1
+                }
+            }
+            let parts = [(tally.runnable, "runnable"), (tally.needsSetup, "need setup"), (tally.unsupported, "unsupported")]
+                .filter { $0.0 > 0 }.map { "\($0.0) \($0.1)" }
+            heading(style.bold(base.escapingControls) + " (\(indices.count) variant\(indices.count == 1 ? "" : "s"): "
+                    + parts.joined(separator: ", ") + ")")
+            for index in indices {
+                let test = plan.tests[index]
+                let suffix = test.test.variant?.suffix ?? test.test.id
+                line("  ", suffix, end: false)
+                let used = suffix.displayWidth + 2
+                switch test.status {
+                case .runnable:
+                    out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: max(1, width + 2 - used)))
+                    line("", style.green("runnable"))
+                case .needsSetup(let setups):
+                    setupsColumn(setups, used: used)
+                case .unsupported(let unmet):
+                    out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: max(1, width + 2 - used)))
+                    line("", style.red("unsupported"))
+                    for reason in unmet { line("      ", reason.description.escapingControls) }
+                }
                 note(index)
             }
         }

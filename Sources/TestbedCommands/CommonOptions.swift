@@ -148,7 +148,8 @@ struct SelectionOptions: ParsableArguments {
     var tags: [String] = []
 
     @Option(name: .customLong("id"), help: ArgumentHelp(
-        "Select tests by id: a prefix (/migration) or a glob (/migration/*/tcp); repeat to select either.",
+        "Select tests by id: a prefix (/migration; a test's id selects all its variants), an id as it stands "
+            + "('/m/precopy[accel=kvm]') or a glob (/migration/*/tcp); repeat to select either.",
         valueName: "pattern"))
     var ids: [String] = []
 
@@ -157,6 +158,12 @@ struct SelectionOptions: ParsableArguments {
             + "is an --id pattern; repeat to select either.",
         valueName: "word"))
     var keywords: [String] = []
+
+    @Option(name: .customLong("variant"), help: ArgumentHelp(
+        "Select the variants whose AXIS is VALUE (`--variant accel=kvm`); the same axis repeated selects either, different "
+            + "axes all; a test without the axis is not filtered by it.",
+        valueName: "axis=value"))
+    var variants: [String] = []
 
     @Flag(name: .customLong("allow-dirty"), help: ArgumentHelp(
         "Run tests that declare `dirties: true` even where the environment declares no `restore` (default: unsupported)."))
@@ -220,12 +227,69 @@ struct SelectionOptions: ParsableArguments {
         for tag in Self.distinct(allTags) {
             do { _ = try TagExpression(parsing: tag) } catch { throw ValidationError("--tag: \(error.description)") }
         }
+        _ = try variantPairs()
+    }
+
+    /// `--variant AXIS=VALUE` as pairs, in order.
+    /// - Throws: `ValidationError` (64) for one without `=`, or with an axis or value that no variant could have.
+    func variantPairs() throws -> [(axis: String, value: String)] {
+        try variants.map { written in
+            guard let equals = written.firstIndex(of: "=") else {
+                throw ValidationError("--variant \(written.escapingControls) has no `=`; write --variant AXIS=VALUE, e.g. --variant accel=kvm")
+            }
+            let axis = String(written[..<equals])
+            let value = String(written[written.index(after: equals)...])
+            guard TestVariant.isValidAxis(axis), TestVariant.isValidValue(value) else {
+                throw ValidationError("--variant \(written.escapingControls) is not AXIS=VALUE with an axis of a-z, 0-9, _ and - and a "
+                    + "value of letters, digits, ., _, + and -; write e.g. --variant accel=kvm")
+            }
+            return (axis, value)
+        }
     }
 
     /// The selection: each distinct expression and pattern once (20,000
     /// `--tag=a` are one expression to match).
     func selection() throws -> TestSelection {
-        TestSelection(tags: try Self.distinct(allTags).map { try TagExpression(parsing: $0) }, ids: Self.distinct(allIDs))
+        var variantValues: [String: Set<String>] = [:]
+        for (axis, value) in try variantPairs() { variantValues[axis, default: []].insert(value) }
+        return TestSelection(tags: try Self.distinct(allTags).map { try TagExpression(parsing: $0) }, ids: Self.distinct(allIDs),
+                             variants: variantValues)
+    }
+
+    /// Refuses a `--variant` whose axis, or whose value, none of the tests the rest of the selection takes has: a typo
+    /// would otherwise select nothing, or every test, without a word.
+    ///
+    /// - Parameters:
+    ///   - catalog: The catalog the paths loaded.
+    ///   - selection: The selection (`selection()`).
+    ///   - policy: The exit codes of the command.
+    /// - Throws: `CommandFailure` with `policy.badCommandLine` (64), naming the nearest axis or value.
+    func checkVariants(_ catalog: SuiteCatalog, selection: TestSelection, policy: ExitPolicy) throws {
+        guard !selection.variants.isEmpty else { return }
+        let others = TestSelection(tags: selection.tags, ids: selection.ids)
+        var axes: [String] = []
+        var values: [String: [String]] = [:]
+        for test in catalog.tests where test.variant != nil && others.matches(test) {
+            for value in test.variant!.values {
+                if values[value.axis] == nil { axes.append(value.axis) }
+                if !(values[value.axis]?.contains(value.value) ?? false) { values[value.axis, default: []].append(value.value) }
+            }
+        }
+        for (axis, value) in try variantPairs() {
+            guard let known = values[axis] else {
+                var message = "--variant \(axis)=\(value): no selected test has the axis \"\(axis)\""
+                if let guess = closest(to: axis, in: axes) { message += "; did you mean --variant \(guess)=\(value)?" }
+                else if axes.isEmpty { message += "; none of them has variants" }
+                else { message += "; their axes are " + axes.joined(separator: ", ") }
+                throw CommandFailure(message, status: policy.badCommandLine)
+            }
+            guard known.contains(value) else {
+                var message = "--variant \(axis)=\(value): no selected test has the value \"\(value)\" on the axis \"\(axis)\""
+                if let guess = closest(to: value, in: known) { message += "; did you mean --variant \(axis)=\(guess)?" }
+                else { message += "; its values are " + known.joined(separator: ", ") }
+                throw CommandFailure(message, status: policy.badCommandLine)
+            }
+        }
     }
 
     /// `values` without repeats, in the order first given.
@@ -281,6 +345,7 @@ struct SelectionOptions: ParsableArguments {
                         command: String = "check") async throws -> (catalog: SuiteCatalog, plan: Plan) {
         let catalog = try await loadCatalog(policy: policy)
         let selection = try selection()
+        try checkVariants(catalog, selection: selection, policy: policy)
         let plan: Plan
         do {
             let resolver = Resolver(catalog: catalog, facts: environment,

@@ -24,6 +24,8 @@ struct HistoryCommand: ParsableCommand {
           testbed history /net/virtio
           testbed history /net/virtio --host lab1 -e lab-r420 --limit 50
           testbed history /net/virtio --json | jq .fail_ratio
+          testbed history /migration/precopy     (each of its variants)
+          testbed history '/migration/precopy[machine=pc,accel=tcg]'
 
         Exit codes: 0 shown, 64 bad command line, 66 no results, or no run has a result for TEST.
         """)
@@ -38,20 +40,51 @@ struct HistoryCommand: ParsableCommand {
 
     func run() throws {
         let store = try self.store.open()
+        // A test with variants: each variant is its own test, shown one after another.
+        if let variants = try variantIDs(of: self.test, in: store) {
+            var sections: [String] = []
+            var histories: [HistoryJSON] = []
+            for id in variants {
+                let entries: [HistoryEntry]
+                do { entries = try store.testHistory(id, filter: filter.filter()) } catch { throw historyFailure(error) }
+                if self.store.json { histories.append(Self.json(test: id, entries: entries, limit: runLimit.limit)) }
+                else { sections.append(render(id, entries: entries)) }
+            }
+            let base = self.test.hasPrefix("/") ? self.test : "/" + self.test
+            emit(self.store.json ? encodeJSON(VariantHistoryJSON(test: base, variants: histories)) : sections.joined(separator: "\n"))
+            return
+        }
         let test = try knownTest(self.test, in: store)
         let entries: [HistoryEntry]
         do { entries = try store.testHistory(test, filter: filter.filter()) } catch { throw historyFailure(error) }
-        let timeline = TestTimeline(entries)
-        let shown = runLimit.count.map { Array(entries.prefix($0)) } ?? entries
         if self.store.json {
             emit(encodeJSON(Self.json(test: test, entries: entries, limit: runLimit.limit)))
             return
         }
+        emit(render(test, entries: entries))
+    }
+
+    /// The ids of the variants of `test` (`/m/p[machine=pc]`…) the newest 50 runs have results for, when `test` itself
+    /// has none; nil otherwise.
+    func variantIDs(of test: String, in store: any RunStore) throws -> [String]? {
+        do {
+            let id = test.hasPrefix("/") ? test : "/" + test
+            guard try !store.hasTest(test), try !store.hasTest(id) else { return nil }
+            let variants = try store.recentTestIDs(runs: 50).filter { $0.hasPrefix(id + "[") && $0.hasSuffix("]") }
+            return variants.isEmpty ? nil : variants
+        } catch {
+            throw historyFailure(error)
+        }
+    }
+
+    /// One test's history as text: the table, the last pass, flips and fail ratio.
+    func render(_ test: String, entries: [HistoryEntry]) -> String {
+        let timeline = TestTimeline(entries)
+        let shown = runLimit.count.map { Array(entries.prefix($0)) } ?? entries
         let style = Style.standard
         var out = style.bold("history of \(test.escapingControls)") + " (newest first)\n"
         guard !entries.isEmpty else {
-            emit(out + "no run matching --host and -e has a result for it; `testbed history \(test.escapingControls)` shows every run\n")
-            return
+            return out + "no run matching --host and -e has a result for it; `testbed history \(test.escapingControls)` shows every run\n"
         }
         // A SUBTESTS column when any run of it reported subtests.
         let subtests = shown.contains { $0.subtests != nil }
@@ -72,7 +105,7 @@ struct HistoryCommand: ParsableCommand {
         out += "last pass: " + (timeline.lastPass.map { "run \($0.runID) (\(HistoryText.date($0.started)))" } ?? "never") + "\n"
         out += "flips: \(timeline.flips)\n"
         out += "fail ratio: \(timeline.ratio.text)\n"
-        emit(out)
+        return out
     }
 }
 
@@ -130,6 +163,14 @@ struct HistoryEntryJSON: Encodable {
         subtests = entry.subtests
         failedSubtests = entry.failedSubtests.isEmpty ? nil : entry.failedSubtests
     }
+}
+
+/// `testbed history TEST --json` for a test with variants: each variant's history.
+struct VariantHistoryJSON: Encodable {
+    /// The test's id without the variants.
+    var test: String
+    /// Each variant's history, by id.
+    var variants: [HistoryJSON]
 }
 
 /// `testbed history --json`.

@@ -104,7 +104,9 @@ func knownTest(_ test: String, in store: any RunStore) throws -> String {
         if !test.hasPrefix("/"), try store.hasTest("/" + test) { return "/" + test }
         let ids = try store.recentTestIDs(runs: 5)
         let under = (test.hasPrefix("/") ? test : "/" + test).trimmingSuffix("/") + "/"
-        let inside = Set(ids.filter { $0.hasPrefix(under) }).sorted()
+        // A test with variants: its variants (`/m/p[machine=pc]`) are the tests under it.
+        let variants = String(under.dropLast()) + "["
+        let inside = Set(ids.filter { $0.hasPrefix(under) || $0.hasPrefix(variants) }).sorted()
         if !inside.isEmpty {
             let named = inside.prefix(10).map(\.escapingControls).joined(separator: ", ")
                 + (inside.count > 10 ? ", and \(inside.count - 10) more" : "")

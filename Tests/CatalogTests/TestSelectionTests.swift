@@ -81,8 +81,44 @@ struct TestSelectionTests {
         ("*tcp", "/migration/precopy/tcp", true),
         ("/m*", "/migration/precopy/tcp", true),
         ("/basic/t?", "/basic/t1", true),
+        // Variants: the test's id selects them all, an exact id one, a glob of the test's id too.
+        ("/m/precopy", "/m/precopy[machine=pc,accel=tcg]", true),
+        ("/m", "/m/precopy[machine=pc,accel=tcg]", true),
+        ("/m/pre", "/m/precopy[machine=pc,accel=tcg]", false),
+        ("/m/precopy[machine=pc,accel=tcg]", "/m/precopy[machine=pc,accel=tcg]", true),
+        ("m/precopy[machine=pc,accel=tcg]", "/m/precopy[machine=pc,accel=tcg]", true),
+        ("/m/precopy[machine=pc,accel=tcg]", "/m/precopy[machine=q35,accel=tcg]", false),
+        ("/m/precopy[machine=pc]", "/m/precopy[machine=pc,accel=tcg]", false),
+        ("*precopy", "/m/precopy[machine=pc,accel=tcg]", true),
+        ("*precopy", "/m/precopy", true),
+        ("/m/*", "/m/precopy[machine=pc,accel=tcg]", true),
+        ("*tcg*", "/m/precopy[machine=pc,accel=tcg]", true),
     ])
     func ids(pattern: String, id: String, matches: Bool) {
         #expect(TestSelection.idMatches(pattern: pattern, id: id) == matches)
+    }
+
+    @Test("--variant: the same axis repeated is either, different axes all; a test without the axis is not filtered")
+    func variants() {
+        func test(_ values: [(String, String)]) -> TestDefinition {
+            let variant = values.isEmpty ? nil : TestVariant(baseID: "/t", values: values.map { .init(axis: $0.0, value: $0.1) })
+            return TestDefinition(id: variant?.id ?? "/t", command: .shell("true"), directory: "/",
+                                  location: DeclarationLocation(file: "f", line: 1), variant: variant)
+        }
+        let pcTCG = test([("machine", "pc"), ("accel", "tcg")])
+        let q35KVM = test([("machine", "q35"), ("accel", "kvm")])
+        let smpOnly = test([("smp", "2")])
+        let plain = test([])
+        let machines = TestSelection(variants: ["machine": ["pc", "q35"]])
+        #expect(machines.matches(pcTCG) && machines.matches(q35KVM))
+        let both = TestSelection(variants: ["machine": ["pc"], "accel": ["tcg"]])
+        #expect(both.matches(pcTCG))
+        #expect(!both.matches(q35KVM))
+        #expect(both.matches(smpOnly))
+        #expect(both.matches(plain))
+        let mixed = TestSelection(variants: ["machine": ["q35"], "accel": ["tcg"]])
+        #expect(!mixed.matches(pcTCG) && !mixed.matches(q35KVM))
+        let withID = TestSelection(ids: ["/t"], variants: ["accel": ["kvm"]])
+        #expect(withID.matches(q35KVM) && !withID.matches(pcTCG))
     }
 }

@@ -158,6 +158,7 @@ struct LayoutTests {
         ("/~x%", "%7Ex%25"),
         ("/tmp/x.sh", "tmp~x.sh"),
         ("/ünï", "%C3%BCn%C3%AF"),
+        ("/m/precopy[machine=pc,accel=tcg+x]", "m~precopy[machine=pc,accel=tcg+x]"),
     ])
     func encode(id: String, name: String) {
         #expect(RunLayout.encode(id) == name)

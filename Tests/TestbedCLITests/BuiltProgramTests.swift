@@ -33,7 +33,7 @@ struct BuiltProgramTests {
         let json = try testbed(["check", "--json", "."], in: tree.path)
         let tests = try #require(try json.json()["tests"] as? [[String: Any]])
         #expect(tests.first?["notes"] as? [String] == ["./bin/hello does not exist yet (a setup may build it)"])
-        #expect(Set(tests.first?.keys.map { $0 } ?? []) == ["id", "status", "setups", "unmet", "notes"])
+        #expect(Set(tests.first?.keys.map { $0 } ?? []) == ["id", "test", "status", "setups", "unmet", "notes"])
         #expect(!FileManager.default.fileExists(atPath: tree["bin/hello"]), "check runs nothing")
 
         let run = try testbed(["run", "."], in: tree.path)

@@ -30,8 +30,11 @@ struct QEMUExampleTests {
             "/basic/shell": "pass", "/basic/proc": "pass", "/basic/uname.sh": "pass",
             "/qemu/qmp.py": "pass", "/qemu/version.sh": "pass",
             "/image/qcow2-info": "pass", "/image/boot-alpine.sh": "blocked",
-            "/migration/precopy/blob": "pass", "/migration/precopy/running-guest": "pass",
-            "/migration/precopy/kvm": kvm ? "pass" : "unsupported",
+            "/migration/precopy/blob": "pass",
+            "/migration/precopy/running-guest[machine=pc,accel=tcg]": "pass",
+            "/migration/precopy/running-guest[machine=q35,accel=tcg]": "pass",
+            "/migration/precopy/running-guest[machine=pc,accel=kvm]": kvm ? "pass" : "unsupported",
+            "/migration/precopy/running-guest[machine=q35,accel=kvm]": kvm ? "pass" : "unsupported",
             "/migration/cross-version": "unsupported",
             "/kernel/future-syscall": "unsupported",
             "/lab/gpu-passthrough": "unsupported", "/lab/windows-virtio": "unsupported", "/lab/libvirt-api": "unsupported",
@@ -45,9 +48,18 @@ struct QEMUExampleTests {
         // What the tests said about themselves.
         let qmpLog = try String(contentsOfFile: results["latest/tests/qemu~qmp.py/output.log"], encoding: .utf8)
         #expect(qmpLog.contains("matches the qemu fact; QEMU quit"))
-        let guestLog = try String(contentsOfFile: results["latest/tests/migration~precopy~running-guest/output.log"], encoding: .utf8)
-        #expect(guestLog.contains("guest memory consistent on the destination"))
-        #expect(guestLog.contains("both QEMU processes are gone"))
+        for machine in ["pc", "q35"] {
+            let directory = "latest/tests/migration~precopy~running-guest[machine=\(machine),accel=tcg]"
+            let guestLog = try String(contentsOfFile: results[directory + "/output.log"], encoding: .utf8)
+            #expect(guestLog.contains("machine pc-\(machine == "pc" ? "i440fx" : "q35")-"), "\(guestLog)")
+            #expect(guestLog.contains("guest memory consistent on the destination"))
+            #expect(guestLog.contains("both QEMU processes are gone"))
+        }
+        if kvm {
+            let kvmLog = try String(contentsOfFile: results["latest/tests/migration~precopy~running-guest[machine=q35,accel=kvm]/output.log"],
+                                    encoding: .utf8)
+            #expect(kvmLog.contains("accel kvm"))
+        }
         #expect(runningQEMU().isEmpty, "QEMU left behind: \(runningQEMU())")
     }
 

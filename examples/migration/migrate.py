@@ -99,18 +99,22 @@ def main():
     parser.add_argument("--mode", choices=["blob", "guest"], default="blob")
     parser.add_argument("--src", default=os.environ.get("QEMU_SRC", "qemu-system-x86_64"))
     parser.add_argument("--dst", default=os.environ.get("QEMU_DST", "qemu-system-x86_64"))
-    parser.add_argument("--accel", default="tcg")
+    parser.add_argument("--accel", default=os.environ.get("TESTBED_VARIANT_ACCEL", "tcg"),
+                        help="tcg or kvm (default $TESTBED_VARIANT_ACCEL, else tcg)")
     parser.add_argument("--memory", type=int, default=128, help="guest RAM in MiB")
     parser.add_argument("--dest-memory", type=int, help="destination RAM in MiB (a test of the test: must fail)")
     parser.add_argument("--expect-hash", help="the blob hash to expect (a test of the test: a wrong one must fail)")
-    parser.add_argument("--machine", default="auto")
+    parser.add_argument("--machine", default=os.environ.get("TESTBED_VARIANT_MACHINE", "auto"),
+                        help="a machine type; pc or q35 for the newest versioned one of that family both QEMUs know "
+                             "(default $TESTBED_VARIANT_MACHINE, else pc)")
     parser.add_argument("--timeout", type=float, default=60)
     parser.add_argument("--bootsector", default=os.environ.get("BOOT_SECTOR", ""),
                         help="the guest's boot sector (default $BOOT_SECTOR, from the bootsector setup)")
     args = parser.parse_args()
 
     workdir = os.environ.get("TESTBED_OUTPUT_DIR") or tempfile.mkdtemp(prefix="testbed-migrate-")
-    machine = common_machine(args.src, args.dst) if args.machine == "auto" else args.machine
+    families = {"auto": "pc-i440fx", "pc": "pc-i440fx", "q35": "pc-q35"}
+    machine = common_machine(args.src, args.dst, families[args.machine]) if args.machine in families else args.machine
     print(f"migrating {args.src} -> {args.dst}, machine {machine}, accel {args.accel}, mode {args.mode}", flush=True)
 
     common = ["-machine", machine, "-accel", args.accel]

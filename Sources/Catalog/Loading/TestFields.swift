@@ -86,7 +86,7 @@ struct TestFields {
     }
 
     func build(id: String, command: TestDefinition.Command, directory: String,
-               cache: RequirementCache, errors: inout [DeclarationError]) -> TestDefinition? {
+               cache: RequirementCache, errors: inout [DeclarationError], variant: TestVariant? = nil) -> TestDefinition? {
         // An id reaches terminals, TAP streams and reports: a newline would forge
         // lines, an ESC sequence clear the screen, a U+200B make `/a<U+200B>b` print as
         // `/ab`. (The message shows it escaped.)
@@ -157,6 +157,6 @@ struct TestFields {
             setupsLocation: values.setup?.location, description: values.description?.values.last,
             requiresLocation: values.requires?.location,
             requirementSet: cache.requirementSet(requires: requiresNumber, setups: setups.number), flaky: flaky,
-            outputProtocol: outputProtocol)
+            outputProtocol: outputProtocol, variant: variant)
     }
 }

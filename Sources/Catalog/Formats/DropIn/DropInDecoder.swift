@@ -102,6 +102,9 @@ struct DropInDecoder {
             return
         }
         var fields = TestFields(location: DeclarationLocation(file: shownAs, line: header.lines.first?.line))
+        var matrix = VariantMatrix()
+        var matrixLocation = fields.location
+        var matrixFailed = false
         for line in header.lines {
             let location = DeclarationLocation(file: shownAs, line: line.line)
             if !line.isCanonical && DropInHeader.keys.contains(line.key) {
@@ -117,6 +120,16 @@ struct DropInDecoder {
                 state.errors.append(location.error(message))
                 continue
             }
+            if line.key == "variants" {
+                if matrix.isEmpty { matrixLocation = location }
+                do {
+                    try Self.readVariants(line, into: &matrix, shownAs: shownAs, test: id)
+                } catch {
+                    state.errors.append(error)
+                    matrixFailed = true
+                }
+                continue
+            }
             let values: [String]
             switch line.key {
             case "requires": values = line.value.split(separator: ",").map { $0.trimmingWhitespaceAndCR() }.filter { !$0.isEmpty }
@@ -125,9 +138,30 @@ struct DropInDecoder {
             }
             fields.add(line.key, values, at: location)
         }
-        if let test = fields.build(id: id, command: .executable(executable), directory: directory,
-                                   cache: state.requirements, errors: &state.errors) {
+        if matrixFailed { return }
+        if !matrix.isEmpty {
+            state.tests += matrix.expand(fields, baseID: id, command: .executable(executable), directory: directory,
+                                         location: matrixLocation, file: shownAs, cache: state.requirements, errors: &state.errors)
+        } else if let test = fields.build(id: id, command: .executable(executable), directory: directory,
+                                          cache: state.requirements, errors: &state.errors) {
             state.tests.append(test)
+        }
+    }
+
+    /// Adds the axes of one `testbed-variants:` line, its value read as YAML (flow style: `{machine: [pc, q35]}`).
+    /// - Throws: `DeclarationError` at the header line: YAML that does not parse, or an invalid axis, value or exclusion.
+    static func readVariants(_ line: DropInHeader.Line, into matrix: inout VariantMatrix, shownAs: String,
+                             test: String) throws(DeclarationError) {
+        let reader = YAMLReader(file: shownAs)
+        matrix.headerLine = line.line
+        do throws(DeclarationError) {
+            guard let node = try reader.parse(line.value) else {
+                throw reader.error(nil, "testbed-variants of \(test) is empty; write e.g. {machine: [pc, q35]}, or remove the line")
+            }
+            try matrix.read(node, reader: reader, test: test)
+        } catch {
+            // The YAML is the line's value alone: its line 1 is the header line.
+            throw DeclarationError(file: shownAs, line: line.line, message: error.message)
         }
     }
 }

@@ -11,6 +11,7 @@ import Requirements
 /// # testbed-tags: migration slow
 /// # testbed-timeout: 5m
 /// # testbed-flaky: 2/3
+/// # testbed-variants: {machine: [pc, q35], accel: {tcg: {}, kvm: {requires: [kvm]}}}
 /// ```
 ///
 /// Any comment leader works (`#`, `//`, `--`, `;`). Only the first
@@ -64,7 +65,8 @@ public struct DropInHeader: Sendable, Hashable {
     public let cutKey: String?
 
     /// The keys a header may carry.
-    public static let keys = ["requires", "setup", "tags", "timeout", "exclusive", "dirties", "skip-code", "flaky", "description", "protocol"]
+    public static let keys = ["requires", "setup", "tags", "timeout", "exclusive", "dirties", "skip-code", "flaky", "description", "protocol",
+                              "variants"]
     /// How much of a file is read for its header.
     public static let scanLimit = 8192
     /// How many bytes past `scanLimit` a caller reads, to tell whether the line

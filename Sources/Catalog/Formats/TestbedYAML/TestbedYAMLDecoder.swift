@@ -28,8 +28,8 @@ struct TestbedYAMLDecoder {
                     do {
                         if entry.key == "tests" {
                             let prefix = relativeDirectory.isEmpty ? "" : "/" + relativeDirectory
-                            if let test = try loadTest(item, idPrefix: prefix, directory: directory, reader: reader,
-                                                      cache: state.requirements, errors: &state.errors) {
+                            for test in try loadTest(item, idPrefix: prefix, directory: directory, reader: reader,
+                                                     cache: state.requirements, errors: &state.errors) {
                                 state.tests.append(test)
                                 if case .shell(let run) = test.command, ProgramLookup.relativeProgram(of: run) != nil {
                                     state.relativePrograms += 1
@@ -51,17 +51,21 @@ struct TestbedYAMLDecoder {
         }
     }
 
-    static let testKeys = FieldTable.keys
+    static let testKeys = FieldTable.keys + [variantsKey]
+    /// The key of a test's variant matrix (`VariantMatrix`).
+    static let variantsKey = "variants"
     static let setupKeys = ["run", "teardown", "check", "provides", "requires", "after", "scope", "timeout", "description"]
 
     func loadTest(_ item: YAMLReader.Entry, idPrefix: String, directory: String,
-                  reader: YAMLReader, cache: RequirementCache, errors: inout [DeclarationError]) throws(DeclarationError) -> TestDefinition? {
+                  reader: YAMLReader, cache: RequirementCache, errors: inout [DeclarationError]) throws(DeclarationError) -> [TestDefinition] {
         let location = DeclarationLocation(file: reader.file, line: reader.line(item.keyNode))
         let key = item.key
         if !Self.isValidIDPart(key) {
             throw location.error("test key \"\(key)\" is not a valid id part; use names separated by single `/`, without `.`, `..` or empty parts")
         }
         var fields = TestFields(location: location)
+        var matrix = VariantMatrix()
+        var matrixLocation = location
         if case .scalar(let command, _, _) = item.value {
             fields.values.run = ([command], location)
         } else {
@@ -71,7 +75,13 @@ struct TestbedYAMLDecoder {
                 try reader.checkKeys([entry], allowed: Self.testKeys, what: "test \"\(key)\"")
             }
             for entry in entries {
-                guard let slot = FieldTable.slot(entry.key) else { continue }
+                guard let slot = FieldTable.slot(entry.key) else {
+                    if entry.key == Self.variantsKey {
+                        try matrix.read(entry.value, reader: reader, test: key)
+                        matrixLocation = DeclarationLocation(file: reader.file, line: entry.keyNode.line)
+                    }
+                    continue
+                }
                 let at = DeclarationLocation(file: reader.file, line: entry.keyNode.line)
                 // A mapping has each key once (duplicates are YAML errors): set, not add.
                 switch slot {
@@ -92,9 +102,14 @@ struct TestbedYAMLDecoder {
         // The program is looked for when the test runs (a setup may build it), not here.
         if Self.isBlank(run) {
             errors.append((fields.values.run?.location ?? location).error("test \"\(key)\": the command is empty; write the command line to run"))
-            return nil
+            return []
         }
-        return fields.build(id: idPrefix + "/" + key, command: .shell(run), directory: directory, cache: cache, errors: &errors)
+        let id = idPrefix + "/" + key
+        if !matrix.isEmpty {
+            return matrix.expand(fields, baseID: id, command: .shell(run), directory: directory, location: matrixLocation,
+                                 file: reader.file, cache: cache, errors: &errors)
+        }
+        return fields.build(id: id, command: .shell(run), directory: directory, cache: cache, errors: &errors).map { [$0] } ?? []
     }
 
     /// Names separated by single `/`, without `.`, `..`, empty parts or NUL.

@@ -1,6 +1,7 @@
 import Catalog
 import Declarations
 import HostFacts
+import KernelHealth
 import Planning
 import ProcessSupervision
 import Requirements
@@ -102,6 +103,14 @@ struct RunLoop {
         // Nothing to look up unless a test runs again (most runs: none).
         let attempt = state.attempt.isEmpty ? 1 : state.attemptOwner(of: index).flatMap { state.attempt[$0] } ?? 1
         if case .test(let id) = step.kind {
+            if let health = options.kernelHealth {
+                let between = health.testStarting(id)
+                if !between.isEmpty {
+                    becameUnhealthy("the kernel became tainted while no test ran (\(between.letters))",
+                                    reason: "the kernel became tainted while no test ran (during a setup or a teardown, or by "
+                                        + "something else on the host): \(between.decoded); not blamed on a test", test: nil, &state)
+                }
+            }
             runner.startTest(index, test: state.planned[id]!.test, environment: environment, attempt: attempt) { sink.yield($0) }
         } else {
             // A teardown stops what its setup left running, once it has run.
@@ -116,6 +125,7 @@ struct RunLoop {
         var finished: Int?
         switch completion {
         case let .test(index, result):
+            if let why = result.unhealthy { becameUnhealthy(why, reason: result.reason ?? why, test: result.id, &state) }
             if state.planned[result.id]?.test.dirties == true,
                result.outcome != .blocked, result.outcome != .interrupted || result.started != nil,
                options.restore != nil {
@@ -162,6 +172,20 @@ struct RunLoop {
             emit(.setupFinished(result))
         }
         if let finished { release(finished, &state) }
+    }
+
+    /// The host became unhealthy (`why`: "/x tainted the kernel (W)"):
+    /// nothing new starts (the first reason halts the run), and a `health`
+    /// result, failed, counts as an infrastructure failure in the exit code.
+    func becameUnhealthy(_ why: String, reason: String, test: String?, _ state: inout ExecutionState) {
+        if state.unhealthy == nil {
+            state.unhealthy = why
+            if state.haltedBy == nil { state.haltedBy = why }
+        }
+        let result = SetupResult(name: "kernel", test: test, phase: .health, outcome: .failed,
+                                 reason: "the host became unhealthy: " + reason)
+        state.setupResults.append(result)
+        emit(.setupFinished(result))
     }
 
     /// Makes ready the steps that waited for `step`; `within`: only those

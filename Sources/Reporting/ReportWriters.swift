@@ -271,6 +271,7 @@ public enum ReportWriter {
         let what = switch setup.phase {
         case .setup: "setup \(setup.label)"
         case .restore: "the environment's restore"
+        case .health: "the host's health"
         case .teardown: setup.label
         }
         var body = "\n\n" + what + " " + setup.outcome.rawValue + (setup.reason.map { " (\($0))" } ?? "")

@@ -10,8 +10,8 @@ extension OutcomeClassifier {
     /// A test during which the kernel became tainted with flags no earlier
     /// test was blamed for: `fail` (a `timeout` or `error` stays what it
     /// is, a test that did not run is not blamed), its reason naming the
-    /// flags, the kernel log lines that explain them and the tests that ran
-    /// alongside; the host is unhealthy (`unhealthy`).
+    /// flags, the kernel log lines that explain them and the tests still
+    /// running (the other suspects); the host is unhealthy (`unhealthy`).
     /// - Parameters:
     ///   - result: The test's result, changed in place.
     ///   - health: What the monitor saw of it (`newTaint` not empty).
@@ -24,7 +24,7 @@ extension OutcomeClassifier {
         if !lines.isEmpty {
             words += "; the kernel log says: " + lines.map { LogTail.printable($0.message, limit: 200) }.joined(separator: " | ")
         }
-        if !health.alongside.isEmpty { words += "; ran at the same time: " + health.alongside.joined(separator: ", ") }
+        if !health.stillRunning.isEmpty { words += "; ran at the same time: " + health.stillRunning.joined(separator: ", ") }
         result.reason = result.reason.map { words + "; " + $0 } ?? words
         result.unhealthy = "\(result.id) tainted the kernel (\(taint.letters))"
     }

@@ -125,7 +125,9 @@ struct RunLoop {
         var finished: Int?
         switch completion {
         case let .test(index, result):
-            if let why = result.unhealthy { becameUnhealthy(why, reason: result.reason ?? why, test: result.id, &state) }
+            // Halted before a rerun is considered; its health result comes after its own.
+            if let why = result.unhealthy { halt(unhealthy: why, &state) }
+            defer { if let why = result.unhealthy { recordHealth(reason: why, test: result.id, &state) } }
             if state.planned[result.id]?.test.dirties == true,
                result.outcome != .blocked, result.outcome != .interrupted || result.started != nil,
                options.restore != nil {
@@ -178,10 +180,19 @@ struct RunLoop {
     /// nothing new starts (the first reason halts the run), and a `health`
     /// result, failed, counts as an infrastructure failure in the exit code.
     func becameUnhealthy(_ why: String, reason: String, test: String?, _ state: inout ExecutionState) {
-        if state.unhealthy == nil {
-            state.unhealthy = why
-            if state.haltedBy == nil { state.haltedBy = why }
-        }
+        halt(unhealthy: why, &state)
+        recordHealth(reason: reason, test: test, &state)
+    }
+
+    /// Nothing new starts: the first reason the host became unhealthy halts the run.
+    func halt(unhealthy why: String, _ state: inout ExecutionState) {
+        guard state.unhealthy == nil else { return }
+        state.unhealthy = why
+        if state.haltedBy == nil { state.haltedBy = why }
+    }
+
+    /// The `health` result, failed: an infrastructure failure in the exit code.
+    func recordHealth(reason: String, test: String?, _ state: inout ExecutionState) {
         let result = SetupResult(name: "kernel", test: test, phase: .health, outcome: .failed,
                                  reason: "the host became unhealthy: " + reason)
         state.setupResults.append(result)

@@ -12,6 +12,8 @@ public struct TestHealth: Sendable, Hashable {
     public var newTaint: Taint = .none
     /// The other tests that ran at some time while it ran, in the order they started.
     public var alongside: [String] = []
+    /// The other tests still running when it ended (the suspects of a taint found then), in the order they started.
+    public var stillRunning: [String] = []
 }
 
 /// Watches the kernel's health through a run: the kernel log (one
@@ -119,6 +121,7 @@ public final class KernelHealthMonitor: Sendable {
             if let index = state.running.firstIndex(where: { $0.id == test }) {
                 health.alongside = state.running.remove(at: index).alongside
             }
+            health.stillRunning = state.running.map(\.id)
             if let now {
                 health.newTaint = now.subtracting(state.known)
                 state.known.formUnion(health.newTaint)

@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -29,7 +30,8 @@ public struct KernelLogCapture: Sendable, Hashable {
 /// Reads the kernel's log for the whole run (one reader, not one per test)
 /// and hands each record to every test running when it arrived.
 ///
-/// A background task looks every `interval`; `attach` and `detach` look
+/// A thread of its own looks every `interval` (not a task: a pool whose
+/// threads are all busy would leave records unread until a test ends); `attach` and `detach` look
 /// first (`drain`), so a record a test wrote before it exited is its own:
 /// when a test starts, what arrived before is drained first; when it ends,
 /// what arrived until then is drained, then it is detached.
@@ -110,12 +112,15 @@ public final class KernelLogReader: Sendable {
             return !state.running
         }
         guard began else { return }
-        Task.detached { [self] in
+        let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
+        let thread = Thread { [self] in
             while state.withLock({ $0.running }) {
-                try? await Task.sleep(for: interval)
+                Thread.sleep(forTimeInterval: seconds)
                 drain()
             }
         }
+        thread.name = "testbed kmsg reader"
+        thread.start()
     }
 
     /// Stops the background look (after a last `drain`).

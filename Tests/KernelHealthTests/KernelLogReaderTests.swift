@@ -1,5 +1,5 @@
 import Foundation
-import KernelHealth
+@testable import KernelHealth
 import Testing
 import TestSupport
 
@@ -81,7 +81,10 @@ struct KernelLogReaderTests {
         reader.attach("/a")
         reader.start(interval: .milliseconds(10))
         try Self.append(tree, "<4>seen by the background look\n")
-        try await Task.sleep(for: .milliseconds(300))
+        // Seen by the thread (without a drain) once the fixture, truncated, has nothing left to give.
+        for _ in 0..<500 where reader.state.withLock({ $0.attached["/a"]?.records.isEmpty ?? true }) {
+            try await Task.sleep(for: .milliseconds(10))
+        }
         // Truncated: the look reads it again from its start, and the record is there already.
         try "".write(toFile: tree["dev/kmsg"], atomically: false, encoding: .utf8)
         try await Task.sleep(for: .milliseconds(100))

@@ -14,6 +14,19 @@ public struct TestHealth: Sendable, Hashable {
     public var alongside: [String] = []
     /// The other tests still running when it ended (the suspects of a taint found then), in the order they started.
     public var stillRunning: [String] = []
+
+    /// What the monitor saw of a test.
+    /// - Parameters:
+    ///   - kernelLog: Its kernel log records, if the kernel log is read.
+    ///   - newTaint: The flags blamed on it.
+    ///   - alongside: The other tests that ran at some time while it ran.
+    ///   - stillRunning: The other tests still running when it ended.
+    public init(kernelLog: KernelLogCapture? = nil, newTaint: Taint = .none, alongside: [String] = [], stillRunning: [String] = []) {
+        self.kernelLog = kernelLog
+        self.newTaint = newTaint
+        self.alongside = alongside
+        self.stillRunning = stillRunning
+    }
 }
 
 /// Watches the kernel's health through a run: the kernel log (one

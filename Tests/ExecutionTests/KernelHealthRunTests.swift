@@ -139,4 +139,24 @@ struct KernelHealthRunTests {
         #expect(health.reason?.contains("not blamed on a test") == true)
         #expect(run.summary.exitCode() == 2)
     }
+
+    @Test("a result keeps at most 64 KiB of the kernel log, cut at a line, and says how many lines were left out")
+    func bounded() {
+        var capture = KernelLogCapture()
+        capture.records = (1...2000).map { KernelLogRecord(priority: 4, sequence: UInt64($0), timestamp: UInt64($0),
+                                                           escapedMessage: String(repeating: "x", count: 60) + " \($0)") }
+        capture.lost = 2
+        let text = OutcomeClassifier.kernelLogText(TestHealth(kernelLog: capture, alongside: ["/b"])) ?? ""
+        #expect(text.hasPrefix("# ran at the same time as /b: records written while they ran are in their kmsg.log too\n"
+                               + "# 2 records lost: the kernel overwrote them before they were read\n"))
+        #expect(text.split(separator: "\n").count == 2002)
+        let kept = OutcomeClassifier.boundedKernelLog(text)
+        #expect(kept.utf8.count <= TestResult.kernelLogLimit + 100)
+        let lines = kept.split(separator: "\n")
+        #expect(lines.last?.hasPrefix("# ") == true && lines.last?.hasSuffix("more lines in kmsg.log (the result keeps 65536 bytes)") == true)
+        let keptRecords = lines.count - 3
+        #expect(lines.last == "# \(2002 - 2 - keptRecords) more lines in kmsg.log (the result keeps 65536 bytes)")
+        #expect(OutcomeClassifier.boundedKernelLog("short\n") == "short\n")
+        #expect(OutcomeClassifier.kernelLogText(TestHealth(kernelLog: KernelLogCapture())) == nil)
+    }
 }

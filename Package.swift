@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "Declarations", targets: ["Declarations"]),
         .library(name: "Requirements", targets: ["Requirements"]),
         .library(name: "HostFacts", targets: ["HostFacts"]),
+        .library(name: "KernelHealth", targets: ["KernelHealth"]),
         .library(name: "Subtests", targets: ["Subtests"]),
         .library(name: "Catalog", targets: ["Catalog"]),
         .library(name: "Planning", targets: ["Planning"]),
@@ -44,8 +45,10 @@ let package = Package(
         .target(name: "Declarations", dependencies: ["Yams"]),
         // The requirement grammar, versions, sizes, and checks of a requirement against facts.
         .target(name: "Requirements", dependencies: ["Declarations"]),
+        // The kernel's health: its taint decoded, its log (/dev/kmsg) read by one reader for the run, records per test.
+        .target(name: "KernelHealth"),
         // What a host has: probes of the local host, environment files, fact sources.
-        .target(name: "HostFacts", dependencies: ["CShim", "Declarations", "Requirements"]),
+        .target(name: "HostFacts", dependencies: ["CShim", "Declarations", "Requirements", "KernelHealth"]),
         // Subtests: the output protocols (TAP, KTAP, kvm-unit-tests' report lines, gtest) and their streaming parsers.
         .target(name: "Subtests"),
         // Suites, tests and setups as declared: the loader, selection, exports; field suite formats.
@@ -56,7 +59,7 @@ let package = Package(
         .target(name: "ProcessSupervision", dependencies: ["CShim", "Declarations", "HostFacts"]),
         // Runs a plan: steps, outcomes, run events, the results directory on disk.
         .target(name: "Execution", dependencies: [
-            "CShim", "Declarations", "Requirements", "HostFacts", "Catalog", "Planning", "ProcessSupervision", "Subtests",
+            "CShim", "Declarations", "Requirements", "HostFacts", "Catalog", "Planning", "ProcessSupervision", "Subtests", "KernelHealth",
         ]),
         // The results database (SQLite through GRDB): a recorder that writes runs, and reads them back.
         .target(name: "Results", dependencies: [
@@ -77,7 +80,7 @@ let package = Package(
         // The command line: check, plan, probe, run, report (swift-argument-parser).
         .target(name: "TestbedCommands", dependencies: [
             "CShim", "Declarations", "Requirements", "HostFacts", "Catalog", "Planning", "ProcessSupervision",
-            "Execution", "Results", "Reporting", "History", "Dashboard", "Server", "Subtests",
+            "Execution", "Results", "Reporting", "History", "Dashboard", "Server", "Subtests", "KernelHealth",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "testbed", dependencies: ["TestbedCommands"], linkerSettings: [
@@ -98,6 +101,7 @@ let package = Package(
         ]),
         .testTarget(name: "HostFactsTests", dependencies: ["HostFacts", "Requirements", "Declarations", "CShim", "TestSupport"]),
         .testTarget(name: "SubtestsTests", dependencies: ["Subtests"]),
+        .testTarget(name: "KernelHealthTests", dependencies: ["KernelHealth", "TestSupport"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "Requirements", "HostFacts", "Declarations", "TestSupport"]),
         .testTarget(name: "PlanningTests", dependencies: [
             "Planning", "Catalog", "Requirements", "HostFacts", "Declarations", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
@@ -105,6 +109,7 @@ let package = Package(
         .testTarget(name: "ProcessSupervisionTests", dependencies: ["ProcessSupervision", "HostFacts", "Declarations", "CShim", "TestSupport"]),
         .testTarget(name: "ExecutionTests", dependencies: [
             "Execution", "ProcessSupervision", "Planning", "Catalog", "Requirements", "HostFacts", "Declarations", "Subtests", "TestSupport",
+            "KernelHealth",
         ]),
         .testTarget(name: "ResultsTests", dependencies: [
             "Results", "Reporting", "Execution", "Requirements", "Subtests", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),

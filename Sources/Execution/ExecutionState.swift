@@ -31,6 +31,9 @@ struct ExecutionState {
     var restoreCount = 0
     var restoreFailed = false
     var haltedBy: String?
+    /// Why the host became unhealthy (a test tainted the kernel or could
+    /// not be killed): nothing new starts (`haltedBy` is set too).
+    var unhealthy: String?
     /// The failed attempts of each test run again (`--rerun-failures`), first first.
     var failedAttempts: [String: [TestResult]] = [:]
     /// A test between attempts: its step, and how many of its per-test

@@ -2,6 +2,7 @@ import Catalog
 import Declarations
 import Foundation
 import HostFacts
+import KernelHealth
 import Planning
 import ProcessSupervision
 import Requirements
@@ -33,6 +34,9 @@ public struct ExecutorOptions: Sendable {
     /// Earlier verdicts on this host and environment, for the flaky policy
     /// of a test that declares `flaky: K/N` and failed; nil: none known.
     public var verdictHistory: (any VerdictHistory)?
+    /// The kernel's health, watched as each test starts and ends (its kernel
+    /// log, the taint: docs/kernel-health.md); nil: not watched.
+    public var kernelHealth: KernelHealthMonitor?
 
     /// How to run a plan.
     /// - Parameters:
@@ -143,6 +147,10 @@ public final class Executor: Sendable {
             tests: plan.tests.map(\.test.id), decided: decided, facts: recordedFacts, jobs: options.jobs,
             provenance: provenance)
         info.rerunFailures = options.rerunFailures
+        if let health = options.kernelHealth, !health.atStart.isEmpty { info.taintAtStart = health.atStart.letters }
+        // One reader of the kernel log for the whole run; each test also drains it as it starts and ends.
+        options.kernelHealth?.log?.start()
+        defer { options.kernelHealth?.log?.stop() }
         // Recorded before the first step is launched (the run's row, `latest`):
         // made while a step is at work in the results directory, `latest`
         // would make a test's `rm -rf` of it fail ("Directory not empty").

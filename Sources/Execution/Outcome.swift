@@ -58,6 +58,10 @@ public enum SetupPhase: String, Sendable, Hashable, Codable {
     case teardown
     /// The environment's `restore`, after a test that `dirties` the host.
     case restore
+    /// The host's health (docs/kernel-health.md): a test tainted the kernel or
+    /// could not be killed, or the kernel became tainted while no test ran.
+    /// Its result is `failed`: the host is unhealthy and nothing new starts.
+    case health
 }
 
 /// One test's result.
@@ -90,6 +94,16 @@ public struct TestResult: Sendable, Hashable, Codable {
     public var subtests: [Subtest] = []
     /// How many subtests its output reported, by outcome, those not kept too; nil for an `exitcode` test (or one that did not run).
     public var subtestCounts: SubtestCounts?
+    /// The kernel log records written while it ran (its `kmsg.log`), one a line in dmesg's form, at most
+    /// `TestResult.kernelLogLimit` bytes (then a line saying how many were left out); nil when there were none or the
+    /// kernel log was not read.
+    public var kernelLog: String?
+    /// Why the host became unhealthy because of this test ("/x tainted the kernel (W)"), for the run loop; nil
+    /// otherwise. Not recorded with the result: the run's `health` result holds it.
+    public var unhealthy: String?
+
+    /// The most bytes of `kernelLog` kept with a result (the database, the JSON report): 64 KiB.
+    public static let kernelLogLimit = 64 << 10
 
     /// A failure that counts toward the exit code: `fail`, `timeout` or
     /// `error`, unless the test's flaky policy forgave it.
@@ -190,6 +204,7 @@ public struct SetupResult: Sendable, Hashable, Codable {
 extension TestResult {
     enum CodingKeys: String, CodingKey {
         case id, outcome, started, duration, exitStatus, signal, reason, blockedBy, logDirectory, attempts, flaky, subtests, subtestCounts
+        case kernelLog
     }
 
     /// Encodes a result; `subtests` and `subtestCounts` only when it has them.
@@ -210,6 +225,7 @@ extension TestResult {
         try container.encodeIfPresent(flaky, forKey: .flaky)
         if !subtests.isEmpty { try container.encode(subtests, forKey: .subtests) }
         try container.encodeIfPresent(subtestCounts, forKey: .subtestCounts)
+        try container.encodeIfPresent(kernelLog, forKey: .kernelLog)
     }
 
     /// Decodes a result; one written before there were reruns (no
@@ -230,6 +246,7 @@ extension TestResult {
                   flaky: try container.decodeIfPresent(FlakyMark.self, forKey: .flaky))
         subtests = try container.decodeIfPresent([Subtest].self, forKey: .subtests) ?? []
         subtestCounts = try container.decodeIfPresent(SubtestCounts.self, forKey: .subtestCounts)
+        kernelLog = try container.decodeIfPresent(String.self, forKey: .kernelLog)
     }
 }
 

@@ -67,6 +67,7 @@ enum OutcomeClassifier {
             result.outcome = .timeout
             result.reason = timedOut(timeout)
             result.signal = signal
+            if let wchan = outcome.unkillable { unkillable(&result, wchan: wchan) }
         case .interrupted:
             result.outcome = .interrupted
             result.reason = interrupted

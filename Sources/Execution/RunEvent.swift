@@ -61,6 +61,9 @@ public struct RunInfo: Sendable {
     public var suiteDirty: Bool? = nil
     /// `--rerun-failures`: how many more times a failing test runs (0: none).
     public var rerunFailures = 0
+    /// The kernel's taint flags as the run started (`W`), never blamed on a test; nil when it was not
+    /// tainted or the taint was not read.
+    public var taintAtStart: String? = nil
 
     /// The run as it starts.
     ///

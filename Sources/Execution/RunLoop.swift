@@ -1,6 +1,7 @@
 import Catalog
 import Declarations
 import HostFacts
+import KernelHealth
 import Planning
 import ProcessSupervision
 import Requirements
@@ -102,6 +103,14 @@ struct RunLoop {
         // Nothing to look up unless a test runs again (most runs: none).
         let attempt = state.attempt.isEmpty ? 1 : state.attemptOwner(of: index).flatMap { state.attempt[$0] } ?? 1
         if case .test(let id) = step.kind {
+            if let health = options.kernelHealth {
+                let between = health.testStarting(id)
+                if !between.isEmpty {
+                    becameUnhealthy("the kernel became tainted while no test ran (\(between.letters))",
+                                    reason: "the kernel became tainted while no test ran (during a setup or a teardown, or by "
+                                        + "something else on the host): \(between.decoded); not blamed on a test", test: nil, &state)
+                }
+            }
             runner.startTest(index, test: state.planned[id]!.test, environment: environment, attempt: attempt) { sink.yield($0) }
         } else {
             // A teardown stops what its setup left running, once it has run.
@@ -116,6 +125,9 @@ struct RunLoop {
         var finished: Int?
         switch completion {
         case let .test(index, result):
+            // Halted before a rerun is considered; its health result comes after its own.
+            if let why = result.unhealthy { halt(unhealthy: why, &state) }
+            defer { if let why = result.unhealthy { recordHealth(reason: why, test: result.id, &state) } }
             if state.planned[result.id]?.test.dirties == true,
                result.outcome != .blocked, result.outcome != .interrupted || result.started != nil,
                options.restore != nil {
@@ -162,6 +174,29 @@ struct RunLoop {
             emit(.setupFinished(result))
         }
         if let finished { release(finished, &state) }
+    }
+
+    /// The host became unhealthy (`why`: "/x tainted the kernel (W)"):
+    /// nothing new starts (the first reason halts the run), and a `health`
+    /// result, failed, counts as an infrastructure failure in the exit code.
+    func becameUnhealthy(_ why: String, reason: String, test: String?, _ state: inout ExecutionState) {
+        halt(unhealthy: why, &state)
+        recordHealth(reason: reason, test: test, &state)
+    }
+
+    /// Nothing new starts: the first reason the host became unhealthy halts the run.
+    func halt(unhealthy why: String, _ state: inout ExecutionState) {
+        guard state.unhealthy == nil else { return }
+        state.unhealthy = why
+        if state.haltedBy == nil { state.haltedBy = why }
+    }
+
+    /// The `health` result, failed: an infrastructure failure in the exit code.
+    func recordHealth(reason: String, test: String?, _ state: inout ExecutionState) {
+        let result = SetupResult(name: "kernel", test: test, phase: .health, outcome: .failed,
+                                 reason: "the host became unhealthy: " + reason)
+        state.setupResults.append(result)
+        emit(.setupFinished(result))
     }
 
     /// Makes ready the steps that waited for `step`; `within`: only those

@@ -1,6 +1,7 @@
 import Catalog
 import Declarations
 import HostFacts
+import KernelHealth
 import Planning
 import ProcessSupervision
 import Requirements
@@ -47,7 +48,8 @@ struct StepGate: Sendable {
                                     exports: [:], started: false, blockedBy: root))
             }
             if interrupted || state.haltedBy != nil {
-                let reason = interrupted ? "the run was interrupted before it started" : "the run halted after \(state.haltedBy!) failed"
+                let reason = interrupted ? "the run was interrupted before it started"
+                    : state.unhealthy.map { "not run: the host became unhealthy: \($0)" } ?? "the run halted after \(state.haltedBy!) failed"
                 return .skip(.setup(index, SetupResult(name: name, test: test, phase: .setup, outcome: .interrupted, reason: reason),
                                     exports: [:], started: false))
             }
@@ -61,7 +63,8 @@ struct StepGate: Sendable {
             }
             if interrupted || state.haltedBy != nil {
                 let reason = interrupted ? "the run was interrupted before it started"
-                                         : "not run: the run halted after setup \(state.haltedBy!) failed (--halt-on-infra)"
+                    : state.unhealthy.map { "not run: the host became unhealthy: \($0)" }
+                    ?? "not run: the run halted after setup \(state.haltedBy!) failed (--halt-on-infra)"
                 return .skip(.test(index, TestResult(id: id, outcome: .interrupted, reason: reason)))
             }
             if let tooLarge = environmentTooLarge(for: index, state) {

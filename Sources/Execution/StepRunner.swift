@@ -2,6 +2,7 @@ import Catalog
 import Declarations
 import Foundation
 import HostFacts
+import KernelHealth
 import Planning
 import ProcessSupervision
 import Requirements
@@ -78,7 +79,8 @@ struct StepRunner: Sendable {
         let id = test.id
         let timeout = effective(test.timeout)
         let directory = RunLayout.attemptDirectory(options.layout.testDirectory(id), attempt: attempt)
-        let (log, logFailure) = options.layout.openDirectory(directory).createLog("output.log")
+        let folder = options.layout.openDirectory(directory)
+        let (log, logFailure) = folder.createLog("output.log")
         var variables = environment
         // A variant's TESTBED_VARIANT_<AXIS> and its values' `env`; Testbed's own variables below win.
         variables.merge(test.environment) { $1 }
@@ -102,8 +104,10 @@ struct StepRunner: Sendable {
         let layout = options.layout
         // Only a test with a protocol has its log read (as it runs): an `exitcode` test costs nothing more.
         let reader = test.outputProtocol == .exitcode ? nil : log.flatMap { SubtestReader(log: $0, protocol: test.outputProtocol, live: true) }
+        let health = options.kernelHealth
         launcher.start(spec, tag: tag(index), timeout: timeout, interruptible: true, keepsLeftovers: false) { outcome in
             var result = OutcomeClassifier.test(id: id, test: test, timeout: timeout, outcome: outcome, directory: directory, log: log)
+            if let health { Self.checkHealth(&result, health.testEnded(id), folder: folder) }
             if let stream = reader?.finish(), outcome.launchFailure == nil {
                 OutcomeClassifier.addSubtests(&result, stream)
             }
@@ -113,6 +117,19 @@ struct StepRunner: Sendable {
             if let logFailure { result.reason = OutcomeClassifier.adding(OutcomeClassifier.notKept(logFailure), to: result.reason) }
             completion(.test(index, result))
         }
+    }
+
+    /// What the kernel health monitor saw of a test that ended: its
+    /// `kmsg.log` written (when it has records) and kept with its result
+    /// (bounded), and a taint it is blamed for made its verdict.
+    static func checkHealth(_ result: inout TestResult, _ health: TestHealth, folder: StepDirectory) {
+        if let text = OutcomeClassifier.kernelLogText(health) {
+            let (file, failure) = folder.createLog("kmsg.log")
+            file?.append(text)
+            result.kernelLog = OutcomeClassifier.boundedKernelLog(text)
+            if let failure { result.reason = OutcomeClassifier.adding("its kmsg.log was not kept: \(failure)", to: result.reason) }
+        }
+        OutcomeClassifier.tainted(&result, health)
     }
 
     /// Runs a setup: its `check` first (exit 0: already satisfied, its run

@@ -243,6 +243,11 @@ public struct ProcessOutcome: Sendable {
     /// process started with `keepsLeftovers` (a setup's services); nil
     /// otherwise, and when nothing of it may outlive it (a timeout, an interrupt).
     public var leftRunning: LeftRunning?
+    /// It timed out and could not be killed: still there a grace period after
+    /// SIGKILL, in uninterruptible sleep (`D` in `/proc/PID/stat`); the kernel
+    /// function it sleeps in (`/proc/PID/wchan`, `unknown` when unreadable).
+    /// Nil otherwise. Nobody waits for it any more.
+    public var unkillable: String?
 
     /// How a run ended (a launcher other than the supervisor, such as a test's fake, makes its own).
     /// - Parameters:

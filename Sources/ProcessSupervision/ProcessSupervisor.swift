@@ -33,6 +33,21 @@ public final class ProcessSupervisor: Sendable {
         /// SIGKILL goes to its group at this time, once terminated.
         var killAt: ContinuousClock.Instant?
         var timedOut = false
+        /// A timed-out process is looked at this time after its SIGKILL: still
+        /// there and in uninterruptible sleep, it is given up (`giveUp`).
+        var stuckAt: ContinuousClock.Instant?
+        /// Reports it as timed out and unkillable (with its wchan), once; nobody waits for it any more.
+        var giveUp: (@Sendable (String) -> Void)?
+    }
+
+    /// Whether a process is in uninterruptible sleep (`D` in `/proc/PID/stat`),
+    /// and the kernel function it sleeps in (`/proc/PID/wchan`; `unknown` when unreadable).
+    /// - Parameter pid: The process.
+    /// - Returns: Its wchan when it is in `D` state; nil otherwise (or when it is gone).
+    public static func uninterruptibleSleep(of pid: pid_t) -> String? {
+        guard ProcessTree.stat(of: pid)?.state == "D" else { return nil }
+        let wchan = String(decoding: readProcFile("/proc/\(pid)/wchan", limit: 256), as: UTF8.self)
+        return wchan.isEmpty || wchan == "0" ? "unknown" : wchan
     }
 
     /// What this supervisor runs, and whether its watchdog runs.
@@ -127,6 +142,8 @@ public final class ProcessSupervisor: Sendable {
             return ProcessOutcome(termination: termination, launchFailure: failure, timedOut: timedOut,
                                   interrupted: interrupted, started: started, duration: seconds, leftRunning: leftRunning)
         }
+        // Its end is heard once: from the exit watcher, or from the watchdog giving up on it (D state).
+        let once = Once()
         // Spawn outside the table's lock (a spawn lasts until the child has
         // exec'd; the exit of another child must not wait for it), but counted:
         // while a spawn is in flight, a cleanup elsewhere does not reap untracked
@@ -174,7 +191,13 @@ public final class ProcessSupervisor: Sendable {
             let terminate = interruptible && isInterrupted
             running.entries[child.pid] = Entry(process: child, interruptible: interruptible,
                                                deadline: timeout > .zero ? start + timeout : nil,
-                                               killAt: terminate ? ContinuousClock.now + grace : nil)
+                                               killAt: terminate ? ContinuousClock.now + grace : nil,
+                                               giveUp: { wchan in
+                                                   guard once.claim() else { return }
+                                                   var ended = outcome(.signaled(SIGKILL), timedOut: true)
+                                                   ended.unkillable = wchan
+                                                   onExit(ended)
+                                               })
             defer { running.watching = true }
             return (!running.watching, terminate)
         }
@@ -190,6 +213,12 @@ public final class ProcessSupervisor: Sendable {
             Self.stepEnded(tag: child.tag, keepsServices: keeps)
             self.running.withLock { _ = $0.entries.removeValue(forKey: child.pid) }
             Self.awaited.withLock { _ = $0.removeValue(forKey: child.pid) }
+            guard once.claim() else {
+                // Given up on as unkillable (D state) and reported then; it ended after all.
+                child.signalGroup(SIGKILL)
+                self.cleanUp(after: child)
+                return
+            }
             if keeps {
                 // A setup's services: they live on until its teardown. Its untagged
                 // orphans are recorded as its own (the guard learns them) at once.
@@ -226,6 +255,7 @@ public final class ProcessSupervisor: Sendable {
             let now = ContinuousClock.now
             var terminate: [ChildProcess] = []
             var kill: [ChildProcess] = []
+            var stuck: [Entry] = []
             let done = running.withLock { running -> Bool in
                 for (pid, var entry) in running.entries {
                     if !entry.timedOut, let deadline = entry.deadline, now >= deadline {
@@ -234,7 +264,11 @@ public final class ProcessSupervisor: Sendable {
                         terminate.append(entry.process)
                     } else if let killAt = entry.killAt, now >= killAt {
                         entry.killAt = nil
+                        if entry.timedOut { entry.stuckAt = now + grace }
                         kill.append(entry.process)
+                    } else if let stuckAt = entry.stuckAt, now >= stuckAt {
+                        entry.stuckAt = nil
+                        stuck.append(entry)
                     }
                     running.entries[pid] = entry
                 }
@@ -243,6 +277,13 @@ public final class ProcessSupervisor: Sendable {
             }
             for process in terminate { process.signalGroup(SIGTERM) }
             for process in kill { process.signalGroup(SIGKILL) }
+            // Still there a grace after SIGKILL, in uninterruptible sleep: nobody waits for it any more
+            // (the exit watcher still reaps it if it ever ends).
+            for entry in stuck {
+                guard let wchan = Self.uninterruptibleSleep(of: entry.process.pid) else { continue }
+                running.withLock { _ = $0.entries.removeValue(forKey: entry.process.pid) }
+                entry.giveUp?(wchan)
+            }
             if done { return }
         }
     }
@@ -301,6 +342,16 @@ public final class ProcessSupervisor: Sendable {
         hardStop.withLock { $0 = true }
         let children = running.withLock { $0.entries.values.map(\.process) }
         for child in children { child.signalGroup(SIGKILL) }
+    }
+
+    /// Claimed once: the first `claim` returns true, every later one false.
+    final class Once: Sendable {
+        let claimed = Atomic<Bool>(false)
+
+        /// Whether this is the first claim.
+        func claim() -> Bool {
+            !claimed.exchange(true, ordering: .acquiringAndReleasing)
+        }
     }
 
     // MARK: - /proc

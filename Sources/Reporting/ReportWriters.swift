@@ -68,6 +68,7 @@ public enum ReportWriter {
             ("rerun_failures", run.rerunFailures.map { String($0) }), ("running", running(run)),
             ("snapshot", run.snapshot.map(string)), ("started", iso8601(run.started).map(string)), ("state", string(run.state.rawValue)),
             ("suite_commit", run.suiteCommit.map(string)), ("suite_dirty", run.suiteDirty.map(bool)),
+            ("taint_at_start", run.taintAtStart.map(string)),
         ])
         out.append(",\n  \"setups\" : [")
         for (index, setup) in report.setups.enumerated() {
@@ -87,7 +88,8 @@ public enum ReportWriter {
                 ("attempts", test.attempts.isEmpty ? nil : attemptsJSON(test.attempts, directory: run.directory)),
                 ("blocked_by", test.blockedBy.map(string)), ("duration", number(round(test.duration))),
                 ("exit_status", test.exitStatus.map { String($0) }), ("flaky", test.flaky.map(flakyJSON)),
-                ("id", string(test.id)), ("log", test.logDirectory.map { string(run.directory + "/" + $0 + "/output.log") }),
+                ("id", string(test.id)), ("kernel_log", test.kernelLog.map(string)),
+                ("log", test.logDirectory.map { string(run.directory + "/" + $0 + "/output.log") }),
                 ("outcome", string(test.outcome.rawValue)), ("reason", test.reason.map(string)),
                 ("signal", test.signal.map { String($0) }),
                 ("subtest_counts", test.subtestCounts.map(subtestCountsJSON)),
@@ -271,6 +273,7 @@ public enum ReportWriter {
         let what = switch setup.phase {
         case .setup: "setup \(setup.label)"
         case .restore: "the environment's restore"
+        case .health: "the host's health"
         case .teardown: setup.label
         }
         var body = "\n\n" + what + " " + setup.outcome.rawValue + (setup.reason.map { " (\($0))" } ?? "")

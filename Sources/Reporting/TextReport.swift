@@ -57,6 +57,18 @@ public struct TextReport {
         return out + dim("      log: \(shown(report.run.directory + "/" + relative))" + missing(relative)) + "\n"
     }
 
+    /// A failed test's kernel log (`kmsg.log`): its first `tailLines` records
+    /// after `      kmsg | `, how many more, and the file's path; empty when it has none.
+    func kernelLog(_ test: TestResult) -> String {
+        guard let text = test.kernelLog, let directory = test.logDirectory else { return "" }
+        let records = text.split(separator: "\n").filter { !$0.hasPrefix("# ") }
+        var out = ""
+        for line in records.prefix(tailLines) { out += dim("      kmsg | ") + LogTail.printable(String(line), limit: 300) + "\n" }
+        if records.count > tailLines { out += dim("      kmsg | … \(records.count - tailLines) more") + "\n" }
+        let relative = directory + "/kmsg.log"
+        return out + dim("      kernel log: \(shown(report.run.directory + "/" + relative))" + missing(relative)) + "\n"
+    }
+
     /// How many failed subtests a failure shows under it, at most.
     static let shownSubtests = 20
 
@@ -96,6 +108,9 @@ public struct TextReport {
             out += "labels: " + run.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)".escapingControls }.joined(separator: " ") + "\n"
         }
         if let trouble = run.recordingError { out += yellow("recording: \(trouble.escapingControls)") + "\n" }
+        if let taint = run.taintAtStart {
+            out += yellow("kernel: already tainted (\(taint.escapingControls)) before the run; not blamed on any test") + "\n"
+        }
 
         let failures = report.countedFailures
         if !failures.isEmpty {
@@ -108,6 +123,7 @@ public struct TextReport {
                 if let directory = test.logDirectory {
                     out += tail(directory + "/output.log")
                 }
+                out += kernelLog(test)
             }
         }
         out += flakySection()

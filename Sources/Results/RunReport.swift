@@ -71,6 +71,9 @@ public struct RunReport: Sendable {
         public var flakyCounts: (forgiven: Int, rerunPasses: Int)? = nil
         /// `--rerun-failures` of the run; nil for runs recorded before Testbed recorded it.
         public var rerunFailures: Int? = nil
+        /// The kernel's taint flags as the run started (`W`: never blamed on a test); nil when untainted, not read,
+        /// or recorded before Testbed kept it.
+        public var taintAtStart: String? = nil
 
         /// Where the run stands: complete, interrupted, still running, or incomplete (ended without its end recorded).
         public var state: RunState {
@@ -146,6 +149,7 @@ public struct RunReport: Sendable {
         run.snapshot = info.snapshot.map { RunSnapshot.hash(of: $0.canonicalJSON()) }
         run.counts = RunReport.counts(of: summary.tests)
         run.rerunFailures = info.rerunFailures
+        run.taintAtStart = info.taintAtStart
         tests = summary.tests
         setups = summary.setups
         facts = info.facts

@@ -83,6 +83,7 @@ extension SQLiteRunStore {
         run.counts = RowJSON.counts(row["counts"])
         run.flakyCounts = RowJSON.marks(row["counts"])
         run.rerunFailures = row["rerun_failures"]
+        run.taintAtStart = row["taint_at_start"]
         return run
     }
 
@@ -101,6 +102,7 @@ extension SQLiteRunStore {
                     duration: row["duration"], exitStatus: row["exit_status"], signal: row["signal"],
                     reason: row["reason"], blockedBy: row["blocked_by"], logDirectory: row["log"])
                 result.flaky = Self.flakyMark(row)
+                result.kernelLog = row["kernel_log"]
                 if stored == "pending" {
                     result.reason = run.running != nil
                         ? "not finished yet: the run is still going"

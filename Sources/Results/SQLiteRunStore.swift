@@ -407,6 +407,7 @@ public final class SQLiteRunStore: RunStore {
                 try insertAttempt(db, runID, id: result.id, attempt: index + 1, attempt)
             }
             try writeSubtests(db, runID, result)
+            try writeKernelLog(db, runID, result)
     }
 
     /// One earlier attempt of a test run again (`--rerun-failures`): a

@@ -322,6 +322,7 @@ public final class StoreRecorder: RunRecorder {
         case .started(let info):
             try store.insertStart(db, info)
             try store.recordReruns(db, info)
+            try store.recordTaintAtStart(db, info)
         case .testFinished(let result, _): try store.updateTest(db, runID, result)
         case let .testRerun(result, attempt, _): try store.insertAttempt(db, runID, id: result.id, attempt: attempt, TestAttempt(result))
         case .setupFinished(let result, _): try store.insertSetup(db, runID, result)

@@ -118,6 +118,15 @@ struct RunCommand: AsyncParsableCommand {
         + "(qemu=9.1.0-rc2, build=abc123); the key of letters, digits, _ . -; repeatable.", valueName: "key=value"))
     var labelTexts: [String] = []
 
+    @Option(name: .customLong("taint-ignore"), help: ArgumentHelp("Kernel taint flags that do not fail a test: letters "
+        + "such as W or W,O (W a kernel warning, D an oops, L a soft lockup; docs/kernel-health.md); repeatable, added to the "
+        + "environment file's taint-ignore.", valueName: "letters"))
+    var taintIgnore: [String] = []
+
+    @Option(name: .customLong("host-root"), help: ArgumentHelp("For testing: the directory that stands for / when reading "
+        + "proc/sys/kernel/tainted and dev/kmsg (a regular file there stands for /dev/kmsg).", valueName: "dir", visibility: .hidden))
+    var hostRoot = "/"
+
     @Flag(name: .customLong("plan-order"), help: ArgumentHelp("Start ready tests in plan order, ignoring earlier runs "
         + "(default: tests that failed last time first, then the longest)."))
     var planOrder = false
@@ -146,6 +155,7 @@ struct RunCommand: AsyncParsableCommand {
             throw ValidationError("--kill-grace \(shortened(killGrace)) is not a duration; \(durationForms)")
         }
         _ = try Self.parseLabels(labelTexts)
+        _ = try ignoredTaint()
     }
 
     /// The exit codes of this run (`--exit-codes`).
@@ -220,6 +230,7 @@ struct RunCommand: AsyncParsableCommand {
         if let host = SnapshotProbe.hostname() {
             options.verdictHistory = store.verdictHistory(host: host, environment: plan.environment, excludingRun: run.id)
         }
+        options.kernelHealth = Self.kernelHealth(root: hostRoot, ignored: try ignoredTaint().union(environment.taintIgnore))
 
         if let warning = descriptors.warning { writeText(warning + "\n", to: STDERR_FILENO) }
         // Every child of this process is now Testbed's: an orphan no step is

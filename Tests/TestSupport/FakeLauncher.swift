@@ -29,6 +29,8 @@ public final class FakeLauncher: ProcessLauncher {
             case cannotStart(LaunchFailure)
             /// It does not end on its own: only an interrupt ends it.
             case hang
+            /// It runs past its timeout and cannot be killed: in uninterruptible sleep in this kernel function.
+            case unkillable(wchan: String)
         }
 
         /// How it ends.
@@ -39,6 +41,8 @@ public final class FakeLauncher: ProcessLauncher {
         public var output: String
         /// What it writes to `$TESTBED_EXPORT` before it ends (a setup's `KEY=VALUE` lines).
         public var exports: String?
+        /// What it does to the host before it ends (writes a fixture's kernel log or taint file).
+        public var effect: (@Sendable () -> Void)?
 
         /// A command that ends as `ending` says.
         /// - Parameters:
@@ -46,7 +50,10 @@ public final class FakeLauncher: ProcessLauncher {
         ///   - delay: How long it runs first (zero by default).
         ///   - output: What it writes to its log.
         ///   - exports: What it writes to `$TESTBED_EXPORT`, if anything.
-        public init(_ ending: Ending, delay: Duration = .zero, output: String = "", exports: String? = nil) {
+        ///   - effect: What it does to the host before it ends, if anything.
+        public init(_ ending: Ending, delay: Duration = .zero, output: String = "", exports: String? = nil,
+                    effect: (@Sendable () -> Void)? = nil) {
+            self.effect = effect
             self.ending = ending
             self.delay = delay
             self.output = output
@@ -205,12 +212,18 @@ public final class FakeLauncher: ProcessLauncher {
             return
         }
         if case .log(let log) = running.spec.output, !script.output.isEmpty { log.append(script.output) }
+        if signal == nil { script.effect?() }
         if let exports = script.exports, let path = running.spec.environment["TESTBED_EXPORT"] {
             _ = FileManager.default.createFile(atPath: path, contents: Data(exports.utf8))
         }
         var termination: Termination
         var timedOut = false
+        var unkillable: String?
         switch script.ending {
+        case .unkillable(let wchan):
+            termination = .signaled(SIGKILL)
+            timedOut = true
+            unkillable = wchan
         case .exit(let code): termination = .exited(code)
         case .signal(let number): termination = .signaled(number)
         case .timeout:
@@ -222,9 +235,11 @@ public final class FakeLauncher: ProcessLauncher {
         let launch = running.launch
         let wasInterrupted = interrupted && !timedOut && (launch.interruptible || hardStopped)
         let keeps = launch.keepsLeftovers && !timedOut && !wasInterrupted && !hardStopped
-        running.onExit(ProcessOutcome(termination: termination, timedOut: timedOut, interrupted: wasInterrupted,
-                                      started: running.started, duration: seconds,
-                                      leftRunning: keeps ? LeftRunning(group: pid_t(10_000 + id), tag: launch.tag) : nil))
+        var outcome = ProcessOutcome(termination: termination, timedOut: timedOut, interrupted: wasInterrupted,
+                                     started: running.started, duration: seconds,
+                                     leftRunning: keeps ? LeftRunning(group: pid_t(10_000 + id), tag: launch.tag) : nil)
+        outcome.unkillable = unkillable
+        running.onExit(outcome)
     }
 
     /// Ends every interruptible command (SIGTERM); later ones end at once.

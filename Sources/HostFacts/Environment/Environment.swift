@@ -1,5 +1,6 @@
 import Declarations
 import Foundation
+import KernelHealth
 import Requirements
 import Synchronization
 
@@ -31,6 +32,8 @@ public final class Environment: FactSource, Sendable {
     public let restore: DeclaredCommand?
     /// `packages:` — where a run's snapshot takes the installed packages from.
     public let packages: PackageList
+    /// `taint-ignore:` — kernel taint flags that never fail a test on this host (docs/kernel-health.md).
+    public let taintIgnore: Taint
     /// The directory of the environment file; commands run there.
     public let directory: String
     /// What the file declares that it probably did not mean, one line each
@@ -84,6 +87,7 @@ public final class Environment: FactSource, Sendable {
         restore = nil
         warnings = []
         packages = .automatic
+        taintIgnore = .none
         directory = FileManager.default.currentDirectoryPath
         runner = host.runner
     }
@@ -124,10 +128,12 @@ public final class Environment: FactSource, Sendable {
             declared[fact.name] = fact
         }
         var packages = PackageList.automatic
+        var taintIgnore = Taint.none
 
         if let root = try reader.parse(text) {
             let entries = try reader.mapping(root, what: "an environment file")
-            try reader.checkKeys(entries, allowed: ["name", "description", "probe", "provides", "facts", "probes", "binaries", "restore", "packages"],
+            try reader.checkKeys(entries, allowed: ["name", "description", "probe", "provides", "facts", "probes", "binaries", "restore", "packages",
+                                                         "taint-ignore"],
                                  what: "an environment file")
             for entry in entries {
                 switch entry.key {
@@ -164,6 +170,17 @@ public final class Environment: FactSource, Sendable {
                         let path = try reader.string(binary.value, what: "the path of binary \(binary.key)")
                         binaries[binary.key] = DeclaredCommand(text: path, line: reader.line(binary.keyNode))
                     }
+                case "taint-ignore":
+                    // A list of letters ([W, O]) or one string of them (W,O).
+                    let items: [YAMLNode] = if case .sequence(let items, _) = entry.value { items } else { [entry.value] }
+                    for item in items {
+                        let letters = try reader.string(item, what: "each letter of taint-ignore")
+                        do {
+                            taintIgnore.formUnion(try Taint.letters(letters))
+                        } catch {
+                            throw reader.error(item, "taint-ignore: \(error.description)")
+                        }
+                    }
                 case "restore":
                     restore = DeclaredCommand(text: try reader.string(entry.value, what: "restore"), line: reader.line(entry.value))
                 case "packages":
@@ -190,6 +207,7 @@ public final class Environment: FactSource, Sendable {
         self.restore = restore
         self.warnings = warnings
         self.packages = packages
+        self.taintIgnore = taintIgnore
     }
 
     /// `packages:` values that record no package list.

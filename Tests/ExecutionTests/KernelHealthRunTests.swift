@@ -1,0 +1,162 @@
+import Catalog
+@testable import Execution
+import Foundation
+import KernelHealth
+import Planning
+import ProcessSupervision
+import TestSupport
+import Testing
+
+/// A fixture host for the kernel health monitor: `dev/kmsg` (a regular file) and `proc/sys/kernel/tainted`.
+struct FixtureKernel: Sendable {
+    let tree: TemporaryTree
+
+    init(taint: UInt64 = 0) throws {
+        tree = try TemporaryTree(["dev/kmsg": "", "proc/sys/kernel/tainted": "\(taint)\n"])
+    }
+
+    /// A monitor of this fixture, as a run would start it.
+    func monitor(ignoring ignored: String = "") throws -> KernelHealthMonitor {
+        let taint = tree["proc/sys/kernel/tainted"]
+        return KernelHealthMonitor(log: KernelLogReader(source: try KernelLog.open(tree["dev/kmsg"])), taintPath: taint,
+                                   ignored: try Taint.letters(ignored), atStart: try KernelHealthMonitor.readTaint(taint))
+    }
+
+    /// What a test that breaks the kernel does: a record in the log, a flag more in the taint.
+    func breaks(_ record: String, taint: UInt64) -> @Sendable () -> Void {
+        let tree = self.tree
+        return {
+            let handle = FileHandle(forWritingAtPath: tree["dev/kmsg"])!
+            handle.seekToEndOfFile()
+            handle.write(Data((record + "\n").utf8))
+            handle.closeFile()
+            try? "\(taint)\n".write(toFile: tree["proc/sys/kernel/tainted"], atomically: false, encoding: .utf8)
+        }
+    }
+}
+
+/// Runs `tests` on a fake launcher with the kernel health monitor of `kernel`.
+func runWatched(_ tests: [TestDefinition], setups: [SetupDefinition] = [], kernel: FixtureKernel, ignoring: String = "", jobs: Int = 1,
+                scripts: [String: FakeLauncher.Script]) async throws -> (FakeRun, TemporaryTree) {
+    let plan = try Resolver(catalog: SuiteCatalog(tests: tests, setups: setups, roots: []), facts: host).resolve()
+    let tree = try TemporaryTree()
+    let log = EventLog()
+    let launcher = FakeLauncher(scripts)
+    var options = ExecutorOptions(jobs: jobs, runID: "fake", layout: try RunLayout(directory: tree.path), baseEnvironment: ["PATH": "/bin"])
+    options.kernelHealth = try kernel.monitor(ignoring: ignoring)
+    let executor = Executor(plan: plan, facts: host, options: options, launcher: launcher, recorders: [log])
+    return (FakeRun(summary: await executor.run(facts: []), log: log, launcher: launcher), tree)
+}
+
+func plainTest(_ id: String) -> TestDefinition {
+    TestDefinition(id: id, command: .shell("test \(id)"), directory: "/", location: here)
+}
+
+@Suite("Kernel health in a run: taint blamed, kmsg.log kept, the host unhealthy", .timeLimit(.minutes(1)))
+struct KernelHealthRunTests {
+    @Test("a test that taints the kernel fails with the flags and the log line; what is left is interrupted; exit 3")
+    func taintedHalts() async throws {
+        let kernel = try FixtureKernel()
+        let scripts: [String: FakeLauncher.Script] = [
+            "test /b": .init(.exit(0), effect: kernel.breaks("<4>WARNING: CPU: 0 PID: 42 at drivers/x.c:7 x_probe+0x1/0x2", taint: 512)),
+        ]
+        let (run, tree) = try await runWatched([plainTest("/a"), plainTest("/b"), plainTest("/c")], kernel: kernel, scripts: scripts)
+        #expect(run.test("/a")?.outcome == .pass)
+        let b = try #require(run.test("/b"))
+        #expect(b.outcome == .fail)
+        #expect(b.reason?.hasPrefix("the kernel became tainted while it ran: W (the kernel issued a warning)") == true)
+        #expect(b.reason?.contains("WARNING: CPU: 0 PID: 42 at drivers/x.c:7") == true)
+        #expect(b.kernelLog?.contains("<4> WARNING: CPU: 0 PID: 42") == true)
+        let c = try #require(run.test("/c"))
+        #expect(c.outcome == .interrupted)
+        #expect(c.reason == "not run: the host became unhealthy: /b tainted the kernel (W)")
+        #expect(run.starts("test /c") == 0)
+        let health = try #require(run.summary.setups.first { $0.phase == .health })
+        #expect(health.outcome == .failed && health.test == "/b" && health.name == "kernel")
+        #expect(run.summary.haltedBy == "/b tainted the kernel (W)")
+        #expect(run.summary.exitCode() == 3)
+        let kmsg = try String(contentsOfFile: tree["tests/b/kmsg.log"], encoding: .utf8)
+        #expect(kmsg.hasSuffix("<4> WARNING: CPU: 0 PID: 42 at drivers/x.c:7 x_probe+0x1/0x2\n"))
+        #expect(!FileManager.default.fileExists(atPath: tree["tests/a/kmsg.log"]))
+    }
+
+    @Test("tests that ran at the same time: the record goes to both, the taint to the one that ended first, the other named")
+    func overlapping() async throws {
+        let kernel = try FixtureKernel()
+        let scripts: [String: FakeLauncher.Script] = [
+            "test /a": .init(.exit(0), delay: .milliseconds(400)),
+            "test /b": .init(.exit(1), delay: .milliseconds(100), output: "boom\n",
+                             effect: kernel.breaks("4,9,5000000,-;BUG: kernel NULL pointer dereference, address: 0000000000000008", taint: 128)),
+        ]
+        let (run, tree) = try await runWatched([plainTest("/a"), plainTest("/b")], kernel: kernel, jobs: 2, scripts: scripts)
+        let b = try #require(run.test("/b"))
+        #expect(b.outcome == .fail)
+        #expect(b.reason?.contains("D (the kernel died recently: an oops or a BUG)") == true)
+        #expect(b.reason?.contains("ran at the same time: /a") == true)
+        #expect(b.reason?.hasSuffix("exit 1: boom") == true)
+        #expect(run.test("/a")?.outcome == .pass)
+        let kmsg = try String(contentsOfFile: tree["tests/a/kmsg.log"], encoding: .utf8)
+        #expect(kmsg.hasPrefix("# ran at the same time as /b: "))
+        #expect(kmsg.contains("[    5.000000] <4> BUG: kernel NULL pointer dereference"))
+    }
+
+    @Test("a taint present at the start and an ignored flag are never blamed; the run's info says the first")
+    func notBlamed() async throws {
+        let kernel = try FixtureKernel(taint: 512)
+        let scripts: [String: FakeLauncher.Script] = ["test /a": .init(.exit(0), effect: kernel.breaks("<4>O module", taint: 512 | 4096))]
+        let (run, _) = try await runWatched([plainTest("/a"), plainTest("/b")], kernel: kernel, ignoring: "O", scripts: scripts)
+        #expect(run.summary.tests.map(\.outcome) == [.pass, .pass])
+        #expect(!run.summary.setups.contains { $0.phase == .health })
+        #expect(run.summary.exitCode() == 0)
+        let info = run.log.events.withLock { $0.compactMap { if case .started(let info) = $0 { info } else { nil } } }.first
+        #expect(info?.taintAtStart == "W")
+    }
+
+    @Test("a timed-out test that cannot be killed (D state) is a timeout that says so, and the host is unhealthy")
+    func unkillable() async throws {
+        let kernel = try FixtureKernel()
+        let scripts: [String: FakeLauncher.Script] = ["test /a": .init(.unkillable(wchan: "fuse_wait_answer"))]
+        let (run, _) = try await runWatched([plainTest("/a"), plainTest("/b")], kernel: kernel, scripts: scripts)
+        let a = try #require(run.test("/a"))
+        #expect(a.outcome == .timeout)
+        #expect(a.reason?.hasSuffix("could not be killed: in uninterruptible sleep (D) in fuse_wait_answer") == true)
+        #expect(run.test("/b")?.reason == "not run: the host became unhealthy: /a could not be killed (uninterruptible sleep in fuse_wait_answer)")
+        #expect(run.summary.exitCode() == 3)
+    }
+
+    @Test("a flag that appears while no test runs (a setup) is no test's fault, but the host is unhealthy")
+    func betweenTests() async throws {
+        let kernel = try FixtureKernel()
+        let scripts: [String: FakeLauncher.Script] = ["make s": .init(.exit(0), effect: kernel.breaks("<4>WARNING: in a setup", taint: 512))]
+        let first = TestDefinition(id: "/a", command: .shell("test /a"), setups: ["s"], directory: "/", location: here)
+        let (run, _) = try await runWatched([first, plainTest("/b")], setups: [setup("s")], kernel: kernel, scripts: scripts)
+        // /a was launched already: it runs, and is not blamed.
+        #expect(run.test("/a")?.outcome == .pass)
+        #expect(run.test("/b")?.outcome == .interrupted)
+        #expect(run.test("/b")?.reason == "not run: the host became unhealthy: the kernel became tainted while no test ran (W)")
+        let health = try #require(run.summary.setups.first { $0.phase == .health })
+        #expect(health.test == nil)
+        #expect(health.reason?.contains("not blamed on a test") == true)
+        #expect(run.summary.exitCode() == 2)
+    }
+
+    @Test("a result keeps at most 64 KiB of the kernel log, cut at a line, and says how many lines were left out")
+    func bounded() {
+        var capture = KernelLogCapture()
+        capture.records = (1...2000).map { KernelLogRecord(priority: 4, sequence: UInt64($0), timestamp: UInt64($0),
+                                                           escapedMessage: String(repeating: "x", count: 60) + " \($0)") }
+        capture.lost = 2
+        let text = OutcomeClassifier.kernelLogText(TestHealth(kernelLog: capture, alongside: ["/b"])) ?? ""
+        #expect(text.hasPrefix("# ran at the same time as /b: records written while they ran are in their kmsg.log too\n"
+                               + "# 2 records lost: the kernel overwrote them before they were read\n"))
+        #expect(text.split(separator: "\n").count == 2002)
+        let kept = OutcomeClassifier.boundedKernelLog(text)
+        #expect(kept.utf8.count <= TestResult.kernelLogLimit + 100)
+        let lines = kept.split(separator: "\n")
+        #expect(lines.last?.hasPrefix("# ") == true && lines.last?.hasSuffix("more lines in kmsg.log (the result keeps 65536 bytes)") == true)
+        let keptRecords = lines.count - 3
+        #expect(lines.last == "# \(2002 - 2 - keptRecords) more lines in kmsg.log (the result keeps 65536 bytes)")
+        #expect(OutcomeClassifier.boundedKernelLog("short\n") == "short\n")
+        #expect(OutcomeClassifier.kernelLogText(TestHealth(kernelLog: KernelLogCapture())) == nil)
+    }
+}

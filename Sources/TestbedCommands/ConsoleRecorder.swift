@@ -51,7 +51,13 @@ actor ConsoleRecorder: Recorder {
     /// How many steps run at once (`-j`).
     var jobs = 1
 
-    init(style: Style, live: Bool, quiet: Bool, suite: String? = nil, heartbeat: Duration? = nil, recorded: [String: Double] = [:]) {
+    /// Lines about the host to show right under the run's first line, without `testbed: ` (kernel health's unreadable files,
+    /// a taint the kernel had before the run).
+    let notices: [String]
+
+    init(style: Style, live: Bool, quiet: Bool, suite: String? = nil, heartbeat: Duration? = nil, recorded: [String: Double] = [:],
+         notices: [String] = []) {
+        self.notices = notices
         self.style = style
         self.live = live
         self.quiet = quiet
@@ -83,6 +89,7 @@ actor ConsoleRecorder: Recorder {
             let unsupported = info.decided.count
             write("testbed: run \(info.id) on \(info.environment)\(suite.map { ", \($0)" } ?? ""): \(info.tests.count) test\(info.tests.count == 1 ? "" : "s")"
                   + (unsupported > 0 ? " (\(unsupported) unsupported here)" : "") + ", -j \(info.jobs)\n")
+            for notice in notices { write("testbed: \(notice)\n") }
         case let .stepStarted(id, kind, _):
             running.append(Running(id: id, kind: kind, since: ContinuousClock.now))
             if case .test(let test) = kind { timeLeft?.leaves(test) }

@@ -28,32 +28,34 @@ extension RunCommand {
     /// The run's kernel health monitor: the taint as the run starts (said
     /// once when the kernel is tainted already: never blamed on a test), the
     /// kernel log opened at its end. A file that cannot be read is said in
-    /// one line and that part is left out; nil when neither can be read.
+    /// one line and that part is left out.
     /// - Parameters:
     ///   - root: The directory that stands for `/` (`--host-root`).
     ///   - ignored: Flags that never fail a test.
-    /// - Returns: The monitor, or nil.
-    static func kernelHealth(root: String, ignored: Taint) -> KernelHealthMonitor? {
+    /// - Returns: The monitor (nil when neither file can be read) and the lines to show under the run's
+    ///   first line, without `testbed: ` (the console shows them there, so that a run's first line is its own).
+    static func kernelHealth(root: String, ignored: Taint) -> (monitor: KernelHealthMonitor?, notices: [String]) {
+        var notices: [String] = []
         let taintPath = below(root, "proc/sys/kernel/tainted")
         var atStart: Taint?
         do {
             atStart = try KernelHealthMonitor.readTaint(taintPath)
         } catch {
-            writeText("testbed: \(reason(error)); the kernel's taint is not checked in this run\n", to: STDERR_FILENO)
+            notices.append("\(reason(error)); the kernel's taint is not checked in this run")
         }
         if let atStart, !atStart.isEmpty {
-            writeText("testbed: the kernel was already tainted before this run: \(atStart.decoded); not blamed on any test\n",
-                      to: STDERR_FILENO)
+            notices.append("the kernel was already tainted before this run: \(atStart.decoded); not blamed on any test")
         }
         let kmsgPath = below(root, "dev/kmsg")
         var log: KernelLogReader?
         do {
             log = KernelLogReader(source: try KernelLog.open(kmsgPath))
         } catch {
-            writeText("testbed: \(reason(error)); tests' kernel logs are not kept in this run\n", to: STDERR_FILENO)
+            notices.append("\(reason(error)); tests' kernel logs are not kept in this run")
         }
-        guard atStart != nil || log != nil else { return nil }
-        return KernelHealthMonitor(log: log, taintPath: atStart == nil ? nil : taintPath, ignored: ignored, atStart: atStart ?? .none)
+        guard atStart != nil || log != nil else { return (nil, notices) }
+        return (KernelHealthMonitor(log: log, taintPath: atStart == nil ? nil : taintPath, ignored: ignored, atStart: atStart ?? .none),
+                notices)
     }
 
     /// "cannot read /dev/kmsg: Operation not permitted (not root, or kernel.dmesg_restrict)".

@@ -230,7 +230,8 @@ struct RunCommand: AsyncParsableCommand {
         if let host = SnapshotProbe.hostname() {
             options.verdictHistory = store.verdictHistory(host: host, environment: plan.environment, excludingRun: run.id)
         }
-        options.kernelHealth = Self.kernelHealth(root: hostRoot, ignored: try ignoredTaint().union(environment.taintIgnore))
+        let kernelHealth = Self.kernelHealth(root: hostRoot, ignored: try ignoredTaint().union(environment.taintIgnore))
+        options.kernelHealth = kernelHealth.monitor
 
         if let warning = descriptors.warning { writeText(warning + "\n", to: STDERR_FILENO) }
         // Every child of this process is now Testbed's: an orphan no step is
@@ -245,7 +246,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         let console = ConsoleRecorder(style: Style.forStandardError, live: isatty(STDERR_FILENO) == 1 && !json, quiet: quiet || json,
                                       suite: suites.firstLineLabel(colon: false, catalog: catalog), heartbeat: json ? nil : parseTimeout(heartbeat),
-                                      recorded: history.mapValues(\.duration))
+                                      recorded: history.mapValues(\.duration), notices: kernelHealth.notices)
         let recorder = store.recorder(runID: run.id, exitCodes: exitCodes, layout: layout)
         let executor = Executor(plan: plan, facts: environment, options: options,
                                 supervisor: ProcessSupervisor(grace: parseTimeout(killGrace)!),

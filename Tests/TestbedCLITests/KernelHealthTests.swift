@@ -60,6 +60,9 @@ struct KernelHealthTests {
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         let line = "testbed: the kernel was already tainted before this run: W (the kernel issued a warning); not blamed on any test"
         #expect(result.stderr.components(separatedBy: line).count == 2, "\(result.stderr)")
+        // Under the run's own first line, which stays first.
+        let lines = result.stderr.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("testbed: run ") == true && lines.dropFirst().first == line, "\(result.stderr)")
         let reported = try report(tree["suite"])
         #expect(reported.run["taint_at_start"] as? String == "W")
         #expect(Set(reported.outcomes.values) == ["pass"])

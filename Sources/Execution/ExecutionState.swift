@@ -34,6 +34,13 @@ struct ExecutionState {
     /// Why the host became unhealthy (a test tainted the kernel or could
     /// not be killed): nothing new starts (`haltedBy` is set too).
     var unhealthy: String?
+    /// The setups, teardowns and restores running now (by step index, -1
+    /// for a restore), each as a taint found while no test runs names it.
+    var stepsRunning: [Int: String] = [:]
+    /// Those that ran since the taint was last read while no test ran
+    /// (or a test ended), in the order they started: a taint found then
+    /// appeared while one of them ran.
+    var stepsSinceTaintRead: [String] = []
     /// The failed attempts of each test run again (`--rerun-failures`), first first.
     var failedAttempts: [String: [TestResult]] = [:]
     /// A test between attempts: its step, and how many of its per-test

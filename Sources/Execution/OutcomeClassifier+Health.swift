@@ -29,23 +29,45 @@ extension OutcomeClassifier {
         result.unhealthy = "\(result.id) tainted the kernel (\(taint.letters))"
     }
 
-    /// The text of a test's `kmsg.log`: a header (`# ` lines: who ran at the
-    /// same time, records lost or left out), then one record a line in dmesg's form.
+    /// The text of a test's `kmsg.log`: a header line naming the other
+    /// tests that got some of its records (those running when they arrived),
+    /// then one record a line in dmesg's form, a `# N records lost` line
+    /// where the kernel overwrote records, and a last line saying how many
+    /// records were left out; at most `KernelLogReader.maximumBytes` bytes in all.
     /// - Parameter health: What the monitor saw of the test.
     /// - Returns: The text; nil when there is nothing to say (no record, nothing lost).
     static func kernelLogText(_ health: TestHealth) -> String? {
         guard let capture = health.kernelLog, !capture.records.isEmpty || capture.lost > 0 || capture.omitted > 0 else { return nil }
         var text = ""
-        if !health.alongside.isEmpty {
-            text += "# ran at the same time as \(health.alongside.joined(separator: ", ")): "
-                + "records written while they ran are in their kmsg.log too\n"
+        if !capture.sharedWith.isEmpty {
+            let names = capture.sharedWith.prefix(10).joined(separator: ", ") + (capture.sharedWith.count > 10 ? " +\(capture.sharedWith.count - 10)" : "")
+            text += "# \(names) also ran when some of these records arrived: those records are in their kmsg.log too\n"
         }
-        if capture.lost > 0 {
-            text += "# \(capture.lost) record\(capture.lost == 1 ? "" : "s") lost: the kernel overwrote them before they were read\n"
+        // Room kept for the last line, saying how many were left out.
+        let budget = KernelLogReader.maximumBytes - 100
+        var bytes = text.utf8.count
+        var omitted = capture.omitted
+        var gaps = capture.gaps[...]
+        func lost(_ count: Int) -> String {
+            "# \(count) record\(count == 1 ? "" : "s") lost here: the kernel overwrote them before they were read\n"
         }
-        for record in capture.records { text += record.dmesgLine + "\n" }
-        if capture.omitted > 0 {
-            text += "# \(capture.omitted) more record\(capture.omitted == 1 ? "" : "s") left out (over \(KernelLogReader.maximumBytes) bytes)\n"
+        for (index, record) in capture.records.enumerated() {
+            var lines = ""
+            while let gap = gaps.first, gap.before <= index {
+                lines += lost(gap.count)
+                gaps.removeFirst()
+            }
+            lines += record.dmesgLine + "\n"
+            guard bytes + lines.utf8.count <= budget else {
+                omitted += capture.records.count - index
+                break
+            }
+            text += lines
+            bytes += lines.utf8.count
+        }
+        if omitted == 0 { for gap in gaps { text += lost(gap.count) } }
+        if omitted > 0 {
+            text += "# \(omitted) more record\(omitted == 1 ? "" : "s") left out (over \(KernelLogReader.maximumBytes) bytes)\n"
         }
         return text
     }

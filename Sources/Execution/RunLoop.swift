@@ -49,6 +49,8 @@ struct RunLoop {
             while true {
                 // Launch what can run now.
                 launching: while running < options.jobs && !state.exclusiveRunning {
+                    // A taint that appeared while no test ran stops what would start next.
+                    if let health = options.kernelHealth { checkIdleTaint(health, &state) }
                     if state.restorePending {
                         guard running == 0 else { break launching }
                         state.restorePending = false
@@ -58,6 +60,7 @@ struct RunLoop {
                         state.restoreCount += 1
                         // One started after an interrupt cleans up like a teardown: it runs to its end.
                         let interruptible = !interruption.interrupted
+                        stepStarted(-1, label: "the restore", &state)
                         group.addTask { sink.yield(await runner.runRestore(index: index, interruptible: interruptible)) }
                         break launching
                     }
@@ -91,6 +94,45 @@ struct RunLoop {
             }
             sink.finish()
         }
+        // A taint from the last teardown still makes the host unhealthy.
+        if let health = options.kernelHealth { checkIdleTaint(health, &state) }
+    }
+
+    /// While no test runs: a flag new in the taint (`KernelHealthMonitor.taintWhileIdle`)
+    /// makes the host unhealthy before anything else starts; the reason
+    /// names the setups and teardowns that ran since the taint was last read.
+    func checkIdleTaint(_ health: KernelHealthMonitor, _ state: inout ExecutionState) {
+        let taint = health.taintWhileIdle()
+        guard !taint.isEmpty else { return }
+        let culprits = state.stepsSinceTaintRead
+        state.stepsSinceTaintRead = state.stepsRunning.sorted { $0.key < $1.key }.map(\.value)
+        let during = culprits.isEmpty ? "while no test ran" : "during " + culprits.joined(separator: ", ")
+        let source = culprits.isEmpty ? "by something else on the host" : "during " + culprits.joined(separator: ", ")
+        becameUnhealthy("the kernel became tainted \(during) (\(taint.letters))",
+                        reason: "the kernel became tainted while no test ran (\(source)): \(taint.decoded); not blamed on a test",
+                        test: nil, &state)
+    }
+
+    /// A setup, teardown or restore starts: a taint found while no test runs may be its.
+    func stepStarted(_ index: Int, label: String, _ state: inout ExecutionState) {
+        state.stepsRunning[index] = label
+        if !state.stepsSinceTaintRead.contains(label) { state.stepsSinceTaintRead.append(label) }
+    }
+
+    /// A setup, teardown or restore ended.
+    func stepEnded(_ index: Int, _ state: inout ExecutionState) {
+        state.stepsRunning[index] = nil
+    }
+
+    /// How a taint found while no test ran names a step: `setup s`, `teardown s [/t]`.
+    func taintLabel(_ kind: Step.Kind) -> String {
+        switch kind {
+        case .setup(let name): "setup \(name)"
+        case .testSetup(let name, let test): "setup \(name) [\(test)]"
+        case .teardown(let name): "teardown \(name)"
+        case .testTeardown(let name, let test): "teardown \(name) [\(test)]"
+        case .test(let id): id
+        }
     }
 
     /// Starts a step the gate let through: a test from this loop, a setup or
@@ -103,18 +145,12 @@ struct RunLoop {
         // Nothing to look up unless a test runs again (most runs: none).
         let attempt = state.attempt.isEmpty ? 1 : state.attemptOwner(of: index).flatMap { state.attempt[$0] } ?? 1
         if case .test(let id) = step.kind {
-            if let health = options.kernelHealth {
-                let between = health.testStarting(id)
-                if !between.isEmpty {
-                    becameUnhealthy("the kernel became tainted while no test ran (\(between.letters))",
-                                    reason: "the kernel became tainted while no test ran (during a setup or a teardown, or by "
-                                        + "something else on the host): \(between.decoded); not blamed on a test", test: nil, &state)
-                }
-            }
+            options.kernelHealth?.testStarting(id)
             runner.startTest(index, test: state.planned[id]!.test, environment: environment, attempt: attempt) { sink.yield($0) }
         } else {
             // A teardown stops what its setup left running, once it has run.
             let services = state.setupStep(of: index).flatMap { state.services.removeValue(forKey: $0) }
+            if options.kernelHealth != nil { stepStarted(index, label: taintLabel(step.kind), &state) }
             let runner = self.runner
             group.addTask { sink.yield(await runner.runStep(index, environment: environment, services: services, attempt: attempt)) }
         }
@@ -125,6 +161,8 @@ struct RunLoop {
         var finished: Int?
         switch completion {
         case let .test(index, result):
+            // It read the taint as it ended: what ran before is cleared.
+            if options.kernelHealth != nil { state.stepsSinceTaintRead = state.stepsRunning.sorted { $0.key < $1.key }.map(\.value) }
             // Halted before a rerun is considered; its health result comes after its own.
             if let why = result.unhealthy { halt(unhealthy: why, &state) }
             defer { if let why = result.unhealthy { recordHealth(reason: why, test: result.id, &state) } }
@@ -143,6 +181,7 @@ struct RunLoop {
             emit(.testFinished(final, step: index))
         case let .setup(index, result, exports, started, blockedBy, services):
             finished = index
+            stepEnded(index, &state)
             if let services { state.services[index] = services }
             state.exports[index] = state.inputExports(for: index).merging(exports) { $1 }
             if started { state.started.insert(index) }
@@ -160,6 +199,7 @@ struct RunLoop {
             state.setupResults.append(result)
             emit(.setupFinished(result, step: index))
         case let .teardown(index, result):
+            stepEnded(index, &state)
             finished = teardownEnded(index, &state)
             state.setupResults.append(result)
             if result.outcome.isInfrastructureFailure && options.haltOnInfrastructureFailure && state.haltedBy == nil {
@@ -167,8 +207,10 @@ struct RunLoop {
             }
             emit(.setupFinished(result, step: index))
         case .teardownSkipped(let index):
+            stepEnded(index, &state)
             finished = teardownEnded(index, &state)
         case .restore(let result):
+            stepEnded(-1, &state)
             state.setupResults.append(result)
             if result.outcome != .ok { state.restoreFailed = true }
             emit(.setupFinished(result))

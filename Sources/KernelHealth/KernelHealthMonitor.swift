@@ -34,7 +34,7 @@ public struct TestHealth: Sendable, Hashable {
 /// ends. A flag new since the run started, not blamed already and not
 /// ignored, is blamed on the test that ends first after it appeared (the
 /// tests running alongside are suspects); one that appears while no test
-/// runs is returned by `testStarting` for the run to report.
+/// runs is returned by `taintWhileIdle` for the run to report.
 ///
 /// Either part may be missing (unreadable): the other still works.
 public final class KernelHealthMonitor: Sendable {
@@ -101,23 +101,32 @@ public final class KernelHealthMonitor: Sendable {
     /// What went wrong reading the taint file during the run, once; nil when nothing did.
     public var taintFailure: String? { state.withLock { $0.taintFailure } }
 
-    /// A test starts: the kernel log is drained and the test attached; the
-    /// taint is read. Flags new since the last look that appeared while no
-    /// test ran are taken as known (no test is blamed) and returned.
+    /// A test starts: the kernel log is drained and the test attached.
+    /// (Flags that appeared while no test ran are found by `taintWhileIdle`,
+    /// which the run calls before it lets anything new start.)
     /// - Parameter test: The test's id.
-    /// - Returns: Flags that appeared while no test ran (not ignored); empty when none.
-    public func testStarting(_ test: String) -> Taint {
+    public func testStarting(_ test: String) {
         log?.attach(test)
-        let now = currentTaint()
-        return state.withLock { state -> Taint in
-            var between = Taint.none
-            if let now, state.running.isEmpty {
-                between = now.subtracting(state.known)
-                state.known.formUnion(between)
-            }
+        state.withLock { state in
             let others = state.running.map(\.id)
             for index in state.running.indices { state.running[index].alongside.append(test) }
             state.running.append((test, others))
+        }
+    }
+
+    /// While no test runs: the taint is read, and flags new since the last
+    /// look (not ignored) are taken as known (no test is blamed) and returned.
+    /// The run calls it before it lets a step start and when its last step
+    /// ended, so that a taint from a setup or a teardown stops what comes next.
+    /// - Returns: The new flags; empty when there are none, when a test runs
+    ///   (a flag found then is blamed on a test when it ends) or when the taint is not read.
+    public func taintWhileIdle() -> Taint {
+        guard taintPath != nil, state.withLock({ $0.running.isEmpty }) else { return .none }
+        guard let now = currentTaint() else { return .none }
+        return state.withLock { state -> Taint in
+            guard state.running.isEmpty else { return .none }
+            let between = now.subtracting(state.known)
+            state.known.formUnion(between)
             return between
         }
     }

@@ -13,8 +13,30 @@ public struct KernelLogCapture: Sendable, Hashable {
     public var omitted = 0
     /// Records the kernel overwrote before the reader got to them while the test ran (`EPIPE`: a gap in sequence numbers).
     public var lost = 0
-    /// Bytes of the kept records' messages.
+    /// Where records were lost, in order: each gap comes before `records[before]` (or after the last when `before == records.count`).
+    public var gaps: [Gap] = []
+    /// The other tests attached when one of its records arrived, in the order they were first seen:
+    /// those records are in their captures too.
+    public var sharedWith: [String] = []
+    /// Bytes of the kept records as `kmsg.log` lines (`dmesgLine` and its newline).
     var bytes = 0
+
+    /// Records lost at one place of a capture.
+    public struct Gap: Sendable, Hashable {
+        /// The index in `records` of the record that came after the gap.
+        public var before: Int
+        /// How many records were lost there.
+        public var count: Int
+
+        /// Records lost before `records[before]`.
+        /// - Parameters:
+        ///   - before: The index of the record after the gap.
+        ///   - count: How many were lost.
+        public init(before: Int, count: Int) {
+            self.before = before
+            self.count = count
+        }
+    }
 
     /// An empty capture.
     public init() {}
@@ -36,7 +58,7 @@ public struct KernelLogCapture: Sendable, Hashable {
 /// when a test starts, what arrived before is drained first; when it ends,
 /// what arrived until then is drained, then it is detached.
 public final class KernelLogReader: Sendable {
-    /// The most bytes of messages kept per test (the rest counted in `omitted`).
+    /// The most bytes of `kmsg.log` lines kept per test (the rest counted in `omitted`).
     public static let maximumBytes = 1 << 20
     /// The most records read in one look (the rest wait for the next).
     static let batchLimit = 4096
@@ -77,9 +99,19 @@ public final class KernelLogReader: Sendable {
     func deliver(_ record: KernelLogRecord, _ state: inout State) {
         let gap = state.lastSequence.map { record.sequence > $0 + 1 ? Int(record.sequence - $0 - 1) : 0 } ?? 0
         state.lastSequence = record.sequence
+        guard !state.attached.isEmpty else { return }
+        let size = record.dmesgLine.utf8.count + 1
+        let shared = state.attached.count > 1
         for key in state.attached.keys {
-            state.attached[key]!.lost += gap
-            let size = record.escapedMessage.utf8.count
+            if gap > 0 {
+                state.attached[key]!.lost += gap
+                state.attached[key]!.gaps.append(KernelLogCapture.Gap(before: state.attached[key]!.records.count, count: gap))
+            }
+            if shared {
+                for other in state.attached.keys.sorted() where other != key && !state.attached[key]!.sharedWith.contains(other) {
+                    state.attached[key]!.sharedWith.append(other)
+                }
+            }
             if state.attached[key]!.bytes + size > Self.maximumBytes {
                 state.attached[key]!.omitted += 1
             } else {

@@ -54,11 +54,13 @@ public struct Taint: OptionSet, Sendable, Hashable, CustomStringConvertible {
     /// No taint.
     public static let none = Taint(rawValue: 0)
 
-    /// The flag of a letter (case-sensitive, as the kernel writes them); nil when the table has none.
-    /// - Parameter letter: A letter such as `W`.
+    /// The flag of a letter, in either case (no two letters of the table
+    /// differ only by case: the kernel writes them all in upper case); nil when the table has none.
+    /// - Parameter letter: A letter such as `W` or `w`.
     /// - Returns: Its flag, or nil.
     public static func flag(_ letter: Character) -> Flag? {
-        flags.first { $0.letter == letter }
+        let upper = Character(letter.uppercased())
+        return flags.first { $0.letter == upper }
     }
 
     /// The taint of the taint file's text: a decimal integer, blanks around it.
@@ -70,16 +72,31 @@ public struct Taint: OptionSet, Sendable, Hashable, CustomStringConvertible {
         return Taint(rawValue: value)
     }
 
-    /// The flags of `LETTERS` as `--taint-ignore` takes them: letters, with
-    /// commas, spaces or nothing between them (`W`, `W,O`, `W O`, `WO`).
-    /// - Parameter text: The letters.
+    /// The flags of `LETTERS` as `--taint-ignore` takes them: letters in
+    /// either case and bit numbers (`21` or `#21`, as a bit the table does not
+    /// name is shown), with commas, spaces or nothing between them (`W`, `W,O`,
+    /// `w o`, `WO#21`, `O,21`).
+    /// - Parameter text: The letters and bit numbers.
     /// - Returns: The taint of those flags.
-    /// - Throws: `KernelHealthError.unknownTaintLetter` naming the first letter the table does not have.
+    /// - Throws: `KernelHealthError.unknownTaintLetter` naming the first letter the table does not have,
+    ///   `.badTaintBit` a bit number over 63.
     public static func letters(_ text: String) throws(KernelHealthError) -> Taint {
         var taint = Taint.none
-        for character in text where character != "," && !character.isWhitespace {
-            guard let flag = flag(character) else { throw .unknownTaintLetter(String(character)) }
-            taint.insert(Taint(rawValue: 1 << UInt64(flag.bit)))
+        var characters = text[...]
+        while let character = characters.first {
+            if character == "," || character.isWhitespace {
+                characters.removeFirst()
+            } else if character == "#" || character.isASCII && character.isNumber {
+                if character == "#" { characters.removeFirst() }
+                let digits = characters.prefix { $0.isASCII && $0.isNumber }
+                characters.removeFirst(digits.count)
+                guard let bit = Int(digits), bit < 64 else { throw .badTaintBit("#" + digits) }
+                taint.insert(Taint(rawValue: 1 << UInt64(bit)))
+            } else {
+                guard let flag = flag(character) else { throw .unknownTaintLetter(String(character)) }
+                characters.removeFirst()
+                taint.insert(Taint(rawValue: 1 << UInt64(flag.bit)))
+            }
         }
         return taint
     }
@@ -99,10 +116,10 @@ public struct Taint: OptionSet, Sendable, Hashable, CustomStringConvertible {
         String(setFlags.map(\.letter)) + unknownBits.map { "#\($0)" }.joined()
     }
 
-    /// Each set flag in words: `W (the kernel issued a warning), D (…)`; `none` when no flag is set.
+    /// Each set flag in words: `W (the kernel issued a warning), #21 (bit 21, unknown to this Testbed)`; `none` when no flag is set.
     public var decoded: String {
         let known = setFlags.map { "\($0.letter) (\($0.meaning))" }
-        let unknown = unknownBits.map { "bit \($0) (not in this Testbed's table)" }
+        let unknown = unknownBits.map { "#\($0) (bit \($0), unknown to this Testbed)" }
         let all = known + unknown
         return all.isEmpty ? "none" : all.joined(separator: ", ")
     }

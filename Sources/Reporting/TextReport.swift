@@ -163,9 +163,23 @@ public struct TextReport {
                 for reason in (test.reason ?? "").split(separator: "\n") { out += "      \(reason.escapingControls)\n" }
             }
         }
+        // Grouped by reason: the tests (the first three, then how many more) and why, said once.
         let notRun = report.tests.filter { $0.outcome == .interrupted }
         if !notRun.isEmpty {
-            out += "\n" + yellow("not run (\(notRun.count))") + ": " + (notRun.first?.reason ?? "").escapingControls + "\n"
+            out += "\n" + yellow("not run (\(notRun.count))") + "\n"
+            var groups: [(reason: String, ids: [String])] = []
+            for test in notRun {
+                let reason = Self.notRunReason(test.reason)
+                if let index = groups.firstIndex(where: { $0.reason == reason }) {
+                    groups[index].ids.append(test.id)
+                } else {
+                    groups.append((reason, [test.id]))
+                }
+            }
+            for (reason, ids) in groups {
+                let names = ids.prefix(3).map(\.escapingControls).joined(separator: ", ") + (ids.count > 3 ? " +\(ids.count - 3)" : "")
+                out += "  \(names)" + (reason.isEmpty ? "" : "  \(reason.escapingControls)") + "\n"
+            }
         }
 
         var parts: [String] = []
@@ -221,6 +235,14 @@ public struct TextReport {
             }
         }
         return out
+    }
+
+    /// A not-run test's reason under the `not run (N)` heading: without its own leading `not run: `.
+    /// - Parameter reason: The test's reason.
+    /// - Returns: The reason to show; empty when there is none.
+    static func notRunReason(_ reason: String?) -> String {
+        let reason = reason ?? ""
+        return reason.hasPrefix("not run: ") ? String(reason.dropFirst("not run: ".count)) : reason
     }
 
     static let words: [TestOutcome: String] = [

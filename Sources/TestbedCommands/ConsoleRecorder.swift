@@ -100,7 +100,9 @@ actor ConsoleRecorder: Recorder {
             timeLeft?.leaves(result.id)
             if result.isCountedFailure { failures += 1 }
             if result.outcome == .interrupted, result.started == nil {
-                let reason = result.reason ?? ""
+                // "never started" says "not run" already.
+                var reason = result.reason ?? ""
+                if reason.hasPrefix("not run: ") { reason.removeFirst("not run: ".count) }
                 if let index = neverStarted.firstIndex(where: { $0.reason == reason }) {
                     neverStarted[index].ids.append(result.id)
                 } else {

@@ -96,7 +96,7 @@ struct KernelHealthRunTests {
         #expect(b.reason?.hasSuffix("exit 1: boom") == true)
         #expect(run.test("/a")?.outcome == .pass)
         let kmsg = try String(contentsOfFile: tree["tests/a/kmsg.log"], encoding: .utf8)
-        #expect(kmsg.hasPrefix("# ran at the same time as /b: "))
+        #expect(kmsg.hasPrefix("# /b also ran when some of these records arrived: those records are in their kmsg.log too\n"))
         #expect(kmsg.contains("[    5.000000] <4> BUG: kernel NULL pointer dereference"))
     }
 
@@ -124,19 +124,21 @@ struct KernelHealthRunTests {
         #expect(run.summary.exitCode() == 3)
     }
 
-    @Test("a flag that appears while no test runs (a setup) is no test's fault, but the host is unhealthy")
+    @Test("a flag that appears while no test runs (a setup) is no test's fault, but the host is unhealthy at once, naming the setup")
     func betweenTests() async throws {
         let kernel = try FixtureKernel()
         let scripts: [String: FakeLauncher.Script] = ["make s": .init(.exit(0), effect: kernel.breaks("<4>WARNING: in a setup", taint: 512))]
         let first = TestDefinition(id: "/a", command: .shell("test /a"), setups: ["s"], directory: "/", location: here)
         let (run, _) = try await runWatched([first, plainTest("/b")], setups: [setup("s")], kernel: kernel, scripts: scripts)
-        // /a was launched already: it runs, and is not blamed.
-        #expect(run.test("/a")?.outcome == .pass)
+        // Nothing starts after the setup that tainted it: not even /a, the test that waited for it.
+        #expect(run.test("/a")?.outcome == .interrupted)
+        #expect(run.test("/a")?.reason == "not run: the host became unhealthy: the kernel became tainted during setup s (W)")
         #expect(run.test("/b")?.outcome == .interrupted)
-        #expect(run.test("/b")?.reason == "not run: the host became unhealthy: the kernel became tainted while no test ran (W)")
+        #expect(run.launcher.launch(of: "test /a") == nil)
         let health = try #require(run.summary.setups.first { $0.phase == .health })
         #expect(health.test == nil)
-        #expect(health.reason?.contains("not blamed on a test") == true)
+        #expect(health.reason == "the host became unhealthy: the kernel became tainted while no test ran (during setup s): "
+                + "W (the kernel issued a warning); not blamed on a test")
         #expect(run.summary.exitCode() == 2)
     }
 
@@ -146,9 +148,11 @@ struct KernelHealthRunTests {
         capture.records = (1...2000).map { KernelLogRecord(priority: 4, sequence: UInt64($0), timestamp: UInt64($0),
                                                            escapedMessage: String(repeating: "x", count: 60) + " \($0)") }
         capture.lost = 2
-        let text = OutcomeClassifier.kernelLogText(TestHealth(kernelLog: capture, alongside: ["/b"])) ?? ""
-        #expect(text.hasPrefix("# ran at the same time as /b: records written while they ran are in their kmsg.log too\n"
-                               + "# 2 records lost: the kernel overwrote them before they were read\n"))
+        capture.gaps = [KernelLogCapture.Gap(before: 0, count: 2)]
+        capture.sharedWith = ["/b"]
+        let text = OutcomeClassifier.kernelLogText(TestHealth(kernelLog: capture)) ?? ""
+        #expect(text.hasPrefix("# /b also ran when some of these records arrived: those records are in their kmsg.log too\n"
+                               + "# 2 records lost here: the kernel overwrote them before they were read\n"))
         #expect(text.split(separator: "\n").count == 2002)
         let kept = OutcomeClassifier.boundedKernelLog(text)
         #expect(kept.utf8.count <= TestResult.kernelLogLimit + 100)
@@ -158,5 +162,50 @@ struct KernelHealthRunTests {
         #expect(lines.last == "# \(2002 - 2 - keptRecords) more lines in kmsg.log (the result keeps 65536 bytes)")
         #expect(OutcomeClassifier.boundedKernelLog("short\n") == "short\n")
         #expect(OutcomeClassifier.kernelLogText(TestHealth(kernelLog: KernelLogCapture())) == nil)
+    }
+
+    /// A reader of a fixture kernel log, `/a` attached, `records` appended, `/a` detached: its kmsg.log text.
+    static func kmsgText(_ records: String, alsoAttached: (String, String)? = nil) throws -> String {
+        let kernel = try FixtureKernel()
+        let reader = KernelLogReader(source: try KernelLog.open(kernel.tree["dev/kmsg"]))
+        reader.attach("/a")
+        let handle = try #require(FileHandle(forWritingAtPath: kernel.tree["dev/kmsg"]))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(records.utf8))
+        if let (id, more) = alsoAttached {
+            // Another test comes and goes before any record arrives, then one more that gets the next ones.
+            reader.attach("/quiet")
+            _ = reader.detach("/quiet")
+            reader.attach(id)
+            try handle.write(contentsOf: Data(more.utf8))
+        }
+        try handle.close()
+        return OutcomeClassifier.kernelLogText(TestHealth(kernelLog: reader.detach("/a"))) ?? ""
+    }
+
+    @Test("kmsg.log stays within its 1 MiB, its lines' prefixes counted, and says how many records were left out")
+    func fileBounded() throws {
+        let message = String(repeating: "m", count: 80)
+        let records = (1...20_000).map { "4,\($0),\($0 * 1000),-;\(message) \($0)\n" }.joined()
+        let text = try Self.kmsgText(records)
+        #expect(text.utf8.count <= KernelLogReader.maximumBytes)
+        let lines = text.split(separator: "\n")
+        let left = try #require(lines.last)
+        #expect(left == "# \(20_000 - (lines.count - 1)) more records left out (over 1048576 bytes)")
+        #expect(text.utf8.count > KernelLogReader.maximumBytes - 300)
+    }
+
+    @Test("records lost are said where the gap is, in order")
+    func lostInPlace() throws {
+        let text = try Self.kmsgText("4,100,1,-;one\n4,105,2,-;after the gap\n4,106,3,-;next\n")
+        #expect(text == "[    0.000001] <4> one\n# 4 records lost here: the kernel overwrote them before they were read\n"
+                + "[    0.000002] <4> after the gap\n[    0.000003] <4> next\n")
+    }
+
+    @Test("the header names only the tests running when a record arrived, not one that came and went in between")
+    func sharedOnlyWithOverlap() throws {
+        let text = try Self.kmsgText("4,1,1,-;alone\n", alsoAttached: ("/b", "4,2,2,-;with b\n"))
+        #expect(text.hasPrefix("# /b also ran when some of these records arrived: those records are in their kmsg.log too\n[    0.000001] <4> alone\n"))
+        #expect(!text.contains("/quiet"))
     }
 }

@@ -100,8 +100,9 @@ struct KernelLogReaderTests {
         let atStart = try KernelHealthMonitor.readTaint(taint)
         let monitor = KernelHealthMonitor(log: KernelLogReader(source: try KernelLog.open(tree["dev/kmsg"])), taintPath: taint,
                                           ignored: .none, atStart: atStart)
-        #expect(monitor.testStarting("/a").isEmpty)
-        #expect(monitor.testStarting("/b").isEmpty)
+        #expect(monitor.taintWhileIdle().isEmpty)
+        monitor.testStarting("/a")
+        monitor.testStarting("/b")
         try Self.append(tree, "<4>WARNING: CPU: 0 PID: 7 at lib/x.c:1\n")
         try "4608\n".write(toFile: taint, atomically: false, encoding: .utf8)
         let b = monitor.testEnded("/b")
@@ -114,18 +115,22 @@ struct KernelLogReaderTests {
         #expect(a.kernelLog?.records.count == 1)
     }
 
-    @Test("ignored flags and flags present at the start are never blamed; a flag that appears between tests is returned at the next start")
+    @Test("ignored flags and flags present at the start are never blamed; a flag that appears while no test runs is returned once, by taintWhileIdle")
     func ignoredAndBetween() throws {
         let tree = try Self.fixture(taint: "512")
         let taint = tree["proc/sys/kernel/tainted"]
         let monitor = KernelHealthMonitor(log: nil, taintPath: taint, ignored: try Taint.letters("O"), atStart: try KernelHealthMonitor.readTaint(taint))
-        _ = monitor.testStarting("/a")
+        monitor.testStarting("/a")
         try "4608\n".write(toFile: taint, atomically: false, encoding: .utf8)  // W (at start) and O (ignored)
         #expect(monitor.testEnded("/a").newTaint.isEmpty)
         try "4736\n".write(toFile: taint, atomically: false, encoding: .utf8)  // D, while no test ran
-        #expect(monitor.testStarting("/b").letters == "D")
-        #expect(monitor.testEnded("/b").newTaint.isEmpty)
-        #expect(monitor.testEnded("/b").kernelLog == nil)
+        #expect(monitor.taintWhileIdle().letters == "D")
+        #expect(monitor.taintWhileIdle().isEmpty)
+        monitor.testStarting("/b")
+        try "4737\n".write(toFile: taint, atomically: false, encoding: .utf8)  // P, while /b runs: its, not the idle look's
+        #expect(monitor.taintWhileIdle().isEmpty)
+        #expect(monitor.testEnded("/b").newTaint.letters == "P")
+        #expect(monitor.testEnded("/c").kernelLog == nil)
     }
 
     @Test("an unreadable taint file mid-run is said once and blames nothing")
@@ -134,7 +139,7 @@ struct KernelLogReaderTests {
         let taint = tree["proc/sys/kernel/tainted"]
         let monitor = KernelHealthMonitor(log: nil, taintPath: taint, ignored: .none, atStart: .none)
         try FileManager.default.removeItem(atPath: taint)
-        _ = monitor.testStarting("/a")
+        monitor.testStarting("/a")
         #expect(monitor.testEnded("/a").newTaint.isEmpty)
         #expect(monitor.taintFailure?.contains(taint) == true)
     }

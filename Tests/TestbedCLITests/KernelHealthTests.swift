@@ -53,6 +53,45 @@ struct KernelHealthTests {
         #expect(text.stdout.contains("exit 3"), "\(text.stdout)")
     }
 
+    @Test("a taint from a setup stops the next test at once and names the setup; unknown bits are shown one way; the summary names the tests")
+    func taintedBySetup() throws {
+        let tree = try TemporaryTree(["root/dev/kmsg": "", "root/proc/sys/kernel/tainted": "0\n"])
+        // 16384 (L) and bit 21, unknown to the table.
+        try tree.write("suite/testbed.yaml", """
+            setups:
+              breaker: {run: 'echo 2113536 > \(tree["root/proc/sys/kernel/tainted"])'}
+            tests:
+              one: {run: 'true', setup: [breaker]}
+              two: {run: 'true', setup: [breaker]}
+            """)
+        let result = try testbed(["run", ".", "-j", "1", "--host-root", tree["root"]], in: tree["suite"])
+        let output = result.stdout + result.stderr
+        #expect(result.status == 2, "\(output)")
+        #expect(!output.contains("PASS"), "\(output)")
+        let reported = try report(tree["suite"])
+        #expect(reported.outcome("/one") == "interrupted")
+        #expect(reported.outcome("/two") == "interrupted")
+        let why = "the kernel became tainted during setup breaker (L#21)"
+        #expect(reported.test("/one")["reason"] as? String == "not run: the host became unhealthy: " + why)
+        let health = reported.setup("kernel", phase: "health")
+        #expect(health.first?["reason"] as? String == "the host became unhealthy: the kernel became tainted while no test ran "
+                + "(during setup breaker): L (a soft lockup occurred), #21 (bit 21, unknown to this Testbed); not blamed on a test")
+        #expect(result.stdout.contains("not run (2)\n  /one, /two  the host became unhealthy: \(why)\n"), "\(result.stdout)")
+        #expect(result.stderr.contains("INTERRUPTED 2 tests never started: /one, /two  the host became unhealthy: \(why)"), "\(result.stderr)")
+        // The unknown bit as it is shown: --taint-ignore takes it, with lowercase letters.
+        try "0\n".write(toFile: tree["root/proc/sys/kernel/tainted"], atomically: false, encoding: .utf8)
+        let ignored = try testbed(["run", ".", "-j", "1", "--host-root", tree["root"], "--taint-ignore", "l#21"], in: tree["suite"])
+        #expect(ignored.status == 0, "\(ignored.stdout)\(ignored.stderr)")
+    }
+
+    @Test("a taint file holding no integer is said on one line, escaped")
+    func malformedTaintFile() throws {
+        let tree = try TemporaryTree(["root/dev/kmsg": "", "root/proc/sys/kernel/tainted": "garbage\n", "suite/testbed.yaml": "tests:\n  a: 'true'\n"])
+        let result = try testbed(["run", ".", "--host-root", tree["root"]], in: tree["suite"])
+        let line = result.stderr.split(separator: "\n").first { $0.contains("holds") }
+        #expect(line?.contains(#"holds "garbage\n", not an integer"#) == true, "\(result.stderr)")
+    }
+
     @Test("a taint present before the run is said once and not blamed; the run keeps it")
     func taintedBefore() throws {
         let tree = try Self.suite(taint: 512, initialTaint: 512)
@@ -80,7 +119,7 @@ struct KernelHealthTests {
         #expect(try report(tree["suite"]).outcome("/b-taints") == "pass")
         let bad = try testbed(["run", ".", "--host-root", tree["root"], "--taint-ignore", "Q"], in: tree["suite"])
         #expect(bad.status == 64, "\(bad.stderr)")
-        #expect(bad.stderr.contains("unknown taint letter 'Q'; use letters of PFSRMBUDAWCIOELKXTNJ"), "\(bad.stderr)")
+        #expect(bad.stderr.contains("unknown taint letter 'Q'; use letters of PFSRMBUDAWCIOELKXTNJ in either case"), "\(bad.stderr)")
         try tree.write("bad.yaml", "taint-ignore: [W, q]\n")
         let badFile = try testbed(["run", ".", "--host-root", tree["root"], "-e", tree["bad.yaml"]], in: tree["suite"])
         #expect(badFile.status != 0)

@@ -82,6 +82,14 @@ final class PostgresSession: @unchecked Sendable {
         if let message = error.serverInfo?[.message] {
             return message + (error.serverInfo?[.detail].map { " (\($0))" } ?? "")
         }
+        if error.code == .connectionError {
+            // NIO's text of a refused or timed-out connection is long; its errno says it.
+            let text = error.underlying.map { "\($0)" } ?? ""
+            if let range = text.range(of: "errno: "), let number = Int32(text[range.upperBound...].prefix { $0.isNumber }) {
+                return "cannot connect: " + String(cString: strerror(number)).lowercased()
+            }
+            return "cannot connect" + (text.isEmpty ? "" : ": " + text)
+        }
         if let underlying = error.underlying { return "\(error.code): \(underlying)" }
         return "\(error.code)"
     }

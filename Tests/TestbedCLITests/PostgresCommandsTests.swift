@@ -151,7 +151,11 @@ struct PostgresCommandsTests {
     static func id(_ word: String, _ ids: [String]) -> String {
         word.hasPrefix("RUN") ? ids[Int(word.dropFirst(3))! - 1] : word
     }
+}
 
+/// `--database` without a server: what cannot be reached or read is said, naming the URL without its password.
+@Suite("PostgreSQL store: a database that cannot be used")
+struct PostgresUnreachableTests {
     @Test("a database that cannot be reached: run exits 2, the readers 66, naming the URL without its password")
     func unreachable() throws {
         let tree = try TemporaryTree()

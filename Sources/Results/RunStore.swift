@@ -5,9 +5,9 @@ import HostFacts
 /// Where runs are recorded and read back: the results of `testbed run`, and
 /// what `testbed report` and the executor's ordering read.
 ///
-/// `SQLiteRunStore` (SQLite through GRDB, in the results directory) is
-/// today's implementation; a PostgreSQL store for the grid will be a second
-/// one. Commands hold an `any RunStore` and never a concrete store, so that
+/// `SQLiteRunStore` (SQLite through GRDB, in the results directory) is one
+/// implementation; `PostgresRunStore` (module `PostgresStore`: one database
+/// that many hosts share) is the other. Commands hold an `any RunStore` and never a concrete store, so that
 /// the choice is made in one place (where the store is opened).
 ///
 /// A store has two parts. The rows (runs, test and setup results, facts)

@@ -29,6 +29,8 @@ struct Result {
 func testbed(_ arguments: [String], in directory: String? = nil, executable: String = testbedBinary) throws -> Result {
     var environment = ProcessInfo.processInfo.environment
     environment["NO_COLOR"] = "1"
+    // A developer's grid (`scripts/local-grid up` exports it) must not move every test's results into PostgreSQL.
+    environment["TESTBED_DATABASE"] = nil
     return try runProgram(executable, arguments, in: directory ?? packageRoot.path, environment: environment)
 }
 

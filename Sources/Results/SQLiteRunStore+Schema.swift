@@ -69,6 +69,7 @@ extension SQLiteRunStore {
         migrator.registerMigration("v3") { db in try migrateToV3(db) }
         migrator.registerMigration("v4") { db in try migrateToV4(db) }
         migrator.registerMigration("v5") { db in try migrateToV5(db) }
+        migrator.registerMigration("v6") { db in try migrateToV6(db) }
         return migrator
     }
 

@@ -121,7 +121,7 @@ struct HostsResumeCommand: ParsableCommand {
         commandName: "resume",
         abstract: "Return a halted (drained) node of the Slurm grid to service.",
         discussion: """
-        Runs `scontrol update NodeName=NODE State=RESUME` on the grid SLURM_CONF \\
+        Runs `scontrol update NodeName=NODE State=RESUME` on the grid SLURM_CONF \
         names. A node that is not halted is an error that says its status.
 
           testbed hosts resume node2
@@ -148,7 +148,7 @@ struct HostsDrainCommand: ParsableCommand {
         commandName: "drain",
         abstract: "Halt (drain) a node of the Slurm grid: it takes no new job until `testbed hosts resume`.",
         discussion: """
-        Runs `scontrol update NodeName=NODE State=DRAIN Reason="testbed: TEXT"`; \\
+        Runs `scontrol update NodeName=NODE State=DRAIN Reason="testbed: TEXT"`; \
         jobs on the node run to their end.
 
           testbed hosts drain node2 --reason "fan broken"

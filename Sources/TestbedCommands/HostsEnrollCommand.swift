@@ -12,20 +12,20 @@ struct HostsEnrollCommand: ParsableCommand {
         commandName: "enroll",
         abstract: "Probe this node of the Slurm grid, record its facts and snapshot, and set its Slurm features.",
         discussion: """
-        Probes the host (as `testbed run` does: its facts and its snapshot), \\
-        records it in the results database (one row per node, replaced at \\
-        each enrolment) and sets the node's Slurm features: what slurm.conf \\
-        gave it, and those its facts give (docs/grid.md has the table: the \\
-        environment's provides tags, kvm, arch_ARCH, kernel_MAJOR_MINOR, \\
-        qemu_MAJOR_MINOR). Features set so are lost when slurmctld restarts \\
+        Probes the host (as `testbed run` does: its facts and its snapshot), \
+        records it in the results database (one row per node, replaced at \
+        each enrolment) and sets the node's Slurm features: what slurm.conf \
+        gave it, and those its facts give (docs/grid.md has the table: the \
+        environment's provides tags, kvm, arch_ARCH, kernel_MAJOR_MINOR, \
+        qemu_MAJOR_MINOR). Features set so are lost when slurmctld restarts \
         from its slurm.conf: enrol again then.
 
-        The node is --node, else $SLURMD_NODENAME (set inside a Slurm job), \\
-        else this host's short name. --all submits one job per online node \\
-        (`sbatch -w NODE`) that runs `testbed hosts enroll --node NODE` with the \\
-        same --environment and --results, waits for them, and prints each \\
-        node's result (with the job's output file when it failed); halted and \\
-        offline nodes are skipped. The results directory must be on a file \\
+        The node is --node, else $SLURMD_NODENAME (set inside a Slurm job), \
+        else this host's short name. --all submits one job per online node \
+        (`sbatch -w NODE`) that runs `testbed hosts enroll --node NODE` with the \
+        same --environment and --results, waits for them, and prints each \
+        node's result (with the job's output file when it failed); halted and \
+        offline nodes are skipped. The results directory must be on a file \
         system every node sees.
 
           testbed hosts enroll -e lab

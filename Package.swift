@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "Dashboard", targets: ["Dashboard"]),
         .library(name: "Server", targets: ["Server"]),
         .library(name: "PostgresStore", targets: ["PostgresStore"]),
+        .library(name: "Grid", targets: ["Grid"]),
         .library(name: "TestbedCommands", targets: ["TestbedCommands"]),
     ],
     dependencies: [
@@ -85,11 +86,14 @@ let package = Package(
         ]),
         // Text, JSON, JUnit and TAP reports over one RunReport (the exit-code policy is in Execution).
         .target(name: "Reporting", dependencies: ["Declarations", "Requirements", "ProcessSupervision", "Execution", "Results", "Subtests"]),
+        // The Slurm grid: nodes and their statuses (online, offline, halted), features from facts, drain, resume, jobs;
+        // every Slurm command through one seam (`SlurmCommands`).
+        .target(name: "Grid", dependencies: ["Declarations", "Requirements", "HostFacts"]),
         // The command line: check, plan, probe, run, report (swift-argument-parser).
         .target(name: "TestbedCommands", dependencies: [
             "CShim", "Declarations", "Requirements", "HostFacts", "Catalog", "Planning", "ProcessSupervision",
             "Execution", "Results", "PostgresStore", "Reporting", "History", "Dashboard", "Server", "Subtests",
-            "KernelHealth",
+            "KernelHealth", "Grid",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "testbed", dependencies: ["TestbedCommands"], linkerSettings: [
@@ -130,6 +134,7 @@ let package = Package(
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "History", "Results", "Execution", "HostFacts", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Results", "TestSupport"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Results", "Execution", "Subtests", "TestSupport"]),
+        .testTarget(name: "GridTests", dependencies: ["Grid", "HostFacts", "Requirements"], exclude: ["Fixtures"]),
         .testTarget(name: "TestbedCLITests", dependencies: ["testbed", "TestbedCommands", "TestSupport", "Yams"]),
     ]
 )

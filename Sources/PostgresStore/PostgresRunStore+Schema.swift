@@ -69,6 +69,14 @@ extension PostgresRunStore {
             "ALTER TABLE test_result ADD COLUMN kernel_log TEXT",
             "ALTER TABLE run ADD COLUMN taint_at_start TEXT",
         ]),
+        // SQLiteRunStore.hostTableSQL: enrolled grid hosts.
+        ("v7", [
+            """
+            CREATE TABLE host (
+                name TEXT PRIMARY KEY, enrolled DOUBLE PRECISION NOT NULL, environment TEXT NOT NULL, facts TEXT NOT NULL,
+                snapshot TEXT REFERENCES snapshot(hash), derived_features TEXT NOT NULL, features TEXT NOT NULL)
+            """,
+        ]),
     ]
 
     /// The key of the advisory lock that two processes opening the database at once take around the migrations.

@@ -66,7 +66,11 @@ public enum RowJSON {
         return (raw["forgiven"] ?? 0, raw["flaky_pass"] ?? 0)
     }
 
-    static func encoded<T: Encodable>(_ value: T) -> String {
+    /// A value as JSON text, keys sorted (a column of the `host` table).
+    ///
+    /// - Parameter value: the value.
+    /// - Returns: its JSON; `{}` when it cannot be encoded.
+    public static func encoded<T: Encodable>(_ value: T) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"

@@ -160,6 +160,20 @@ public protocol RunStore: AnyObject, Sendable {
     /// - Returns: the tests in plan order (results not written yet are left out), the setups in the order they ended.
     /// - Throws: `StoreError.cannotOpen` when the rows cannot be read.
     func briefResults(ofRun runID: String) throws(StoreError) -> (tests: [TestResult], setups: [SetupResult])
+
+    // MARK: The grid's hosts (`testbed hosts enroll`).
+
+    /// Records a grid host's enrolment (its facts, snapshot and features), replacing its earlier one.
+    ///
+    /// - Parameter host: the host.
+    /// - Throws: `StoreError.cannotOpen` when the row cannot be written.
+    func enrol(_ host: EnrolledHost) throws(StoreError)
+
+    /// Every enrolled grid host.
+    ///
+    /// - Returns: the hosts, sorted by name.
+    /// - Throws: `StoreError.cannotOpen` when the rows cannot be read.
+    func enrolledHosts() throws(StoreError) -> [EnrolledHost]
 }
 
 extension RunStore {

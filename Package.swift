@@ -19,6 +19,8 @@ let package = Package(
         .library(name: "History", targets: ["History"]),
         .library(name: "Dashboard", targets: ["Dashboard"]),
         .library(name: "Server", targets: ["Server"]),
+        .library(name: "PostgresStore", targets: ["PostgresStore"]),
+        .library(name: "Grid", targets: ["Grid"]),
         .library(name: "TestbedCommands", targets: ["TestbedCommands"]),
     ],
     dependencies: [
@@ -34,6 +36,8 @@ let package = Package(
         // `testbed serve`: the HTTP server of the live dashboard and the read-only JSON API (only the Server module imports it).
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        // The results database in PostgreSQL (`--database postgresql://…`; only the PostgresStore module imports it).
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // Each target imports only the targets listed here; ARCHITECTURE.md draws the map.
@@ -66,21 +70,30 @@ let package = Package(
             "CShim", "Requirements", "HostFacts", "ProcessSupervision", "Execution", "Subtests", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // The results database in PostgreSQL (postgres-nio): the same store protocol, schema and history queries as SQLite.
+        .target(name: "PostgresStore", dependencies: [
+            "CShim", "Requirements", "HostFacts", "Execution", "Results", "Subtests", .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // The lab's memory read back: two runs compared, a test's timeline, fail ratios, snapshot diffs, regressions, why.
         .target(name: "History", dependencies: ["HostFacts", "Execution", "Results", "Subtests"]),
         // The dashboard: the store's recent history gathered into one value (`DashboardData`), rendered as one self-contained HTML page.
         .target(name: "Dashboard", dependencies: ["HostFacts", "Execution", "Results", "History", "Subtests", .product(name: "Plot", package: "Plot")]),
         // `testbed serve`: the live dashboard, the logs and the read-only JSON API over HTTP (Hummingbird).
         .target(name: "Server", dependencies: [
-            "Results", "History", "Dashboard", .product(name: "Hummingbird", package: "hummingbird"),
+            "Results", "PostgresStore", "History", "Dashboard", .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Text, JSON, JUnit and TAP reports over one RunReport (the exit-code policy is in Execution).
         .target(name: "Reporting", dependencies: ["Declarations", "Requirements", "ProcessSupervision", "Execution", "Results", "Subtests"]),
+        // The Slurm grid: nodes and their statuses (online, offline, halted), features from facts, drain, resume, jobs;
+        // every Slurm command through one seam (`SlurmCommands`).
+        .target(name: "Grid", dependencies: ["Declarations", "Requirements", "HostFacts"]),
         // The command line: check, plan, probe, run, report (swift-argument-parser).
         .target(name: "TestbedCommands", dependencies: [
             "CShim", "Declarations", "Requirements", "HostFacts", "Catalog", "Planning", "ProcessSupervision",
-            "Execution", "Results", "Reporting", "History", "Dashboard", "Server", "Subtests", "KernelHealth",
+            "Execution", "Results", "PostgresStore", "Reporting", "History", "Dashboard", "Server", "Subtests",
+            "KernelHealth", "Grid",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "testbed", dependencies: ["TestbedCommands"], linkerSettings: [
@@ -114,10 +127,14 @@ let package = Package(
         .testTarget(name: "ResultsTests", dependencies: [
             "Results", "Reporting", "Execution", "Requirements", "Subtests", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
         ], exclude: ["Fixtures"]),
+        .testTarget(name: "PostgresStoreTests", dependencies: [
+            "PostgresStore", "Results", "Reporting", "History", "Execution", "HostFacts", "Requirements", "Subtests", "TestSupport",
+        ]),
         .testTarget(name: "HistoryTests", dependencies: ["History", "Results", "Execution", "HostFacts"]),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "History", "Results", "Execution", "HostFacts", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Results", "TestSupport"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Results", "Execution", "Subtests", "TestSupport"]),
+        .testTarget(name: "GridTests", dependencies: ["Grid", "HostFacts", "Requirements"], exclude: ["Fixtures"]),
         .testTarget(name: "TestbedCLITests", dependencies: ["testbed", "TestbedCommands", "TestSupport", "Yams"]),
     ]
 )

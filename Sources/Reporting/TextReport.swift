@@ -51,7 +51,13 @@ public struct TextReport {
     /// The last `tailLines` lines of the log `relative` (below the run
     /// directory), each after `      | ` (made printable and cut at 300
     /// characters by `LogTail.lines`), then the log's path.
+    ///
+    /// A run of another host whose log is not here (its results directory is not shared with this host): only
+    /// where the log is, `      log on HOST: PATH`.
     func tail(_ relative: String) -> String {
+        if !report.run.ranHere, let host = report.run.host, LogTail.absence(inRun: report.run.directory, log: relative) != nil {
+            return dim("      log on \(host): \(report.run.directory + "/" + relative)") + "\n"
+        }
         var out = ""
         for line in LogTail.lines(inRun: report.run.directory, log: relative, count: tailLines) { out += dim("      | ") + line + "\n" }
         return out + dim("      log: \(shown(report.run.directory + "/" + relative))" + missing(relative)) + "\n"

@@ -5,9 +5,9 @@ import HostFacts
 /// Where runs are recorded and read back: the results of `testbed run`, and
 /// what `testbed report` and the executor's ordering read.
 ///
-/// `SQLiteRunStore` (SQLite through GRDB, in the results directory) is
-/// today's implementation; a PostgreSQL store for the grid will be a second
-/// one. Commands hold an `any RunStore` and never a concrete store, so that
+/// `SQLiteRunStore` (SQLite through GRDB, in the results directory) is one
+/// implementation; `PostgresRunStore` (module `PostgresStore`: one database
+/// that many hosts share) is the other. Commands hold an `any RunStore` and never a concrete store, so that
 /// the choice is made in one place (where the store is opened).
 ///
 /// A store has two parts. The rows (runs, test and setup results, facts)
@@ -160,6 +160,20 @@ public protocol RunStore: AnyObject, Sendable {
     /// - Returns: the tests in plan order (results not written yet are left out), the setups in the order they ended.
     /// - Throws: `StoreError.cannotOpen` when the rows cannot be read.
     func briefResults(ofRun runID: String) throws(StoreError) -> (tests: [TestResult], setups: [SetupResult])
+
+    // MARK: The grid's hosts (`testbed hosts enroll`).
+
+    /// Records a grid host's enrolment (its facts, snapshot and features), replacing its earlier one.
+    ///
+    /// - Parameter host: the host.
+    /// - Throws: `StoreError.cannotOpen` when the row cannot be written.
+    func enrol(_ host: EnrolledHost) throws(StoreError)
+
+    /// Every enrolled grid host.
+    ///
+    /// - Returns: the hosts, sorted by name.
+    /// - Throws: `StoreError.cannotOpen` when the rows cannot be read.
+    func enrolledHosts() throws(StoreError) -> [EnrolledHost]
 }
 
 extension RunStore {

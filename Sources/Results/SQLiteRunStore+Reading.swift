@@ -103,14 +103,7 @@ extension SQLiteRunStore {
                     reason: row["reason"], blockedBy: row["blocked_by"], logDirectory: row["log"])
                 result.flaky = Self.flakyMark(row)
                 result.kernelLog = row["kernel_log"]
-                if stored == "pending" {
-                    result.reason = run.running != nil
-                        ? "not finished yet: the run is still going"
-                        : run.finished == nil
-                        ? "not finished: the run stopped before this test had a result (testbed was killed, or could not record it)"
-                        : run.recordingError == nil ? "not run"
-                        : "not run, or its result could not be recorded (the run's recording error says why)"
-                }
+                if stored == "pending" { result.reason = run.pendingReason }
                 return result
             }
         let tests = try Self.withSubtests(db, run: run.id, try Self.withAttempts(db, run: run.id, results), counts: subtestCounts)

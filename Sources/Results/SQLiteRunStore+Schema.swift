@@ -70,6 +70,7 @@ extension SQLiteRunStore {
         migrator.registerMigration("v4") { db in try migrateToV4(db) }
         migrator.registerMigration("v5") { db in try migrateToV5(db) }
         migrator.registerMigration("v6") { db in try migrateToV6(db) }
+        migrator.registerMigration("v7") { db in try migrateToV7(db) }
         return migrator
     }
 

@@ -311,20 +311,7 @@ public final class SQLiteRunStore: RunStore {
     /// - Returns: The run's id and the absolute path of its directory, just made (mode 0755) in the results directory.
     /// - Throws: `StoreError.cannotCreate` when the results directory cannot be opened, `mkdir` fails, or 100 random ids are all taken.
     public func newRun(started: Date = Date()) throws(StoreError) -> (id: String, directory: String) {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd-HHmmss"
-        let parent = results.descriptor()
-        guard parent >= 0 else { throw .cannotCreate(directory, String(cString: strerror(errno)).lowercased()) }
-        for _ in 0..<100 {
-            let id = "\(formatter.string(from: started))-\(String(format: "%04x", UInt16.random(in: 0...UInt16.max)))"
-            let path = directory + "/" + id
-            // mkdir fails if it exists: the id is ours alone.
-            if mkdirat(parent, id, 0o755) == 0 { return (id, path) }
-            if errno != EEXIST { throw .cannotCreate(path, String(cString: strerror(errno))) }
-        }
-        throw .cannotCreate(directory, "no free run id")
+        try RunDirectories.newRun(in: results, directory: directory, started: started)
     }
 
     /// Points `latest` at a run directory (atomically: a new link renamed
@@ -332,12 +319,7 @@ public final class SQLiteRunStore: RunStore {
     ///
     /// - Parameter id: The run's id, its directory's name in the results directory (the link is relative). Failures are ignored.
     public func pointLatest(at id: String) {
-        let parent = results.descriptor()
-        guard parent >= 0 else { return }
-        let temporary = ".latest-\(getpid())"
-        unlinkat(parent, temporary, 0)
-        guard symlinkat(id, parent, temporary) == 0 else { return }
-        if renameat(parent, temporary, parent, "latest") != 0 { unlinkat(parent, temporary, 0) }
+        RunDirectories.pointLatest(in: results, at: id)
     }
 
     /// The latest verdict of each test that ran to one (pass, fail, timeout,

@@ -22,6 +22,8 @@ public enum StoreError: Error, CustomStringConvertible {
     case linkedDatabase(String, String)
     /// `testbed.sqlite`, `-wal` or `-shm` (its path) is not a regular file but what a step planted there.
     case notADatabase(String, PlantedKind)
+    /// The PostgreSQL database (its URL, without the password) cannot be connected to, set up or read (why).
+    case unreachable(String, String)
 
     /// What is wrong, without the fix.
     public var problem: String {
@@ -38,6 +40,7 @@ public enum StoreError: Error, CustomStringConvertible {
         case let .linkedDatabase(path, target):
             "\(path) is a symbolic link to \(target), and Testbed never follows links in the results directory"
         case let .notADatabase(path, kind): "\(path) is \(kind), not a file of the results database"
+        case let .unreachable(url, why): "cannot use results database \(url): \(why)"
         }
     }
 
@@ -50,6 +53,8 @@ public enum StoreError: Error, CustomStringConvertible {
         case .noRuns: "run `testbed run` first"
         case .noSuchRun: "`testbed runs` lists the runs"
         case .ambiguousRun: "give more of the id (`testbed runs` lists the runs)"
+        case .unreachable: "check that PostgreSQL runs there and that the URL (--database or TESTBED_DATABASE) names its host, port, "
+            + "user, password and database"
         case .linkedDatabase: "put the file itself in place of the link, or remove the link, or choose another --results DIR"
         }
     }

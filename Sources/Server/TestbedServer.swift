@@ -2,13 +2,16 @@ import Dashboard
 import Foundation
 import Hummingbird
 import Logging
+import PostgresStore
 import Results
 import Synchronization
 
 /// `testbed serve`: the live dashboard at `/`, the results directory read-only under `/logs/`, and the JSON API under `/api/`.
 ///
 /// Every request opens the store anew (SQLite in WAL mode: a reader never waits for `testbed run` writing, and sees its
-/// last commit), so the server keeps answering while runs are recorded. GET and HEAD only; any other method is 405.
+/// last commit; PostgreSQL (`database`): a new connection, that sees the last commit of every host), so the server keeps
+/// answering while runs are recorded. `/logs/` serves the local results directory: runs of other hosts have their
+/// files there when every host writes its run directories into one shared directory mounted at the same path. GET and HEAD only; any other method is 405.
 public struct TestbedServer: Sendable {
     /// The results directory.
     public let directory: String
@@ -18,6 +21,8 @@ public struct TestbedServer: Sendable {
     public let last: Int
     /// What answers `/api/`.
     public let api: any APIAnswering
+    /// The PostgreSQL database that keeps the rows (`--database`); nil for the SQLite database of `directory`.
+    public var database: DatabaseURL? = nil
 
     /// A server of `directory`.
     ///
@@ -64,6 +69,7 @@ public struct TestbedServer: Sendable {
         let directory = self.directory
         let last = self.last
         let api = self.api
+        let database = self.database
         let logs = LogFiles(directory: directory)
         // Each route answers GET and HEAD (the middleware drops HEAD's body); any other method is 405.
         func route(_ path: RouterPath, _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response) {
@@ -73,7 +79,7 @@ public struct TestbedServer: Sendable {
             }
         }
         let cache = DashboardCache()
-        route("/") { _, _ in try Self.dashboard(directory: directory, last: last, cache: cache) }
+        route("/") { _, _ in try Self.dashboard(directory: directory, database: database, last: last, cache: database == nil ? cache : nil) }
         // `/logs` answers with a redirect: its listing's relative links need the trailing slash.
         route("/logs") { request, _ in
             request.uri.path == "/logs" ? Response(status: .movedPermanently, headers: [.location: "/logs/"]) : Self.log(logs, "")
@@ -84,14 +90,14 @@ public struct TestbedServer: Sendable {
         route("/api/**") { request, _ in
             let path = String(request.uri.path.dropFirst("/api/".count))
             let query = Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }) { first, _ in first }
-            return Self.api(api, directory: directory, path: path, query: query)
+            return Self.api(api, directory: directory, database: database, path: path, query: query)
         }
         return router
     }
 
     /// The dashboard of the newest `last` runs, rendered now unless `cache` holds the page of the same database state
     /// (`DashboardCache`); links to run directories go to `/logs/`.
-    static func dashboard(directory: String, last: Int, cache: DashboardCache? = nil) throws -> Response {
+    static func dashboard(directory: String, database: DatabaseURL? = nil, last: Int, cache: DashboardCache? = nil) throws -> Response {
         let key = DashboardCache.Key(directory: directory)
         if let cache, let html = cache.page(for: key) {
             return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
@@ -99,7 +105,7 @@ public struct TestbedServer: Sendable {
         }
         let html: String
         do {
-            let store = try SQLiteRunStore(directory: directory, create: false)
+            let store = try openStore(directory: directory, database: database)
             let data = try DashboardData(store: store, last: last)
             var page = ""
             DashboardPage(data: data, linkBase: "/logs/").write { page += $0 }
@@ -143,21 +149,33 @@ public struct TestbedServer: Sendable {
     /// - Returns: 500 or 404.
     public static func status(of error: StoreError) -> Int {
         switch error {
-        case .cannotOpen, .notADatabase, .linkedDatabase, .full: 500
+        case .cannotOpen, .notADatabase, .linkedDatabase, .full, .unreachable: 500
         default: 404
         }
     }
 
+    /// The store a request reads, opened anew: the SQLite database of the results directory, or PostgreSQL.
+    ///
+    /// - Parameters:
+    ///   - directory: the results directory.
+    ///   - database: the PostgreSQL database; nil for SQLite.
+    /// - Returns: the store.
+    /// - Throws: `StoreError` when it cannot be opened (or, for SQLite, holds no runs yet).
+    public static func openStore(directory: String, database: DatabaseURL?) throws(StoreError) -> any RunStore {
+        guard let database else { return try SQLiteRunStore(directory: directory, create: false) }
+        return try PostgresRunStore(url: database, directory: directory, create: false)
+    }
+
     /// The answer of `/api/PATH?QUERY`.
-    static func api(_ api: any APIAnswering, directory: String, path: String, query: [String: String]) -> Response {
+    static func api(_ api: any APIAnswering, directory: String, database: DatabaseURL? = nil, path: String, query: [String: String]) -> Response {
         let request: APIRequest
         switch parse(path: path, query: query) {
         case let .success(parsed): request = parsed
         case let .failure(failure): return json(failure)
         }
         do {
-            let store: SQLiteRunStore
-            do { store = try SQLiteRunStore(directory: directory, create: false) } catch {
+            let store: any RunStore
+            do { store = try openStore(directory: directory, database: database) } catch {
                 throw APIFailure(status: Self.status(of: error), message: error.description)
             }
             let body = try api.answer(request, store: store)

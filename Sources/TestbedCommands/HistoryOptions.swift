@@ -14,6 +14,8 @@ struct HistoryStoreOptions: ParsableArguments {
         + "testbed-results at the root of the suite around the current directory).", valueName: "dir"))
     var results: String?
 
+    @OptionGroup var database: DatabaseOptions
+
     @Flag(help: "Print JSON (keys sorted) instead of text.")
     var json = false
 
@@ -22,7 +24,7 @@ struct HistoryStoreOptions: ParsableArguments {
     /// - Returns: the store.
     /// - Throws: `CommandFailure` (66) when there is no results directory or no database yet.
     func open() throws -> any RunStore {
-        let store = try openStoreToRead(results)
+        let store = try openStoreToRead(results, database: database.url)
         for note in store.notes { writeText("testbed: warning: \(note)\n", to: STDERR_FILENO) }
         return store
     }
@@ -56,11 +58,17 @@ struct RunFilterOptions: ParsableArguments {
 
 /// The store of `results` (or the default results directory), opened to read.
 ///
-/// - Parameter given: `--results` as given; nil for the default (`ReportCommand.defaultResults()`).
+/// - Parameters:
+///   - given: `--results` as given; nil for the default (`ReportCommand.defaultResults()`).
+///   - database: the PostgreSQL URL (`DatabaseOptions.url`); nil for the SQLite database of the results directory.
 /// - Returns: the store.
-/// - Throws: `CommandFailure` (66) naming the directory, with a hint when the default was looked in.
-func openStoreToRead(_ given: String?) throws -> any RunStore {
+/// - Throws: `CommandFailure` (66) naming the directory (or the database), with a hint when the default was looked in.
+func openStoreToRead(_ given: String?, database: String?) throws -> any RunStore {
     let results = given ?? ReportCommand.defaultResults()
+    if let database {
+        // The rows are in the database; this host need not have a results directory.
+        do { return try openStore(results, database: database, create: false) } catch { throw historyFailure(error) }
+    }
     var isDirectory: ObjCBool = false
     if !FileManager.default.fileExists(atPath: results, isDirectory: &isDirectory) || !isDirectory.boolValue {
         if given == nil {
@@ -73,7 +81,7 @@ func openStoreToRead(_ given: String?) throws -> any RunStore {
             + "(default: testbed-results at the suite root)", status: ExitPolicy.noSuchRun)
     }
     do {
-        return try openStore(results, create: false)
+        return try openStore(results, database: nil, create: false)
     } catch {
         // `testbed run` keeps results at the suite root; say so when we looked elsewhere.
         var none = false

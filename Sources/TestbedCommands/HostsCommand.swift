@@ -1,13 +1,24 @@
 import ArgumentParser
 import Foundation
+import Grid
 import History
 import Reporting
 import Results
 
-/// `testbed hosts`: every host that recorded runs, with its runs count and its latest run.
+/// `testbed hosts`: the hosts that recorded runs, or the nodes of a Slurm grid; `resume` and `drain` of a grid node.
 struct HostsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hosts",
+        abstract: "List the hosts that recorded runs, or a Slurm grid's nodes with their status; resume or drain a node.",
+        subcommands: [HostsListCommand.self, HostsEnrollCommand.self, HostsResumeCommand.self, HostsDrainCommand.self],
+        defaultSubcommand: HostsListCommand.self)
+}
+
+/// `testbed hosts [list]`: every host that recorded runs, with its runs count and its latest run; with `--grid slurm`
+/// every node of the grid with its status.
+struct HostsListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
         abstract: "List the hosts that recorded runs: how many runs each, and its latest (when, environment, exit code, state).",
         discussion: """
         One line per host, sorted by name; runs recorded before Testbed recorded \
@@ -15,15 +26,30 @@ struct HostsCommand: ParsableCommand {
         `testbed serve` answers: each host with `runs` and `latest` (its latest \
         run, as `testbed runs --json` lists it).
 
+        With --grid slurm: one line per node of the Slurm grid that SLURM_CONF \
+        names, with its status (online; offline: down or not responding; \
+        halted: drained, with its reason, since when, and the run that halted \
+        it), its features, and its latest run in the results directory when \
+        there is one. `testbed hosts resume NODE` returns a halted node.
+
           testbed hosts
           testbed hosts --json | jq -r '.[] | select(.latest.exit_code != 0) | .host'
+          testbed hosts --grid slurm
 
-        Exit codes: 0 listed, 64 bad command line, 66 no results directory or no runs yet.
+        Exit codes: 0 listed, 2 Slurm cannot be asked, 64 bad command line, 66 no results directory or no runs yet \
+        (without --grid).
         """)
 
     @OptionGroup var store: HistoryStoreOptions
 
+    @Option(help: ArgumentHelp("List the nodes of this grid (only `slurm`: the one SLURM_CONF names).", valueName: "grid"))
+    var grid: GridKind?
+
     func run() throws {
+        if grid != nil {
+            try listGrid()
+            return
+        }
         let store = try self.store.open()
         let runs: [RunReport.Run]
         do { runs = try store.runs(RunFilter()) } catch { throw historyFailure(error) }

@@ -5,6 +5,7 @@ import Execution
 import Foundation
 import HostFacts
 import Planning
+import PostgresStore
 import ProcessSupervision
 import Reporting
 import Requirements
@@ -52,6 +53,8 @@ struct ReportCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The results directory (default: ./testbed-results if it exists, else "
         + "testbed-results at the root of the suite around the current directory).", valueName: "dir"))
     var results: String?
+
+    @OptionGroup var database: DatabaseOptions
 
     @Option(help: ArgumentHelp("The output format (default: text).", valueName: "name"))
     var format: ReportFormat?
@@ -104,8 +107,8 @@ struct ReportCommand: ParsableCommand {
     }
 
     func run() throws {
-        let results = self.results ?? Self.defaultResults()
-        let store = try openStoreToRead(self.results)
+        let store = try openStoreToRead(self.results, database: database.url)
+        let results = (store as? PostgresRunStore)?.location ?? self.results ?? Self.defaultResults()
         for note in store.notes { writeText("testbed: warning: \(note)\n", to: STDERR_FILENO) }
         if let html {
             try writeDashboard(to: html, store: store)

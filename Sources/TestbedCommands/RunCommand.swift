@@ -80,6 +80,8 @@ struct RunCommand: AsyncParsableCommand {
         + "root when every path lies in one suite, else ./testbed-results).", valueName: "dir"))
     var results: String?
 
+    @OptionGroup var database: DatabaseOptions
+
     @Flag(name: .customLong("halt-on-infra"), help: "After an infrastructure failure, launch nothing new (teardowns still run).")
     var haltOnInfra = false
 
@@ -196,7 +198,7 @@ struct RunCommand: AsyncParsableCommand {
         let run: (id: String, directory: String)
         let layout: RunLayout
         do {
-            store = try openStore(results)
+            store = try openStore(results, database: database.url)
             run = try store.newRun()
         } catch {
             throw CommandFailure(error.description, status: policy.cannotWork)

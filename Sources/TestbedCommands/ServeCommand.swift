@@ -1,6 +1,7 @@
 import ArgumentParser
 import Execution
 import Foundation
+import PostgresStore
 import History
 import Reporting
 import Results
@@ -40,6 +41,8 @@ struct ServeCommand: AsyncParsableCommand {
         + "testbed-results at the root of the suite around the current directory).", valueName: "dir"))
     var results: String?
 
+    @OptionGroup var database: DatabaseOptions
+
     @Option(help: ArgumentHelp("Where to listen (default: 127.0.0.1:8080; port 0: any free port, printed on stdout).",
                                valueName: "host:port"))
     var listen: String?
@@ -54,10 +57,12 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let address = try listen.map { try ListenAddress(parsing: $0) } ?? .standard
-        let store = try openStoreToRead(results)
+        let store = try openStoreToRead(results, database: database.url)
         for note in store.notes { writeText("testbed: warning: \(note)\n", to: STDERR_FILENO) }
         let directory = store.directory
-        let server = TestbedServer(directory: directory, address: address, last: last, api: ServeAPI())
+        var server = TestbedServer(directory: directory, address: address, last: last, api: ServeAPI())
+        server.database = try database.url.map { url throws(StoreError) in try DatabaseURL(url) }
+        let serving = (server.database.map { "\($0.shown) and " } ?? "") + directory
         do {
             try await server.run { real in
                 emit("http://\(real)/\n")
@@ -66,7 +71,7 @@ struct ServeCommand: AsyncParsableCommand {
                         + "unauthenticated, anyone who reaches it reads the whole history; use --listen 127.0.0.1:PORT to keep it local\n",
                         to: STDERR_FILENO)
                 }
-                writeText("testbed: serving \(directory) on http://\(real)/ (SIGINT or SIGTERM stops)\n", to: STDERR_FILENO)
+                writeText("testbed: serving \(serving) on http://\(real)/ (SIGINT or SIGTERM stops)\n", to: STDERR_FILENO)
             }
         } catch {
             throw CommandFailure(error.description, status: Self.unavailable)

@@ -156,7 +156,7 @@ struct SchemaV3MigrationTests {
         #expect(old2.run.counts == RunReport.counts(of: old2.tests))
         #expect(try openDatabase(tree.path).read { try Row.fetchOne($0, sql: "SELECT counts FROM run WHERE id = 'old2'")?["counts"] as String? } == nil)
         let applied = try openDatabase(tree.path).read { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations") }
-        #expect(applied == ["v1", "v2", "v3", "v4", "v5", "v6"])
+        #expect(applied == ["v1", "v2", "v3", "v4", "v5", "v6", "v7"])
         let tables = try openDatabase(tree.path).read {
             try String.fetchAll($0, sql: "SELECT name FROM sqlite_master WHERE type IN ('table', 'index') ORDER BY name")
         }

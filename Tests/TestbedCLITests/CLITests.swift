@@ -36,6 +36,8 @@ struct Result {
 func testbed(_ arguments: [String], in directory: String? = nil, executable: String = testbedBinary) throws -> Result {
     var environment = ProcessInfo.processInfo.environment
     environment["NO_COLOR"] = "1"
+    // A developer's grid (`scripts/local-grid up` exports it) must not move every test's results into PostgreSQL.
+    environment["TESTBED_DATABASE"] = nil
     let result = try runProgram(executable, arguments, in: directory ?? packageRoot.path, environment: environment)
     guard !arguments.contains("--host-root") else { return result }
     return Result(status: result.status, stdout: result.stdout, stderr: withoutHostKernelNotices(result.stderr))

@@ -3,8 +3,11 @@ import Testing
 import TestSupport
 
 /// Runs the built binary in `directory` under `timeout` (a hang ends as exit
-/// 124, never as a stuck suite): its exit status, output, and peak RSS in KiB
-/// (wait4 on `env` counts the largest of its waited-for descendants).
+/// 124, never as a stuck suite): its exit status, output, and peak RSS in KiB.
+/// The peak is GNU time's `%M` of `timeout` and testbed: wait4 on `env` alone
+/// would count the test process too (posix_spawn's child shares its memory
+/// until exec, and the kernel carries that high-water mark across exec).
+/// Without /usr/bin/time, wait4's number (an upper bound).
 func testbedBounded(_ arguments: [String], in directory: String, environment: [String: String] = [:], seconds: Int = 60) throws
     -> (status: Int32, stdout: String, stderr: String, peakKiB: Int) {
     let scratch = try TemporaryTree()
@@ -15,7 +18,9 @@ func testbedBounded(_ arguments: [String], in directory: String, environment: [S
     posix_spawn_file_actions_addopen(&actions, 1, scratch["out"], O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     posix_spawn_file_actions_addopen(&actions, 2, scratch["err"], O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     // env -C changes directory and execs timeout, which runs testbed as its child.
+    let timed = FileManager.default.isExecutableFile(atPath: "/usr/bin/time")
     let words = ["/usr/bin/env", "-C", directory, "NO_COLOR=1"] + environment.map { "\($0.key)=\($0.value)" }
+        + (timed ? ["/usr/bin/time", "-q", "-f", "%M", "-o", scratch["rss"]] : [])
         + ["/usr/bin/timeout", "-s", "KILL", "\(seconds)", testbedBinary] + arguments
     let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
     defer { for pointer in argv { free(pointer) } }
@@ -26,7 +31,8 @@ func testbedBounded(_ arguments: [String], in directory: String, environment: [S
     var usage = rusage()
     while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
     let read = { (name: String) in String(decoding: FileManager.default.contents(atPath: scratch[name]) ?? Data(), as: UTF8.self) }
-    return ((status >> 8) & 0xFF, read("out"), read("err"), usage.ru_maxrss)
+    let measured = timed ? Int(read("rss").trimmingCharacters(in: .whitespacesAndNewlines)) : nil
+    return ((status >> 8) & 0xFF, read("out"), read("err"), measured ?? usage.ru_maxrss)
 }
 
 /// Every entry below `path` (recursively, links not followed), with each

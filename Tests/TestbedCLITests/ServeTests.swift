@@ -19,6 +19,8 @@ struct Served {
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch["out"]))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch["err"]))
         process.standardInput = FileHandle.nullDevice
+        // A developer's grid (`scripts/local-grid up` exports it) must not make serve read PostgreSQL.
+        process.environment = ProcessInfo.processInfo.environment.filter { $0.key != "TESTBED_DATABASE" }
         try process.run()
         var port: Int?
         _ = eventually(within: 30) {

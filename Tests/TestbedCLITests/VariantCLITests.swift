@@ -219,4 +219,32 @@ struct VariantHistoryTests {
         #expect(base.status == 66)
         #expect(base.stderr.contains("/t is not a test id; tests under it: /t[mode=flip], /t[mode=good]"), "\(base.stderr)")
     }
+
+    @Test("a TESTBED_VARIANT_* of the caller's reaches no test or setup")
+    func callerVariableCleared() throws {
+        let tree = try TemporaryTree(["testbed.yaml": """
+        tests:
+          plain: {run: 'echo "fruit=${TESTBED_VARIANT_FRUIT-unset}" > "$TESTBED_OUTPUT_DIR/seen"', setup: [s]}
+          juice:
+            run: 'echo "fruit=$TESTBED_VARIANT_FRUIT press=${TESTBED_VARIANT_PRESS-unset}" > "$TESTBED_OUTPUT_DIR/seen"'
+            variants: {fruit: [kiwi]}
+        setups:
+          s: {run: '[ -z "${TESTBED_VARIANT_FRUIT+x}" ]'}
+        """])
+        let result = try testbed(["run", "."], in: tree.path,
+                                 with: ["TESTBED_VARIANT_FRUIT": "spoof", "TESTBED_VARIANT_PRESS": "spoof"])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(try String(contentsOfFile: tree.path + "/testbed-results/latest/tests/plain/seen", encoding: .utf8) == "fruit=unset\n")
+        #expect(try String(contentsOfFile: tree.path + "/testbed-results/latest/tests/juice[fruit=kiwi]/seen", encoding: .utf8)
+            == "fruit=kiwi press=unset\n")
+    }
+
+    @Test("a drop-in named with brackets is refused, not taken for a variant")
+    func bracketedDropIn() throws {
+        let tree = try TemporaryTree(["z[q=1]": "#!/bin/sh\n# testbed-description: z\nexit 0\n"], executables: ["z[q=1]"])
+        let result = try testbed(["check", "."], in: tree.path)
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("z[q=1]"), "\(result.stderr)")
+        #expect(result.stderr.contains("holds `[` or `]`, which Testbed keeps for variants' ids"), "\(result.stderr)")
+    }
 }

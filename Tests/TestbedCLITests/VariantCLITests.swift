@@ -130,6 +130,30 @@ struct VariantCLITests {
         }
     }
 
+    @Test("an --id or -k with a variant's brackets that selects nothing says the combination is excluded, or suggests --variant",
+          arguments: [
+        (["--id", "/trimmed[a=x,b=2]"], "that combination of /trimmed's variants is excluded"),
+        (["--id", "/trimmed[a=y]"], "to select variants by their values, write --id /trimmed --variant a=y"),
+        (["-k", "[smp=4"], "to select variants by their values, write --variant smp=4"),
+    ])
+    func bracketHints(_ options: [String], message: String) throws {
+        let tree = try tree()
+        let result = try testbed(["check"] + options + ["."], in: tree.path)
+        #expect(result.status != 0)
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+    }
+
+    @Test("a --variant with an unknown axis suggests a pair some test has, not the nearest axis with a value it lacks")
+    func variantGuessExists() throws {
+        let tree = try tree()
+        let result = try testbed(["check", "--variant", "smq=2", "."], in: tree.path)
+        #expect(result.status == 64)
+        // smp's values are 1 and 4: smp=2 would select nothing either.
+        #expect(!result.stderr.contains("smp=2"), "\(result.stderr)")
+        #expect(result.stderr.contains("did you mean --variant smp=1?") || result.stderr.contains("did you mean --variant smp=4?"),
+                "\(result.stderr)")
+    }
+
     @Test("run: the tcg variants pass with their variables, the kvm ones are unsupported; ids stable; directories inside")
     func run() throws {
         let tree = try tree()

@@ -42,7 +42,8 @@ public struct TestSelection: Sendable {
             let own = Set(test.tags)
             guard tags.contains(where: { $0.matches(own) }) else { return false }
         }
-        return ids.isEmpty || ids.contains { Self.idMatches(pattern: $0, id: test.id) }
+        // The declared variant, not the id's text, says which test a variant belongs to.
+        return ids.isEmpty || ids.contains { Self.idMatches(pattern: $0, id: test.id, baseID: test.variant?.baseID) }
     }
 
     /// Whether a test's variant agrees with `variants`: for each axis named that the test has, its value is one of those
@@ -69,18 +70,34 @@ public struct TestSelection: Sendable {
     /// - Returns: True when the id equals the pattern, the glob matches the whole id (`fnmatch`, no flags) or the id
     ///   without its variant, or the id lies below the prefix or is one of its variants.
     public static func idMatches(pattern: String, id: String) -> Bool {
+        // A test id holds no `[` but in its variant's suffix (the catalog refuses others): the last `[` starts it.
+        var baseID: String?
+        if id.last == "]", let bracket = id.lastIndex(of: "[") { baseID = String(id[..<bracket]) }
+        return idMatches(pattern: pattern, id: id, baseID: baseID)
+    }
+
+    /// `idMatches(pattern:id:)` for a test whose variant is known (a catalog's test): its test's id is given, not read
+    /// from the id.
+    ///
+    /// - Parameters:
+    ///   - pattern: The pattern as written on the command line.
+    ///   - id: A test id.
+    ///   - baseID: The id of the test it is a variant of (`TestVariant.baseID`); nil when it is not a variant.
+    /// - Returns: True when the id equals the pattern, the glob matches the whole id or `baseID`, or the id lies below the
+    ///   prefix, or `baseID` equals it.
+    public static func idMatches(pattern: String, id: String, baseID: String?) -> Bool {
         var pattern = pattern
         if !pattern.hasPrefix("/") && !pattern.hasPrefix("*") { pattern = "/" + pattern }
         // Before any glob reading: `[machine=pc]` would be a bracket expression.
         if id == pattern { return true }
         if pattern.contains(where: { "*?[".contains($0) }) {
             if fnmatch(pattern, id, 0) == 0 { return true }
-            // A variant's values hold no `[`: the last one starts its suffix.
-            guard id.last == "]", let bracket = id.lastIndex(of: "[") else { return false }
-            return fnmatch(pattern, String(id[..<bracket]), 0) == 0
+            guard let baseID else { return false }
+            return fnmatch(pattern, baseID, 0) == 0
         }
         if pattern.hasSuffix("/") { return id.hasPrefix(pattern) }
-        return id.hasPrefix(pattern + "/") || id.hasPrefix(pattern + "[")
+        if let baseID, baseID == pattern { return true }
+        return id.hasPrefix(pattern + "/")
     }
 }
 

@@ -157,7 +157,8 @@ public final class Executor: Sendable {
         await dispatcher.deliverNow([.started(info)])
         let delivery = Task { await dispatcher.deliver() }
 
-        let base = EnvironmentBlock(options.baseEnvironment)
+        // A TESTBED_VARIANT_* of the caller's (testbed run from a variant test) would reach every test and setup as its own.
+        let base = EnvironmentBlock(options.baseEnvironment.filter { !$0.key.hasPrefix("TESTBED_VARIANT_") })
         let loop = RunLoop(
             plan: plan, facts: facts, options: options,
             gate: StepGate(plan: plan, facts: facts, interruption: interruption, base: base),

@@ -72,6 +72,37 @@ enum CommandLineTypos {
         return String(path[...slash]) + guess
     }
 
+    /// For a pattern with a variant's `[axis=value,…]` that selects nothing: the combination is excluded (every pair is
+    /// some variant's of that test, all its axes named), or `--variant` selects by those values.
+    /// - Parameters:
+    ///   - pattern: the pattern, with its leading `/` or `*`.
+    ///   - ids: every test id of the catalog.
+    /// - Returns: the text to add to the line (`; use --variant fruit=kiwi …`); nil when the pattern names no known pair.
+    static func variantHint(_ pattern: String, ids: [String]) -> String? {
+        guard let open = pattern.lastIndex(of: "[") else { return nil }
+        let base = String(pattern[..<open])
+        let inside = pattern[pattern.index(after: open)...].trimmingCharacters(in: CharacterSet(charactersIn: "*]"))
+        let pairs = inside.split(separator: ",").map(String.init)
+        guard !pairs.isEmpty else { return nil }
+        // Each variant's pairs, by its test's id (the catalog holds no other `[`).
+        var known: Set<String> = []
+        var axesOfBase: Set<String>?
+        for id in ids where id.last == "]" {
+            guard let bracket = id.lastIndex(of: "[") else { continue }
+            let own = id[id.index(after: bracket)..<id.index(before: id.endIndex)].split(separator: ",").map(String.init)
+            known.formUnion(own)
+            if id[..<bracket] == base { axesOfBase = Set(own.map { String($0.prefix { $0 != "=" }) }) }
+        }
+        guard pairs.allSatisfy({ known.contains($0) }) else { return nil }
+        let axes = Set(pairs.map { String($0.prefix { $0 != "=" }) })
+        if let axesOfBase, axes == axesOfBase, axes.count == pairs.count {
+            return ": that combination of \(base.escapingControls)'s variants is excluded (`exclude:`)"
+        }
+        let options = pairs.map { "--variant " + $0 }.joined(separator: " ")
+        let test = axesOfBase != nil ? "--id \(base.escapingControls) " : ""
+        return "; to select variants by their values, write \(test)\(options.escapingControls)"
+    }
+
     /// The id patterns that select no test of the catalog, each with the
     /// ids nearest to it: `--id /migraton selects no test;
     /// did you mean --id /migration?`. Called when nothing is selected (each line is printed as a warning).
@@ -118,7 +149,9 @@ enum CommandLineTypos {
                 lines.append(line)
                 continue
             }
-            if written.hasPrefix("-k "), let guess = closestComponent(word, in: candidates) {
+            if let hint = variantHint(full, ids: ids) {
+                line += hint
+            } else if written.hasPrefix("-k "), let guess = closestComponent(word, in: candidates) {
                 line += "; did you mean -k \(guess.escapingControls)?"
             } else if !written.hasPrefix("-k "), let guess = closest(to: full.hasPrefix("*") ? "/" + word : full, in: candidates.sorted()) {
                 line += "; did you mean --id \(guess.escapingControls)?"

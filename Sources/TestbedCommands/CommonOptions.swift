@@ -278,7 +278,9 @@ struct SelectionOptions: ParsableArguments {
         for (axis, value) in try variantPairs() {
             guard let known = values[axis] else {
                 var message = "--variant \(axis)=\(value): no selected test has the axis \"\(axis)\""
-                if let guess = closest(to: axis, in: axes) { message += "; did you mean --variant \(guess)=\(value)?" }
+                // A pair some test has, not the nearest axis with a value it may not have.
+                let pairs = axes.flatMap { known in (values[known] ?? []).map { known + "=" + $0 } }
+                if let guess = closest(to: axis + "=" + value, in: pairs) { message += "; did you mean --variant \(guess)?" }
                 else if axes.isEmpty { message += "; none of them has variants" }
                 else { message += "; their axes are " + axes.joined(separator: ", ") }
                 throw CommandFailure(message, status: policy.badCommandLine)

@@ -130,6 +130,30 @@ struct VariantCLITests {
         }
     }
 
+    @Test("an --id or -k with a variant's brackets that selects nothing says the combination is excluded, or suggests --variant",
+          arguments: [
+        (["--id", "/trimmed[a=x,b=2]"], "that combination of /trimmed's variants is excluded"),
+        (["--id", "/trimmed[a=y]"], "to select variants by their values, write --id /trimmed --variant a=y"),
+        (["-k", "[smp=4"], "to select variants by their values, write --variant smp=4"),
+    ])
+    func bracketHints(_ options: [String], message: String) throws {
+        let tree = try tree()
+        let result = try testbed(["check"] + options + ["."], in: tree.path)
+        #expect(result.status != 0)
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+    }
+
+    @Test("a --variant with an unknown axis suggests a pair some test has, not the nearest axis with a value it lacks")
+    func variantGuessExists() throws {
+        let tree = try tree()
+        let result = try testbed(["check", "--variant", "smq=2", "."], in: tree.path)
+        #expect(result.status == 64)
+        // smp's values are 1 and 4: smp=2 would select nothing either.
+        #expect(!result.stderr.contains("smp=2"), "\(result.stderr)")
+        #expect(result.stderr.contains("did you mean --variant smp=1?") || result.stderr.contains("did you mean --variant smp=4?"),
+                "\(result.stderr)")
+    }
+
     @Test("run: the tcg variants pass with their variables, the kvm ones are unsupported; ids stable; directories inside")
     func run() throws {
         let tree = try tree()
@@ -218,5 +242,33 @@ struct VariantHistoryTests {
         let base = try testbed(["why", "/t"], in: tree.path)
         #expect(base.status == 66)
         #expect(base.stderr.contains("/t is not a test id; tests under it: /t[mode=flip], /t[mode=good]"), "\(base.stderr)")
+    }
+
+    @Test("a TESTBED_VARIANT_* of the caller's reaches no test or setup")
+    func callerVariableCleared() throws {
+        let tree = try TemporaryTree(["testbed.yaml": """
+        tests:
+          plain: {run: 'echo "fruit=${TESTBED_VARIANT_FRUIT-unset}" > "$TESTBED_OUTPUT_DIR/seen"', setup: [s]}
+          juice:
+            run: 'echo "fruit=$TESTBED_VARIANT_FRUIT press=${TESTBED_VARIANT_PRESS-unset}" > "$TESTBED_OUTPUT_DIR/seen"'
+            variants: {fruit: [kiwi]}
+        setups:
+          s: {run: '[ -z "${TESTBED_VARIANT_FRUIT+x}" ]'}
+        """])
+        let result = try testbed(["run", "."], in: tree.path,
+                                 with: ["TESTBED_VARIANT_FRUIT": "spoof", "TESTBED_VARIANT_PRESS": "spoof"])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(try String(contentsOfFile: tree.path + "/testbed-results/latest/tests/plain/seen", encoding: .utf8) == "fruit=unset\n")
+        #expect(try String(contentsOfFile: tree.path + "/testbed-results/latest/tests/juice[fruit=kiwi]/seen", encoding: .utf8)
+            == "fruit=kiwi press=unset\n")
+    }
+
+    @Test("a drop-in named with brackets is refused, not taken for a variant")
+    func bracketedDropIn() throws {
+        let tree = try TemporaryTree(["z[q=1]": "#!/bin/sh\n# testbed-description: z\nexit 0\n"], executables: ["z[q=1]"])
+        let result = try testbed(["check", "."], in: tree.path)
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("z[q=1]"), "\(result.stderr)")
+        #expect(result.stderr.contains("holds `[` or `]`, which Testbed keeps for variants' ids"), "\(result.stderr)")
     }
 }

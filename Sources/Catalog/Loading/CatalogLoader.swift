@@ -140,6 +140,7 @@ public struct CatalogLoader: Sendable {
         // Duplicates and setup references are checked over the whole suite, named or not.
         state.errors += CatalogValidator.duplicates(tests: state.tests, idHashes: idHashes, setups: state.setups)
         state.errors += CatalogValidator.setupReferences(tests: state.tests, setups: state.setups)
+        state.errors += CatalogValidator.bracketedIDs(tests: state.tests)
         if !state.errors.isEmpty { throw CatalogError(state.errors, warnings: warnings) }
         let everyTest = selected.allSatisfy { $0 }
         let tests = everyTest ? state.tests : zip(state.tests, selected).compactMap { $1 ? $0 : nil }

@@ -50,6 +50,22 @@ enum CatalogValidator {
         return duplicates
     }
 
+    /// Every test whose id (a variant's: its test's id) holds a `[` or a `]`: one error each. Those characters are kept for
+    /// variants' ids (`/test[axis=value]`), so that a stored id ending in `[…]` is a variant for `history`, `why`, `--id`
+    /// and the dashboard, and never a test named so.
+    static func bracketedIDs(tests: [TestDefinition]) -> [DeclarationError] {
+        var errors: [DeclarationError] = []
+        for test in tests {
+            let id = test.variant?.baseID ?? test.id
+            guard id.utf8.contains(where: { $0 == UInt8(ascii: "[") || $0 == UInt8(ascii: "]") }) else { continue }
+            let rename = if case .executable = test.command { "rename the file or its directory without them" }
+                else { "rename the test without them (to run it over several values, declare `variants:`)" }
+            errors.append(test.location.error("test id \(shortenedName(id)) holds `[` or `]`, which Testbed keeps for variants' "
+                + "ids (/test[axis=value]); \(rename)"))
+        }
+        return errors
+    }
+
     /// Every setup a test names (`setup:`) or a setup comes `after` that no
     /// setup of `setups` is: one error each, with a guess at the name meant.
     /// The only check of setup references: the resolver relies on it.

@@ -42,8 +42,13 @@ struct VariantMatrix {
         let node: YAMLNode
     }
 
-    /// The most variants one test may have: a matrix past it is an error, not 10^10 tests.
+    /// The most variants one test may have, after `exclude:`: a matrix past it is an error, not 10^10 tests.
     static let maximumCombinations = 10_000
+    /// The most combinations enumerated to apply `exclude:`: a cross product past it is an error whatever it excludes
+    /// (so that the work stays bounded).
+    static let maximumEnumerated = 1_000_000
+    /// The most (combination, exclude pair) comparisons made for one test.
+    static let maximumExclusionWork = 100_000_000
     /// The reserved key for exclusions.
     static let excludeKey = "exclude"
     /// The keys of a value's mapping.
@@ -51,6 +56,9 @@ struct VariantMatrix {
 
     var axes: [Axis] = []
     var exclusions: [Exclusion] = []
+    /// `exclude:` values read but not yet checked: they are read once every axis is (a drop-in's later lines too), by
+    /// `readExclusions(test:)`; `line` is the drop-in header line they were on.
+    private var pendingExclusions: [(node: YAMLNode, reader: YAMLReader, line: Int?)] = []
     /// The drop-in header line being read: every value read is said to be on it (the YAML parsed is that line's value alone).
     var headerLine: Int?
 
@@ -64,65 +72,82 @@ struct VariantMatrix {
     ///   - test: The test's key or id, for messages.
     /// - Throws: `DeclarationError` at the first invalid axis, value or exclusion.
     mutating func read(_ node: YAMLNode, reader: YAMLReader, test: String) throws(DeclarationError) {
-        let entries = try reader.mapping(node, what: "variants of test \"\(test)\"")
+        let entries = try reader.mapping(node, what: "variants of test \(test)")
         if entries.isEmpty {
-            throw reader.error(node, "variants of test \"\(test)\" has no axis; write `AXIS: [VALUE, VALUE]`, or remove `variants:`")
+            throw reader.error(node, "variants of test \(test) has no axis; write `AXIS: [VALUE, VALUE]`, or remove `variants:`")
         }
-        var pendingExclusions: [YAMLNode] = []
         for entry in entries {
             if entry.key == Self.excludeKey {
-                pendingExclusions.append(entry.value)
+                pendingExclusions.append((entry.value, reader, headerLine))
                 continue
             }
             try readAxis(entry, reader: reader, test: test)
         }
-        for exclusion in pendingExclusions { try readExclusions(exclusion, reader: reader, test: test) }
+    }
+
+    /// Reads the `exclude:` entries of every `read`, now that every axis is known (an entry may name an axis of a later
+    /// drop-in line).
+    ///
+    /// - Parameter test: The test's id, for messages.
+    /// - Throws: `DeclarationError` at the first entry naming an axis or a value the matrix does not have, or none.
+    mutating func readExclusions(test: String) throws(DeclarationError) {
+        let pending = pendingExclusions
+        pendingExclusions = []
+        for exclusion in pending {
+            do throws(DeclarationError) {
+                try readExclusions(exclusion.node, reader: exclusion.reader, test: test)
+            } catch {
+                // A drop-in's YAML is its header line's value alone: its line 1 is that line.
+                guard let line = exclusion.line else { throw error }
+                throw DeclarationError(file: error.file, line: line, message: error.message)
+            }
+        }
     }
 
     private mutating func readAxis(_ entry: YAMLReader.Entry, reader: YAMLReader, test: String) throws(DeclarationError) {
         let name = entry.key
         guard TestVariant.isValidAxis(name) else {
-            throw reader.error(entry.keyNode, "axis \"\(shortened(name))\" of test \"\(test)\" is not a valid axis name; use "
+            throw reader.error(entry.keyNode, "axis \"\(shortened(name))\" of test \(test) is not a valid axis name; use "
                 + "lowercase letters, digits, _ and - (e.g. machine, cpu-model)")
         }
         if axes.contains(where: { $0.name == name }) {
-            throw reader.error(entry.keyNode, "axis \"\(name)\" of test \"\(test)\" is declared twice; keep one of them")
+            throw reader.error(entry.keyNode, "axis \"\(name)\" of test \(test) is declared twice; keep one of them")
         }
         var axis = Axis(name: name, node: entry.keyNode)
         func checkValue(_ text: String, _ node: YAMLNode) throws(DeclarationError) {
             guard TestVariant.isValidValue(text) else {
-                throw reader.error(node, "value \"\(shortened(text))\" of axis \"\(name)\" of test \"\(test)\" is not a valid "
+                throw reader.error(node, "value \"\(shortened(text))\" of axis \"\(name)\" of test \(test) is not a valid "
                     + "variant value; use letters, digits, ., _, + and - (no spaces, `,`, `=`, `[`, `]` or `/`)")
             }
             if axis.values.contains(where: { $0.name == text }) {
-                throw reader.error(node, "value \"\(text)\" of axis \"\(name)\" of test \"\(test)\" is listed twice; keep one of them")
+                throw reader.error(node, "value \"\(text)\" of axis \"\(name)\" of test \(test) is listed twice; keep one of them")
             }
         }
         switch entry.value {
         case .sequence(let items, _):
             for item in items {
-                let text = try reader.string(item, what: "each value of axis \"\(name)\" of test \"\(test)\"")
+                let text = try reader.string(item, what: "each value of axis \"\(name)\" of test \(test)")
                 try checkValue(text, item)
                 axis.values.append(Value(name: text, line: headerLine ?? item.line))
             }
         case .mapping:
-            for valueEntry in try reader.mapping(entry.value, what: "axis \"\(name)\" of test \"\(test)\"") {
+            for valueEntry in try reader.mapping(entry.value, what: "axis \"\(name)\" of test \(test)") {
                 try checkValue(valueEntry.key, valueEntry.keyNode)
                 axis.values.append(try readValue(valueEntry, axis: name, reader: reader, test: test))
             }
         case .scalar:
-            throw reader.error(entry.value, "axis \"\(name)\" of test \"\(test)\" must be a list of values ([pc, q35]) or a "
+            throw reader.error(entry.value, "axis \"\(name)\" of test \(test) must be a list of values ([pc, q35]) or a "
                 + "mapping of each value to what it adds ({tcg: {}, kvm: {requires: [kvm]}})")
         }
         if axis.values.isEmpty {
-            throw reader.error(entry.keyNode, "axis \"\(name)\" of test \"\(test)\" has no values; list at least one, or remove the axis")
+            throw reader.error(entry.keyNode, "axis \"\(name)\" of test \(test) has no values; list at least one, or remove the axis")
         }
         axes.append(axis)
     }
 
     private func readValue(_ entry: YAMLReader.Entry, axis: String, reader: YAMLReader, test: String) throws(DeclarationError) -> Value {
         var value = Value(name: entry.key, line: headerLine ?? entry.keyNode.line)
-        let owner = "value \"\(entry.key)\" of axis \"\(axis)\" of test \"\(test)\""
+        let owner = "value \"\(entry.key)\" of axis \"\(axis)\" of test \(test)"
         // `kvm:`, `kvm: ~`, `kvm: {}`: nothing added.
         if case .scalar(let text, _, true) = entry.value, text.isEmpty || text == "~" || text == "null" { return value }
         let fields = try reader.mapping(entry.value, what: owner)
@@ -161,23 +186,23 @@ struct VariantMatrix {
     private mutating func readExclusions(_ node: YAMLNode, reader: YAMLReader, test: String) throws(DeclarationError) {
         let items: [YAMLNode]
         if case .sequence(let list, _) = node { items = list } else { items = [node] }
-        for item in items {
+        for (number, item) in zip(1..., items) {
             var pairs: [(axis: String, value: String)] = []
-            let what = "each entry of exclude of test \"\(test)\""
+            let what = "entry \(number) of exclude of test \(test)"
             guard case .mapping = item else {
                 throw reader.error(item, "\(what) must be a mapping of axis to value, e.g. {machine: pc, accel: kvm}")
             }
             for entry in try reader.mapping(item, what: what) {
                 guard let axis = axes.first(where: { $0.name == entry.key }) else {
-                    var message = "exclude of test \"\(test)\" names axis \"\(shortened(entry.key))\", which it does not have"
+                    var message = "exclude of test \(test) names axis \"\(shortened(entry.key))\", which it does not have"
                     if let guess = closest(to: entry.key, in: axes.map(\.name)) { message += "; did you mean \"\(guess)\"?" }
                     else { message += "; its axes are " + axes.map(\.name).joined(separator: ", ") }
                     throw reader.error(entry.keyNode, message)
                 }
-                let value = try reader.string(entry.value, what: "\(entry.key) in exclude of test \"\(test)\"")
+                let value = try reader.string(entry.value, what: "\(entry.key) in exclude of test \(test)")
                 guard axis.values.contains(where: { $0.name == value }) else {
                     let names = axis.values.map(\.name)
-                    var message = "exclude of test \"\(test)\" names value \"\(shortened(value))\" of axis \"\(axis.name)\", "
+                    var message = "exclude of test \(test) names value \"\(shortened(value))\" of axis \"\(axis.name)\", "
                         + "which the axis does not have"
                     if let guess = closest(to: value, in: names) { message += "; did you mean \"\(guess)\"?" }
                     else { message += "; its values are " + names.joined(separator: ", ") }
@@ -209,22 +234,36 @@ struct VariantMatrix {
         var total = 1
         for axis in axes {
             let (product, overflow) = total.multipliedReportingOverflow(by: axis.values.count)
-            guard !overflow, product <= Self.maximumCombinations else {
-                throw location.error("the variants of test \(test) make more than \(Self.maximumCombinations) combinations; "
-                    + "use fewer axes or values, or exclude combinations")
+            guard !overflow, product <= (exclusions.isEmpty ? Self.maximumCombinations : Self.maximumEnumerated) else {
+                let limit = exclusions.isEmpty ? Self.maximumCombinations : Self.maximumEnumerated
+                throw location.error("the variants of test \(test) make more than \(limit) combinations"
+                    + (exclusions.isEmpty ? "" : " before exclude, more than Testbed enumerates") + "; use fewer axes or values")
             }
             total = product
+        }
+        let pairCount = exclusions.reduce(0) { $0 + $1.pairs.count }
+        guard total <= Self.maximumExclusionWork / max(1, pairCount) else {
+            throw location.error("the variants of test \(test) make \(total) combinations to check against \(pairCount) "
+                + "exclude pairs, more work than Testbed does for one test; use fewer axes, values or exclude entries")
+        }
+        // Each exclusion as (axis index, value index) pairs: comparing integers keeps a million combinations quick.
+        let excluded: [[(axis: Int, value: Int)]] = exclusions.map { exclusion in
+            exclusion.pairs.compactMap { pair in
+                guard let axis = axes.firstIndex(where: { $0.name == pair.axis }),
+                      let value = axes[axis].values.firstIndex(where: { $0.name == pair.value }) else { return nil }
+                return (axis, value)
+            }
         }
         var result: [[Int]] = []
         var indices = [Int](repeating: 0, count: axes.count)
         for _ in 0..<total {
-            let excluded = exclusions.contains { exclusion in
-                exclusion.pairs.allSatisfy { pair in
-                    guard let axis = axes.firstIndex(where: { $0.name == pair.axis }) else { return false }
-                    return axes[axis].values[indices[axis]].name == pair.value
+            if !excluded.contains(where: { $0.allSatisfy { indices[$0.axis] == $0.value } }) {
+                guard result.count < Self.maximumCombinations else {
+                    throw location.error("the variants of test \(test) leave more than \(Self.maximumCombinations) combinations "
+                        + "after exclude; use fewer axes or values, or exclude more combinations")
                 }
+                result.append(indices)
             }
-            if !excluded { result.append(indices) }
             var position = axes.count - 1
             while position >= 0 {
                 indices[position] += 1

@@ -140,6 +140,10 @@ struct DropInDecoder {
         }
         if matrixFailed { return }
         if !matrix.isEmpty {
+            do { try matrix.readExclusions(test: id) } catch {
+                state.errors.append(error)
+                return
+            }
             state.tests += matrix.expand(fields, baseID: id, command: .executable(executable), directory: directory,
                                          location: matrixLocation, file: shownAs, cache: state.requirements, errors: &state.errors)
         } else if let test = fields.build(id: id, command: .executable(executable), directory: directory,

@@ -77,7 +77,7 @@ struct TestbedYAMLDecoder {
             for entry in entries {
                 guard let slot = FieldTable.slot(entry.key) else {
                     if entry.key == Self.variantsKey {
-                        try matrix.read(entry.value, reader: reader, test: key)
+                        try matrix.read(entry.value, reader: reader, test: idPrefix + "/" + key)
                         matrixLocation = DeclarationLocation(file: reader.file, line: entry.keyNode.line)
                     }
                     continue
@@ -106,6 +106,7 @@ struct TestbedYAMLDecoder {
         }
         let id = idPrefix + "/" + key
         if !matrix.isEmpty {
+            try matrix.readExclusions(test: id)
             return matrix.expand(fields, baseID: id, command: .shell(run), directory: directory, location: matrixLocation,
                                  file: reader.file, cache: cache, errors: &errors)
         }

@@ -65,6 +65,12 @@ public enum SetupPhase: String, Sendable, Hashable, Codable {
 }
 
 /// One test's result.
+///
+/// A run keeps several copies of its results (the executor's, the recorder's,
+/// the report's): the fields most results leave empty (attempts, flaky mark,
+/// subtests, kernel log, unhealthy) live in one shared, immutable box that is
+/// nil when they are all empty, so a result is about half the size
+/// (`bench/README.md`, "memory of a large run").
 public struct TestResult: Sendable, Hashable, Codable {
     /// The test's id.
     public var id: String
@@ -85,22 +91,65 @@ public struct TestResult: Sendable, Hashable, Codable {
     public var blockedBy: String?
     /// The test's directory in the run directory (`TESTBED_OUTPUT_DIR`, with Testbed's output.log).
     public var logDirectory: String?
+    /// The rarely set fields; nil when all of them are empty.
+    private var rare: Rare?
+
+    /// The fields most results leave empty, in one immutable box (a change makes a new one).
+    private final class Rare: Sendable {
+        let fields: RareFields
+        init(_ fields: RareFields) { self.fields = fields }
+    }
+
+    /// The values of `Rare`.
+    private struct RareFields: Sendable, Hashable {
+        var attempts: [TestAttempt] = []
+        var flaky: FlakyMark?
+        var subtests: [Subtest] = []
+        var subtestCounts: SubtestCounts?
+        var kernelLog: String?
+        var unhealthy: String?
+        static let empty = RareFields()
+    }
+
+    private var rareFields: RareFields {
+        get { rare?.fields ?? .empty }
+        set { rare = newValue == .empty ? nil : Rare(newValue) }
+    }
+
     /// Its earlier attempts, first first, when it ran more than once (`--rerun-failures`); this result is the last.
-    public var attempts: [TestAttempt] = []
+    public var attempts: [TestAttempt] {
+        get { rareFields.attempts }
+        set { rareFields.attempts = newValue }
+    }
     /// Why it is marked flaky: a failure its `flaky: K/N` forgave, or a pass on a rerun; nil otherwise.
-    public var flaky: FlakyMark?
+    public var flaky: FlakyMark? {
+        get { rareFields.flaky }
+        set { rareFields.flaky = newValue }
+    }
     /// The subtests its output reported (its `outputProtocol`), at most `SubtestStream.maximumKept`, in the order reported;
     /// empty for an `exitcode` test.
-    public var subtests: [Subtest] = []
+    public var subtests: [Subtest] {
+        get { rareFields.subtests }
+        set { rareFields.subtests = newValue }
+    }
     /// How many subtests its output reported, by outcome, those not kept too; nil for an `exitcode` test (or one that did not run).
-    public var subtestCounts: SubtestCounts?
+    public var subtestCounts: SubtestCounts? {
+        get { rareFields.subtestCounts }
+        set { rareFields.subtestCounts = newValue }
+    }
     /// The kernel log records written while it ran (its `kmsg.log`), one a line in dmesg's form, at most
     /// `TestResult.kernelLogLimit` bytes (then a line saying how many were left out); nil when there were none or the
     /// kernel log was not read.
-    public var kernelLog: String?
+    public var kernelLog: String? {
+        get { rareFields.kernelLog }
+        set { rareFields.kernelLog = newValue }
+    }
     /// Why the host became unhealthy because of this test ("/x tainted the kernel (W)"), for the run loop; nil
     /// otherwise. Not recorded with the result: the run's `health` result holds it.
-    public var unhealthy: String?
+    public var unhealthy: String? {
+        get { rareFields.unhealthy }
+        set { rareFields.unhealthy = newValue }
+    }
 
     /// The most bytes of `kernelLog` kept with a result (the database, the JSON report): 64 KiB.
     public static let kernelLogLimit = 64 << 10
@@ -129,8 +178,6 @@ public struct TestResult: Sendable, Hashable, Codable {
     public init(id: String, outcome: TestOutcome, started: Date? = nil, duration: Double = 0, exitStatus: Int32? = nil,
                 signal: Int32? = nil, reason: String? = nil, blockedBy: String? = nil, logDirectory: String? = nil,
                 attempts: [TestAttempt] = [], flaky: FlakyMark? = nil) {
-        self.attempts = attempts
-        self.flaky = flaky
         self.id = id
         self.outcome = outcome
         self.started = started
@@ -140,6 +187,33 @@ public struct TestResult: Sendable, Hashable, Codable {
         self.reason = reason
         self.blockedBy = blockedBy
         self.logDirectory = logDirectory
+        if !attempts.isEmpty || flaky != nil { rareFields = RareFields(attempts: attempts, flaky: flaky) }
+    }
+
+    /// Equal when every field is (the box's identity does not matter).
+    /// - Parameters:
+    ///   - lhs: A result.
+    ///   - rhs: Another.
+    /// - Returns: True when all their fields are equal.
+    public static func == (lhs: TestResult, rhs: TestResult) -> Bool {
+        lhs.id == rhs.id && lhs.outcome == rhs.outcome && lhs.started == rhs.started && lhs.duration == rhs.duration
+            && lhs.exitStatus == rhs.exitStatus && lhs.signal == rhs.signal && lhs.reason == rhs.reason
+            && lhs.blockedBy == rhs.blockedBy && lhs.logDirectory == rhs.logDirectory && lhs.rareFields == rhs.rareFields
+    }
+
+    /// Hashes every field (the box's identity does not matter).
+    /// - Parameter hasher: The hasher.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(id)
+        hasher.combine(outcome)
+        hasher.combine(started)
+        hasher.combine(duration)
+        hasher.combine(exitStatus)
+        hasher.combine(signal)
+        hasher.combine(reason)
+        hasher.combine(blockedBy)
+        hasher.combine(logDirectory)
+        hasher.combine(rareFields)
     }
 }
 

@@ -8,9 +8,13 @@ import Requirements
 
 /// What the executor reports as a run goes; the console, the results store
 /// and the report writers listen (they are `Recorder`s).
+///
+/// The store keeps every event of a run (to write it again into a database
+/// a step deleted): the two big, once-a-run payloads are boxed (`indirect`),
+/// so an event is the size of a test's result, not of the run's start.
 public enum RunEvent: Sendable {
     /// Before anything runs: every selected test, and the facts of the environment.
-    case started(RunInfo)
+    indirect case started(RunInfo)
     /// A step began: its id in the plan (`Step.id`) and what it is; `logPath`
     /// is relative to the run directory.
     case stepStarted(id: Int, kind: Step.Kind, logPath: String?)
@@ -25,7 +29,7 @@ public enum RunEvent: Sendable {
     /// `step` is the id of its step in the plan (nil for the environment's restore).
     case setupFinished(SetupResult, step: Int? = nil)
     /// Everything is done; teardowns ran.
-    case finished(RunSummary)
+    indirect case finished(RunSummary)
 }
 
 /// The run as it starts.

@@ -24,11 +24,9 @@ enum RunRegressions {
     /// - Returns: the lines, each ended; empty for none.
     static func text(for report: RunReport, in store: any RunStore, style: Style) -> String {
         // A failure the flaky policy forgave is shown as such in the summary; it is no regression.
-        let counted = report.tests.filter { test in
-            if case .forgiven? = test.flaky { return false }
-            return true
-        }
-        let failing = counted.filter(\.outcome.isTestFailure).map(\.id)
+        // Only the counted failures are copied: a run of 100,000 tests that passed copies none.
+        let counted = report.tests.filter(\.isCountedFailure)
+        let failing = counted.map(\.id)
         guard !failing.isEmpty, let verdicts = try? store.latestVerdicts(of: failing, before: report.run) else { return "" }
         let regressions = Regression.find(current: counted, host: report.run.host, environment: report.run.environment,
                                           earlier: verdicts.mapValues { [$0] })

@@ -69,6 +69,7 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var environmentOptions: EnvironmentOptions
+    @OptionGroup var gridOptions: GridRunOptions
 
     @Option(name: [.customShort("j", allowingJoined: true), .customLong("jobs")], help: ArgumentHelp(
         "How many steps run at once (default: the CPUs this process may use: its affinity mask and cgroup "
@@ -172,6 +173,7 @@ struct RunCommand: AsyncParsableCommand {
         // A closed stdout or stderr (`testbed run … | head`) loses text, never
         // the run: writes fail with EPIPE instead (children get the default back).
         signal(SIGPIPE, SIG_IGN)
+        if gridOptions.grid != nil { return try await runGrid() }
         let latch = InterruptLatch()
         // Probe commands running in groups of their own are stopped too (HelperProcesses).
         let signals = SignalForwarder(signals: [SIGINT, SIGTERM, SIGHUP]) { latch.fire(); HelperProcesses.interrupt() }

@@ -90,11 +90,11 @@ func runOutcomes(_ run: String, database: String, in tree: TemporaryTree) throws
 /// Whether this testbed has the shard side of a grid run (`run --ids-from`, `--grid-node`).
 let shardSideExists: Bool = ((try? testbed(["run", "--help"]))?.stdout.contains("--grid-node")) ?? false
 
-/// `check --grid slurm` on the local grid (node1 lab_a, node2 lab_b,gpu, node3): features are set back after.
-@Suite(.serialized, .enabled(if: slurmGridIsUp, "needs a Slurm grid: eval \"$(scripts/local-grid up)\""))
-struct GridCheckTests {
+/// `check --grid slurm` on the local grid (node1 lab_a, node2 lab_b,gpu, node3): features are set back after. In the
+/// serialized suite of `hosts`: one test's jobs or features must not meet another's.
+extension GridHostsTests {
     @Test func aLabTaggedTestIsPlacedOnTheOneNodeWithTheTagAndTheOthersSayWhyNot() throws {
-        defer { GridHostsTests().restoreFeatures() }
+        defer { restoreFeatures() }
         let tree = try TemporaryTree(gridSuite)
         try enrollGrid(tree)
         let json = try testbed(["check", "--grid", "slurm", ".", "--json", "--results", tree["results"]], in: tree.path)
@@ -123,12 +123,14 @@ struct GridCheckTests {
     }
 }
 
+/// Whether `run --grid` can be tried end to end: PostgreSQL to record into, and the shard side.
+let gridRunsPossible = testDatabaseServer != nil && shardSideExists
+
 /// `run --grid slurm` on the local grid with results in PostgreSQL (TESTBED_TEST_DATABASE); needs the shard side.
-@Suite(.serialized, .enabled(if: slurmGridIsUp && testDatabaseServer != nil && shardSideExists,
-                             "needs a Slurm grid, TESTBED_TEST_DATABASE and run --grid-node"))
-struct GridRunTests {
-    @Test func aRunOverThreeNodesPutsEachTestOnASuitableNodeWithEveryResultInPostgreSQL() throws {
-        defer { GridHostsTests().restoreFeatures() }
+extension GridHostsTests {
+    @Test(.enabled(if: gridRunsPossible, "needs TESTBED_TEST_DATABASE and run --grid-node"))
+    func aRunOverThreeNodesPutsEachTestOnASuitableNodeWithEveryResultInPostgreSQL() throws {
+        defer { restoreFeatures() }
         let tree = try TemporaryTree(gridSuite)
         let database = try PostgresCommandsTests.database()
         try enrollGrid(tree, database: database)
@@ -154,8 +156,9 @@ struct GridRunTests {
         #expect(run.stderr.contains("node1: running (job"), "\(run.stderr)")
     }
 
-    @Test func noWaitPrintsTheGridAndItsJobs() throws {
-        defer { GridHostsTests().restoreFeatures() }
+    @Test(.enabled(if: gridRunsPossible, "needs TESTBED_TEST_DATABASE and run --grid-node"))
+    func noWaitPrintsTheGridAndItsJobs() throws {
+        defer { restoreFeatures() }
         let tree = try TemporaryTree(gridSuite)
         let database = try PostgresCommandsTests.database()
         try enrollGrid(tree, database: database)
@@ -173,10 +176,11 @@ struct GridRunTests {
         #expect(eventually(within: 60) { (try? runProgram("/usr/bin/env", ["squeue", "-h", "-j", job]))?.stdout.isEmpty ?? true })
     }
 
-    @Test func aSetupFailingOnOneNodeDrainsExactlyThatNodeAndTheSameTestsPassElsewhere() throws {
+    @Test(.enabled(if: gridRunsPossible, "needs TESTBED_TEST_DATABASE and run --grid-node"))
+    func aSetupFailingOnOneNodeDrainsExactlyThatNodeAndTheSameTestsPassElsewhere() throws {
         defer {
             _ = try? runProgram("/usr/bin/env", ["scontrol", "update", "NodeName=node2", "State=RESUME"])
-            GridHostsTests().restoreFeatures()
+            restoreFeatures()
         }
         let tree = try TemporaryTree(gridBootSuite)
         let database = try PostgresCommandsTests.database()
@@ -206,10 +210,11 @@ struct GridRunTests {
         #expect(try waitForStatus("node2", "online"))
     }
 
-    @Test func withReplaceOnHaltTheTestsANodeCouldNotStartRunElsewhere() throws {
+    @Test(.enabled(if: gridRunsPossible, "needs TESTBED_TEST_DATABASE and run --grid-node"))
+    func withReplaceOnHaltTheTestsANodeCouldNotStartRunElsewhere() throws {
         defer {
             _ = try? runProgram("/usr/bin/env", ["scontrol", "update", "NodeName=node2", "State=RESUME"])
-            GridHostsTests().restoreFeatures()
+            restoreFeatures()
         }
         let tree = try TemporaryTree(gridBootSuite)
         let database = try PostgresCommandsTests.database()
@@ -240,9 +245,7 @@ struct GridRunTests {
 let gridDirectory = ProcessInfo.processInfo.environment["TESTBED_GRID_DIR"].flatMap { $0.isEmpty ? nil : $0 }
 
 /// A node lost mid-shard: its slurmd and its job's processes killed, as when the host dies.
-@Suite(.serialized, .enabled(if: slurmGridIsUp && testDatabaseServer != nil && shardSideExists && gridDirectory != nil && getuid() == 0,
-                             "needs a local Slurm grid (as root), TESTBED_GRID_DIR, TESTBED_TEST_DATABASE and run --grid-node"))
-struct GridLostNodeTests {
+extension GridHostsTests {
     /// Every process of a Slurm job: its environment holds SLURM_JOB_ID=JOB, or it is the job's slurmstepd.
     func jobProcesses(_ job: String) -> [pid_t] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
@@ -254,13 +257,14 @@ struct GridLostNodeTests {
         }
     }
 
-    @Test func killingANodesSlurmdMidShardKeepsItsFinishedResultsAndInterruptsTheRest() throws {
+    @Test(.enabled(if: gridRunsPossible && gridDirectory != nil && getuid() == 0, "needs TESTBED_TEST_DATABASE, run --grid-node, TESTBED_GRID_DIR, root"))
+    func killingANodesSlurmdMidShardKeepsItsFinishedResultsAndInterruptsTheRest() throws {
         let grid = try #require(gridDirectory)
         defer {
             // Bring node3's slurmd back (up is idempotent) and wait for it.
             _ = try? runProgram("/usr/bin/env", ["TESTBED_GRID_DIR=\(grid)", packageRoot.path + "/scripts/local-grid", "up"])
             _ = try? waitForStatus("node3", "online")
-            GridHostsTests().restoreFeatures()
+            restoreFeatures()
         }
         let tree = try TemporaryTree()
         try tree.write("testbed.yaml", """

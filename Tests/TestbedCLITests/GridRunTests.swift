@@ -67,7 +67,7 @@ func enrollGrid(_ tree: TemporaryTree, database: String? = nil) throws {
 }
 
 /// The shard runs of a grid run's JSON summary: shard name → (node, run id).
-func shardRuns(_ summary: [String: Any]) -> [String: (node: String, run: String?)] {
+func gridShardRuns(_ summary: [String: Any]) -> [String: (node: String, run: String?)] {
     var runs: [String: (node: String, run: String?)] = [:]
     for shard in summary["shards"] as? [[String: Any]] ?? [] {
         if let name = shard["shard"] as? String { runs[name] = (shard["node"] as? String ?? "", shard["run"] as? String) }
@@ -139,7 +139,7 @@ extension GridHostsTests {
                                      in: tree.path, deadline: 120).result
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
         let summary = try run.json()
-        let shards = shardRuns(summary)
+        let shards = gridShardRuns(summary)
         #expect(Set(shards.keys) == ["node1", "node2", "node3"], "\(run.stdout)")
         var seen: [String: String] = [:]
         for (shard, info) in shards {
@@ -189,7 +189,7 @@ extension GridHostsTests {
                                      in: tree.path, deadline: 120).result
         #expect(run.status == 2, "\(run.stdout)\(run.stderr)")
         let summary = try run.json()
-        let shards = shardRuns(summary)
+        let shards = gridShardRuns(summary)
         let node2Run = try #require(shards["node2"]?.run, "\(run.stdout)")
         let nodes = try gridNodes()
         #expect(nodes["node2"]?["status"] as? String == "halted", "\(nodes)")
@@ -223,9 +223,9 @@ extension GridHostsTests {
                                       "--results", tree["results"]], in: tree.path, deadline: 180).result
         #expect(run.status == 2, "\(run.stdout)\(run.stderr)")
         let summary = try run.json()
-        let shards = shardRuns(summary)
+        let shards = gridShardRuns(summary)
         let node2 = try runOutcomes(try #require(shards["node2"]?.run, "\(run.stdout)"), database: database, in: tree)
-        let blocked = node2.filter { $0.value.outcome == "blocked" }.map(\.key).sorted()
+        let blocked = node2.filter { $0.value.outcome == "blocked" }.map { $0.key }.sorted()
         #expect(blocked.contains("/gpu-booted") && blocked.count >= 2, "node2 had booted tests: \(node2)")
         let replacements = shards.filter { $0.key.contains("~") }
         #expect(!replacements.isEmpty && replacements.allSatisfy { $0.value.node != "node2" }, "\(run.stdout)")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Execution
 import Foundation
 import Grid
+import HostFacts
 import Results
 
 /// `run --grid slurm`'s options.
@@ -132,5 +133,17 @@ extension RunCommand {
         if planOrder { command.append("--plan-order") }
         if selection.allowDirty { command.append("--allow-dirty") }
         return command
+    }
+}
+
+extension GridShardOptions {
+    /// The environment of a grid shard with its node's Slurm features as tags (what placement counted on); the
+    /// environment as it is for a run that is no shard, or when Slurm cannot be asked (`checkNode` says so).
+    ///
+    /// - Parameter environment: the run's environment.
+    /// - Returns: the environment to plan and run with.
+    func withNodeFeatures(_ environment: Environment) -> Environment {
+        guard let gridNode, let node = try? Slurm().node(gridNode) else { return environment }
+        return environment.addingTags(node.availableFeatures, origin: "slurm feature of \(gridNode)")
     }
 }

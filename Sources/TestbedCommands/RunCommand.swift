@@ -185,7 +185,7 @@ struct RunCommand: AsyncParsableCommand {
         // As many steps as descriptors allow, the soft limit raised for them
         // (a step that cannot start for want of them is Testbed's limit, not the test's).
         let descriptors = DescriptorBudget.apply(requested: jobs ?? CPUBudget().count)
-        let environment = try environmentOptions.load(policy: policy, suite: selection.suitePaths)
+        let environment = shard.withNodeFeatures(try environmentOptions.load(policy: policy, suite: selection.suitePaths))
         let suites = selection.suitePaths
         let results = self.results ?? suites.defaultResults
         // The package list and git take a while: they run while the plan is made.

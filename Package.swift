@@ -88,7 +88,7 @@ let package = Package(
         .target(name: "Reporting", dependencies: ["Declarations", "Requirements", "ProcessSupervision", "Execution", "Results", "Subtests"]),
         // The Slurm grid: nodes and their statuses (online, offline, halted), features from facts, drain, resume, jobs;
         // every Slurm command through one seam (`SlurmCommands`).
-        .target(name: "Grid", dependencies: ["Declarations", "Requirements", "HostFacts"]),
+        .target(name: "Grid", dependencies: ["Declarations", "Requirements", "HostFacts", "Catalog", "Planning"]),
         // The command line: check, plan, probe, run, report (swift-argument-parser).
         .target(name: "TestbedCommands", dependencies: [
             "CShim", "Declarations", "Requirements", "HostFacts", "Catalog", "Planning", "ProcessSupervision",
@@ -134,7 +134,8 @@ let package = Package(
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "History", "Results", "Execution", "HostFacts", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Results", "TestSupport"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Results", "Execution", "Subtests", "TestSupport"]),
-        .testTarget(name: "GridTests", dependencies: ["Grid", "HostFacts", "Requirements"], exclude: ["Fixtures"]),
+        .testTarget(name: "GridTests", dependencies: ["Grid", "HostFacts", "Requirements", "Catalog", "Planning", "Declarations", "TestSupport"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "TestbedCLITests", dependencies: ["testbed", "TestbedCommands", "TestSupport", "Yams"]),
     ]
 )

@@ -7,7 +7,7 @@ import Requirements
 /// variant.
 ///
 /// A test is selected when it matches any `--tag` expression (or there is none),
-/// any id pattern (or there is none) and every axis of `--variant` it has. A test not selected by default
+/// any id pattern or exact id (or there is neither) and every axis of `--variant` it has. A test not selected by default
 /// (`TestDefinition.selectedByDefault`, kvm-unit-tests' `nodefault`) is selected
 /// only by a `--tag` or `--id` that matches it.
 public struct TestSelection: Sendable {
@@ -18,32 +18,42 @@ public struct TestSelection: Sendable {
     /// `--variant AXIS=VALUE`: the values each axis may take. A test with the axis is selected when its value is one of
     /// them (the same axis repeated: either); a test without the axis is not filtered by it; different axes: all hold.
     public let variants: [String: Set<String>]
+    /// `--ids-from FILE`: ids matched exactly (no prefix, no glob: `/a` does not select `/a/b` nor `/a[x=1]`), OR'ed with
+    /// `ids`; nil when no such list was given. An empty set selects nothing by itself.
+    public let exactIDs: Set<String>?
 
     /// A selection.
     /// - Parameters:
     ///   - tags: Tag expressions, OR'ed.
     ///   - ids: Id patterns, OR'ed.
     ///   - variants: The values each axis may take (`--variant`); empty: every variant.
-    public init(tags: [TagExpression] = [], ids: [String] = [], variants: [String: Set<String>] = [:]) {
+    ///   - exactIDs: Ids selected as they stand (`--ids-from`), OR'ed with `ids`; nil: none given.
+    public init(tags: [TagExpression] = [], ids: [String] = [], variants: [String: Set<String>] = [:], exactIDs: Set<String>? = nil) {
         self.tags = tags
         self.ids = ids
         self.variants = variants
+        self.exactIDs = exactIDs
     }
+
+    /// Whether tests are selected by id: an `--id` pattern or an `--ids-from` list was given.
+    public var selectsByID: Bool { !ids.isEmpty || exactIDs != nil }
 
     /// Whether the selection takes a test.
     /// - Parameter test: A test.
-    /// - Returns: True when it matches a tag expression (or there is none), an id pattern (or there is none) and
-    ///   `variants` (`matchesVariant`); for a test not selected by default, only when there is a tag expression or an id
-    ///   pattern.
+    /// - Returns: True when it matches a tag expression (or there is none), an id pattern or exact id (or there is
+    ///   neither) and `variants` (`matchesVariant`); for a test not selected by default, only when there is a tag
+    ///   expression, an id pattern or an exact id list.
     public func matches(_ test: TestDefinition) -> Bool {
-        if !test.selectedByDefault, tags.isEmpty, ids.isEmpty { return false }
+        if !test.selectedByDefault, tags.isEmpty, !selectsByID { return false }
         if !variants.isEmpty, !matchesVariant(test) { return false }
         if !tags.isEmpty {
             let own = Set(test.tags)
             guard tags.contains(where: { $0.matches(own) }) else { return false }
         }
+        guard selectsByID else { return true }
+        if let exactIDs, exactIDs.contains(test.id) { return true }
         // The declared variant, not the id's text, says which test a variant belongs to.
-        return ids.isEmpty || ids.contains { Self.idMatches(pattern: $0, id: test.id, baseID: test.variant?.baseID) }
+        return ids.contains { Self.idMatches(pattern: $0, id: test.id, baseID: test.variant?.baseID) }
     }
 
     /// Whether a test's variant agrees with `variants`: for each axis named that the test has, its value is one of those

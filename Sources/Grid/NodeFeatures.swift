@@ -55,6 +55,13 @@ public struct NodeFeatures: Sendable, Hashable {
         !name.isEmpty && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
     }
 
+    /// The feature that names one node (`host_node1`): every enrolled node has its own, and a grid run's shard asks
+    /// for it (`--constraint=host_NODE`) rather than pinning the node with `-w`.
+    ///
+    /// - Parameter node: the node's name.
+    /// - Returns: `host_` and the name, each character other than a letter, digit or `_` made `_`.
+    public static func host(_ node: String) -> String { named("host", node) ?? "host_" }
+
     /// `prefix_value` with every character other than a letter, digit or `_` made `_`; nil for an empty value.
     static func named(_ prefix: String, _ value: String) -> String? {
         guard !value.isEmpty else { return nil }

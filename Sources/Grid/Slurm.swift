@@ -95,6 +95,38 @@ public struct Slurm: Sendable {
         return id
     }
 
+    /// Submits a batch job that Slurm places on a node with a feature (`sbatch --parsable --no-requeue
+    /// --constraint=FEATURE`): a grid run's shard, pinned by its node's `host_NODE` feature rather than `-w` (a job
+    /// pinned so to a drained node is accepted and waits, which the follower notices). Never requeued: a shard
+    /// whose node died must not run its tests twice.
+    ///
+    /// - Parameters:
+    ///   - name: the job's name (`-J`).
+    ///   - constraint: the feature it needs (`host_node1`).
+    ///   - output: the file its output goes to (`-o`; `%j` is the job id).
+    ///   - command: the command, as an argument vector run by `sbatch --wrap` after shell quoting.
+    ///   - environment: variables set for the command alone (kept out of its arguments: a database password).
+    /// - Returns: the job id.
+    /// - Throws: a command's error (a rejected submission exits 1).
+    public func submit(name: String, constraint: String, output: String, command: [String],
+                       environment: [String: String] = [:]) throws(GridError) -> String {
+        let assignments = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\(Self.shellQuoted($0.value))" }
+        let wrapped = (assignments + command.map(Self.shellQuoted)).joined(separator: " ")
+        let answer = try commands.run(["sbatch", "--parsable", "--no-requeue", "-J", name, "--constraint=\(constraint)", "-o", output,
+                                       "--wrap", wrapped])
+        let id = answer.split(separator: ";").first.map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
+        guard !id.isEmpty, id.allSatisfy(\.isNumber) else { throw .unexpectedOutput("sbatch --parsable", answer) }
+        return id
+    }
+
+    /// Cancels a job (`scancel ID`); a job that has ended already is left as it is.
+    ///
+    /// - Parameter id: the job id.
+    /// - Throws: a command's error.
+    public func cancel(_ id: String) throws(GridError) {
+        _ = try commands.run(["scancel", id])
+    }
+
     /// Jobs by id, as the controller remembers them (finished ones too: `squeue -h -t all`).
     ///
     /// - Parameter ids: the job ids.

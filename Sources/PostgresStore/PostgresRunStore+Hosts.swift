@@ -1,6 +1,7 @@
 import Foundation
 import HostFacts
 import PostgresNIO
+import Execution
 import Requirements
 import Results
 
@@ -55,4 +56,54 @@ extension PostgresRunStore {
             }
         }
     }
+
+    /// Marks a run's unfinished tests interrupted (see `RunStore.interruptUnfinished`).
+    ///
+    /// - Parameters:
+    ///   - runID: the run's id.
+    ///   - tests: the test ids the run was given.
+    ///   - reason: the reason of each interrupted result.
+    ///   - at: when; the run's end when it had none.
+    /// - Throws: `StoreError.noSuchRun`, or `.unreachable` when the rows cannot be written.
+    public func interruptUnfinished(run runID: String, tests: [String], reason: String, at: Date) throws(StoreError) {
+        do {
+            try session.transaction { connection in
+                guard let row = try Self.rows(connection, "SELECT finished FROM run WHERE id = $1", [runID]).first else {
+                    throw StoreError.noSuchRun(runID, location)
+                }
+                var known: [String: String] = [:]
+                for result in try Self.rows(connection, "SELECT id, outcome FROM test_result WHERE run_id = $1", [runID]) {
+                    known[result.string("id") ?? ""] = result.string("outcome") ?? ""
+                }
+                var position = try Self.rows(connection, "SELECT (COALESCE(MAX(position), -1) + 1)::bigint AS next FROM test_result WHERE run_id = $1",
+                                             [runID]).first?.int("next") ?? 0
+                for id in tests {
+                    switch known[id] {
+                    case nil:
+                        _ = try PostgresSession.query(connection, """
+                            INSERT INTO test_result (run_id, position, id, outcome, reason) VALUES ($1, $2, $3, 'interrupted', $4)
+                            """, [runID, position, id, reason])
+                        position += 1
+                    case "pending"?:
+                        _ = try PostgresSession.query(connection, """
+                            UPDATE test_result SET outcome = 'interrupted', reason = $1 WHERE run_id = $2 AND id = $3
+                            """, [reason, runID, id])
+                    default: break
+                    }
+                }
+                guard row.double("finished") == nil else { return }
+                let results = try Self.rows(connection, "SELECT outcome FROM test_result WHERE run_id = $1", [runID]).map {
+                    TestResult(id: "", outcome: TestOutcome(rawValue: $0.string("outcome") ?? "") ?? .interrupted)
+                }
+                _ = try PostgresSession.query(connection, """
+                    UPDATE run SET finished = $1, exit_code = $2, complete = 0, interrupted = 1, counts = $3 WHERE id = $4
+                    """, [at.timeIntervalSince1970, Int(ExitPolicy.interrupted), RowJSON.encode(RunReport.counts(of: results)), runID])
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw .unreachable(location, PostgresSession.why(error))
+        }
+    }
 }
+

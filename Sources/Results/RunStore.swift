@@ -174,6 +174,18 @@ public protocol RunStore: AnyObject, Sendable {
     /// - Returns: the hosts, sorted by name.
     /// - Throws: `StoreError.cannotOpen` when the rows cannot be read.
     func enrolledHosts() throws(StoreError) -> [EnrolledHost]
+
+    /// Marks a run's unfinished tests interrupted: what a grid run does when the node of a shard stopped answering.
+    /// Each listed test without a result in the run (no row, or still pending) gets an `interrupted` result whose
+    /// reason is `reason`; the run, when it has no end yet, ends interrupted at `at` (its counts from its results).
+    ///
+    /// - Parameters:
+    ///   - runID: the run's id.
+    ///   - tests: the test ids the run was given.
+    ///   - reason: the reason (`host lost: node node3 stopped answering`).
+    ///   - at: when the host was found lost.
+    /// - Throws: `StoreError.noSuchRun` when no run has that id, or the store's error when it cannot be written.
+    func interruptUnfinished(run runID: String, tests: [String], reason: String, at: Date) throws(StoreError)
 }
 
 extension RunStore {
@@ -205,4 +217,15 @@ public protocol RunRecorder: Recorder {
     /// (`.finished`), and its exit code and recording trouble as `outcome`
     /// has them, without reading the store back; nil until `.finished` was recorded.
     var report: RunReport? { get }
+}
+
+extension RunStore {
+    /// The runs of one grid run's shards: those labelled `grid-run=GRID`, newest first.
+    ///
+    /// - Parameter grid: the grid run's id (`grid-20261130-101500-3fa2`).
+    /// - Returns: the runs' rows, with counts.
+    /// - Throws: `StoreError.cannotOpen` (or the store's own) when the rows cannot be read.
+    public func shardRuns(grid: String) throws(StoreError) -> [RunReport.Run] {
+        try runs(RunFilter()).filter { $0.labels["grid-run"] == grid }
+    }
 }

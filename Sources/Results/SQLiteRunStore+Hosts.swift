@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import HostFacts
+import Execution
 import Requirements
 
 // Enrolled grid hosts (`testbed hosts enroll`): schema v7, the `host` table.
@@ -67,4 +68,52 @@ extension SQLiteRunStore {
             }
         }
     }
+
+    /// Marks a run's unfinished tests interrupted (see `RunStore.interruptUnfinished`).
+    ///
+    /// - Parameters:
+    ///   - runID: the run's id.
+    ///   - tests: the test ids the run was given.
+    ///   - reason: the reason of each interrupted result.
+    ///   - at: when; the run's end when it had none.
+    /// - Throws: `StoreError.noSuchRun`, or `.cannotOpen` when the rows cannot be written.
+    public func interruptUnfinished(run runID: String, tests: [String], reason: String, at: Date) throws(StoreError) {
+        do {
+            try pool.write { db in
+                guard let finished = try Row.fetchOne(db, sql: "SELECT finished FROM run WHERE id = ?", arguments: [runID]) else {
+                    throw StoreError.noSuchRun(runID, directory)
+                }
+                let outcomes = try Row.fetchAll(db, sql: "SELECT id, outcome FROM test_result WHERE run_id = ?", arguments: [runID])
+                var known: [String: String] = [:]
+                for row in outcomes { known[row["id"]] = row["outcome"] }
+                var position = try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(position), -1) + 1 FROM test_result WHERE run_id = ?",
+                                                arguments: [runID]) ?? 0
+                for id in tests {
+                    switch known[id] {
+                    case nil:
+                        try db.execute(sql: "INSERT INTO test_result (run_id, position, id, outcome, reason) VALUES (?, ?, ?, 'interrupted', ?)",
+                                       arguments: [runID, position, id, reason])
+                        position += 1
+                    case "pending"?:
+                        try db.execute(sql: "UPDATE test_result SET outcome = 'interrupted', reason = ? WHERE run_id = ? AND id = ?",
+                                       arguments: [reason, runID, id])
+                    default: break
+                    }
+                }
+                let stillOpen: Double? = finished["finished"]
+                guard stillOpen == nil else { return }
+                let results = try Row.fetchAll(db, sql: "SELECT outcome FROM test_result WHERE run_id = ?", arguments: [runID]).map {
+                    TestResult(id: "", outcome: TestOutcome(rawValue: $0["outcome"]) ?? .interrupted)
+                }
+                try db.execute(sql: """
+                    UPDATE run SET finished = ?, exit_code = ?, complete = 0, interrupted = 1, counts = ? WHERE id = ?
+                    """, arguments: [at.timeIntervalSince1970, ExitPolicy.interrupted, RowJSON.encode(RunReport.counts(of: results)), runID])
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw .cannotOpen(databasePath, Self.why(error))
+        }
+    }
 }
+

@@ -23,6 +23,16 @@ struct CheckCommand: AsyncParsableCommand {
           testbed check examples
           testbed check --environment environments/lab-r420.yaml examples
           testbed check examples --tag migration --json
+          testbed check --grid slurm examples
+
+        With --grid slurm the answer is per node of the Slurm grid, from what \
+        `testbed hosts enroll` recorded of each (its facts) and the node's Slurm \
+        features now (each a tag): for each test the nodes that can run it, and \
+        for every other node its unmet requirements with that node's value. \
+        Halted and offline nodes are shown with their status; a node never \
+        enrolled cannot run anything until it is. With --json: {"nodes": [{"name", \
+        "status", "detail", "enrolled", "usable"}], "tests": [{"id", "candidates": \
+        [{"node", "setups"}], "refusals": [{"node", "unmet": [{"requirement", "reason"}]}]}]}.
 
         Exit codes: 0 tests were selected, 2 the file descriptor limit is under 64 \
         (ulimit -n), 4 nothing selected, 64 bad command line, 65 invalid declarations.
@@ -30,6 +40,7 @@ struct CheckCommand: AsyncParsableCommand {
 
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var environmentOptions: EnvironmentOptions
+    @OptionGroup var gridOptions: GridCheckOptions
 
     func validate() throws {
         try selection.requireExistingPaths()
@@ -58,6 +69,7 @@ struct CheckCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if gridOptions.grid != nil { return try await checkGrid() }
         let environment = try environmentOptions.load(suite: selection.suitePaths)
         let (catalog, plan) = try await selection.resolveCatalog(in: environment, steps: false)
         let notes = Self.notes(plan)

@@ -159,6 +159,12 @@ struct SelectionOptions: ParsableArguments {
         valueName: "word"))
     var keywords: [String] = []
 
+    @Option(name: .customLong("ids-from"), help: ArgumentHelp(
+        "Select the tests whose ids FILE lists, one per line, each exactly as it stands (no prefix, no glob; blank and "
+            + "# lines ignored); every id must be a test of the suite; with --id or -k, tests either selects.",
+        valueName: "file"))
+    var idsFrom: String?
+
     @Option(name: .customLong("variant"), help: ArgumentHelp(
         "Select the variants whose AXIS is VALUE (`--variant accel=kvm`); the same axis repeated selects either, different "
             + "axes all; a test without the axis is not filtered by it.",
@@ -191,6 +197,16 @@ struct SelectionOptions: ParsableArguments {
     ///   any other error thrown from `validate()`, so a `CommandFailure`
     ///   would not reach `Testbed.start()` as itself.
     func requireExistingPaths(policy: ExitPolicy = .standard) throws {
+        if let idsFrom, !EnvironmentOptions.isFile(idsFrom) {
+            var message = "--ids-from \(idsFrom.escapingControls) is not a file"
+            if let guess = CommandLineTypos.nearestSibling(of: idsFrom) { message += "; did you mean \(guess.escapingControls)?" }
+            else { message += "; name a file of test ids, one per line" }
+            if let missing = policy.missingInput {
+                writeText(CommandFailure(message, status: missing).description, to: STDERR_FILENO)
+                throw ExitCode(missing)
+            }
+            throw ValidationError(message)
+        }
         for path in paths where !FileManager.default.fileExists(atPath: path) {
             Self.missingPath.withLock { $0 = path }
             let message = if let guess = CommandLineTypos.nearestSibling(of: path) {
@@ -249,11 +265,28 @@ struct SelectionOptions: ParsableArguments {
 
     /// The selection: each distinct expression and pattern once (20,000
     /// `--tag=a` are one expression to match).
-    func selection() throws -> TestSelection {
+    ///
+    /// - Parameter idsFile: the `--ids-from` file as read (`readIDsFile()`); nil when none is given.
+    /// - Returns: the selection.
+    /// - Throws: `TagExpression.ParseError` or `ValidationError` for an option that does not parse.
+    func selection(idsFile: IDsFile? = nil) throws -> TestSelection {
         var variantValues: [String: Set<String>] = [:]
         for (axis, value) in try variantPairs() { variantValues[axis, default: []].insert(value) }
         return TestSelection(tags: try Self.distinct(allTags).map { try TagExpression(parsing: $0) }, ids: Self.distinct(allIDs),
-                             variants: variantValues)
+                             variants: variantValues, exactIDs: idsFile?.ids)
+    }
+
+    /// The `--ids-from` file, read; nil when none is given.
+    ///
+    /// - Parameter policy: the exit codes of the command.
+    /// - Returns: the file's ids.
+    /// - Throws: `CommandFailure` with `policy.missingInput` (bisect: 125), else `policy.badCommandLine` (64), when it
+    ///   cannot be read.
+    func readIDsFile(policy: ExitPolicy = .standard) throws(CommandFailure) -> IDsFile? {
+        guard let idsFrom else { return nil }
+        do { return try IDsFile(contentsOf: idsFrom) } catch {
+            throw CommandFailure(error.description, status: policy.missingInput ?? policy.badCommandLine)
+        }
     }
 
     /// Refuses a `--variant` whose axis, or whose value, none of the tests the rest of the selection takes has: a typo
@@ -266,7 +299,7 @@ struct SelectionOptions: ParsableArguments {
     /// - Throws: `CommandFailure` with `policy.badCommandLine` (64), naming the nearest axis or value.
     func checkVariants(_ catalog: SuiteCatalog, selection: TestSelection, policy: ExitPolicy) throws {
         guard !selection.variants.isEmpty else { return }
-        let others = TestSelection(tags: selection.tags, ids: selection.ids)
+        let others = TestSelection(tags: selection.tags, ids: selection.ids, exactIDs: selection.exactIDs)
         var axes: [String] = []
         var values: [String: [String]] = [:]
         for test in catalog.tests where test.variant != nil && others.matches(test) {
@@ -345,8 +378,13 @@ struct SelectionOptions: ParsableArguments {
     /// - Throws: `CommandFailure` with `policy.invalidDeclarations` (65; 125 for bisect) on invalid declarations.
     func resolveCatalog(in environment: Environment, steps: Bool = true, policy: ExitPolicy = .standard,
                         command: String = "check") async throws -> (catalog: SuiteCatalog, plan: Plan) {
+        let idsFile = try readIDsFile(policy: policy)
         let catalog = try await loadCatalog(policy: policy)
-        let selection = try selection()
+        let selection = try selection(idsFile: idsFile)
+        if let idsFile {
+            let lines = idsFile.unknownLines(known: catalog.tests.map(\.id), elsewhere: catalog.unselectedIDs, narrowing: narrowingText)
+            if !lines.isEmpty { throw CommandFailure(lines.joined(separator: "\n"), status: policy.badCommandLine) }
+        }
         try checkVariants(catalog, selection: selection, policy: policy)
         let plan: Plan
         do {
@@ -410,7 +448,8 @@ struct SelectionOptions: ParsableArguments {
             return "no tests selected: \(tests) among\(narrowed)\(reach)"
         }
         let count = catalog.tests.count == 1 ? "the one test" : "the \(catalog.tests.count) tests"
-        return "no tests selected: --tag, --id and -k match none of \(count) the path selects; check them "
+        let options = idsFrom == nil ? "--tag, --id and -k" : "--tag, --id, -k and --ids-from"
+        return "no tests selected: \(options) match none of \(count) the path selects; check them "
             + "(`testbed check --json` lists the ids; -k WORD selects the ids containing WORD)"
     }
 
@@ -423,7 +462,7 @@ struct SelectionOptions: ParsableArguments {
                             policy: ExitPolicy) throws(CommandFailure) {
         // Without --tag and --id the plan has every test of the catalog: no copy of the list.
         let unknown = UnknownFact.find(
-            tests: selection.tags.isEmpty && selection.ids.isEmpty ? catalog.tests : plan.tests.map(\.test),
+            tests: selection.tags.isEmpty && !selection.selectsByID ? catalog.tests : plan.tests.map(\.test),
             setups: catalog.setups, facts: environment, names: catalog.factNames)
         guard !unknown.isEmpty else { return }
         if strict { throw CommandFailure(unknown.map(\.description).joined(separator: "\n"), status: policy.invalidDeclarations) }

@@ -92,10 +92,12 @@ struct HostsEnrollCommand: ParsableCommand {
             store = try openStore(results, database: database.url, create: true)
             previous = try store.enrolledHosts().first { $0.name == name }?.derivedFeatures ?? []
         } catch { throw historyFailure(error) }
-        let features = NodeFeatures.merged(current: node.availableFeatures, previous: previous, derived: derived.features)
+        // The node's own feature (`host_NODE`) comes with the derived ones: a grid run's shard asks for it.
+        let derivedFeatures = derived.features + [NodeFeatures.host(name)].filter { !derived.features.contains($0) }
+        let features = NodeFeatures.merged(current: node.availableFeatures, previous: previous, derived: derivedFeatures)
         do { try slurm.setFeatures(name, features) } catch { throw gridFailure(error) }
         let host = EnrolledHost(name: name, enrolled: Date(), environment: environment.environmentName, facts: environment.allFacts(),
-                                snapshot: collected.provenance.snapshot, derivedFeatures: derived.features, features: features)
+                                snapshot: collected.provenance.snapshot, derivedFeatures: derivedFeatures, features: features)
         do { try store.enrol(host) } catch { throw historyFailure(error) }
         emit("enrolled \(name.escapingControls): \(features.joined(separator: ",").escapingControls)\n")
     }

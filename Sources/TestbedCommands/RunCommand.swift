@@ -4,6 +4,7 @@ import Catalog
 import Declarations
 import Execution
 import Foundation
+import Grid
 import HostFacts
 import Planning
 import ProcessSupervision
@@ -69,6 +70,7 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var environmentOptions: EnvironmentOptions
+    @OptionGroup var gridOptions: GridRunOptions
 
     @Option(name: [.customShort("j", allowingJoined: true), .customLong("jobs")], help: ArgumentHelp(
         "How many steps run at once (default: the CPUs this process may use: its affinity mask and cgroup "
@@ -133,6 +135,8 @@ struct RunCommand: AsyncParsableCommand {
         + "(default: tests that failed last time first, then the longest)."))
     var planOrder = false
 
+    @OptionGroup var shard: GridShardOptions
+
     func validate() throws {
         try selection.requireExistingPaths(policy: policy)
         try environmentOptions.requireExistingFile(policy: policy, suite: selection.suitePaths)
@@ -157,6 +161,7 @@ struct RunCommand: AsyncParsableCommand {
             throw ValidationError("--kill-grace \(shortened(killGrace)) is not a duration; \(durationForms)")
         }
         _ = try Self.parseLabels(labelTexts)
+        try shard.validate(labels: labelTexts)
         _ = try ignoredTaint()
     }
 
@@ -172,6 +177,7 @@ struct RunCommand: AsyncParsableCommand {
         // A closed stdout or stderr (`testbed run … | head`) loses text, never
         // the run: writes fail with EPIPE instead (children get the default back).
         signal(SIGPIPE, SIG_IGN)
+        if gridOptions.grid != nil { return try await runGrid() }
         let latch = InterruptLatch()
         // Probe commands running in groups of their own are stopped too (HelperProcesses).
         let signals = SignalForwarder(signals: [SIGINT, SIGTERM, SIGHUP]) { latch.fire(); HelperProcesses.interrupt() }
@@ -179,7 +185,7 @@ struct RunCommand: AsyncParsableCommand {
         // As many steps as descriptors allow, the soft limit raised for them
         // (a step that cannot start for want of them is Testbed's limit, not the test's).
         let descriptors = DescriptorBudget.apply(requested: jobs ?? CPUBudget().count)
-        let environment = try environmentOptions.load(policy: policy, suite: selection.suitePaths)
+        let environment = shard.withNodeFeatures(try environmentOptions.load(policy: policy, suite: selection.suitePaths))
         let suites = selection.suitePaths
         let results = self.results ?? suites.defaultResults
         // The package list and git take a while: they run while the plan is made.
@@ -194,6 +200,7 @@ struct RunCommand: AsyncParsableCommand {
             writeText(suite + "testbed: \(selection.nothingSelectedMessage(catalog, command: "run"))\n", to: STDERR_FILENO)
             throw ExitCode(policy.nothingSelected)
         }
+        try shard.checkNode(policy: policy)
         let store: any RunStore
         let run: (id: String, directory: String)
         let layout: RunLayout
@@ -250,10 +257,13 @@ struct RunCommand: AsyncParsableCommand {
                                       suite: suites.firstLineLabel(colon: false, catalog: catalog), heartbeat: json ? nil : parseTimeout(heartbeat),
                                       recorded: history.mapValues(\.duration), notices: kernelHealth.notices)
         let recorder = store.recorder(runID: run.id, exitCodes: exitCodes, layout: layout)
+        // A grid shard drains its node the moment a setup fails (after the store and the console have the failure).
+        let quarantine = shard.gridNode.map { [ShardQuarantineRecorder(quarantine: ShardQuarantine(node: $0, runID: run.id))] } ?? []
         let executor = Executor(plan: plan, facts: environment, options: options,
                                 supervisor: ProcessSupervisor(grace: parseTimeout(killGrace)!),
-                                recorders: [recorder, console])
-        let provenance = await Self.finishSnapshot(snapshot, labels: (try? Self.parseLabels(labelTexts)) ?? [:], layout: layout)
+                                recorders: [recorder, console] + quarantine)
+        let labels = shard.labels((try? Self.parseLabels(labelTexts)) ?? [:])
+        let provenance = await Self.finishSnapshot(snapshot, labels: labels, layout: layout)
         latch.attach { executor.interrupt() }
         _ = await executor.run(facts: facts, provenance: provenance)
         // Every step has ended and every service was stopped: no escapee has an owner left.

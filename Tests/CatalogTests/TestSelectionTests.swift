@@ -136,3 +136,49 @@ struct TestSelectionTests {
         #expect(withID.matches(q35KVM) && !withID.matches(pcTCG))
     }
 }
+
+@Suite("Selection: exact ids (--ids-from)")
+struct ExactIDSelectionTests {
+    static func test(_ id: String, tags: [String] = [], byDefault: Bool = true) -> TestDefinition {
+        TestDefinition(id: id, command: .shell("true"), tags: tags, directory: "/", location: DeclarationLocation(file: "f", line: 1),
+                       selectedByDefault: byDefault)
+    }
+
+    @Test("an exact id selects that test alone: no prefix, no variant, no glob", arguments: [
+        ("/a", true), ("/a/b", false), ("/a[x=1]", false), ("/ab", false),
+    ])
+    func exactOnly(id: String, selected: Bool) {
+        #expect(TestSelection(exactIDs: ["/a"]).matches(Self.test(id)) == selected)
+        // An id with glob characters in it is matched as it stands too.
+        #expect(TestSelection(exactIDs: ["/*"]).matches(Self.test(id)) == false)
+    }
+
+    @Test("a variant's id, brackets and all, selects that variant")
+    func variantID() {
+        let selection = TestSelection(exactIDs: ["/m/precopy[accel=kvm]"])
+        #expect(selection.matches(Self.test("/m/precopy[accel=kvm]")))
+        #expect(!selection.matches(Self.test("/m/precopy[accel=tcg]")))
+    }
+
+    @Test("an empty list selects nothing; no list selects everything")
+    func emptyList() {
+        #expect(!TestSelection(exactIDs: []).matches(Self.test("/a")))
+        #expect(TestSelection().matches(Self.test("/a")))
+        #expect(TestSelection(exactIDs: []).selectsByID && !TestSelection().selectsByID)
+    }
+
+    @Test("exact ids and --id patterns: either selects; tags must match as well")
+    func combined() throws {
+        let selection = TestSelection(ids: ["/net"], exactIDs: ["/a"])
+        #expect(selection.matches(Self.test("/a")) && selection.matches(Self.test("/net/tcp")))
+        #expect(!selection.matches(Self.test("/b")))
+        let tagged = TestSelection(tags: [try TagExpression(parsing: "quick")], exactIDs: ["/a", "/b"])
+        #expect(tagged.matches(Self.test("/a", tags: ["quick"])) && !tagged.matches(Self.test("/b", tags: ["slow"])))
+    }
+
+    @Test("a test not selected by default is selected when listed")
+    func nodefault() {
+        #expect(TestSelection(exactIDs: ["/x86/manual"]).matches(Self.test("/x86/manual", byDefault: false)))
+        #expect(!TestSelection(exactIDs: ["/x86/other"]).matches(Self.test("/x86/manual", byDefault: false)))
+    }
+}

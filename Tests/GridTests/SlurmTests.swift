@@ -104,3 +104,26 @@ final class FakeSlurmCommands: SlurmCommands {
         }
     }
 }
+
+@Suite struct SlurmShardTests {
+    @Test func aShardIsSubmittedByConstraintNeverRequeuedWithItsEnvironmentOutOfItsArguments() throws {
+        let fake = FakeSlurmCommands(["sbatch": .success("42\n")])
+        let id = try Slurm(commands: fake).submit(name: "testbed-shard:g:node1", constraint: "host_node1", output: "/r/node1-%j.log",
+                                                  command: ["/bin/testbed", "run", "/s t"], environment: ["TESTBED_DATABASE": "postgresql://u:p@h/d"])
+        #expect(id == "42")
+        #expect(fake.ran.withLock { $0.last } == ["sbatch", "--parsable", "--no-requeue", "-J", "testbed-shard:g:node1", "--constraint=host_node1",
+                                                  "-o", "/r/node1-%j.log", "--wrap",
+                                                  "TESTBED_DATABASE=postgresql://u:p@h/d /bin/testbed run '/s t'"])
+    }
+
+    @Test func cancelRunsScancel() throws {
+        let fake = FakeSlurmCommands([:])
+        try Slurm(commands: fake).cancel("42")
+        #expect(fake.ran.withLock { $0.last } == ["scancel", "42"])
+    }
+
+    @Test func aNodesOwnFeature() {
+        #expect(NodeFeatures.host("node1") == "host_node1")
+        #expect(NodeFeatures.host("lab-7.example") == "host_lab_7_example")
+    }
+}

@@ -52,6 +52,8 @@ public final class Environment: FactSource, Sendable {
         public let line: Int?
         /// True for `facts:` overrides, false for `provides:` tags.
         public let isOverride: Bool
+        /// Where it comes from when not from the file (`slurm feature of node1`); nil for the file's own.
+        public var origin: String? = nil
     }
 
     /// Where the installed packages of a run's snapshot come from (`packages:`).
@@ -90,6 +92,40 @@ public final class Environment: FactSource, Sendable {
         taintIgnore = .none
         directory = FileManager.default.currentDirectoryPath
         runner = host.runner
+    }
+
+    /// This environment with tags added that nothing declares yet: a grid node's Slurm features, so that a shard's
+    /// run sees what placement saw (`requires: lab_a` met by slurm.conf's `Features=lab_a`). A name a probe tells
+    /// (`kvm`) is left to the probe.
+    ///
+    /// - Parameters:
+    ///   - names: the tags.
+    ///   - origin: where they come from, as a fact's source shows it (`slurm feature of node1`).
+    /// - Returns: a new environment; this one is unchanged.
+    public func addingTags(_ names: [String], origin: String) -> Environment {
+        var declared = self.declared
+        for name in names where declared[name] == nil && !HostProbe.isBuiltIn(name) {
+            declared[name] = DeclaredFact(name: name, value: nil, line: nil, isOverride: false, origin: origin)
+        }
+        return Environment(copying: self, declared: declared)
+    }
+
+    /// A copy of `other` with other declared facts.
+    private init(copying other: Environment, declared: [String: DeclaredFact]) {
+        environmentName = other.environmentName
+        description = other.description
+        file = other.file
+        probesHost = other.probesHost
+        host = other.host
+        self.declared = declared
+        commandProbes = other.commandProbes
+        binaries = other.binaries
+        restore = other.restore
+        packages = other.packages
+        taintIgnore = other.taintIgnore
+        directory = other.directory
+        warnings = other.warnings
+        runner = other.runner
     }
 
     /// Reads `environments/NAME.yaml`. Relative paths in it are relative to its directory.
@@ -300,7 +336,7 @@ public final class Environment: FactSource, Sendable {
 
     func resolveFact(_ name: String) -> FactLookup {
         if let fact = declared[name] {
-            let origin = "\(source)\(fact.line.map { ":\($0)" } ?? "")"
+            let origin = fact.origin ?? "\(source)\(fact.line.map { ":\($0)" } ?? "")"
             if let value = fact.value, Alternative.falseWords.contains(value.lowercased()) {
                 return .absent(reason: "\(origin) declares \(name) as \(value)")
             }

@@ -79,14 +79,16 @@ struct ChildTestbedLauncher: GridRunLauncher {
         return .success(String(decoding: outputData, as: UTF8.self))
     }
 
-    /// A failed child as an answer: its error message (the last `testbed: error:` line, else the last line of its
-    /// standard error); 400 for what the request asked wrong (exit 64, 65, 66), 502 for the rest.
+    /// A failed child as an answer: its error message (the first `testbed: error:` or `Error:` line, else the first
+    /// line of its standard error); 400 for what the request asked wrong (exit 4 nothing selected, 64, 65, 66), 502 for the rest.
     static func failure(status: Int32, stderr: String) -> APIFailure {
         let lines = stderr.split(separator: "\n").map(String.init).filter { !$0.allSatisfy(\.isWhitespace) }
-        let prefix = "testbed: error: "
-        let line = lines.last { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) } ?? lines.last ?? "no message"
+        // Testbed's own `testbed: error: …`, or ArgumentParser's `Error: …` (its usage lines follow it).
+        let prefixes = ["testbed: error: ", "Error: "]
+        let error = lines.lazy.compactMap { line in prefixes.first { line.hasPrefix($0) }.map { String(line.dropFirst($0.count)) } }.first
+        let line = error ?? lines.first ?? "no message"
         // 66: a suite or file it names is missing (EX_NOINPUT).
-        let request = [ExitPolicy.usage, ExitPolicy.standard.invalidDeclarations, 66].contains(status)
+        let request = [ExitPolicy.standard.nothingSelected, ExitPolicy.usage, ExitPolicy.standard.invalidDeclarations, 66].contains(status)
         return APIFailure(status: request ? 400 : 502, message: "testbed run --grid slurm exited with \(status): \(line)")
     }
 }

@@ -103,6 +103,13 @@ struct ServeGridTests {
         #expect(try httpRequest(server.port, "POST", "/api/hosts", headers: Self.bearer, body: body).status == 405)
         #expect(try httpRequest(server.port, "POST", "/", headers: Self.bearer, body: body).status == 405)
         #expect(try httpRequest(server.port, "GET", "/api/runs").status == 200)
+        // The token and a good body start the real child, `testbed run --grid slurm --no-wait --json`: before the grid
+        // orchestrator exists, its refusal of --grid comes back as 400 with its message.
+        if !runKnowsGrid {
+            let started = try httpRequest(server.port, "POST", "/api/runs", headers: Self.bearer, body: body)
+            #expect(started.status == 400 && started.body.contains("testbed run --grid slurm exited with 64: "), "\(started)")
+            #expect(started.body.contains("unknown option '--grid'"), "\(started)")
+        }
     }
 
     @Test("a token file others may read, or --token-file without --grid, is a usage error (64)")
@@ -127,7 +134,12 @@ struct ServeGridTests {
                                                       "Reason=testbed: setup boot failed in run \(run)"])
         #expect(drained.status == 0, "\(drained.stderr)")
         defer { _ = try? runProgram("/usr/bin/env", ["scontrol", "update", "NodeName=node3", "State=RESUME"]) }
-        let dom = try DashboardBrowserTests.chromium(tree, ["--dump-dom", "http://127.0.0.1:\(server.port)/"])
+        // Every name resolves to nothing and every request but loopback goes to a proxy nobody listens on.
+        let dom = try runProgram(chromiumPath ?? "chromium", [
+            "--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(tree["chromium-profile"])", "--no-first-run",
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=127.0.0.1",
+            "--dump-dom", "http://127.0.0.1:\(server.port)/",
+        ])
         #expect(dom.status == 0, "\(dom.stderr)")
         let rows = dom.stdout.components(separatedBy: "<tr data-host=\"").dropFirst().map { $0.components(separatedBy: "</tr>")[0] }
         #expect(rows.count == 3, "\(dom.stdout.prefix(2000))")

@@ -212,6 +212,22 @@ struct GridRunAcceptedTests {
     func parses() throws {
         let parsed = try GridRunAccepted.parse(runOutput: #"{"grid": "g", "shards": [{"node": "n", "job": 7, "tests": ["/a"]}], "x": 1}"#)
         #expect(parsed == GridRunAccepted(grid: "g", jobs: [.init(node: "n", job: "7", tests: 1)]))
+        // What `testbed run --grid slurm --no-wait --json` prints (helper A's orchestrator, pretty-printed, with each shard's name).
+        let printed = """
+            {
+              "grid" : "grid-20261130-105032-fcf3",
+              "shards" : [
+                {"job" : "10", "node" : "node1", "shard" : "node1", "tests" : 2},
+                {"job" : "11", "node" : "node2", "shard" : "node2", "tests" : 2},
+                {"job" : "12", "node" : "node3", "shard" : "node3~2", "tests" : 1}
+              ]
+            }
+
+            """
+        let real = try GridRunAccepted.parse(runOutput: printed)
+        #expect(real == GridRunAccepted(grid: "grid-20261130-105032-fcf3", jobs: [
+            .init(node: "node1", job: "10", tests: 2), .init(node: "node2", job: "11", tests: 2), .init(node: "node3", job: "12", tests: 1),
+        ]))
         #expect(throws: APIFailure.self) { try GridRunAccepted.parse(runOutput: #"{"shards": []}"#) }
         #expect(throws: APIFailure.self) { try GridRunAccepted.parse(runOutput: "") }
     }

@@ -326,6 +326,10 @@ public struct DashboardData: Sendable, Hashable {
     public var slowest: [TestRow]
     /// The tests the latest run had unsupported, by id.
     public var unsupported: [UnsupportedRow]
+    /// The grid's hosts, for the Hosts section (`testbed serve --grid slurm`); nil when the page is not a grid's.
+    public var hosts: [HostRow]? = nil
+    /// Why the grid's hosts could not be read (shown in their section instead); nil when they were.
+    public var hostsProblem: String? = nil
 
     /// How many rows a list (flaky, fragile) keeps.
     public static let listLimit = 100

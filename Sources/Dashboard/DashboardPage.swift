@@ -52,7 +52,7 @@ public struct DashboardPage: Sendable {
         try sink(head.render())
         try sink("<body>")
         try sink(header.render())
-        for section in [summarySection, diffSection] { try sink(section.render()) }
+        for section in [summarySection, hostsSection, diffSection] { try sink(section.render()) }
         try writeStrips(to: sink)
         for section in [flakySection, fragileSection, durationSection, unsupportedSection] { try sink(section.render()) }
         try sink(Tag.element("script", ["id": "tb-runs", "type": "application/json"], [.raw(runsJSON)]).render())

@@ -15,7 +15,8 @@ enum PageAssets {
     .card.good{border-color:var(--pass);background:#dafbe1}
     table{border-collapse:collapse;margin:4px 0 8px}th,td{text-align:left;padding:3px 10px 3px 0;vertical-align:top}
     th{font-weight:600;border-bottom:1px solid var(--line)}tr.reg td{border-bottom:1px solid #eee}
-    .o-pass{color:var(--pass)}.o-fail,.o-timeout,.o-error{color:var(--fail);font-weight:600}.o-blocked{color:var(--blocked)}
+    .o-pass{color:var(--pass)}.o-fail,.o-timeout,.o-error{color:var(--fail);font-weight:600}.o-blocked{color:var(--blocked)}\
+    .h-online{color:var(--pass)}.h-offline{color:var(--fail);font-weight:600}.h-halted{color:var(--blocked);font-weight:600}
     ul.changes{margin:2px 0;padding-left:18px}pre.reason{margin:0;white-space:pre-wrap;font-size:12px}
     details.group{border-top:1px solid #eee}details.group>summary{cursor:pointer;padding:4px 0}
     .strips td{padding:1px 8px 1px 0}

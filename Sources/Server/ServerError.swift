@@ -8,6 +8,8 @@ public enum ServerError: Error, CustomStringConvertible, Equatable {
     case inUse(String)
     /// Listening failed for another reason (the address, the reason).
     case cannotListen(String, String)
+    /// `--token-file` cannot be used (the path, what is wrong, the fix).
+    case badTokenFile(String, String, String)
 
     /// The message, lowercase, naming the address and ending with the fix.
     public var description: String {
@@ -20,6 +22,8 @@ public enum ServerError: Error, CustomStringConvertible, Equatable {
             return "\(address) is in use; choose another with --listen HOST:PORT"
         case let .cannotListen(address, reason):
             return "cannot listen on \(address): \(Self.plain(reason)); choose another address with --listen HOST:PORT"
+        case let .badTokenFile(path, problem, fix):
+            return "--token-file \(path) \(problem); \(fix)"
         }
     }
 }

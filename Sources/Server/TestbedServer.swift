@@ -23,6 +23,8 @@ public struct TestbedServer: Sendable {
     public let api: any APIAnswering
     /// The PostgreSQL database that keeps the rows (`--database`); nil for the SQLite database of `directory`.
     public var database: DatabaseURL? = nil
+    /// What `--grid slurm` adds (`POST /api/runs`, the dashboard's hosts); nil without it.
+    public var grid: GridService? = nil
 
     /// A server of `directory`.
     ///
@@ -65,21 +67,32 @@ public struct TestbedServer: Sendable {
     /// The routes.
     func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
-        router.add(middleware: ReadOnlyMiddleware())
+        let grid = self.grid
+        // `POST /api/runs` is the one write, and only with `--grid slurm`.
+        let writable: Set<String> = grid == nil ? [] : [Self.runsPath]
+        router.add(middleware: ReadOnlyMiddleware(writable: writable))
         let directory = self.directory
         let last = self.last
         let api = self.api
         let database = self.database
         let logs = LogFiles(directory: directory)
-        // Each route answers GET and HEAD (the middleware drops HEAD's body); any other method is 405.
+        // Each route answers GET and HEAD (the middleware drops HEAD's body); any other method is 405, but POST on
+        // a writable path.
         func route(_ path: RouterPath, _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response) {
             for method in [HTTPRequest.Method.get, .head] { router.on(path, method: method, use: handler) }
             for method in [HTTPRequest.Method.post, .put, .delete, .patch, .options] {
-                router.on(path, method: method) { _, _ in Response(status: .methodNotAllowed, headers: [.allow: "GET, HEAD"]) }
+                router.on(path, method: method) { request, _ in
+                    if method == .post, let grid, request.uri.path == Self.runsPath {
+                        return await Self.submit(request, grid: grid, directory: directory)
+                    }
+                    return Response(status: .methodNotAllowed, headers: [.allow: "GET, HEAD"])
+                }
             }
         }
+        // With a grid, the page shows Slurm's node states too: no cache keyed on the database alone.
         let cache = DashboardCache()
-        route("/") { _, _ in try Self.dashboard(directory: directory, database: database, last: last, cache: database == nil ? cache : nil) }
+        let cached = database == nil && grid == nil ? cache : nil
+        route("/") { _, _ in try Self.dashboard(directory: directory, database: database, last: last, cache: cached, grid: grid) }
         // `/logs` answers with a redirect: its listing's relative links need the trailing slash.
         route("/logs") { request, _ in
             request.uri.path == "/logs" ? Response(status: .movedPermanently, headers: [.location: "/logs/"]) : Self.log(logs, "")
@@ -97,7 +110,8 @@ public struct TestbedServer: Sendable {
 
     /// The dashboard of the newest `last` runs, rendered now unless `cache` holds the page of the same database state
     /// (`DashboardCache`); links to run directories go to `/logs/`.
-    static func dashboard(directory: String, database: DatabaseURL? = nil, last: Int, cache: DashboardCache? = nil) throws -> Response {
+    static func dashboard(directory: String, database: DatabaseURL? = nil, last: Int, cache: DashboardCache? = nil,
+                          grid: GridService? = nil) throws -> Response {
         let key = DashboardCache.Key(directory: directory)
         if let cache, let html = cache.page(for: key) {
             return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
@@ -106,7 +120,10 @@ public struct TestbedServer: Sendable {
         let html: String
         do {
             let store = try openStore(directory: directory, database: database)
-            let data = try DashboardData(store: store, last: last)
+            var data = try DashboardData(store: store, last: last)
+            if let grid {
+                do { data.hosts = try grid.hosts.hosts(store: store) } catch { data.hostsProblem = error.message }
+            }
             var page = ""
             DashboardPage(data: data, linkBase: "/logs/").write { page += $0 }
             html = page
@@ -116,6 +133,25 @@ public struct TestbedServer: Sendable {
         cache?.keep(html, for: key)
         return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
                         body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    /// The path that takes a grid run (`POST`).
+    static let runsPath = "/api/runs"
+
+    /// `POST /api/runs`: the grid run of the body, started (202), or refused.
+    static func submit(_ request: Request, grid: GridService, directory: String) async -> Response {
+        let authorization = request.headers[.authorization]
+        if let refusal = grid.refusal(authorization: authorization) { return response(refusal) }
+        let body = try? await request.body.collect(upTo: GridRunRequest.maximumBody)
+        return response(await grid.submit(authorization: authorization, body: body.map { Data(buffer: $0) }, results: directory))
+    }
+
+    /// An answer of the grid service as a response; a 401 says how to authenticate (`WWW-Authenticate`).
+    static func response(_ answer: GridService.Answer) -> Response {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if answer.status == 401 { headers[.wwwAuthenticate] = "Bearer realm=\"testbed\"" }
+        return Response(status: HTTPResponse.Status(code: answer.status), headers: headers,
+                        body: ResponseBody(byteBuffer: ByteBuffer(string: answer.body)))
     }
 
     /// A file (as text/plain) or a directory listing (HTML) inside the results directory; 404 for anything else.
@@ -260,11 +296,17 @@ public struct TestbedServer: Sendable {
     }
 }
 
-/// On a matched route: refuses every method but GET and HEAD (405 with `Allow: GET, HEAD`); HEAD answers as GET without the body.
+/// On a matched route: refuses every method but GET and HEAD (405 with `Allow: GET, HEAD`), and POST on a `writable`
+/// path; HEAD answers as GET without the body.
 struct ReadOnlyMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// The paths that take POST.
+    var writable: Set<String> = []
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         switch request.method {
         case .get:
+            return try await next(request, context)
+        case .post where writable.contains(request.uri.path):
             return try await next(request, context)
         case .head:
             var head = request.head

@@ -28,18 +28,9 @@ func gridFailure(_ error: GridError) -> CommandFailure {
 extension HostsListCommand {
     /// Lists the grid's nodes (`--grid slurm`): text or `--json`.
     func listGrid() throws {
-        let nodes: [GridNode]
-        do { nodes = try Slurm().nodes() } catch { throw gridFailure(error) }
         // The results directory is optional here: a grid lists its nodes before any run.
-        var latest: [String: HostJSON] = [:]
-        var enrolled: [String: EnrolledHost] = [:]
-        if let store = try? self.store.open() {
-            if let runs = try? store.runs(RunFilter()) {
-                for host in HostJSON.all(runs) { if let name = host.host { latest[name] = host } }
-            }
-            for host in (try? store.enrolledHosts()) ?? [] { enrolled[host.name] = host }
-        }
-        let rows = nodes.map { GridNodeJSON($0, enrolled: enrolled[$0.name], latest: latest[$0.name]) }
+        let rows: [GridNodeJSON]
+        do { rows = try Self.gridRows(store: try? self.store.open()) } catch { throw gridFailure(error) }
         if store.json {
             emit(encodeJSON(rows))
             return
@@ -56,6 +47,27 @@ extension HostsListCommand {
             if cell.hasPrefix("online") { return style.green(cell) }
             return cell.hasPrefix("halted") ? style.yellow(cell) : style.red(cell)
         })
+    }
+}
+
+extension HostsListCommand {
+    /// Every node of the grid `SLURM_CONF` names, with its enrolment and latest run from `store` (as
+    /// `testbed hosts --grid slurm --json` and `GET /api/hosts` of `serve --grid slurm` list them).
+    ///
+    /// - Parameter store: the results store; nil when there is none (nodes are listed without enrolment or runs).
+    /// - Returns: the rows, in Slurm's order.
+    /// - Throws: `GridError` when Slurm cannot be asked.
+    static func gridRows(store: (any RunStore)?) throws(GridError) -> [GridNodeJSON] {
+        let nodes = try Slurm().nodes()
+        var latest: [String: HostJSON] = [:]
+        var enrolled: [String: EnrolledHost] = [:]
+        if let store {
+            if let runs = try? store.runs(RunFilter()) {
+                for host in HostJSON.all(runs) { if let name = host.host { latest[name] = host } }
+            }
+            for host in (try? store.enrolledHosts()) ?? [] { enrolled[host.name] = host }
+        }
+        return nodes.map { GridNodeJSON($0, enrolled: enrolled[$0.name], latest: latest[$0.name]) }
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Execution
 import Foundation
+import Grid
 import PostgresStore
 import History
 import Reporting
@@ -19,6 +20,14 @@ struct ServeCommand: AsyncParsableCommand {
         tests/history?id=TEST, diff?a=RUN_A&b=RUN_B, why?test=TEST, hosts \
         (docs/openapi.yaml describes them). GET and HEAD only; no authentication.
 
+        With --grid slurm: the dashboard shows the grid's hosts with their \
+        status, GET /api/hosts answers as `testbed hosts --grid slurm --json`, \
+        and POST /api/runs starts a grid run (`testbed run --grid slurm \
+        --no-wait`) of suites on storage every node shares; it needs the header \
+        `Authorization: Bearer TOKEN` with the token of --token-file (a file of \
+        mode 0600, at least 16 characters): 401 without it or with another, \
+        403 when serve has no --token-file (docs/grid.md, "Grid runs over the API").
+
         It listens on 127.0.0.1:8080 unless --listen says otherwise; an address \
         other than loopback prints a warning. The first line on stdout is the \
         URL it listens on (with the real port when --listen asks for port 0). \
@@ -29,9 +38,11 @@ struct ServeCommand: AsyncParsableCommand {
           testbed serve
           testbed serve --results lab/testbed-results --listen 127.0.0.1:0
           curl -s localhost:8080/api/runs | jq '.[0].counts'
+          testbed serve --grid slurm --token-file /etc/testbed/token
 
-        Exit codes: 0 stopped by SIGTERM or SIGINT, 64 bad command line, 66 no \
-        results directory or no runs yet, 69 the address is in use or cannot be listened on.
+        Exit codes: 0 stopped by SIGTERM or SIGINT, 2 Slurm cannot be asked (--grid), \
+        64 bad command line or token file, 66 no results directory or no runs yet, \
+        69 the address is in use or cannot be listened on.
         """)
 
     /// Exit status when the address is taken or cannot be listened on (EX_UNAVAILABLE).
@@ -50,7 +61,17 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("How many runs the dashboard shows (default: 20).", valueName: "n"))
     var last = 20
 
+    @Option(help: ArgumentHelp("Serve a grid (only `slurm`: the one SLURM_CONF names): its hosts on the dashboard and "
+        + "GET /api/hosts, grid runs by POST /api/runs.", valueName: "grid"))
+    var grid: GridKind?
+
+    @Option(name: .customLong("token-file"), help: ArgumentHelp("With --grid: the file holding the token POST /api/runs needs "
+        + "(Authorization: Bearer TOKEN; mode 0600, at least 16 characters); without it every POST is refused (403).",
+        valueName: "file"))
+    var tokenFile: String?
+
     func validate() throws {
+        if tokenFile != nil, grid == nil { throw ValidationError("--token-file takes effect with --grid slurm only; add --grid slurm") }
         if let listen { do { _ = try ListenAddress(parsing: listen) } catch { throw ValidationError(error.description) } }
         if last < 1 { throw ValidationError("--last must be 1 or more, not \(last)") }
     }
@@ -60,16 +81,30 @@ struct ServeCommand: AsyncParsableCommand {
         let store = try openStoreToRead(results, database: database.url)
         for note in store.notes { writeText("testbed: warning: \(note)\n", to: STDERR_FILENO) }
         let directory = store.directory
-        var server = TestbedServer(directory: directory, address: address, last: last, api: ServeAPI())
+        var server = TestbedServer(directory: directory, address: address, last: last, api: ServeAPI(grid: grid != nil))
         server.database = try database.url.map { url throws(StoreError) in try DatabaseURL(url) }
+        if grid != nil {
+            let token: BearerToken?
+            do { token = try tokenFile.map { path throws(ServerError) in try BearerToken(file: path) } } catch {
+                throw CommandFailure(error.description, status: ExitPolicy.usage)
+            }
+            do { _ = try Slurm().nodes() } catch { throw gridFailure(error) }
+            if token == nil {
+                writeText("testbed: warning: no --token-file: POST /api/runs refuses every run (403); give --token-file FILE to take runs\n",
+                          to: STDERR_FILENO)
+            }
+            server.grid = GridService(launcher: ChildTestbedLauncher(database: database.url), token: token, hosts: SlurmHostSource())
+        }
+        let writes = server.grid?.token != nil
         let serving = (server.database.map { "\($0.shown) and " } ?? "") + directory
         do {
             try await server.run { real in
                 emit("http://\(real)/\n")
                 if !real.isLoopback {
-                    writeText("testbed: warning: listening on \(real), reachable from other machines: the API is read-only and "
-                        + "unauthenticated, anyone who reaches it reads the whole history; use --listen 127.0.0.1:PORT to keep it local\n",
-                        to: STDERR_FILENO)
+                    let api = writes ? "anyone who reaches it reads the whole history, and anyone who also has the token starts grid runs"
+                        : "the API is read-only and unauthenticated, anyone who reaches it reads the whole history"
+                    writeText("testbed: warning: listening on \(real), reachable from other machines: \(api); "
+                        + "use --listen 127.0.0.1:PORT to keep it local\n", to: STDERR_FILENO)
                 }
                 writeText("testbed: serving \(serving) on http://\(real)/ (SIGINT or SIGTERM stops)\n", to: STDERR_FILENO)
             }
@@ -81,9 +116,14 @@ struct ServeCommand: AsyncParsableCommand {
 
 /// The API's answers: each built by the function that builds the CLI's `--json` of the same question.
 struct ServeAPI: APIAnswering {
+    /// With `--grid slurm`: `GET /api/hosts` lists the grid's nodes (as `hosts --grid slurm --json`).
+    var grid = false
+
     func answer(_ request: APIRequest, store: any RunStore) throws(APIFailure) -> String {
         do {
             return try text(request, store: store)
+        } catch let failure as APIFailure {
+            throw failure
         } catch let failure as CommandFailure {
             throw APIFailure(status: failure.status == ExitPolicy.usage ? 400 : 404, message: failure.message)
         } catch let error as StoreError {
@@ -113,6 +153,10 @@ struct ServeAPI: APIAnswering {
             let test = try knownTest(test, in: store)
             let (why, place) = try WhyCommand.answer(test, store: store, filter: filter)
             return encodeJSON(WhyCommand.json(why, place: place))
+        case .hosts where grid:
+            do { return encodeJSON(try HostsListCommand.gridRows(store: store)) } catch {
+                throw APIFailure(status: 502, message: "the grid cannot be asked: \(error.description)")
+            }
         case .hosts:
             return encodeJSON(HostJSON.all(try store.runs(RunFilter())))
         }

@@ -18,8 +18,8 @@ private func typoTree() throws -> TemporaryTree {
 
 /// The usage lines ArgumentParser prints after an error of `testbed check`.
 private let checkUsage = """
-    Usage: testbed check [<suite> ...] [--tag <expr> ...] [--id <pattern> ...] [-k <word> ...] [--variant <axis=value> ...] [--allow-dirty] \
-    [--strict] [--format <name>] [--environment <file>] [--json]
+    Usage: testbed check [<suite> ...] [--tag <expr> ...] [--id <pattern> ...] [-k <word> ...] [--ids-from <file>] \
+    [--variant <axis=value> ...] [--allow-dirty] [--strict] [--format <name>] [--environment <file>] [--json]
       See 'testbed check --help' for more information.
 
     """

@@ -264,12 +264,22 @@ struct SelectionOptions: ParsableArguments {
     }
 
     /// The selection: each distinct expression and pattern once (20,000
-    /// `--tag=a` are one expression to match).
+    /// `--tag=a` are one expression to match), with the ids of `--ids-from` read from its file.
+    ///
+    /// - Parameter policy: the exit codes of the command.
+    /// - Returns: the selection.
+    /// - Throws: `TagExpression.ParseError` or `ValidationError` for an option that does not parse, `CommandFailure`
+    ///   for an `--ids-from` file that cannot be read (`readIDsFile`).
+    func selection(policy: ExitPolicy = .standard) throws -> TestSelection {
+        try selection(idsFile: readIDsFile(policy: policy))
+    }
+
+    /// The selection, with the `--ids-from` file already read.
     ///
     /// - Parameter idsFile: the `--ids-from` file as read (`readIDsFile()`); nil when none is given.
     /// - Returns: the selection.
     /// - Throws: `TagExpression.ParseError` or `ValidationError` for an option that does not parse.
-    func selection(idsFile: IDsFile? = nil) throws -> TestSelection {
+    func selection(idsFile: IDsFile?) throws -> TestSelection {
         var variantValues: [String: Set<String>] = [:]
         for (axis, value) in try variantPairs() { variantValues[axis, default: []].insert(value) }
         return TestSelection(tags: try Self.distinct(allTags).map { try TagExpression(parsing: $0) }, ids: Self.distinct(allIDs),

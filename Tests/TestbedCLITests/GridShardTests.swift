@@ -18,6 +18,17 @@ import TestSupport
         #expect(ran.stderr.contains("--label node=node2 contradicts --grid-node node1"), "\(ran.stderr)")
     }
 
+    @Test func runsWithTheGridWithoutSlurmSaysHowToGetOne() throws {
+        let tree = try TemporaryTree(["testbed.yaml": "tests:\n  a: 'true'\n"])
+        #expect(try testbed(["run", "--results", tree["results"]], in: tree.path).status == 0)
+        let listed = try testbed(["runs", "--grid", "slurm", "--results", tree["results"]], in: tree.path, with: ["SLURM_CONF": ""])
+        #expect(listed.status == 2, "\(listed.stderr)")
+        #expect(listed.stderr.contains("SLURM_CONF is not set") && listed.stderr.contains("scripts/local-grid up"), "\(listed.stderr)")
+        // Without --grid, the same listing works and its JSON stays an array.
+        let plain = try testbed(["runs", "--json", "--results", tree["results"]], in: tree.path, with: ["SLURM_CONF": ""])
+        #expect(plain.status == 0 && plain.stdout.hasPrefix("["), "\(plain.stdout)")
+    }
+
     @Test func withoutSlurmTheShardRunsLabelledWithItsNodeAndWarns() throws {
         let tree = try TemporaryTree(["testbed.yaml": """
             setups:
@@ -116,7 +127,7 @@ extension GridHostsTests {
         #expect(state == "FAILED", "\(state)")
         let log = (try? String(contentsOfFile: tree["node2-\(job).log"], encoding: .utf8)) ?? ""
         let runs = try shardRuns(tree, database: database)
-        let run = try #require(runs.first { ($0["labels"] as? [String: String])?["node"] == "node2" }, "\(runs)")
+        let run = try #require(runs.first { ($0["labels"] as? [String: String])?["node"] == "node2" }, "\(runs)\n\(log)")
         #expect(run["labels"] as? [String: String] == ["grid-run": grid, "node": "node2"])
         let runID = try #require(run["id"] as? String)
         let reason = "testbed: setup boot failed in run \(runID)"
@@ -142,5 +153,65 @@ extension GridHostsTests {
         let resumed = try testbed(["hosts", "resume", "node2"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(try waitForStatus("node2", "online"))
+    }
+}
+
+extension GridHostsTests {
+    /// `testbed runs --grid slurm --json`'s shards of one grid run, by node.
+    func listedShards(_ tree: TemporaryTree, grid: String) throws -> [String: [String: Any]] {
+        let listed = try testbed(["runs", "--grid", "slurm", "--json", "--results", tree["results"]], in: tree.path)
+        #expect(listed.status == 0, "\(listed.stderr)")
+        let json = try #require(JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [String: Any], "\(listed.stdout)")
+        var byNode: [String: [String: Any]] = [:]
+        for shard in (json["shards"] as? [[String: Any]]) ?? [] where shard["grid"] as? String == grid {
+            if let node = shard["node"] as? String { byNode[node] = shard }
+        }
+        return byNode
+    }
+
+    @Test func runsListsQueuedAndRunningShardsWithTheRunningOnesRun() throws {
+        for node in ["node1", "node3"] { #expect(try waitForStatus(node, "online"), "\(node)") }
+        let tree = try TemporaryTree(["suite/.keep": "", "node1.ids": "/waits\n", "node3.ids": "/waits\n"])
+        try "tests:\n  waits:\n    run: 'while [ ! -e \(tree["release"]) ]; do sleep 0.1; done'\n    timeout: 60s\n"
+            .write(toFile: tree["suite/testbed.yaml"], atomically: true, encoding: .utf8)
+        let grid = "grid-20261130-101500-\(String(UInt16.random(in: 0...UInt16.max), radix: 16))"
+        // Before any run is recorded: no results directory yet, a warning, and the list all the same.
+        let empty = try testbed(["runs", "--grid", "slurm", "--results", tree["results"]], in: tree.path)
+        #expect(empty.status == 0 && empty.stderr.contains("testbed: warning: results directory"), "\(empty.stderr)")
+        #expect(empty.stdout.hasPrefix("no runs\n\n"), "\(empty.stdout)")
+
+        // node3 drained: its shard is accepted and waits (ReqNodeNotAvail).
+        let drained = try runProgram("/usr/bin/env", ["scontrol", "update", "NodeName=node3", "State=DRAIN", "Reason=testbed: fan broken"])
+        #expect(drained.status == 0, "\(drained.stderr)")
+        defer { _ = try? runProgram("/usr/bin/env", ["scontrol", "update", "NodeName=node3", "State=RESUME"]) }
+        let pending = try submitShard(tree, grid: grid, node: "node3", database: nil)
+        let running = try submitShard(tree, grid: grid, node: "node1", database: nil)
+        defer { _ = try? runProgram("/usr/bin/env", ["scancel", pending, running]) }
+
+        var shards: [String: [String: Any]] = [:]
+        let both = try eventually(within: 60) {
+            shards = try listedShards(tree, grid: grid)
+            return shards["node1"]?["run"] is String && shards["node3"] != nil
+        }
+        #expect(both, "\(shards)")
+        let node1 = try #require(shards["node1"])
+        #expect(node1["job"] as? String == running && node1["state"] as? String == "running" && node1["nodes"] as? String == "node1",
+                "\(node1)")
+        let runs = try shardRuns(tree, database: nil)
+        #expect(runs.first?["id"] as? String == node1["run"] as? String && runs.first?["state"] as? String == "running", "\(runs)")
+        let node3 = try #require(shards["node3"])
+        #expect(node3["job"] as? String == pending && node3["state"] as? String == "pending" && node3["run"] is NSNull, "\(node3)")
+        #expect((node3["reason"] as? String)?.hasPrefix("ReqNodeNotAvail") == true, "\(node3)")
+
+        let text = try testbed(["runs", "--grid", "slurm", "--results", tree["results"]], in: tree.path)
+        #expect(text.stdout.contains("grid shards queued or running on Slurm:\nGRID"), "\(text.stdout)")
+        let row = text.stdout.split(separator: "\n").first { $0.contains(grid) && $0.contains(" node3 ") }.map(String.init) ?? ""
+        #expect(row.contains(" \(pending) ") && row.contains("pending (ReqNodeNotAvail"), "\(text.stdout)")
+
+        // Released, the running shard ends and leaves the list; the pending one is cancelled.
+        FileManager.default.createFile(atPath: tree["release"], contents: Data())
+        _ = try runProgram("/usr/bin/env", ["scancel", pending])
+        #expect(try eventually(within: 60) { try listedShards(tree, grid: grid).isEmpty })
+        #expect(try shardRuns(tree, database: nil).first?["state"] as? String == "complete")
     }
 }

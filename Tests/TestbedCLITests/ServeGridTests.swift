@@ -39,8 +39,10 @@ let runKnowsGrid: Bool = {
     return help.stdout.contains("--grid")
 }()
 
+extension GridHostsTests {
 /// `testbed serve --grid slurm` on the grid SLURM_CONF names (scripts/local-grid): the hosts on the dashboard and
-/// `/api/hosts`, the token rules of `POST /api/runs`, and a grid run taken over the API.
+/// `/api/hosts`, the token rules of `POST /api/runs`, and a grid run taken over the API. Nested in the serialized
+/// `GridHostsTests`: it drains node3 and enrols the nodes, which the other grid tests must not meet half-way.
 @Suite("testbed serve --grid slurm", .serialized, .timeLimit(.minutes(5)),
        .enabled(if: slurmGridIsUp, "needs a Slurm grid: eval \"$(scripts/local-grid up)\""))
 struct ServeGridTests {
@@ -187,4 +189,5 @@ struct ServeGridTests {
         #expect(landed, "\(shards)")
         #expect(shards.allSatisfy { ($0["labels"] as? [String: String])?["via"] == "api" }, "\(shards)")
     }
+}
 }

@@ -27,10 +27,11 @@ public struct SystemSlurmCommands: SlurmCommands {
     ///
     /// - Parameter arguments: the program's name and its arguments.
     /// - Returns: its standard output.
-    /// - Throws: `GridError.notInstalled`, `.noConfiguration`, `.commandFailed`.
+    /// - Throws: `GridError.notInstalled`, `.noConfiguration`, `.missingConfiguration` (SLURM_CONF names no file), `.commandFailed`.
     public func run(_ arguments: [String]) throws(GridError) -> String {
-        guard environment["SLURM_CONF"]?.isEmpty == false else { throw .noConfiguration }
+        guard let configuration = environment["SLURM_CONF"], !configuration.isEmpty else { throw .noConfiguration }
         guard let program = arguments.first, let path = lookUp(program) else { throw .notInstalled(arguments.first ?? "") }
+        guard FileManager.default.fileExists(atPath: configuration) else { throw .missingConfiguration(configuration) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = Array(arguments.dropFirst())

@@ -185,6 +185,8 @@ struct RunCommand: AsyncParsableCommand {
         // As many steps as descriptors allow, the soft limit raised for them
         // (a step that cannot start for want of them is Testbed's limit, not the test's).
         let descriptors = DescriptorBudget.apply(requested: jobs ?? CPUBudget().count)
+        // Before the snapshot starts: while its probes run, a child that is not one of their helpers is swept as an orphan.
+        try shard.checkNode(policy: policy)
         let environment = shard.withNodeFeatures(try environmentOptions.load(policy: policy, suite: selection.suitePaths))
         let suites = selection.suitePaths
         let results = self.results ?? suites.defaultResults
@@ -200,7 +202,6 @@ struct RunCommand: AsyncParsableCommand {
             writeText(suite + "testbed: \(selection.nothingSelectedMessage(catalog, command: "run"))\n", to: STDERR_FILENO)
             throw ExitCode(policy.nothingSelected)
         }
-        try shard.checkNode(policy: policy)
         let store: any RunStore
         let run: (id: String, directory: String)
         let layout: RunLayout

@@ -92,12 +92,17 @@ final class FakeSlurmCommands: SlurmCommands {
     @Test func withoutSlurmConfTheRealCommandsSaySo() {
         let commands = SystemSlurmCommands(environment: ["PATH": "/usr/bin:/bin"])
         #expect(throws: GridError.noConfiguration) { try commands.run(["sinfo"]) }
-        let missing = SystemSlurmCommands(environment: ["PATH": "/nonexistent", "SLURM_CONF": "/x"])
+        let missing = SystemSlurmCommands(environment: ["PATH": "/nonexistent", "SLURM_CONF": "/dev/null"])
         #expect(throws: GridError.notInstalled("sinfo")) { try missing.run(["sinfo"]) }
+        // A SLURM_CONF that names no file: at once, not after Slurm's minute of retries.
+        let nowhere = SystemSlurmCommands(environment: ["PATH": "/usr/bin:/bin", "SLURM_CONF": "/nonexistent/slurm.conf"])
+        let error = #expect(throws: GridError.self) { try nowhere.run(["/bin/true"]) }
+        #expect(error == .missingConfiguration("/nonexistent/slurm.conf"))
+        #expect(error?.description.contains("SLURM_CONF names /nonexistent/slurm.conf, which does not exist") == true)
     }
 
     @Test func theRealCommandsRunAProgramAndReportItsFailure() {
-        let commands = SystemSlurmCommands(environment: ["PATH": "/usr/bin:/bin", "SLURM_CONF": "/x"])
+        let commands = SystemSlurmCommands(environment: ["PATH": "/usr/bin:/bin", "SLURM_CONF": "/dev/null"])
         #expect((try? commands.run(["echo", "hi"])) == "hi\n")
         #expect(throws: GridError.commandFailed(["sh", "-c", "echo oops >&2; exit 4"], 4, "oops")) {
             try commands.run(["sh", "-c", "echo oops >&2; exit 4"])

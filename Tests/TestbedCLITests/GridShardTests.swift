@@ -215,3 +215,17 @@ extension GridHostsTests {
         #expect(try shardRuns(tree, database: nil).first?["state"] as? String == "complete")
     }
 }
+
+extension GridHostsTests {
+    /// The node check of `--grid-node` asks Slurm before the run's snapshot starts: while the snapshot's probes run,
+    /// a child that is not one of their helpers is swept as an orphan (scontrol was killed: "exited with status 9").
+    @Test func aShardsNodeCheckIsNeverSweptAsAnOrphan() throws {
+        #expect(try waitForStatus("node1", "online"))
+        let tree = try TemporaryTree(["testbed.yaml": "tests:\n  one: 'true'\n  two: 'true'\n"])
+        for attempt in 1...6 {
+            let run = try testbed(["run", ".", "-q", "--grid-node", "node1", "--results", tree["results"]], in: tree.path)
+            #expect(run.status == 0, "attempt \(attempt): \(run.stderr)")
+            #expect(!run.stderr.contains("--grid-node"), "attempt \(attempt): \(run.stderr)")
+        }
+    }
+}

@@ -59,15 +59,19 @@ extension HostsListCommand {
     /// - Throws: `GridError` when Slurm cannot be asked.
     static func gridRows(store: (any RunStore)?) throws(GridError) -> [GridNodeJSON] {
         let nodes = try Slurm().nodes()
-        var latest: [String: HostJSON] = [:]
+        // A node's latest run: the newest labelled node=NAME (a grid shard's), else the newest whose host is NAME (a run
+        // started on the node by hand; a node's host name is often its Slurm name, but not always).
+        var byLabel: [String: String] = [:]
+        var byHost: [String: String] = [:]
         var enrolled: [String: EnrolledHost] = [:]
         if let store {
-            if let runs = try? store.runs(RunFilter()) {
-                for host in HostJSON.all(runs) { if let name = host.host { latest[name] = host } }
+            for run in (try? store.runs(RunFilter())) ?? [] {
+                if let node = run.labels["node"], byLabel[node] == nil { byLabel[node] = run.id }
+                if let host = run.host, byHost[host] == nil { byHost[host] = run.id }
             }
             for host in (try? store.enrolledHosts()) ?? [] { enrolled[host.name] = host }
         }
-        return nodes.map { GridNodeJSON($0, enrolled: enrolled[$0.name], latest: latest[$0.name]) }
+        return nodes.map { GridNodeJSON($0, enrolled: enrolled[$0.name], latestRun: byLabel[$0.name] ?? byHost[$0.name]) }
     }
 }
 
@@ -89,7 +93,7 @@ struct GridNodeJSON: Encodable {
     var enrolled: String?
     /// `enrolled` as a date, for the text table (not encoded).
     var enrolledDate: Date?
-    /// The id of the latest run of this host in the results directory.
+    /// The id of the node's latest run in the store: the newest labelled `node=NAME` (a shard's), else the newest of host NAME.
     var latestRun: String?
     /// `since` as a date, for the text table (not encoded).
     var sinceDate: Date?
@@ -99,7 +103,7 @@ struct GridNodeJSON: Encodable {
         case latestRun = "latest_run"
     }
 
-    init(_ node: GridNode, enrolled host: EnrolledHost?, latest: HostJSON?) {
+    init(_ node: GridNode, enrolled host: EnrolledHost?, latestRun: String?) {
         enrolledDate = host?.enrolled
         enrolled = host.map { HistoryText.iso8601($0.enrolled) }
         name = node.name
@@ -110,7 +114,7 @@ struct GridNodeJSON: Encodable {
         since = node.reasonTime.map(HistoryText.iso8601)
         if case let .halted(_, _, byRun) = node.status { run = byRun }
         features = node.availableFeatures
-        latestRun = latest?.latest.id
+        self.latestRun = latestRun
     }
 
     func encode(to encoder: any Encoder) throws {

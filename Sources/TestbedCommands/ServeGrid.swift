@@ -41,13 +41,23 @@ struct ChildTestbedLauncher: GridRunLauncher {
         return try result.get()
     }
 
+    /// Where the child runs: the first suite's directory (after `--`; the request checked it is absolute and exists), so that
+    /// its messages name paths as the suite's own; `/` when there is none.
+    static func workingDirectory(_ arguments: [String]) -> String {
+        guard let dash = arguments.firstIndex(of: "--"), dash + 1 < arguments.count else { return "/" }
+        let suite = arguments[dash + 1]
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: suite, isDirectory: &isDirectory) else { return "/" }
+        return isDirectory.boolValue ? suite : (suite as NSString).deletingLastPathComponent
+    }
+
     /// Runs the child, both pipes read at once, and kills it after `timeout` seconds.
     static func runChild(_ program: String, _ arguments: [String], environment: [String: String], timeout: Double) -> Result<String, APIFailure> {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: program)
         process.arguments = arguments
         process.environment = environment
-        process.currentDirectoryURL = URL(fileURLWithPath: "/")
+        process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory(arguments))
         let output = Pipe()
         let errors = Pipe()
         process.standardOutput = output

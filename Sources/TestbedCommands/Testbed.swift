@@ -39,7 +39,7 @@ public struct Testbed: AsyncParsableCommand {
     /// The version `testbed --version` prints. Only the version: SwiftPM has
     /// no way to embed the commit at build time without a build plugin (and
     /// `git` at run time would describe whatever tree the binary sits in).
-    public static let version = "0.16.0"
+    public static let version = "0.17.0"
 
     /// The root command, as ArgumentParser makes it (it has no options of its own).
     public init() {}

@@ -30,7 +30,7 @@ struct CLITypoTests {
     func version() throws {
         let result = try testbed(["--version"])
         #expect(result.status == 0)
-        #expect(result.stdout == "0.16.0\n")
+        #expect(result.stdout == "0.17.0\n")
         #expect(result.stderr.isEmpty)
     }
 

@@ -25,6 +25,8 @@ func recordRun(_ store: SQLiteRunStore, id: String, hour: Int, host: String?, en
                                                tests: results, setups: [], interrupted: false, haltedBy: nil)))
 }
 
+/// What only SQLite has to show of the history queries: their plans. What they answer is tested once over both
+/// stores (Tests/PostgresStoreTests/BothStoresHistoryTests.swift: SQLite always, PostgreSQL when one is given).
 @Suite("Result store: the lab's memory read back", .serialized)
 struct SQLiteRunStoreHistoryTests {
     /// r1..r4 on lab1/lab, r5 on lab2/lab, r6 on lab1/other; /t: pass, skip, fail, pass, fail, pass.
@@ -39,121 +41,6 @@ struct SQLiteRunStoreHistoryTests {
                             snapshot: RunSnapshot(facts: ["kernel": "6.1.0-\(hour)"]))
         }
         return store
-    }
-
-    struct FilterCase: Sendable, CustomTestStringConvertible {
-        var host: String?
-        var environment: String?
-        var limit: Int?
-        var runs: [String]
-        var testDescription: String { "host \(host ?? "any"), environment \(environment ?? "any"), limit \(limit.map(String.init) ?? "none")" }
-    }
-
-    static let filters: [FilterCase] = [
-        FilterCase(host: nil, environment: nil, limit: nil, runs: ["r6", "r5", "r4", "r3", "r2", "r1"]),
-        FilterCase(host: "lab1", environment: nil, limit: nil, runs: ["r6", "r4", "r3", "r2", "r1"]),
-        FilterCase(host: "lab1", environment: "lab", limit: nil, runs: ["r4", "r3", "r2", "r1"]),
-        FilterCase(host: nil, environment: "lab", limit: 2, runs: ["r5", "r4"]),
-        FilterCase(host: "nowhere", environment: nil, limit: nil, runs: []),
-    ]
-
-    @Test("runs: newest first, by host and environment, at most limit, each with its counts", arguments: filters)
-    func runs(_ example: FilterCase) async throws {
-        let tree = try TemporaryTree()
-        let store = try await Self.sample(tree)
-        let runs = try store.runs(RunFilter(host: example.host, environment: example.environment, limit: example.limit))
-        #expect(runs.map(\.id) == example.runs)
-        #expect(runs.allSatisfy { $0.counts.map { $0.values.reduce(0, +) } == 2 })
-    }
-
-    @Test("a test's history: newest first, with its run's host and environment, filtered like runs", arguments: filters)
-    func testHistory(_ example: FilterCase) async throws {
-        let tree = try TemporaryTree()
-        let store = try await Self.sample(tree)
-        let entries = try store.testHistory("/t", filter: RunFilter(host: example.host, environment: example.environment, limit: example.limit))
-        #expect(entries.map(\.runID) == example.runs)
-        let r3 = entries.first { $0.runID == "r3" }
-        if let r3 {
-            #expect(r3.outcome == .fail && r3.host == "lab1" && r3.environment == "lab" && r3.duration == 0.25)
-        }
-        #expect(try store.testHistory("/nothing", filter: RunFilter()).isEmpty)
-    }
-
-    @Test("a run without counts on its row (killed) is counted from its results, a result never written as interrupted")
-    func countedFallback() async throws {
-        let tree = try TemporaryTree()
-        let store = try SQLiteRunStore(directory: tree.path)
-        await recordRun(store, id: "k1", hour: 0, host: "lab1", outcomes: [("/a", .pass), ("/b", .pass)], finish: false)
-        let run = try #require(try store.runs(RunFilter()).first)
-        #expect(run.counts == [.pass: 1, .interrupted: 1])
-        #expect(try store.run("k1").counts == [.pass: 1, .interrupted: 1])
-        // A result not written yet is no history entry.
-        #expect(try store.testHistory("/b", filter: RunFilter()).isEmpty)
-    }
-
-    struct PreviousCase: Sendable, CustomTestStringConvertible {
-        var run: String
-        var previous: String?
-        var testDescription: String { run }
-    }
-
-    @Test("the previous comparable run: the newest earlier one on the same host and environment",
-          arguments: [PreviousCase(run: "r4", previous: "r3"), PreviousCase(run: "r5", previous: nil), PreviousCase(run: "r6", previous: nil),
-                      PreviousCase(run: "r1", previous: nil), PreviousCase(run: "r2", previous: "r1")])
-    func previousComparable(_ example: PreviousCase) async throws {
-        let tree = try TemporaryTree()
-        let store = try await Self.sample(tree)
-        #expect(try store.previousComparableRun(of: store.run(example.run))?.id == example.previous)
-    }
-
-    @Test("a run without a host (recorded before hosts were) has no comparable run")
-    func noHost() async throws {
-        let tree = try TemporaryTree()
-        let store = try SQLiteRunStore(directory: tree.path)
-        await recordRun(store, id: "o1", hour: 0, host: nil, outcomes: [("/t", .pass)])
-        await recordRun(store, id: "o2", hour: 1, host: nil, outcomes: [("/t", .fail)])
-        #expect(try store.previousComparableRun(of: store.run("o2")) == nil)
-        #expect(try store.latestVerdicts(of: ["/t"], before: store.run("o2")).isEmpty)
-    }
-
-    @Test("earlier verdicts pass over skipped, blocked and unsupported runs, also beyond the runs read whole")
-    func latestVerdicts() async throws {
-        let tree = try TemporaryTree()
-        let store = try SQLiteRunStore(directory: tree.path)
-        // /deep passed in run 0 and was unsupported in runs 1-7; /near failed in run 6, skipped in run 7; /other host passed on lab2 only.
-        for hour in 0..<9 {
-            let deep: TestOutcome = hour == 0 ? .pass : hour == 8 ? .fail : .unsupported
-            let near: TestOutcome = hour == 6 ? .fail : hour == 7 ? .skip : hour == 8 ? .fail : .pass
-            await recordRun(store, id: "h\(hour)", hour: hour, host: "lab1", outcomes: [("/deep", deep), ("/near", near), ("/never", .blocked)])
-            await recordRun(store, id: "x\(hour)", hour: hour, host: "lab2", outcomes: [("/deep", .fail), ("/near", .pass)])
-        }
-        let verdicts = try store.latestVerdicts(of: ["/deep", "/near", "/never", "/absent"], before: store.run("h8"))
-        #expect(verdicts["/deep"]?.runID == "h0")
-        #expect(verdicts["/deep"]?.outcome == .pass)
-        #expect(verdicts["/near"]?.runID == "h6")
-        #expect(verdicts["/near"]?.outcome == .fail)
-        #expect(verdicts["/never"] == nil && verdicts["/absent"] == nil)
-    }
-
-    @Test("a run's snapshot decoded; none for a run that recorded none")
-    func snapshot() async throws {
-        let tree = try TemporaryTree()
-        let store = try await Self.sample(tree)
-        #expect(try store.snapshot(ofRun: "r3")?.facts["kernel"] == "6.1.0-2")
-        await recordRun(store, id: "bare", hour: 10, host: "lab1", outcomes: [("/t", .pass)])
-        #expect(try store.snapshot(ofRun: "bare") == nil)
-        #expect(try store.snapshot(ofRun: "no-such-run") == nil)
-    }
-
-    @Test("known tests and the ids of the latest runs (for did-you-mean)")
-    func testIDs() async throws {
-        let tree = try TemporaryTree()
-        let store = try await Self.sample(tree)
-        await recordRun(store, id: "r7", hour: 10, host: "lab1", outcomes: [("/new", .pass)])
-        #expect(try store.hasTest("/t"))
-        #expect(try !store.hasTest("/t2"))
-        #expect(try store.recentTestIDs(runs: 1) == ["/new"])
-        #expect(try store.recentTestIDs(runs: 2) == ["/new", "/t", "/u"])
     }
 
     @Test("the history queries go through indexes: no scan of test_result or run", arguments: [

@@ -136,6 +136,6 @@ let package = Package(
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Results", "Execution", "Subtests", "TestSupport"]),
         .testTarget(name: "GridTests", dependencies: ["Grid", "HostFacts", "Requirements", "Catalog", "Planning", "Declarations", "TestSupport"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "TestbedCLITests", dependencies: ["testbed", "TestbedCommands", "TestSupport", "Yams"]),
+        .testTarget(name: "TestbedCLITests", dependencies: ["testbed", "TestbedCommands", "Grid", "TestSupport", "Yams"]),
     ]
 )

@@ -6,7 +6,7 @@ import Foundation
 /// ```json
 /// {"suite": ["/shared/suites/virt"], "labels": {"qemu": "9.1.0"},
 ///  "selection": {"tags": ["quick"], "ids": ["/net"], "keyword": "virtio", "variants": ["accel=kvm"]},
-///  "environment": "lab", "replace_on_halt": true}
+///  "environment": "lab"}
 /// ```
 ///
 /// Every value goes into one argument of its own, as `--option=VALUE` (never through a shell). A suite is an
@@ -62,7 +62,8 @@ public struct GridRunRequest: Sendable, Equatable, Decodable {
     public var selection: Selection
     /// `--environment`: a NAME or an absolute path.
     public var environment: String?
-    /// `--replace-on-halt`.
+    /// `replace_on_halt`: accepted only false, since the run is started with `--no-wait` and nothing follows it to
+    /// place a halted node's tests elsewhere (`check` refuses true).
     public var replaceOnHalt: Bool
 
     /// A request.
@@ -171,6 +172,11 @@ public struct GridRunRequest: Sendable, Equatable, Decodable {
     /// - Parameter fileExists: whether a path exists.
     /// - Throws: `APIFailure` (400) naming the field, its value and the fix.
     func check(fileExists: (String) -> Bool) throws(APIFailure) {
+        guard !replaceOnHalt else {
+            throw APIFailure(status: 400, message: "replace_on_halt: true is refused: the grid run is started with --no-wait and "
+                + "--replace-on-halt needs the run to be followed; leave replace_on_halt out or false, and follow the run with "
+                + "testbed run --grid slurm --replace-on-halt instead")
+        }
         guard !suite.isEmpty else {
             throw APIFailure(status: 400, message: "suite is empty; give at least one suite's absolute path on shared storage")
         }
@@ -267,7 +273,6 @@ public struct GridRunRequest: Sendable, Equatable, Decodable {
         arguments += selection.variants.map { "--variant=\($0)" }
         arguments += labels.sorted { $0.key < $1.key }.map { "--label=\($0.key)=\($0.value)" }
         if let environment { arguments.append("--environment=\(environment)") }
-        if replaceOnHalt { arguments.append("--replace-on-halt") }
         arguments.append("--results=\(results)")
         arguments.append("--")
         return arguments + suite

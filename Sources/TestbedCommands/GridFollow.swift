@@ -127,6 +127,19 @@ struct GridFollow {
         case let .ended(index, state, reason, nodeHalted):
             let watch = watches[index]
             say("\(name(index)): ended, \(state.lowercased())" + (state == "COMPLETED" || reason == "None" ? "" : " (\(reason))"))
+            if try shardRun(name(index)) == nil {
+                // No run: none of its tests ran. Not run, or placed elsewhere as a halted node's unstarted tests.
+                let why = "its shard's job \(watch.job) ended \(state.lowercased()) without a run; see \(directory)/\(name(index))-\(watch.job).log"
+                if nodeHalted, case let .halted(halt, _, _)? = nodes[watch.node]?.status { say("\(watch.node) halted: \(halt)") }
+                if command.gridOptions.replaceOnHalt {
+                    excluded.insert(watch.node)
+                    try replace(watch.tests, from: name(index), why: why)
+                } else {
+                    if nodeHalted { excluded.insert(watch.node) }
+                    notRun += watch.tests.map { ($0, why) }
+                }
+                return
+            }
             guard nodeHalted else { return }
             excluded.insert(watch.node)
             if case let .halted(why, _, _)? = nodes[watch.node]?.status { say("\(watch.node) halted: \(why)") }
@@ -178,11 +191,17 @@ struct GridFollow {
     }
 
     /// Places tests again on other usable nodes (not those halted, lost or stranded) and submits them.
-    mutating func replace(_ tests: [String], from shard: String) throws {
+    ///
+    /// - Parameters:
+    ///   - tests: the test ids.
+    ///   - shard: the shard they were in.
+    ///   - why: why they left it, for a test no other node can run (nil: its node halted).
+    /// - Throws: `CommandFailure` when an ids file cannot be written.
+    mutating func replace(_ tests: [String], from shard: String, why: String? = nil) throws {
         let plan = ShardPlan.make(placement, durations: durations, tests: Set(tests), excluding: excluded)
         for id in plan.unplaced {
             say("\(id): no other node can run it")
-            notRun.append((id, "its node halted and no other node can run it"))
+            notRun.append((id, (why.map { $0 + "; " } ?? "its node halted and ") + "no other node can run it"))
         }
         for part in plan.shards { try submit(part.tests, on: part.node, replacing: shard) }
     }
@@ -222,7 +241,8 @@ struct GridFollow {
             throw CommandFailure(error.description, status: ExitPolicy.infrastructureFailure)
         }
         let byShard = Dictionary(runs.compactMap { run in run.labels["grid-shard"].map { ($0, run) } }) { first, _ in first }
-        var counts: [String: Int] = [:]
+        var final: [String: TestOutcome] = [:]
+        var order: [String] = []
         var testFailure = false
         var infrastructure = !notRun.isEmpty || timedOut
         var shards: [ShardOutput] = []
@@ -246,7 +266,15 @@ struct GridFollow {
                 }
                 continue
             }
-            for (outcome, count) in run.counts ?? [:] { counts[outcome.rawValue, default: 0] += count }
+            do {
+                // Each test once, by its last shard's outcome (a replacement's over the blocked one it replaced).
+                for result in try store.outcomes(ofRun: run.id).tests where watch.tests.contains(result.id) {
+                    if final[result.id] == nil { order.append(result.id) }
+                    final[result.id] = result.outcome
+                }
+            } catch {
+                throw CommandFailure(error.description, status: ExitPolicy.infrastructureFailure)
+            }
             let code = run.exitCode ?? ExitPolicy.infrastructureFailure
             if code == ExitPolicy.testFailure || code == 3 { testFailure = true }
             if code != ExitPolicy.success && code != ExitPolicy.testFailure { infrastructure = true }
@@ -254,6 +282,9 @@ struct GridFollow {
             lines.append("\(shard): run \(run.id), \(shown.isEmpty ? "no results" : shown.joined(separator: ", "))")
         }
         let code = (testFailure ? ExitPolicy.testFailure : 0) | (infrastructure ? ExitPolicy.infrastructureFailure : 0)
+        var counts: [String: Int] = [:]
+        for outcome in final.values { counts[outcome.rawValue, default: 0] += 1 }
+        let troubled = order.filter { [.fail, .blocked, .error, .timeout, .interrupted].contains(final[$0]) }
         if command.json {
             emit(encodeJSON(Output(grid: grid, shards: shards, counts: counts,
                                    notRun: Dictionary(notRun.map { ($0.test, $0.why) }) { first, _ in first }, exitCode: code)) + "\n")
@@ -261,6 +292,8 @@ struct GridFollow {
             var text = "\n\(grid): \(watches.count) shard\(watches.count == 1 ? "" : "s")\n"
             for line in lines { text += "  \(line.escapingControls)\n" }
             for item in notRun { text += "  not run: \(item.test.escapingControls) (\(item.why.escapingControls))\n" }
+            for id in troubled.prefix(10) { text += "  \(final[id]?.rawValue ?? ""): \(id.escapingControls)\n" }
+            if troubled.count > 10 { text += "  and \(troubled.count - 10) more\n" }
             let total = counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }
             text += "total: " + (total.isEmpty ? "no results" : total.joined(separator: ", ")) + "\n"
             emit(text)

@@ -30,6 +30,9 @@ struct GridRunOptions: ParsableArguments {
             if replaceOnHalt { throw ValidationError("--replace-on-halt is for a grid run; add --grid slurm, or leave it out") }
             if timeout != nil { throw ValidationError("--timeout is for a grid run; add --grid slurm, or leave --timeout out") }
         }
+        if replaceOnHalt && noWait {
+            throw ValidationError("--replace-on-halt needs the run to be followed; leave out --no-wait")
+        }
         if let timeout, !(timeout > 0) { throw ValidationError("--timeout \(timeout) is not a number of seconds above 0; give one, e.g. 3600") }
     }
 }
@@ -84,8 +87,14 @@ extension RunCommand {
                                 grid: grid, directory: directory, results: results)
         follow.say(grid)
         for id in plan.unplaced {
-            let reasons = placement.tests.first { $0.id == id }?.refusals.map { "\($0.node): \($0.unmet.map { $0.reason }.joined(separator: "; "))" }
-            follow.say("\(id): unsupported on every node (\((reasons ?? []).joined(separator: " | ")))")
+            guard let test = placement.tests.first(where: { $0.id == id }) else { continue }
+            if let why = Self.unusableCandidates(test, placement: placement) {
+                follow.say("\(id): not run: \(why)")
+                follow.notRun.append((id, why))
+                continue
+            }
+            let reasons = test.refusals.map { "\($0.node): \($0.unmet.map { $0.reason }.joined(separator: "; "))" }
+            follow.say("\(id): unsupported on every node (\(reasons.joined(separator: " | ")))")
         }
         for shard in plan.shards { try follow.submit(shard.tests, on: shard.node) }
         if gridOptions.noWait {
@@ -94,6 +103,24 @@ extension RunCommand {
         }
         let code = try await follow.run()
         if code != ExitPolicy.success { throw ExitCode(code) }
+    }
+
+    /// Why a test that enrolled nodes can run gets no shard: each of those nodes is halted or offline (nil when no
+    /// enrolled node can run it: then it is unsupported).
+    ///
+    /// - Parameters:
+    ///   - test: the test, as placed.
+    ///   - placement: the placement (for each node's status and detail).
+    /// - Returns: `only node2 can run it, and node2 is halted (REASON)`, or nil.
+    static func unusableCandidates(_ test: GridPlacement.Test, placement: GridPlacement) -> String? {
+        let names = test.candidates.map(\.node)
+        guard !names.isEmpty else { return nil }
+        let states = names.map { name -> String in
+            guard let node = placement.nodes.first(where: { $0.name == name }) else { return "\(name) is unknown" }
+            return "\(name) is \(node.status)" + (node.detail.map { " (\($0))" } ?? "")
+        }
+        let who = names.count == 1 ? names[0] : names.dropLast().joined(separator: ", ") + " and " + names[names.count - 1]
+        return "only \(who) can run it, and " + states.joined(separator: ", ")
     }
 
     /// What `run --grid slurm --no-wait --json` prints.

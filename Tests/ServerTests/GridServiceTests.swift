@@ -76,7 +76,7 @@ struct GridServiceTests {
         let json = #"""
         {"suite": ["/shared/suite", "/shared/other"], "labels": {"qemu": "9.1.0 rc2", "build": "abc;rm -rf /"},
          "selection": {"tags": ["quick & !slow"], "ids": ["/net/*"], "keyword": "virtio", "variants": ["accel=kvm"]},
-         "environment": "lab", "replace_on_halt": true}
+         "environment": "lab", "replace_on_halt": false}
         """#
         let answer = await service(launcher).submit(authorization: "bearer " + token, body: body(json), results: "/srv/results")
         #expect(answer.status == 202, "\(answer.body)")
@@ -86,7 +86,7 @@ struct GridServiceTests {
         ]))
         #expect(launcher.arguments == [[
             "run", "--grid", "slurm", "--no-wait", "--json", "--tag=quick & !slow", "--id=/net/*", "-k", "virtio", "--variant=accel=kvm",
-            "--label=build=abc;rm -rf /", "--label=qemu=9.1.0 rc2", "--environment=lab", "--replace-on-halt", "--results=/srv/results",
+            "--label=build=abc;rm -rf /", "--label=qemu=9.1.0 rc2", "--environment=lab", "--results=/srv/results",
             "--", "/shared/suite", "/shared/other",
         ]])
     }
@@ -126,6 +126,7 @@ struct GridServiceTests {
         (#"{"suite": ["/shared/suite"], "environment": "/shared/nolab.yaml"}"#, "environment '/shared/nolab.yaml' does not exist"),
         (#"{"suite": ["/shared/suite"], "environment": "--environment=x"}"#, "environment: '--environment=x' starts with -"),
         (#"{"suite": ["/shared/suite"], "replace_on_halt": "yes"}"#, "replace_on_halt must be true or false"),
+        (#"{"suite": ["/shared/suite"], "replace_on_halt": true}"#, "replace_on_halt: true is refused: the grid run is started with --no-wait"),
         (#"["/shared/suite"]"#, "the body is not a JSON object"),
         ("suite=/shared/suite", "the body is not JSON"),
     ])

@@ -1,4 +1,6 @@
 import Foundation
+import Grid
+@testable import TestbedCommands
 import Testing
 import TestSupport
 
@@ -154,6 +156,13 @@ extension GridHostsTests {
         #expect((summary["counts"] as? [String: Int])?["pass"] == 6, "\(summary)")
         #expect(!FileManager.default.fileExists(atPath: tree["results"] + "/testbed.sqlite"), "every row went to PostgreSQL")
         #expect(run.stderr.contains("node1: running (job"), "\(run.stderr)")
+        // Each node's latest run is its shard's (found by the node=NAME label: every node here has this host's name).
+        let listed = try testbed(["hosts", "--grid", "slurm", "--json", "--database", database], in: tree.path)
+        let nodes = try #require(JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]], "\(listed.stdout)")
+        for node in nodes {
+            let name = node["name"] as? String ?? ""
+            #expect(node["latest_run"] as? String == shards[name]?.run, "\(name): \(node)")
+        }
     }
 
     @Test(.enabled(if: gridRunsPossible, "needs TESTBED_TEST_DATABASE and run --grid-node"))
@@ -238,6 +247,9 @@ extension GridHostsTests {
         #expect(Set(blocked.filter { $0 != "/gpu-booted" }) == passedElsewhere, "\(blocked) \(passedElsewhere)")
         #expect((summary["notRun"] as? [String: String])?["/gpu-booted"] != nil, "\(summary)")
         #expect(run.stderr.contains("/gpu-booted: no other node can run it"), "\(run.stderr)")
+        // Each test counted once, by its final outcome: the replaced ones as their replacement's pass.
+        let counts = summary["counts"] as? [String: Int] ?? [:]
+        #expect(counts.values.reduce(0, +) == 8 && counts["blocked"] == 1, "\(summary)")
     }
 }
 
@@ -306,3 +318,112 @@ extension GridHostsTests {
     }
 }
 
+
+/// A suite with a test only node2 (gpu) can run, one any node can run, and one no node can run.
+let gridHaltedSuite: [String: String] = [
+    "testbed.yaml": """
+    tests:
+      gpu-passthrough:
+        run: 'true'
+        requires: [gpu]
+      any1: 'true'
+      nowhere:
+        run: 'true'
+        requires: [fpga]
+    """,
+    "environments/broken.yaml": "tags: [unclosed\n",
+]
+
+/// Tests only halted nodes can run, and shards whose job ends without a run.
+extension GridHostsTests {
+    @Test(.enabled(if: gridRunsPossible, "needs TESTBED_TEST_DATABASE and run --grid-node"))
+    func aTestOnlyAHaltedNodeCanRunIsNotRunAndAnInfrastructureFailureWhileOneNoNodeCanRunIsUnsupported() throws {
+        defer {
+            _ = try? runProgram("/usr/bin/env", ["scontrol", "update", "NodeName=node2", "State=RESUME"])
+            restoreFeatures()
+        }
+        let tree = try TemporaryTree(gridHaltedSuite)
+        let database = try PostgresCommandsTests.database()
+        try enrollGrid(tree, database: database)
+        let drained = try testbed(["hosts", "drain", "node2", "--reason", "fan broken"])
+        #expect(drained.status == 0, "\(drained.stderr)")
+        let run = try boundedTestbed(["run", "--grid", "slurm", ".", "--json", "--database", database, "--results", tree["results"]],
+                                     in: tree.path, deadline: 120).result
+        #expect(run.status == 2, "\(run.stdout)\(run.stderr)")
+        let summary = try run.json()
+        let notRun = summary["notRun"] as? [String: String] ?? [:]
+        #expect(Array(notRun.keys) == ["/gpu-passthrough"], "\(summary)")
+        let why = notRun["/gpu-passthrough"] ?? ""
+        #expect(why.hasPrefix("only node2 can run it, and node2 is halted (") && why.contains("fan broken"), "\(why)")
+        #expect(run.stderr.contains("/gpu-passthrough: not run: only node2 can run it, and node2 is halted ("), "\(run.stderr)")
+        #expect(!run.stderr.contains("/gpu-passthrough: unsupported"), "\(run.stderr)")
+        #expect(run.stderr.contains("/nowhere: unsupported on every node (node1: needs fpga"), "\(run.stderr)")
+        #expect((summary["counts"] as? [String: Int])?["pass"] == 1, "\(summary)")
+
+        // A test no enrolled node can run does not change the exit code, as a local run's unsupported test.
+        let unsupported = try boundedTestbed(["run", "--grid", "slurm", ".", "--id", "/any1", "--id", "/nowhere", "--database", database,
+                                              "--results", tree["results"]], in: tree.path, deadline: 120).result
+        #expect(unsupported.status == 0, "\(unsupported.stdout)\(unsupported.stderr)")
+        #expect(unsupported.stdout.contains("/nowhere: unsupported on every node"), "\(unsupported.stdout)")
+        #expect(!unsupported.stdout.contains("not run:"), "\(unsupported.stdout)")
+        #expect(try testbed(["hosts", "resume", "node2"]).status == 0)
+        #expect(try waitForStatus("node2", "online"))
+    }
+
+    @Test(.enabled(if: gridRunsPossible, "needs TESTBED_TEST_DATABASE and run --grid-node"))
+    func aShardEndingWithoutARunListsItsTestsNotRunAndReplaceOnHaltPlacesThemElsewhere() throws {
+        defer { restoreFeatures() }
+        let tree = try TemporaryTree(gridHaltedSuite)
+        let database = try PostgresCommandsTests.database()
+        try enrollGrid(tree, database: database)
+        // The shard's own run cannot read its environment: its job ends before recording a run.
+        let run = try boundedTestbed(["run", "--grid", "slurm", ".", "--id", "/gpu-passthrough", "--environment", "broken", "--json",
+                                      "--database", database, "--results", tree["results"]], in: tree.path, deadline: 120).result
+        #expect(run.status == 2, "\(run.stdout)\(run.stderr)")
+        let summary = try run.json()
+        let why = (summary["notRun"] as? [String: String])?["/gpu-passthrough"] ?? ""
+        #expect(why.hasPrefix("its shard's job ") && why.contains(" without a run; see ") && why.hasSuffix(".log"), "\(summary)")
+
+        let replaced = try boundedTestbed(["run", "--grid", "slurm", ".", "--id", "/any1", "--environment", "broken", "--replace-on-halt",
+                                           "--json", "--database", database, "--results", tree["results"]], in: tree.path, deadline: 180).result
+        #expect(replaced.status == 2, "\(replaced.stdout)\(replaced.stderr)")
+        let again = try replaced.json()
+        let nodes = (again["shards"] as? [[String: Any]] ?? []).compactMap { $0["node"] as? String }
+        #expect(nodes.count == 3 && Set(nodes) == ["node1", "node2", "node3"], "each node had its turn: \(replaced.stdout)\(replaced.stderr)")
+        let last = (again["notRun"] as? [String: String])?["/any1"] ?? ""
+        #expect(last.contains("without a run; see ") && last.hasSuffix("; no other node can run it"), "\(again)")
+        #expect(replaced.stderr.contains("(from "), "\(replaced.stderr)")
+    }
+}
+
+@Suite struct GridRunOptionTests {
+    @Test func replaceOnHaltWithNoWaitIsAUsageErrorSayingWhy() throws {
+        let tree = try TemporaryTree(gridHaltedSuite)
+        let run = try testbed(["run", "--grid", "slurm", ".", "--replace-on-halt", "--no-wait"], in: tree.path)
+        #expect(run.status == 64, "\(run.stderr)")
+        #expect(run.stderr.contains("--replace-on-halt needs the run to be followed; leave out --no-wait"), "\(run.stderr)")
+    }
+}
+
+extension GridRunOptionTests {
+    /// A placement read as `check --grid --json` writes it.
+    func placement(_ json: String) throws -> GridPlacement {
+        try JSONDecoder().decode(GridPlacement.self, from: Data(json.utf8))
+    }
+
+    @Test func aTestOnlyOfflineOrHaltedNodesCanRunSaysEachNodesStatusAndOneNoNodeCanRunIsUnsupported() throws {
+        let placed = try placement("""
+        {"nodes": [{"name": "node1", "status": "online", "usable": true},
+                   {"name": "node2", "status": "offline", "detail": "IDLE+NOT_RESPONDING", "usable": false},
+                   {"name": "node3", "status": "halted", "detail": "testbed: fan broken", "usable": false}],
+         "tests": [{"id": "/gpu", "candidates": [{"node": "node2", "setups": []}], "refusals": []},
+                   {"id": "/two", "candidates": [{"node": "node2", "setups": []}, {"node": "node3", "setups": []}], "refusals": []},
+                   {"id": "/none", "candidates": [], "refusals": [{"node": "node1", "unmet": []}]}]}
+        """)
+        #expect(RunCommand.unusableCandidates(placed.tests[0], placement: placed)
+            == "only node2 can run it, and node2 is offline (IDLE+NOT_RESPONDING)")
+        #expect(RunCommand.unusableCandidates(placed.tests[1], placement: placed)
+            == "only node2 and node3 can run it, and node2 is offline (IDLE+NOT_RESPONDING), node3 is halted (testbed: fan broken)")
+        #expect(RunCommand.unusableCandidates(placed.tests[2], placement: placed) == nil)
+    }
+}

@@ -319,7 +319,7 @@ extension GridHostsTests {
 }
 
 
-/// A suite with a test only node2 (gpu) can run, one any node can run, and one no node can run.
+/// A suite with a test only node2 (gpu) can run, one any node can run (and one that fails), and one no node can run.
 let gridHaltedSuite: [String: String] = [
     "testbed.yaml": """
     tests:
@@ -327,6 +327,7 @@ let gridHaltedSuite: [String: String] = [
         run: 'true'
         requires: [gpu]
       any1: 'true'
+      fails: 'false'
       nowhere:
         run: 'true'
         requires: [fpga]
@@ -347,8 +348,8 @@ extension GridHostsTests {
         try enrollGrid(tree, database: database)
         let drained = try testbed(["hosts", "drain", "node2", "--reason", "fan broken"])
         #expect(drained.status == 0, "\(drained.stderr)")
-        let run = try boundedTestbed(["run", "--grid", "slurm", ".", "--json", "--database", database, "--results", tree["results"]],
-                                     in: tree.path, deadline: 120).result
+        let run = try boundedTestbed(["run", "--grid", "slurm", ".", "--id", "/gpu-passthrough", "--id", "/any1", "--id", "/nowhere", "--json",
+                                      "--database", database, "--results", tree["results"]], in: tree.path, deadline: 120).result
         #expect(run.status == 2, "\(run.stdout)\(run.stderr)")
         let summary = try run.json()
         let notRun = summary["notRun"] as? [String: String] ?? [:]
@@ -360,10 +361,12 @@ extension GridHostsTests {
         #expect(run.stderr.contains("/nowhere: unsupported on every node (node1: needs fpga"), "\(run.stderr)")
         #expect((summary["counts"] as? [String: Int])?["pass"] == 1, "\(summary)")
 
-        // A test no enrolled node can run does not change the exit code, as a local run's unsupported test.
-        let unsupported = try boundedTestbed(["run", "--grid", "slurm", ".", "--id", "/any1", "--id", "/nowhere", "--database", database,
-                                              "--results", tree["results"]], in: tree.path, deadline: 120).result
-        #expect(unsupported.status == 0, "\(unsupported.stdout)\(unsupported.stderr)")
+        // A test no enrolled node can run does not change the exit code (1: only /fails), as a local run's unsupported test;
+        // the text summary names the failed test.
+        let unsupported = try boundedTestbed(["run", "--grid", "slurm", ".", "--id", "/any1", "--id", "/fails", "--id", "/nowhere",
+                                              "--database", database, "--results", tree["results"]], in: tree.path, deadline: 120).result
+        #expect(unsupported.status == 1, "\(unsupported.stdout)\(unsupported.stderr)")
+        #expect(unsupported.stdout.contains("\n  fail: /fails\n") && !unsupported.stdout.contains(": /any1\n"), "\(unsupported.stdout)")
         #expect(unsupported.stdout.contains("/nowhere: unsupported on every node"), "\(unsupported.stdout)")
         #expect(!unsupported.stdout.contains("not run:"), "\(unsupported.stdout)")
         #expect(try testbed(["hosts", "resume", "node2"]).status == 0)

@@ -103,10 +103,20 @@ extension GridHostsTests {
     /// The local grid's features (scripts/local-grid).
     static let configured = ["node1": "lab_a", "node2": "lab_b,gpu", "node3": ""]
 
-    func restoreFeatures() {
-        for (node, features) in Self.configured {
-            _ = try? runProgram("/usr/bin/env", ["scontrol", "update", "NodeName=\(node)", "AvailableFeatures=\(features)",
-                                                 "ActiveFeatures=\(features)"])
+    func restoreFeatures() { Self.restoreFeatures() }
+
+    /// Sets every node's features back to the local grid's (an enrolment added its own), and waits (at most 20 s) until
+    /// sinfo shows them: Slurm may refuse the change while a job that asked for one of them still runs there.
+    static func restoreFeatures() {
+        _ = eventually(within: 20) {
+            for (node, features) in configured {
+                _ = try? runProgram("/usr/bin/env", ["scontrol", "update", "NodeName=\(node)", "AvailableFeatures=\(features)",
+                                                     "ActiveFeatures=\(features)"])
+            }
+            let listed = (try? runProgram("/usr/bin/env", ["sinfo", "-h", "-N", "-o", "%N %f"]))?.stdout ?? ""
+            return configured.allSatisfy { node, features in
+                listed.split(separator: "\n").contains { $0 == "\(node) \(features.isEmpty ? "(null)" : features)" }
+            }
         }
     }
 
@@ -122,6 +132,7 @@ extension GridHostsTests {
     }
 
     @Test func enrollSetsFeaturesFromFactsAndTagsAndRecordsTheHost() throws {
+        restoreFeatures()
         defer { restoreFeatures() }
         let tree = try TemporaryTree(["lab.yaml": "provides: [DELL_R420, bad-tag]\n"])
         let enrolled = try testbed(["hosts", "enroll", "--node", "node2", "-e", tree["lab.yaml"], "--results", tree["results"]], in: tree.path)

@@ -157,6 +157,8 @@ struct ServeGridTests {
           .enabled(if: runKnowsGrid, "testbed run has no --grid yet (helper A's orchestrator): the API's grid run is not tested"),
           .enabled(if: testDatabaseServer != nil, "needs TESTBED_TEST_DATABASE"))
     func gridRunOverTheAPI() throws {
+        // Its enrolment gives the nodes features a later test must not find.
+        defer { GridHostsTests.restoreFeatures() }
         for node in ["node1", "node2", "node3"] { #expect(try waitForStatus(node, "online"), "\(node)") }
         let database = try PostgresCommandsTests.database()
         let tree = try TemporaryTree()
